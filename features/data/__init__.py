@@ -1,0 +1,1 @@
+"""The data contract, the store and the importers of advocacy-recsys."""

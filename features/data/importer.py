@@ -1,0 +1,234 @@
+"""Importing chunks of contract tables into the store, validated row by row.
+
+Valid rows are written batch by batch, each batch in one transaction; invalid rows are
+reported with file, row, field and reason and never stop the valid rows around them.
+References are checked against the store and against what this import already wrote.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.data.contract import TABLES, Conflict, Kind, TableSpec
+from features.data.sources import (
+    DEFAULT_CHUNK_ROWS,
+    InputError,
+    TableChunk,
+    contract_files,
+    read_chunks,
+)
+from features.data.store import Store
+from features.data.validation import (
+    Reason,
+    Rejection,
+    ValidationContext,
+    rejections_for,
+    validate_chunk,
+)
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_ROWS_REJECTED = 3
+EXIT_UNUSABLE_INPUT = 4
+
+
+@dataclass
+class ImportReport:
+    """What an import stored and what it refused."""
+
+    accepted: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+    new_rows: dict[str, int] = field(default_factory=dict)
+    rejections: list[Rejection] = field(default_factory=list)
+    omitted_rejections: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 all accepted, 3 some rows rejected, 4 some input unusable."""
+        if self.errors:
+            return EXIT_UNUSABLE_INPUT
+        if sum(self.rejected.values()):
+            return EXIT_ROWS_REJECTED
+        return EXIT_OK
+
+    def to_dict(self) -> dict[str, object]:
+        tables = [t for t in TABLES if t in self.accepted or t in self.rejected]
+        return {
+            "accepted": {t: self.accepted[t] for t in tables},
+            "rejected": {t: self.rejected[t] for t in tables},
+            "new_rows": {t: self.new_rows.get(t, 0) for t in tables},
+            "rejection_reasons": dict(sorted(self.reasons.items())),
+            "rejections": [r.to_dict() for r in self.rejections],
+            "omitted_rejections": self.omitted_rejections,
+            "errors": list(self.errors),
+            "exit_code": self.exit_code,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class Importer:
+    """Validate and store streams of :class:`TableChunk`.
+
+    Each stream is one input (a file, or a dataset adapter); an :class:`InputError`
+    raised by a stream is recorded and the next stream is imported.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        context: ValidationContext,
+        *,
+        max_rejections: int = 1000,
+    ) -> None:
+        self.store = store
+        self.context = context
+        self.max_rejections = max_rejections
+        self._keys: dict[str, set[str]] = {}
+
+    def run(self, streams: Iterable[Iterator[TableChunk]]) -> ImportReport:
+        report = ImportReport()
+        started = time.perf_counter()
+        before: dict[str, int] = {}
+        for stream in streams:
+            try:
+                for chunk in stream:
+                    if chunk.table not in before:
+                        before[chunk.table] = self.store.count(chunk.table)
+                    self._import_chunk(chunk, report)
+            except InputError as exc:
+                logger.error("%s", exc)
+                report.errors.append(str(exc))
+        report.new_rows = {t: self.store.count(t) - n for t, n in before.items()}
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _import_chunk(self, chunk: TableChunk, report: ImportReport) -> None:
+        spec = TABLES[chunk.table]
+        validated = validate_chunk(
+            spec, chunk.frame, file=chunk.file, first_row=chunk.first_row, context=self.context
+        )
+        frame, rejections = self._check_references(spec, validated.frame, chunk.file)
+        rejections = validated.rejections + rejections
+        report.accepted[spec.name] += len(frame)
+        report.rejected[spec.name] += len(chunk.frame) - len(frame)
+        frame = _dedupe(spec, frame)
+        self.store.write(spec.name, _records(spec, frame))
+        self._remember_keys(spec, frame)
+        self._collect(report, rejections)
+
+    def _collect(self, report: ImportReport, rejections: list[Rejection]) -> None:
+        report.reasons.update(str(r.reason) for r in rejections)
+        room = max(self.max_rejections - len(report.rejections), 0)
+        report.rejections.extend(rejections[:room])
+        report.omitted_rejections += max(len(rejections) - room, 0)
+
+    def _check_references(
+        self, spec: TableSpec, frame: pd.DataFrame, file: str
+    ) -> tuple[pd.DataFrame, list[Rejection]]:
+        rejections: list[Rejection] = []
+        bad = np.zeros(len(frame), dtype=bool)
+        for fk in spec.foreign_keys:
+            known = self._key_set(fk.target)
+            unknown = ~frame[fk.field].isin(known).to_numpy(dtype=bool) & ~bad
+            if unknown.any():
+                what = "share event" if fk.target == "share_events" else fk.table[:-1]
+                message = f"no {what} with this id in the store or this import"
+                rejections += rejections_for(
+                    spec,
+                    frame,
+                    unknown,
+                    field=fk.field,
+                    reason=Reason.UNKNOWN_FOREIGN_KEY,
+                    message=message,
+                    file=file,
+                )
+                bad |= unknown
+        return frame.loc[~bad], rejections
+
+    def _key_set(self, target: str) -> set[str]:
+        if target not in self._keys:
+            if target == "share_events":
+                self._keys[target] = self.store.share_event_ids()
+            else:
+                self._keys[target] = self.store.key_set(target, TABLES[target].key[0])
+        return self._keys[target]
+
+    def _remember_keys(self, spec: TableSpec, frame: pd.DataFrame) -> None:
+        if spec.name in ("advocates", "content") and spec.name in self._keys:
+            self._keys[spec.name].update(frame[spec.key[0]])
+        if spec.name == "interactions" and "share_events" in self._keys:
+            self._keys["share_events"].update(frame.loc[frame["event_type"] == "share", "event_id"])
+
+
+def _dedupe(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """Keep one row per key inside a chunk: the last for entities, the first for facts."""
+    keep = "last" if spec.on_conflict is Conflict.UPDATE else "first"
+    duplicated = frame.duplicated(subset=list(spec.key), keep=keep)
+    return frame.loc[~duplicated.to_numpy()] if duplicated.any() else frame
+
+
+def _records(spec: TableSpec, frame: pd.DataFrame) -> list[dict[str, object]]:
+    """Typed rows as plain Python values: naive UTC datetimes, None for missing."""
+    columns: dict[str, list[object]] = {}
+    for field_spec in spec.fields:
+        series = frame[field_spec.name]
+        if field_spec.kind is Kind.TIMESTAMP:
+            values = series.dt.tz_convert(None).dt.to_pydatetime()
+            missing = series.isna().to_numpy()
+            columns[field_spec.name] = [
+                None if m else v for v, m in zip(values, missing, strict=True)
+            ]
+        elif field_spec.kind in (Kind.INT, Kind.FLOAT, Kind.BOOL):
+            columns[field_spec.name] = series.astype(object).where(series.notna(), None).tolist()
+        else:
+            columns[field_spec.name] = series.tolist()
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+FORMATS = ("contract", "deskdrop", "movielens")
+
+
+def open_streams(
+    path: Path, fmt: str = "contract", chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> list[Iterator[TableChunk]]:
+    """The import streams of ``path`` read as ``fmt``; raises InputError if unusable."""
+    if fmt == "contract":
+        return [read_chunks(file, table, chunk_rows) for table, file in contract_files(path)]
+    if fmt == "deskdrop":
+        from features.data.deskdrop import deskdrop_streams
+
+        return deskdrop_streams(path)
+    if fmt == "movielens":
+        from features.data.movielens import movielens_streams
+
+        return movielens_streams(path)
+    raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def import_path(
+    store: Store,
+    path: Path,
+    *,
+    fmt: str = "contract",
+    context: ValidationContext,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> ImportReport:
+    """Import every table found at ``path``; unusable input is reported, not raised."""
+    try:
+        streams = open_streams(path, fmt, chunk_rows)
+    except InputError as exc:
+        return ImportReport(errors=[str(exc)])
+    return Importer(store, context).run(streams)

@@ -1,0 +1,170 @@
+"""The store: the contract tables in a SQL database, through SQLAlchemy 2.
+
+A SQLite file by default (``<data dir>/advocacy.db``), PostgreSQL (or any SQLAlchemy URL
+with an ``ON CONFLICT`` dialect) in production. Writes are idempotent on each table's key.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from features.data import schema
+from features.data.contract import TABLES, Conflict
+
+logger = logging.getLogger(__name__)
+
+DATA_DIR_ENV = "ADVOCACY_DATA_DIR"
+DB_URL_ENV = "ADVOCACY_DB_URL"
+
+
+def data_dir() -> Path:
+    """The folder for the embedded store and tracking files (``$ADVOCACY_DATA_DIR`` or ./data)."""
+    return Path(os.environ.get(DATA_DIR_ENV, "data")).resolve()
+
+
+def default_db_url() -> str:
+    """``$ADVOCACY_DB_URL`` if set, else a SQLite file in :func:`data_dir`."""
+    return os.environ.get(DB_URL_ENV) or f"sqlite:///{data_dir() / 'advocacy.db'}"
+
+
+def _sqlite_pragmas(dbapi_connection: object, _: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB: index updates of big imports
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.close()
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get their folder, WAL and foreign keys."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url)
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return sa.create_engine(parsed, pool_pre_ping=True)
+
+
+class Store:
+    """The contract tables of one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str | None = None, *, migrate: bool = True) -> Store:
+        """Connect to ``url`` (default :func:`default_db_url`) and bring its schema up to date."""
+        store = cls(create_engine(url or default_db_url()))
+        if migrate:
+            schema.migrate(store.engine)
+        return store
+
+    @property
+    def url(self) -> str:
+        """The database URL with any password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def write(self, table: str, rows: Sequence[Mapping[str, object]]) -> None:
+        """Write ``rows`` in one transaction: all of them or none.
+
+        A row whose key is already stored is skipped for fact tables and updated for
+        entity tables (see :class:`~features.data.contract.Conflict`).
+        """
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(self._upsert(table), list(rows))
+
+    def _upsert(self, table: str) -> sa.Insert:
+        spec = TABLES[table]
+        target = schema.CONTRACT_TABLES[table]
+        dialects = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+        if self.dialect not in dialects:
+            raise NotImplementedError(f"no idempotent insert for the {self.dialect} dialect")
+        statement = dialects[self.dialect](target)
+        if spec.on_conflict is Conflict.IGNORE:
+            return statement.on_conflict_do_nothing(index_elements=list(spec.key))
+        updated = {c: statement.excluded[c] for c in spec.field_names if c not in spec.key}
+        return statement.on_conflict_do_update(index_elements=list(spec.key), set_=updated)
+
+    def count(self, table: str) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(sa.func.count()).select_from(schema.CONTRACT_TABLES[table])
+            ).scalar_one()
+
+    def counts(self) -> dict[str, int]:
+        """Rows per contract table."""
+        return {name: self.count(name) for name in TABLES}
+
+    def key_set(
+        self, table: str, column: str, *, where: sa.ColumnElement | None = None
+    ) -> set[str]:
+        """All values of ``column`` in ``table`` (optionally filtered), as a set."""
+        target = schema.CONTRACT_TABLES[table]
+        query = sa.select(target.c[column])
+        if where is not None:
+            query = query.where(where)
+        with self.engine.connect() as conn:
+            return set(conn.execute(query).scalars())
+
+    def share_event_ids(self) -> set[str]:
+        """Event ids of stored shares (what share outcomes may reference)."""
+        interactions = schema.CONTRACT_TABLES["interactions"]
+        return self.key_set("interactions", "event_id", where=interactions.c.event_type == "share")
+
+    def time_range(self, table: str, column: str) -> tuple[object, object]:
+        target = schema.CONTRACT_TABLES[table]
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(sa.func.min(target.c[column]), sa.func.max(target.c[column]))
+            ).one()
+        return row[0], row[1]
+
+    def rows(self, table: str, columns: Iterable[str] | None = None) -> list[dict[str, object]]:
+        """Every row of a (small) table as dicts: for tests and summaries."""
+        target = schema.CONTRACT_TABLES[table]
+        selected = [target.c[c] for c in columns] if columns else list(target.c)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(sa.select(*selected))]
+
+    def grouped_counts(self, table: str, column: str) -> dict[str, int]:
+        """Rows of ``table`` per value of ``column``."""
+        target = schema.CONTRACT_TABLES[table]
+        query = sa.select(target.c[column], sa.func.count()).group_by(target.c[column])
+        with self.engine.connect() as conn:
+            return {str(value): count for value, count in conn.execute(query)}
+
+    def summary(self) -> dict[str, object]:
+        """What the store holds: rows per table, event types, content states, time span."""
+        first, last = self.time_range("interactions", "timestamp")
+        return {
+            "db": self.url,
+            "schema_version": schema.HEAD,
+            "rows": self.counts(),
+            "event_types": self.grouped_counts("interactions", "event_type"),
+            "approval_status": self.grouped_counts("content", "approval_status"),
+            "opted_out": self.grouped_counts("advocates", "opted_out").get("True", 0),
+            "interactions_from": first.isoformat() if first else None,
+            "interactions_to": last.isoformat() if last else None,
+        }

@@ -1,0 +1,75 @@
+"""Shared fixtures: stores on SQLite and PostgreSQL, the shared real datasets, a clock."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from features.data.store import Store
+from features.data.validation import ValidationContext
+
+ROOT = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PG_URL = os.environ.get("ADVOCACY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def _unavailable(message: str) -> None:
+    """Skip on a user's machine; fail in CI, where everything must be there."""
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: this must not be skipped)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real public datasets in ../shared/data (see its README)."""
+    folder = Path(os.environ.get("ADVOCACY_SHARED_DATA", ROOT.parent / "shared" / "data"))
+    if not folder.is_dir():
+        _unavailable(f"real datasets not found at {folder}: set ADVOCACY_SHARED_DATA")
+    return folder
+
+
+@pytest.fixture
+def context() -> ValidationContext:
+    return ValidationContext(now=NOW, future_tolerance=timedelta(hours=1))
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def pg_store() -> Iterator[Store]:
+    """A store in a fresh PostgreSQL schema of database ``test``, dropped afterwards."""
+    schema_name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema_name}"'))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        _unavailable(f"PostgreSQL not reachable at {PG_URL}: {exc.orig}")
+    url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema_name}"})
+    store = Store.open(url.render_as_string(hide_password=False))
+    yield store
+    store.dispose()
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema_name}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest) -> Store:
+    """The same test on both stores."""
+    name = "sqlite_store" if request.param == "sqlite" else "pg_store"
+    return request.getfixturevalue(name)

@@ -1,0 +1,89 @@
+"""The ``advocacy`` command: help everywhere, import exit codes and JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from training.cli import app
+
+SMALL = Path(__file__).parent / "fixtures" / "contract_small"
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["data"], ["data", "import"], ["data", "generate"], ["data", "summary"], ["demo"]],
+)
+def test_every_command_has_help(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_import_json_and_exit_codes(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    ok = runner.invoke(app, ["data", "import", str(SMALL), "--db", db, "--json"])
+    assert ok.exit_code == 0, ok.output
+    payload = json.loads(ok.output)
+    assert payload["accepted"]["interactions"] == 4 and payload["rejections"] == []
+
+    bad = tmp_path / "interactions.csv"
+    bad.write_text(
+        "event_id,employee_id,content_id,event_type,timestamp\nz,ana,c1,jump,2026-10-01\n"
+    )
+    rejected = runner.invoke(app, ["data", "import", str(bad), "--db", db, "--json"])
+    assert rejected.exit_code == 3
+    (rejection,) = json.loads(rejected.output)["rejections"]
+    assert (rejection["row"], rejection["field"], rejection["reason"]) == (
+        1,
+        "event_type",
+        "not_allowed",
+    )
+
+    missing = runner.invoke(app, ["data", "import", str(tmp_path / "none"), "--db", db])
+    assert missing.exit_code == 4 and "no such file" in missing.output
+
+    summary = runner.invoke(app, ["data", "summary", "--db", db, "--json"])
+    assert json.loads(summary.output)["rows"]["interactions"] == 4
+
+
+def test_generate_then_import(tmp_path: Path) -> None:
+    out = tmp_path / "org"
+    generated = runner.invoke(
+        app,
+        [
+            "data",
+            "generate",
+            "--out",
+            str(out),
+            "--employees",
+            "60",
+            "--content",
+            "30",
+            "--days",
+            "30",
+            "--seed",
+            "1",
+            "--end",
+            "2026-11-01",
+        ],
+    )
+    assert generated.exit_code == 0, generated.output
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    imported = runner.invoke(app, ["data", "import", str(out), "--db", db, "--json"])
+    assert imported.exit_code == 0, imported.output[:2000]
+
+
+def test_readme_documents_the_contract_as_coded() -> None:
+    from features.data.contract import contract_markdown
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert contract_markdown() in readme
+    assert readme.splitlines()[3:5] == [
+        "make demo   # creates .venv, installs, generates an organisation, imports it into"
+        " ./data, prints a summary",
+        "make test   # creates .venv, installs with the dev extra, runs ruff and the test suite",
+    ]

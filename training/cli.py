@@ -1,0 +1,38 @@
+"""The ``advocacy`` command: the single entry point of the service."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from training.data_commands import data_app
+from training.demo_command import demo
+
+app = typer.Typer(
+    name="advocacy",
+    help="advocacy-recsys: feeds and micro-influencers for employee advocacy programs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_app, name="data")
+app.command("demo")(demo)
+
+
+@app.callback()
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress (INFO)."),
+) -> None:
+    """Feeds and micro-influencers for employee advocacy programs."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Printing reports for people (rich) or programs (JSON)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def print_json(payload: object) -> None:
+    """JSON on stdout, nothing else, for programs."""
+    print(json.dumps(payload, indent=2, default=str))
+
+
+def table(title: str, columns: list[str], rows: list[list[object]]) -> Table:
+    view = Table(title=title, title_justify="left")
+    for column in columns:
+        view.add_column(column, justify="left" if column == columns[0] else "right")
+    for row in rows:
+        view.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row))
+    return view
+
+
+def print_import_report(report: Mapping[str, object], *, shown: int = 20) -> None:
+    accepted: Mapping[str, int] = report["accepted"]  # type: ignore[assignment]
+    rejected: Mapping[str, int] = report["rejected"]  # type: ignore[assignment]
+    new_rows: Mapping[str, int] = report["new_rows"]  # type: ignore[assignment]
+    rows = [[t, accepted[t], new_rows[t], rejected[t]] for t in accepted]
+    if rows:
+        console.print(table("Import", ["table", "accepted", "new rows", "rejected"], rows))
+    rejections: list[Mapping[str, object]] = report["rejections"]  # type: ignore[assignment]
+    if rejections:
+        view = table(
+            "Rejected rows",
+            ["file", "row", "field", "reason", "value", "message"],
+            [
+                [r["file"], r["row"], r["field"], r["reason"], r["value"], r["message"]]
+                for r in rejections[:shown]
+            ],
+        )
+        console.print(view)
+        hidden = len(rejections) - shown + int(report["omitted_rejections"])  # type: ignore[arg-type]
+        if hidden > 0:
+            console.print(f"... and {hidden:,} more rejections (use --json for the full list)")
+    for error in report["errors"]:  # type: ignore[attr-defined]
+        errors.print(f"[red]error:[/red] {error}", soft_wrap=True)
+    console.print(f"{report['seconds']} s, exit code {report['exit_code']}")
+
+
+def print_summary(summary: Mapping[str, object]) -> None:
+    rows_per_table: Mapping[str, int] = summary["rows"]  # type: ignore[assignment]
+    console.print(
+        table(
+            f"Store {summary['db']}", ["table", "rows"], [[t, n] for t, n in rows_per_table.items()]
+        )
+    )
+    for key in ("event_types", "approval_status"):
+        counts: Mapping[str, int] = summary[key]  # type: ignore[assignment]
+        console.print(
+            table(
+                key.replace("_", " "),
+                ["value", "rows"],
+                [[k, v] for k, v in sorted(counts.items())],
+            )
+        )
+    console.print(
+        f"interactions from {summary['interactions_from']} to {summary['interactions_to']};"
+        f" {summary['opted_out']:,} advocates opted out"
+    )

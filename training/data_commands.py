@@ -1,0 +1,106 @@
+"""``advocacy data ...``: import, generate and inspect the store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from features.data.importer import import_path
+from features.data.sources import DEFAULT_CHUNK_ROWS
+from features.data.store import Store
+from features.data.validation import ValidationContext
+from training import console
+
+data_app = typer.Typer(help="Import, generate and inspect data.", no_args_is_help=True)
+
+DB_HELP = "Store URL (sqlite:///path.db or postgresql://...); default $ADVOCACY_DB_URL or ./data."
+
+
+class InputFormat(StrEnum):
+    contract = "contract"
+    deskdrop = "deskdrop"
+    movielens = "movielens"
+
+
+class FileFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+@data_app.command("import")
+def import_command(
+    path: Path = typer.Argument(..., help="A file or folder of contract tables, or a dataset."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    fmt: InputFormat = typer.Option(InputFormat.contract, "--format", help="Layout of PATH."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    future_tolerance: float = typer.Option(
+        3600.0, help="Seconds an event time may lie in the future (clock skew)."
+    ),
+    chunk_rows: int = typer.Option(DEFAULT_CHUNK_ROWS, min=1, help="Rows per batch."),
+) -> None:
+    """Validate and store CSV/Parquet files.
+
+    Exit code 0: every row stored; 3: some rows rejected (valid rows are stored);
+    4: unusable input (missing file, unknown format or columns).
+    """
+    store = Store.open(db)
+    context = ValidationContext(datetime.now(UTC), timedelta(seconds=future_tolerance))
+    report = import_path(store, path, fmt=str(fmt), context=context, chunk_rows=chunk_rows)
+    payload = report.to_dict()
+    if as_json:
+        console.print_json(payload)
+    else:
+        console.print_import_report(payload)
+    raise typer.Exit(report.exit_code)
+
+
+@data_app.command("generate")
+def generate_command(
+    out: Path = typer.Option(..., "--out", help="Folder to write the tables to."),
+    employees: int = typer.Option(2000, min=1, help="Number of employees."),
+    content: int = typer.Option(500, min=1, help="Number of content items."),
+    days: int = typer.Option(180, min=1, help="Days of history."),
+    seed: int = typer.Option(0, help="Random seed: same seed, same bytes."),
+    interactions_per_employee: float = typer.Option(50.0, min=0.0, help="Mean events each."),
+    end: datetime | None = typer.Option(
+        None,
+        formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+        help="Last day of the data (UTC); default 2026-11-01.",
+    ),
+    file_format: FileFormat = typer.Option(FileFormat.csv, "--file-format", help="csv or parquet."),
+) -> None:
+    """Write a synthetic organisation in the contract (and its planted ground truth)."""
+    from features.data.synthetic import OrgConfig, generate, write
+
+    options: dict[str, object] = {
+        "employees": employees,
+        "content": content,
+        "days": days,
+        "seed": seed,
+        "interactions_per_employee": interactions_per_employee,
+    }
+    if end is not None:
+        options["end"] = end.replace(tzinfo=UTC)
+    try:
+        config = OrgConfig(**options)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    paths = write(generate(config), out, fmt=str(file_format))
+    rows = [[p.name, p.stat().st_size] for p in paths]
+    console.console.print(console.table(f"Wrote {out}", ["file", "bytes"], rows))
+
+
+@data_app.command("summary")
+def summary_command(
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """What the store holds."""
+    summary = Store.open(db).summary()
+    if as_json:
+        console.print_json(summary)
+    else:
+        console.print_summary(summary)
