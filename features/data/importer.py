@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.data.contract import TABLES, Conflict, Kind, TableSpec
+from features.data.contract import TABLES, Conflict, TableSpec
 from features.data.sources import (
     DEFAULT_CHUNK_ROWS,
     InputError,
@@ -124,7 +124,7 @@ class Importer:
         report.accepted[spec.name] += len(frame)
         report.rejected[spec.name] += len(chunk.frame) - len(frame)
         frame = _dedupe(spec, frame)
-        self.store.write(spec.name, _records(spec, frame))
+        self.store.write_frame(spec.name, frame)
         self._remember_keys(spec, frame)
         self._collect(report, rejections)
 
@@ -177,25 +177,6 @@ def _dedupe(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
     keep = "last" if spec.on_conflict is Conflict.UPDATE else "first"
     duplicated = frame.duplicated(subset=list(spec.key), keep=keep)
     return frame.loc[~duplicated.to_numpy()] if duplicated.any() else frame
-
-
-def _records(spec: TableSpec, frame: pd.DataFrame) -> list[dict[str, object]]:
-    """Typed rows as plain Python values: naive UTC datetimes, None for missing."""
-    columns: dict[str, list[object]] = {}
-    for field_spec in spec.fields:
-        series = frame[field_spec.name]
-        if field_spec.kind is Kind.TIMESTAMP:
-            values = series.dt.tz_convert(None).dt.to_pydatetime()
-            missing = series.isna().to_numpy()
-            columns[field_spec.name] = [
-                None if m else v for v, m in zip(values, missing, strict=True)
-            ]
-        elif field_spec.kind in (Kind.INT, Kind.FLOAT, Kind.BOOL):
-            columns[field_spec.name] = series.astype(object).where(series.notna(), None).tolist()
-        else:
-            columns[field_spec.name] = series.tolist()
-    names = list(columns)
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 FORMATS = ("contract", "deskdrop", "movielens")
