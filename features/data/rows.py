@@ -9,7 +9,7 @@ import pandas as pd
 from features.data.contract import Kind, TableSpec
 
 # SQLAlchemy's storage formats for SQLite, so values written here read back as usual.
-_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def records(spec: TableSpec, frame: pd.DataFrame) -> list[dict[str, object]]:
@@ -38,7 +38,7 @@ def _python_values(series: pd.Series, kind: Kind) -> list[object]:
 
 def _sqlite_values(series: pd.Series, kind: Kind) -> list[object]:
     if kind is Kind.TIMESTAMP:
-        text = series.dt.tz_convert(None).dt.strftime(_SQLITE_DATETIME)
+        text = series.dt.tz_convert(None).dt.strftime(SQLITE_DATETIME)
         return text.astype(object).where(series.notna(), None).tolist()
     if kind is Kind.DATE:
         return [None if v is None else v.isoformat() for v in series.tolist()]

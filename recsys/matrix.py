@@ -1,0 +1,60 @@
+"""A feature matrix: rows for ids, named columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.ids import IdMap
+
+
+@dataclass(frozen=True)
+class FeatureMatrix:
+    """``values[i, j]`` is feature ``names[j]`` of ``ids.external[i]``."""
+
+    values: np.ndarray | sp.csr_matrix
+    names: tuple[str, ...]
+    ids: IdMap
+
+    def __post_init__(self) -> None:
+        rows, columns = self.values.shape
+        if rows != len(self.ids):
+            raise ValueError(f"{rows} rows for {len(self.ids)} {self.ids.kind} ids")
+        if columns != len(self.names):
+            raise ValueError(f"{columns} columns for {len(self.names)} feature names")
+        if len(set(self.names)) != len(self.names):
+            raise ValueError("feature names are not unique")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.values.shape
+
+    def column(self, name: str) -> np.ndarray:
+        """One feature for every id, dense."""
+        j = self.names.index(name)
+        column = self.values[:, j]
+        return np.asarray(column.todense()).ravel() if sp.issparse(column) else column
+
+    def select(self, prefix: str) -> FeatureMatrix:
+        """The columns whose names start with ``prefix``."""
+        keep = [j for j, n in enumerate(self.names) if n.startswith(prefix)]
+        return FeatureMatrix(self.values[:, keep], tuple(self.names[j] for j in keep), self.ids)
+
+    def rows(self, external_ids: list[str]) -> np.ndarray | sp.csr_matrix:
+        return self.values[self.ids.to_internal(external_ids)]
+
+    @staticmethod
+    def hstack(*parts: FeatureMatrix) -> FeatureMatrix:
+        """Side by side; every part must have the same ids in the same order."""
+        first = parts[0]
+        for part in parts[1:]:
+            if not np.array_equal(part.ids.external, first.ids.external):
+                raise ValueError("feature matrices have different ids")
+        if any(sp.issparse(p.values) for p in parts):
+            values = sp.hstack([sp.csr_matrix(p.values) for p in parts], format="csr")
+        else:
+            values = np.hstack([p.values for p in parts])
+        names = tuple(n for p in parts for n in p.names)
+        return FeatureMatrix(values, names, first.ids)
