@@ -87,3 +87,18 @@ def test_readme_documents_the_contract_as_coded() -> None:
         " ./data, prints a summary",
         "make test   # creates .venv, installs with the dev extra, runs ruff and the test suite",
     ]
+
+
+def test_demo_generates_and_imports_into_the_default_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ADVOCACY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("ADVOCACY_DB_URL", raising=False)
+    args = ["demo", "--employees", "40", "--content", "20", "--days", "14"]
+    for _ in range(2):  # a second run starts afresh
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "data" / "advocacy.db").is_file()
+    summary = runner.invoke(app, ["data", "summary", "--json"])
+    rows = json.loads(summary.output)["rows"]
+    assert rows["advocates"] == 40 and rows["interactions"] > 0

@@ -1,0 +1,1 @@
+"""Offline evaluation: splits, replay protocols and metric aggregation (metrics: recsys.metrics)."""
