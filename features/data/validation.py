@@ -108,7 +108,9 @@ def validate_chunk(
     """Validate ``frame`` (rows ``first_row``, ``first_row + 1``, ... of ``file``)."""
     n = len(frame)
     frame = frame.rename(columns=lambda c: str(c).strip().lower()).reset_index(drop=True)
-    text = {name: _text(frame[name]) if name in frame else _empty(n) for name in spec.field_names}
+    text = {
+        f.name: _text(frame[f.name], f.kind) if f.name in frame else _empty(n) for f in spec.fields
+    }
     parsed: dict[str, pd.Series] = {}
     problems: list[_Problem] = []
     for field_spec in spec.fields:
@@ -182,10 +184,18 @@ def _empty(n: int) -> pd.Series:
     return pd.Series([pd.NA] * n, dtype="string")
 
 
-def _text(series: pd.Series) -> pd.Series:
-    """Any column as stripped text; empty text is missing."""
+def _text(series: pd.Series, kind: Kind) -> pd.Series:
+    """Any column as stripped text; empty text is missing; lists (Parquet, frames) as JSON."""
+    if kind is Kind.LIST and series.dtype == object:
+        series = series.map(_list_as_json)
     text = series.astype("string").str.strip()
     return text.mask(text == "")
+
+
+def _list_as_json(value: object) -> object:
+    if isinstance(value, list | tuple | np.ndarray):
+        return json.dumps([str(item) for item in value])
+    return value
 
 
 def _parse_field(
