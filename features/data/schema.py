@@ -81,8 +81,27 @@ schema_version = sa.Table(
 )
 
 
+# Text embeddings by (model, sha256 of the text): a re-run embeds only new or changed text,
+# and a new model never reads another model's vectors. ``vector`` is ``dim`` float32 values,
+# little-endian (see features.embedding_cache).
+embedding_cache = sa.Table(
+    "embedding_cache",
+    metadata,
+    sa.Column("model_id", sa.String(200), primary_key=True),
+    sa.Column("text_hash", sa.String(64), primary_key=True),
+    sa.Column("dim", sa.Integer, nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),  # naive, always UTC
+    comment="Cached text embeddings: float32 little-endian vectors by model and text hash.",
+)
+
+
 def _create_contract_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(CONTRACT_TABLES.values()))
+
+
+def _create_embedding_cache(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[embedding_cache])
 
 
 Migration = tuple[int, str, Callable[[Connection], None]]
@@ -93,6 +112,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "contract tables: advocates, content, interactions, outcomes, accounts, edges",
         _create_contract_tables,
     ),
+    (2, "embedding cache: vectors by (model_id, text_hash)", _create_embedding_cache),
 )
 HEAD = MIGRATIONS[-1][0]
 
