@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -58,3 +59,35 @@ class FeatureMatrix:
             values = np.hstack([p.values for p in parts])
         names = tuple(n for p in parts for n in p.names)
         return FeatureMatrix(values, names, first.ids)
+
+
+def save_matrix(matrix: FeatureMatrix, path: str | Path) -> None:
+    """Write ``matrix`` to an ``.npz`` file of plain arrays (no pickle)."""
+    arrays: dict[str, np.ndarray] = {
+        "names": np.asarray(matrix.names, dtype=np.str_),
+        "ids": np.asarray(matrix.ids.external.tolist(), dtype=np.str_),
+        "id_kind": np.asarray(matrix.ids.kind, dtype=np.str_),
+    }
+    if sp.issparse(matrix.values):
+        csr = sp.csr_matrix(matrix.values)
+        arrays |= {
+            "data": csr.data,
+            "indices": csr.indices,
+            "indptr": csr.indptr,
+            "shape": np.asarray(csr.shape, dtype=np.int64),
+        }
+    else:
+        arrays["values"] = np.asarray(matrix.values)
+    np.savez(path, **arrays)
+
+
+def load_matrix(path: str | Path) -> FeatureMatrix:
+    """Read a matrix written by :func:`save_matrix`."""
+    with np.load(path, allow_pickle=False) as stored:
+        if "values" in stored:
+            values: np.ndarray | sp.csr_matrix = stored["values"]
+        else:
+            shape = tuple(int(n) for n in stored["shape"])
+            values = sp.csr_matrix((stored["data"], stored["indices"], stored["indptr"]), shape)
+        ids = IdMap(stored["ids"].astype(object), str(stored["id_kind"]))
+        return FeatureMatrix(values, tuple(str(n) for n in stored["names"]), ids)

@@ -8,6 +8,7 @@ import typer
 
 from training.data_commands import data_app
 from training.demo_command import demo
+from training.features_command import features_app
 
 app = typer.Typer(
     name="advocacy",
@@ -16,6 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_app, name="data")
+app.add_typer(features_app, name="features")
 app.command("demo")(demo)
 
 

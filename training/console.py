@@ -72,3 +72,19 @@ def print_summary(summary: Mapping[str, object]) -> None:
         f"interactions from {summary['interactions_from']} to {summary['interactions_to']};"
         f" {summary['opted_out']:,} advocates opted out"
     )
+
+
+def print_feature_summary(summary: Mapping[str, object]) -> None:
+    seconds: Mapping[str, float] = summary["seconds"]  # type: ignore[assignment]
+    dims: Mapping[str, int] = summary["features"]  # type: ignore[assignment]
+    rows = [[stage, dims.get(stage, ""), f"{s:.2f}"] for stage, s in seconds.items()]
+    console.print(
+        table(f"Features as of {summary['as_of']}", ["stage", "columns", "seconds"], rows)
+    )
+    console.print(
+        f"{summary['items_embedded']:,} items embedded, {summary['items_from_cache']:,} from the"
+        f" cache ({summary['model_id']}, {summary['embedding_dims']} dims);"
+        f" {summary['content_items']:,} content items; {summary['advocates']:,} advocates,"
+        f" {summary['advocates_profiled']:,} profiled (the others opted out)",
+        soft_wrap=True,
+    )

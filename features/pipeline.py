@@ -1,0 +1,121 @@
+"""All feature builders together: fit once, transform as of any time, timed per stage."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from features.advocate_profile import AdvocateProfile
+from features.audience import Audience
+from features.content_embeddings import ContentEmbeddings
+from features.content_metadata import ContentMetadata
+from features.data.store import Store
+from features.encoder import TextEncoder
+from features.org_network import OrgNetwork
+from features.sharing_history import SharingHistory
+from features.snapshot import Snapshot
+from recsys.matrix import FeatureMatrix, save_matrix
+
+logger = logging.getLogger(__name__)
+
+CONTENT_STAGES = ("content_embeddings", "content_metadata")
+ADVOCATE_STAGES = ("advocate_profile", "sharing_history", "audience", "org_network")
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """Every feature matrix as of one time, with how long each took."""
+
+    as_of: pd.Timestamp
+    matrices: dict[str, FeatureMatrix]
+    seconds: dict[str, float] = field(default_factory=dict)
+    embedded: int = 0
+    from_cache: int = 0
+
+    def __getitem__(self, name: str) -> FeatureMatrix:
+        return self.matrices[name]
+
+    def summary(self) -> dict[str, object]:
+        """Counts, dimensions and seconds per stage, for people and logs."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "items_embedded": self.embedded,
+            "items_from_cache": self.from_cache,
+            "embedding_dims": self.matrices["content_embeddings"].shape[1],
+            "content_items": self.matrices["content_metadata"].shape[0],
+            "advocates": self.matrices["advocate_profile"].shape[0],
+            "advocates_profiled": self.matrices["sharing_history"].shape[0],
+            "features": {name: m.shape[1] for name, m in self.matrices.items()},
+            "seconds": {name: round(s, 3) for name, s in self.seconds.items()},
+        }
+
+    def save(self, folder: Path) -> list[Path]:
+        """One ``<name>.npz`` per matrix (see :func:`recsys.matrix.save_matrix`)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, matrix in self.matrices.items():
+            save_matrix(matrix, folder / f"{name}.npz")
+            paths.append(folder / f"{name}.npz")
+        return paths
+
+
+class FeaturePipeline:
+    """Content and advocate builders with shared settings.
+
+    ``encoder`` and ``cache`` go to :class:`ContentEmbeddings` (the default encoder is
+    all-MiniLM-L6-v2; pass a :class:`Store` to cache vectors in its ``embedding_cache``).
+    The topic-affinity columns of the sharing history use the content embeddings of the
+    same transform.
+    """
+
+    def __init__(
+        self,
+        *,
+        encoder: TextEncoder | None = None,
+        cache: Store | None = None,
+        history_half_life_days: float = 30.0,
+        progress: bool | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.cache = cache
+        self.history_half_life_days = history_half_life_days
+        self.progress = progress
+
+    def fit(self, snapshot: Snapshot) -> FeaturePipeline:
+        self.builders_ = {
+            "content_embeddings": ContentEmbeddings(
+                self.encoder, self.cache, progress=self.progress
+            ),
+            "content_metadata": ContentMetadata(),
+            "advocate_profile": AdvocateProfile(),
+            "sharing_history": SharingHistory(half_life_days=self.history_half_life_days),
+            "audience": Audience(),
+            "org_network": OrgNetwork(),
+        }
+        for builder in self.builders_.values():
+            builder.fit(snapshot)
+        return self
+
+    def transform(self, snapshot: Snapshot) -> FeatureSet:
+        """Every matrix as of ``snapshot.as_of``."""
+        matrices: dict[str, FeatureMatrix] = {}
+        seconds: dict[str, float] = {}
+        for name, builder in self.builders_.items():
+            started = time.perf_counter()
+            if name == "sharing_history":
+                matrices[name] = builder.transform(
+                    snapshot, embeddings=matrices["content_embeddings"]
+                )
+            else:
+                matrices[name] = builder.transform(snapshot)
+            seconds[name] = time.perf_counter() - started
+            logger.info("%s: %s in %.1f s", name, matrices[name].shape, seconds[name])
+        stats = self.builders_["content_embeddings"].last_stats_
+        return FeatureSet(snapshot.as_of, matrices, seconds, stats.embedded, stats.from_cache)
+
+    def fit_transform(self, snapshot: Snapshot) -> FeatureSet:
+        return self.fit(snapshot).transform(snapshot)
