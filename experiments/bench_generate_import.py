@@ -11,36 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-
-def run_stage(args: list[str]) -> dict[str, object]:
-    """Run ``advocacy ARGS`` and return its wall time, peak RSS and standard output."""
-    command = [sys.executable, "-m", "training.cli", *args]
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        if process.returncode != 0:
-            raise SystemExit(
-                f"{' '.join(args[:2])} failed ({process.returncode}):\n"
-                f"{err.read().decode()[-3000:]}"
-            )
-        return {
-            "seconds": round(seconds, 1),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-            "stdout": out.read().decode(),
-        }
+from stages import run_stage
 
 
 def main() -> None:

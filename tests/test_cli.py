@@ -16,7 +16,16 @@ runner = CliRunner()
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["data"], ["data", "import"], ["data", "generate"], ["data", "summary"], ["demo"]],
+    [
+        [],
+        ["data"],
+        ["data", "import"],
+        ["data", "generate"],
+        ["data", "summary"],
+        ["demo"],
+        ["features"],
+        ["features", "build"],
+    ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
