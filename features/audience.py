@@ -30,9 +30,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from features.builder import check_fitted
+from features.builder import advocate_index, check_fitted, profiled_rows, until
 from features.data.contract import NETWORKS
-from features.sharing_history import advocate_index, profiled_rows, until
 from features.snapshot import Snapshot
 from recsys.matrix import FeatureMatrix
 

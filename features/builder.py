@@ -17,7 +17,14 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
+from features.snapshot import Snapshot
+from recsys.ids import IdMap, UnknownIdError
+
 OTHER = "__other__"
+OPT_OUT_POLICY = (
+    "opt-out policy: advocates who opted out are never profiled - no sharing history, audience "
+    "or org-network features are built for them"
+)
 
 
 def check_fitted(builder: object, attribute: str) -> None:
@@ -81,3 +88,54 @@ def multi_hot(
         (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(lists), len(vocab))
     )
     return matrix, [f"{prefix}={v}" for v in vocab]
+
+
+class OptedOutError(ValueError):
+    """Features that profile behaviour were asked for advocates who opted out."""
+
+    def __init__(self, ids: Sequence[str]) -> None:
+        shown = ", ".join(map(str, ids[:5])) + (" ..." if len(ids) > 5 else "")
+        super().__init__(f"advocate(s) {shown} opted out ({OPT_OUT_POLICY})")
+        self.ids = list(ids)
+
+
+def profiled_rows(snapshot: Snapshot, ids: Sequence[str] | None) -> pd.DataFrame:
+    """Advocate rows for ``ids`` in that order (default: all who did not opt out).
+
+    Raises :class:`~recsys.ids.UnknownIdError` for ids not in the snapshot and
+    :class:`OptedOutError` for advocates who opted out.
+    """
+    profiled = snapshot.profiled_advocates
+    if ids is None:
+        return profiled
+    wanted = [str(i) for i in ids]
+    known = pd.Index(snapshot.advocates["employee_id"].astype(str))
+    unknown = [i for i, pos in zip(wanted, known.get_indexer(wanted), strict=True) if pos < 0]
+    if unknown:
+        raise UnknownIdError("advocate", unknown)
+    positions = pd.Index(profiled["employee_id"].astype(str)).get_indexer(wanted)
+    opted_out = [i for i, pos in zip(wanted, positions, strict=True) if pos < 0]
+    if opted_out:
+        raise OptedOutError(opted_out)
+    return profiled.iloc[positions].reset_index(drop=True)
+
+
+def until(frame: pd.DataFrame, column: str, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Rows of ``frame`` observed at or before ``as_of`` (a guard for uncut snapshots)."""
+    keep = (pd.to_datetime(frame[column], utc=True) <= as_of).to_numpy()
+    return frame if keep.all() else frame.loc[keep]
+
+
+def lookup(column: pd.Series, keys: pd.Index) -> np.ndarray:
+    """Position in ``keys`` of each cell's text (-1 when missing or absent); fast on long
+    columns with few distinct values (factorises first)."""
+    codes, uniques = pd.factorize(column)
+    if len(uniques) == 0:
+        return np.full(len(codes), -1, dtype=np.int64)
+    positions = keys.get_indexer(pd.Index(np.asarray(uniques, dtype=object).astype(str)))
+    return np.where(codes >= 0, positions[np.clip(codes, 0, None)], -1).astype(np.int64)
+
+
+def advocate_index(advocates: pd.DataFrame) -> IdMap:
+    """The row ids of a builder's output."""
+    return IdMap(advocates["employee_id"].astype(str).to_numpy(dtype=object), "advocate")

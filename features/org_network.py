@@ -53,8 +53,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from features.builder import check_fitted, vocabulary
-from features.sharing_history import advocate_index, lookup, profiled_rows
+from features.builder import advocate_index, check_fitted, lookup, profiled_rows, vocabulary
 from features.snapshot import Snapshot
 from recsys.matrix import FeatureMatrix
 

@@ -1,8 +1,9 @@
 """Sharing history features: what each advocate viewed, clicked, shared ... up to ``as_of``.
 
 Only advocates who did not opt out are profiled: opted-out advocates have no row, and asking
-for one raises :class:`OptedOutError` (the opt-out policy is shared with
-:mod:`features.audience` and :mod:`features.org_network`, which use the helpers here).
+for one raises :class:`OptedOutError` (the opt-out policy and its helpers
+live in :mod:`features.builder`, shared with :mod:`features.audience` and
+:mod:`features.org_network`).
 
 Columns (``FeatureMatrix.names``; ``<event>`` is a contract event type, ``active`` is every
 event but ``impression``, which the system does rather than the advocate)
@@ -41,18 +42,21 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from features.builder import OTHER, check_fitted, vocabulary
+from features.builder import (
+    OTHER,
+    advocate_index,
+    check_fitted,
+    lookup,
+    profiled_rows,
+    vocabulary,
+)
 from features.data.contract import EVENT_TYPES, NETWORKS
 from features.snapshot import Snapshot
-from recsys.ids import IdMap, UnknownIdError
+from recsys.ids import IdMap
 from recsys.matrix import FeatureMatrix
 
 logger = logging.getLogger(__name__)
 
-OPT_OUT_POLICY = (
-    "opt-out policy: advocates who opted out are never profiled - no sharing history, audience "
-    "or org-network features are built for them"
-)
 DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "view": 1.0,
     "click": 2.0,
@@ -65,57 +69,6 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
 }
 ACTIVE = tuple(e for e in EVENT_TYPES if e != "impression")
 Block = tuple[np.ndarray, list[str]]
-
-
-class OptedOutError(ValueError):
-    """Features that profile behaviour were asked for advocates who opted out."""
-
-    def __init__(self, ids: Sequence[str]) -> None:
-        shown = ", ".join(map(str, ids[:5])) + (" ..." if len(ids) > 5 else "")
-        super().__init__(f"advocate(s) {shown} opted out ({OPT_OUT_POLICY})")
-        self.ids = list(ids)
-
-
-def profiled_rows(snapshot: Snapshot, ids: Sequence[str] | None) -> pd.DataFrame:
-    """Advocate rows for ``ids`` in that order (default: all who did not opt out).
-
-    Raises :class:`~recsys.ids.UnknownIdError` for ids not in the snapshot and
-    :class:`OptedOutError` for advocates who opted out.
-    """
-    profiled = snapshot.profiled_advocates
-    if ids is None:
-        return profiled
-    wanted = [str(i) for i in ids]
-    known = pd.Index(snapshot.advocates["employee_id"].astype(str))
-    unknown = [i for i, pos in zip(wanted, known.get_indexer(wanted), strict=True) if pos < 0]
-    if unknown:
-        raise UnknownIdError("advocate", unknown)
-    positions = pd.Index(profiled["employee_id"].astype(str)).get_indexer(wanted)
-    opted_out = [i for i, pos in zip(wanted, positions, strict=True) if pos < 0]
-    if opted_out:
-        raise OptedOutError(opted_out)
-    return profiled.iloc[positions].reset_index(drop=True)
-
-
-def until(frame: pd.DataFrame, column: str, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Rows of ``frame`` observed at or before ``as_of`` (a guard for uncut snapshots)."""
-    keep = (pd.to_datetime(frame[column], utc=True) <= as_of).to_numpy()
-    return frame if keep.all() else frame.loc[keep]
-
-
-def lookup(column: pd.Series, keys: pd.Index) -> np.ndarray:
-    """Position in ``keys`` of each cell's text (-1 when missing or absent); fast on long
-    columns with few distinct values (factorises first)."""
-    codes, uniques = pd.factorize(column)
-    if len(uniques) == 0:
-        return np.full(len(codes), -1, dtype=np.int64)
-    positions = keys.get_indexer(pd.Index(np.asarray(uniques, dtype=object).astype(str)))
-    return np.where(codes >= 0, positions[np.clip(codes, 0, None)], -1).astype(np.int64)
-
-
-def advocate_index(advocates: pd.DataFrame) -> IdMap:
-    """The row ids of a builder's output."""
-    return IdMap(advocates["employee_id"].astype(str).to_numpy(dtype=object), "advocate")
 
 
 class SharingHistory:

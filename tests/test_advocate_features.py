@@ -12,9 +12,10 @@ from sklearn.exceptions import NotFittedError
 
 from features.advocate_profile import AdvocateProfile
 from features.audience import Audience
+from features.builder import OptedOutError
 from features.data.synthetic import OrgConfig, generate
 from features.org_network import OrgNetwork
-from features.sharing_history import OptedOutError, SharingHistory
+from features.sharing_history import SharingHistory
 from features.snapshot import Snapshot
 from recsys.ids import IdMap, UnknownIdError
 from recsys.matrix import FeatureMatrix

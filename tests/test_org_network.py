@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.builder import OptedOutError
 from features.data.synthetic import OrgConfig, generate
 from features.org_network import BACKENDS, OrgNetwork, network_features
-from features.sharing_history import OptedOutError
 from features.snapshot import Snapshot
 from recsys.ids import UnknownIdError
 
