@@ -105,3 +105,33 @@ def test_features_build_command(
     assert (again["items_embedded"], again["items_from_cache"]) == (0, len(org["content"]))
     bad = runner.invoke(app, ["features", "build", "--db", db, "--as-of", "yesterday"])
     assert bad.exit_code == 2 and "ISO 8601" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("folder", "fmt", "as_of"),
+    [("deskdrop", "deskdrop", "2016-11-01"), ("movielens-100k", "movielens", "1998-03-01")],
+)
+def test_features_on_real_datasets(
+    folder: str,
+    fmt: str,
+    as_of: str,
+    shared_data: Path,
+    encoder,
+    sqlite_store: Store,
+    context: ValidationContext,
+) -> None:
+    from features.data.importer import import_path
+
+    assert import_path(sqlite_store, shared_data / folder, fmt=fmt, context=context).exit_code == 0
+    snapshot = Snapshot.load(StoreReader(sqlite_store), pd.Timestamp(as_of, tz="UTC"))
+    features = FeaturePipeline(encoder=encoder, cache=sqlite_store).fit_transform(snapshot)
+    counts = sqlite_store.counts()
+    assert features["content_embeddings"].shape == (counts["content"], 384)
+    assert features["advocate_profile"].shape[0] == counts["advocates"]
+    history = features["sharing_history"]
+    active = history.column("log_count:active")
+    assert (active > 0).mean() > 0.5  # most people had events before the as-of time
+    affinity = history.select("affinity:emb_").values
+    norms = np.linalg.norm(affinity[active > 0], axis=1)
+    assert np.allclose(norms[norms > 0], 1.0, atol=1e-4)
+    assert features["org_network"].shape[1] > 0  # no org edges: zero columns rows, no error
