@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -252,3 +253,24 @@ def test_generated_organisation_imports_without_rejections(
     assert {t: sqlite_store.count(t) for t in org.tables} == {
         t: len(frame) for t, frame in org.tables.items()
     }
+
+
+def test_sqlite_foreign_keys_stay_enforced_after_an_import(
+    sqlite_store: Store, context: ValidationContext
+) -> None:
+    import_path(sqlite_store, SMALL, context=context)
+    with sqlite_store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    with pytest.raises(sa.exc.IntegrityError):
+        sqlite_store.write(
+            "interactions",
+            [
+                {
+                    "event_id": "z",
+                    "employee_id": "ghost",
+                    "content_id": "c1",
+                    "event_type": "view",
+                    "timestamp": datetime(2026, 10, 1),
+                }
+            ],
+        )

@@ -41,6 +41,7 @@ def _sqlite_pragmas(dbapi_connection: object, _: object) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA wal_autocheckpoint=20000")  # pages: fewer checkpoints in big imports
     cursor.execute("PRAGMA cache_size=-262144")  # 256 MiB: index updates of big imports
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
@@ -101,7 +102,9 @@ class Store:
         """Write a typed, validated frame of ``table`` in one transaction (see :meth:`write`).
 
         On SQLite the rows go straight to the driver, pre-converted to what SQLAlchemy
-        would store, which imports several times faster than per-row processing.
+        would store, which imports several times faster than per-row processing. The
+        frame's references were checked by the importer, so SQLite's own foreign-key
+        checks are switched off for this one batch (a quarter of the write time).
         """
         if frame.empty:
             return
@@ -110,8 +113,18 @@ class Store:
             return
         compiled = self._upsert(table).compile(dialect=self.engine.dialect)
         rows = params.sqlite_tuples(TABLES[table], frame, list(compiled.positiontup or ()))
-        with self.engine.begin() as conn:
-            conn.exec_driver_sql(compiled.string, rows)
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # outside a transaction: takes effect
+            conn.commit()
+            try:
+                conn.exec_driver_sql(compiled.string, rows)
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
     def _upsert(self, table: str) -> sa.Insert:
         spec = TABLES[table]
