@@ -1,0 +1,291 @@
+"""The recommender protocol: id mapping, cold routing, filtering and top-k live here, once.
+
+A model subclasses :class:`Recommender` and implements ``_fit`` and ``_score`` (plus
+``_state``/``_set_state`` to be saved, and optionally ``_observe``/``_add_items`` for live
+state). Everything a caller touches is public here and speaks external ids.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+
+from recsys.dataset import Dataset
+from recsys.ids import IdMap, UnknownIdError
+from recsys.matrix import FeatureMatrix
+from recsys.metrics import top_k
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+SCORE_BATCH_USERS = 1024
+
+
+class Recommender(BaseEstimator, ABC):
+    """Fit on a :class:`Dataset`; recommend content ids with scores for employee ids.
+
+    ``__init__`` of a subclass stores its parameters only (scikit-learn rules); learned
+    state ends in ``_``.
+    """
+
+    name: ClassVar[str] = "recommender"
+
+    # -- public API -------------------------------------------------------------------
+    def fit(self, dataset: Dataset) -> Self:
+        """Learn from ``dataset``; returns self."""
+        self.users_ = dataset.users
+        self.items_ = dataset.items
+        self.seen_ = _rows_as_sets(dataset.matrix(binary=True))
+        times = dataset.item_times
+        self.item_times_ = (
+            np.zeros(len(dataset.items), np.int64) if times is None else np.asarray(times, np.int64)
+        )
+        self._fit(dataset)
+        return self
+
+    def recommend(
+        self,
+        employee_ids: Sequence[str],
+        k: int,
+        *,
+        candidates: Sequence[str] | None = None,
+        as_of: float | None = None,
+        exclude_seen: bool = True,
+        unknown_employees: str = "cold",
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Top-``k`` content ids and scores per employee, best first.
+
+        ``candidates`` limits the ranking to those content ids (default: every item);
+        ``as_of`` is the time of the request in unix seconds (default: the latest item
+        time). Unknown employees get the model's cold-start ranking
+        (``unknown_employees="cold"``) or raise (``"raise"``). ``exclude_seen`` removes
+        what each employee already interacted with.
+        """
+        self._check_fitted()
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        if unknown_employees not in ("cold", "raise"):
+            raise ValueError("unknown_employees must be 'cold' or 'raise'")
+        users = self.users_.to_internal(employee_ids, missing="ignore")
+        if unknown_employees == "raise" and (users < 0).any():
+            unknown = [e for e, u in zip(employee_ids, users, strict=True) if u < 0]
+            raise UnknownIdError("employee", unknown)
+        items = self._candidates(candidates)
+        moment = float(self.item_times_.max(initial=0)) if as_of is None else float(as_of)
+        ids: list[np.ndarray] = []
+        scores: list[np.ndarray] = []
+        for start in range(0, len(users), SCORE_BATCH_USERS):
+            batch = users[start : start + SCORE_BATCH_USERS]
+            batch_ids, batch_scores = self._rank(batch, items, k, moment, exclude_seen)
+            ids += batch_ids
+            scores += batch_scores
+        return ids, scores
+
+    def observe(
+        self,
+        employee_ids: Sequence[str],
+        content_ids: Sequence[str],
+        times: Sequence[float] | np.ndarray,
+        weights: Sequence[float] | np.ndarray | None = None,
+    ) -> None:
+        """Take live events: new employees are added, unknown content is skipped."""
+        self._check_fitted()
+        new = [e for e in dict.fromkeys(map(str, employee_ids)) if e not in self.users_]
+        if new:
+            self.users_ = self.users_.add(new)
+            self.seen_.extend(set() for _ in new)
+            self._add_users(len(new))
+        users = self.users_.to_internal(employee_ids)
+        items = self.items_.to_internal(content_ids, missing="ignore")
+        known = items >= 0
+        if not known.all():
+            logger.debug("observe: %d events on content outside the catalogue", (~known).sum())
+        values = np.ones(len(users), np.float32) if weights is None else np.asarray(weights)
+        users, items = users[known], items[known]
+        for user, item in zip(users, items, strict=True):
+            self.seen_[user].add(int(item))
+        self._observe(users, items, np.asarray(times, np.float64)[known], values[known])
+
+    def add_items(
+        self,
+        content_ids: Sequence[str],
+        features: FeatureMatrix | None = None,
+        times: Sequence[float] | np.ndarray | None = None,
+    ) -> None:
+        """Put new content in the catalogue, scored from ``features`` with no refit."""
+        self._check_fitted()
+        new = [c for c in dict.fromkeys(map(str, content_ids)) if c not in self.items_]
+        if not new:
+            return
+        first = len(self.items_)
+        self.items_ = self.items_.add(new)
+        stamps = np.zeros(len(new), np.int64)
+        if times is not None:
+            by_id = dict(zip(map(str, content_ids), np.asarray(times, np.int64), strict=True))
+            stamps = np.asarray([by_id[c] for c in new], np.int64)
+        self.item_times_ = np.concatenate([self.item_times_, stamps])
+        self._add_items(np.arange(first, len(self.items_)), new, features)
+
+    def save(self, folder: str | Path) -> Path:
+        """A folder with ``manifest.json`` and ``arrays.npz`` (no pickle)."""
+        self._check_fitted()
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        seen = _sets_as_csr(self.seen_, len(self.items_))
+        arrays = {
+            "users": _text_array(self.users_.external),
+            "items": _text_array(self.items_.external),
+            "item_times": self.item_times_,
+            "seen_indptr": seen.indptr,
+            "seen_indices": seen.indices,
+            **{f"state_{k}": v for k, v in self._state().items()},
+        }
+        np.savez(folder / "arrays.npz", **arrays)
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "model": self.name,
+            "params": _json_params(self.get_params()),
+            "libraries": _library_versions(),
+        }
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Self:
+        """A model saved by :meth:`save`; its rankings are identical."""
+        folder = Path(folder)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{folder}: unsupported format {manifest.get('format_version')}")
+        if manifest.get("model") != cls.name:
+            raise ValueError(f"{folder} holds a {manifest.get('model')!r} model, not {cls.name!r}")
+        model = cls(**manifest["params"])
+        with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
+            arrays = {key: stored[key] for key in stored.files}
+        model.users_ = IdMap(arrays["users"].astype(object), "employee")
+        model.items_ = IdMap(arrays["items"].astype(object), "content")
+        model.item_times_ = arrays["item_times"]
+        seen = sp.csr_matrix(
+            (
+                np.ones(len(arrays["seen_indices"]), np.float32),
+                arrays["seen_indices"],
+                arrays["seen_indptr"],
+            ),
+            shape=(len(model.users_), len(model.items_)),
+        )
+        model.seen_ = _rows_as_sets(seen)
+        model._set_state({k[6:]: v for k, v in arrays.items() if k.startswith("state_")})
+        return model
+
+    # -- for subclasses ---------------------------------------------------------------
+    @abstractmethod
+    def _fit(self, dataset: Dataset) -> None:
+        """Learn the model's state from ``dataset``."""
+
+    @abstractmethod
+    def _score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
+        """Scores (len(users), len(items)); ``users`` holds -1 for unknown employees."""
+
+    @abstractmethod
+    def _state(self) -> dict[str, np.ndarray]:
+        """Learned arrays to save."""
+
+    @abstractmethod
+    def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`_state` returned."""
+
+    def _observe(
+        self, users: np.ndarray, items: np.ndarray, times: np.ndarray, weights: np.ndarray
+    ) -> None:
+        """Update live state with events (internal ids); default: nothing."""
+
+    def _add_users(self, count: int) -> None:
+        """``count`` employees were appended to ``users_``; default: nothing."""
+
+    def _add_items(
+        self, internal: np.ndarray, content_ids: list[str], features: FeatureMatrix | None
+    ) -> None:
+        """Items were appended to ``items_``; default: nothing."""
+
+    # -- internals --------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "users_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit(dataset) first")
+
+    def _candidates(self, candidates: Sequence[str] | None) -> np.ndarray:
+        if candidates is None:
+            return np.arange(len(self.items_))
+        return np.unique(self.items_.to_internal(candidates))
+
+    def _rank(
+        self, users: np.ndarray, items: np.ndarray, k: int, as_of: float, exclude_seen: bool
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        scores = np.asarray(self._score(users, items, as_of), dtype=np.float64)
+        if scores.shape != (len(users), len(items)):
+            raise RuntimeError(f"{type(self).__name__}._score returned shape {scores.shape}")
+        mask = self._seen_mask(users, items) if exclude_seen else None
+        top, top_scores = top_k(scores, min(k, len(items)) if len(items) else 1, mask)
+        ids, values = [], []
+        for row, row_scores in zip(top, top_scores, strict=True):
+            keep = row >= 0
+            ids.append(self.items_.external[items[row[keep]]])
+            values.append(row_scores[keep].astype(np.float32))
+        return ids, values
+
+    def _seen_mask(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        position = {int(item): j for j, item in enumerate(items)}
+        mask = np.zeros((len(users), len(items)), dtype=bool)
+        for i, user in enumerate(users):
+            if user >= 0:
+                for item in self.seen_[user]:
+                    j = position.get(item)
+                    if j is not None:
+                        mask[i, j] = True
+        return mask
+
+
+def _rows_as_sets(matrix: sp.csr_matrix) -> list[set[int]]:
+    return [
+        set(matrix.indices[matrix.indptr[r] : matrix.indptr[r + 1]].tolist())
+        for r in range(matrix.shape[0])
+    ]
+
+
+def _sets_as_csr(rows: list[set[int]], n_items: int) -> sp.csr_matrix:
+    indptr = np.zeros(len(rows) + 1, np.int64)
+    indptr[1:] = np.cumsum([len(r) for r in rows])
+    indices = np.fromiter((i for r in rows for i in sorted(r)), np.int64, count=int(indptr[-1]))
+    data = np.ones(len(indices), np.float32)
+    return sp.csr_matrix((data, indices, indptr), shape=(len(rows), n_items))
+
+
+def _text_array(values: np.ndarray) -> np.ndarray:
+    return np.asarray([str(v) for v in values], dtype=np.str_)
+
+
+def _json_params(params: dict[str, object]) -> dict[str, object]:
+    try:
+        json.dumps(params)
+    except TypeError as exc:
+        raise TypeError(f"model parameters must be JSON values to be saved: {exc}") from exc
+    return params
+
+
+def _library_versions() -> dict[str, str]:
+    import scipy
+    import sklearn
+
+    return {
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+    }

@@ -1,0 +1,94 @@
+"""Popularity baselines: all-time counts, and exponentially decayed live counts."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recsys.base import Recommender
+from recsys.dataset import Dataset
+from recsys.matrix import FeatureMatrix
+
+DAY = 86_400.0
+
+
+class Popular(Recommender):
+    """Items ranked by how many interactions they had (weighted), the same for everyone."""
+
+    name = "popular"
+
+    def __init__(self, *, weighted: bool = False) -> None:
+        self.weighted = weighted
+
+    def _fit(self, dataset: Dataset) -> None:
+        events = dataset.interactions
+        weights = events.weights if self.weighted else np.ones(len(events), np.float32)
+        self.counts_ = np.bincount(events.items, weights, minlength=len(dataset.items))
+
+    def _score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
+        return np.broadcast_to(self.counts_[items], (len(users), len(items)))
+
+    def _observe(self, users, items, times, weights) -> None:
+        np.add.at(self.counts_, items, weights if self.weighted else 1.0)
+
+    def _add_items(
+        self, internal: np.ndarray, content_ids: list[str], features: FeatureMatrix | None
+    ) -> None:
+        self.counts_ = np.concatenate([self.counts_, np.zeros(len(internal))])
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {"counts": self.counts_}
+
+    def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
+        self.counts_ = arrays["counts"]
+
+
+class RecentPopular(Recommender):
+    """Exponentially time-decayed counts: what is hot right now, kept live by ``observe``.
+
+    An event of weight w at time t adds ``w * 2 ** (-(as_of - t) / half_life)`` to its
+    item's score. The decayed sums are kept relative to the latest event time seen
+    (``reference_``), so they never overflow and each event costs O(1).
+    """
+
+    name = "recent_popular"
+
+    def __init__(self, *, half_life_days: float = 1.0, weighted: bool = False) -> None:
+        self.half_life_days = half_life_days
+        self.weighted = weighted
+
+    def _fit(self, dataset: Dataset) -> None:
+        if self.half_life_days <= 0:
+            raise ValueError(f"half_life_days must be > 0, got {self.half_life_days}")
+        self.decayed_ = np.zeros(len(dataset.items))
+        self.reference_ = float(dataset.interactions.times.max(initial=0))
+        events = dataset.interactions
+        self._observe(events.users, events.items, events.times.astype(np.float64), events.weights)
+
+    def _observe(self, users, items, times, weights) -> None:
+        if len(times) == 0:
+            return
+        latest = float(np.max(times))
+        if latest > self.reference_:
+            self.decayed_ *= self._decay(latest - self.reference_)
+            self.reference_ = latest
+        values = np.asarray(weights, np.float64) if self.weighted else np.ones(len(items))
+        np.add.at(self.decayed_, items, values * self._decay(self.reference_ - np.asarray(times)))
+
+    def _decay(self, seconds: float | np.ndarray) -> float | np.ndarray:
+        return np.exp2(-np.asarray(seconds, np.float64) / (self.half_life_days * DAY))
+
+    def _score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
+        factor = self._decay(max(as_of - self.reference_, 0.0))
+        return np.broadcast_to(self.decayed_[items] * factor, (len(users), len(items)))
+
+    def _add_items(
+        self, internal: np.ndarray, content_ids: list[str], features: FeatureMatrix | None
+    ) -> None:
+        self.decayed_ = np.concatenate([self.decayed_, np.zeros(len(internal))])
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {"decayed": self.decayed_, "reference": np.asarray([self.reference_])}
+
+    def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
+        self.decayed_ = arrays["decayed"]
+        self.reference_ = float(arrays["reference"][0])
