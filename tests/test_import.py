@@ -101,6 +101,7 @@ ok1,ana,c2,view,,2026-10-04T10:00:00Z,
 bad-type,ana,c2,view,,2026-10-04T10:00:00Z,lots
 bad-event,ana,c2,teleport,,2026-10-04T10:00:00Z,
 bad-fk,nobody,c2,view,,2026-10-04T10:00:00Z,
+bad-item,ana,c404,view,,2026-10-04T10:00:00Z,
 bad-time,ana,c2,view,,yesterday,
 future,ana,c2,view,,2027-01-01T00:00:00Z,
 no-network,ana,c2,share,,2026-10-04T10:00:00Z,
@@ -125,17 +126,20 @@ c9,article,2026-10-05T00:00:00Z,2026-10-01T00:00:00Z
     )
     report = import_path(store, tmp_path, context=context)
     assert report.exit_code == EXIT_ROWS_REJECTED
-    assert report.accepted["interactions"] == 2 and report.rejected["interactions"] == 7
+    assert report.accepted["interactions"] == 2 and report.rejected["interactions"] == 8
     found = {(r.row, r.field, str(r.reason)) for r in report.rejections if r.file == str(path)}
     assert found == {
         (2, "event_id", "missing_value"),
         (3, "value", "bad_type"),
         (4, "event_type", "not_allowed"),
         (5, "employee_id", "unknown_foreign_key"),
-        (6, "timestamp", "unparsable_timestamp"),
-        (7, "timestamp", "future_timestamp"),
-        (8, "network", "missing_value"),
+        (6, "content_id", "unknown_foreign_key"),
+        (7, "timestamp", "unparsable_timestamp"),
+        (8, "timestamp", "future_timestamp"),
+        (9, "network", "missing_value"),
     }
+    messages = {r.field: r.message for r in report.rejections if r.file == str(path)}
+    assert messages["content_id"] == "no content item with this id in the store or this import"
     reasons = {str(r.reason) for r in report.rejections}
     assert {"out_of_range", "inconsistent"} <= reasons
     stored = {r["event_id"] for r in store.rows("interactions")}
@@ -165,8 +169,12 @@ e1,2026-10-02T00:00:00Z,10
 """,
     )
     report = import_path(store, tmp_path, context=context)
-    assert [(r.field, str(r.reason)) for r in report.rejections] == [
-        ("event_id", "unknown_foreign_key")
+    assert [(r.field, str(r.reason), r.message) for r in report.rejections] == [
+        (
+            "event_id",
+            "unknown_foreign_key",
+            "no share event with this id in the store or this import",
+        )
     ]
 
 

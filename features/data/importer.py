@@ -36,6 +36,8 @@ from features.data.validation import (
 
 logger = logging.getLogger(__name__)
 
+_REFERENCED = {"advocates": "advocate", "content": "content item", "share_events": "share event"}
+
 EXIT_OK = 0
 EXIT_ROWS_REJECTED = 3
 EXIT_UNUSABLE_INPUT = 4
@@ -143,7 +145,7 @@ class Importer:
             known = self._key_set(fk.target)
             unknown = ~frame[fk.field].isin(known).to_numpy(dtype=bool) & ~bad
             if unknown.any():
-                what = "share event" if fk.target == "share_events" else fk.table[:-1]
+                what = _REFERENCED[fk.target]
                 message = f"no {what} with this id in the store or this import"
                 rejections += rejections_for(
                     spec,
