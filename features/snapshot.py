@@ -14,18 +14,12 @@ from datetime import datetime
 import pandas as pd
 
 from features.data.contract import TABLES
-from features.data.reader import StoreReader
+from features.data.reader import StoreReader, utc
 
 logger = logging.getLogger(__name__)
 
 EVENT_TABLES = ("interactions", "share_outcomes", "social_accounts")
 _TIME = {"interactions": "timestamp", "share_outcomes": "measured_at", "social_accounts": "as_of"}
-
-
-def utc(moment: datetime | pd.Timestamp | str) -> pd.Timestamp:
-    """A UTC-aware timestamp (naive input is taken as UTC)."""
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,15 @@ _TIME_COLUMN = {
 }
 
 
-def naive_utc(moment: datetime | pd.Timestamp) -> datetime:
-    """``moment`` as the naive UTC datetime the store holds (naive input is taken as UTC)."""
+def utc(moment: datetime | pd.Timestamp | str) -> pd.Timestamp:
+    """A UTC-aware timestamp (naive input is taken as UTC)."""
     stamp = pd.Timestamp(moment)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp.to_pydatetime()
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def naive_utc(moment: datetime | pd.Timestamp | str) -> datetime:
+    """``moment`` as the naive UTC datetime the store holds (naive input is taken as UTC)."""
+    return utc(moment).tz_localize(None).to_pydatetime()
 
 
 class StoreReader:
