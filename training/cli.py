@@ -8,6 +8,7 @@ import typer
 
 from training.data_commands import data_app
 from training.demo_command import demo
+from training.evaluate_command import evaluate
 from training.features_command import features_app
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app = typer.Typer(
 app.add_typer(data_app, name="data")
 app.add_typer(features_app, name="features")
 app.command("demo")(demo)
+app.command("evaluate")(evaluate)
 
 
 @app.callback()

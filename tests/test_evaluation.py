@@ -1,0 +1,186 @@
+"""training.evaluation.runner and ``advocacy evaluate``: shapes, the replay's rules, real data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from recsys.models import Popular, RecentPopular
+from training.evaluate_command import evaluate
+from training.evaluation.runner import (
+    BENCHMARKS,
+    deskdrop_benchmark,
+    deskdrop_validation_window,
+    run_benchmark,
+)
+
+HOUR = 3600
+SPLIT = 1_000 * HOUR
+REPLAY_METRICS = {"hr@10", "ndcg@10", "mrr"}
+CHEAP = {"popular": Popular, "recent_popular": RecentPopular}
+
+
+def events(rows: list[tuple[int, str, int, int]]) -> pd.DataFrame:
+    """DeskDrop-like events from (time, event type, content, person) rows."""
+    return pd.DataFrame(rows, columns=["timestamp", "eventType", "contentId", "personId"])
+
+
+def tiny_log() -> pd.DataFrame:
+    """Content 1 is by far the most popular; person 9 first touches it after the split."""
+    rows = [
+        (t * HOUR, "VIEW", c, p)
+        for t, (c, p) in enumerate(
+            [(1, 1), (2, 1), (3, 2), (1, 2), (1, 3), (1, 4), (2, 5), (4, 6), (1, 5), (5, 7)]
+        )
+    ]
+    rows += [(SPLIT + HOUR, "LIKE", 1, 9), (SPLIT + 2 * HOUR, "VIEW", 1, 8)]
+    return events(rows)
+
+
+def random_log(seed: int = 0, n: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    times = np.sort(rng.integers(0, 2 * SPLIT, n))
+    kinds = rng.choice(["VIEW", "LIKE", "BOOKMARK", "FOLLOW", "COMMENT CREATED"], n)
+    contents = rng.integers(0, 40, n) + (times // (SPLIT // 4)) * 100
+    people = rng.integers(0, 30, n)
+    return events(list(zip(times.tolist(), kinds, contents.tolist(), people.tolist(), strict=True)))
+
+
+def test_tiny_replay_popularity_finds_the_most_popular_candidate() -> None:
+    result = deskdrop_benchmark(tiny_log(), {"popular": Popular}, split_at=SPLIT)
+    assert set(result) == {"benchmark", "protocol", "models", "seconds"}
+    assert result["benchmark"] == "deskdrop-replay"
+    assert result["protocol"]["test_pairs"] == 2
+    entry = result["models"]["popular"]
+    assert entry["hr@10"] == 1.0 and entry["mrr"] == 1.0 and entry["ndcg@10"] == 1.0
+    assert set(entry["slices"]) == {"all", "new_content", "new_person"}
+    assert entry["slices"]["new_person"]["n"] == 2
+    assert entry["slices"]["new_content"] == {"hr@10": None, "ndcg@10": None, "mrr": None, "n": 0}
+    assert set(entry["seconds"]) == {"fit", "observe", "recommend"}
+    json.dumps(result, allow_nan=False)
+
+
+def test_rank_skips_contents_the_person_touched_before() -> None:
+    """Person 1 touched 1 and 2 before; target 3 ranks first among the rest."""
+    log = tiny_log()
+    log = pd.concat([log, events([(SPLIT + 3 * HOUR, "VIEW", 3, 1)])], ignore_index=True)
+    result = deskdrop_benchmark(log, {"popular": Popular}, split_at=SPLIT + 3 * HOUR)
+    assert result["protocol"]["test_pairs"] == 1
+    assert result["models"]["popular"]["mrr"] == 1.0
+
+
+class Spy(Popular):
+    """Records the latest event time it has seen at each scoring."""
+
+    name = "spy"
+    log: ClassVar[list[tuple[float, float]]] = []
+
+    def _fit(self, dataset):
+        super()._fit(dataset)
+        self.latest_ = float(dataset.interactions.times.max(initial=-1))
+
+    def _observe(self, users, items, times, weights) -> None:
+        super()._observe(users, items, times, weights)
+        self.latest_ = max(self.latest_, float(np.max(times, initial=-1)))
+
+    def _score(self, users, items, as_of):
+        Spy.log.append((self.latest_, as_of))
+        return super()._score(users, items, as_of)
+
+
+def test_models_never_see_events_at_or_after_the_pair_time() -> None:
+    Spy.log = []
+    log = random_log()
+    result = deskdrop_benchmark(log, {"spy": Spy}, split_at=SPLIT, until=SPLIT * 3 // 2)
+    n_pairs = result["protocol"]["test_pairs"]
+    assert n_pairs > 20
+    assert len(Spy.log) >= 10
+    assert all(latest < as_of for latest, as_of in Spy.log)
+    # and everything before each pair time was observed: the last scoring saw the latest event
+    latest, as_of = Spy.log[-1]
+    assert latest == log.loc[log["timestamp"] < as_of, "timestamp"].max()
+
+
+def test_validation_window_is_the_days_before_the_split() -> None:
+    assert deskdrop_validation_window(SPLIT, days=2) == (SPLIT - 2 * 86_400, SPLIT)
+    start, end = deskdrop_validation_window(SPLIT, days=10)
+    result = deskdrop_benchmark(random_log(), CHEAP, split_at=start, until=end)
+    assert result["protocol"]["until"] == end
+
+
+def cli(*args: str) -> object:
+    app = typer.Typer()
+    app.command("evaluate")(evaluate)
+    app.callback()(lambda: None)
+    return CliRunner().invoke(app, ["evaluate", *args])
+
+
+def test_cli_json_and_table(tmp_path: Path) -> None:
+    tiny_log().assign(sessionId=0).to_csv(tmp_path / "users_interactions.csv", index=False)
+    args = ["deskdrop-replay", "--data", str(tmp_path), "--split-at", str(SPLIT)]
+    done = cli(*args, "--models", "popular,recent_popular", "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["models"]["popular"]["hr@10"] == 1.0
+    table = cli(*args, "--models", "popular")
+    assert table.exit_code == 0 and "popular" in table.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope", "--data", "."], "unknown benchmark"),
+        (["movielens-100k", "--data", "/no/such/path"], "not found"),
+        (["movielens-100k", "--data", ".", "--models", "popular,nope"], "unknown model"),
+    ],
+)
+def test_cli_errors_exit_2(args: list[str], message: str) -> None:
+    done = cli(*args)
+    assert done.exit_code == 2
+    assert message in done.output
+
+
+def check_shape(result: dict, metrics: set[str], models: set[str]) -> None:
+    assert set(result) == {"benchmark", "protocol", "models", "seconds"}
+    assert set(result["models"]) == models
+    for entry in result["models"].values():
+        assert set(entry) == metrics | {"slices", "seconds"}
+        assert set(entry["slices"]["all"]) == metrics | {"n"}
+        assert {"fit", "recommend"} <= set(entry["seconds"])
+    assert result["protocol"]["primary_metric"] in metrics
+    json.dumps(result, allow_nan=False)
+
+
+def test_movielens_100k_real(shared_data: Path) -> None:
+    result = run_benchmark("movielens-100k", shared_data, CHEAP)
+    check_shape(result, {"map@10", "ndcg@10", "precision@10", "recall@10"}, set(CHEAP))
+    popular = result["models"]["popular"]
+    assert popular["slices"]["all"]["n"] == 943
+    assert popular["precision@10"] == pytest.approx(0.228738, abs=1e-5)
+    assert popular["map@10"] == pytest.approx(0.055959, abs=1e-5)
+
+
+def test_movielens_cold_real(shared_data: Path) -> None:
+    result = run_benchmark("movielens-100k-cold", shared_data, CHEAP)
+    check_shape(result, {"auc"}, set(CHEAP))
+    assert result["models"]["popular"]["auc"] == pytest.approx(0.5)  # cold items all tie
+
+
+def test_deskdrop_replay_real(shared_data: Path) -> None:
+    result = run_benchmark("deskdrop-replay", shared_data, CHEAP, split_at="2016-11-01")
+    check_shape(result, REPLAY_METRICS, set(CHEAP))
+    assert result["protocol"]["test_pairs"] == 3206
+    recent = result["models"]["recent_popular"]
+    assert set(recent["slices"]) == {"all", "new_content", "new_person"}
+    assert recent["hr@10"] > 0.5 > result["models"]["popular"]["hr@10"]
+    assert recent["seconds"]["recommend"] < 30
+
+
+def test_benchmark_names() -> None:
+    assert set(BENCHMARKS) == {"movielens-100k", "movielens-100k-cold", "deskdrop-replay"}
