@@ -38,12 +38,16 @@ class RecommenderContract:
     def make_model(self) -> Recommender:
         raise NotImplementedError
 
+    def dataset(self) -> Dataset:
+        """The training data; override to add features to :func:`tiny_dataset` (same events)."""
+        return tiny_dataset()
+
     def fitted(self) -> Recommender:
-        return self.make_model().fit(tiny_dataset())
+        return self.make_model().fit(self.dataset())
 
     def test_fit_returns_self(self) -> None:
         model = self.make_model()
-        assert model.fit(tiny_dataset()) is model
+        assert model.fit(self.dataset()) is model
 
     def test_recommend_before_fit_is_a_clear_error(self) -> None:
         with pytest.raises(NotFittedError, match="fit"):

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from recsys.base import Recommender
+from recsys.models.content import ContentBased
+from recsys.models.lightfm_cf import LightFMCF
+from recsys.models.lightfm_hybrid import LightFMHybrid
 from recsys.models.popular import Popular, RecentPopular
 
-MODELS: dict[str, type[Recommender]] = {model.name: model for model in (Popular, RecentPopular)}
+MODELS: dict[str, type[Recommender]] = {
+    model.name: model for model in (Popular, RecentPopular, ContentBased, LightFMCF, LightFMHybrid)
+}
 
-__all__ = ["MODELS", "Popular", "RecentPopular"]
+__all__ = ["MODELS", "ContentBased", "LightFMCF", "LightFMHybrid", "Popular", "RecentPopular"]

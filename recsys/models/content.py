@@ -1,0 +1,177 @@
+"""Content-based: cosine between an employee's topic affinity and content embeddings."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.base import Recommender
+from recsys.dataset import Dataset
+from recsys.matrix import FeatureMatrix
+
+DAY = 86_400.0
+
+
+class ContentBased(Recommender):
+    """Rank content by cosine similarity to what each employee interacted with.
+
+    Item embeddings are the ``dataset.item_features`` columns whose names start with
+    ``feature_prefix`` (e.g. ``emb_*``), L2-normalised. An employee's affinity is the
+    time-decayed, weighted mean of the embeddings of the items they interacted with: an event
+    of weight w at time t counts ``w * 2 ** (-(t_last - t) / half_life)`` where ``t_last`` is
+    that employee's latest event (``half_life_days=None``: no decay). Only its direction
+    matters for the cosine, so the sums are kept per employee relative to their own latest
+    event and each live event (:meth:`observe`) costs O(dimensions).
+
+    Scores are ``cosine + tiebreak * popularity``: ``popularity`` is the item's weighted
+    event count divided by the largest one (in [0, 1]), so with the default
+    ``tiebreak=1e-6`` it only orders items the embeddings cannot tell apart.
+
+    Cold start: unknown employees, and known ones with no usable history, get the mean
+    direction of every employee's affinity (the normalised sum of their unit affinities);
+    when nobody has history that is zero and the ranking is the popularity tie-break.
+    New content (:meth:`add_items`) is scored from its ``features`` rows right away (columns
+    matched by name); content without embedding rows scores 0 cosine (tie-break only).
+    """
+
+    name = "content"
+
+    def __init__(
+        self,
+        *,
+        feature_prefix: str = "emb_",
+        half_life_days: float | None = 30.0,
+        tiebreak: float = 1e-6,
+    ) -> None:
+        self.feature_prefix = feature_prefix
+        self.half_life_days = half_life_days
+        self.tiebreak = tiebreak
+
+    # -- learning ---------------------------------------------------------------------
+    def _fit(self, dataset: Dataset) -> None:
+        if self.half_life_days is not None and self.half_life_days <= 0:
+            raise ValueError(f"half_life_days must be > 0 or None, got {self.half_life_days}")
+        if dataset.item_features is None:
+            raise ValueError("ContentBased needs dataset.item_features (content embeddings)")
+        selected = dataset.item_features.select(self.feature_prefix)
+        if not selected.names:
+            raise ValueError(f"no item feature column starts with {self.feature_prefix!r}")
+        self.feature_names_ = np.asarray(selected.names, dtype=np.str_)
+        rows = dataclasses.replace(dataset, item_features=selected).item_feature_rows()
+        self.item_vectors_ = _unit_rows(_dense(rows))
+        n_users = len(dataset.users)
+        self.affinity_ = np.zeros((n_users, self.item_vectors_.shape[1]))
+        self.user_time_ = np.full(n_users, -np.inf)
+        self.popularity_ = np.zeros(len(dataset.items))
+        self.cold_sum_ = np.zeros(self.item_vectors_.shape[1])
+        events = dataset.interactions
+        self._accumulate(
+            events.users, events.items, events.times.astype(np.float64), events.weights
+        )
+        self.cold_sum_ = _unit_rows(self.affinity_).sum(axis=0)
+
+    def _observe(self, users, items, times, weights) -> None:
+        touched = np.unique(users)
+        before = _unit_rows(self.affinity_[touched]).sum(axis=0)
+        self._accumulate(users, items, np.asarray(times, np.float64), weights)
+        self.cold_sum_ += _unit_rows(self.affinity_[touched]).sum(axis=0) - before
+
+    def _accumulate(
+        self, users: np.ndarray, items: np.ndarray, times: np.ndarray, weights: np.ndarray
+    ) -> None:
+        if len(users) == 0:
+            return
+        weights = np.asarray(weights, np.float64)
+        np.add.at(self.popularity_, items, weights)
+        latest = np.full(len(self.user_time_), -np.inf)
+        np.maximum.at(latest, users, times)
+        moved = np.flatnonzero(latest > self.user_time_)
+        if self.half_life_days is not None:
+            old = np.isfinite(self.user_time_[moved])
+            shift = latest[moved[old]] - self.user_time_[moved[old]]
+            self.affinity_[moved[old]] *= self._decay(shift)[:, None]
+        self.user_time_[moved] = latest[moved]
+        factors = weights * self._decay(self.user_time_[users] - times)
+        np.add.at(self.affinity_, users, factors[:, None] * self.item_vectors_[items])
+
+    def _decay(self, seconds: np.ndarray) -> np.ndarray:
+        seconds = np.asarray(seconds, np.float64)
+        if self.half_life_days is None:
+            return np.ones_like(seconds)
+        return np.exp2(-seconds / (self.half_life_days * DAY))
+
+    # -- scoring ----------------------------------------------------------------------
+    def _score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
+        profiles = np.zeros((len(users), self.item_vectors_.shape[1]))
+        known = users >= 0
+        profiles[known] = _unit_rows(self.affinity_[users[known]])
+        empty = ~np.any(profiles != 0, axis=1)
+        profiles[empty] = _unit_rows(self.cold_sum_[None, :])[0]
+        cosine = profiles @ self.item_vectors_[items].T
+        top = self.popularity_.max(initial=0.0)
+        popularity = self.popularity_[items] / top if top > 0 else np.zeros(len(items))
+        return cosine + self.tiebreak * popularity[None, :]
+
+    # -- live catalogue ---------------------------------------------------------------
+    def _add_users(self, count: int) -> None:
+        self.affinity_ = np.vstack([self.affinity_, np.zeros((count, self.affinity_.shape[1]))])
+        self.user_time_ = np.concatenate([self.user_time_, np.full(count, -np.inf)])
+
+    def _add_items(
+        self, internal: np.ndarray, content_ids: list[str], features: FeatureMatrix | None
+    ) -> None:
+        vectors = np.zeros((len(internal), self.item_vectors_.shape[1]))
+        if features is not None:
+            vectors = _unit_rows(_rows_by_name(features, content_ids, self.feature_names_))
+        self.item_vectors_ = np.vstack([self.item_vectors_, vectors])
+        self.popularity_ = np.concatenate([self.popularity_, np.zeros(len(internal))])
+
+    # -- persistence ------------------------------------------------------------------
+    def _state(self) -> dict[str, np.ndarray]:
+        return {
+            "feature_names": self.feature_names_,
+            "item_vectors": self.item_vectors_,
+            "affinity": self.affinity_,
+            "user_time": self.user_time_,
+            "popularity": self.popularity_,
+            "cold_sum": self.cold_sum_,
+        }
+
+    def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
+        self.feature_names_ = arrays["feature_names"]
+        self.item_vectors_ = arrays["item_vectors"]
+        self.affinity_ = arrays["affinity"]
+        self.user_time_ = arrays["user_time"]
+        self.popularity_ = arrays["popularity"]
+        self.cold_sum_ = arrays["cold_sum"]
+
+
+def _dense(values: np.ndarray | sp.spmatrix) -> np.ndarray:
+    if sp.issparse(values):
+        return np.asarray(values.toarray(), np.float64)
+    return np.asarray(values, np.float64)
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm; zero rows stay zero."""
+    matrix = np.asarray(matrix, np.float64)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+
+
+def _rows_by_name(features: FeatureMatrix, ids: list[str], names: np.ndarray) -> np.ndarray:
+    """Dense rows of ``features`` for ``ids`` in the column order ``names``.
+
+    Ids the matrix lacks get zero rows; columns it lacks are zero; extra columns are ignored.
+    """
+    out = np.zeros((len(ids), len(names)))
+    rows = features.ids.to_internal(ids, missing="ignore")
+    position = {name: j for j, name in enumerate(features.names)}
+    columns = np.asarray([position.get(str(n), -1) for n in names], np.int64)
+    present, have = np.flatnonzero(rows >= 0), columns >= 0
+    if len(present) and have.any():
+        block = _dense(features.values[rows[present]])
+        out[np.ix_(present, np.flatnonzero(have))] = block[:, columns[have]]
+    return out
