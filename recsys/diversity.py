@@ -1,0 +1,149 @@
+"""Diversity in a feed: caps per topic and per content type, or maximal marginal relevance."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from recsys.catalogue import Catalogue
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A re-ranked list: ``items`` and ``scores`` best first.
+
+    ``within_caps`` is how many leading items were chosen respecting the caps; the rest (if
+    any) are the best remaining items added because the caps left fewer than k.
+    """
+
+    items: np.ndarray
+    scores: np.ndarray
+    within_caps: int
+
+
+def score_order(scores: np.ndarray) -> np.ndarray:
+    """Positions by descending score; ties keep input order (deterministic)."""
+    return np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+
+
+def diversify(
+    item_ids_ranked: np.ndarray | Sequence[int],
+    scores: np.ndarray | Sequence[float],
+    *,
+    k: int,
+    catalogue: Catalogue | None = None,
+    max_per_topic: int | None = None,
+    max_per_type: int | None = None,
+) -> Selection:
+    """Greedy top-``k``: walk the items by score, keep one unless it would exceed a cap.
+
+    An item counts once for each of its topics (no topic = not topic-capped) and once for
+    its content type. If the caps leave fewer than ``k`` items, the list is filled with the
+    best remaining items (caps are soft: a short feed is worse than a repetitive one);
+    :attr:`Selection.within_caps` tells where that fill starts. The best item is always
+    first. Length: ``min(k, len(items))``.
+    """
+    items, scores = aligned_scores(item_ids_ranked, scores)
+    check_caps(k, max_per_topic, max_per_type)
+    if (max_per_topic or max_per_type) and catalogue is None:
+        raise ValueError("diversity caps need the catalogue (topics and content types)")
+    order = score_order(scores)
+    chosen: list[int] = []
+    if catalogue is None:
+        chosen = order[:k].tolist()
+    else:
+        chosen = _within_caps(order, items, catalogue, k, max_per_topic, max_per_type)
+    within = len(chosen)
+    taken = set(chosen)
+    chosen += [p for p in order.tolist() if p not in taken][: k - within]
+    return Selection(items[chosen], scores[chosen], within)
+
+
+def _within_caps(
+    order: np.ndarray,
+    items: np.ndarray,
+    catalogue: Catalogue,
+    k: int,
+    max_per_topic: int | None,
+    max_per_type: int | None,
+) -> list[int]:
+    topic_cap = max_per_topic or np.inf
+    type_cap = max_per_type or np.inf
+    per_topic = np.zeros(len(catalogue.topics.vocabulary), dtype=np.int64)
+    per_type = np.zeros(len(catalogue.type_vocabulary), dtype=np.int64)
+    chosen: list[int] = []
+    for position in order.tolist():
+        item = int(items[position])
+        topics = catalogue.topics.row(item)
+        kind = catalogue.content_type[item]
+        if per_type[kind] >= type_cap or (per_topic[topics] >= topic_cap).any():
+            continue
+        chosen.append(position)
+        per_type[kind] += 1
+        per_topic[topics] += 1
+        if len(chosen) == k:
+            break
+    return chosen
+
+
+def mmr(
+    candidates: np.ndarray | Sequence[int],
+    scores: np.ndarray | Sequence[float],
+    item_vectors: np.ndarray,
+    k: int,
+    lambda_: float = 0.7,
+) -> Selection:
+    """Maximal marginal relevance: repeatedly take the candidate maximising
+    ``lambda_ * relevance - (1 - lambda_) * max cosine similarity to those taken``.
+
+    ``item_vectors`` has one row per candidate (aligned with ``candidates``). Relevance is
+    the score min-max scaled to [0, 1] so ``lambda_`` means the same for any scorer.
+    ``lambda_=1`` is pure score order. Ties go to the higher score, then input order.
+    """
+    items, scores = aligned_scores(candidates, scores)
+    vectors = np.asarray(item_vectors, dtype=np.float64)
+    if vectors.ndim != 2 or len(vectors) != len(items):
+        raise ValueError("item_vectors needs one row per candidate")
+    if not 0.0 <= lambda_ <= 1.0:
+        raise ValueError(f"lambda_ must be in [0, 1], got {lambda_}")
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    order = score_order(scores)
+    relevance = _scaled(scores[order])
+    norms = np.linalg.norm(vectors[order], axis=1, keepdims=True)
+    unit = np.divide(vectors[order], norms, out=np.zeros_like(vectors), where=norms > 0)
+    closest = np.zeros(len(order))  # max similarity to the chosen items
+    free = np.ones(len(order), dtype=bool)
+    chosen: list[int] = []
+    for _ in range(min(k, len(order))):
+        value = np.where(free, lambda_ * relevance - (1 - lambda_) * closest, -np.inf)
+        best = int(np.argmax(value))  # first maximum: higher score, then input order
+        chosen.append(best)
+        free[best] = False
+        closest = np.maximum(closest, unit @ unit[best])
+    picked = order[chosen]
+    return Selection(items[picked], scores[picked], len(picked))
+
+
+def _scaled(values: np.ndarray) -> np.ndarray:
+    if len(values) == 0:
+        return values
+    low, high = values.min(), values.max()
+    return np.ones_like(values) if high == low else (values - low) / (high - low)
+
+
+def aligned_scores(items: object, scores: object) -> tuple[np.ndarray, np.ndarray]:
+    items = np.asarray(items, dtype=np.int64)
+    scores = np.asarray(scores, dtype=np.float64)
+    if items.shape != scores.shape or items.ndim != 1:
+        raise ValueError("items and scores must be one-dimensional and of the same length")
+    return items, scores
+
+
+def check_caps(k: int, *caps: int | None) -> None:
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    if any(cap is not None and cap < 1 for cap in caps):
+        raise ValueError(f"caps must be None or >= 1, got {caps}")

@@ -1,0 +1,406 @@
+"""recsys.policy and recsys.reasons: literal catalogues with obvious answers, and properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from features.data.contract import APPROVAL_STATUSES
+from recsys.catalogue import APPROVAL_STATUSES as POLICY_STATUSES
+from recsys.catalogue import Audience, Catalogue, Employee
+from recsys.diversity import diversify, mmr, score_order
+from recsys.policy import (
+    PolicyConfig,
+    RankingPolicy,
+    Rule,
+    eligible_mask,
+    explain_ineligible,
+)
+from recsys.reasons import KINDS, ReasonKind, ScoreComponents, reasons_for
+
+AS_OF = 1000.0
+EMPLOYEE = Employee(region="EMEA", department="Engineering", languages=("en", "de"))
+
+# (status, published_at, expires_at, allowed regions, departments, languages, expected rule)
+ROWS = [
+    ("approved", 100, None, [], [], [], None),
+    ("draft", 100, None, [], [], [], Rule.NOT_APPROVED),
+    ("approved", 2000, None, [], [], [], Rule.NOT_PUBLISHED),  # scheduled
+    ("approved", 100, 500, [], [], [], Rule.EXPIRED),
+    ("approved", 100, None, ["APAC"], [], [], Rule.REGION),
+    ("approved", 100, None, [], ["Sales"], [], Rule.DEPARTMENT),
+    ("approved", 100, None, [], [], ["fr"], Rule.LANGUAGE),
+    ("approved", 100, None, [], [], [], Rule.ALREADY_SHARED),
+    ("approved", 100, None, ["emea", "APAC"], [], [], None),  # case-insensitive match
+    ("approved", 100, AS_OF, [], [], [], Rule.EXPIRED),  # expires exactly now
+    ("approved", AS_OF, 1500, [], [], [], None),  # published exactly now
+    ("approved", None, None, [], [], [], Rule.NOT_PUBLISHED),  # never published
+    ("approved", 100, None, [], [" engineering "], ["DE", "fr"], None),
+    ("retired", 100, None, [], [], [], Rule.NOT_APPROVED),
+    ("rejected", 100, None, [], [], [], Rule.NOT_APPROVED),
+]
+SHARED = [7]
+
+
+def eligibility_catalogue() -> Catalogue:
+    return Catalogue.from_lists(
+        approval_status=[r[0] for r in ROWS],
+        published_at=[r[1] for r in ROWS],
+        expires_at=[r[2] for r in ROWS],
+        content_type=["article"] * len(ROWS),
+        allowed_regions=[r[3] for r in ROWS],
+        allowed_departments=[r[4] for r in ROWS],
+        allowed_languages=[r[5] for r in ROWS],
+    )
+
+
+# -- eligibility ----------------------------------------------------------------------------
+def test_each_rule_excludes_exactly_its_item_and_is_named() -> None:
+    catalogue = eligibility_catalogue()
+    items = np.arange(len(ROWS))
+    mask = eligible_mask(catalogue, EMPLOYEE, items, AS_OF, SHARED)
+    expected = [r[6] for r in ROWS]
+    assert mask.tolist() == [rule is None for rule in expected]
+    assert explain_ineligible(catalogue, EMPLOYEE, items, AS_OF, SHARED) == expected
+
+
+def test_eligibility_follows_the_items_given() -> None:
+    catalogue = eligibility_catalogue()
+    items = np.asarray([8, 1, 0, 0])
+    assert eligible_mask(catalogue, EMPLOYEE, items, AS_OF, SHARED).tolist() == [
+        True,
+        False,
+        True,
+        True,
+    ]
+    assert eligible_mask(catalogue, EMPLOYEE, [], AS_OF).shape == (0,)
+
+
+@pytest.mark.parametrize("region", [None, "Mars"])
+def test_unknown_region_sees_only_unrestricted_content(region: str | None) -> None:
+    catalogue = eligibility_catalogue()
+    employee = Employee(region=region, department="Engineering", languages=("en", "de"))
+    reasons = explain_ineligible(catalogue, employee, [0, 4, 8], AS_OF)
+    assert reasons == [None, Rule.REGION, Rule.REGION]
+
+
+def test_employee_without_attributes_is_excluded_from_every_restriction() -> None:
+    catalogue = eligibility_catalogue()
+    reasons = explain_ineligible(catalogue, Employee(), [0, 4, 5, 6, 12], AS_OF)
+    assert reasons == [None, Rule.REGION, Rule.DEPARTMENT, Rule.LANGUAGE, Rule.DEPARTMENT]
+
+
+def test_first_rule_wins_when_several_apply() -> None:
+    catalogue = Catalogue.from_lists(
+        approval_status=["draft"],
+        published_at=[2000],
+        expires_at=[10],
+        content_type=["job"],
+        allowed_regions=[["APAC"]],
+    )
+    assert explain_ineligible(catalogue, EMPLOYEE, [0], AS_OF, [0]) == [Rule.NOT_APPROVED]
+
+
+def test_audience_lookup_and_unknown_employee() -> None:
+    audience = Audience.from_lists(["e1", "e2"], ["EMEA", None], ["Sales", None], [["en"], None])
+    assert audience["e1"] == Employee("EMEA", "Sales", ("en",))
+    assert audience["e2"] == Employee()
+    assert audience["nobody"] == Employee()
+
+
+def test_catalogue_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="approval_status"):
+        Catalogue.from_lists(approval_status=["aproved"], published_at=[1], content_type=["a"])
+    with pytest.raises(ValueError, match="length"):
+        Catalogue.from_lists(approval_status=["approved"], published_at=[1, 2], content_type=["a"])
+
+
+def test_statuses_mirror_the_contract() -> None:
+    assert POLICY_STATUSES == APPROVAL_STATUSES
+
+
+# -- diversity ------------------------------------------------------------------------------
+def topic_catalogue(types: list[str], topics: list[list[str]]) -> Catalogue:
+    return Catalogue.from_lists(
+        approval_status=["approved"] * len(types),
+        published_at=[0] * len(types),
+        content_type=types,
+        topics=topics,
+    )
+
+
+def test_caps_on_a_literal_list() -> None:
+    catalogue = topic_catalogue(
+        ["job", "job", "job", "event", "article"],
+        [["ai"], ["ai"], ["cloud"], ["ai"], []],
+    )
+    items = np.arange(5)
+    scores = np.asarray([5.0, 4.0, 3.0, 2.0, 1.0])
+    by_type = diversify(items, scores, k=3, catalogue=catalogue, max_per_type=1)
+    assert by_type.items.tolist() == [0, 3, 4]
+    by_topic = diversify(items, scores, k=3, catalogue=catalogue, max_per_topic=1)
+    assert by_topic.items.tolist() == [0, 2, 4]
+    both = diversify(items, scores, k=4, catalogue=catalogue, max_per_topic=1, max_per_type=1)
+    # caps allow only 0 and 4; the rest is filled by score
+    assert both.items.tolist() == [0, 4, 1, 2]
+    assert both.within_caps == 2
+    assert both.scores.tolist() == [5.0, 1.0, 4.0, 3.0]
+
+
+def test_no_caps_is_plain_top_k_and_caps_need_a_catalogue() -> None:
+    plain = diversify([10, 11, 12], [1.0, 3.0, 2.0], k=2)
+    assert plain.items.tolist() == [11, 12]
+    with pytest.raises(ValueError, match="catalogue"):
+        diversify([1], [1.0], k=1, max_per_topic=2)
+    with pytest.raises(ValueError, match="caps"):
+        diversify([1], [1.0], k=1, catalogue=topic_catalogue(["a", "a"], [[], []]), max_per_type=0)
+
+
+@st.composite
+def ranked_lists(draw: st.DrawFn, multi_topic: bool = True) -> tuple:
+    n = draw(st.integers(1, 25))
+    types = draw(st.lists(st.sampled_from("abc"), min_size=n, max_size=n))
+    topic_sets = st.lists(st.sampled_from("wxyz"), max_size=3 if multi_topic else 1)
+    topics = draw(st.lists(topic_sets, min_size=n, max_size=n))
+    scores = draw(st.lists(st.integers(0, 5).map(float), min_size=n, max_size=n))
+    ids = draw(st.permutations(range(n)))
+    return topic_catalogue(types, topics), np.asarray(ids), np.asarray(scores)
+
+
+def count_max(labels: list[list[str]]) -> int:
+    counts: dict[str, int] = {}
+    for row in labels:
+        for label in row:
+            counts[label] = counts.get(label, 0) + 1
+    return max(counts.values(), default=0)
+
+
+def labels_of(catalogue: Catalogue, items: np.ndarray) -> tuple[list, list]:
+    vocab = catalogue.topics.vocabulary
+    topics = [[vocab[c] for c in catalogue.topics.row(int(i))] for i in items]
+    types = [[catalogue.type_vocabulary[catalogue.content_type[int(i)]]] for i in items]
+    return topics, types
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    ranked_lists(),
+    st.integers(1, 12),
+    st.one_of(st.none(), st.integers(1, 3)),
+    st.one_of(st.none(), st.integers(1, 3)),
+)
+def test_diversify_properties(data: tuple, k: int, topic_cap, type_cap) -> None:
+    catalogue, ids, scores = data
+    kw = {"k": k, "catalogue": catalogue, "max_per_topic": topic_cap, "max_per_type": type_cap}
+    out = diversify(ids, scores, **kw)
+    assert len(out.items) == min(k, len(ids))
+    assert len(set(out.items.tolist())) == len(out.items)
+    assert set(out.items.tolist()) <= set(ids.tolist())
+    assert out.scores[0] == scores.max()
+    lookup = dict(zip(ids.tolist(), scores.tolist(), strict=True))
+    assert out.scores.tolist() == [lookup[i] for i in out.items.tolist()]
+    topics, types = labels_of(catalogue, out.items[: out.within_caps])
+    assert topic_cap is None or count_max(topics) <= topic_cap
+    assert type_cap is None or count_max(types) <= type_cap
+    assert np.array_equal(diversify(ids, scores, **kw).items, out.items)  # deterministic
+
+
+def feasible(labels: list[list[str]], cap: int) -> int:
+    """Most items a cap allows when each item has at most one label."""
+    counts: dict[str, int] = {}
+    free = 0
+    for row in labels:
+        if not row:
+            free += 1
+        for label in row:
+            counts[label] = counts.get(label, 0) + 1
+    return free + sum(min(cap, c) for c in counts.values())
+
+
+@settings(max_examples=150, deadline=None)
+@given(ranked_lists(multi_topic=False), st.integers(1, 12), st.integers(1, 3), st.booleans())
+def test_single_cap_is_respected_whenever_enough_items_exist(
+    data: tuple, k: int, cap: int, on_type: bool
+) -> None:
+    catalogue, ids, scores = data
+    kw = {"max_per_type": cap} if on_type else {"max_per_topic": cap}
+    out = diversify(ids, scores, k=k, catalogue=catalogue, **kw)
+    topics, types = labels_of(catalogue, ids)
+    if feasible(types if on_type else topics, cap) >= min(k, len(ids)):
+        assert out.within_caps == len(out.items)
+        chosen_topics, chosen_types = labels_of(catalogue, out.items)
+        assert count_max(chosen_types if on_type else chosen_topics) <= cap
+
+
+def test_diversify_ties_keep_input_order() -> None:
+    out = diversify([7, 3, 9, 1], [1.0, 2.0, 2.0, 1.0], k=4)
+    assert out.items.tolist() == [3, 9, 7, 1]
+    assert score_order(np.asarray([1.0, 1.0, 1.0])).tolist() == [0, 1, 2]
+
+
+# -- MMR ------------------------------------------------------------------------------------
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 20), st.integers(1, 25), st.integers(0, 2**31 - 1))
+def test_mmr_with_lambda_one_is_score_order(n: int, k: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(0, 4, n).astype(float)
+    ids = rng.permutation(100)[:n]
+    vectors = rng.normal(size=(n, 3))
+    out = mmr(ids, scores, vectors, k, lambda_=1.0)
+    assert out.items.tolist() == ids[score_order(scores)][:k].tolist()
+    again = mmr(ids, scores, vectors, k, lambda_=0.3)
+    assert again.items.tolist() == mmr(ids, scores, vectors, k, lambda_=0.3).items.tolist()
+    assert len(set(again.items.tolist())) == min(k, n)
+
+
+def test_mmr_skips_a_near_duplicate() -> None:
+    vectors = np.asarray([[1.0, 0.0], [1.0, 0.01], [0.0, 1.0]])
+    out = mmr([10, 11, 12], [1.0, 0.9, 0.8], vectors, k=3, lambda_=0.5)
+    assert out.items.tolist() == [10, 12, 11]
+    with pytest.raises(ValueError):
+        mmr([1], [1.0], np.zeros((2, 2)), k=1)
+
+
+# -- reasons --------------------------------------------------------------------------------
+TITLES = {3: "Our cloud launch", 4: "Hiring in Berlin"}
+TOPICS = {0: "AI", 1: "Cloud"}
+
+
+def test_reason_texts_carry_the_real_values() -> None:
+    components = ScoreComponents(
+        affinity=[0.5, 0.0],
+        similar_item=[3, -1],
+        department_trend=[0.4, 0.1],
+        department_engagers=[5, 1],
+        topic_new=[0.3, 0.0],
+        new_topic=[1, -1],
+        freshness=[0.0, 0.2],
+        age_hours=[300.0, 5.0],
+        global_trend=[0.0, 0.05],
+    )
+    first = reasons_for(components, 0, 3, titles=TITLES, topics=TOPICS)
+    assert [r.text for r in first] == [
+        "Similar to “Our cloud launch” you shared",
+        "Trending in your department (5 colleagues engaged this week)",
+        "New in Cloud",
+    ]
+    second = reasons_for(components, 1, 3, titles=TITLES.get, topics=TOPICS)
+    assert [r.text for r in second] == [
+        "Just published (5 hours ago)",
+        "Trending in your department (1 colleague engaged this week)",
+        "Popular across the company right now",
+    ]
+
+
+def test_reasons_without_details_stay_generic_and_threshold_applies() -> None:
+    components = ScoreComponents(affinity=[0.5], topic_new=[0.2], department_trend=[0.1])
+    texts = [r.text for r in reasons_for(components, 0, 3)]
+    assert texts == [
+        "Similar to what you share",
+        "New in a topic you follow",
+        ("Trending in your department"),
+    ]
+    kept = reasons_for(components, 0, 3, min_contribution=0.15)
+    assert [r.kind for r in kept] == [ReasonKind.AFFINITY, ReasonKind.TOPIC_NEW]
+    assert reasons_for(ScoreComponents(global_trend=[0.0]), 0, 3) == ()
+    with pytest.raises(ValueError):
+        reasons_for(components, 0, 4)
+    with pytest.raises(ValueError, match="lengths"):
+        ScoreComponents(affinity=[1.0], freshness=[1.0, 2.0])
+
+
+contribution = st.one_of(st.just(0.0), st.floats(-1, 1, allow_nan=False), st.just(0.5))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(contribution, min_size=len(KINDS), max_size=len(KINDS)), st.integers(1, 3))
+def test_reasons_are_faithful(values: list[float], k: int) -> None:
+    components = ScoreComponents(**{kind.value: [v] for kind, v in zip(KINDS, values, strict=True)})
+    reasons = reasons_for(components, 0, k)
+    given_values = dict(zip(KINDS, values, strict=True))
+    positive = [kind for kind in KINDS if given_values[kind] > 0]
+    assert len(reasons) == min(k, len(positive))
+    assert all(given_values[r.kind] > 0 and r.contribution == given_values[r.kind] for r in reasons)
+    contributions = [r.contribution for r in reasons]
+    assert contributions == sorted(contributions, reverse=True)
+    named = {r.kind for r in reasons}
+    assert all(given_values[kind] <= min(contributions) for kind in set(positive) - named)
+    assert reasons == reasons_for(components, 0, k)
+
+
+# -- the policy -----------------------------------------------------------------------------
+def policy_catalogue() -> Catalogue:
+    return Catalogue.from_lists(
+        approval_status=["approved", "approved", "draft", "approved", "approved", "approved"],
+        published_at=[0, 0, 0, 0, 0, 0],
+        content_type=["job", "job", "job", "article", "event", "job"],
+        topics=[["AI"], ["AI"], ["AI"], ["Cloud"], ["AI"], ["Cloud"]],
+        allowed_regions=[[], [], [], [], ["APAC"], []],
+    )
+
+
+def test_policy_filters_diversifies_and_explains() -> None:
+    catalogue = policy_catalogue()
+    components = ScoreComponents(
+        affinity=[0.9, 0.8, 0.7, 0.0, 0.0, 0.0],
+        similar_item=[5, 5, 5, -1, -1, -1],
+        topic_new=[0.0, 0.0, 0.0, 0.5, 0.0, 0.0],
+        new_topic=[-1, -1, -1, catalogue.topics.code_of("cloud"), -1, -1],
+        global_trend=[0.1, 0.0, 0.0, 0.0, 0.5, 0.3],
+    )
+    scores = [1.0, 0.8, 0.7, 0.5, 0.5, 0.3]
+    policy = RankingPolicy(PolicyConfig(k=3, max_per_topic=1, reasons_per_item=2))
+    feed = policy.rank(
+        np.arange(6),
+        scores,
+        catalogue=catalogue,
+        employee=EMPLOYEE,
+        as_of=AS_OF,
+        shared_items=[5],
+        components=components,
+        titles={5: "Old post"},
+    )
+    # 2 draft, 4 APAC only, 5 shared; topic cap keeps 0 and 3, then 1 fills the list
+    assert [r.item for r in feed] == [0, 3, 1]
+    assert [r.score for r in feed] == [1.0, 0.5, 0.8]
+    assert [[x.text for x in r.reasons] for r in feed] == [
+        ["Similar to “Old post” you shared", "Popular across the company right now"],
+        ["New in Cloud"],
+        ["Similar to “Old post” you shared"],
+    ]
+    again = policy.rank(
+        np.arange(6),
+        scores,
+        catalogue=catalogue,
+        employee=EMPLOYEE,
+        as_of=AS_OF,
+        shared_items=[5],
+        components=components,
+        titles={5: "Old post"},
+    )
+    assert again == feed
+
+
+def test_policy_drops_duplicates_and_non_finite_scores_and_supports_mmr() -> None:
+    catalogue = policy_catalogue()
+    kw = {"catalogue": catalogue, "employee": EMPLOYEE, "as_of": AS_OF}
+    feed = RankingPolicy().rank([1, 0, 1, 3], [0.2, np.nan, 0.9, 0.1], **kw)
+    assert [(r.item, r.score, r.reasons) for r in feed] == [(1, 0.2, ()), (3, 0.1, ())]
+    vectors = np.asarray([[1.0, 0], [1.0, 0], [1.0, 0], [0, 1.0], [0, 1.0], [0, 1.0]])
+    config = PolicyConfig(k=2, use_mmr=True, mmr_lambda=0.3)
+    picked = RankingPolicy(config).rank([0, 1, 3], [1.0, 0.9, 0.1], item_vectors=vectors, **kw)
+    assert [r.item for r in picked] == [0, 3]
+    with pytest.raises(ValueError, match="item_vectors"):
+        RankingPolicy(config).rank([0, 1], [1.0, 0.9], **kw)
+    assert RankingPolicy().rank([2], [1.0], **kw) == []
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"k": 0}, {"max_per_topic": 0}, {"mmr_lambda": 1.5}, {"reasons_per_item": 4}],
+)
+def test_config_is_validated(bad: dict) -> None:
+    with pytest.raises(ValueError):
+        PolicyConfig(**bad)
