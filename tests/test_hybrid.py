@@ -1,0 +1,141 @@
+"""Hybrid: the contract (with and without features), live trends, save/load, determinism."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.dataset import Dataset
+from recsys.ids import IdMap
+from recsys.matrix import FeatureMatrix
+from recsys.models import MODELS
+from recsys.models.hybrid import Hybrid
+from tests.recsys_contract import DAY, RecommenderContract, tiny_dataset
+
+SMALL = {"no_components": 8, "epochs": 5}
+
+
+def _with_features(dataset: Dataset) -> Dataset:
+    """``dataset`` plus 4-d content embeddings and a department per employee."""
+    rng = np.random.default_rng(0)
+    items = [str(c) for c in dataset.items.external]
+    embeddings = FeatureMatrix(
+        rng.normal(size=(len(items), 4)),
+        tuple(f"emb_{j}" for j in range(4)),
+        IdMap.from_ids(items, "content"),
+    )
+    users = [str(u) for u in dataset.users.external]
+    departments = sp.csr_matrix(np.eye(2, dtype=np.float32)[[j % 2 for j in range(len(users))]])
+    profile = FeatureMatrix(
+        departments, ("department=sales", "department=eng"), IdMap.from_ids(users, "employee")
+    )
+    return Dataset(
+        dataset.users,
+        dataset.items,
+        dataset.interactions,
+        user_features=profile,
+        item_features=embeddings,
+        item_times=dataset.item_times,
+    )
+
+
+class TestHybridContract(RecommenderContract):
+    def make_model(self) -> Hybrid:
+        return Hybrid(**SMALL)
+
+
+class TestHybridWithFeaturesContract(RecommenderContract):
+    def make_model(self) -> Hybrid:
+        return Hybrid(**SMALL)
+
+    def dataset(self) -> Dataset:
+        return _with_features(tiny_dataset())
+
+
+def trend_dataset() -> Dataset:
+    """30 employees, 10 items (item k published on day k, then touched by most employees
+    within the day), plus ``quiet`` (day 5, one event): following the trend pays."""
+    rng = np.random.default_rng(1)
+    users, items, times = [], [], []
+    for k in range(10):
+        for u in rng.choice(30, size=18, replace=False):
+            users.append(f"u{u}")
+            items.append(f"i{k}")
+            times.append(int(k * DAY + rng.uniform(0.05, 0.9) * DAY))
+    users.append("u0")
+    items.append("quiet")
+    times.append(int(5.5 * DAY))
+    order = np.argsort(times, kind="stable")
+    users = [users[j] for j in order]
+    items = [items[j] for j in order]
+    times = [times[j] for j in order]
+    catalogue = IdMap.from_ids([f"i{k}" for k in range(10)] + ["quiet"], "content")
+    return Dataset.from_events(
+        users,
+        items,
+        times=times,
+        items=catalogue,
+        item_times=np.asarray([k * DAY for k in range(10)] + [5 * DAY], np.int64),
+    )
+
+
+def test_registered() -> None:
+    assert MODELS["hybrid"] is Hybrid
+
+
+def test_a_live_burst_ranks_first_for_everyone_without_refit() -> None:
+    model = Hybrid(**SMALL).fit(trend_dataset())
+    now = 10.5 * DAY
+    employees = [f"u{u}" for u in range(20, 30)] + ["new-hire"]
+    ids, _ = model.recommend(employees, 1, as_of=now)
+    assert not all(row[0] == "quiet" for row in ids)
+    fans = [f"u{u}" for u in range(1, 20)]
+    model.observe(fans, ["quiet"] * len(fans), np.linspace(10.1, 10.4, len(fans)) * DAY)
+    ids, _ = model.recommend(employees, 1, as_of=now)
+    assert [row[0] for row in ids] == ["quiet"] * len(employees)
+
+
+def test_components_and_contributions_add_up() -> None:
+    model = Hybrid(**SMALL).fit(_with_features(tiny_dataset()))
+    users, items = np.asarray([0, 1, -1]), np.arange(5)
+    parts = model.components(users, items, 7 * DAY)
+    assert set(parts) == {
+        "taste",
+        "affinity",
+        "global_trend_short",
+        "global_trend_long",
+        "department_trend",
+        "freshness",
+    }
+    total = sum(model.contributions(users, items, 7 * DAY).values()) + model.intercept_
+    np.testing.assert_allclose(total, model._score(users, items, 7 * DAY))
+
+
+def test_save_load_keeps_rankings_and_live_state(tmp_path: Path) -> None:
+    model = Hybrid(**SMALL).fit(_with_features(trend_dataset()))
+    model.save(tmp_path / "m")
+    loaded = Hybrid.load(tmp_path / "m")
+    for m in (model, loaded):
+        m.add_items(["fresh"], times=[10 * DAY])
+        m.observe(["u1", "u2", "hire"], ["fresh", "quiet", "fresh"], [10.2 * DAY] * 3)
+    people = [f"u{u}" for u in range(30)] + ["hire", "stranger"]
+    before = model.recommend(people, 5, as_of=10.5 * DAY)
+    after = loaded.recommend(people, 5, as_of=10.5 * DAY)
+    for a, b in zip(before[0], after[0], strict=True):
+        assert a.tolist() == b.tolist()
+    for a, b in zip(before[1], after[1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    np.testing.assert_array_equal(model.coef_, loaded.coef_)
+
+
+def test_deterministic_weights() -> None:
+    first = Hybrid(**SMALL).fit(trend_dataset())
+    second = Hybrid(**SMALL).fit(trend_dataset())
+    np.testing.assert_array_equal(first.coef_, second.coef_)
+    assert first.validation_examples_ > 0
+    people = [f"u{u}" for u in range(30)]
+    assert [r.tolist() for r in first.recommend(people, 5)[0]] == [
+        r.tolist() for r in second.recommend(people, 5)[0]
+    ]
