@@ -11,6 +11,7 @@ import json
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from itertools import chain, pairwise
 from pathlib import Path
 from typing import ClassVar, Self
 
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 SCORE_BATCH_USERS = 1024
+CANDIDATE_CACHE_SIZE = 8
 
 
 class Recommender(BaseEstimator, ABC):
@@ -224,7 +226,25 @@ class Recommender(BaseEstimator, ABC):
     def _candidates(self, candidates: Sequence[str] | None) -> np.ndarray:
         if candidates is None:
             return np.arange(len(self.items_))
-        return np.unique(self.items_.to_internal(candidates))
+        # Serving repeats the same candidate list: remember the last few mappings, keyed
+        # by the ids themselves (a tuple; str hashes are cached) and the item map in use.
+        try:
+            key = tuple(candidates)
+            hash(key)
+        except TypeError:
+            return _sorted_unique(_fast_internal(self.items_, candidates))
+        cache = self.__dict__.get("_candidate_cache")
+        if cache is None or cache[0] is not self.items_:
+            cache = (self.items_, {})
+            self.__dict__["_candidate_cache"] = cache
+        found = cache[1].get(key)
+        if found is None:
+            found = _sorted_unique(_fast_internal(self.items_, key))
+            found.flags.writeable = False
+            if len(cache[1]) >= CANDIDATE_CACHE_SIZE:
+                cache[1].pop(next(iter(cache[1])))
+            cache[1][key] = found
+        return found
 
     def _rank(
         self, users: np.ndarray, items: np.ndarray, k: int, as_of: float, exclude_seen: bool
@@ -242,22 +262,58 @@ class Recommender(BaseEstimator, ABC):
         return ids, values
 
     def _seen_mask(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        position = {int(item): j for j, item in enumerate(items)}
+        """True where ``users[i]`` has seen ``items[j]`` (vectorised: searchsorted)."""
+        users = np.asarray(users, np.int64)
+        items = np.asarray(items, np.int64)
         mask = np.zeros((len(users), len(items)), dtype=bool)
-        for i, user in enumerate(users):
-            if user >= 0:
-                for item in self.seen_[user]:
-                    j = position.get(item)
-                    if j is not None:
-                        mask[i, j] = True
+        known = np.flatnonzero(users >= 0)
+        if not len(known) or not len(items):
+            return mask
+        seen = self.seen_
+        rows_seen = [seen[u] for u in users[known].tolist()]
+        counts = np.fromiter(map(len, rows_seen), np.int64, count=len(rows_seen))
+        total = int(counts.sum())
+        if not total:
+            return mask
+        flat = np.fromiter(chain.from_iterable(rows_seen), np.int64, count=total)
+        rows = np.repeat(known, counts)
+        if len(items) > 1 and not bool(np.all(items[1:] >= items[:-1])):
+            order = np.argsort(items, kind="stable")
+            sorted_items = items[order]
+        else:
+            order, sorted_items = None, items
+        # the last copy of a repeated item, as the former {item: position} dict kept
+        pos = np.searchsorted(sorted_items, flat, side="right") - 1
+        pos_clipped = np.maximum(pos, 0)
+        hit = (pos >= 0) & (sorted_items[pos_clipped] == flat)
+        rows, pos = rows[hit], pos_clipped[hit]
+        mask[rows, pos if order is None else order[pos]] = True
         return mask
 
 
 def _rows_as_sets(matrix: sp.csr_matrix) -> list[set[int]]:
-    return [
-        set(matrix.indices[matrix.indptr[r] : matrix.indptr[r + 1]].tolist())
-        for r in range(matrix.shape[0])
-    ]
+    flat = matrix.indices.tolist()
+    bounds = matrix.indptr.tolist()
+    return [set(flat[a:b]) for a, b in pairwise(bounds)]
+
+
+def _fast_internal(ids: IdMap, external: Sequence[str]) -> np.ndarray:
+    """``ids.to_internal(external)`` (raising on unknown ids), without per-id ``str()``
+    when every id is already a known ``str``; anything else takes the exact slow path."""
+    index = ids._index
+    try:
+        values = np.fromiter(map(index.__getitem__, external), np.int64, count=len(external))
+    except (KeyError, TypeError):
+        return ids.to_internal(external)
+    return values
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` for int64 (sort + adjacent dedupe: several times faster)."""
+    values = np.sort(values)
+    if len(values) > 1:
+        values = values[np.concatenate(([True], values[1:] != values[:-1]))]
+    return values
 
 
 def _sets_as_csr(rows: list[set[int]], n_items: int) -> sp.csr_matrix:
