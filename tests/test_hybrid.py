@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from recsys.dataset import Dataset
@@ -139,3 +140,48 @@ def test_deterministic_weights() -> None:
     assert [r.tolist() for r in first.recommend(people, 5)[0]] == [
         r.tolist() for r in second.recommend(people, 5)[0]
     ]
+
+
+class TestHybridRandomStageContract(RecommenderContract):
+    def make_model(self) -> Hybrid:
+        return Hybrid(second_stage="random", **SMALL)
+
+
+def block_dataset() -> Dataset:
+    """40 employees in two taste groups (u0-u19 read i0-i9, u20-u39 read i10-i19), random
+    times and no ``item_times``: nothing temporal, taste is all there is."""
+    rng = np.random.default_rng(3)
+    users, items = [], []
+    for u in range(40):
+        block = 0 if u < 20 else 10
+        for i in rng.choice(10, size=6, replace=False):
+            users.append(f"u{u}")
+            items.append(f"i{block + i}")
+    times = rng.integers(0, 100 * int(DAY), size=len(users))
+    return Dataset.from_events(users, items, times=times)
+
+
+def test_second_stage_auto_follows_item_times() -> None:
+    assert Hybrid().resolve_second_stage(trend_dataset()) == "time"
+    assert Hybrid().resolve_second_stage(block_dataset()) == "random"
+    assert Hybrid(second_stage="time").resolve_second_stage(block_dataset()) == "time"
+    assert Hybrid(second_stage="random").resolve_second_stage(trend_dataset()) == "random"
+    assert Hybrid(**SMALL).fit(trend_dataset()).second_stage_ == "time"
+    with pytest.raises(ValueError, match="second_stage"):
+        Hybrid(second_stage="bogus", **SMALL).fit(block_dataset())
+
+
+def test_random_second_stage_learns_taste_on_non_temporal_data(tmp_path: Path) -> None:
+    model = Hybrid(no_components=8, epochs=30).fit(block_dataset())
+    assert model.second_stage_ == "random"
+    assert model.validation_examples_ > 0
+    names = [str(n) for n in model.component_names_]
+    assert "freshness" not in names
+    assert model.coef_[names.index("taste")] > 0
+    ids, _ = model.recommend([f"u{u}" for u in range(40)], 2)
+    hits = sum(
+        int(item[1:]) // 10 == (0 if u < 20 else 1) for u, row in enumerate(ids) for item in row
+    )
+    assert hits >= 0.9 * 80
+    model.save(tmp_path / "m")
+    assert Hybrid.load(tmp_path / "m").second_stage_ == "random"
