@@ -232,14 +232,14 @@ class Recommender(BaseEstimator, ABC):
             key = tuple(candidates)
             hash(key)
         except TypeError:
-            return _sorted_unique(_fast_internal(self.items_, candidates))
+            return _sorted_unique(self.items_.to_internal(candidates))
         cache = self.__dict__.get("_candidate_cache")
         if cache is None or cache[0] is not self.items_:
             cache = (self.items_, {})
             self.__dict__["_candidate_cache"] = cache
         found = cache[1].get(key)
         if found is None:
-            found = _sorted_unique(_fast_internal(self.items_, key))
+            found = _sorted_unique(self.items_.to_internal(key))
             found.flags.writeable = False
             if len(cache[1]) >= CANDIDATE_CACHE_SIZE:
                 cache[1].pop(next(iter(cache[1])))
@@ -295,17 +295,6 @@ def _rows_as_sets(matrix: sp.csr_matrix) -> list[set[int]]:
     flat = matrix.indices.tolist()
     bounds = matrix.indptr.tolist()
     return [set(flat[a:b]) for a, b in pairwise(bounds)]
-
-
-def _fast_internal(ids: IdMap, external: Sequence[str]) -> np.ndarray:
-    """``ids.to_internal(external)`` (raising on unknown ids), without per-id ``str()``
-    when every id is already a known ``str``; anything else takes the exact slow path."""
-    index = ids._index
-    try:
-        values = np.fromiter(map(index.__getitem__, external), np.int64, count=len(external))
-    except (KeyError, TypeError):
-        return ids.to_internal(external)
-    return values
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:

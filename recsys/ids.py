@@ -47,6 +47,11 @@ class IdMap:
 
     def to_internal(self, ids: Iterable[object], *, missing: str = "raise") -> np.ndarray:
         """Internal indices of ``ids``; unknown ids raise, or are -1 if ``missing="ignore"``."""
+        if isinstance(ids, Sequence | np.ndarray) and not isinstance(ids, str):
+            try:  # fast path: every id a known str (what serving sends on every request)
+                return np.fromiter(map(self._index.__getitem__, ids), np.int64, count=len(ids))
+            except (KeyError, TypeError):
+                pass
         ids = [str(i) for i in ids]
         values = [self._index.get(i, -1) for i in ids]
         internal = np.asarray(values, dtype=np.int64)
