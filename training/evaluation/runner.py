@@ -204,6 +204,17 @@ def _ratings_dataset(train: pd.DataFrame, features: FeatureMatrix) -> Dataset:
     )
 
 
+def _test_users(
+    test: pd.DataFrame, positions: Mapping[str, int]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Test users (sorted) and each one's relevant items as positions in ``positions``."""
+    users = np.sort(test["user_id"].unique()).astype(str)
+    truth = test.groupby("user_id")["item_id"].apply(
+        lambda s: np.asarray([positions[str(i)] for i in s], np.int64)
+    )
+    return users, [truth.loc[int(u)] for u in users]
+
+
 def movielens_benchmark(
     path: Path | str,
     models: Mapping[str, ModelFactory] | None = None,
@@ -216,12 +227,8 @@ def movielens_benchmark(
     train, test = movielens_100k(path, ratio=ratio, seed=seed)
     dataset = _ratings_dataset(train, movielens_item_features(path))
     as_of = float(train["timestamp"].max())
-    users = np.sort(test["user_id"].unique()).astype(str)
     item_codes = {str(i): j for j, i in enumerate(np.sort(test["item_id"].unique()))}
-    truth = test.groupby("user_id")["item_id"].apply(
-        lambda s: np.asarray([item_codes[str(i)] for i in s], np.int64)
-    )
-    relevant = [truth.loc[int(u)] for u in users]
+    users, relevant = _test_users(test, item_codes)
     results: dict[str, dict[str, object]] = {}
     skipped: dict[str, str] = {}
     for name, factory in _factories(models).items():
@@ -284,12 +291,8 @@ def movielens_cold_benchmark(
         features.rows(cold_ids), features.names, IdMap.from_ids(cold_ids, "content")
     )
     as_of = float(train["timestamp"].max())
-    users = np.sort(test["user_id"].unique()).astype(str)
     position = {c: j for j, c in enumerate(cold_ids)}
-    truth = test.groupby("user_id")["item_id"].apply(
-        lambda s: np.asarray([position[str(i)] for i in s], np.int64)
-    )
-    relevant = [truth.loc[int(u)] for u in users]
+    users, relevant = _test_users(test, position)
     results: dict[str, dict[str, object]] = {}
     skipped: dict[str, str] = {}
     for name, factory in _factories(models).items():
