@@ -175,11 +175,11 @@ def _percentiles(ms: list[float]) -> dict:
 
 
 def deskdrop_part(models: list[str]) -> dict:
-    from training.evaluation import runner
+    from training.evaluation import deskdrop
 
     shared = Path(os.environ.get("ADVOCACY_SHARED_DATA", ROOT.parent / "shared" / "data"))
     out: dict = {"loadavg_before": _loadavg(), "models": {}}
-    dataset = _deskdrop_dataset(runner, shared)
+    dataset = _deskdrop_dataset(deskdrop, shared)
     out["dataset"] = {
         "employees": len(dataset.users),
         "content": len(dataset.items),
@@ -194,15 +194,13 @@ def deskdrop_part(models: list[str]) -> dict:
     return out
 
 
-def _deskdrop_dataset(runner, shared: Path) -> Dataset:
-    """The DeskDrop replay's training Dataset, built as ``runner.deskdrop_benchmark`` does."""
-    events = runner.read_deskdrop_events(shared / "deskdrop" / "users_interactions.csv.gz")
-    replay = runner.deskdrop_replay(events, runner.DEFAULT_SPLIT_AT)
-    log = runner._weighted_log(events)
-    index = replay.index
-    content_str = np.asarray([str(c) for c in index.content_ids], dtype=object)
-    train = log[log["timestamp"].to_numpy() < replay.split_at]
-    return runner._deskdrop_dataset(train, index, content_str, replay.split_at)
+def _deskdrop_dataset(deskdrop, shared: Path) -> Dataset:
+    """The DeskDrop replay's training Dataset, built as ``deskdrop_benchmark`` does."""
+    from training.evaluation.protocols import read_deskdrop_events
+
+    events = read_deskdrop_events(shared / "deskdrop" / "users_interactions.csv.gz")
+    log = deskdrop.weighted_log(events)
+    return deskdrop.ReplaySetup.build(events, deskdrop.DEFAULT_SPLIT_AT, None, log).dataset
 
 
 def large_part(models: list[str], epochs: int, serve: int, timeout: float) -> dict:

@@ -27,15 +27,15 @@ sys.path.insert(0, str(ROOT))
 from recsys.metrics import mean_over_users, ranking_metrics_per_user  # noqa: E402
 from recsys.models.hybrid import Hybrid  # noqa: E402
 from recsys.models.lightfm_hybrid import LightFMHybrid  # noqa: E402
+from training.evaluation.movielens import movielens_item_features, ratings_dataset  # noqa: E402
 from training.evaluation.protocols import movielens_100k, stratified_split  # noqa: E402
-from training.evaluation.runner import _ratings_dataset, movielens_item_features  # noqa: E402
 
 SHARED = Path(os.environ.get("ADVOCACY_SHARED_DATA", ROOT.parent / "shared" / "data"))
 K = 10
 
 
 def evaluate(model, fit_rows, valid, features) -> dict[str, float]:
-    dataset = _ratings_dataset(fit_rows, features)
+    dataset = ratings_dataset(fit_rows, features)
     clock = time.perf_counter()
     model.fit(dataset)
     fit_seconds = time.perf_counter() - clock

@@ -1,0 +1,72 @@
+"""Tune ``hybrid`` for DeskDrop on the validation window only (never the test window).
+
+The validation window is the :data:`~training.evaluation.deskdrop.VALIDATION_DAYS` before the
+test split (split 2016-11-01: fit on events before 2016-10-01, score October's pairs with the
+replay protocol). Events at or after the split are dropped before anything is built. Each
+configuration in the grid is fitted and replayed; prints one JSON document, best first::
+
+    python experiments/tune_deskdrop.py [--split-at 2016-11-01] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import itertools
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from recsys.models.hybrid import Hybrid  # noqa: E402
+from training.evaluation.deskdrop import (  # noqa: E402
+    VALIDATION_DAYS,
+    deskdrop_benchmark,
+    deskdrop_validation_window,
+)
+from training.evaluation.protocols import read_deskdrop_events  # noqa: E402
+
+SHARED = Path(os.environ.get("ADVOCACY_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+GRID = {
+    "short_half_life_days": [1 / 24, 3 / 24, 0.25],
+    "long_half_life_days": [0.5, 2.0],
+    "department_half_life_days": [2.0],
+    "C": [1.0],
+}
+QUICK = {"short_half_life_days": [1 / 24, 0.25], "long_half_life_days": [2.0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split-at", default="2016-11-01")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    events = read_deskdrop_events(SHARED / "deskdrop")
+    start, end = deskdrop_validation_window(args.split_at, VALIDATION_DAYS)
+    events = events[events["timestamp"] < end]
+    grid = GRID | QUICK if args.quick else GRID
+    names = list(grid)
+    rows = []
+    started = time.perf_counter()
+    for values in itertools.product(*grid.values()):
+        params = dict(zip(names, values, strict=True))
+        factory = functools.partial(Hybrid, **params)
+        result = deskdrop_benchmark(
+            events, {"hybrid": factory}, split_at=start, until=end, tune=False
+        )
+        entry = result["models"]["hybrid"]
+        rows.append({"params": params, "ndcg@10": entry["ndcg@10"], "mrr": entry["mrr"]})
+        print(json.dumps(rows[-1]), file=sys.stderr)
+    rows.sort(key=lambda r: -r["ndcg@10"])
+    window = {"validation_start": start, "validation_end": end}
+    out = {"window": window, "results": rows, "seconds": round(time.perf_counter() - started)}
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
