@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# Mirrors features.data.contract.APPROVAL_STATUSES (recsys does not import features).
+# Mirror features.data.contract (recsys does not import features).
 APPROVAL_STATUSES = ("draft", "approved", "rejected", "retired")
+NETWORKS = ("linkedin", "x", "facebook", "instagram", "xing", "other")
 
 
 def _code(value: object) -> str:
@@ -73,13 +74,24 @@ class CodeSets:
         """Bool per row: does its set hold any of ``values``?"""
         wanted = [c for c in (self.code_of(v) for v in values) if c >= 0]
         hit = np.zeros(len(self), dtype=bool)
-        hit[self.rows[np.isin(self.codes, wanted)]] = True
+        if wanted:
+            hit[self.rows[np.isin(self.codes, wanted)]] = True
         return hit
+
+    @classmethod
+    def empty(cls, n_rows: int) -> CodeSets:
+        """``n_rows`` empty sets."""
+        return cls(np.zeros(n_rows + 1, np.int64), np.zeros(0, np.int64), ())
 
 
 @dataclass(frozen=True)
 class Catalogue:
-    """Content attributes the policy needs, one entry per internal content id."""
+    """Content attributes the policy needs, one entry per internal content id.
+
+    ``networks`` (target networks; empty = any) and ``language`` (the text's language, at
+    most one code) serve request filters; ``content_ids`` (optional) names each row so a
+    feed can check the catalogue is aligned with a model's ``items_``.
+    """
 
     approved: np.ndarray  # bool
     published_at: np.ndarray  # float64 unix seconds, NaN = not published
@@ -90,6 +102,17 @@ class Catalogue:
     allowed_regions: CodeSets
     allowed_departments: CodeSets
     allowed_languages: CodeSets
+    networks: CodeSets | None = None  # None: filled with empty sets
+    language: CodeSets | None = None  # None: filled with empty sets
+    content_ids: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.approved)
+        for name in ("networks", "language"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, CodeSets.empty(n))
+        if self.content_ids is not None:
+            object.__setattr__(self, "content_ids", tuple(map(str, self.content_ids)))
 
     @classmethod
     def from_lists(
@@ -103,14 +126,19 @@ class Catalogue:
         allowed_regions: Sequence[Iterable[str] | None] | None = None,
         allowed_departments: Sequence[Iterable[str] | None] | None = None,
         allowed_languages: Sequence[Iterable[str] | None] | None = None,
+        networks: Sequence[Iterable[str] | None] | None = None,
+        language: Sequence[str | None] | None = None,
+        content_ids: Sequence[str] | None = None,
     ) -> Catalogue:
         """Build from plain lists aligned with internal ids (``None`` lists = no value)."""
         n = len(approval_status)
         status = [_code(s) for s in approval_status]
         unknown = sorted(set(status) - set(APPROVAL_STATUSES))
         if unknown:
-            raise ValueError(f"unknown approval_status values: {unknown}")
+            raise ValueError(f"approval_status: unknown values {unknown}")
+        _check_networks(networks or ())
         types = CodeSets.from_lists([[t] for t in content_type])
+        languages = None if language is None else [[v] if v else [] for v in language]
         catalogue = cls(
             approved=np.asarray([s == "approved" for s in status], dtype=bool),
             published_at=_times(published_at),
@@ -121,6 +149,9 @@ class Catalogue:
             allowed_regions=CodeSets.from_lists(allowed_regions or [None] * n),
             allowed_departments=CodeSets.from_lists(allowed_departments or [None] * n),
             allowed_languages=CodeSets.from_lists(allowed_languages or [None] * n),
+            networks=CodeSets.from_lists(networks or [None] * n),
+            language=CodeSets.from_lists(languages or [None] * n),
+            content_ids=None if content_ids is None else tuple(map(str, content_ids)),
         )
         catalogue._check_lengths(n)
         return catalogue
@@ -137,10 +168,27 @@ class Catalogue:
             "allowed_regions": len(self.allowed_regions),
             "allowed_departments": len(self.allowed_departments),
             "allowed_languages": len(self.allowed_languages),
+            "networks": len(self.networks),  # type: ignore[arg-type]
+            "language": len(self.language),  # type: ignore[arg-type]
         }
+        if self.content_ids is not None:
+            parts["content_ids"] = len(self.content_ids)
+            if len(set(self.content_ids)) != len(self.content_ids):
+                raise ValueError("content_ids: ids are not unique")
         wrong = {name: size for name, size in parts.items() if size != n}
         if wrong:
             raise ValueError(f"catalogue fields not of length {n}: {wrong}")
+
+    def live(self, as_of: float) -> np.ndarray:
+        """Bool per item: approved, published at or before ``as_of`` and not expired."""
+        published = self.published_at <= as_of  # NaN (never published) is False
+        return self.approved & published & ~(self.expires_at <= as_of)
+
+
+def _check_networks(lists: Iterable[Iterable[str] | None]) -> None:
+    unknown = {_code(v) for values in lists for v in values or ()} - set(NETWORKS)
+    if unknown:
+        raise ValueError(f"networks: unknown values {sorted(unknown)}; known: {list(NETWORKS)}")
 
 
 def _times(values: Sequence[float | None]) -> np.ndarray:
@@ -149,18 +197,42 @@ def _times(values: Sequence[float | None]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Employee:
-    """The attributes eligibility looks at (``None`` / empty = unknown)."""
+    """What the feed knows of an employee (``None`` / empty = unknown).
+
+    ``region``, ``department`` and ``languages`` decide eligibility; ``interests`` (topic
+    tags) let a fresh item's reason name a topic they follow; ``role`` is carried for
+    callers and is not used by eligibility (the contract has no per-role restriction).
+    """
 
     region: str | None = None
     department: str | None = None
     languages: tuple[str, ...] = ()
+    role: str | None = None
+    interests: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("languages", "interests"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise TypeError(f"Employee.{name} must be a sequence of codes, not a string")
+            object.__setattr__(self, name, tuple(str(v) for v in value or ()))
+        for name in ("region", "department", "role"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"Employee.{name} must be a string or None, got {value!r}")
 
 
 @dataclass(frozen=True)
 class Audience:
-    """Employee attributes by employee id."""
+    """Employees by id: their attributes, and the content each already shared or dismissed.
+
+    ``shared`` / ``dismissed`` map an employee id to content ids (external); the feed never
+    offers those again to that employee.
+    """
 
     employees: Mapping[str, Employee]
+    shared: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    dismissed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_lists(
@@ -169,10 +241,44 @@ class Audience:
         regions: Sequence[str | None],
         departments: Sequence[str | None],
         languages: Sequence[Iterable[str] | None],
+        *,
+        roles: Sequence[str | None] | None = None,
+        interests: Sequence[Iterable[str] | None] | None = None,
+        shared: Mapping[str, Iterable[str]] | None = None,
+        dismissed: Mapping[str, Iterable[str]] | None = None,
     ) -> Audience:
-        rows = zip(employee_ids, regions, departments, languages, strict=True)
-        return cls({str(e): Employee(r, d, tuple(ls or ())) for e, r, d, ls in rows})
+        n = len(employee_ids)
+        rows = zip(
+            employee_ids,
+            regions,
+            departments,
+            languages,
+            roles or [None] * n,
+            interests or [None] * n,
+            strict=True,
+        )
+        employees = {
+            str(e): Employee(r, d, tuple(ls or ()), role, tuple(tags or ()))
+            for e, r, d, ls, role, tags in rows
+        }
+        return cls(employees, _id_lists(shared), _id_lists(dismissed))
+
+    def __contains__(self, employee_id: object) -> bool:
+        return str(employee_id) in self.employees
+
+    def __len__(self) -> int:
+        return len(self.employees)
 
     def __getitem__(self, employee_id: str) -> Employee:
         """The employee's attributes; an unknown employee has none (sees unrestricted content)."""
         return self.employees.get(str(employee_id), Employee())
+
+    def shared_by(self, employee_id: str) -> tuple[str, ...]:
+        return self.shared.get(str(employee_id), ())
+
+    def dismissed_by(self, employee_id: str) -> tuple[str, ...]:
+        return self.dismissed.get(str(employee_id), ())
+
+
+def _id_lists(lists: Mapping[str, Iterable[str]] | None) -> dict[str, tuple[str, ...]]:
+    return {str(k): tuple(dict.fromkeys(map(str, v))) for k, v in (lists or {}).items()}

@@ -5,8 +5,8 @@ numbering as a fitted model's ``items_``) and plain numpy arrays.
 
 - :func:`eligible_mask` keeps what an employee may see: approved, published at ``as_of``,
   not expired, their region/department/language allowed (an empty allowed list means
-  everyone), not already shared by them. :func:`explain_ineligible` names the first rule
-  (in :class:`Rule` order) that excludes each item.
+  everyone), not already shared (nor dismissed) by them. :func:`explain_ineligible` names
+  the first rule (in :class:`Rule` order) that excludes each item.
 - :func:`~recsys.diversity.diversify` caps items per topic and per content type in the
   top k (greedy, best first); :func:`~recsys.diversity.mmr` is the maximal-marginal-relevance
   alternative on item vectors.
@@ -40,6 +40,7 @@ class Rule(StrEnum):
     DEPARTMENT = "department_not_allowed"
     LANGUAGE = "language_not_allowed"
     ALREADY_SHARED = "already_shared"
+    DISMISSED = "dismissed"
 
 
 def rule_violations(
@@ -48,12 +49,12 @@ def rule_violations(
     items: np.ndarray | Sequence[int],
     as_of: float,
     shared_items: Iterable[int] = (),
+    dismissed_items: Iterable[int] = (),
 ) -> dict[Rule, np.ndarray]:
     """For each rule, a bool array over ``items``: True where the rule excludes the item."""
     items = np.asarray(items, dtype=np.int64)
     published = catalogue.published_at[items]
     expires = catalogue.expires_at[items]
-    shared = np.fromiter((int(i) for i in shared_items), dtype=np.int64)
     return {
         Rule.NOT_APPROVED: ~catalogue.approved[items],
         Rule.NOT_PUBLISHED: ~(published <= as_of),  # NaN (never published) fails too
@@ -61,8 +62,26 @@ def rule_violations(
         Rule.REGION: _restricted(catalogue.allowed_regions, [employee.region], items),
         Rule.DEPARTMENT: _restricted(catalogue.allowed_departments, [employee.department], items),
         Rule.LANGUAGE: _restricted(catalogue.allowed_languages, employee.languages, items),
-        Rule.ALREADY_SHARED: np.isin(items, shared),
+        Rule.ALREADY_SHARED: np.isin(items, _ids(shared_items)),
+        Rule.DISMISSED: np.isin(items, _ids(dismissed_items)),
     }
+
+
+def _ids(values: Iterable[int]) -> np.ndarray:
+    return np.fromiter((int(i) for i in values), dtype=np.int64)
+
+
+def audience_mask(catalogue: Catalogue, employee: Employee) -> np.ndarray:
+    """Bool per catalogue item: do the employee's region, department and languages allow it?
+
+    The per-employee part of :func:`eligible_mask` over the whole catalogue, for callers
+    that combine it with :meth:`Catalogue.live` and their own exclusions.
+    """
+    every = np.arange(len(catalogue))
+    allowed = ~_restricted(catalogue.allowed_regions, [employee.region], every)
+    allowed &= ~_restricted(catalogue.allowed_departments, [employee.department], every)
+    allowed &= ~_restricted(catalogue.allowed_languages, employee.languages, every)
+    return allowed
 
 
 def _restricted(sets: CodeSets, values: Iterable[object], items: np.ndarray) -> np.ndarray:
@@ -77,10 +96,12 @@ def eligible_mask(
     items: np.ndarray | Sequence[int],
     as_of: float,
     shared_items: Iterable[int] = (),
+    dismissed_items: Iterable[int] = (),
 ) -> np.ndarray:
     """Bool per item in ``items`` (internal ids): may ``employee`` be shown it at ``as_of``?"""
     excluded = np.zeros(len(np.asarray(items)), dtype=bool)
-    for violated in rule_violations(catalogue, employee, items, as_of, shared_items).values():
+    violations = rule_violations(catalogue, employee, items, as_of, shared_items, dismissed_items)
+    for violated in violations.values():
         excluded |= violated
     return ~excluded
 
@@ -91,10 +112,12 @@ def explain_ineligible(
     items: np.ndarray | Sequence[int],
     as_of: float,
     shared_items: Iterable[int] = (),
+    dismissed_items: Iterable[int] = (),
 ) -> list[Rule | None]:
     """The first rule (in :class:`Rule` order) excluding each item; ``None`` = eligible."""
     reasons: list[Rule | None] = [None] * len(np.asarray(items))
-    for rule, violated in rule_violations(catalogue, employee, items, as_of, shared_items).items():
+    violations = rule_violations(catalogue, employee, items, as_of, shared_items, dismissed_items)
+    for rule, violated in violations.items():
         for position in np.flatnonzero(violated):
             reasons[position] = reasons[position] or rule
     return reasons
@@ -163,46 +186,10 @@ class RankingPolicy:
         keep = np.sort(first)
         keep = keep[np.isfinite(values[keep])]
         keep = keep[eligible_mask(catalogue, employee, items[keep], as_of, shared_items)]
-        picked = self._select(keep, items, values, catalogue, item_vectors)
+        chosen = select(items[keep], values[keep], self.config, catalogue, item_vectors)
+        picked = keep[chosen.items]
         topics = dict(enumerate(catalogue.topics.vocabulary))
         return [self._entry(p, items, values, components, topics, titles) for p in picked]
-
-    def _select(
-        self,
-        keep: np.ndarray,
-        items: np.ndarray,
-        values: np.ndarray,
-        catalogue: Catalogue,
-        item_vectors: np.ndarray | None,
-    ) -> np.ndarray:
-        """Positions (into the candidates) of the chosen items, in feed order."""
-        config = self.config
-        if len(keep) == 0:
-            return keep
-        if config.use_mmr:
-            if item_vectors is None:
-                raise ValueError("use_mmr needs item_vectors")
-            vectors = np.asarray(item_vectors)[items[keep]]
-            chosen = mmr(keep, values[keep], vectors, config.k, config.mmr_lambda)
-        else:
-            chosen = self._capped(keep, items, values, catalogue)
-        return chosen.items
-
-    def _capped(
-        self, keep: np.ndarray, items: np.ndarray, values: np.ndarray, catalogue: Catalogue
-    ) -> Selection:
-        config = self.config
-        ranked = diversify(
-            items[keep],
-            values[keep],
-            k=config.k,
-            catalogue=catalogue,
-            max_per_topic=config.max_per_topic,
-            max_per_type=config.max_per_type,
-        )
-        position = {int(items[p]): int(p) for p in keep}
-        positions = np.asarray([position[int(i)] for i in ranked.items], dtype=np.int64)
-        return Selection(positions, ranked.scores, ranked.within_caps)
 
     def _entry(
         self,
@@ -224,3 +211,36 @@ class RankingPolicy:
                 min_contribution=self.config.min_contribution,
             )
         return Recommendation(int(items[position]), float(values[position]), reasons)
+
+
+def select(
+    items: np.ndarray,
+    scores: np.ndarray,
+    config: PolicyConfig,
+    catalogue: Catalogue,
+    item_vectors: np.ndarray | None = None,
+) -> Selection:
+    """The feed as positions into ``items`` (distinct internal ids), in order.
+
+    Caps per topic / type (:func:`~recsys.diversity.diversify`) or, with ``use_mmr``, MMR on
+    ``item_vectors`` (one row per catalogue item). ``within_caps`` as in :class:`Selection`.
+    """
+    items, scores = aligned_scores(items, scores)
+    if len(items) == 0:
+        return Selection(np.zeros(0, np.int64), np.zeros(0), 0)
+    if config.use_mmr:
+        if item_vectors is None:
+            raise ValueError("use_mmr needs item_vectors")
+        vectors = np.asarray(item_vectors)[items]
+        return mmr(np.arange(len(items)), scores, vectors, config.k, config.mmr_lambda)
+    ranked = diversify(
+        items,
+        scores,
+        k=config.k,
+        catalogue=catalogue,
+        max_per_topic=config.max_per_topic,
+        max_per_type=config.max_per_type,
+    )
+    position = {int(item): p for p, item in enumerate(items.tolist())}
+    positions = np.asarray([position[int(i)] for i in ranked.items], dtype=np.int64)
+    return Selection(positions, ranked.scores, ranked.within_caps)

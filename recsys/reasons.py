@@ -17,11 +17,20 @@ An item none of whose parts contributed gets no reason (faithful before friendly
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from recsys.catalogue import Catalogue, Employee
+
+if TYPE_CHECKING:
+    from recsys.base import Recommender
+
+logger = logging.getLogger(__name__)
 
 MAX_REASONS = 3
 
@@ -34,6 +43,9 @@ class ReasonKind(StrEnum):
     TOPIC_NEW = "topic_new"
     FRESHNESS = "freshness"
     GLOBAL_TREND = "global_trend"
+    TASTE = "taste"
+    POPULAR = "popular"
+    SIMILAR = "similar"
 
 
 KINDS: tuple[ReasonKind, ...] = tuple(ReasonKind)
@@ -50,12 +62,21 @@ class ScoreComponents:
     (ints, ``-1`` or negative = unknown) say what is behind a part:
 
     - ``similar_item``: the past shared/engaged item (internal id) most similar to the
-      candidate, behind ``affinity``;
+      candidate, behind ``affinity`` (and the query item behind ``similar``);
+    - ``similar_item_shared``: 1 if ``similar_item`` was shared by the employee, 0 if only
+      engaged with (views, likes ...); unknown = shared;
     - ``department_engagers``: colleagues of the employee's department who engaged with
       the candidate this week, behind ``department_trend``;
     - ``new_topic``: the followed topic (code) in which the candidate is new, behind
       ``topic_new``;
-    - ``age_hours``: float hours since publication, behind ``freshness``.
+    - ``age_hours``: float hours since publication, behind ``freshness``;
+    - ``taste_cold``: 1 where ``taste`` comes from the average employee (cold start).
+
+    The parts: ``affinity`` (content similarity to what they engaged with),
+    ``department_trend``, ``topic_new`` (freshness of an item in a topic they follow),
+    ``freshness``, ``global_trend`` (decayed company-wide popularity), ``taste``
+    (collaborative/profile model), ``popular`` (all-time popularity), ``similar`` (similarity
+    to a given item).
     """
 
     affinity: np.ndarray | None = None
@@ -63,10 +84,15 @@ class ScoreComponents:
     topic_new: np.ndarray | None = None
     freshness: np.ndarray | None = None
     global_trend: np.ndarray | None = None
+    taste: np.ndarray | None = None
+    popular: np.ndarray | None = None
+    similar: np.ndarray | None = None
     similar_item: np.ndarray | None = None
+    similar_item_shared: np.ndarray | None = None
     department_engagers: np.ndarray | None = None
     new_topic: np.ndarray | None = None
     age_hours: np.ndarray | None = None
+    taste_cold: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         lengths = set()
@@ -155,7 +181,20 @@ def _text(
 ) -> str:
     if kind is ReasonKind.AFFINITY:
         title = _look_up(titles, _detail(components.similar_item, position))
-        return f"Similar to “{title}” you shared" if title else "Similar to what you share"
+        shared = _detail(components.similar_item_shared, position) != 0
+        if not title:
+            return "Similar to what you share" if shared else "Similar to what you engage with"
+        verb = "shared" if shared else "engaged with"
+        return f"Similar to “{title}” you {verb}"
+    if kind is ReasonKind.SIMILAR:
+        title = _look_up(titles, _detail(components.similar_item, position))
+        return f"Similar to “{title}”" if title else "Similar content"
+    if kind is ReasonKind.TASTE:
+        if _detail(components.taste_cold, position) == 1:
+            return "Popular with employees across the company"
+        return "Matches your interests"
+    if kind is ReasonKind.POPULAR:
+        return "Popular across the company"
     if kind is ReasonKind.DEPARTMENT_TREND:
         count = _detail(components.department_engagers, position)
         if count is None or count < 1:
@@ -196,3 +235,211 @@ def _age(hours: float) -> str:
         whole = int(hours)
         return f"{whole} hour ago" if whole == 1 else f"{whole} hours ago"
     return f"{int(hours // 24)} days ago"
+
+
+# -- reasons for a model's feed ------------------------------------------------------------
+#: Score component names (``model.contributions``) -> the reason they give.
+COMPONENT_KINDS: dict[str, ReasonKind] = {
+    "taste": ReasonKind.TASTE,
+    "affinity": ReasonKind.AFFINITY,
+    "global_trend_short": ReasonKind.GLOBAL_TREND,
+    "global_trend_long": ReasonKind.GLOBAL_TREND,
+    "department_trend": ReasonKind.DEPARTMENT_TREND,
+    "freshness": ReasonKind.FRESHNESS,
+}
+#: Components not listed above are matched by name prefix; others give no reason.
+PREFIX_KINDS: tuple[tuple[str, ReasonKind], ...] = (
+    ("global_trend", ReasonKind.GLOBAL_TREND),
+    ("department", ReasonKind.DEPARTMENT_TREND),
+    ("affinity", ReasonKind.AFFINITY),
+    ("taste", ReasonKind.TASTE),
+    ("fresh", ReasonKind.FRESHNESS),
+    ("popular", ReasonKind.POPULAR),
+)
+#: Models without ``contributions``: their whole score is one reason (``Recommender.name``).
+WHOLE_SCORE_KINDS: dict[str, ReasonKind] = {
+    "popular": ReasonKind.POPULAR,
+    "recent_popular": ReasonKind.GLOBAL_TREND,
+    "content": ReasonKind.AFFINITY,
+    "lightfm_cf": ReasonKind.TASTE,
+    "lightfm_hybrid": ReasonKind.TASTE,
+}
+#: Most engaged items searched for "similar to" when an employee shared nothing.
+MAX_HISTORY = 1000
+HOUR = 3600.0
+
+
+def component_kind(name: str) -> ReasonKind | None:
+    """The reason a score component gives, or ``None`` (it is never named)."""
+    if name in COMPONENT_KINDS:
+        return COMPONENT_KINDS[name]
+    return next((kind for prefix, kind in PREFIX_KINDS if name.startswith(prefix)), None)
+
+
+def item_vectors(model: Recommender) -> np.ndarray | None:
+    """The model's item vectors (rows = internal ids), or ``None``.
+
+    Content embeddings first (the ``affinity`` part of a hybrid, or a content model), then
+    learned item representations (LightFM, the ``taste`` part of a hybrid).
+    """
+    parts = getattr(model, "parts_", None) or {}
+    for source in (parts.get("affinity"), model, parts.get("taste")):
+        vectors = getattr(source, "item_vectors_", None)
+        if vectors is not None:
+            return np.asarray(vectors)
+    return None
+
+
+class ReasonBuilder:
+    """Reasons for a model's ranked items, from its score components.
+
+    Models with ``contributions(users, items, as_of)`` (the hybrid) have every component
+    summed per :class:`ReasonKind` (:func:`component_kind`); freshness of an item in a
+    topic the employee follows (their interests, or topics of what they shared) becomes
+    "new in <topic>". Models without components give their whole score as one reason
+    (:data:`WHOLE_SCORE_KINDS`), other models give none.
+    """
+
+    def __init__(
+        self,
+        model: Recommender,
+        catalogue: Catalogue,
+        titles: Lookup,
+        per_item: int = 2,
+        min_contribution: float = 0.0,
+    ) -> None:
+        self.model = model
+        self.catalogue = catalogue
+        self.titles = titles
+        self.per_item = per_item
+        self.min_contribution = min_contribution
+        self._unit: tuple[np.ndarray, np.ndarray] | None = None
+
+    def unit_vectors(self) -> np.ndarray | None:
+        """:func:`item_vectors` scaled to unit length (cached while the model's are unchanged)."""
+        vectors = item_vectors(self.model)
+        if vectors is None:
+            return None
+        if self._unit is None or self._unit[0] is not vectors:
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True).astype(np.float64)
+            unit = np.divide(vectors, norms, out=np.zeros(vectors.shape), where=norms > 0)
+            self._unit = (vectors, unit)
+        return self._unit[1]
+
+    def for_feed(
+        self,
+        user: int,
+        employee: Employee,
+        shared: np.ndarray,
+        items: np.ndarray,
+        scores: np.ndarray,
+        as_of: float,
+    ) -> list[tuple[Reason, ...]]:
+        """Reasons per item (internal ids, with the scores they were ranked by)."""
+        if not len(items):
+            return []
+        components = self.components(user, employee, shared, items, scores, as_of)
+        if components is None:
+            return [()] * len(items)
+        topics = self.catalogue.topics.vocabulary
+        return [
+            reasons_for(
+                components,
+                j,
+                self.per_item,
+                titles=self.titles,
+                topics=lambda code: topics[code],
+                min_contribution=self.min_contribution,
+            )
+            for j in range(len(items))
+        ]
+
+    def similar(
+        self, items: np.ndarray, query: int, cosines: np.ndarray
+    ) -> list[tuple[Reason, ...]]:
+        """A "similar to <query title>" reason per item, contribution = cosine."""
+        components = ScoreComponents(similar=cosines, similar_item=np.full(len(items), query))
+        return [reasons_for(components, j, 1, titles=self.titles) for j in range(len(items))]
+
+    def components(
+        self,
+        user: int,
+        employee: Employee,
+        shared: np.ndarray,
+        items: np.ndarray,
+        scores: np.ndarray,
+        as_of: float,
+    ) -> ScoreComponents | None:
+        """Per-kind contributions of ``items`` for ``user`` (-1 = cold) with their details."""
+        sums = self._contributions(user, items, scores, as_of)
+        if sums is None:
+            return None
+        values: dict[str, np.ndarray] = {kind.value: v for kind, v in sums.items()}
+        if ReasonKind.FRESHNESS in sums:
+            values |= self._new_in_topic(employee, shared, items, sums[ReasonKind.FRESHNESS])
+            age = (as_of - self.catalogue.published_at[items]) / HOUR
+            values["age_hours"] = np.where(np.isfinite(age), age, -1.0)
+        if ReasonKind.AFFINITY in sums:
+            values |= self._similar_items(user, shared, items)
+        if ReasonKind.TASTE in sums:
+            values["taste_cold"] = np.full(len(items), int(user < 0))
+        return ScoreComponents(**values)
+
+    def _contributions(
+        self, user: int, items: np.ndarray, scores: np.ndarray, as_of: float
+    ) -> dict[ReasonKind, np.ndarray] | None:
+        contributions = getattr(self.model, "contributions", None)
+        if not callable(contributions):
+            kind = WHOLE_SCORE_KINDS.get(self.model.name)
+            return None if kind is None else {kind: np.asarray(scores, np.float64)}
+        sums: dict[ReasonKind, np.ndarray] = {}
+        for name, value in contributions(np.asarray([user]), items, as_of).items():
+            kind = component_kind(str(name))
+            if kind is None:
+                logger.debug("score component %r gives no reason", name)
+                continue
+            row = np.asarray(value, np.float64).reshape(-1)
+            sums[kind] = sums[kind] + row if kind in sums else row
+        return sums
+
+    def _new_in_topic(
+        self, employee: Employee, shared: np.ndarray, items: np.ndarray, freshness: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Freshness moves to ``topic_new`` for items in a topic the employee follows."""
+        topics = self.catalogue.topics
+        followed = {topics.code_of(tag) for tag in employee.interests} - {-1}
+        for item in shared.tolist():
+            followed.update(topics.row(item).tolist())
+        new_topic = np.full(len(items), -1, np.int64)
+        for j, item in enumerate(items.tolist()):
+            new_topic[j] = next((c for c in topics.row(item).tolist() if c in followed), -1)
+        moved = new_topic >= 0
+        return {
+            "freshness": np.where(moved, 0.0, freshness),
+            "topic_new": np.where(moved, freshness, 0.0),
+            "new_topic": new_topic,
+        }
+
+    def _similar_items(
+        self, user: int, shared: np.ndarray, items: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """For each item, the most similar item the employee shared (else engaged with)."""
+        vectors = self.unit_vectors()
+        out = {"similar_item": np.full(len(items), -1, np.int64)}
+        history, was_shared = shared, 1
+        if not len(history) and user >= 0:
+            seen = getattr(self.model, "seen_", None)
+            engaged = sorted(seen[user])[-MAX_HISTORY:] if seen is not None else []
+            history, was_shared = np.asarray(engaged, np.int64), 0
+        if vectors is None or not len(history):
+            return out
+        history = history[history < len(vectors)]
+        inside = items < len(vectors)
+        if not len(history) or not inside.any():
+            return out
+        similarity = vectors[items[inside]] @ vectors[history].T
+        best = similarity.argmax(axis=1)
+        found = similarity[np.arange(len(best)), best] > 0
+        out["similar_item"][np.flatnonzero(inside)[found]] = history[best[found]]
+        out["similar_item_shared"] = np.full(len(items), was_shared)
+        return out

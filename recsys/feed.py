@@ -1,0 +1,443 @@
+"""The ranked feed: eligibility, model scores, diversity and reasons, with external ids.
+
+:class:`FeedRanker` wires a fitted :class:`~recsys.base.Recommender` to a
+:class:`~recsys.catalogue.Catalogue` (aligned with the model's ``items_``) and an
+:class:`~recsys.catalogue.Audience`. Per request:
+
+1. candidates: the catalogue items live at ``as_of`` (approved, published, not expired)
+   that the employee's region/department/languages allow, minus what they already shared
+   or dismissed, minus the request's :class:`FeedFilters`;
+2. one scoring call of the model over those candidates (its cold path for unknown
+   employees), then the best ``pool`` of them (over-fetched so diversity can still fill
+   ``k``);
+3. diversity: caps per topic/type or MMR (:class:`~recsys.policy.PolicyConfig`);
+4. 0-3 reasons per item from the model's score components
+   (:class:`~recsys.reasons.ReasonBuilder`).
+
+Instances are immutable: :meth:`FeedRanker.with_catalogue`, :meth:`~FeedRanker.with_model`
+and :meth:`~FeedRanker.with_audience` return new rankers, so a server swaps them atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.exceptions import NotFittedError
+
+from recsys.base import Recommender
+from recsys.catalogue import NETWORKS, Audience, Catalogue, Employee, _code
+from recsys.ids import UnknownIdError
+from recsys.metrics import top_k
+from recsys.policy import PolicyConfig, audience_mask, select
+from recsys.reasons import Reason, ReasonBuilder, ReasonKind, item_vectors
+
+logger = logging.getLogger(__name__)
+
+MAX_K = 100
+#: Scoring users per model call in :meth:`FeedRanker.feeds` (bounds memory).
+BATCH_USERS = 256
+#: Over-fetch before diversity: caps see ``max(CAP_POOL_FACTOR * k, k + CAP_POOL_EXTRA)``
+#: best items (all eligible ones if the caps cannot fill ``k`` from those), MMR sees
+#: ``max(MMR_POOL_FACTOR * k, MMR_POOL_MIN)``.
+CAP_POOL_FACTOR = 4
+CAP_POOL_EXTRA = 20
+MMR_POOL_FACTOR = 10
+MMR_POOL_MIN = 100
+
+
+@dataclass(frozen=True)
+class FeedFilters:
+    """Request filters; every field optional, empty = no filter.
+
+    - ``networks``: keep content whose target networks include any of these (content with
+      no network restriction stays);
+    - ``content_types``: keep content of these types;
+    - ``languages``: keep content written in these languages (content without a language
+      is dropped when this filter is set);
+    - ``exclude_ids``: content ids never to return (unknown ids are ignored).
+
+    Codes match case-insensitively.
+    """
+
+    networks: tuple[str, ...] = ()
+    content_types: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    exclude_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for spec in dataclasses.fields(self):
+            value = getattr(self, spec.name)
+            if isinstance(value, str | bytes) or not isinstance(value, Sequence | frozenset | set):
+                raise TypeError(f"FeedFilters.{spec.name} must be a list of strings, got {value!r}")
+            bad = [v for v in value if not isinstance(v, str) or not v.strip()]
+            if bad:
+                raise ValueError(f"FeedFilters.{spec.name}: not non-empty strings: {bad[:5]}")
+            object.__setattr__(self, spec.name, tuple(value))
+        unknown = sorted({_code(n) for n in self.networks} - set(NETWORKS))
+        if unknown:
+            raise ValueError(f"FeedFilters.networks: unknown {unknown}; known: {list(NETWORKS)}")
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, spec.name) for spec in dataclasses.fields(self))
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One entry of a feed."""
+
+    content_id: str
+    title: str
+    score: float
+    rank: int  # 1-based
+    reasons: tuple[Reason, ...]  # largest contribution first; empty if none contributed
+
+
+@dataclass(frozen=True)
+class Feed:
+    """An employee's ranked feed at ``as_of``."""
+
+    employee_id: str
+    items: tuple[FeedItem, ...]
+    cold_start: bool  # the model does not know the employee
+    as_of: float  # unix seconds
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One employee's part of a (batched) request."""
+
+    employee_id: str
+    user: int  # model internal id, -1 = unknown to the model
+    employee: Employee
+    shared: np.ndarray  # internal ids
+    eligible: np.ndarray  # bool over the catalogue
+
+
+class FeedRanker:
+    """Ranked, eligible, diversified and explained feeds from a fitted model.
+
+    ``catalogue`` row i describes the model's item i (``model.items_``); a catalogue may be
+    shorter than the model's items (content beyond it is never shown) but not longer: add
+    content the model lacks with ``model.add_items`` first. ``titles`` maps content ids to
+    titles (for items and "similar to" reasons). ``policy.k`` is ignored (k is per request).
+    """
+
+    def __init__(
+        self,
+        model: Recommender,
+        catalogue: Catalogue,
+        audience: Audience,
+        policy: PolicyConfig | None = None,
+        titles: Mapping[str, str] | None = None,
+    ) -> None:
+        _check_aligned(model, catalogue)
+        self._model = model
+        self._catalogue = catalogue
+        self._audience = audience
+        self._policy = policy or PolicyConfig()
+        self._titles: Mapping[str, str] = dict(titles or {})
+        self._reasons = ReasonBuilder(
+            model,
+            catalogue,
+            self._title_of,
+            self._policy.reasons_per_item,
+            self._policy.min_contribution,
+        )
+
+    # -- read-only views ----------------------------------------------------------------
+    @property
+    def model(self) -> Recommender:
+        return self._model
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self._catalogue
+
+    @property
+    def audience(self) -> Audience:
+        return self._audience
+
+    @property
+    def policy(self) -> PolicyConfig:
+        return self._policy
+
+    # -- swaps --------------------------------------------------------------------------
+    def with_catalogue(
+        self, catalogue: Catalogue, titles: Mapping[str, str] | None = None
+    ) -> FeedRanker:
+        """The same model, audience and policy over a refreshed catalogue (and titles)."""
+        titles = self._titles if titles is None else titles
+        return FeedRanker(self._model, catalogue, self._audience, self._policy, titles)
+
+    def with_model(self, model: Recommender) -> FeedRanker:
+        """The same catalogue, audience and policy with another fitted model."""
+        return FeedRanker(model, self._catalogue, self._audience, self._policy, self._titles)
+
+    def with_audience(self, audience: Audience) -> FeedRanker:
+        """The same model and catalogue with refreshed employees (new shares, moves)."""
+        return FeedRanker(self._model, self._catalogue, audience, self._policy, self._titles)
+
+    # -- feeds --------------------------------------------------------------------------
+    def feed(
+        self,
+        employee_id: str,
+        k: int,
+        *,
+        as_of: float,
+        filters: FeedFilters | None = None,
+        profile: Employee | None = None,
+    ) -> Feed:
+        """The top ``k`` (1-100) eligible items for one employee at ``as_of``.
+
+        An employee of the audience is ranked with their attributes; ``profile`` describes
+        an employee the audience does not hold yet (a new hire); with neither, only content
+        without region/department/language restrictions is eligible.
+        """
+        return self._feeds([employee_id], k, as_of, filters, {employee_id: profile})[0]
+
+    def feeds(
+        self,
+        employee_ids: Sequence[str],
+        k: int,
+        *,
+        as_of: float,
+        filters: FeedFilters | None = None,
+    ) -> list[Feed]:
+        """:meth:`feed` for many employees, scored in batches; same results one by one."""
+        if isinstance(employee_ids, str):
+            raise TypeError("employee_ids must be a list of ids, not a string")
+        return self._feeds(list(employee_ids), k, as_of, filters, {})
+
+    def similar(
+        self, content_id: str, k: int, *, as_of: float, employee_id: str | None = None
+    ) -> tuple[FeedItem, ...]:
+        """Up to ``k`` eligible items closest to ``content_id`` (cosine of item vectors).
+
+        Vectors are the model's content embeddings when it has them, otherwise its learned
+        item representations. Eligibility is the employee's (without one: content without
+        audience restrictions); the item itself is never returned, nor items at cosine <= 0.
+        """
+        _check_k(k)
+        moment = _check_as_of(as_of)
+        internal = int(self._model.items_.to_internal([str(content_id)])[0])  # UnknownIdError
+        if internal >= len(self._catalogue):
+            raise UnknownIdError("content", [str(content_id)])
+        vectors = self._reasons.unit_vectors()
+        if vectors is None:
+            raise ValueError(f"similar: the {self._model.name} model has no item vectors")
+        request = self._request(employee_id or "", -1, None, moment)
+        eligible = request.eligible.copy()
+        eligible[internal] = False
+        candidates = np.flatnonzero(eligible[: len(vectors)])
+        cosine = vectors[candidates] @ vectors[internal]
+        cosine = np.where(cosine > 0, cosine, -np.inf)
+        top, values = top_k(cosine, min(k, max(len(candidates), 1)))
+        keep = top >= 0
+        items, values = candidates[top[keep]], values[keep]
+        reasons = self._reasons.similar(items, internal, values)
+        return tuple(
+            FeedItem(self._content_id(i), self._title_of(i), float(v), rank + 1, r)
+            for rank, (i, v, r) in enumerate(zip(items, values, reasons, strict=True))
+        )
+
+    # -- internals ----------------------------------------------------------------------
+    def _feeds(
+        self,
+        employee_ids: list[str],
+        k: int,
+        as_of: float,
+        filters: FeedFilters | None,
+        profiles: Mapping[str, Employee | None],
+    ) -> list[Feed]:
+        _check_k(k)
+        moment = _check_as_of(as_of)
+        if filters is not None and not isinstance(filters, FeedFilters):
+            raise TypeError(f"filters must be FeedFilters or None, got {type(filters).__name__}")
+        ids = [_check_employee_id(e) for e in employee_ids]
+        users = self._model.users_.to_internal(ids, missing="ignore")
+        base = self._catalogue.live(moment) & self._filter_mask(filters)
+        masks: dict[Employee, np.ndarray] = {}
+        feeds: list[Feed] = []
+        for start in range(0, len(ids), BATCH_USERS):
+            chunk = range(start, min(start + BATCH_USERS, len(ids)))
+            requests = [
+                self._request(ids[j], int(users[j]), profiles.get(ids[j]), moment, base, masks)
+                for j in chunk
+            ]
+            feeds += self._rank_batch(requests, k, moment)
+        return feeds
+
+    def _request(
+        self,
+        employee_id: str,
+        user: int,
+        profile: Employee | None,
+        as_of: float,
+        base: np.ndarray | None = None,
+        masks: dict[Employee, np.ndarray] | None = None,
+    ) -> _Request:
+        """Who the employee is for eligibility, and which catalogue items they may see."""
+        catalogue = self._catalogue
+        if employee_id in self._audience:
+            employee = self._audience[employee_id]
+        else:
+            employee = profile or Employee()
+        masks = {} if masks is None else masks
+        if employee not in masks:
+            masks[employee] = audience_mask(catalogue, employee)
+        eligible = (catalogue.live(as_of) if base is None else base) & masks[employee]
+        shared = self._internal(self._audience.shared_by(employee_id))
+        dismissed = self._internal(self._audience.dismissed_by(employee_id))
+        eligible[shared] = False
+        eligible[dismissed] = False
+        return _Request(employee_id, user, employee, shared, eligible)
+
+    def _rank_batch(self, requests: list[_Request], k: int, as_of: float) -> list[Feed]:
+        union = np.zeros(len(self._catalogue), dtype=bool)
+        for request in requests:
+            union |= request.eligible
+        candidates = np.flatnonzero(union)
+        users = np.asarray([r.user for r in requests], np.int64)
+        if len(candidates):
+            scores = np.asarray(self._model._score(users, candidates, as_of), np.float64)
+        else:
+            scores = np.zeros((len(requests), 0))
+        return [
+            self._rank_one(request, candidates, row, k, as_of)
+            for request, row in zip(requests, scores, strict=True)
+        ]
+
+    def _rank_one(
+        self, request: _Request, candidates: np.ndarray, scores: np.ndarray, k: int, as_of: float
+    ) -> Feed:
+        scores = np.where(request.eligible[candidates] & np.isfinite(scores), scores, -np.inf)
+        items, values = self._select(candidates, scores, k)
+        reasons = self._reasons.for_feed(
+            request.user, request.employee, request.shared, items, values, as_of
+        )
+        entries = tuple(
+            FeedItem(self._content_id(i), self._title_of(i), float(v), rank + 1, r)
+            for rank, (i, v, r) in enumerate(zip(items, values, reasons, strict=True))
+        )
+        return Feed(request.employee_id, entries, bool(request.user < 0), as_of)
+
+    def _select(
+        self, candidates: np.ndarray, scores: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Internal ids and scores of the feed: top of the pool, diversified."""
+        config = dataclasses.replace(self._policy, k=k)
+        available = int(np.isfinite(scores).sum())
+        if not available:
+            return np.zeros(0, np.int64), np.zeros(0)
+        capped = bool(config.max_per_topic or config.max_per_type)
+        if config.use_mmr:
+            pool = max(MMR_POOL_FACTOR * k, MMR_POOL_MIN)
+        elif capped:
+            pool = max(CAP_POOL_FACTOR * k, k + CAP_POOL_EXTRA)
+        else:
+            pool = k
+        while True:
+            top, values = top_k(scores, min(pool, available))
+            items = candidates[top]
+            vectors = item_vectors(self._model) if config.use_mmr else None
+            chosen = select(items, values, config, self._catalogue, vectors)
+            if not capped or chosen.within_caps >= min(k, available) or pool >= available:
+                return items[chosen.items], values[chosen.items]
+            pool = available  # the caps could not fill k from the pool: use every item
+
+    def _filter_mask(self, filters: FeedFilters | None) -> np.ndarray:
+        catalogue = self._catalogue
+        keep = np.ones(len(catalogue), dtype=bool)
+        if not filters:
+            return keep
+        if filters.networks:
+            networks = catalogue.networks
+            keep &= (networks.sizes() == 0) | networks.rows_containing_any(filters.networks)
+        if filters.content_types:
+            wanted = {_code(t) for t in filters.content_types}
+            codes = [j for j, t in enumerate(catalogue.type_vocabulary) if _code(t) in wanted]
+            keep &= np.isin(catalogue.content_type, codes)
+        if filters.languages:
+            keep &= catalogue.language.rows_containing_any(filters.languages)
+        if filters.exclude_ids:
+            keep[self._internal(filters.exclude_ids)] = False
+        return keep
+
+    def _internal(self, content_ids: Sequence[str]) -> np.ndarray:
+        """Catalogue internal ids of ``content_ids`` (unknown ones dropped)."""
+        if not content_ids:
+            return np.zeros(0, np.int64)
+        internal = self._model.items_.to_internal(list(content_ids), missing="ignore")
+        return internal[(internal >= 0) & (internal < len(self._catalogue))]
+
+    def _content_id(self, internal: int) -> str:
+        return str(self._model.items_.external[int(internal)])
+
+    def _title_of(self, internal: int) -> str:
+        if not 0 <= int(internal) < len(self._model.items_):
+            return ""
+        return self._titles.get(self._content_id(internal), "")
+
+
+def _check_aligned(model: Recommender, catalogue: Catalogue) -> None:
+    if not hasattr(model, "items_"):
+        raise NotFittedError(f"{type(model).__name__} is not fitted: call fit(dataset) first")
+    known = len(model.items_)
+    if len(catalogue) > known:
+        raise ValueError(
+            f"catalogue: {len(catalogue)} items but the model knows {known}; add the missing "
+            "content to the model first (model.add_items)"
+        )
+    if catalogue.content_ids is None:
+        return
+    expected = [str(c) for c in model.items_.external[: len(catalogue)]]
+    wrong = [
+        j for j, (a, b) in enumerate(zip(catalogue.content_ids, expected, strict=True)) if a != b
+    ]
+    if wrong:
+        j = wrong[0]
+        raise ValueError(
+            f"catalogue: not aligned with the model's items ({len(wrong)} rows differ; row {j} "
+            f"is {catalogue.content_ids[j]!r}, the model's item {j} is {expected[j]!r})"
+        )
+
+
+def _check_k(k: int) -> None:
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= MAX_K:
+        raise ValueError(f"k must be an integer between 1 and {MAX_K}, got {k!r}")
+
+
+def _check_as_of(as_of: float) -> float:
+    try:
+        moment = float(as_of)
+    except (TypeError, ValueError):
+        raise ValueError(f"as_of must be unix seconds, got {as_of!r}") from None
+    if not math.isfinite(moment):
+        raise ValueError(f"as_of must be finite unix seconds, got {as_of!r}")
+    return moment
+
+
+def _check_employee_id(employee_id: object) -> str:
+    if not isinstance(employee_id, str) or not employee_id.strip():
+        raise ValueError(f"employee_id must be a non-empty string, got {employee_id!r}")
+    return employee_id
+
+
+__all__ = [
+    "MAX_K",
+    "Audience",
+    "Catalogue",
+    "Employee",
+    "Feed",
+    "FeedFilters",
+    "FeedItem",
+    "FeedRanker",
+    "PolicyConfig",
+    "Reason",
+    "ReasonKind",
+]
