@@ -33,12 +33,11 @@ from training.evaluation.protocols import read_deskdrop_events  # noqa: E402
 SHARED = Path(os.environ.get("ADVOCACY_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 GRID = {
-    "short_half_life_days": [1 / 24, 3 / 24, 0.25],
-    "long_half_life_days": [0.5, 2.0],
-    "department_half_life_days": [2.0],
-    "C": [1.0],
+    "colleague_half_life_days": [None, 0.25, 1.0, 4.0],
+    "short_half_life_days": [1 / 24, 0.25],
+    "long_half_life_days": [2.0],
 }
-QUICK = {"short_half_life_days": [1 / 24, 0.25], "long_half_life_days": [2.0]}
+QUICK = {"colleague_half_life_days": [None, 1.0], "short_half_life_days": [0.25]}
 
 
 def main() -> None:

@@ -195,7 +195,11 @@ class Recommender(BaseEstimator, ABC):
 
     @abstractmethod
     def _score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
-        """Scores (len(users), len(items)); ``users`` holds -1 for unknown employees."""
+        """Scores (len(users), len(items)); ``users`` holds -1 for unknown employees.
+
+        float32 or float64. A writeable array that owns its data is ranked in place (seen
+        items overwritten), so return a fresh array, or a read-only view of state.
+        """
 
     @abstractmethod
     def _state(self) -> dict[str, np.ndarray]:
@@ -249,32 +253,52 @@ class Recommender(BaseEstimator, ABC):
     def _rank(
         self, users: np.ndarray, items: np.ndarray, k: int, as_of: float, exclude_seen: bool
     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        scores = np.asarray(self._score(users, items, as_of), dtype=np.float64)
+        scores = np.asarray(self._score(users, items, as_of))
         if scores.shape != (len(users), len(items)):
             raise RuntimeError(f"{type(self).__name__}._score returned shape {scores.shape}")
-        mask = self._seen_mask(users, items) if exclude_seen else None
-        top, top_scores = top_k(scores, min(k, len(items)) if len(items) else 1, mask)
+        if scores.dtype not in (np.float32, np.float64):
+            scores = scores.astype(np.float64)
+        elif not (scores.flags.writeable and scores.flags.owndata):
+            scores = scores.copy()  # a view of model state (e.g. broadcast): never written to
+        if exclude_seen:
+            rows, columns = self._seen_coordinates(users, items)
+            scores[rows, columns] = -np.inf
+        top, top_scores = top_k(scores, min(k, len(items)) if len(items) else 1, copy=False)
         ids, values = [], []
+        external = self.items_.external
         for row, row_scores in zip(top, top_scores, strict=True):
             keep = row >= 0
-            ids.append(self.items_.external[items[row[keep]]])
+            ids.append(external[items[row[keep]]])
             values.append(row_scores[keep].astype(np.float32))
         return ids, values
 
     def _seen_mask(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """True where ``users[i]`` has seen ``items[j]`` (vectorised: searchsorted)."""
+        mask = np.zeros((len(users), len(items)), dtype=bool)
+        rows, columns = self._seen_coordinates(users, items)
+        mask[rows, columns] = True
+        return mask
+
+    def _seen_coordinates(
+        self, users: np.ndarray, items: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) positions where ``users[row]`` has seen ``items[column]``.
+
+        A repeated item is marked at its last copy only, as the former {item: position}
+        dict kept (rankings never hold the same item twice).
+        """
         users = np.asarray(users, np.int64)
         items = np.asarray(items, np.int64)
-        mask = np.zeros((len(users), len(items)), dtype=bool)
+        none = np.zeros(0, np.int64), np.zeros(0, np.int64)
         known = np.flatnonzero(users >= 0)
         if not len(known) or not len(items):
-            return mask
+            return none
         seen = self.seen_
         rows_seen = [seen[u] for u in users[known].tolist()]
         counts = np.fromiter(map(len, rows_seen), np.int64, count=len(rows_seen))
         total = int(counts.sum())
         if not total:
-            return mask
+            return none
         flat = np.fromiter(chain.from_iterable(rows_seen), np.int64, count=total)
         rows = np.repeat(known, counts)
         if len(items) > 1 and not bool(np.all(items[1:] >= items[:-1])):
@@ -282,13 +306,11 @@ class Recommender(BaseEstimator, ABC):
             sorted_items = items[order]
         else:
             order, sorted_items = None, items
-        # the last copy of a repeated item, as the former {item: position} dict kept
         pos = np.searchsorted(sorted_items, flat, side="right") - 1
         pos_clipped = np.maximum(pos, 0)
         hit = (pos >= 0) & (sorted_items[pos_clipped] == flat)
         rows, pos = rows[hit], pos_clipped[hit]
-        mask[rows, pos if order is None else order[pos]] = True
-        return mask
+        return rows, (pos if order is None else order[pos])
 
 
 def _rows_as_sets(matrix: sp.csr_matrix) -> list[set[int]]:

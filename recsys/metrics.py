@@ -308,9 +308,21 @@ def ranking_metrics(
     return {name: mean_over_users(values) for name, values in per_user.items()}
 
 
-def _prepared_scores(scores: np.ndarray, exclude_mask: np.ndarray | None) -> np.ndarray:
-    """Float64 2-D copy with excluded entries at -inf; NaN left after exclusion is an error."""
-    s = np.array(scores, dtype=np.float64, ndmin=2, copy=True)
+def _prepared_scores(
+    scores: np.ndarray, exclude_mask: np.ndarray | None, copy: bool = True
+) -> np.ndarray:
+    """2-D scores with excluded entries at -inf; NaN left after exclusion is an error.
+
+    A float64 copy, or with ``copy=False`` a writeable 2-D float32/float64 array itself.
+    """
+    usable = (
+        not copy
+        and isinstance(scores, np.ndarray)
+        and scores.ndim == 2
+        and scores.dtype in (np.float32, np.float64)
+        and scores.flags.writeable
+    )
+    s = scores if usable else np.array(scores, dtype=np.float64, ndmin=2, copy=True)
     if exclude_mask is not None:
         exclude = np.asarray(exclude_mask, dtype=bool).reshape(s.shape)
         s[exclude] = -np.inf
@@ -320,7 +332,7 @@ def _prepared_scores(scores: np.ndarray, exclude_mask: np.ndarray | None) -> np.
 
 
 def top_k(
-    scores: np.ndarray, k: int, exclude_mask: np.ndarray | None = None
+    scores: np.ndarray, k: int, exclude_mask: np.ndarray | None = None, *, copy: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` best items per row: ``(indices, scores)``, best first.
 
@@ -330,9 +342,11 @@ def top_k(
     ``-inf`` (also when ``k`` exceeds the number of items). NaN not excluded raises.
     Uses ``argpartition`` and sorts only the selected ``k``; rows whose k-th value is tied with
     unselected items are re-selected with a stable sort to keep the tie-break exact.
+    ``copy=False`` lets a writeable 2-D float32/float64 ``scores`` be used (and overwritten)
+    in place, which saves a float64 copy of a large batch.
     """
     one_row = np.ndim(scores) == 1
-    s = _prepared_scores(scores, exclude_mask)
+    s = _prepared_scores(scores, exclude_mask, copy)
     n_rows, n_items = s.shape
     if k < 1:
         raise ValueError("k must be >= 1")

@@ -87,7 +87,7 @@ def test_registered() -> None:
 
 
 def test_a_live_burst_ranks_first_for_everyone_without_refit() -> None:
-    model = Hybrid(**SMALL).fit(trend_dataset())
+    model = Hybrid(**SMALL, short_half_life_days=0.25).fit(trend_dataset())
     now = 10.5 * DAY
     employees = [f"u{u}" for u in range(20, 30)] + ["new-hire"]
     ids, _ = model.recommend(employees, 1, as_of=now)
@@ -108,10 +108,27 @@ def test_components_and_contributions_add_up() -> None:
         "global_trend_short",
         "global_trend_long",
         "department_trend",
+        "colleague_trend",
         "freshness",
     }
     total = sum(model.contributions(users, items, 7 * DAY).values()) + model.intercept_
-    np.testing.assert_allclose(total, model._score(users, items, 7 * DAY))
+    # ranking folds the weights into float32 blocks: equal up to float32 rounding
+    np.testing.assert_allclose(total, model._score(users, items, 7 * DAY), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("items", [[0, 1, 2, 3, 4], [3], [4, 0, 2], [1, 1, 3]])
+def test_folded_scores_equal_the_components_live(items: list[int]) -> None:
+    """Whole catalogue, small subsets (gathered rows), unsorted and repeated items, and
+    again after live events and new content: the folded scorer stays exact."""
+    model = Hybrid(**SMALL).fit(_with_features(trend_dataset()))
+    users = np.asarray([0, 3, -1])
+    for step in range(3):
+        as_of = (10.5 + step) * DAY
+        chosen = np.asarray(items, np.int64)
+        total = sum(model.contributions(users, chosen, as_of).values()) + model.intercept_
+        np.testing.assert_allclose(total, model._score(users, chosen, as_of), rtol=1e-5, atol=1e-5)
+        model.observe(["u1", "u2", "u3"], ["i1", "quiet", "quiet"], [as_of] * 3)
+        model.add_items([f"new{step}"], times=[as_of])
 
 
 def test_save_load_keeps_rankings_and_live_state(tmp_path: Path) -> None:

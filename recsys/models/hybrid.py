@@ -1,6 +1,7 @@
 """Hybrid: long-term taste plus live signals, combined by a learned second stage.
 
-Components, each a score per (employee, item) at the request time ``as_of``:
+Components, each a score per (employee, item) at the request time ``as_of`` (exact
+definitions: :mod:`recsys.models.hybrid_scoring`):
 
 - ``taste``: the score of an inner :class:`~recsys.models.lightfm_hybrid.LightFMHybrid`;
 - ``affinity``: :class:`~recsys.models.content.ContentBased` cosine, when the item features
@@ -10,45 +11,49 @@ Components, each a score per (employee, item) at the request time ``as_of``:
 - ``department_trend``: ``log1p`` of decayed counts among employees of the employee's
   department, when the user features have columns starting with ``department_prefix``
   (otherwise omitted);
+- ``colleague_trend``: what employees of similar taste engage with now
+  (:class:`~recsys.models.trends.ColleagueTrend`: the employee's unit LightFM vector dotted
+  with the decayed sum of the vectors of each item's engagers; live through ``observe``, so
+  new content gets it from its first engagers); omitted when ``colleague_half_life_days``
+  is None;
 - ``freshness``: ``log1p`` of the hours since the item's time (``item_times_``), when the
   dataset has ``item_times`` (otherwise omitted).
 
 The second stage is a logistic regression over standardised components, learned on examples
-built from the training events in one of two ways (``second_stage``):
-
-- ``"time"``: a time split of the training events: components are fitted on the events before ``T``
-(the ``1 - validation_fraction`` quantile of event times); then the first events of
-(employee, item) pairs after ``T`` are replayed in time order, and each one gives a positive
-and ``negatives`` items sampled (seeded) among the items available at its time and not
-touched by the employee before it, with components computed at that time (live components
-having observed every earlier event). Finally the components are refitted on all events.
+built from the training events (:mod:`recsys.models.second_stage`) in one of two ways
+(``second_stage``): ``"time"``, a time split of the training events (components fitted on
+the events before the ``1 - validation_fraction`` quantile of event times, the first events
+of (employee, item) pairs after it replayed in time order as positives, each with
+``negatives`` items sampled among those available at its time and not touched before by the
+employee; the live components observe the replayed events block by block), or ``"random"``,
+a seeded random holdout. ``"auto"``: ``"time"`` when the dataset has ``item_times``.
+Finally the components are refitted on all events.
 
 MovieLens config: tuning on a per-user 80/20 split of the MovieLens-100K train split only
 (``experiments/tune_hybrid.py``) picked ``no_components=128, epochs=60, learning_rate=0.02,
-C=0.01`` (second stage "random" by the ``"auto"`` rule); the gaps between LightFM settings
-there were small (~0.005 ndcg@10). The defaults are unchanged, so DeskDrop behaves as before.
+C=0.01`` (second stage "random" by the ``"auto"`` rule). DeskDrop: the trend half-lives were
+checked on the October 2016 validation window (``experiments/tune_deskdrop.py``).
 
 A score is the decision function ``intercept + sum(coef * (value - mean) / scale)``; the
 parts are available from :meth:`components` and :meth:`contributions` (for reasons).
+Ranking uses :class:`~recsys.models.hybrid_scoring.FoldedScorer`: the same sum with the
+weights folded into float32 user and item blocks (one matrix product per bilinear part).
 """
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
-import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
 from recsys.base import Recommender
 from recsys.dataset import Dataset
 from recsys.matrix import FeatureMatrix
 from recsys.models.content import ContentBased
+from recsys.models.hybrid_scoring import TREND_NAMES, FoldedScorer, pair_values
 from recsys.models.lightfm_hybrid import LightFMHybrid
 from recsys.models.popular import RecentPopular
-
-DAY = 86_400.0
-HOUR = 3_600.0
+from recsys.models.second_stage import random_examples, time_examples
+from recsys.models.trends import ColleagueTrend, DepartmentTrend
 
 #: Accepted values of ``Hybrid(second_stage=...)``.
 SECOND_STAGES = ("auto", "time", "random")
@@ -60,6 +65,7 @@ PRIOR_COEF: dict[str, float] = {
     "global_trend_short": 1.0,
     "global_trend_long": 1.0,
     "department_trend": 1.0,
+    "colleague_trend": 1.0,
     "freshness": -0.1,
 }
 
@@ -88,10 +94,11 @@ class Hybrid(Recommender):
         item_feature_prefix: str = "",
         embedding_prefix: str = "emb_",
         content_half_life_days: float | None = 30.0,
-        short_half_life_days: float = 0.25,
+        short_half_life_days: float = 1 / 24,
         long_half_life_days: float = 2.0,
         department_prefix: str = "department=",
         department_half_life_days: float = 2.0,
+        colleague_half_life_days: float | None = 0.25,
         weighted_trends: bool = False,
         validation_fraction: float = 0.15,
         negatives: int = 20,
@@ -114,6 +121,7 @@ class Hybrid(Recommender):
         self.long_half_life_days = long_half_life_days
         self.department_prefix = department_prefix
         self.department_half_life_days = department_half_life_days
+        self.colleague_half_life_days = colleague_half_life_days
         self.weighted_trends = weighted_trends
         self.validation_fraction = validation_fraction
         self.negatives = negatives
@@ -122,14 +130,19 @@ class Hybrid(Recommender):
         self.random_state = random_state
 
     # -- public extras ----------------------------------------------------------------
+    # -- public extras ----------------------------------------------------------------
     def components(
         self, users: np.ndarray, items: np.ndarray, as_of: float
     ) -> dict[str, np.ndarray]:
         """Raw component values (len(users), len(items)) by name; internal ids, -1 = cold."""
         self._check_fitted()
-        return _components(
-            self.parts_, self.item_times_, users, items, as_of, "freshness" in self.component_names_
-        )
+        users = np.asarray(users, np.int64)
+        items = np.asarray(items, np.int64)
+        names = [str(n) for n in self.component_names_]
+        grid_users = np.repeat(users, len(items))
+        grid_items = np.tile(items, len(users))
+        values = pair_values(self.parts_, self.item_times_, grid_users, grid_items, as_of, names)
+        return {name: values[name].reshape(len(users), len(items)) for name in names}
 
     def contributions(
         self, users: np.ndarray, items: np.ndarray, as_of: float
@@ -138,7 +151,7 @@ class Hybrid(Recommender):
         raw = self.components(users, items, as_of)
         return {
             name: self.coef_[j] * (raw[name] - self.means_[j]) / self.scales_[j]
-            for j, name in enumerate(self.component_names_)
+            for j, name in enumerate(map(str, self.component_names_))
         }
 
     # -- learning ---------------------------------------------------------------------
@@ -149,13 +162,20 @@ class Hybrid(Recommender):
             )
         names = self._names(dataset)
         self.second_stage_ = self.resolve_second_stage(dataset)
-        if self.second_stage_ == "time":
-            features = self._second_stage_examples(dataset, names)
-        else:
-            features = self._random_stage_examples(dataset, names)
+        build = time_examples if self.second_stage_ == "time" else random_examples
+        x, y = build(
+            dataset,
+            names,
+            lambda part: self._fit_parts(part, reset_unseen=True),
+            validation_fraction=self.validation_fraction,
+            negatives=self.negatives,
+            rng=np.random.default_rng(self.random_state),
+            item_times=np.asarray(self.item_times_, np.float64),
+        )
         self.component_names_ = np.asarray(names, dtype=np.str_)
-        self._learn_weights(names, *features)
+        self._learn_weights(names, x, y)
         self.parts_ = self._fit_parts(dataset)
+        self._new_scorer()
 
     def resolve_second_stage(self, dataset: Dataset) -> str:
         """``"time"`` or ``"random"``: ``second_stage``, with ``"auto"`` resolved by the rule
@@ -175,35 +195,20 @@ class Hybrid(Recommender):
         names += ["global_trend_short", "global_trend_long"]
         if _has_columns(dataset.user_features, self.department_prefix):
             names.append("department_trend")
+        if self.colleague_half_life_days is not None:
+            names.append("colleague_trend")
         return names if dataset.item_times is None else [*names, "freshness"]
 
-    def _fit_parts(self, dataset: Dataset) -> dict[str, object]:
+    def _fit_parts(self, dataset: Dataset, *, reset_unseen: bool = False) -> dict[str, object]:
         """Every component model fitted on ``dataset``."""
-        parts: dict[str, object] = {
-            "taste": LightFMHybrid(
-                no_components=self.no_components,
-                epochs=self.epochs,
-                learning_rate=self.learning_rate,
-                loss=self.loss,
-                item_alpha=self.item_alpha,
-                user_alpha=self.user_alpha,
-                random_state=self.random_state,
-                num_threads=self.num_threads,
-                user_feature_prefix=self.user_feature_prefix,
-                item_feature_prefix=self.item_feature_prefix,
-            ).fit(dataset)
-        }
+        taste = self._empty_part("taste").fit(dataset)
+        if reset_unseen:
+            _reset_unseen_items(taste, dataset)
+        parts: dict[str, object] = {"taste": taste}
         if _has_columns(dataset.item_features, self.embedding_prefix):
-            parts["affinity"] = ContentBased(
-                feature_prefix=self.embedding_prefix, half_life_days=self.content_half_life_days
-            ).fit(dataset)
-        for key, half_life in (
-            ("global_trend_short", self.short_half_life_days),
-            ("global_trend_long", self.long_half_life_days),
-        ):
-            parts[key] = RecentPopular(half_life_days=half_life, weighted=self.weighted_trends).fit(
-                dataset
-            )
+            parts["affinity"] = self._empty_part("affinity").fit(dataset)
+        for key in TREND_NAMES:
+            parts[key] = self._empty_part(key).fit(dataset)
         if _has_columns(dataset.user_features, self.department_prefix):
             parts["department_trend"] = DepartmentTrend.fit(
                 dataset,
@@ -211,119 +216,15 @@ class Hybrid(Recommender):
                 self.department_half_life_days,
                 self.weighted_trends,
             )
+        if self.colleague_half_life_days is not None:
+            parts["colleague_trend"] = ColleagueTrend.fit(
+                dataset,
+                taste.user_vectors_,
+                taste.cold_vector_,
+                self.colleague_half_life_days,
+                self.weighted_trends,
+            )
         return parts
-
-    def _second_stage_examples(
-        self, dataset: Dataset, names: list[str]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(X, y) of the replayed validation events; empty when there are none."""
-        empty = np.zeros((0, len(names))), np.zeros(0, np.int64)
-        events = dataset.interactions
-        if len(events) < 4:
-            return empty
-        times = events.times.astype(np.float64)
-        split = float(np.quantile(times, 1.0 - self.validation_fraction))
-        before = times < split
-        if before.sum() < 2 or before.all():
-            return empty
-        early = dataclasses.replace(dataset, interactions=events.select(before))
-        parts = self._fit_parts(early)
-        _reset_unseen_items(parts["taste"], early)
-        order = np.argsort(times, kind="stable")
-        late = order[~before[order]]
-        touched = [set() for _ in range(len(dataset.users))]
-        for u, i in zip(events.users[before], events.items[before], strict=True):
-            touched[u].add(int(i))
-        rng = np.random.default_rng(self.random_state)
-        item_times = np.asarray(self.item_times_, np.float64)
-        rows: list[np.ndarray] = []
-        labels: list[np.ndarray] = []
-        late_times = times[late]
-        starts = np.flatnonzero(np.r_[True, np.diff(late_times) > 0])
-        ends = np.r_[starts[1:], len(late)]
-        for start, end in zip(starts, ends, strict=True):
-            group = late[start:end]
-            t = float(times[group[0]])
-            available = np.flatnonzero(item_times <= t)
-            for e in group:
-                user, item = int(events.users[e]), int(events.items[e])
-                if item in touched[user]:
-                    continue
-                pool = available[~np.isin(available, list(touched[user] | {item}))]
-                if not len(pool):
-                    continue
-                chosen = rng.choice(pool, size=min(self.negatives, len(pool)), replace=False)
-                candidates = np.r_[item, np.sort(chosen)].astype(np.int64)
-                values = _components(
-                    parts, item_times, np.asarray([user]), candidates, t, "freshness" in names
-                )
-                rows.append(np.column_stack([values[n][0] for n in names]))
-                labels.append(np.r_[1, np.zeros(len(chosen), np.int64)])
-            for e in group:
-                touched[int(events.users[e])].add(int(events.items[e]))
-            _observe_parts(
-                parts,
-                events.users[group],
-                events.items[group],
-                times[group],
-                events.weights[group],
-            )
-        if not rows:
-            return empty
-        return np.vstack(rows), np.concatenate(labels)
-
-    def _random_stage_examples(
-        self, dataset: Dataset, names: list[str]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(X, y) of a seeded random holdout of the events; empty when there is none."""
-        empty = np.zeros((0, len(names))), np.zeros(0, np.int64)
-        events = dataset.interactions
-        n = len(events)
-        n_items = len(dataset.items)
-        if n < 4:
-            return empty
-        rng = np.random.default_rng(self.random_state)
-        size = round(self.validation_fraction * n)
-        if size < 1 or size >= n - 1:
-            return empty
-        held = np.zeros(n, bool)
-        held[rng.choice(n, size=size, replace=False)] = True
-        users = np.asarray(events.users, np.int64)
-        items = np.asarray(events.items, np.int64)
-        pair = users * n_items + items
-        rest_pairs = np.unique(pair[~held])
-        positives = np.unique(pair[held & ~np.isin(pair, rest_pairs)])
-        if not len(positives):
-            return empty
-        rest = dataclasses.replace(dataset, interactions=events.select(~held))
-        parts = self._fit_parts(rest)
-        _reset_unseen_items(parts["taste"], rest)
-        as_of = float(np.asarray(events.times, np.float64).max())
-        item_times = np.asarray(self.item_times_, np.float64)
-        freshness = "freshness" in names
-        touched = np.unique(pair)
-        popularity = np.bincount(items[~held], minlength=n_items) + 1.0
-        rows: list[np.ndarray] = []
-        labels: list[np.ndarray] = []
-        pos_users = positives // n_items
-        for user in np.unique(pos_users):
-            mine = positives[pos_users == user] % n_items
-            seen = touched[(touched >= user * n_items) & (touched < (user + 1) * n_items)]
-            pool = np.setdiff1d(np.arange(n_items), seen % n_items)
-            if not len(pool):
-                continue
-            count = min(self.negatives * len(mine), len(pool))
-            weights = popularity[pool] / popularity[pool].sum()
-            chosen = np.sort(rng.choice(pool, size=count, replace=False, p=weights))
-            candidates = np.r_[mine, chosen].astype(np.int64)
-            values = _components(
-                parts, item_times, np.asarray([user]), candidates, as_of, freshness
-            )
-            rows.append(np.column_stack([values[name][0] for name in names]))
-            labels.append(np.r_[np.ones(len(mine), np.int64), np.zeros(count, np.int64)])
-        if not rows:
-            return empty
-        return np.vstack(rows), np.concatenate(labels)
 
     def _learn_weights(self, names: list[str], x: np.ndarray, y: np.ndarray) -> None:
         n = len(names)
@@ -344,26 +245,35 @@ class Hybrid(Recommender):
         self.validation_examples_ = 0
 
     # -- scoring ----------------------------------------------------------------------
+    def _new_scorer(self) -> None:
+        self.scorer_ = FoldedScorer(
+            self.parts_,
+            [str(n) for n in self.component_names_],
+            np.asarray(self.coef_, np.float64),
+            np.asarray(self.means_, np.float64),
+            np.asarray(self.scales_, np.float64),
+            self.intercept_,
+        )
+
     def _score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
-        raw = self.components(users, items, as_of)
-        score = np.full((len(users), len(items)), self.intercept_)
-        for j, name in enumerate(self.component_names_):
-            score += self.coef_[j] * (raw[str(name)] - self.means_[j]) / self.scales_[j]
-        return score
+        return self.scorer_.score(users, items, as_of, self.item_times_)
 
     # -- live state -------------------------------------------------------------------
     def _observe(self, users, items, times, weights) -> None:
         _observe_parts(self.parts_, users, items, times, weights)
+        self.scorer_.invalidate()
 
     def _add_users(self, count: int) -> None:
         for part in self.parts_.values():
             part._add_users(count)
+        self.scorer_.invalidate()
 
     def _add_items(
         self, internal: np.ndarray, content_ids: list[str], features: FeatureMatrix | None
     ) -> None:
         for part in self.parts_.values():
             part._add_items(internal, content_ids, features)
+        self.scorer_.invalidate()
 
     # -- persistence ------------------------------------------------------------------
     def _state(self) -> dict[str, np.ndarray]:
@@ -399,12 +309,19 @@ class Hybrid(Recommender):
             part._set_state(state)
             parts[name] = part
         self.parts_ = parts
+        self._new_scorer()
 
     def _empty_part(self, name: str):
         if name == "taste":
             return LightFMHybrid(
                 no_components=self.no_components,
+                epochs=self.epochs,
+                learning_rate=self.learning_rate,
+                loss=self.loss,
+                item_alpha=self.item_alpha,
+                user_alpha=self.user_alpha,
                 random_state=self.random_state,
+                num_threads=self.num_threads,
                 user_feature_prefix=self.user_feature_prefix,
                 item_feature_prefix=self.item_feature_prefix,
             )
@@ -422,108 +339,14 @@ class Hybrid(Recommender):
             )
         if name == "department_trend":
             return DepartmentTrend(self.department_half_life_days, self.weighted_trends)
+        if name == "colleague_trend":
+            return ColleagueTrend(self.colleague_half_life_days or 1.0, self.weighted_trends)
         raise ValueError(f"unknown component {name!r}")
-
-
-class DepartmentTrend:
-    """Decayed event counts per (department, item), relative to the latest event seen."""
-
-    def __init__(self, half_life_days: float, weighted: bool) -> None:
-        if half_life_days <= 0:
-            raise ValueError(f"department_half_life_days must be > 0, got {half_life_days}")
-        self.half_life_days = half_life_days
-        self.weighted = weighted
-
-    @classmethod
-    def fit(
-        cls, dataset: Dataset, prefix: str, half_life_days: float, weighted: bool
-    ) -> DepartmentTrend:
-        model = cls(half_life_days, weighted)
-        selected = dataset.user_features.select(prefix)  # type: ignore[union-attr]
-        rows = dataclasses.replace(dataset, user_features=selected).user_feature_rows()
-        rows = np.asarray(rows.toarray() if sp.issparse(rows) else rows, np.float64)
-        has = np.any(rows != 0, axis=1)
-        model.user_department_ = np.where(has, rows.argmax(axis=1), -1).astype(np.int64)
-        model.decayed_ = np.zeros((len(selected.names), len(dataset.items)))
-        model.reference_ = float(dataset.interactions.times.max(initial=0))
-        events = dataset.interactions
-        model._observe(events.users, events.items, events.times, events.weights)
-        return model
-
-    def _decay(self, seconds) -> np.ndarray:
-        return np.exp2(-np.asarray(seconds, np.float64) / (self.half_life_days * DAY))
-
-    def _observe(self, users, items, times, weights) -> None:
-        if len(times) == 0:
-            return
-        times = np.asarray(times, np.float64)
-        latest = float(times.max())
-        if latest > self.reference_:
-            self.decayed_ *= self._decay(latest - self.reference_)
-            self.reference_ = latest
-        departments = self.user_department_[np.asarray(users, np.int64)]
-        keep = departments >= 0
-        values = np.asarray(weights, np.float64) if self.weighted else np.ones(len(times))
-        values = values * self._decay(self.reference_ - times)
-        np.add.at(self.decayed_, (departments[keep], np.asarray(items)[keep]), values[keep])
-
-    def _score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
-        departments = np.full(len(users), -1, np.int64)
-        known = users >= 0
-        departments[known] = self.user_department_[users[known]]
-        out = np.zeros((len(users), len(items)))
-        has = departments >= 0
-        factor = self._decay(max(as_of - self.reference_, 0.0))
-        out[has] = self.decayed_[np.ix_(departments[has], items)] * factor
-        return out
-
-    def _add_users(self, count: int) -> None:
-        self.user_department_ = np.concatenate([self.user_department_, np.full(count, -1)])
-
-    def _add_items(self, internal, content_ids, features) -> None:
-        extra = np.zeros((self.decayed_.shape[0], len(internal)))
-        self.decayed_ = np.hstack([self.decayed_, extra])
-
-    def _state(self) -> dict[str, np.ndarray]:
-        return {
-            "user_department": self.user_department_,
-            "decayed": self.decayed_,
-            "reference": np.asarray([self.reference_]),
-        }
-
-    def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
-        self.user_department_ = arrays["user_department"]
-        self.decayed_ = arrays["decayed"]
-        self.reference_ = float(arrays["reference"][0])
 
 
 # -- helpers ------------------------------------------------------------------------------
 def _has_columns(features: FeatureMatrix | None, prefix: str) -> bool:
     return features is not None and any(n.startswith(prefix) for n in features.names)
-
-
-def _components(
-    parts: dict[str, object],
-    item_times: np.ndarray,
-    users: np.ndarray,
-    items: np.ndarray,
-    as_of: float,
-    freshness: bool = True,
-) -> dict[str, np.ndarray]:
-    users = np.asarray(users, np.int64)
-    items = np.asarray(items, np.int64)
-    shape = (len(users), len(items))
-    out: dict[str, np.ndarray] = {}
-    for name, part in parts.items():
-        values = np.asarray(part._score(users, items, as_of), np.float64)
-        if name != "taste" and name != "affinity":
-            values = np.log1p(np.maximum(values, 0.0))
-        out[name] = np.broadcast_to(values, shape)
-    if not freshness:
-        return out
-    age = np.maximum(as_of - np.asarray(item_times, np.float64)[items], 0.0) / HOUR
-    out["freshness"] = np.broadcast_to(np.log1p(age), shape)
-    return out
 
 
 def _observe_parts(parts: dict[str, object], users, items, times, weights) -> None:

@@ -1,0 +1,226 @@
+"""The hybrid's component values: per (employee, item, time) pair, and folded for ranking.
+
+Two ways to the same numbers:
+
+- :func:`pair_values` gives every raw component of arbitrary (user, item, time) triples (the
+  second stage's examples, :meth:`Hybrid.components` for reasons);
+- :class:`FoldedScorer` ranks a grid of users x items at one ``as_of`` with the standardised
+  linear combination folded in: each bilinear component (taste, affinity, colleague trend)
+  becomes a coefficient-scaled user block times an item block (one float32 matrix product
+  per component), every item-only term (item biases, global trends, freshness, content
+  popularity tie-break) one cached vector per ``as_of``, and the department trend one row per
+  department. The result equals ``intercept + sum(coef * (raw - mean) / scale)`` up to
+  float32 rounding.
+
+Raw components (``t`` the request time):
+
+- ``taste``: ``u . v + b_u + b_i`` (LightFM representations; cold employees the mean user);
+- ``affinity``: ``unit(profile_u) . e_i + tiebreak * popularity_i / max popularity``;
+- ``global_trend_short`` / ``global_trend_long``: ``log1p(decayed_i * factor(t))``;
+- ``department_trend``: ``log1p(decayed[department(u), i] * factor(t))`` (0 without one);
+- ``colleague_trend``: ``q_u . live_i * factor(t)``
+  (:class:`~recsys.models.trends.ColleagueTrend`);
+- ``freshness``: ``log1p(hours since the item's time)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recsys.models.content import ContentBased
+from recsys.models.lightfm_cf import LightFMBase
+from recsys.models.popular import RecentPopular
+from recsys.models.trends import ColleagueTrend, DepartmentTrend, unit_rows
+
+HOUR = 3_600.0
+PAIR_CHUNK = 65_536
+TREND_NAMES = ("global_trend_short", "global_trend_long")
+
+
+# -- pairs --------------------------------------------------------------------------------
+def pair_values(
+    parts: dict[str, object],
+    item_times: np.ndarray,
+    users: np.ndarray,
+    items: np.ndarray,
+    times: np.ndarray,
+    names: list[str],
+) -> dict[str, np.ndarray]:
+    """Raw value of every component in ``names`` for each (users[j], items[j], times[j])."""
+    users = np.asarray(users, np.int64)
+    items = np.asarray(items, np.int64)
+    times = np.broadcast_to(np.asarray(times, np.float64), users.shape)
+    out = {name: np.zeros(len(users)) for name in names}
+    for start in range(0, len(users), PAIR_CHUNK):
+        chunk = slice(start, start + PAIR_CHUNK)
+        u, i, t = users[chunk], items[chunk], times[chunk]
+        for name in names:
+            out[name][chunk] = _pair_value(name, parts.get(name), item_times, u, i, t)
+    return out
+
+
+def _pair_value(name, part, item_times, users, items, times) -> np.ndarray:
+    if name == "freshness":
+        ages = np.maximum(times - np.asarray(item_times, np.float64)[items], 0.0)
+        return np.log1p(ages / HOUR)
+    if isinstance(part, LightFMBase):
+        vectors, bias = _lightfm_users(part, users)
+        dot = np.einsum("ij,ij->i", vectors, part.item_vectors_[items], dtype=np.float64)
+        return dot + bias + part.item_bias_[items]
+    if isinstance(part, ContentBased):
+        dot = np.einsum("ij,ij->i", _profiles(part, users), part.item_vectors_[items])
+        return dot + _tiebreak(part)[items]
+    if isinstance(part, RecentPopular):
+        factor = part._decay(np.maximum(times - part.reference_, 0.0))
+        return np.log1p(np.maximum(part.decayed_[items] * factor, 0.0))
+    if isinstance(part, DepartmentTrend):
+        departments = part.departments(users)
+        has = departments >= 0
+        values = np.zeros(len(users))
+        values[has] = part.decayed_[departments[has], items[has]] * part.factor(times[has])
+        return np.log1p(np.maximum(values, 0.0))
+    if isinstance(part, ColleagueTrend):
+        dot = np.einsum("ij,ij->i", part.user_rows(users), part.live_[items], dtype=np.float64)
+        return dot * part.factor(times)
+    raise ValueError(f"unknown component {name!r}")
+
+
+def _lightfm_users(part: LightFMBase, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    known = users >= 0
+    vectors = np.broadcast_to(part.cold_vector_, (len(users), len(part.cold_vector_))).copy()
+    bias = np.full(len(users), part.cold_bias_, np.float32)
+    vectors[known] = part.user_vectors_[users[known]]
+    bias[known] = part.user_bias_[users[known]]
+    return vectors, bias
+
+
+def _profiles(part: ContentBased, users: np.ndarray) -> np.ndarray:
+    """Unit affinity directions (the cold direction for unknown or empty employees)."""
+    profiles = np.zeros((len(users), part.item_vectors_.shape[1]))
+    known = users >= 0
+    profiles[known] = unit_rows(part.affinity_[users[known]])
+    empty = ~np.any(profiles != 0, axis=1)
+    profiles[empty] = unit_rows(part.cold_sum_[None, :])[0]
+    return profiles
+
+
+def _tiebreak(part: ContentBased) -> np.ndarray:
+    top = part.popularity_.max(initial=0.0)
+    if top <= 0:
+        return np.zeros(len(part.popularity_))
+    return part.tiebreak * part.popularity_ / top
+
+
+# -- folded grid --------------------------------------------------------------------------
+class FoldedScorer:
+    """Scores of users x items at one time, the linear second stage folded in.
+
+    Built from the parts and the learned weights; item-side arrays are cached and the owner
+    calls :meth:`invalidate` whenever live state changes (observe, new items or users).
+    """
+
+    def __init__(
+        self,
+        parts: dict[str, object],
+        names: list[str],
+        coef: np.ndarray,
+        means: np.ndarray,
+        scales: np.ndarray,
+        intercept: float,
+    ) -> None:
+        self.parts = parts
+        self.names = names
+        self.weights = {n: float(c / s) for n, c, s in zip(names, coef, scales, strict=True)}
+        self.constant = float(intercept - np.sum(coef * means / scales))
+        self._blocks: dict[str, np.ndarray] = {}
+        self._vectors: dict[float, np.ndarray] = {}
+
+    def invalidate(self) -> None:
+        self._blocks.clear()
+        self._vectors.clear()
+
+    def score(
+        self, users: np.ndarray, items: np.ndarray, as_of: float, item_times: np.ndarray
+    ) -> np.ndarray:
+        """float32 scores (len(users), len(items))."""
+        users = np.asarray(users, np.int64)
+        items = np.asarray(items, np.int64)
+        n_items = len(item_times)
+        whole = len(items) == n_items and bool(np.array_equal(items, np.arange(n_items)))
+        dense = whole or len(items) * 4 > n_items
+        scores = np.zeros((len(users), n_items if dense else len(items)), np.float32)
+        user_terms = np.zeros(len(users), np.float64)
+        for name, user_block in self._user_blocks(users, as_of, user_terms):
+            items_block = self._item_block(name)
+            if dense:
+                scores += user_block @ items_block.T
+            else:
+                scores += user_block @ items_block[items].T
+        if dense and not whole:
+            scores = scores[:, items]
+        scores += self._item_vector(as_of, item_times)[items][None, :]
+        scores += (user_terms + self.constant).astype(np.float32)[:, None]
+        if "department_trend" in self.parts:
+            self._add_departments(scores, users, items, as_of)
+        return scores
+
+    def _user_blocks(self, users: np.ndarray, as_of: float, user_terms: np.ndarray):
+        """(name, float32 user block already scaled by its weight) per bilinear component."""
+        for name, part in self.parts.items():
+            weight = self.weights[name]
+            if isinstance(part, LightFMBase):
+                vectors, bias = _lightfm_users(part, users)
+                user_terms += weight * bias
+                yield name, (weight * vectors).astype(np.float32)
+            elif isinstance(part, ContentBased):
+                yield name, (weight * _profiles(part, users)).astype(np.float32)
+            elif isinstance(part, ColleagueTrend):
+                scale = weight * float(part.factor(as_of))
+                yield name, (scale * part.user_rows(users)).astype(np.float32)
+
+    def _item_block(self, name: str) -> np.ndarray:
+        block = self._blocks.get(name)
+        if block is None:
+            part = self.parts[name]
+            source = part.live_ if isinstance(part, ColleagueTrend) else part.item_vectors_
+            block = np.ascontiguousarray(source, dtype=np.float32)
+            self._blocks[name] = block
+        return block
+
+    def _item_vector(self, as_of: float, item_times: np.ndarray) -> np.ndarray:
+        """Every item-only term at ``as_of`` over the whole catalogue (cached per time)."""
+        vector = self._vectors.get(as_of)
+        if vector is not None:
+            return vector
+        total = np.zeros(len(item_times))
+        for name, part in self.parts.items():
+            weight = self.weights[name]
+            if isinstance(part, LightFMBase):
+                total += weight * part.item_bias_
+            elif isinstance(part, ContentBased):
+                total += weight * _tiebreak(part)
+            elif isinstance(part, RecentPopular):
+                factor = part._decay(max(as_of - part.reference_, 0.0))
+                total += weight * np.log1p(np.maximum(part.decayed_ * factor, 0.0))
+        if "freshness" in self.weights:
+            ages = np.maximum(as_of - np.asarray(item_times, np.float64), 0.0)
+            total += self.weights["freshness"] * np.log1p(ages / HOUR)
+        vector = total.astype(np.float32)
+        if len(self._vectors) >= 4:
+            self._vectors.pop(next(iter(self._vectors)))
+        self._vectors[as_of] = vector
+        return vector
+
+    def _add_departments(
+        self, scores: np.ndarray, users: np.ndarray, items: np.ndarray, as_of: float
+    ) -> None:
+        part: DepartmentTrend = self.parts["department_trend"]  # type: ignore[assignment]
+        departments = part.departments(users)
+        present = np.unique(departments[departments >= 0])
+        if not len(present):
+            return
+        factor = float(part.factor(as_of))
+        rows = np.log1p(np.maximum(part.decayed_[np.ix_(present, items)] * factor, 0.0))
+        rows = (self.weights["department_trend"] * rows).astype(np.float32)
+        has = np.flatnonzero(departments >= 0)
+        scores[has] += rows[np.searchsorted(present, departments[has])]
