@@ -1,0 +1,147 @@
+"""The store side of the live catalogue: what is published, who the advocates are.
+
+:class:`CatalogueReader` reads the content table, the advocates and the shares and
+dismissals (:mod:`features.feed_catalogue` turns them into the feed's
+:class:`~recsys.catalogue.Catalogue` and :class:`~recsys.catalogue.Audience`), tells which
+live content a model does not know yet and builds that content's features the way training
+does: the content metadata columns (vocabularies of the current content table; values the
+model never saw fall in ``__other__`` columns or are ignored by name) next to the
+sentence-transformers embedding, read from the store's embedding cache or computed and
+cached. The encoder loads on first use, on the refresher's thread, never on a request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from features.content_embeddings import ContentEmbeddings
+from features.content_metadata import ContentMetadata
+from features.data.contract import TABLES
+from features.data.reader import StoreReader
+from features.data.schema import CONTRACT_TABLES
+from features.data.store import Store
+from features.encoder import TextEncoder
+from features.feed_catalogue import (
+    ADVOCATE_COLUMNS,
+    EVENT_COLUMNS,
+    EXCLUDING_EVENTS,
+    build_audience,
+    build_catalogue,
+)
+from features.snapshot import Snapshot
+from recsys.base import Recommender
+from recsys.catalogue import Audience, Catalogue
+from recsys.ids import IdMap
+from recsys.matrix import FeatureMatrix
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StoreView:
+    """The content, advocates and excluding events read at ``as_of``, with a digest."""
+
+    as_of: datetime
+    content: pd.DataFrame
+    advocates: pd.DataFrame
+    excluding: pd.DataFrame
+    digest: str
+
+
+class CatalogueReader:
+    """Reads the store for the live catalogue and prepares new content for a model."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], datetime],
+        encoder: TextEncoder | Callable[[], TextEncoder] | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self._encoder = encoder
+        self._embeddings: ContentEmbeddings | None = None
+
+    def read(self) -> StoreView:
+        """The tables as they are now (content with every field: features need the text)."""
+        as_of = self.clock()
+        reader = StoreReader(self.store)
+        content = reader.table("content")
+        advocates = reader.table("advocates", columns=list(ADVOCATE_COLUMNS))
+        excluding = self._excluding(as_of)
+        digest = _digest(content, advocates, excluding)
+        return StoreView(as_of, content, advocates, excluding, digest)
+
+    def missing(self, view: StoreView, model: Recommender) -> list[str]:
+        """Approved, not expired content the model does not know, in table order."""
+        content = view.content
+        known = content["content_id"].astype(str).isin(set(map(str, model.items_.external)))
+        approved = content["approval_status"].fillna("approved").str.lower() == "approved"
+        expires = pd.to_datetime(content["expires_at"], utc=True)
+        live = ~(expires <= pd.Timestamp(view.as_of)).to_numpy()
+        wanted = (~known).to_numpy() & approved.to_numpy() & live
+        return list(dict.fromkeys(content.loc[wanted, "content_id"].astype(str)))
+
+    def features(self, view: StoreView, content_ids: Sequence[str]) -> FeatureMatrix:
+        """Content metadata and embedding columns for ``content_ids`` (names as in training)."""
+        snapshot = Snapshot.from_frames(view.as_of, content=view.content)
+        metadata = ContentMetadata().fit(snapshot).transform(snapshot, list(content_ids))
+        embeddings = self._embedder(snapshot).transform(snapshot, list(content_ids))
+        return FeatureMatrix.hstack(metadata, embeddings)
+
+    def published(self, view: StoreView, content_ids: Sequence[str]) -> np.ndarray:
+        """Publication times (unix seconds, 0 if missing) of ``content_ids``."""
+        frame = view.content.drop_duplicates("content_id", keep="last")
+        times = pd.to_datetime(frame.set_index("content_id")["published_at"], utc=True)
+        seconds = (times - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+        return seconds.reindex(list(content_ids)).fillna(0).to_numpy(np.int64)
+
+    def catalogue(
+        self, view: StoreView, content_ids: Sequence[str]
+    ) -> tuple[Catalogue, dict[str, str]]:
+        """The catalogue aligned with ``content_ids`` (a model's items) and every title."""
+        catalogue, problems = build_catalogue(view.content, IdMap.from_ids(content_ids, "content"))
+        for problem in problems[:20]:
+            logger.warning("catalogue: %s", problem)
+        titles = {
+            str(c): "" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t)
+            for c, t in zip(view.content["content_id"], view.content["title"], strict=True)
+        }
+        return catalogue, titles
+
+    def audience(self, view: StoreView) -> Audience:
+        return build_audience(view.advocates, view.excluding)
+
+    def _embedder(self, snapshot: Snapshot) -> ContentEmbeddings:
+        if self._embeddings is None:
+            encoder = self._encoder() if callable(self._encoder) else self._encoder
+            self._embeddings = ContentEmbeddings(encoder, self.store, progress=False).fit(snapshot)
+        return self._embeddings
+
+    def _excluding(self, as_of: datetime) -> pd.DataFrame:
+        table = CONTRACT_TABLES["interactions"]
+        query = sa.select(*(table.c[c] for c in EVENT_COLUMNS)).where(
+            table.c.event_type.in_(EXCLUDING_EVENTS)
+        )
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return pd.DataFrame.from_records(rows, columns=list(EVENT_COLUMNS))
+
+
+def _digest(content: pd.DataFrame, advocates: pd.DataFrame, excluding: pd.DataFrame) -> str:
+    """Changes when any content or advocate row changes, or shares/dismissals are added."""
+    digest = hashlib.sha256()
+    for frame, name in ((content, "content"), (advocates, "advocates")):
+        columns = [c for c in TABLES[name].field_names if c in frame.columns]
+        text = frame[columns].astype(str).to_csv(index=False)
+        digest.update(text.encode())
+    digest.update(f"excluding:{len(excluding)}".encode())
+    return digest.hexdigest()

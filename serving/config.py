@@ -1,0 +1,95 @@
+"""Service configuration from the environment (the ``advocacy serve`` options set it).
+
+| variable | meaning | default |
+|---|---|---|
+| ``ADVOCACY_DB_URL`` | the store | ``sqlite:///$ADVOCACY_DATA_DIR/advocacy.db`` |
+| ``MLFLOW_TRACKING_URI`` | the MLflow registry the champion comes from | the embedded store |
+| ``ADVOCACY_MODEL_DIR`` | serve this saved recommender folder instead of the registry | |
+| ``ADVOCACY_INFLUENCER_MODEL_DIR`` | serve this saved influencer scorer folder | |
+| ``ADVOCACY_CATALOGUE_REFRESH`` | seconds between catalogue refreshes | 30 |
+| ``ADVOCACY_MODEL_REFRESH`` | seconds between polls of the champion alias | 60 |
+| ``ADVOCACY_TOKENS`` | ``token:role,token:role`` | |
+| ``ADVOCACY_TOKENS_FILE`` | a file of ``token:role`` lines | |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from serving.auth import TOKENS_ENV, TOKENS_FILE_ENV, Tokens
+
+DB_URL_ENV = "ADVOCACY_DB_URL"
+TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
+MODEL_DIR_ENV = "ADVOCACY_MODEL_DIR"
+INFLUENCER_DIR_ENV = "ADVOCACY_INFLUENCER_MODEL_DIR"
+CATALOGUE_REFRESH_ENV = "ADVOCACY_CATALOGUE_REFRESH"
+MODEL_REFRESH_ENV = "ADVOCACY_MODEL_REFRESH"
+
+DEFAULT_CATALOGUE_REFRESH = 30.0
+DEFAULT_MODEL_REFRESH = 60.0
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; names the variable."""
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    """Where the service reads from and how often it refreshes."""
+
+    db_url: str | None = None
+    tracking_uri: str | None = None
+    model_dir: Path | None = None
+    influencer_dir: Path | None = None
+    catalogue_refresh: float = DEFAULT_CATALOGUE_REFRESH
+    model_refresh: float = DEFAULT_MODEL_REFRESH
+    tokens_spec: str | None = None
+    tokens_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("catalogue_refresh", "model_refresh"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be > 0 seconds, got {getattr(self, name)}")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServingConfig:
+        env = os.environ if environ is None else environ
+        return cls(
+            db_url=env.get(DB_URL_ENV) or None,
+            tracking_uri=env.get(TRACKING_URI_ENV) or None,
+            model_dir=_path(env.get(MODEL_DIR_ENV)),
+            influencer_dir=_path(env.get(INFLUENCER_DIR_ENV)),
+            catalogue_refresh=_seconds(env, CATALOGUE_REFRESH_ENV, DEFAULT_CATALOGUE_REFRESH),
+            model_refresh=_seconds(env, MODEL_REFRESH_ENV, DEFAULT_MODEL_REFRESH),
+            tokens_spec=env.get(TOKENS_ENV) or None,
+            tokens_file=_path(env.get(TOKENS_FILE_ENV)),
+        )
+
+    def tokens(self) -> Tokens:
+        """Tokens of the file and of the variable together."""
+        parts = []
+        if self.tokens_file is not None:
+            parts.append(Tokens.from_file(self.tokens_file))
+        if self.tokens_spec:
+            parts.append(Tokens.parse(self.tokens_spec))
+        return Tokens.combine(parts)
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value).expanduser() if value else None
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from exc
+    if not value > 0:
+        raise ConfigError(f"{name} must be > 0 seconds, got {raw!r}")
+    return value

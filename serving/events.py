@@ -1,0 +1,164 @@
+"""Events from front ends: validated by the data contract, stored once, handed to the model.
+
+The contract's own row validation (:func:`features.data.validation.validate_chunk`, the
+one the importers use) checks each event; references are checked against the store with
+one query per referenced table; an event whose ``event_id`` is already stored (or repeated
+earlier in the same request) is a duplicate: accepted, not stored again, not applied again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from features.data.contract import INTERACTIONS
+from features.data.schema import CONTRACT_TABLES
+from features.data.store import Store
+from features.data.validation import Reason, Rejection, ValidationContext, validate_chunk
+from serving.schemas import EventIn
+
+logger = logging.getLogger(__name__)
+
+SOURCE = "request"
+_REFERENCES = {"employee_id": ("advocates", "advocate"), "content_id": ("content", "content item")}
+
+
+@dataclass(frozen=True)
+class NewEvents:
+    """Events stored for the first time, as parallel lists (what ``observe`` takes)."""
+
+    employee_ids: list[str]
+    content_ids: list[str]
+    event_types: list[str]
+    networks: list[str | None]
+    times: np.ndarray  # unix seconds
+
+    def __len__(self) -> int:
+        return len(self.employee_ids)
+
+
+@dataclass
+class EventsResult:
+    received: int
+    event_ids: list[str] = field(default_factory=list)
+    accepted: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    new: NewEvents | None = None
+
+    @property
+    def rejected(self) -> int:
+        return len({r.row for r in self.rejections})
+
+
+class EventRecorder:
+    """Validate and store events; one recorder (and its lock) per service process."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], datetime],
+        future_tolerance: timedelta = timedelta(hours=1),
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.future_tolerance = future_tolerance
+        self._lock = threading.Lock()
+
+    def record(self, events: Sequence[EventIn]) -> EventsResult:
+        now = self.clock()
+        frame = _frame(events, now)
+        context = ValidationContext(now=now, future_tolerance=self.future_tolerance)
+        validated = validate_chunk(INTERACTIONS, frame, file=SOURCE, first_row=0, context=context)
+        valid = validated.frame
+        result = EventsResult(
+            received=len(events),
+            event_ids=[e.event_id for e in events],
+            rejections=list(validated.rejections),
+        )
+        with self._lock:  # check-then-write: one request at a time per process
+            valid, unknown = self._check_references(valid)
+            result.rejections += unknown
+            result.accepted = len(valid)
+            first = ~valid["event_id"].duplicated(keep="first").to_numpy()
+            stored = self._stored_ids(valid["event_id"].tolist())
+            new = valid.loc[first & ~valid["event_id"].isin(stored).to_numpy()]
+            self.store.write_frame(INTERACTIONS.name, new)
+        result.stored = len(new)
+        result.duplicates = result.accepted - result.stored
+        result.rejections.sort(key=lambda r: (r.row, r.field))
+        result.new = _new_events(new)
+        return result
+
+    def _check_references(self, valid: pd.DataFrame) -> tuple[pd.DataFrame, list[Rejection]]:
+        rejections: list[Rejection] = []
+        bad = np.zeros(len(valid), dtype=bool)
+        for column, (table, what) in _REFERENCES.items():
+            target = CONTRACT_TABLES[table].c[column]
+            wanted = sorted(set(valid[column]))
+            known = self.store.key_set(table, column, where=target.in_(wanted)) if wanted else set()
+            unknown = ~valid[column].isin(known).to_numpy() & ~bad
+            for row, value in zip(valid.index[unknown], valid[column][unknown], strict=True):
+                message = f"no {what} with this id in the store"
+                rejections.append(
+                    Rejection(
+                        SOURCE,
+                        INTERACTIONS.name,
+                        int(row),
+                        column,
+                        Reason.UNKNOWN_FOREIGN_KEY,
+                        str(value),
+                        message,
+                    )
+                )
+            bad |= unknown
+        return valid.loc[~bad], rejections
+
+    def _stored_ids(self, event_ids: list[str]) -> set[str]:
+        if not event_ids:
+            return set()
+        column = CONTRACT_TABLES[INTERACTIONS.name].c["event_id"]
+        found: set[str] = set()
+        for start in range(0, len(event_ids), 500):
+            chunk = event_ids[start : start + 500]
+            found |= self.store.key_set(INTERACTIONS.name, "event_id", where=column.in_(chunk))
+        return found
+
+
+def _frame(events: Sequence[EventIn], now: datetime) -> pd.DataFrame:
+    """The events as the text columns the contract validation reads."""
+    stamp = now.isoformat()
+    rows = [
+        {
+            "event_id": e.event_id,
+            "employee_id": e.employee_id,
+            "content_id": e.content_id,
+            "event_type": e.event_type,
+            "network": e.network,
+            "timestamp": e.timestamp if e.timestamp is not None else stamp,
+            "value": None if e.value is None else repr(float(e.value)),
+        }
+        for e in events
+    ]
+    return pd.DataFrame(rows, columns=list(INTERACTIONS.field_names), dtype=object)
+
+
+def _new_events(new: pd.DataFrame) -> NewEvents:
+    times = pd.to_datetime(new["timestamp"], utc=True)
+    epoch = pd.Timestamp(0, tz="UTC")
+    seconds = (times - epoch).dt.total_seconds().to_numpy(np.float64)
+    networks = [None if pd.isna(n) else str(n) for n in new["network"]]
+    return NewEvents(
+        new["employee_id"].astype(str).tolist(),
+        new["content_id"].astype(str).tolist(),
+        new["event_type"].astype(str).tolist(),
+        networks,
+        seconds,
+    )

@@ -1,0 +1,103 @@
+"""Where the served models come from: a fixed folder, or the MLflow registry's champion.
+
+A :class:`ModelSource` answers "which version should be served now?" with a
+:class:`ModelVersion` whose ``path`` is a local folder (``Recommender.save`` output or a
+saved influencer scorer). The refresher polls it and loads a version only when it changes.
+Serving never imports MLflow: the registry source goes through ``training.registry``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from recsys.base import Recommender
+from recsys.models import MODELS
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One servable version of a model, saved in the local folder ``path``."""
+
+    name: str
+    version: str
+    path: Path
+    run_id: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``name@version``: what responses and logs call it."""
+        return f"{self.name}@{self.version}"
+
+
+class ModelSource(Protocol):
+    """Which version to serve now; ``None`` when there is none yet."""
+
+    name: str
+
+    def fetch(self) -> ModelVersion | None: ...
+
+    def release(self, version: ModelVersion) -> None:
+        """The folder of ``version`` is no longer needed (loaded or skipped)."""
+
+
+class FolderSource:
+    """A saved model folder; its version is a digest of its files, so a rewrite is noticed."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.folder = Path(folder)
+        self.name = name
+
+    def fetch(self) -> ModelVersion | None:
+        manifest = self.folder / "manifest.json"
+        if not manifest.is_file():
+            logger.warning("no saved model at %s", self.folder)
+            return None
+        digest = hashlib.sha256()
+        for path in sorted(self.folder.iterdir()):
+            if path.is_file():
+                stat = path.stat()
+                digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+        return ModelVersion(self.name, f"dir-{digest.hexdigest()[:12]}", self.folder)
+
+    def release(self, version: ModelVersion) -> None:
+        """Nothing to clean: the folder belongs to whoever saved it."""
+
+
+class RegistrySource:
+    """The ``champion`` alias of a registered model, through :mod:`training.registry`.
+
+    Each poll asks the registry which version holds the alias; a version is downloaded
+    once into ``cache_dir/<name>/<version>`` (default ``<data dir>/models``) and reused.
+    """
+
+    def __init__(self, name: str, *, tracking_uri: str | None, cache_dir: Path | None = None):
+        self.name = name
+        self.tracking_uri = tracking_uri
+        self.cache_dir = cache_dir
+
+    def fetch(self) -> ModelVersion | None:
+        from training import registry
+
+        ref = registry.champion(self.name, tracking_uri=self.tracking_uri, dst=self.cache_dir)
+        if ref is None:
+            return None
+        return ModelVersion(self.name, str(ref.version), Path(ref.path), ref.run_id)
+
+    def release(self, version: ModelVersion) -> None:
+        """Keep the download: a rollback to it needs no new download."""
+
+
+def load_recommender(folder: Path) -> Recommender:
+    """The recommender saved in ``folder`` (its manifest names the model class)."""
+    manifest = json.loads((Path(folder) / "manifest.json").read_text())
+    name = manifest.get("model")
+    if name not in MODELS:
+        raise ValueError(f"{folder}: unknown model {name!r} (known: {', '.join(MODELS)})")
+    return MODELS[name].load(folder)

@@ -1,0 +1,204 @@
+"""Refreshing the live state off the request path: new champions and catalogue changes.
+
+:class:`Refresher` polls the model sources (every ``model_refresh`` seconds) and the store's
+content and advocates (every ``catalogue_refresh`` seconds) on background threads. All the
+slow work (downloading and loading a model, reading the store, encoding new content) runs
+there; requests only ever see a finished :class:`~serving.state.LiveState`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from recsys.base import Recommender
+from recsys.feed import FeedRanker
+from recsys.policy import PolicyConfig
+from serving import metrics
+from serving.catalogue import CatalogueReader, StoreView
+from serving.model_source import ModelSource, ModelVersion, load_recommender
+from serving.state import InfluencerState, LiveState, StateHolder, replay_audience
+
+logger = logging.getLogger(__name__)
+
+
+class Refresher:
+    """Loads, refreshes and swaps the state held by ``holder``."""
+
+    def __init__(
+        self,
+        holder: StateHolder,
+        *,
+        model_source: ModelSource,
+        catalogue: CatalogueReader,
+        clock: Callable[[], datetime],
+        influencer_source: ModelSource | None = None,
+        influencer_loader: Callable[[ModelVersion], object] | None = None,
+        policy: PolicyConfig | None = None,
+        model_refresh: float = 60.0,
+        catalogue_refresh: float = 30.0,
+    ) -> None:
+        self.holder = holder
+        self.model_source = model_source
+        self.catalogue = catalogue
+        self.clock = clock
+        self.influencer_source = influencer_source
+        self.influencer_loader = influencer_loader
+        self.policy = policy
+        self.model_refresh = model_refresh
+        self.catalogue_refresh = catalogue_refresh
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._work = threading.Lock()  # one refresh at a time (model or catalogue)
+
+    # -- one-shot refreshes (also what the pollers call) -------------------------------
+    def refresh_model(self) -> bool:
+        """Swap in the source's current version if it is new; True if swapped."""
+        with self._work:
+            version = self.model_source.fetch()
+            if version is None:
+                return False
+            current = self.holder.state
+            if current is not None and current.model_version.version == version.version:
+                self.model_source.release(version)
+                return False
+            position = self.holder.journal.position
+            try:
+                model = load_recommender(version.path)
+            finally:
+                self.model_source.release(version)
+            view = self.catalogue.read()
+            ranker = self._ranker(model, view, add_missing=True)
+            now = self.clock()
+            state = LiveState(ranker, version, now, view.digest, now)
+            self.holder.swap(state, replay_from=position)
+            metrics.refreshed("model")
+            logger.info("serving %s (%d items)", version.label, len(ranker.catalogue))
+            return True
+
+    def refresh_catalogue(self) -> bool:
+        """Bring new, changed, expired or withdrawn content live; True if the state changed."""
+        with self._work:
+            state = self.holder.state
+            if state is None:
+                return False
+            position = self.holder.journal.position
+            view = self.catalogue.read()
+            model = state.ranker.model
+            missing = self.catalogue.missing(view, model)
+            if view.digest == state.catalogue_digest and not missing:
+                self._touch(state)
+                return False
+            features = self.catalogue.features(view, missing) if missing else None
+            ids = [*map(str, model.items_.external), *missing]
+            catalogue, titles = self.catalogue.catalogue(view, ids)
+            audience = self.catalogue.audience(view)
+            with self.holder.lock:
+                current = self.holder.state
+                if current is None or current.ranker.model is not model:
+                    return False  # a new champion came in meanwhile: next round
+                if missing:
+                    times = self.catalogue.published(view, missing)
+                    model.add_items(missing, features, times)
+                audience = replay_audience(audience, self.holder.journal.since(position))
+                ranker = FeedRanker(model, catalogue, audience, self._policy(current), titles)
+                now = self.clock()
+                self.holder.swap(
+                    dataclasses.replace(
+                        current,
+                        ranker=ranker,
+                        catalogue_digest=view.digest,
+                        catalogue_refreshed_at=now,
+                    )
+                )
+            logger.info(
+                "catalogue refreshed: %d items, %d new to the model", len(ids), len(missing)
+            )
+            return True
+
+    def refresh_influencer(self) -> bool:
+        """Load the influencer scorer's current version if it is new; True if loaded."""
+        if self.influencer_source is None or self.influencer_loader is None:
+            return False
+        version = self.influencer_source.fetch()
+        if version is None:
+            return False
+        current = self.holder.influencer
+        if current is not None and current.version.version == version.version:
+            self.influencer_source.release(version)
+            return False
+        try:
+            scorer = self.influencer_loader(version)
+        finally:
+            self.influencer_source.release(version)
+        self.holder.set_influencer(InfluencerState(scorer, version, self.clock()))
+        logger.info("influencer scorer %s loaded", version.label)
+        return True
+
+    # -- pollers ----------------------------------------------------------------------
+    def start(self) -> None:
+        """Poll in two daemon threads until :meth:`stop`."""
+        if self._threads:
+            return
+        self._stop.clear()
+        self._threads = [
+            threading.Thread(
+                target=self._loop,
+                args=(self.model_refresh, self._refresh_models),
+                name="advocacy-model-refresh",
+                daemon=True,
+            ),
+            threading.Thread(
+                target=self._loop,
+                args=(self.catalogue_refresh, self.refresh_catalogue),
+                name="advocacy-catalogue-refresh",
+                daemon=True,
+            ),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
+
+    def _refresh_models(self) -> bool:
+        swapped = self.refresh_model()
+        return self.refresh_influencer() or swapped
+
+    def _loop(self, interval: float, step: Callable[[], bool]) -> None:
+        while not self._stop.wait(interval):
+            try:
+                step()
+                self.holder.last_error = None
+            except Exception as exc:  # a failed refresh keeps the current state serving
+                self.holder.last_error = f"{type(exc).__name__}: {exc}"
+                logger.exception("refresh failed; still serving the current state")
+
+    # -- internals --------------------------------------------------------------------
+    def _ranker(self, model: Recommender, view: StoreView, *, add_missing: bool) -> FeedRanker:
+        """A ranker over ``view`` for a model that is not live yet (mutated freely)."""
+        missing = self.catalogue.missing(view, model) if add_missing else []
+        if missing:
+            features = self.catalogue.features(view, missing)
+            model.add_items(missing, features, self.catalogue.published(view, missing))
+        catalogue, titles = self.catalogue.catalogue(view, [str(c) for c in model.items_.external])
+        audience = self.catalogue.audience(view)
+        current = self.holder.state
+        return FeedRanker(model, catalogue, audience, self._policy(current), titles)
+
+    def _policy(self, state: LiveState | None) -> PolicyConfig | None:
+        if self.policy is not None:
+            return self.policy
+        return None if state is None else state.ranker.policy
+
+    def _touch(self, state: LiveState) -> None:
+        with self.holder.lock:
+            current = self.holder.state
+            if current is state:
+                self.holder.swap(dataclasses.replace(state, catalogue_refreshed_at=self.clock()))

@@ -1,0 +1,407 @@
+"""The service's work, free of the web framework: build feeds, take events, list candidates.
+
+:class:`Runtime` owns the live state, the refresher, the event recorder and the token table.
+Its methods take validated request values and return response models or raise
+:class:`~serving.errors.ServingError`; ranking methods run on the caller's thread under the
+state lock (cheap, in memory), store methods are meant for a worker thread.
+
+:class:`Dependencies` is everything a runtime needs and can be injected whole (tests, other
+hosts); :func:`dependencies_from_config` builds it from :class:`~serving.config.ServingConfig`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from features.data.store import Store, data_dir
+from features.encoder import TextEncoder
+from recsys.catalogue import NETWORKS, Employee
+from recsys.feed import Feed, FeedFilters, FeedItem
+from recsys.ids import UnknownIdError
+from recsys.policy import PolicyConfig
+from serving import metrics
+from serving.auth import Tokens
+from serving.catalogue import CatalogueReader
+from serving.config import ServingConfig
+from serving.errors import NotFound, NotReady, Unprocessable
+from serving.events import EventRecorder, EventsResult
+from serving.model_source import FolderSource, ModelSource, ModelVersion, RegistrySource
+from serving.refresh import Refresher
+from serving.schemas import (
+    EventIn,
+    EventRejectionOut,
+    EventsOut,
+    FeedItemOut,
+    FeedOut,
+    FeedsBatchOut,
+    Filters,
+    InfluencerOut,
+    InfluencersOut,
+    Profile,
+    ReasonOut,
+    ReviewOut,
+    SimilarOut,
+    StatusOut,
+)
+from serving.state import LiveState, StateHolder
+
+logger = logging.getLogger(__name__)
+
+RECOMMENDER = "advocacy-recommender"
+INFLUENCERS = "advocacy-influencers"
+CANDIDATES_TTL = 30.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Dependencies:
+    """What a :class:`Runtime` is built from."""
+
+    store: Store
+    model_source: ModelSource
+    tokens: Tokens
+    clock: Callable[[], datetime] = utc_now
+    influencer_source: ModelSource | None = None
+    encoder: TextEncoder | Callable[[], TextEncoder] | None = None
+    policy: PolicyConfig | None = None
+    catalogue_refresh: float = 30.0
+    model_refresh: float = 60.0
+    pollers: bool = True
+
+
+def dependencies_from_config(config: ServingConfig) -> Dependencies:
+    """The store, the model sources (a folder if configured, else the registry) and tokens."""
+    store = Store.open(config.db_url)
+    cache = data_dir() / "models"
+    if config.model_dir is not None:
+        model_source: ModelSource = FolderSource(config.model_dir, RECOMMENDER)
+    else:
+        model_source = RegistrySource(
+            RECOMMENDER, tracking_uri=config.tracking_uri, cache_dir=cache
+        )
+    if config.influencer_dir is not None:
+        influencers: ModelSource | None = FolderSource(config.influencer_dir, INFLUENCERS)
+    elif config.model_dir is not None:
+        influencers = None  # a folder-served recommender: influencers only from a folder too
+    else:
+        influencers = RegistrySource(INFLUENCERS, tracking_uri=config.tracking_uri, cache_dir=cache)
+    return Dependencies(
+        store=store,
+        model_source=model_source,
+        tokens=config.tokens(),
+        influencer_source=influencers,
+        catalogue_refresh=config.catalogue_refresh,
+        model_refresh=config.model_refresh,
+    )
+
+
+def load_influencer_scorer(version: ModelVersion) -> object:
+    from recsys.influence import InfluenceScorer
+
+    return InfluenceScorer.load(Path(version.path))
+
+
+@dataclass
+class _CandidateCache:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    entries: dict[tuple[object, ...], tuple[float, list[object]]] = field(default_factory=dict)
+
+
+class Runtime:
+    """The live service: state, refresher, events, influencer candidates."""
+
+    def __init__(self, deps: Dependencies) -> None:
+        self.deps = deps
+        self.store = deps.store
+        self.clock = deps.clock
+        self.tokens = deps.tokens
+        self.holder = StateHolder()
+        self.catalogue = CatalogueReader(deps.store, deps.clock, deps.encoder)
+        self.refresher = Refresher(
+            self.holder,
+            model_source=deps.model_source,
+            catalogue=self.catalogue,
+            clock=deps.clock,
+            influencer_source=deps.influencer_source,
+            influencer_loader=load_influencer_scorer,
+            policy=deps.policy,
+            model_refresh=deps.model_refresh,
+            catalogue_refresh=deps.catalogue_refresh,
+        )
+        self.recorder = EventRecorder(deps.store, deps.clock)
+        self._candidates = _CandidateCache()
+
+    # -- life cycle -------------------------------------------------------------------
+    def start(self) -> None:
+        """Load what can be loaded now, then poll; a missing model leaves readyz false."""
+        if not self.tokens:
+            logger.warning("no API tokens configured: every protected endpoint answers 401")
+        for step in (self.refresher.refresh_model, self.refresher.refresh_influencer):
+            try:
+                step()
+            except Exception as exc:
+                self.holder.last_error = f"{type(exc).__name__}: {exc}"
+                logger.exception("initial load failed; the pollers will retry")
+        if self.deps.pollers:
+            self.refresher.start()
+
+    def close(self) -> None:
+        self.refresher.stop()
+
+    # -- readiness --------------------------------------------------------------------
+    def store_reachable(self) -> bool:
+        try:
+            with self.store.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            return True
+        except Exception as exc:
+            logger.warning("store unreachable: %s", type(exc).__name__)
+            return False
+
+    def ready(self) -> bool:
+        return self.holder.state is not None and self.store_reachable()
+
+    def status(self) -> StatusOut:
+        state, influencer = self.holder.state, self.holder.influencer
+        reachable = self.store_reachable()
+        return StatusOut(
+            ready=state is not None and reachable,
+            model_loaded=state is not None,
+            store_reachable=reachable,
+            model_version=None if state is None else state.model_version.label,
+            model_loaded_at=None if state is None else state.model_loaded_at,
+            influencer_model_version=None if influencer is None else influencer.version.label,
+            catalogue_items=0 if state is None else len(state.ranker.model.items_),
+            live_items=0 if state is None else _live_items(state, self.clock()),
+            catalogue_refreshed_at=None if state is None else state.catalogue_refreshed_at,
+            last_refresh_error=self.holder.last_error,
+        )
+
+    # -- feeds (in memory, under the state lock) --------------------------------------
+    def feed(
+        self, employee_id: str, k: int, filters: Filters | None, profile: Profile | None
+    ) -> FeedOut:
+        wanted = _filters(filters)
+        now = self.clock()
+        with self.holder.lock:
+            state = self._state()
+            feed = state.ranker.feed(
+                employee_id, k, as_of=now.timestamp(), filters=wanted, profile=_employee(profile)
+            )
+        metrics.feed_served(feed.cold_start)
+        return _feed_out(feed, state, now)
+
+    def feeds(self, employee_ids: list[str], k: int, filters: Filters | None) -> FeedsBatchOut:
+        wanted = _filters(filters)
+        now = self.clock()
+        with self.holder.lock:
+            state = self._state()
+            feeds = state.ranker.feeds(employee_ids, k, as_of=now.timestamp(), filters=wanted)
+        for feed in feeds:
+            metrics.feed_served(feed.cold_start)
+        return FeedsBatchOut(
+            feeds=[_feed_out(f, state, now) for f in feeds],
+            model_version=state.model_version.label,
+            as_of=now,
+        )
+
+    def similar(self, content_id: str, k: int, employee_id: str | None) -> SimilarOut:
+        now = self.clock()
+        with self.holder.lock:
+            state = self._state()
+            try:
+                items = state.ranker.similar(
+                    content_id, k, as_of=now.timestamp(), employee_id=employee_id
+                )
+            except UnknownIdError:
+                raise NotFound(f"no content with id {content_id!r}", field="content_id") from None
+            except ValueError as exc:
+                raise Unprocessable(str(exc), field="content_id") from None
+        return SimilarOut(
+            content_id=content_id,
+            items=[_item_out(i) for i in items],
+            model_version=state.model_version.label,
+            as_of=now,
+        )
+
+    # -- events -----------------------------------------------------------------------
+    def record_events(self, events: list[EventIn]) -> EventsResult:
+        """Validate and store (a worker thread's job: it waits for the database)."""
+        return self.recorder.record(events)
+
+    def apply_events(self, result: EventsResult) -> EventsOut:
+        """Apply the newly stored events to the live model (in memory, under the lock)."""
+        applied = self.holder.apply(result.new) if result.new is not None else 0
+        metrics.events_recorded(result.stored, result.duplicates, result.rejected)
+        return EventsOut(
+            received=result.received,
+            accepted=result.accepted,
+            stored=result.stored,
+            duplicates=result.duplicates,
+            applied=applied,
+            rejected=result.rejected,
+            rejections=[
+                EventRejectionOut(
+                    index=r.row,
+                    event_id=result.event_ids[r.row] if r.row < len(result.event_ids) else None,
+                    field=r.field,
+                    reason=str(r.reason),
+                    message=r.message,
+                )
+                for r in result.rejections
+            ],
+        )
+
+    # -- influencers (database work: call from a worker thread) -----------------------
+    def influencers(
+        self, top: int | None, department: str | None, network: str | None, flagged_only: bool
+    ) -> InfluencersOut:
+        influencer = self.holder.influencer
+        if influencer is None:
+            raise NotReady("no influencer model is loaded yet (see /status)")
+        if network is not None and network.strip().lower() not in NETWORKS:
+            raise Unprocessable(
+                f"unknown network {network!r}; known: {', '.join(NETWORKS)}", field="network"
+            )
+        key = (influencer.version.version, top, department, network, flagged_only)
+        now = self.clock()
+        candidates = self._cached(key, lambda: self._list(influencer.scorer, now, key))
+        return InfluencersOut(
+            candidates=[InfluencerOut.model_validate(c.to_dict()) for c in candidates],
+            model_version=influencer.version.label,
+            as_of=now,
+        )
+
+    def review(self, employee_id: str, decision: str, note: str, reviewer: str) -> ReviewOut:
+        from features.data.reviews import ReviewError, record_review
+
+        influencer = self.holder.influencer
+        score = None
+        if influencer is not None:
+            key = (influencer.version.version, None, None, None, False)
+            listed = self._cached(key, lambda: self._list(influencer.scorer, self.clock(), key))
+            score = next((c.score for c in listed if c.employee_id == employee_id), None)
+        try:
+            review = record_review(
+                self.store,
+                employee_id,
+                decision,
+                note=note,
+                reviewer=reviewer,
+                score=score,
+                at=self.clock(),
+            )
+        except UnknownIdError:
+            raise NotFound(f"no advocate with id {employee_id!r}", field="employee_id") from None
+        except ReviewError as exc:
+            raise Unprocessable(str(exc), field=exc.field) from None
+        with self._candidates.lock:
+            self._candidates.entries.clear()  # review states changed
+        return ReviewOut(
+            employee_id=review.employee_id,
+            decision=review.decision,
+            reviewer=review.reviewer,
+            note=review.note,
+            score=review.score,
+            at=review.at,
+        )
+
+    # -- internals --------------------------------------------------------------------
+    def _state(self) -> LiveState:
+        state = self.holder.state
+        if state is None:
+            raise NotReady("no recommender model is loaded yet (see /readyz)")
+        return state
+
+    def _list(self, scorer: object, now: datetime, key: tuple[object, ...]) -> list[object]:
+        from training.influence_job import list_candidates
+
+        _, top, department, network, flagged_only = key
+        return list(
+            list_candidates(
+                self.store,
+                scorer,  # type: ignore[arg-type]
+                as_of=now,
+                top=top,  # type: ignore[arg-type]
+                department=department,  # type: ignore[arg-type]
+                network=network,  # type: ignore[arg-type]
+                flagged_only=bool(flagged_only),
+            )
+        )
+
+    def _cached(self, key: tuple[object, ...], compute: Callable[[], list[object]]) -> list:
+        with self._candidates.lock:
+            found = self._candidates.entries.get(key)
+            if found is not None and time.monotonic() - found[0] < CANDIDATES_TTL:
+                return found[1]
+        value = compute()
+        with self._candidates.lock:
+            if len(self._candidates.entries) > 64:
+                self._candidates.entries.clear()
+            self._candidates.entries[key] = (time.monotonic(), value)
+        return value
+
+
+def _filters(filters: Filters | None) -> FeedFilters | None:
+    if filters is None:
+        return None
+    unknown = sorted({n.strip().lower() for n in filters.networks} - set(NETWORKS))
+    if unknown:
+        raise Unprocessable(
+            f"unknown networks {unknown}; known: {', '.join(NETWORKS)}", field="filters.networks"
+        )
+    for name in ("content_types", "languages", "exclude_ids", "networks"):
+        if any(not v.strip() for v in getattr(filters, name)):
+            raise Unprocessable("values must not be blank", field=f"filters.{name}")
+    return FeedFilters(
+        networks=tuple(filters.networks),
+        content_types=tuple(filters.content_types),
+        languages=tuple(filters.languages),
+        exclude_ids=tuple(filters.exclude_ids),
+    )
+
+
+def _employee(profile: Profile | None) -> Employee | None:
+    if profile is None:
+        return None
+    return Employee(
+        region=profile.region,
+        department=profile.department,
+        languages=tuple(profile.languages),
+        role=profile.role,
+    )
+
+
+def _item_out(item: FeedItem) -> FeedItemOut:
+    return FeedItemOut(
+        content_id=item.content_id,
+        title=item.title,
+        score=item.score,
+        rank=item.rank,
+        reasons=[ReasonOut(kind=str(r.kind), text=r.text) for r in item.reasons],
+    )
+
+
+def _feed_out(feed: Feed, state: LiveState, now: datetime) -> FeedOut:
+    return FeedOut(
+        employee_id=feed.employee_id,
+        items=[_item_out(i) for i in feed.items],
+        cold_start=feed.cold_start,
+        model_version=state.model_version.label,
+        as_of=now,
+    )
+
+
+def _live_items(state: LiveState, now: datetime) -> int:
+    return int(state.ranker.catalogue.live(now.timestamp()).sum())

@@ -1,0 +1,246 @@
+"""The BentoML service: ``bentoml serve serving.service:AdvocacyService``.
+
+Endpoints (POST, JSON; bearer token with a role, see :mod:`serving.auth`): ``/feed``,
+``/feeds_batch``, ``/similar``, ``/events`` (front ends), ``/influencers``,
+``/influencer_review`` (program managers), ``/status``. BentoML's own ``/healthz``,
+``/livez`` (process up), ``/readyz`` (model loaded and store reachable, from
+:meth:`AdvocacyService.__is_ready__`) and ``/metrics`` (Prometheus) need no token; the
+OpenAPI spec is at ``/docs.json``.
+
+Configuration comes from the environment (:class:`~serving.config.ServingConfig`); a host
+or a test injects its own :class:`~serving.runtime.Dependencies` with
+:func:`use_dependencies` before the service is instantiated. The model work of a request
+runs on the event loop (in memory, a millisecond or two); database work runs on a worker
+thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+import anyio
+import bentoml
+from pydantic import BaseModel, Field, ValidationError
+from starlette.responses import JSONResponse
+
+from serving.auth import Endpoint
+from serving.config import ServingConfig
+from serving.errors import ServingError
+from serving.runtime import Dependencies, Runtime, dependencies_from_config
+from serving.schemas import (
+    MAX_BATCH_EMPLOYEES,
+    MAX_EVENTS,
+    EventIn,
+    EventsOut,
+    FeedOut,
+    FeedsBatchOut,
+    Filters,
+    Id,
+    InfluencersOut,
+    K,
+    Profile,
+    ReviewOut,
+    SimilarOut,
+    StatusOut,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=BaseModel)
+_factory: Callable[[], Dependencies] | None = None
+_BENTOML_ERROR_LOGGER = "bentoml._internal.server.http_app"
+
+
+def use_dependencies(factory: Callable[[], Dependencies] | None) -> None:
+    """Build the next service instance from ``factory`` (None: from the environment)."""
+    global _factory
+    _factory = factory
+
+
+class _RedactValidationErrors(logging.Filter):
+    """BentoML logs a rejected body's validation error with the offending values (ids,
+    names); keep the field locations only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, ValidationError):
+            locations = [".".join(map(str, e["loc"])) or "body" for e in exc.errors()]
+            record.msg = f"{record.getMessage()}: invalid {', '.join(locations[:10])}"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _install_log_filter() -> None:
+    target = logging.getLogger(_BENTOML_ERROR_LOGGER)
+    if not any(isinstance(f, _RedactValidationErrors) for f in target.filters):
+        target.addFilter(_RedactValidationErrors())
+
+
+@bentoml.service(
+    name="advocacy",
+    workers=1,
+    traffic={"timeout": 60},
+    metrics={"enabled": True},
+)
+class AdvocacyService:
+    """Feeds, similar content, live events and influencer candidates for advocacy programs."""
+
+    def __init__(self) -> None:
+        _install_log_filter()
+        deps = (
+            _factory()
+            if _factory is not None
+            else dependencies_from_config(ServingConfig.from_env())
+        )
+        self.runtime = Runtime(deps)
+        self.runtime.start()
+
+    def __is_ready__(self) -> bool:
+        return self.runtime.ready()
+
+    @bentoml.on_shutdown
+    def shutdown(self) -> None:
+        self.runtime.close()
+
+    # -- front ends ---------------------------------------------------------------------
+    @bentoml.api(route="/feed")
+    async def feed(
+        self,
+        employee_id: Id,
+        ctx: bentoml.Context,
+        k: K = 20,
+        filters: Filters | None = None,
+        profile: Profile | None = None,
+    ) -> FeedOut:
+        """The ranked feed of one employee (cold start from ``profile`` when unknown)."""
+        return await self._answer(
+            ctx,
+            Endpoint.FEED,
+            lambda: self.runtime.feed(employee_id, k, filters, profile),
+        )
+
+    @bentoml.api(route="/feeds_batch")
+    async def feeds_batch(
+        self,
+        employee_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_BATCH_EMPLOYEES)],
+        ctx: bentoml.Context,
+        k: K = 20,
+        filters: Filters | None = None,
+    ) -> FeedsBatchOut:
+        """Feeds of many employees (digests), scored together in batches."""
+        return await self._answer(
+            ctx,
+            Endpoint.FEEDS_BATCH,
+            lambda: self.runtime.feeds(employee_ids, k, filters),
+            threaded=len(employee_ids) > 50,
+        )
+
+    @bentoml.api(route="/similar")
+    async def similar(
+        self,
+        content_id: Id,
+        ctx: bentoml.Context,
+        k: K = 20,
+        employee_id: Id | None = None,
+    ) -> SimilarOut:
+        """Eligible content similar to ``content_id`` (for ``employee_id`` when given)."""
+        return await self._answer(
+            ctx, Endpoint.SIMILAR, lambda: self.runtime.similar(content_id, k, employee_id)
+        )
+
+    @bentoml.api(route="/events")
+    async def events(
+        self,
+        events: Annotated[list[EventIn], Field(min_length=1, max_length=MAX_EVENTS)],
+        ctx: bentoml.Context,
+    ) -> EventsOut:
+        """Store events (idempotent on event_id) and apply them to the live model.
+
+        200 when every event was accepted; 422 when some were rejected (the body lists
+        each with its index, field and reason; the valid ones are stored all the same).
+        """
+        try:
+            self.runtime.tokens.authorize(_authorization(ctx), Endpoint.EVENTS)
+            result = await anyio.to_thread.run_sync(self.runtime.record_events, events)
+            answer = self.runtime.apply_events(result)
+        except ServingError as error:
+            return _error(ctx, error)  # type: ignore[return-value]
+        if answer.rejected:
+            ctx.response.status_code = 422
+        return answer
+
+    # -- program managers ---------------------------------------------------------------
+    @bentoml.api(route="/influencers")
+    async def influencers(
+        self,
+        ctx: bentoml.Context,
+        top: Annotated[int, Field(ge=1, le=10_000)] | None = 50,
+        department: Annotated[str, Field(min_length=1, max_length=200)] | None = None,
+        network: Annotated[str, Field(min_length=1, max_length=64)] | None = None,
+        flagged_only: bool = False,
+    ) -> InfluencersOut:
+        """Micro-influencer candidates with score, tier, reasons, confidence and review."""
+        return await self._answer(
+            ctx,
+            Endpoint.INFLUENCERS,
+            lambda: self.runtime.influencers(top, department, network, flagged_only),
+            threaded=True,
+        )
+
+    @bentoml.api(route="/influencer_review")
+    async def influencer_review(
+        self,
+        employee_id: Id,
+        decision: Annotated[str, Field(pattern="^(approve|dismiss)$")],
+        reviewer: Annotated[str, Field(min_length=1, max_length=200)],
+        ctx: bentoml.Context,
+        note: Annotated[str, Field(max_length=2000)] = "",
+    ) -> ReviewOut:
+        """Store a program manager's decision (approve or dismiss) on a candidate."""
+        return await self._answer(
+            ctx,
+            Endpoint.INFLUENCER_REVIEW,
+            lambda: self.runtime.review(employee_id, decision, note, reviewer),
+            threaded=True,
+        )
+
+    # -- operations ---------------------------------------------------------------------
+    @bentoml.api(route="/status")
+    async def status(self, ctx: bentoml.Context) -> StatusOut:
+        """Model version, catalogue size, last refreshes (any role)."""
+        return await self._answer(ctx, Endpoint.STATUS, self.runtime.status, threaded=True)
+
+    async def _answer(
+        self,
+        ctx: bentoml.Context,
+        endpoint: Endpoint,
+        work: Callable[[], T],
+        *,
+        threaded: bool = False,
+    ) -> T:
+        """Authorize, then run ``work`` (on a worker thread if ``threaded``); domain errors
+        become their 4xx/503 answers."""
+        try:
+            self.runtime.tokens.authorize(_authorization(ctx), endpoint)
+            if threaded:
+                return await anyio.to_thread.run_sync(work)
+            return work()
+        except ServingError as error:
+            return _error(ctx, error)  # type: ignore[return-value]
+
+
+def _authorization(ctx: bentoml.Context) -> str | None:
+    return ctx.request.headers.get("authorization")
+
+
+def _error(ctx: bentoml.Context, error: ServingError) -> JSONResponse:
+    ctx.response.status_code = int(error.status)
+    response = error.response()
+    for name, value in response.headers.items():
+        if name.lower() == "www-authenticate":
+            ctx.response.metadata[name] = value
+    return response

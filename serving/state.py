@@ -1,0 +1,183 @@
+"""The live state of the service: one immutable reference, swapped atomically.
+
+:class:`LiveState` bundles what a request reads (the :class:`~recsys.feed.FeedRanker`
+with its model, catalogue and audience, the model version, refresh times). Requests read
+``holder.state`` once and use that object to the end, so a swap never changes the state
+under a request.
+
+Mutations are short and happen under ``holder.lock``, which request handlers also hold
+while they rank (on the event loop: uncontended, it costs nothing):
+
+- live events: ``model.observe`` in place, and shares/dismissals added to the audience
+  (a new ranker over a new audience);
+- content added to the catalogue: ``model.add_items`` in place with features prepared
+  outside the lock, then a new ranker over the new catalogue;
+- a new champion: loaded, aligned and given the new content *outside* the lock; inside it
+  only the events applied since the load started are replayed onto it (from the
+  :class:`EventJournal`) and the reference is replaced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from features.sharing_history import DEFAULT_EVENT_WEIGHTS
+from recsys.catalogue import Audience
+from recsys.feed import FeedRanker
+from serving.events import NewEvents
+from serving.model_source import ModelVersion
+
+logger = logging.getLogger(__name__)
+
+#: Weight of each event type in ``observe`` (the sharing-history weights; impressions and
+#: dismissals are not engagement and are not observed).
+EVENT_WEIGHTS: dict[str, float] = dict(DEFAULT_EVENT_WEIGHTS)
+JOURNAL_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """Everything a request reads, as of one model and one catalogue refresh."""
+
+    ranker: FeedRanker
+    model_version: ModelVersion
+    model_loaded_at: datetime
+    catalogue_digest: str
+    catalogue_refreshed_at: datetime
+
+    @property
+    def live_items(self) -> int:
+        return len(self.ranker.catalogue)
+
+
+@dataclass(frozen=True)
+class InfluencerState:
+    scorer: object  # recsys.influence InfluenceScorer
+    version: ModelVersion
+    loaded_at: datetime
+
+
+class EventJournal:
+    """Recently applied events with a sequence number: replayed onto a model being swapped in."""
+
+    def __init__(self, keep_seconds: float = JOURNAL_SECONDS) -> None:
+        self.keep_seconds = keep_seconds
+        self._entries: deque[tuple[int, float, NewEvents]] = deque()
+        self._next = 0
+
+    @property
+    def position(self) -> int:
+        """The sequence number the next batch will get."""
+        return self._next
+
+    def append(self, events: NewEvents) -> None:
+        now = time.monotonic()
+        self._entries.append((self._next, now, events))
+        self._next += 1
+        while self._entries and now - self._entries[0][1] > self.keep_seconds:
+            self._entries.popleft()
+
+    def since(self, position: int) -> list[NewEvents]:
+        """Batches appended at or after ``position`` (still kept)."""
+        return [events for seq, _, events in self._entries if seq >= position]
+
+
+class StateHolder:
+    """The current :class:`LiveState` (and influencer scorer) and the lock for mutations."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.journal = EventJournal()
+        self._state: LiveState | None = None
+        self._influencer: InfluencerState | None = None
+        self.last_error: str | None = None
+
+    @property
+    def state(self) -> LiveState | None:
+        return self._state
+
+    @property
+    def influencer(self) -> InfluencerState | None:
+        return self._influencer
+
+    def swap(self, state: LiveState, *, replay_from: int | None = None) -> None:
+        """Make ``state`` current; with ``replay_from``, first apply the journal since then."""
+        with self.lock:
+            if replay_from is not None:
+                for events in self.journal.since(replay_from):
+                    state = dataclasses.replace(state, ranker=_applied(state.ranker, events))
+            self._state = state
+
+    def set_influencer(self, influencer: InfluencerState) -> None:
+        self._influencer = influencer
+
+    def apply(self, events: NewEvents) -> int:
+        """Apply newly stored events to the live state; returns how many the model observed."""
+        if not len(events):
+            return 0
+        with self.lock:
+            state = self._state
+            self.journal.append(events)
+            if state is None:
+                return 0
+            ranker = _applied(state.ranker, events)
+            if ranker is not state.ranker:
+                self._state = dataclasses.replace(state, ranker=ranker)
+            return int(sum(EVENT_WEIGHTS.get(t, 0.0) > 0 for t in events.event_types))
+
+
+def _applied(ranker: FeedRanker, events: NewEvents) -> FeedRanker:
+    """``observe`` the engagement events in place; shares and dismissals join the audience."""
+    weights = np.asarray([EVENT_WEIGHTS.get(t, 0.0) for t in events.event_types], np.float32)
+    engaged = np.flatnonzero(weights > 0)
+    if len(engaged):
+        ranker.model.observe(
+            [events.employee_ids[i] for i in engaged],
+            [events.content_ids[i] for i in engaged],
+            events.times[engaged],
+            weights[engaged],
+        )
+    audience = replay_audience(ranker.audience, [events])
+    return ranker if audience is ranker.audience else ranker.with_audience(audience)
+
+
+def replay_audience(audience: Audience, batches: list[NewEvents]) -> Audience:
+    """``audience`` with the shares and dismissals of ``batches`` added (same object if none)."""
+    shared: dict[str, list[str]] = {}
+    dismissed: dict[str, list[str]] = {}
+    for events in batches:
+        _collect(events, "share", shared)
+        _collect(events, "dismiss", dismissed)
+    if not shared and not dismissed:
+        return audience
+    return dataclasses.replace(
+        audience,
+        shared=_merged(audience.shared, shared),
+        dismissed=_merged(audience.dismissed, dismissed),
+    )
+
+
+def _collect(events: NewEvents, event_type: str, found: dict[str, list[str]]) -> None:
+    for employee, content, kind in zip(
+        events.employee_ids, events.content_ids, events.event_types, strict=True
+    ):
+        if kind == event_type:
+            found.setdefault(employee, []).append(content)
+
+
+def _merged(
+    current: Mapping[str, tuple[str, ...]], new: dict[str, list[str]]
+) -> dict[str, tuple[str, ...]]:
+    merged = dict(current)
+    for employee, contents in new.items():
+        merged[employee] = tuple(dict.fromkeys([*merged.get(employee, ()), *contents]))
+    return merged
