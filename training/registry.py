@@ -1,0 +1,311 @@
+"""The MLflow model registry: versions, the ``champion`` alias, its history, the serving loader.
+
+Registered models: :data:`RECOMMENDER` (a folder written by ``Recommender.save`` plus
+``feature_spec.json``) and :data:`INFLUENCERS` (a folder written by the influencer scorer's
+``save``). Each version's source is the run artifact folder ``runs:/<run id>/<name>``.
+
+Every change of the ``champion`` alias (and every refusal by the retrain gate) is recorded as
+a registered-model tag ``alias_history.<seq>`` holding JSON: ``seq``, ``model``, ``action``
+(``promote``, ``rollback`` or ``refused``), ``alias``, ``version``, ``previous``, ``metrics``,
+``reason``, ``time``, ``run_id``. :meth:`Registry.rollback` restores the champion the current
+one replaced.
+
+Serving loads models with :func:`champion` (no MLflow types leak out of it)::
+
+    ref = champion(RECOMMENDER)            # None until a first champion exists
+    manifest = json.loads((ref.path / "manifest.json").read_text())
+    model = MODELS[manifest["model"]].load(ref.path)
+    spec = json.loads((ref.path / "feature_spec.json").read_text())
+
+The embedded default (:func:`default_tracking_uri`) is a SQLite file and an artifact folder
+in the data folder; ``$MLFLOW_TRACKING_URI`` or an explicit URI points elsewhere (an MLflow
+server, or a PostgreSQL database as ``postgresql://user@host:5432/db``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+
+from features.data.store import data_dir as project_data_dir
+
+logger = logging.getLogger(__name__)
+
+RECOMMENDER = "advocacy-recommender"
+INFLUENCERS = "advocacy-influencers"
+CHAMPION = "champion"
+HISTORY_TAG = "alias_history."
+TRACKING_ENV = "MLFLOW_TRACKING_URI"
+ARTIFACT_ROOT_ENV = "ADVOCACY_ARTIFACT_ROOT"
+DESCRIPTIONS = {
+    RECOMMENDER: "Feed ranking model (recsys Recommender folder: manifest.json, arrays.npz,"
+    " feature_spec.json).",
+    INFLUENCERS: "Micro-influencer scorer folder (manifest + arrays, no pickle).",
+}
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A registered model version downloaded to ``path`` (the saved model's folder)."""
+
+    name: str
+    version: str
+    run_id: str
+    path: Path
+
+
+class NoChampionError(LookupError):
+    """An operation needs a champion (or a previous one) that does not exist."""
+
+
+def default_tracking_uri(data_dir: Path | None = None) -> str:
+    """The embedded tracking store: ``sqlite:///<data dir>/mlflow.db``."""
+    folder = Path(data_dir) if data_dir is not None else project_data_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder.resolve() / 'mlflow.db'}"
+
+
+def default_artifact_root(data_dir: Path | None = None) -> str:
+    """Where runs store artifacts: ``$ADVOCACY_ARTIFACT_ROOT`` or ``<data dir>/mlartifacts``."""
+    configured = os.environ.get(ARTIFACT_ROOT_ENV)
+    if configured:
+        return configured
+    folder = Path(data_dir) if data_dir is not None else project_data_dir()
+    return (folder.resolve() / "mlartifacts").as_uri()
+
+
+def resolve_tracking_uri(uri: str | None = None) -> str:
+    """``uri``, else ``$MLFLOW_TRACKING_URI``, else the embedded default.
+
+    ``postgresql://`` URLs get the installed psycopg 3 driver (``postgresql+psycopg://``).
+    """
+    uri = uri or os.environ.get(TRACKING_ENV) or default_tracking_uri()
+    if uri.startswith(("postgresql://", "postgres://")):
+        uri = "postgresql+psycopg://" + uri.split("://", 1)[1]
+    return uri
+
+
+def make_client(tracking_uri: str | None = None) -> MlflowClient:
+    uri = resolve_tracking_uri(tracking_uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def champion(
+    name: str, *, tracking_uri: str | None = None, dst: Path | None = None
+) -> ModelRef | None:
+    """The ``champion`` version of ``name`` downloaded locally, or None when there is none.
+
+    The folder is ``<dst>/<name>/<version>`` (``dst`` default: ``<data dir>/models``); a
+    version already downloaded there is reused, a download goes to a temporary folder first.
+    """
+    registry = Registry(make_client(tracking_uri))
+    version = registry.champion_version(name)
+    if version is None:
+        return None
+    return registry.download(version, dst)
+
+
+class Registry:
+    """Registered models, versions, the champion alias and its history."""
+
+    def __init__(self, client: MlflowClient) -> None:
+        self.client = client
+
+    # -- versions ---------------------------------------------------------------------
+    def register(
+        self, name: str, run_id: str, artifact_path: str, tags: dict[str, str] | None = None
+    ) -> str:
+        """A new version of ``name`` from the run's artifact folder; its version number."""
+        self._ensure(name)
+        version = self.client.create_model_version(
+            name, source=f"runs:/{run_id}/{artifact_path}", run_id=run_id, tags=tags or {}
+        )
+        logger.info("registered %s version %s (run %s)", name, version.version, run_id)
+        return str(version.version)
+
+    def version(self, name: str, version: str) -> ModelVersion:
+        return self.client.get_model_version(name, version)
+
+    def champion_version(self, name: str) -> ModelVersion | None:
+        """The version behind ``champion``; None without one (or without the model)."""
+        try:
+            return self.client.get_model_version_by_alias(name, CHAMPION)
+        except MlflowException as exc:
+            if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                return None
+            raise
+
+    def download(self, version: ModelVersion, dst: Path | None = None) -> ModelRef:
+        """``version``'s artifact folder at ``<dst>/<name>/<version>`` (see :func:`champion`)."""
+        root = Path(dst) if dst is not None else project_data_dir() / "models"
+        target = root / version.name / str(version.version)
+        if not (target.is_dir() and any(target.iterdir())):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+                fetched = Path(
+                    self.client.download_artifacts(
+                        version.run_id, _artifact_path(version.source), scratch
+                    )
+                )
+                shutil.rmtree(target, ignore_errors=True)
+                fetched.rename(target)
+        return ModelRef(version.name, str(version.version), version.run_id, target)
+
+    # -- the champion alias -----------------------------------------------------------
+    def promote(
+        self,
+        name: str,
+        version: str,
+        *,
+        reason: str,
+        metrics: dict[str, Any] | None = None,
+        action: str = "promote",
+    ) -> dict[str, Any]:
+        """Point ``champion`` at ``version`` and record the change; the history event."""
+        current = self.champion_version(name)
+        previous = None if current is None else str(current.version)
+        self.client.set_registered_model_alias(name, CHAMPION, version)
+        return self._record(name, action, version, previous, reason, metrics)
+
+    def refuse(
+        self, name: str, version: str, *, reason: str, metrics: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Record that ``version`` was not promoted, and why (the alias does not move)."""
+        current = self.champion_version(name)
+        previous = None if current is None else str(current.version)
+        return self._record(name, "refused", version, previous, reason, metrics)
+
+    def rollback(self, name: str, *, to: str | None = None, reason: str = "") -> dict[str, Any]:
+        """Restore the champion the current one replaced (or version ``to``)."""
+        current = self.champion_version(name)
+        if current is None:
+            raise NoChampionError(f"{name} has no champion to roll back")
+        target = to
+        if target is None:
+            target = self._replaced_by(name, str(current.version))
+        if target is None:
+            raise NoChampionError(f"{name} version {current.version} replaced no earlier champion")
+        self.version(name, target)  # raises if it does not exist
+        why = reason or f"rollback from version {current.version}"
+        return self.promote(name, target, reason=why, action="rollback")
+
+    def history(self, name: str) -> list[dict[str, Any]]:
+        """Every recorded alias event of ``name``, oldest first (empty without the model)."""
+        try:
+            tags = self.client.get_registered_model(name).tags
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return []
+            raise
+        events = [json.loads(v) for k, v in tags.items() if k.startswith(HISTORY_TAG)]
+        return sorted(events, key=lambda e: e["seq"])
+
+    # -- internals --------------------------------------------------------------------
+    def _replaced_by(self, name: str, version: str) -> str | None:
+        """``previous`` of the latest promotion of ``version`` (rollbacks walk back)."""
+        for event in reversed(self.history(name)):
+            if event["action"] == "promote" and event["version"] == version:
+                return event["previous"]
+        return None
+
+    def _record(
+        self,
+        name: str,
+        action: str,
+        version: str,
+        previous: str | None,
+        reason: str,
+        metrics: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        history = self.history(name)
+        event = {
+            "seq": (history[-1]["seq"] + 1) if history else 1,
+            "model": name,
+            "action": action,
+            "alias": CHAMPION,
+            "version": str(version),
+            "previous": previous,
+            "metrics": metrics or {},
+            "reason": reason,
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "run_id": self.version(name, str(version)).run_id,
+        }
+        tag = f"{HISTORY_TAG}{event['seq']:05d}"
+        self.client.set_registered_model_tag(name, tag, json.dumps(event, default=str))
+        self.client.set_model_version_tag(name, str(version), f"gate.{action}", reason[:4000])
+        logger.info("%s %s: %s version %s (%s)", name, CHAMPION, action, version, reason)
+        return event
+
+    def _ensure(self, name: str) -> None:
+        try:
+            self.client.get_registered_model(name)
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            try:
+                self.client.create_registered_model(name, description=DESCRIPTIONS.get(name))
+            except MlflowException as race:
+                if race.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+
+
+def _artifact_path(source: str) -> str:
+    """``runs:/<id>/<path>`` -> ``<path>``."""
+    if not source.startswith("runs:/"):
+        raise ValueError(f"unexpected model version source {source!r} (expected runs:/...)")
+    return source.removeprefix("runs:/").split("/", 1)[1]
+
+
+# -- the gate -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GateDecision:
+    """Whether a challenger replaces the champion, and why (recorded either way)."""
+
+    promote: bool
+    reason: str
+    metric: str
+    challenger: float | None
+    champion: float | None
+
+    def metrics(self) -> dict[str, Any]:
+        return {"metric": self.metric, "challenger": self.challenger, "champion": self.champion}
+
+
+def decide(
+    challenger: float | None,
+    champion: float | None,
+    *,
+    metric: str,
+    tolerance: float,
+    failures: list[str] | tuple[str, ...] = (),
+) -> GateDecision:
+    """Promote when sanity checks pass and ``challenger >= champion - tolerance``.
+
+    Higher is better. No champion yet: the challenger is promoted if it is sane and its
+    metric is defined.
+    """
+
+    def verdict(promote: bool, reason: str) -> GateDecision:
+        return GateDecision(promote, reason, metric, challenger, champion)
+
+    if failures:
+        return verdict(False, "sanity checks failed: " + "; ".join(failures))
+    if challenger is None or challenger != challenger:
+        return verdict(False, f"challenger {metric} is undefined")
+    if champion is None or champion != champion:
+        return verdict(True, f"no champion {metric} to beat; challenger {metric}={challenger:.4f}")
+    comparison = f"challenger {metric}={challenger:.4f}, champion {champion:.4f}"
+    if challenger >= champion - tolerance:
+        return verdict(True, f"{comparison}: not worse beyond tolerance {tolerance}")
+    return verdict(False, f"{comparison}: worse by {champion - challenger:.4f} > {tolerance}")
