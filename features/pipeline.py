@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from features.advocate_profile import AdvocateProfile
 from features.audience import Audience
@@ -18,6 +21,7 @@ from features.encoder import TextEncoder
 from features.org_network import OrgNetwork
 from features.sharing_history import SharingHistory
 from features.snapshot import Snapshot
+from recsys.ids import IdMap
 from recsys.matrix import FeatureMatrix, save_matrix
 
 logger = logging.getLogger(__name__)
@@ -53,6 +57,22 @@ class FeatureSet:
             "seconds": {name: round(s, 3) for name, s in self.seconds.items()},
         }
 
+    def combined(self, names: Sequence[str], ids: IdMap | None = None) -> FeatureMatrix:
+        """Matrices ``names`` side by side, one row per id of ``ids`` (default: the first's).
+
+        Rows a matrix lacks (e.g. opted-out advocates in ``sharing_history``) are zeros, so
+        ``combined(ADVOCATE_STAGES)`` is one user matrix with a row for every advocate and
+        ``combined(CONTENT_STAGES)`` one item matrix. Column names are kept (unique across
+        builders by their prefixes).
+        """
+        if not names:
+            raise ValueError("combined() needs at least one matrix name")
+        unknown = [n for n in names if n not in self.matrices]
+        if unknown:
+            raise KeyError(f"unknown feature matrices {unknown}; known: {list(self.matrices)}")
+        ids = ids or self.matrices[names[0]].ids
+        return FeatureMatrix.hstack(*(_aligned(self.matrices[n], ids) for n in names))
+
     def save(self, folder: Path) -> list[Path]:
         """One ``<name>.npz`` per matrix (see :func:`recsys.matrix.save_matrix`)."""
         folder.mkdir(parents=True, exist_ok=True)
@@ -61,6 +81,25 @@ class FeatureSet:
             save_matrix(matrix, folder / f"{name}.npz")
             paths.append(folder / f"{name}.npz")
         return paths
+
+
+def _aligned(matrix: FeatureMatrix, ids: IdMap) -> FeatureMatrix:
+    """``matrix`` with its rows in ``ids`` order; ids it lacks get zero rows."""
+    if np.array_equal(matrix.ids.external, ids.external):
+        return matrix
+    rows = matrix.ids.to_internal(ids.external, missing="ignore")
+    present = np.flatnonzero(rows >= 0)
+    if sp.issparse(matrix.values):
+        source = sp.csr_matrix(matrix.values)
+        placer = sp.csr_matrix(
+            (np.ones(len(present), np.float32), (present, rows[present])),
+            shape=(len(ids), source.shape[0]),
+        )
+        values: np.ndarray | sp.csr_matrix = sp.csr_matrix(placer @ source)
+    else:
+        values = np.zeros((len(ids), matrix.shape[1]), dtype=matrix.values.dtype)
+        values[present] = matrix.values[rows[present]]
+    return FeatureMatrix(values, matrix.names, ids)
 
 
 class FeaturePipeline:

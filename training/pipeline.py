@@ -1,0 +1,421 @@
+"""Training: snapshot -> features -> holdout evaluation -> final models, timed per stage.
+
+:func:`train` does what ``advocacy train`` does without MLflow (tracking is
+:mod:`training.tracking`, the registry :mod:`training.registry`):
+
+1. the weighted engagement log of the snapshot (:func:`training.datasets.engagement_log`);
+   the holdout window is its last ``data.holdout_days`` days;
+2. evaluation (:func:`evaluate_recommenders`): features as of the window's start, every model
+   (the configured one and its baselines) fitted on the events before it, then the replay
+   protocol of :func:`training.evaluation.protocols.deskdrop_replay` on the store's events:
+   each (employee, content) pair first engaged with inside the window is ranked at its time
+   among the contents available then, after the models observed every earlier event (never
+   refit); slices ``all``, ``new_content``, ``new_person``;
+3. the shipped recommender fitted on every event with features as of ``data.as_of``, and
+   sanity checks on it (:func:`sanity_checks`: finite scores, catalogue coverage, latency);
+4. the influencer scorer (``training.influence_job``) fitted and evaluated, when present.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.data.reader import StoreReader
+from features.data.store import Store
+from features.encoder import SentenceTransformerEncoder, TextEncoder
+from features.pipeline import FeaturePipeline, FeatureSet
+from features.snapshot import Snapshot
+from recsys.base import Recommender
+from recsys.models import MODELS
+from training.config import TrainConfig, config_yaml
+from training.datasets import (
+    DataValidationError,
+    build_dataset,
+    check_data,
+    data_profile,
+    engagement_log,
+)
+from training.evaluation.deskdrop import pair_metrics, replay_ranks
+from training.evaluation.protocols import deskdrop_replay
+from training.evaluation.report import fit_model
+
+logger = logging.getLogger(__name__)
+
+DAY = 86_400
+INFLUENCE_MODULE = "training.influence_job"
+PROTOCOL = "store-replay"
+
+
+@dataclass
+class TrainResult:
+    """Everything one training produced; :meth:`save` writes it as folders and JSON."""
+
+    config: TrainConfig
+    profile: dict[str, Any]
+    evaluation: dict[str, Any]
+    recommender: Recommender
+    feature_spec: dict[str, Any]
+    sanity: dict[str, Any]
+    influencer: Any = None
+    influence_evaluation: dict[str, Any] | None = None
+    influencer_candidates: list[Any] | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def primary_metric(self) -> float | None:
+        """The configured model's ``gate.primary_metric`` on the holdout."""
+        entry = self.evaluation["models"][self.config.recommender.model]
+        value = entry.get(self.config.gate.primary_metric)
+        return None if value is None else float(value)
+
+    def save(self, folder: Path) -> dict[str, Path]:
+        """``recommender/`` (model + feature_spec.json), ``influencers/``, JSON and YAML."""
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = {"recommender": self.recommender.save(folder / "recommender")}
+        (paths["recommender"] / "feature_spec.json").write_text(
+            json.dumps(self.feature_spec, indent=2)
+        )
+        if self.influencer is not None:
+            self.influencer.save(folder / "influencers")
+            paths["influencers"] = folder / "influencers"
+        evaluation = {
+            "recommender": self.evaluation,
+            "influencers": self.influence_evaluation,
+            "sanity": {k: v for k, v in self.sanity.items() if k != "scores"},
+            "data": self.profile,
+            "seconds": self.seconds,
+        }
+        paths["evaluation"] = folder / "evaluation.json"
+        paths["evaluation"].write_text(json.dumps(evaluation, indent=2, default=str))
+        paths["config"] = folder / "config.yaml"
+        paths["config"].write_text(config_yaml(self.config))
+        return paths
+
+
+class Stages:
+    """Seconds per named stage (``with stages("fit"): ...``)."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.clock = clock
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = self.clock()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(self.clock() - started, 3)
+            logger.info("stage %s: %.1f s", name, self.seconds[name])
+
+
+def make_encoder(config: TrainConfig) -> TextEncoder:
+    """The configured sentence-transformers encoder (default: the bundled MiniLM)."""
+    features = config.features
+    return SentenceTransformerEncoder(
+        features.encoder_model, expected_sha256=features.encoder_sha256
+    )
+
+
+def load_snapshot(store: Store, config: TrainConfig, now: datetime | None = None) -> Snapshot:
+    """The store as of ``data.as_of`` (default ``now``, default the current time)."""
+    moment = config.data.as_of or now or datetime.now(UTC)
+    return Snapshot.load(StoreReader(store), moment)
+
+
+def train(
+    snapshot: Snapshot,
+    config: TrainConfig,
+    *,
+    encoder: TextEncoder | None = None,
+    cache: Store | None = None,
+    models: list[str] | None = None,
+    stages: Stages | None = None,
+) -> TrainResult:
+    """Evaluate on the holdout, then fit the shipped models on all the data (module doc).
+
+    ``models`` limits the evaluated models (default: the configured model and baselines).
+    Raises :class:`DataValidationError` before fitting anything when the data is too thin.
+    """
+    stages = stages or Stages()
+    encoder = encoder or make_encoder(config)
+    with stages("log"):
+        log = engagement_log(snapshot, config.data.event_weights)
+        split_at = holdout_start(log, config.data.holdout_days)
+        check_data(
+            log,
+            split_at,
+            min_train=config.data.min_train_events,
+            min_test=config.data.min_test_pairs,
+        )
+        profile = data_profile(snapshot)
+    names = models or [config.recommender.model, *config.recommender.baselines]
+    evaluation = evaluate_recommenders(
+        snapshot, config, log, split_at, names, encoder=encoder, cache=cache, stages=stages
+    )
+    with stages("features"):
+        features = _pipeline(config, encoder, cache).fit_transform(snapshot)
+    with stages("fit"):
+        dataset = build_dataset(snapshot, features, config.features, log)
+        name = config.recommender.model
+        recommender = MODELS[name](**config.model_params(name)).fit(dataset)
+    with stages("sanity"):
+        sanity = sanity_checks(recommender, snapshot, config)
+    result = TrainResult(
+        config=config,
+        profile=profile | {"holdout_start": _iso(split_at)},
+        evaluation=evaluation,
+        recommender=recommender,
+        feature_spec=feature_spec(config, features, dataset.user_features, encoder),
+        sanity=sanity,
+    )
+    if config.influencer.enabled:
+        _train_influencer(result, snapshot, config, stages)
+    result.seconds = dict(stages.seconds)
+    return result
+
+
+def holdout_start(log: pd.DataFrame, holdout_days: float) -> int:
+    """Start (unix s) of the last ``holdout_days`` days of the log."""
+    if not len(log):
+        raise DataValidationError("interactions: no weighted events in the store")
+    return int(log["timestamp"].max()) - round(holdout_days * DAY) + 1
+
+
+def evaluate_recommenders(
+    snapshot: Snapshot,
+    config: TrainConfig,
+    log: pd.DataFrame,
+    split_at: int,
+    names: list[str],
+    *,
+    encoder: TextEncoder,
+    cache: Store | None = None,
+    stages: Stages | None = None,
+) -> dict[str, Any]:
+    """Replay the holdout window for models ``names`` (see the module docstring).
+
+    Returns the runner's result shape: ``{"benchmark": "store-replay", "protocol",
+    "models": {name: {metric: value, "slices": {...}, "seconds": {...}}}, "seconds"}``.
+    """
+    stages = stages or Stages()
+    started = time.perf_counter()
+    before = snapshot.cut(pd.Timestamp(split_at, unit="s", tz="UTC") - pd.Timedelta(1, "ns"))
+    with stages("holdout_features"):
+        features = _pipeline(config, encoder, cache).fit_transform(before)
+    train_log = log[log["timestamp"].to_numpy() < split_at]
+    dataset = build_dataset(before, features, config.features, train_log)
+    replay = deskdrop_replay(
+        log,
+        split_at,
+        None,
+        time_col="timestamp",
+        person_col="person",
+        content_col="content",
+        event_col="event_type",
+    )
+    content = np.asarray([str(c) for c in replay.index.content_ids], dtype=object)
+    results: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    with stages("holdout_models"):
+        for name in dict.fromkeys(names):
+            factory = functools.partial(MODELS[name], **config.model_params(name))
+            strict = name == config.recommender.model  # a baseline that cannot fit is skipped
+            model, fit_seconds = fit_model(name, factory, dataset, skipped, strict=strict)
+            if model is None:
+                continue
+            ranks, seconds = replay_ranks(model, replay, log, content)
+            slices = {"all": pair_metrics(ranks)}
+            for column in ("new_content", "new_person"):
+                slices[column] = pair_metrics(ranks[replay.pairs[column].to_numpy(bool)])
+            overall = {k: v for k, v in slices["all"].items() if k != "n"}
+            timing = {k: round(v, 3) for k, v in {"fit": fit_seconds, **seconds}.items()}
+            results[name] = {**overall, "slices": slices, "seconds": timing}
+            logger.info("holdout %s: %s", name, overall)
+    pairs = replay.pairs
+    protocol = {
+        "split_at": split_at,
+        "split_at_utc": _iso(split_at),
+        "holdout_days": config.data.holdout_days,
+        "train_events": len(train_log),
+        "test_pairs": len(pairs),
+        "new_content_pairs": int(pairs["new_content"].sum()),
+        "new_person_pairs": int(pairs["new_person"].sum()),
+        "mean_candidates": float(pairs["n_candidates"].mean()) if len(pairs) else None,
+        "event_weights": config.data.event_weights,
+        "features_as_of": features.as_of.isoformat(),
+        "replay": "deskdrop_replay on the store's weighted events; observe before t, no refit",
+        "primary_metric": config.gate.primary_metric,
+        "skipped_models": skipped,
+    }
+    report = {
+        "benchmark": PROTOCOL,
+        "protocol": protocol,
+        "models": results,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return json.loads(json.dumps(report, default=_plain))
+
+
+def sanity_checks(model: Recommender, snapshot: Snapshot, config: TrainConfig) -> dict[str, Any]:
+    """Recommend for a seeded sample of advocates over the live catalogue, one request each.
+
+    Fails (``passed: False``, ``failures`` say why) on non-finite scores, a catalogue
+    coverage (distinct items recommended / candidates) under ``gate.min_coverage``, or a
+    95th-percentile request latency over ``gate.latency_budget_ms``.
+    """
+    gate = config.gate
+    candidates = live_catalogue(snapshot)
+    people = snapshot.advocates["employee_id"].astype(str).to_numpy(object)
+    rng = np.random.default_rng(config.seed)
+    sample = rng.choice(people, min(gate.sample_employees, len(people)), replace=False)
+    as_of = float(snapshot.as_of.timestamp())
+    latencies, scores, shown = [], [], set()
+    for person in sample.tolist():
+        clock = time.perf_counter()
+        ids, values = model.recommend([person], gate.k, candidates=candidates, as_of=as_of)
+        latencies.append((time.perf_counter() - clock) * 1000.0)
+        scores.append(values[0])
+        shown.update(ids[0].tolist())
+    flat = np.concatenate(scores) if scores else np.zeros(0)
+    report = {
+        "employees": len(sample),
+        "candidates": len(candidates),
+        "non_finite_scores": int((~np.isfinite(flat)).sum()),
+        "coverage": len(shown) / len(candidates) if candidates else 0.0,
+        "latency_p50_ms": float(np.percentile(latencies, 50)) if latencies else 0.0,
+        "latency_p95_ms": float(np.percentile(latencies, 95)) if latencies else 0.0,
+    }
+    failures = []
+    if report["non_finite_scores"]:
+        failures.append(f"{report['non_finite_scores']} non-finite scores")
+    if not candidates:
+        failures.append("no live content to recommend")
+    elif report["coverage"] < gate.min_coverage:
+        failures.append(f"coverage {report['coverage']:.3f} < {gate.min_coverage}")
+    if report["latency_p95_ms"] > gate.latency_budget_ms:
+        failures.append(f"p95 latency {report['latency_p95_ms']:.1f} ms > {gate.latency_budget_ms}")
+    return report | {"passed": not failures, "failures": failures, "scores": flat}
+
+
+def live_catalogue(snapshot: Snapshot) -> list[str]:
+    """Approved content published by the snapshot time and not expired."""
+    content = snapshot.content
+    now = snapshot.as_of
+    published = pd.to_datetime(content["published_at"], utc=True) <= now
+    expires = pd.to_datetime(content["expires_at"], utc=True)
+    alive = expires.isna() | (expires > now)
+    approved = content["approval_status"].fillna("approved").astype(str) == "approved"
+    keep = (published & alive & approved).to_numpy(bool)
+    return content.loc[keep, "content_id"].astype(str).tolist()
+
+
+def feature_spec(
+    config: TrainConfig, features: FeatureSet, user_features: Any, encoder: TextEncoder
+) -> dict[str, Any]:
+    """What serving needs to build feature rows the model understands (feature_spec.json)."""
+    items = features.combined(list(config.features.item_matrices))
+    return {
+        "as_of": features.as_of.isoformat(),
+        "user_matrices": list(config.features.user_matrices),
+        "item_matrices": list(config.features.item_matrices),
+        "user_feature_names": list(user_features.names) if user_features is not None else [],
+        "item_feature_names": list(items.names),
+        "encoder_model_id": encoder.model_id,
+        "encoder_model": config.features.encoder_model,
+        "encoder_sha256": config.features.encoder_sha256,
+        "history_half_life_days": config.features.history_half_life_days,
+        "event_weights": config.data.event_weights,
+    }
+
+
+# -- influencers --------------------------------------------------------------------------
+def influence_job() -> Any | None:
+    """The influencer scorer's module, or None when this installation has none."""
+    if importlib.util.find_spec(INFLUENCE_MODULE) is None:
+        return None
+    return importlib.import_module(INFLUENCE_MODULE)
+
+
+def _train_influencer(
+    result: TrainResult, snapshot: Snapshot, config: TrainConfig, stages: Stages
+) -> None:
+    job = influence_job()
+    if job is None:
+        logger.warning("%s is not available: influencer scorer skipped", INFLUENCE_MODULE)
+        return
+    settings = config.influencer
+    with stages("influencer_evaluation"):
+        result.influence_evaluation = evaluate_influencer(job, snapshot, config)
+    with stages("influencer_fit"):
+        result.influencer = job.fit_influence(
+            snapshot,
+            as_of=snapshot.as_of,
+            horizon_days=settings.horizon_days,
+            random_state=config.seed,
+            **settings.params,
+        )
+    if hasattr(job, "score_snapshot"):
+        with stages("influencer_scoring"):
+            _, result.influencer_candidates = job.score_snapshot(snapshot, result.influencer)
+
+
+def evaluate_influencer(job: Any, snapshot: Snapshot, config: TrainConfig) -> dict[str, Any]:
+    """The influencer backtest of ``config`` on ``snapshot`` (runner-shaped result)."""
+    settings = config.influencer
+    return job.evaluate_influence(
+        snapshot,
+        horizon_days=settings.horizon_days,
+        k=settings.k,
+        random_state=config.seed,
+        **settings.params,
+    )
+
+
+# -- helpers ------------------------------------------------------------------------------
+def _pipeline(config: TrainConfig, encoder: TextEncoder, cache: Store | None) -> FeaturePipeline:
+    return FeaturePipeline(
+        encoder=encoder,
+        cache=cache,
+        history_half_life_days=config.features.history_half_life_days,
+        progress=False,
+    )
+
+
+def _plain(value: object) -> object:
+    """numpy scalars as Python values (JSON)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def _iso(seconds: int) -> str:
+    return pd.Timestamp(seconds, unit="s", tz="UTC").isoformat()
+
+
+__all__ = [
+    "DataValidationError",
+    "Stages",
+    "TrainResult",
+    "evaluate_influencer",
+    "evaluate_recommenders",
+    "holdout_start",
+    "live_catalogue",
+    "load_snapshot",
+    "sanity_checks",
+    "train",
+]
