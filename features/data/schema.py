@@ -96,12 +96,33 @@ embedding_cache = sa.Table(
 )
 
 
+# Program managers' decisions on micro-influencer candidates (features.data.reviews): one row
+# per decision, kept as history; the latest per advocate is the one in force.
+influencer_reviews = sa.Table(
+    "influencer_reviews",
+    metadata,
+    sa.Column("review_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("employee_id", sa.Text, sa.ForeignKey("advocates.employee_id"), nullable=False),
+    sa.Column("decision", sa.String(16), nullable=False),  # approve | dismiss
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("reviewer", sa.Text, nullable=False),
+    sa.Column("score", sa.Float, nullable=True),  # the candidate's score when decided
+    sa.Column("decided_at", sa.DateTime, nullable=False),  # naive, always UTC
+    sa.Index("ix_influencer_reviews_employee_id_decided_at", "employee_id", "decided_at"),
+    comment="Review decisions on micro-influencer candidates (history; latest wins).",
+)
+
+
 def _create_contract_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(CONTRACT_TABLES.values()))
 
 
 def _create_embedding_cache(conn: Connection) -> None:
     metadata.create_all(conn, tables=[embedding_cache])
+
+
+def _create_influencer_reviews(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[influencer_reviews])
 
 
 Migration = tuple[int, str, Callable[[Connection], None]]
@@ -113,6 +134,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         _create_contract_tables,
     ),
     (2, "embedding cache: vectors by (model_id, text_hash)", _create_embedding_cache),
+    (
+        3,
+        "influencer reviews: approve/dismiss decisions with note and reviewer",
+        _create_influencer_reviews,
+    ),
 )
 HEAD = MIGRATIONS[-1][0]
 

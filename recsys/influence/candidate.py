@@ -1,0 +1,102 @@
+"""What the scorer says about one advocate: score, tier, flag, reasons, confidence, review."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal, NamedTuple
+
+ConfidenceLevel = Literal["low", "medium", "high"]
+Decision = Literal["approve", "dismiss"]
+
+
+class Reason(NamedTuple):
+    """One feature that drives a score.
+
+    ``value`` is the readable value of the feature (e.g. followers, not their log),
+    ``percentile`` the share of the organisation at or below it (0-100), ``contribution`` its
+    part of the score's log-odds (the model's own term, see ``InfluenceScorer.contributions``).
+    """
+
+    feature: str
+    value: float
+    percentile: float
+    text: str
+    contribution: float
+
+
+@dataclass(frozen=True)
+class Confidence:
+    """How much history stands behind a score, and why."""
+
+    level: ConfidenceLevel
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    """The latest review decision on an advocate, as shown next to the candidate.
+
+    ``suppressed`` is True when a dismissal still holds: the candidate is not flagged again
+    until its score exceeds ``score`` (the score at dismissal) by the configured margin.
+    """
+
+    decision: Decision
+    reviewer: str
+    note: str
+    at: datetime
+    score: float | None
+    suppressed: bool = False
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """The scorer's output for one advocate who did not opt out."""
+
+    employee_id: str
+    score: float
+    tier: str
+    flagged: bool
+    reasons: tuple[Reason, ...]
+    confidence: Confidence
+    followers_max: float = 0.0
+    in_band: bool = False
+    department: str | None = None
+    review: ReviewState | None = None
+
+    def with_review(self, review: ReviewState | None, *, flagged: bool) -> Candidate:
+        return replace(self, review=review, flagged=flagged)
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-able dict (reasons as objects, times as ISO 8601)."""
+        review = None
+        if self.review is not None:
+            review = {
+                "decision": self.review.decision,
+                "reviewer": self.review.reviewer,
+                "note": self.review.note,
+                "at": self.review.at.isoformat(),
+                "score_at_review": self.review.score,
+                "suppressed": self.review.suppressed,
+            }
+        return {
+            "employee_id": self.employee_id,
+            "score": round(float(self.score), 6),
+            "tier": self.tier,
+            "flagged": bool(self.flagged),
+            "in_band": bool(self.in_band),
+            "followers_max": int(self.followers_max),
+            "department": self.department,
+            "reasons": [
+                {
+                    "feature": r.feature,
+                    "value": float(r.value),
+                    "percentile": round(float(r.percentile), 2),
+                    "text": r.text,
+                    "contribution": round(float(r.contribution), 6),
+                }
+                for r in self.reasons
+            ],
+            "confidence": {"level": self.confidence.level, "reason": self.confidence.reason},
+            "review": review,
+        }

@@ -1,0 +1,317 @@
+"""Fitting, evaluating and listing micro-influencer candidates: the facade over
+``features.influence_*`` and ``recsys.influence``.
+
+Time
+    ``fit_influence`` learns from time inside the data: features as of ``T = as_of - horizon``,
+    labels from ``(T, as_of]`` (top decile of engagement per share, see
+    ``features.influence_labels``). The model cannot be refit *at* ``as_of`` (its labels lie in
+    the future), so what moves to ``as_of`` is everything else: candidates are scored from
+    features built as of ``as_of`` and percentiles compare against the organisation as of
+    ``as_of`` (``InfluenceScorer.set_reference``).
+    ``as_of`` defaults to the last moment with data: the latest share outcome, interaction or
+    account snapshot in the snapshot (never after the snapshot's own ``as_of``).
+Evaluation
+    ``evaluate_influence`` backtests on the store's own history: fit with labels from
+    ``(as_of - 2h, as_of - h]``, score as of ``as_of - h`` and compare with the labels of
+    ``(as_of - h, as_of]``, for the model and the ``leaderboard`` and ``followers`` baselines.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from features.data.reader import StoreReader, utc
+from features.data.reviews import latest_reviews
+from features.data.store import Store
+from features.influence_features import (
+    InfluenceFeatures,
+    advocate_attributes,
+    advocate_groups,
+)
+from features.influence_labels import influence_labels
+from features.snapshot import Snapshot
+from recsys.ids import IdMap
+from recsys.influence import (
+    Candidate,
+    FollowersBaseline,
+    InfluenceScorer,
+    LeaderboardBaseline,
+    apply_reviews,
+    flag_rates,
+)
+from recsys.influence.reviews import DEFAULT_MARGIN
+from recsys.matrix import FeatureMatrix
+
+logger = logging.getLogger(__name__)
+
+FEATURE_PARAMS = ("networks", "prior_impressions", "lift_prior_shares", "org_network")
+SCORER_PARAMS = tuple(InfluenceScorer().get_params())
+TimeLike = datetime | pd.Timestamp | str
+
+
+def data_end(snapshot: Snapshot) -> pd.Timestamp:
+    """The last moment with data in ``snapshot`` (at most its ``as_of``)."""
+    latest = [
+        pd.to_datetime(frame[column], utc=True).max()
+        for frame, column in (
+            (snapshot.share_outcomes, "measured_at"),
+            (snapshot.interactions, "timestamp"),
+            (snapshot.social_accounts, "as_of"),
+        )
+        if len(frame)
+    ]
+    if not latest:
+        raise ValueError("the snapshot holds no events: nothing to learn influence from")
+    return min(max(latest), snapshot.as_of)
+
+
+def split_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``config`` as (feature builder params, scorer params); unknown keys raise."""
+    unknown = sorted(set(config) - set(FEATURE_PARAMS) - set(SCORER_PARAMS))
+    if unknown:
+        raise TypeError(
+            f"unknown influence setting(s) {unknown}; known: {[*FEATURE_PARAMS, *SCORER_PARAMS]}"
+        )
+    features = {k: v for k, v in config.items() if k in FEATURE_PARAMS}
+    return features, {k: v for k, v in config.items() if k in SCORER_PARAMS}
+
+
+def build_features(snapshot: Snapshot, config: Mapping[str, Any] | None = None) -> FeatureMatrix:
+    """The influence feature matrix as of ``snapshot.as_of`` (advocates not opted out)."""
+    builder = InfluenceFeatures(**dict(config or {}))
+    return builder.fit(snapshot).transform(snapshot)
+
+
+def fit_influence(
+    snapshot: Snapshot,
+    *,
+    as_of: TimeLike | None = None,
+    horizon_days: float = 30,
+    random_state: int = 42,
+    windows: int = 3,
+    **config: Any,
+) -> InfluenceScorer:
+    """Fit the scorer on features as of ``as_of - horizon`` and labels from ``(as_of -
+    horizon, as_of]``, plus up to ``windows - 1`` earlier windows of the same length (features
+    as of ``as_of - (i + 1) * horizon``, labels from the ``horizon`` after), each kept only when
+    the data reaches back to its start; then score at ``as_of`` (module docstring)."""
+    if horizon_days <= 0:
+        raise ValueError(f"horizon_days must be > 0, got {horizon_days}")
+    if int(windows) < 1:
+        raise ValueError(f"windows must be >= 1, got {windows}")
+    feature_config, scorer_config = split_config(config)
+    end = data_end(snapshot) if as_of is None else utc(as_of)
+    if end > snapshot.as_of:
+        raise ValueError(f"as_of {end} is after the snapshot's as_of {snapshot.as_of}")
+    horizon = pd.Timedelta(days=horizon_days)
+    first = data_start(snapshot)
+    parts, summaries = [], []
+    for i in range(int(windows)):
+        stop, start = end - i * horizon, end - (i + 1) * horizon
+        if i > 0 and start <= first:
+            break
+        features = build_features(snapshot.cut(start), feature_config)
+        ids = list(features.ids.external)
+        labels = influence_labels(snapshot.cut(stop), start, stop, ids=ids)
+        parts.append((features, labels.labels, i))
+        summaries.append(labels.summary())
+    features, labels = _stack(parts)
+    info = {
+        "features_as_of": (end - horizon).isoformat(),
+        "scored_as_of": end.isoformat(),
+        "horizon_days": horizon_days,
+        "windows": summaries,
+        "features_config": {k: _plain(v) for k, v in feature_config.items()},
+        **summaries[0],
+    }
+    scorer = InfluenceScorer(random_state=random_state, **scorer_config)
+    scorer.fit(features, labels, info=info)
+    scorer.set_reference(build_features(snapshot.cut(end), feature_config))
+    logger.info("fitted influence scorer: %s", scorer.training_)
+    return scorer
+
+
+def data_start(snapshot: Snapshot) -> pd.Timestamp:
+    """The first interaction in ``snapshot`` (its ``as_of`` when there is none)."""
+    if snapshot.interactions.empty:
+        return snapshot.as_of
+    return pd.to_datetime(snapshot.interactions["timestamp"], utc=True).min()
+
+
+def _stack(parts: list[tuple[FeatureMatrix, np.ndarray, int]]) -> tuple[FeatureMatrix, np.ndarray]:
+    """Windows one under the other (row ids ``employee@window``) with their labels."""
+    if len(parts) == 1:
+        return parts[0][0], parts[0][1]
+    names = parts[0][0].names
+    values = np.vstack([np.column_stack([m.column(n) for n in names]) for m, _, _ in parts])
+    ids = np.concatenate([[f"{e}@{i}" for e in m.ids.external] for m, _, i in parts])
+    labels = np.concatenate([y for _, y, _ in parts])
+    return FeatureMatrix(values, names, IdMap(ids.astype(object), "advocate_window")), labels
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple | list) else value
+
+
+def score_snapshot(
+    snapshot: Snapshot, scorer: InfluenceScorer
+) -> tuple[FeatureMatrix, list[Candidate]]:
+    """Features as of ``snapshot.as_of`` and a candidate per advocate who did not opt out."""
+    features = build_features(snapshot, scorer.training_.get("features_config"))
+    candidates = scorer.score(features)
+    attributes = advocate_attributes(snapshot, list(features.ids.external))
+    departments = attributes["department"].astype(object).where(attributes["department"].notna())
+    return features, [
+        _with_department(c, d) for c, d in zip(candidates, departments.tolist(), strict=True)
+    ]
+
+
+def _with_department(candidate: Candidate, department: object) -> Candidate:
+    return replace(candidate, department=None if department is None else str(department))
+
+
+def list_candidates(
+    store: Store,
+    scorer: InfluenceScorer,
+    *,
+    as_of: TimeLike | None = None,
+    top: int | None = None,
+    department: str | None = None,
+    network: str | None = None,
+    flagged_only: bool = False,
+    margin: float = DEFAULT_MARGIN,
+) -> list[Candidate]:
+    """Candidates as of ``as_of`` (default now) with review state, flagged first then by
+    score; opted-out advocates never appear. ``department`` matches case-insensitively;
+    ``network`` keeps advocates with an account (followers > 0) on that network."""
+    if top is not None and top < 1:
+        raise ValueError(f"top must be >= 1, got {top}")
+    moment = utc(as_of if as_of is not None else datetime.now(UTC))
+    snapshot = Snapshot.load(StoreReader(store), moment)
+    features, candidates = score_snapshot(snapshot, scorer)
+    reviews = {k: r.state() for k, r in latest_reviews(store).items()}
+    candidates = apply_reviews(candidates, reviews, margin=margin)
+    keep = np.ones(len(candidates), dtype=bool)
+    if network is not None:
+        column = f"followers_{network.strip().lower()}"
+        if column not in features.names:
+            raise ValueError(f"network: unknown network {network!r}")
+        keep &= np.asarray(features.column(column)) > 0
+    if department is not None:
+        wanted = department.strip().lower()
+        keep &= np.array([(c.department or "").lower() == wanted for c in candidates], bool)
+    if flagged_only:
+        keep &= np.array([c.flagged for c in candidates], bool)
+    chosen = [c for c, k in zip(candidates, keep, strict=True) if k]
+    chosen.sort(key=lambda c: (not c.flagged, -c.score, c.employee_id))
+    return chosen[:top] if top is not None else chosen
+
+
+def ranking_metrics(
+    score: np.ndarray, relevant: np.ndarray, k: int, *, labelled: np.ndarray | None = None
+) -> dict[str, float | None]:
+    """``auc`` (over ``labelled`` rows), ``precision@k`` and ``recall@k`` of ``score``'s top k
+    (ties broken by row order) against ``relevant``."""
+    score, relevant = np.asarray(score, float), np.asarray(relevant, bool)
+    mask = np.ones(len(score), bool) if labelled is None else np.asarray(labelled, bool)
+    auc = None
+    if len(set(relevant[mask].tolist())) == 2:
+        auc = round(float(roc_auc_score(relevant[mask], score[mask])), 6)
+    top = np.argsort(-score, kind="stable")[:k]
+    hits = int(relevant[top].sum())
+    positives = int(relevant.sum())
+    return {
+        "auc": auc,
+        "precision@k": round(hits / k, 6) if k else None,
+        "recall@k": round(hits / positives, 6) if positives else None,
+    }
+
+
+def evaluate_influence(
+    snapshot: Snapshot,
+    *,
+    as_of: TimeLike | None = None,
+    horizon_days: float = 30,
+    k: int | None = None,
+    **config: Any,
+) -> dict:
+    """Backtest on the snapshot's history (see the module docstring); JSON-able result."""
+    started = time.perf_counter()
+    end = data_end(snapshot) if as_of is None else utc(as_of)
+    middle = end - pd.Timedelta(days=horizon_days)
+    clock = time.perf_counter()
+    scorer = fit_influence(snapshot, as_of=middle, horizon_days=horizon_days, **config)
+    fit_seconds = time.perf_counter() - clock
+    present = snapshot.cut(middle)
+    clock = time.perf_counter()
+    features = build_features(present, scorer.training_.get("features_config"))
+    score = scorer.predict_proba(features)
+    flagged = scorer.predict(features)
+    score_seconds = time.perf_counter() - clock
+    labels = influence_labels(snapshot.cut(end), middle, end, ids=list(features.ids.external))
+    relevant = labels.labels == 1.0
+    labelled = ~np.isnan(labels.labels)
+    k = int(k or max(1, labels.positives))
+    models = {
+        "influence": _entry(score, relevant, labelled, k, fit_seconds, score_seconds),
+        **_baselines(features, relevant, labelled, k),
+    }
+    groups = advocate_groups(present, list(features.ids.external))
+    return {
+        "benchmark": "influence-backtest",
+        "protocol": {
+            "k": k,
+            "horizon_days": horizon_days,
+            "train_features_as_of": scorer.training_["features_as_of"],
+            "train_labels": [scorer.training_["label_start"], scorer.training_["label_end"]],
+            "test_features_as_of": middle.isoformat(),
+            "test_labels": [labels.start.isoformat(), labels.end.isoformat()],
+            "relevant": "top decile of engagement per share in the test window",
+            "auc_over": "advocates with a measured share in the test window",
+            "advocates": len(features.ids),
+            "labelled": labels.labelled,
+            "positives": labels.positives,
+            "calibration": scorer.calibration_,
+        },
+        "models": models,
+        "fairness": flag_rates(flagged, groups),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def _entry(
+    score: np.ndarray,
+    relevant: np.ndarray,
+    labelled: np.ndarray | None,
+    k: int,
+    fit_seconds: float,
+    score_seconds: float,
+) -> dict:
+    metrics = ranking_metrics(score, relevant, k, labelled=labelled)
+    n = int(len(score) if labelled is None else np.sum(labelled))
+    return {
+        **metrics,
+        "slices": {"all": {**metrics, "n": n}},
+        "seconds": {"fit": round(fit_seconds, 3), "score": round(score_seconds, 3)},
+    }
+
+
+def _baselines(
+    features: FeatureMatrix, relevant: np.ndarray, labelled: np.ndarray | None, k: int
+) -> dict[str, dict]:
+    out = {}
+    for name, model in (("leaderboard", LeaderboardBaseline()), ("followers", FollowersBaseline())):
+        clock = time.perf_counter()
+        score = model.fit(features).decision_function(features)
+        seconds = time.perf_counter() - clock
+        out[name] = _entry(score, relevant, labelled, k, 0.0, seconds)
+    return out
