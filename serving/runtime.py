@@ -284,14 +284,14 @@ class Runtime:
         )
 
     def review(self, employee_id: str, decision: str, note: str, reviewer: str) -> ReviewOut:
+        influencer = self.holder.influencer
+        if influencer is None:
+            raise NotReady("no influencer model is loaded yet: reviews need its scores")
         from features.data.reviews import ReviewError, record_review
 
-        influencer = self.holder.influencer
-        score = None
-        if influencer is not None:
-            key = (influencer.version.version, None, None, None, False)
-            listed = self._cached(key, lambda: self._list(influencer.scorer, self.clock(), key))
-            score = next((c.score for c in listed if c.employee_id == employee_id), None)
+        key = (influencer.version.version, None, None, None, False)
+        listed = self._cached(key, lambda: self._list(influencer.scorer, self.clock(), key))
+        score = next((c.score for c in listed if c.employee_id == employee_id), None)
         try:
             review = record_review(
                 self.store,

@@ -1,0 +1,244 @@
+"""One real ``bentoml serve`` process (started once for the module): every endpoint over
+HTTP, error paths, Prometheus metrics, live catalogue and model refresh by the pollers with
+requests in flight, and Schemathesis over the published OpenAPI spec (no 5xx)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from features.data.store import Store
+from tests.test_serving_data import content, fill_store, fit_model, iso, write_table
+
+ROOT = Path(__file__).resolve().parents[1]
+FRONTEND = "frontend-token-0123456789"
+MANAGER = "manager-token-0123456789"
+ADMIN = "admin-token-0123456789abc"
+READY_TIMEOUT = 180.0
+#: Without an influencer scorer these answer 503 "not ready" by design (no scorer is served
+#: in this module); every other 5xx is a bug.
+UNREADY_PATHS = ("/influencers", "/influencer_review")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(
+                f"bentoml serve exited with {process.returncode}:\n{log.read_text()[-3000:]}"
+            )
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"the service was not ready in {READY_TIMEOUT} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    folder = tmp_path_factory.mktemp("served")
+    store = Store.open(f"sqlite:///{folder / 'store.db'}")
+    fill_store(store)
+    fit_model(store, folder / "model")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "ADVOCACY_DB_URL": store.url,
+        "ADVOCACY_MODEL_DIR": str(folder / "model"),
+        "ADVOCACY_TOKENS": f"{FRONTEND}:frontend,{MANAGER}:manager,{ADMIN}:admin",
+        "ADVOCACY_CATALOGUE_REFRESH": "1",
+        "ADVOCACY_MODEL_REFRESH": "1",
+        "BENTOML_HOME": str(folder / "bentoml"),
+        "BENTOML_DO_NOT_TRACK": "True",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+    log = folder / "server.log"
+    command = [sys.executable, "-m", "bentoml", "serve", "serving.service:AdvocacyService"]
+    command += ["--port", str(port), "--host", "127.0.0.1", "--working-dir", str(ROOT)]
+    with log.open("w") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, process, log)
+        yield {"url": url, "store": store, "folder": folder, "log": log}
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        store.dispose()
+
+
+@pytest.fixture(scope="module")
+def client(server: dict[str, object]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=str(server["url"]), timeout=30) as session:
+        yield session
+
+
+def post(client: httpx.Client, path: str, body: object, token: str | None = FRONTEND):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.post(path, json=body, headers=headers)
+
+
+def test_every_endpoint_answers(client: httpx.Client) -> None:
+    feed = post(client, "/feed", {"employee_id": "e1", "k": 5})
+    assert feed.status_code == 200 and len(feed.json()["items"]) == 5
+    batch = post(client, "/feeds_batch", {"employee_ids": ["e1", "e2"], "k": 3})
+    assert batch.status_code == 200 and len(batch.json()["feeds"]) == 2
+    similar = post(client, "/similar", {"content_id": "c01", "k": 3})
+    assert similar.status_code == 200 and similar.json()["items"]
+    events = post(client, "/events", {"events": [_event("srv-1", "e1", "c02", "view")]})
+    assert events.status_code == 200 and events.json()["stored"] == 1
+    status = post(client, "/status", {}, MANAGER)
+    assert status.status_code == 200 and status.json()["ready"] is True
+    assert post(client, "/influencers", {}, MANAGER).status_code == 503  # no scorer served
+    review = {"employee_id": "e1", "decision": "approve", "reviewer": "pm"}
+    assert post(client, "/influencer_review", review, MANAGER).status_code == 503
+    for path in ("/healthz", "/livez", "/readyz"):
+        assert client.get(path).status_code == 200
+
+
+def test_cold_start_over_http(client: httpx.Client) -> None:
+    answer = post(client, "/feed", {"employee_id": "brand-new", "profile": {"region": "NA"}})
+    assert answer.status_code == 200 and answer.json()["cold_start"] is True
+
+
+def test_error_paths_over_http(client: httpx.Client) -> None:
+    headers = {"Authorization": f"Bearer {FRONTEND}", "Content-Type": "application/json"}
+    assert client.post("/feed", content=b'{"employee_id":', headers=headers).status_code == 400
+    assert post(client, "/feed", {"employee_id": "e1", "k": 500}).status_code == 400
+    assert post(client, "/similar", {"content_id": "unknown"}).status_code == 404
+    bad = post(client, "/events", {"events": [_event("srv-bad", "e1", "c01", "poke")]})
+    assert bad.status_code == 422
+    assert bad.json()["rejections"][0]["field"] == "event_type"
+    assert post(client, "/feed", {"employee_id": "e1"}, None).status_code == 401
+    assert (
+        post(client, "/feed", {"employee_id": "e1"}, "not-a-real-token-123456").status_code == 401
+    )
+    assert post(client, "/feed", {"employee_id": "e1"}, MANAGER).status_code == 403
+
+
+def test_prometheus_metrics(client: httpx.Client) -> None:
+    assert post(client, "/feed", {"employee_id": "e3"}).status_code == 200
+    text = client.get("/metrics").text
+    assert "advocacy_feeds_total" in text
+    assert "bentoml_service_request_total" in text or "request_total" in text
+
+
+def test_new_content_goes_live_within_the_refresh_interval(client, server) -> None:
+    now = datetime.now(UTC)
+    fresh = (
+        content()
+        .iloc[[1]]
+        .assign(
+            content_id="live-1", title="Just approved", published_at=iso(now - timedelta(minutes=5))
+        )
+    )
+    write_table(server["store"], "content", fresh, now=now)
+    assert _eventually(
+        lambda: "live-1" in _ids(post(client, "/feed", {"employee_id": "e2", "k": 100}))
+    )
+    retired = fresh.assign(approval_status="retired")
+    write_table(server["store"], "content", retired, now=now)
+    assert _eventually(
+        lambda: "live-1" not in _ids(post(client, "/feed", {"employee_id": "e2", "k": 100}))
+    )
+
+
+def test_a_new_model_is_swapped_in_while_requests_run(client, server) -> None:
+    before = post(client, "/feed", {"employee_id": "e1"}).json()["model_version"]
+    failures: list[str] = []
+    done = threading.Event()
+
+    def hammer() -> None:
+        with httpx.Client(base_url=str(server["url"]), timeout=30) as session:
+            while not done.is_set():
+                answer = post(session, "/feed", {"employee_id": "e4", "k": 10})
+                if answer.status_code != 200:
+                    failures.append(f"{answer.status_code}: {answer.text[:200]}")
+
+    worker = threading.Thread(target=hammer)
+    worker.start()
+    try:
+        fit_model(server["store"], server["folder"] / "model", seed=11)
+        swapped = _eventually(
+            lambda: post(client, "/feed", {"employee_id": "e1"}).json()["model_version"] != before
+        )
+    finally:
+        done.set()
+        worker.join(30)
+    assert swapped
+    assert failures == []
+
+
+def test_schemathesis_finds_no_server_errors(server) -> None:
+    schema = schemathesis.openapi.from_url(f"{server['url']}/docs.json")
+    headers = {"Authorization": f"Bearer {ADMIN}"}
+    statuses: dict[int, int] = {}
+    server_errors: list[str] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @settings(
+            max_examples=25,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=operation.as_strategy())
+        def check(case) -> None:
+            response = case.call(base_url=str(server["url"]), headers=headers, timeout=30)
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            unready = response.status_code == 503 and case.path in UNREADY_PATHS
+            if response.status_code >= 500 and not unready:
+                server_errors.append(f"{case.method} {case.path}: {response.text[:300]}")
+
+        check()
+    total = sum(statuses.values())
+    print(f"schemathesis: {total} generated requests, statuses {dict(sorted(statuses.items()))}")
+    assert total > 50
+    assert server_errors == []
+
+
+def _event(event_id: str, employee: str, content_id: str, kind: str) -> dict[str, str]:
+    return {
+        "event_id": event_id,
+        "employee_id": employee,
+        "content_id": content_id,
+        "event_type": kind,
+    }
+
+
+def _ids(response: httpx.Response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [item["content_id"] for item in response.json()["items"]]
+
+
+def _eventually(check, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.25)
+    return False

@@ -1,0 +1,95 @@
+"""``advocacy serve``: run the BentoML service on this machine.
+
+Checks the configuration first (tokens, intervals, model folder), then runs
+``bentoml serve serving.service:AdvocacyService`` with it in the environment, so the
+service's workers read the same settings (see :mod:`serving.config`). Register with
+``app.command("serve")(serve)``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+
+from training import console
+from training.data_commands import DB_HELP
+
+SERVICE = "serving.service:AdvocacyService"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def serve(
+    port: int = typer.Option(3000, "--port", "-p", min=1, max=65535, help="HTTP port."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    tracking_uri: str | None = typer.Option(
+        None,
+        "--tracking-uri",
+        help="MLflow tracking URI the champion models come from (default: $MLFLOW_TRACKING_URI"
+        " or the embedded store under the data folder).",
+    ),
+    model_dir: Path | None = typer.Option(
+        None, "--model-dir", help="Serve this saved recommender folder instead of the registry."
+    ),
+    influencer_dir: Path | None = typer.Option(
+        None, "--influencer-dir", help="Serve this saved influencer scorer folder."
+    ),
+    tokens_file: Path | None = typer.Option(
+        None, "--tokens-file", help="File of 'token:role' lines (roles: frontend, manager, admin)."
+    ),
+    catalogue_refresh: float | None = typer.Option(
+        None, "--catalogue-refresh", min=0.1, help="Seconds between catalogue refreshes (30)."
+    ),
+    model_refresh: float | None = typer.Option(
+        None, "--model-refresh", min=0.1, help="Seconds between champion polls (60)."
+    ),
+) -> None:
+    """Serve feeds, events and influencer candidates over HTTP (BentoML).
+
+    Tokens come from --tokens-file and/or $ADVOCACY_TOKENS ("token:role,token:role"). The
+    OpenAPI spec is at /docs.json; /healthz, /readyz and /metrics need no token.
+    """
+    from serving.auth import TokenConfigError
+    from serving.config import ConfigError, ServingConfig
+
+    env = dict(os.environ)
+    settings = {
+        "ADVOCACY_DB_URL": db,
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "ADVOCACY_MODEL_DIR": _absolute(model_dir),
+        "ADVOCACY_INFLUENCER_MODEL_DIR": _absolute(influencer_dir),
+        "ADVOCACY_TOKENS_FILE": _absolute(tokens_file),
+        "ADVOCACY_CATALOGUE_REFRESH": None if catalogue_refresh is None else str(catalogue_refresh),
+        "ADVOCACY_MODEL_REFRESH": None if model_refresh is None else str(model_refresh),
+    }
+    env.update({k: v for k, v in settings.items() if v is not None})
+    try:
+        config = ServingConfig.from_env(env)
+        tokens = config.tokens()
+    except (ConfigError, TokenConfigError) as exc:
+        console.errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if model_dir is not None and not (model_dir / "manifest.json").is_file():
+        console.errors.print(f"[red]error:[/red] --model-dir {model_dir}: no saved model there")
+        raise typer.Exit(2)
+    if not len(tokens):
+        console.errors.print(
+            "[yellow]warning:[/yellow] no tokens configured (--tokens-file or $ADVOCACY_TOKENS):"
+            " every protected endpoint will answer 401"
+        )
+    console.console.print(f"serving on http://{host}:{port} (OpenAPI: /docs.json)")
+    command = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--port", str(port)]
+    command += ["--host", host, "--working-dir", str(ROOT)]
+    try:
+        code = subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)
+
+
+def _absolute(path: Path | None) -> str | None:
+    return None if path is None else str(path.expanduser().resolve())
