@@ -80,6 +80,9 @@ def test_fit_learns_from_time_inside_the_data(snapshot: Snapshot, opted_out: set
 def test_candidates_from_the_store_with_reviews(db: Store, opted_out: set[str]) -> None:
     store_snapshot = Snapshot.load(StoreReader(db), NOW)
     scorer = fit_influence(store_snapshot)
+    # scored as of now; labels from the last 30 days that have data (the org ends 1 November)
+    assert scorer.training_["scored_as_of"].startswith("2026-11-26")
+    assert scorer.training_["labels_end"].startswith("2026-11-01")
     everyone = list_candidates(db, scorer, as_of=NOW)
     assert everyone and not {c.employee_id for c in everyone} & opted_out
     flags = [c.flagged for c in everyone]

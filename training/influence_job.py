@@ -8,8 +8,10 @@ Time
     the future), so what moves to ``as_of`` is everything else: candidates are scored from
     features built as of ``as_of`` and percentiles compare against the organisation as of
     ``as_of`` (``InfluenceScorer.set_reference``).
-    ``as_of`` defaults to the last moment with data: the latest share outcome, interaction or
-    account snapshot in the snapshot (never after the snapshot's own ``as_of``).
+    ``as_of`` defaults to the snapshot's ``as_of``. The label window ends at the last moment
+    with data at or before ``as_of`` (the latest share outcome, interaction or account
+    snapshot), so scoring "now" after the data stopped still learns from the last full
+    horizon instead of an empty one; ``training_["labels_end"]`` records it.
 Evaluation
     ``evaluate_influence`` backtests on the store's own history: fit with labels from
     ``(as_of - 2h, as_of - h]``, score as of ``as_of - h`` and compare with the labels of
@@ -100,18 +102,20 @@ def fit_influence(
     windows: int = 3,
     **config: Any,
 ) -> InfluenceScorer:
-    """Fit the scorer on features as of ``as_of - horizon`` and labels from ``(as_of -
-    horizon, as_of]``, plus up to ``windows - 1`` earlier windows of the same length (features
-    as of ``as_of - (i + 1) * horizon``, labels from the ``horizon`` after), each kept only when
-    the data reaches back to its start; then score at ``as_of`` (module docstring)."""
+    """Fit the scorer on features as of ``end - horizon`` and labels from ``(end - horizon,
+    end]`` (``end``: the last data at or before ``as_of``), plus up to ``windows - 1`` earlier
+    windows of the same length (features as of ``end - (i + 1) * horizon``, labels from the
+    ``horizon`` after), each kept only when the data reaches back to its start; then set the
+    organisation reference as of ``as_of`` (module docstring)."""
     if horizon_days <= 0:
         raise ValueError(f"horizon_days must be > 0, got {horizon_days}")
     if int(windows) < 1:
         raise ValueError(f"windows must be >= 1, got {windows}")
     feature_config, scorer_config = split_config(config)
-    end = data_end(snapshot) if as_of is None else utc(as_of)
-    if end > snapshot.as_of:
-        raise ValueError(f"as_of {end} is after the snapshot's as_of {snapshot.as_of}")
+    scored_at = snapshot.as_of if as_of is None else utc(as_of)
+    if scored_at > snapshot.as_of:
+        raise ValueError(f"as_of {scored_at} is after the snapshot's as_of {snapshot.as_of}")
+    end = data_end(snapshot.cut(scored_at))
     horizon = pd.Timedelta(days=horizon_days)
     first = data_start(snapshot)
     parts, summaries = [], []
@@ -127,7 +131,8 @@ def fit_influence(
     features, labels = _stack(parts)
     info = {
         "features_as_of": (end - horizon).isoformat(),
-        "scored_as_of": end.isoformat(),
+        "labels_end": end.isoformat(),
+        "scored_as_of": scored_at.isoformat(),
         "horizon_days": horizon_days,
         "windows": summaries,
         "features_config": {k: _plain(v) for k, v in feature_config.items()},
@@ -135,7 +140,7 @@ def fit_influence(
     }
     scorer = InfluenceScorer(random_state=random_state, **scorer_config)
     scorer.fit(features, labels, info=info)
-    scorer.set_reference(build_features(snapshot.cut(end), feature_config))
+    scorer.set_reference(build_features(snapshot.cut(scored_at), feature_config))
     logger.info("fitted influence scorer: %s", scorer.training_)
     return scorer
 
@@ -246,7 +251,7 @@ def evaluate_influence(
 ) -> dict:
     """Backtest on the snapshot's history (see the module docstring); JSON-able result."""
     started = time.perf_counter()
-    end = data_end(snapshot) if as_of is None else utc(as_of)
+    end = data_end(snapshot.cut(snapshot.as_of if as_of is None else utc(as_of)))
     middle = end - pd.Timedelta(days=horizon_days)
     clock = time.perf_counter()
     scorer = fit_influence(snapshot, as_of=middle, horizon_days=horizon_days, **config)
