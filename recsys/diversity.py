@@ -69,20 +69,24 @@ def _within_caps(
     max_per_topic: int | None,
     max_per_type: int | None,
 ) -> list[int]:
-    topic_cap = max_per_topic or np.inf
-    type_cap = max_per_type or np.inf
-    per_topic = np.zeros(len(catalogue.topics.vocabulary), dtype=np.int64)
-    per_type = np.zeros(len(catalogue.type_vocabulary), dtype=np.int64)
+    topic_cap = max_per_topic or len(order) + 1
+    type_cap = max_per_type or len(order) + 1
+    per_topic = [0] * len(catalogue.topics.vocabulary)
+    per_type = [0] * len(catalogue.type_vocabulary)
+    indptr, codes = catalogue.topics.indptr, catalogue.topics.codes
+    kinds = catalogue.content_type
     chosen: list[int] = []
-    for position in order.tolist():
-        item = int(items[position])
-        topics = catalogue.topics.row(item)
-        kind = catalogue.content_type[item]
-        if per_type[kind] >= type_cap or (per_topic[topics] >= topic_cap).any():
+    for position, item in zip(order.tolist(), items[order].tolist(), strict=True):
+        kind = int(kinds[item])
+        if per_type[kind] >= type_cap:
+            continue
+        topics = codes[indptr[item] : indptr[item + 1]].tolist()
+        if any(per_topic[t] >= topic_cap for t in topics):
             continue
         chosen.append(position)
         per_type[kind] += 1
-        per_topic[topics] += 1
+        for t in topics:
+            per_topic[t] += 1
         if len(chosen) == k:
             break
     return chosen

@@ -42,10 +42,11 @@ MAX_K = 100
 #: Scoring users per model call in :meth:`FeedRanker.feeds` (bounds memory).
 BATCH_USERS = 256
 #: Over-fetch before diversity: caps see ``max(CAP_POOL_FACTOR * k, k + CAP_POOL_EXTRA)``
-#: best items (all eligible ones if the caps cannot fill ``k`` from those), MMR sees
-#: ``max(MMR_POOL_FACTOR * k, MMR_POOL_MIN)``.
+#: best items (``CAP_POOL_GROWTH`` times more, up to every eligible item, while the caps
+#: cannot fill ``k`` from those), MMR sees ``max(MMR_POOL_FACTOR * k, MMR_POOL_MIN)``.
 CAP_POOL_FACTOR = 4
 CAP_POOL_EXTRA = 20
+CAP_POOL_GROWTH = 4
 MMR_POOL_FACTOR = 10
 MMR_POOL_MIN = 100
 
@@ -341,14 +342,14 @@ class FeedRanker:
             pool = max(CAP_POOL_FACTOR * k, k + CAP_POOL_EXTRA)
         else:
             pool = k
+        vectors = item_vectors(self._model) if config.use_mmr else None
         while True:
             top, values = top_k(scores, min(pool, available))
             items = candidates[top]
-            vectors = item_vectors(self._model) if config.use_mmr else None
             chosen = select(items, values, config, self._catalogue, vectors)
             if not capped or chosen.within_caps >= min(k, available) or pool >= available:
                 return items[chosen.items], values[chosen.items]
-            pool = available  # the caps could not fill k from the pool: use every item
+            pool *= CAP_POOL_GROWTH  # the caps could not fill k from the pool: look further
 
     def _filter_mask(self, filters: FeedFilters | None) -> np.ndarray:
         catalogue = self._catalogue

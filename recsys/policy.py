@@ -241,6 +241,6 @@ def select(
         max_per_topic=config.max_per_topic,
         max_per_type=config.max_per_type,
     )
-    position = {int(item): p for p, item in enumerate(items.tolist())}
-    positions = np.asarray([position[int(i)] for i in ranked.items], dtype=np.int64)
-    return Selection(positions, ranked.scores, ranked.within_caps)
+    order = np.argsort(items, kind="stable")
+    positions = order[np.searchsorted(items[order], ranked.items)]
+    return Selection(positions.astype(np.int64), ranked.scores, ranked.within_caps)

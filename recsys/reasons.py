@@ -46,6 +46,7 @@ class ReasonKind(StrEnum):
     TASTE = "taste"
     POPULAR = "popular"
     SIMILAR = "similar"
+    COLLEAGUES = "colleagues"
 
 
 KINDS: tuple[ReasonKind, ...] = tuple(ReasonKind)
@@ -76,7 +77,7 @@ class ScoreComponents:
     ``department_trend``, ``topic_new`` (freshness of an item in a topic they follow),
     ``freshness``, ``global_trend`` (decayed company-wide popularity), ``taste``
     (collaborative/profile model), ``popular`` (all-time popularity), ``similar`` (similarity
-    to a given item).
+    to a given item), ``colleagues`` (what employees of similar taste engage with now).
     """
 
     affinity: np.ndarray | None = None
@@ -87,6 +88,7 @@ class ScoreComponents:
     taste: np.ndarray | None = None
     popular: np.ndarray | None = None
     similar: np.ndarray | None = None
+    colleagues: np.ndarray | None = None
     similar_item: np.ndarray | None = None
     similar_item_shared: np.ndarray | None = None
     department_engagers: np.ndarray | None = None
@@ -195,6 +197,8 @@ def _text(
         return "Matches your interests"
     if kind is ReasonKind.POPULAR:
         return "Popular across the company"
+    if kind is ReasonKind.COLLEAGUES:
+        return "Colleagues with similar interests are engaging with it now"
     if kind is ReasonKind.DEPARTMENT_TREND:
         count = _detail(components.department_engagers, position)
         if count is None or count < 1:
@@ -245,12 +249,14 @@ COMPONENT_KINDS: dict[str, ReasonKind] = {
     "global_trend_short": ReasonKind.GLOBAL_TREND,
     "global_trend_long": ReasonKind.GLOBAL_TREND,
     "department_trend": ReasonKind.DEPARTMENT_TREND,
+    "colleague_trend": ReasonKind.COLLEAGUES,
     "freshness": ReasonKind.FRESHNESS,
 }
 #: Components not listed above are matched by name prefix; others give no reason.
 PREFIX_KINDS: tuple[tuple[str, ReasonKind], ...] = (
     ("global_trend", ReasonKind.GLOBAL_TREND),
     ("department", ReasonKind.DEPARTMENT_TREND),
+    ("colleague", ReasonKind.COLLEAGUES),
     ("affinity", ReasonKind.AFFINITY),
     ("taste", ReasonKind.TASTE),
     ("fresh", ReasonKind.FRESHNESS),
