@@ -1,4 +1,5 @@
-"""``advocacy evaluate BENCHMARK``: offline benchmarks of the recommenders (JSON or a table)."""
+"""``advocacy evaluate BENCHMARK``: offline benchmarks of the recommenders and of the
+micro-influencer scorer (JSON or a table)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,21 @@ import typer
 from training import console
 
 MODELS_HELP = "Comma-separated model names (default: every registered model that can fit)."
+INFLUENCE_BENCHMARKS = ("synthetic-influencers", "peerindex")
+PEERINDEX_FILE = Path("peerindex") / "train_public.csv"
 
 
 def evaluate(
     benchmark: str = typer.Argument(
-        ..., help="movielens-100k, movielens-100k-cold or deskdrop-replay."
+        ...,
+        help="movielens-100k, movielens-100k-cold, deskdrop-replay (recommenders);"
+        " synthetic-influencers, peerindex (micro-influencer scorer).",
     ),
-    data: Path = typer.Option(
-        ..., "--data", help="The benchmark's data (folder/file) or the shared data root."
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        help="The benchmark's data (folder/file) or the shared data root (required for the"
+        " recommender benchmarks; peerindex: the pairs file or the shared data root).",
     ),
     split_at: str | None = typer.Option(
         None,
@@ -27,12 +35,67 @@ def evaluate(
         None, "--until", help="deskdrop-replay: end of the test window (default: the log's end)."
     ),
     models: str | None = typer.Option(None, "--models", help=MODELS_HELP),
+    train: Path | None = typer.Option(
+        None, "--train", help="peerindex: the training pairs file (default: --data)."
+    ),
+    test: Path | None = typer.Option(
+        None, "--test", help="peerindex: test pairs (default: hold out part of --train)."
+    ),
+    test_fraction: float = typer.Option(
+        0.25, "--test-fraction", min=0.01, max=0.99, help="peerindex: held-out share of --train."
+    ),
+    folds: int | None = typer.Option(
+        None, "--folds", min=2, help="peerindex: k-fold cross-validation instead of a hold-out."
+    ),
+    seed: int | None = typer.Option(
+        None, "--seed", help="peerindex split seed (42) / synthetic organisation seed (0)."
+    ),
+    k: int | None = typer.Option(
+        None, "--k", min=1, help="Influence benchmarks: k of precision@k / recall@k."
+    ),
+    employees: int = typer.Option(2000, "--employees", min=50, help="synthetic-influencers."),
+    content: int = typer.Option(500, "--content", min=10, help="synthetic-influencers."),
+    days: int = typer.Option(180, "--days", min=30, help="synthetic-influencers."),
+    interactions_per_employee: float = typer.Option(
+        200.0, "--interactions-per-employee", min=1, help="synthetic-influencers."
+    ),
+    horizon_days: float = typer.Option(
+        30.0, "--horizon-days", min=1, help="synthetic-influencers: label window in days."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Fit models on a benchmark's training data and print their ranking metrics.
+    """Fit models on a benchmark's training data and print their metrics.
 
-    Exit code 2: unknown benchmark or model, or missing data path.
+    Exit code 2: unknown benchmark or model, or missing or unusable data.
     """
+    if benchmark in INFLUENCE_BENCHMARKS:
+        options = {
+            "data": data,
+            "train": train,
+            "test": test,
+            "test_fraction": test_fraction,
+            "folds": folds,
+            "seed": seed,
+            "k": k,
+            "employees": employees,
+            "content": content,
+            "days": days,
+            "interactions_per_employee": interactions_per_employee,
+            "horizon_days": horizon_days,
+        }
+        _evaluate_influence(benchmark, options, as_json)
+        return
+    from training.evaluation.runner import BENCHMARKS as RECOMMENDER_BENCHMARKS
+
+    if benchmark not in RECOMMENDER_BENCHMARKS:
+        known = ", ".join([*RECOMMENDER_BENCHMARKS, *INFLUENCE_BENCHMARKS])
+        console.errors.print(
+            f"[red]error:[/red] unknown benchmark {benchmark!r}; known: {known}", soft_wrap=True
+        )
+        raise typer.Exit(2)
+    if data is None:
+        console.errors.print(f"[red]error:[/red] {benchmark} needs --data", soft_wrap=True)
+        raise typer.Exit(2)
     from training.evaluation.runner import (
         BENCHMARKS,
         UnknownNameError,
@@ -106,3 +169,88 @@ def _time(value: str | None) -> str | int | None:
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
+
+
+def _evaluate_influence(benchmark: str, options: dict, as_json: bool) -> None:
+    """Run an influence benchmark (``training.evaluation.influence``) and print it."""
+    from training.evaluation.influence import run_peerindex, run_synthetic_influencers
+
+    try:
+        if benchmark == "peerindex":
+            train = options["train"] or _peerindex_file(options["data"])
+            result = run_peerindex(
+                train,
+                options["test"],
+                test_fraction=options["test_fraction"],
+                seed=42 if options["seed"] is None else options["seed"],
+                folds=options["folds"],
+                k=options["k"],
+            )
+        else:
+            result = run_synthetic_influencers(
+                employees=options["employees"],
+                content=options["content"],
+                days=options["days"],
+                seed=0 if options["seed"] is None else options["seed"],
+                interactions_per_employee=options["interactions_per_employee"],
+                k=options["k"],
+                horizon_days=options["horizon_days"],
+            )
+    except (ValueError, FileNotFoundError) as exc:
+        console.errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        console.print_json(result)
+        return
+    _print_influence(result)
+
+
+def _peerindex_file(data: Path | None) -> Path:
+    """The pairs file given by --data: the file itself, or inside a (shared data) folder."""
+    if data is None:
+        raise FileNotFoundError("peerindex needs --train PATH (or --data PATH)")
+    if data.is_dir():
+        for candidate in (data / PEERINDEX_FILE, data / PEERINDEX_FILE.name):
+            if candidate.is_file():
+                return candidate
+        raise FileNotFoundError(f"peerindex: {PEERINDEX_FILE} not found under {data}")
+    return data
+
+
+def _print_influence(result: dict) -> None:
+    metrics = ["auc", "precision@k", "recall@k"]
+    entries: dict[str, dict] = result["models"]
+    rows = []
+    for name, entry in entries.items():
+        extra = ""
+        if "flagged" in entry:
+            extra = f"{entry['flagged']} flagged, precision {_fmt(entry['flagged_precision'])}"
+        rows.append([name, *(_fmt(entry.get(m)) for m in metrics), extra])
+    k = result["protocol"]["k"]
+    title = f"{result['benchmark']} (k={k})"
+    console.console.print(console.table(title, ["model", *metrics, "flagged"], rows))
+    split = result["protocol"].get("split")
+    if split:
+        console.console.print(f"split: {split}", soft_wrap=True)
+    fairness = result.get("fairness")
+    if fairness:
+        _print_fairness(fairness)
+    console.console.print(f"{result['seconds']} s")
+
+
+def _print_fairness(fairness: dict) -> None:
+    console.console.print(
+        f"flag rate {fairness['rate']:.2%} ({fairness['flagged']} of {fairness['advocates']}"
+        " advocates scored; opted-out advocates are never scored)",
+        soft_wrap=True,
+    )
+    for dimension, report in fairness["dimensions"].items():
+        rows = [
+            [group, g["advocates"], g["flagged"], f"{g['rate']:.2%}"]
+            for group, g in report["groups"].items()
+        ]
+        ratio = report["min_max_ratio"]
+        title = f"flag rate by {dimension} (lowest/highest {_fmt(ratio)})"
+        console.console.print(
+            console.table(title, [dimension, "advocates", "flagged", "rate"], rows)
+        )

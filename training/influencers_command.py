@@ -1,0 +1,295 @@
+"""``advocacy influencers``: list micro-influencer candidates, record review decisions, and
+save a fitted scorer.
+
+Where the scorer comes from: ``--model FOLDER`` loads a saved one (``advocacy influencers
+fit --out FOLDER``, or any folder written by ``InfluenceScorer.save``); without it the scorer
+is fitted on the store on the fly (``training.influence_job.fit_influence``: features as of
+the last 30 days' start, labels from those 30 days, candidates scored as of ``--as-of``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from training import console
+
+if TYPE_CHECKING:
+    from features.data.store import Store
+    from recsys.influence import InfluenceScorer
+
+logger = logging.getLogger(__name__)
+
+influencers_app = typer.Typer(
+    help="Micro-influencer candidates: list them, review them, save a fitted scorer.",
+    no_args_is_help=False,
+)
+
+DB_HELP = "Database URL (default $ADVOCACY_DB_URL or ./data/advocacy.db)."
+MODEL_HELP = "A saved scorer folder (default: fit one on the store now)."
+AS_OF_HELP = "Score as of this time (default now; naive times are UTC)."
+HORIZON_HELP = "Days of the label window when fitting on the fly."
+CSV_FIELDS = (
+    "employee_id", "department", "score", "tier", "flagged", "in_band", "followers_max",
+    "confidence", "confidence_reason", "reasons", "review", "reviewer", "review_note",
+    "review_at", "suppressed",
+)  # fmt: skip
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    console.errors.print(f"[red]error:[/red] {message}", soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _scorer(
+    store: Store, model: Path | None, as_of: str | None, horizon_days: float
+) -> InfluenceScorer:
+    """The saved scorer at ``model``, or one fitted on ``store`` as of ``as_of``."""
+    from datetime import UTC, datetime
+
+    from features.data.reader import StoreReader, utc
+    from features.snapshot import Snapshot
+    from recsys.influence import InfluenceScorer
+    from training.influence_job import fit_influence
+
+    if model is not None:
+        try:
+            return InfluenceScorer.load(model)
+        except (FileNotFoundError, ValueError) as exc:
+            raise _fail(str(exc)) from None
+    snapshot = Snapshot.load(StoreReader(store), utc(as_of or datetime.now(UTC)))
+    try:
+        return fit_influence(snapshot, horizon_days=horizon_days)
+    except ValueError as exc:
+        raise _fail(f"cannot fit the scorer on {store.url}: {exc}", 4) from None
+
+
+@influencers_app.callback(invoke_without_command=True)
+def influencers(
+    ctx: typer.Context,
+    top: int = typer.Option(20, "--top", min=1, help="How many candidates to list."),
+    department: str | None = typer.Option(None, "--department", help="Only this department."),
+    network: str | None = typer.Option(
+        None, "--network", help="Only advocates with an account on this network."
+    ),
+    flagged_only: bool = typer.Option(False, "--flagged-only", help="Only flagged candidates."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    model: Path | None = typer.Option(None, "--model", help=MODEL_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+    horizon_days: float = typer.Option(30.0, "--horizon-days", min=1, help=HORIZON_HELP),
+    margin: float = typer.Option(
+        0.10, "--margin", min=0, max=1, help="Score rise that re-flags a dismissed candidate."
+    ),
+) -> None:
+    """List candidates: score, tier, flag, reasons, confidence and review state.
+
+    Flagged candidates come first, then by score. Opted-out advocates never appear.
+    Exit codes: 2 usage error; 4 the store has nothing to score.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if as_json and as_csv:
+        raise _fail("choose one of --json and --csv")
+    from features.data.store import Store
+    from training.influence_job import list_candidates
+
+    store = Store.open(db)
+    try:
+        scorer = _scorer(store, model, as_of, horizon_days)
+        try:
+            candidates = list_candidates(
+                store,
+                scorer,
+                as_of=as_of,
+                top=top,
+                department=department,
+                network=network,
+                flagged_only=flagged_only,
+                margin=margin,
+            )
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+    finally:
+        store.dispose()
+    rows = [c.to_dict() for c in candidates]
+    if as_json:
+        console.print_json({"as_of": as_of, "candidates": rows, "scorer": scorer.training_})
+    elif as_csv:
+        print(_csv(rows), end="")
+    else:
+        _print_table(rows)
+
+
+def _csv(rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        review = row["review"] or {}
+        writer.writerow(
+            {
+                **{k: row[k] for k in CSV_FIELDS if k in row},
+                "confidence": row["confidence"]["level"],
+                "confidence_reason": row["confidence"]["reason"],
+                "reasons": " | ".join(r["text"] for r in row["reasons"]),
+                "review": review.get("decision", ""),
+                "reviewer": review.get("reviewer", ""),
+                "review_note": review.get("note", ""),
+                "review_at": review.get("at", ""),
+                "suppressed": review.get("suppressed", ""),
+            }
+        )
+    return out.getvalue()
+
+
+def _print_table(rows: list[dict]) -> None:
+    columns = ["employee", "department", "score", "tier", "flagged", "confidence", "review"]
+    table = console.table("Micro-influencer candidates", [*columns, "reasons"], [])
+    for row in rows:
+        review = row["review"]
+        state = "-" if review is None else review["decision"]
+        if review is not None and review["suppressed"]:
+            state += " (suppressed)"
+        table.add_row(
+            row["employee_id"],
+            row["department"] or "-",
+            f"{row['score']:.3f}",
+            row["tier"],
+            "yes" if row["flagged"] else "no",
+            f"{row['confidence']['level']}: {row['confidence']['reason']}",
+            state,
+            "\n".join(r["text"] for r in row["reasons"]),
+        )
+    console.console.print(table)
+    if not rows:
+        console.console.print("no candidates match")
+
+
+@influencers_app.command("review")
+def review(
+    employee_id: str = typer.Argument(..., help="The advocate's employee id."),
+    approve: bool = typer.Option(False, "--approve", help="Approve the candidate."),
+    dismiss: bool = typer.Option(False, "--dismiss", help="Dismiss the candidate."),
+    note: str = typer.Option("", "--note", help="Why (shown with the candidate)."),
+    by: str = typer.Option(..., "--by", help="Who decided."),
+    score: float | None = typer.Option(
+        None, "--score", min=0, max=1, help="The score at review (default: score it now)."
+    ),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    model: Path | None = typer.Option(None, "--model", help=MODEL_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+    horizon_days: float = typer.Option(30.0, "--horizon-days", min=1, help=HORIZON_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the stored decision as JSON."),
+) -> None:
+    """Store an approve or dismiss decision (with a note and who decided).
+
+    A dismissed candidate is not flagged again until their score rises above the score at
+    dismissal by the list's --margin. Exit code 2: bad input, unknown or opted-out advocate.
+    """
+    if approve == dismiss:
+        raise _fail("give exactly one of --approve and --dismiss")
+    from features.builder import OptedOutError
+    from features.data.reviews import ReviewError, record_review
+    from features.data.store import Store
+    from recsys.ids import UnknownIdError
+
+    store = Store.open(db)
+    try:
+        if score is None:
+            score = _current_score(store, employee_id, model, as_of, horizon_days)
+        try:
+            stored = record_review(
+                store,
+                employee_id,
+                "approve" if approve else "dismiss",
+                note=note,
+                reviewer=by,
+                score=score,
+            )
+        except (ReviewError, UnknownIdError, OptedOutError) as exc:
+            raise _fail(str(exc).strip("'\"")) from None
+    finally:
+        store.dispose()
+    payload = {
+        "employee_id": stored.employee_id,
+        "decision": stored.decision,
+        "note": stored.note,
+        "reviewer": stored.reviewer,
+        "score": stored.score,
+        "at": stored.at.isoformat(),
+    }
+    if as_json:
+        console.print_json(payload)
+    else:
+        console.console.print(
+            f"{stored.decision} {stored.employee_id} by {stored.reviewer}"
+            f" (score {stored.score if stored.score is None else round(stored.score, 4)})",
+            soft_wrap=True,
+        )
+
+
+def _current_score(
+    store: Store, employee_id: str, model: Path | None, as_of: str | None, horizon_days: float
+) -> float:
+    """The advocate's score now, or a usage error when they cannot be scored."""
+    from features.builder import OptedOutError
+    from recsys.ids import UnknownIdError
+    from training.influence_job import list_candidates
+
+    known = store.key_set("advocates", "employee_id")
+    if employee_id not in known:
+        raise _fail(str(UnknownIdError("advocate", [employee_id])).strip("'\""))
+    scorer = _scorer(store, model, as_of, horizon_days)
+    try:
+        found = [
+            c for c in list_candidates(store, scorer, as_of=as_of) if c.employee_id == employee_id
+        ]
+    except OptedOutError as exc:
+        raise _fail(str(exc)) from None
+    if not found:
+        raise _fail(f"advocate {employee_id} opted out: opted-out advocates are never reviewed")
+    return found[0].score
+
+
+@influencers_app.command("fit")
+def fit(
+    out: Path = typer.Option(..., "--out", help="Folder to save the scorer in."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help="Fit as of (default: the data's end)."),
+    horizon_days: float = typer.Option(30.0, "--horizon-days", min=1, help=HORIZON_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the training summary as JSON."),
+) -> None:
+    """Fit the scorer on the store and save it (manifest.json + arrays.npz, no pickle)."""
+    from datetime import UTC, datetime
+
+    from features.data.reader import StoreReader, utc
+    from features.data.store import Store
+    from features.snapshot import Snapshot
+    from training.influence_job import fit_influence
+
+    store = Store.open(db)
+    try:
+        snapshot = Snapshot.load(StoreReader(store), utc(datetime.now(UTC)))
+        try:
+            scorer = fit_influence(snapshot, as_of=as_of, horizon_days=horizon_days)
+        except ValueError as exc:
+            raise _fail(f"cannot fit the scorer on {store.url}: {exc}", 4) from None
+    finally:
+        store.dispose()
+    folder = scorer.save(out)
+    summary = {"out": str(folder), "calibration": scorer.calibration_, **scorer.training_}
+    if as_json:
+        console.print_json(summary)
+    else:
+        console.console.print(
+            f"saved the influence scorer to {folder}: {scorer.training_['rows']} labelled rows,"
+            f" {scorer.training_['positives']} in the top decile; {scorer.calibration_}",
+            soft_wrap=True,
+        )
