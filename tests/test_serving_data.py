@@ -164,3 +164,25 @@ def fit_model(store: Store, folder: Path, *, seed: int = 42) -> Hybrid:
 
 def _items(ids: list[str]) -> IdMap:
     return IdMap.from_ids(ids, "content")
+
+
+def add_synthetic_org(store: Store, folder: Path, *, employees: int = 150) -> None:
+    """A small generated organisation (accounts, outcomes, edges) next to the tiny one."""
+    from features.data.importer import import_path
+    from features.data.synthetic import OrgConfig, generate, write
+
+    config = OrgConfig(
+        employees=employees, content=60, days=90, seed=3, interactions_per_employee=30, end=NOW
+    )
+    write(generate(config), folder)
+    report = import_path(store, folder, context=ValidationContext(now=NOW))
+    assert report.exit_code == 0, report.to_dict()
+
+
+def fit_influencers(store: Store, folder: Path) -> Path:
+    """The influencer scorer fitted on the store as of :data:`NOW`, saved in ``folder``."""
+    from training.influence_job import fit_influence
+
+    scorer = fit_influence(Snapshot.load(StoreReader(store), NOW))
+    scorer.save(folder)
+    return folder
