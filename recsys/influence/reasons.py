@@ -61,6 +61,11 @@ FEATURE_INFO: dict[str, FeatureInfo] = {
     "log_comments_made": FeatureInfo("comments_made", "comments they wrote", "number"),
     "log_shares_made": FeatureInfo("shares_made", "shares they made", "count"),
     "log_reshares_made": FeatureInfo("reshares_made", "reshares they made", "number"),
+    "log_follower_ratio": FeatureInfo("follower_ratio", "followers per account followed", "times"),
+    "log_reshare_rate": FeatureInfo("reshare_rate", "reshares per follower", "number"),
+    "log_mention_rate": FeatureInfo("mention_rate", "mentions per follower", "number"),
+    "log_listed_rate": FeatureInfo("listed_rate", "lists per follower", "number"),
+    "log_org_degree_rate": FeatureInfo("org_degree_rate", "network ties per follower", "number"),
     "log_engagement_received": FeatureInfo("engagement_received", "engagement received", "number"),
 }
 

@@ -78,6 +78,13 @@ PEERINDEX_FEATURES = (
     "log_org_degree",
     "log_org_pagerank_rel",
     "org_core_number",
+    "log_engagement_per_share",
+    "log_engagement_rate",
+    "log_follower_ratio",
+    "log_reshare_rate",
+    "log_mention_rate",
+    "log_listed_rate",
+    "log_org_degree_rate",
 )
 
 
@@ -202,7 +209,12 @@ def peerindex_features(
     ``log_comments_made``; retweets sent -> ``log_reshares_made``; listed (others put them in a
     list: an incoming tie) -> ``log_org_weighted_degree``; the undisclosed network features 1,
     2, 3 -> ``log_org_degree``, ``log_org_pagerank_rel``, ``org_core_number``. Every feature
-    is ``log1p`` of the count.
+    is ``log1p`` of the count. Rates are differences of those logs: engagement received per
+    post (``log_engagement_per_share``) and per follower (``log_engagement_rate``), retweets
+    and mentions received per follower, lists per follower, network feature 1 per follower,
+    followers per account followed (``log_follower_ratio``). The rates were chosen by 5-fold
+    cross-validation inside the training part of the default hold-out split (0.868 -> 0.873
+    mean AUC), never on its test part.
     """
     f = {name: users[name].to_numpy(float) for name in PEERINDEX_FIELDS}
     received = f["mentions_received"] + f["retweets_received"]
@@ -227,6 +239,14 @@ def peerindex_features(
         "log_org_degree": log(f["network_feature_1"]),
         "log_org_pagerank_rel": log(f["network_feature_2"]),
         "org_core_number": log(f["network_feature_3"]),
+        # rates: per post, per follower, per account followed (log ratios)
+        "log_engagement_per_share": log(received) - log(f["posts"]),
+        "log_engagement_rate": log(received) - log(f["follower_count"]),
+        "log_follower_ratio": log(f["follower_count"]) - log(f["following_count"]),
+        "log_reshare_rate": log(f["retweets_received"]) - log(f["follower_count"]),
+        "log_mention_rate": log(f["mentions_received"]) - log(f["follower_count"]),
+        "log_listed_rate": log(f["listed_count"]) - log(f["follower_count"]),
+        "log_org_degree_rate": log(f["network_feature_1"]) - log(f["follower_count"]),
         "followers_max": f["follower_count"],
         "shares_made": f["posts"],
         "clicks_earned": received,
