@@ -20,16 +20,21 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from features.data.store import Store
-from tests.test_serving_data import content, fill_store, fit_model, iso, write_table
+from tests.test_serving_data import (
+    add_synthetic_org,
+    content,
+    fill_store,
+    fit_influencers,
+    fit_model,
+    iso,
+    write_table,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = "frontend-token-0123456789"
 MANAGER = "manager-token-0123456789"
 ADMIN = "admin-token-0123456789abc"
 READY_TIMEOUT = 180.0
-#: Without an influencer scorer these answer 503 "not ready" by design (no scorer is served
-#: in this module); every other 5xx is a bug.
-UNREADY_PATHS = ("/influencers", "/influencer_review")
 
 
 def _free_port() -> int:
@@ -59,12 +64,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
     folder = tmp_path_factory.mktemp("served")
     store = Store.open(f"sqlite:///{folder / 'store.db'}")
     fill_store(store)
+    add_synthetic_org(store, folder / "org", employees=100)
     fit_model(store, folder / "model")
+    fit_influencers(store, folder / "influencers")
     port = _free_port()
     env = {
         **os.environ,
         "ADVOCACY_DB_URL": store.url,
         "ADVOCACY_MODEL_DIR": str(folder / "model"),
+        "ADVOCACY_INFLUENCER_MODEL_DIR": str(folder / "influencers"),
         "ADVOCACY_TOKENS": f"{FRONTEND}:frontend,{MANAGER}:manager,{ADMIN}:admin",
         "ADVOCACY_CATALOGUE_REFRESH": "1",
         "ADVOCACY_MODEL_REFRESH": "1",
@@ -112,9 +120,11 @@ def test_every_endpoint_answers(client: httpx.Client) -> None:
     assert events.status_code == 200 and events.json()["stored"] == 1
     status = post(client, "/status", {}, MANAGER)
     assert status.status_code == 200 and status.json()["ready"] is True
-    assert post(client, "/influencers", {}, MANAGER).status_code == 503  # no scorer served
-    review = {"employee_id": "e1", "decision": "approve", "reviewer": "pm"}
-    assert post(client, "/influencer_review", review, MANAGER).status_code == 503
+    influencers = post(client, "/influencers", {"top": 3}, MANAGER)
+    assert influencers.status_code == 200 and influencers.json()["candidates"]
+    employee = influencers.json()["candidates"][0]["employee_id"]
+    review = {"employee_id": employee, "decision": "approve", "reviewer": "pm"}
+    assert post(client, "/influencer_review", review, MANAGER).status_code == 200
     for path in ("/healthz", "/livez", "/readyz"):
         assert client.get(path).status_code == 200
 
@@ -210,8 +220,7 @@ def test_schemathesis_finds_no_server_errors(server) -> None:
         def check(case) -> None:
             response = case.call(base_url=str(server["url"]), headers=headers, timeout=30)
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-            unready = response.status_code == 503 and case.path in UNREADY_PATHS
-            if response.status_code >= 500 and not unready:
+            if response.status_code >= 500:
                 server_errors.append(f"{case.method} {case.path}: {response.text[:300]}")
 
         check()
