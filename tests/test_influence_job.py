@@ -121,6 +121,9 @@ def test_backtest_has_the_evaluate_shape(snapshot: Snapshot, opted_out: set[str]
         groups = result["fairness"]["dimensions"][dimension]["groups"]
         assert sum(g["advocates"] for g in groups.values()) == scored
     assert result["models"]["influence"]["auc"] > 0.6
+    calibration = result["models"]["influence"]["calibration"]
+    assert sum(b["n"] for b in calibration["bins"]) == result["protocol"]["labelled"]
+    assert 0 <= calibration["brier"] < 0.25
 
 
 def test_synthetic_benchmark_finds_planted_micro_influencers() -> None:

@@ -241,6 +241,29 @@ def ranking_metrics(
     }
 
 
+def calibration_report(score: np.ndarray, outcome: np.ndarray, bins: int = 5) -> dict:
+    """Brier score and, per score quantile bin, the mean score next to the observed rate."""
+    score, outcome = np.asarray(score, float), np.asarray(outcome, float)
+    if len(score) == 0:
+        return {"brier": None, "mean_score": None, "positive_rate": None, "bins": []}
+    edges = np.unique(np.quantile(score, np.linspace(0, 1, bins + 1)))
+    which = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, max(len(edges) - 2, 0))
+    table = [
+        {
+            "n": int((which == b).sum()),
+            "mean_score": round(float(score[which == b].mean()), 4),
+            "positive_rate": round(float(outcome[which == b].mean()), 4),
+        }
+        for b in np.unique(which)
+    ]
+    return {
+        "brier": round(float(np.mean((score - outcome) ** 2)), 6),
+        "mean_score": round(float(score.mean()), 4),
+        "positive_rate": round(float(outcome.mean()), 4),
+        "bins": table,
+    }
+
+
 def evaluate_influence(
     snapshot: Snapshot,
     *,
@@ -270,6 +293,7 @@ def evaluate_influence(
         "influence": _entry(score, relevant, labelled, k, fit_seconds, score_seconds),
         **_baselines(features, relevant, labelled, k),
     }
+    models["influence"]["calibration"] = calibration_report(score[labelled], relevant[labelled])
     groups = advocate_groups(present, list(features.ids.external))
     return {
         "benchmark": "influence-backtest",
