@@ -21,7 +21,15 @@ from serving.auth import Tokens
 from serving.model_source import FolderSource
 from serving.runtime import Dependencies
 from serving.service import AdvocacyService, use_dependencies
-from tests.test_serving_data import NOW, content, fill_store, fit_model, iso, write_table
+from tests.test_serving_data import (
+    NOW,
+    content,
+    fill_store,
+    fit_model,
+    iso,
+    service_app,
+    write_table,
+)
 
 FRONTEND = "frontend-token-0123456789"
 MANAGER = "manager-token-0123456789"
@@ -68,7 +76,7 @@ def service(world: dict[str, object]) -> Iterator[tuple[TestClient, AdvocacyServ
     )
     use_dependencies(lambda: deps)
     try:
-        with TestClient(AdvocacyService.to_asgi()) as client:
+        with TestClient(service_app()) as client:
             instance = _instance(client)
             yield client, instance, clock
     finally:

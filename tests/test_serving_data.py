@@ -186,3 +186,22 @@ def fit_influencers(store: Store, folder: Path) -> Path:
     scorer = fit_influence(Snapshot.load(StoreReader(store), NOW))
     scorer.save(folder)
     return folder
+
+
+def service_app() -> object:
+    """A new ASGI app of the service for this process.
+
+    BentoML's metrics middleware registers its request metrics in prometheus_client's
+    default registry once per app; a second app in the same process (one per test module
+    here) would collide, so the previous app's BentoML collectors are unregistered first.
+    """
+    import prometheus_client
+
+    from serving.service import AdvocacyService
+
+    registry = prometheus_client.REGISTRY
+    for collector in list(registry._collector_to_names):
+        names = registry._collector_to_names.get(collector, ())
+        if any(name.startswith("bentoml_") for name in names):
+            registry.unregister(collector)
+    return AdvocacyService.to_asgi()

@@ -23,6 +23,7 @@ from tests.test_serving_data import (
     fill_store,
     fit_influencers,
     fit_model,
+    service_app,
 )
 from training.registry import INFLUENCERS, RECOMMENDER, Registry, make_client
 
@@ -80,7 +81,7 @@ def service(world: dict[str, object]) -> Iterator[tuple[TestClient, AdvocacyServ
     )
     use_dependencies(lambda: deps)
     try:
-        with TestClient(AdvocacyService.to_asgi()) as client:
+        with TestClient(service_app()) as client:
             yield client, bentoml.get_current_service()  # type: ignore[misc]
     finally:
         use_dependencies(None)

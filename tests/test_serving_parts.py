@@ -1,0 +1,216 @@
+"""The serving parts on their own: tokens, configuration, event storage on both databases,
+the event journal replayed onto a swapped-in model, readiness without a model, the pollers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import bentoml
+import numpy as np
+import pytest
+from starlette.testclient import TestClient
+
+from features.data.store import Store
+from recsys.catalogue import Audience, Catalogue
+from recsys.dataset import Dataset
+from recsys.feed import FeedRanker
+from recsys.models import RecentPopular
+from serving.auth import Endpoint, Role, TokenConfigError, Tokens
+from serving.config import ConfigError, ServingConfig
+from serving.errors import Forbidden, Unauthorized
+from serving.events import EventRecorder, NewEvents
+from serving.model_source import FolderSource, ModelVersion
+from serving.runtime import Dependencies
+from serving.schemas import EventIn
+from serving.service import AdvocacyService, use_dependencies
+from serving.state import LiveState, StateHolder
+from tests.test_serving_data import (
+    NOW,
+    content,
+    fill_store,
+    fit_model,
+    iso,
+    service_app,
+    write_table,
+)
+
+TOKEN = "frontend-token-0123456789"
+
+
+# -- tokens -----------------------------------------------------------------------------------
+def test_tokens_from_the_variable_and_a_file(tmp_path: Path) -> None:
+    tokens = Tokens.parse(f"{TOKEN}:frontend, manager-token-012345678:Manager")
+    assert tokens.role_of(TOKEN) is Role.FRONTEND
+    assert tokens.role_of("manager-token-012345678") is Role.MANAGER
+    assert tokens.role_of("frontend-token-012345678") is None
+    file = tmp_path / "tokens"
+    file.write_text("# ops\nadmin-token-0123456789:admin  # the on-call\n\n")
+    both = Tokens.combine([tokens, Tokens.from_file(file)])
+    assert len(both) == 3 and both.role_of("admin-token-0123456789") is Role.ADMIN
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        ("just-a-token-0123456789", "not 'token:role'"),
+        (f"{TOKEN}:root", "unknown role 'root'"),
+        ("short:admin", "at least 16 characters"),
+    ],
+)
+def test_bad_token_specs_are_refused_without_showing_the_token(spec: str, problem: str) -> None:
+    with pytest.raises(TokenConfigError, match=problem) as caught:
+        Tokens.parse(spec)
+    assert "0123456789" not in str(caught.value)
+
+
+def test_authorize_by_role() -> None:
+    tokens = Tokens.parse(f"{TOKEN}:frontend,manager-token-012345678:manager")
+    assert tokens.authorize(f"Bearer {TOKEN}", Endpoint.FEED) is Role.FRONTEND
+    assert tokens.authorize(f"bearer  {TOKEN} ", Endpoint.EVENTS) is Role.FRONTEND
+    for header in (None, "", TOKEN, "Basic abc", "Bearer ", "Bearer nope-nope-nope-nope"):
+        with pytest.raises(Unauthorized):
+            tokens.authorize(header, Endpoint.FEED)
+    with pytest.raises(Forbidden, match="may not call influencers"):
+        tokens.authorize(f"Bearer {TOKEN}", Endpoint.INFLUENCERS)
+    with pytest.raises(Unauthorized):
+        Tokens().authorize(f"Bearer {TOKEN}", Endpoint.FEED)  # none configured: closed
+
+
+# -- configuration ----------------------------------------------------------------------------
+def test_config_from_the_environment(tmp_path: Path) -> None:
+    config = ServingConfig.from_env(
+        {
+            "ADVOCACY_DB_URL": "sqlite:///x.db",
+            "MLFLOW_TRACKING_URI": "sqlite:///m.db",
+            "ADVOCACY_MODEL_DIR": str(tmp_path),
+            "ADVOCACY_CATALOGUE_REFRESH": "5",
+            "ADVOCACY_TOKENS": f"{TOKEN}:frontend",
+        }
+    )
+    assert config.db_url == "sqlite:///x.db" and config.model_dir == tmp_path
+    assert config.catalogue_refresh == 5.0 and config.model_refresh == 60.0
+    assert len(config.tokens()) == 1
+    defaults = ServingConfig.from_env({})
+    assert defaults.catalogue_refresh == 30.0 and len(defaults.tokens()) == 0
+    for value in ("soon", "0", "-3"):
+        with pytest.raises(ConfigError, match="ADVOCACY_CATALOGUE_REFRESH"):
+            ServingConfig.from_env({"ADVOCACY_CATALOGUE_REFRESH": value})
+
+
+# -- events on SQLite and PostgreSQL ----------------------------------------------------------
+def test_events_are_stored_once_on_both_databases(store: Store) -> None:
+    fill_store(store)
+    recorder = EventRecorder(store, lambda: NOW)
+    events = [
+        EventIn(event_id="x1", employee_id="e1", content_id="c02", event_type="Click"),
+        EventIn(event_id="x2", employee_id="e1", content_id="c02", event_type="share"),
+        EventIn(event_id="x3", employee_id="e1", content_id="zzz", event_type="view"),
+    ]
+    first = recorder.record(events)
+    assert (first.accepted, first.stored, first.rejected) == (1, 1, 2)
+    assert {(r.row, r.field) for r in first.rejections} == {(1, "network"), (2, "content_id")}
+    assert first.new is not None and first.new.event_types == ["click"]
+    assert first.new.times[0] == pytest.approx(NOW.timestamp())
+    again = recorder.record(events[:1])
+    assert (again.stored, again.duplicates) == (0, 1)
+    stored = [r for r in store.rows("interactions") if r["event_id"] == "x1"]
+    assert len(stored) == 1 and stored[0]["event_type"] == "click"
+
+
+# -- the journal replayed onto a swapped-in model ---------------------------------------------
+def _ranker(seed_events: int) -> FeedRanker:
+    users = ["u1", "u2", "u1"] * seed_events
+    items = ["a", "a", "b"] * seed_events  # "a" leads
+    dataset = Dataset.from_events(users, items, times=np.arange(len(users)) + 1_000)
+    model = RecentPopular().fit(dataset)
+    catalogue = Catalogue.from_lists(
+        approval_status=["approved", "approved"],
+        published_at=[0.0, 0.0],
+        content_type=["article", "article"],
+        content_ids=["a", "b"],
+    )
+    return FeedRanker(model, catalogue, Audience({}))
+
+
+def _events(kind: str, content_id: str, n: int) -> NewEvents:
+    return NewEvents(["u1"] * n, [content_id] * n, [kind] * n, [None] * n, np.full(n, 2_000.0))
+
+
+def _state(ranker: FeedRanker, version: str) -> LiveState:
+    return LiveState(ranker, ModelVersion("m", version, Path(".")), NOW, "d", NOW)
+
+
+def test_events_applied_during_a_load_are_replayed_onto_the_new_model() -> None:
+    holder = StateHolder()
+    holder.swap(_state(_ranker(3), "1"))
+    position = holder.journal.position  # a load starts here
+    holder.apply(_events("like", "b", 40))
+    holder.apply(_events("share", "a", 1))
+    fresh = _ranker(3)
+    assert fresh.feed("u2", 2, as_of=2_000.0).items[0].content_id == "a"
+    holder.swap(_state(fresh, "2"), replay_from=position)
+    live = holder.state
+    assert live is not None and live.model_version.version == "2"
+    assert live.ranker.feed("u2", 2, as_of=2_000.0).items[0].content_id == "b"
+    assert live.ranker.audience.shared_by("u1") == ("a",)
+
+
+# -- readiness and the pollers ----------------------------------------------------------------
+@pytest.fixture
+def make_client() -> Iterator:
+    clients: list[TestClient] = []
+
+    def start(deps: Dependencies) -> tuple[TestClient, AdvocacyService]:
+        use_dependencies(lambda: deps)
+        client = TestClient(service_app())
+        client.__enter__()
+        clients.append(client)
+        return client, bentoml.get_current_service()  # type: ignore[return-value]
+
+    yield start
+    for client in clients:
+        client.__exit__(None, None, None)
+    use_dependencies(None)
+
+
+def test_without_a_model_the_service_is_not_ready(make_client, sqlite_store, tmp_path) -> None:
+    deps = Dependencies(
+        store=sqlite_store,
+        model_source=FolderSource(tmp_path / "empty", "advocacy-recommender"),
+        tokens=Tokens.parse(f"{TOKEN}:frontend"),
+        pollers=False,
+    )
+    client, _ = make_client(deps)
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 503
+    answer = client.post("/feed", json={"employee_id": "e1"}, headers=_auth())
+    assert answer.status_code == 503 and "no recommender model" in answer.json()["error"]
+
+
+def test_the_pollers_bring_new_content_live(make_client, sqlite_store, tmp_path) -> None:
+    fill_store(sqlite_store)
+    fit_model(sqlite_store, tmp_path / "model")
+    deps = Dependencies(
+        store=sqlite_store,
+        model_source=FolderSource(tmp_path / "model", "advocacy-recommender"),
+        tokens=Tokens.parse(f"{TOKEN}:frontend"),
+        clock=lambda: NOW,
+        catalogue_refresh=0.2,
+        model_refresh=0.2,
+    )
+    client, _ = make_client(deps)
+    fresh = content().iloc[[2]].assign(content_id="polled", published_at=iso(NOW))
+    write_table(sqlite_store, "content", fresh)
+    deadline = time.monotonic() + 30
+    found = False
+    while not found and time.monotonic() < deadline:
+        answer = client.post("/feed", json={"employee_id": "e1", "k": 100}, headers=_auth())
+        found = "polled" in [i["content_id"] for i in answer.json()["items"]]
+        time.sleep(0.2)
+    assert found
+
+
+def _auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKEN}"}
