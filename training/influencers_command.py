@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,8 +51,6 @@ def _scorer(
     store: Store, model: Path | None, as_of: str | None, horizon_days: float
 ) -> InfluenceScorer:
     """The saved scorer at ``model``, or one fitted on ``store`` as of ``as_of``."""
-    from datetime import UTC, datetime
-
     from features.data.reader import StoreReader, utc
     from features.snapshot import Snapshot
     from recsys.influence import InfluenceScorer
@@ -120,7 +119,8 @@ def influencers(
         store.dispose()
     rows = [c.to_dict() for c in candidates]
     if as_json:
-        console.print_json({"as_of": as_of, "candidates": rows, "scorer": scorer.training_})
+        moment = as_of or datetime.now(UTC).isoformat()
+        console.print_json({"as_of": moment, "candidates": rows, "scorer": scorer.training_})
     elif as_csv:
         print(_csv(rows), end="")
     else:
@@ -267,8 +267,6 @@ def fit(
     as_json: bool = typer.Option(False, "--json", help="Print the training summary as JSON."),
 ) -> None:
     """Fit the scorer on the store and save it (manifest.json + arrays.npz, no pickle)."""
-    from datetime import UTC, datetime
-
     from features.data.reader import StoreReader, utc
     from features.data.store import Store
     from features.snapshot import Snapshot

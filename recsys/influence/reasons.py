@@ -128,17 +128,17 @@ def reasons_for(
     names: tuple[str, ...],
     contributions: np.ndarray,
     display: Mapping[str, float],
-    reference: Mapping[str, np.ndarray],
+    percentile: Mapping[str, float],
     *,
     most: int = 4,
 ) -> tuple[Reason, ...]:
-    """The reasons of one row: ``display`` maps display columns to this row's values."""
+    """The reasons of one row: ``display`` and ``percentile`` map display columns to this
+    row's value and its organisation percentile."""
     out = []
     for j in pick(contributions, most=most):
         feature = names[j]
         column = info(feature).display
-        value = float(display[column])
-        pct = float(percentiles(np.array([value]), reference.get(column, np.zeros(0)))[0])
+        value, pct = float(display[column]), float(percentile[column])
         text = reason_text(feature, value, pct, float(contributions[j]))
         out.append(Reason(feature, value, pct, text, float(contributions[j])))
     return tuple(out)
