@@ -10,6 +10,8 @@ from training.data_commands import data_app
 from training.demo_command import demo
 from training.evaluate_command import evaluate
 from training.features_command import features_app
+from training.influencers_command import influencers_app
+from training.serve_command import serve
 
 app = typer.Typer(
     name="advocacy",
@@ -21,6 +23,8 @@ app.add_typer(data_app, name="data")
 app.add_typer(features_app, name="features")
 app.command("demo")(demo)
 app.command("evaluate")(evaluate)
+app.add_typer(influencers_app, name="influencers")
+app.command("serve")(serve)
 
 
 @app.callback()
