@@ -1,0 +1,253 @@
+"""Experiments: a grid of configs as child runs under one parent MLflow run, compared.
+
+``run_experiment(configs, grid)`` expands every config file with every combination of the
+``--set key=v1,v2`` values (:func:`training.config.grid_points`) and runs each point as a
+child run of one parent run (experiment ``advocacy-experiments``):
+
+- ``kind: train`` points are trainings (:func:`training.pipeline.train`) on the store,
+  logged as by ``advocacy train`` (models are not registered unless asked);
+- ``kind: benchmark`` points run :func:`training.evaluation.runner.run_benchmark` (MovieLens,
+  DeskDrop) and log its metrics (``bench.<model>.<metric>``), the result JSON and a plot.
+
+Rows (:class:`Row`) come back best first by each point's primary metric; the parent run gets
+the comparison as ``comparison.json`` and the best child's id and value as tags/metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from features.data.store import Store
+from features.encoder import TextEncoder
+from features.snapshot import Snapshot
+from training.config import (
+    BenchmarkConfig,
+    Config,
+    ConfigError,
+    TrainConfig,
+    config_yaml,
+    flatten,
+    grid_points,
+    load_config,
+)
+from training.pipeline import Stages, load_snapshot, make_encoder, train
+from training.tracking import Tracker, evaluation_metrics, log_training
+
+logger = logging.getLogger(__name__)
+
+EXPERIMENT = "advocacy-experiments"
+SHARED_DATA_ENV = "ADVOCACY_SHARED_DATA"
+
+
+@dataclass
+class Row:
+    """One point of the grid: its run, config, overrides and primary metric."""
+
+    run_id: str
+    config: str
+    overrides: dict[str, Any]
+    metric: str
+    value: float | None
+    model: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass
+class Experiment:
+    parent_run_id: str
+    rows: list[Row]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"parent_run_id": self.parent_run_id, "rows": [asdict(r) for r in self.rows]}
+
+
+def expand(
+    paths: Sequence[Path], grid: dict[str, list[Any]]
+) -> list[tuple[Path, dict[str, Any], Config]]:
+    """Every (config file, grid point) validated before anything runs."""
+    points = grid_points(grid)
+    expanded = []
+    for path in paths:
+        for point in points:
+            try:
+                expanded.append((path, point, load_config(path, point)))
+            except ConfigError as exc:
+                raise ConfigError(f"{exc} (with {point})" if point else str(exc)) from None
+    return expanded
+
+
+def run_experiment(
+    paths: Sequence[Path],
+    grid: dict[str, list[Any]],
+    tracker: Tracker,
+    *,
+    store: Store | None = None,
+    name: str | None = None,
+    register: bool = False,
+    encoder: TextEncoder | None = None,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Experiment:
+    """Run the grid as child runs of one parent (module docstring); rows best first."""
+    points = expand(paths, grid)
+    if any(isinstance(c, TrainConfig) for _, _, c in points) and store is None:
+        raise ConfigError("train configs need a store (--db)")
+    title = name or "+".join(p.stem for p in paths)
+    snapshots: dict[object, Snapshot] = {}
+    encoders: dict[tuple[str | None, str | None], TextEncoder] = {}
+    rows: list[Row] = []
+    with tracker.run(title, experiment=EXPERIMENT) as parent:
+        tracker.log_params(parent, {"configs": ",".join(map(str, paths)), "grid": json.dumps(grid)})
+        for index, (path, point, config) in enumerate(points, 1):
+            label = f"{path.stem}" + "".join(f" {k}={v}" for k, v in point.items())
+            if progress:
+                progress(f"{index}/{len(points)} {label}")
+            if isinstance(config, TrainConfig):
+                key = (config.features.encoder_model, config.features.encoder_sha256)
+                chosen = encoder or encoders.setdefault(key, make_encoder(config))
+                moment = config.data.as_of or now
+                if moment not in snapshots:
+                    snapshots[moment] = load_snapshot(store, config, now)  # type: ignore[arg-type]
+                row = _train_point(
+                    tracker,
+                    parent,
+                    label,
+                    path,
+                    point,
+                    config,
+                    snapshots[moment],
+                    store,
+                    chosen,
+                    register,
+                )
+            else:
+                row = _benchmark_point(tracker, parent, label, path, point, config)
+            rows.append(row)
+        rows.sort(key=lambda r: (r.value is None, -(r.value or 0.0)))
+        _log_comparison(tracker, parent, rows)
+    return Experiment(parent, rows)
+
+
+def _train_point(
+    tracker: Tracker,
+    parent: str,
+    label: str,
+    path: Path,
+    point: dict[str, Any],
+    config: TrainConfig,
+    snapshot: Snapshot,
+    store: Store | None,
+    encoder: TextEncoder,
+    register: bool,
+) -> Row:
+    stages = Stages()
+    result = train(snapshot, config, encoder=encoder, cache=store, stages=stages)
+    tracked = log_training(
+        tracker,
+        result,
+        run_name=label,
+        parent_run_id=parent,
+        register=register,
+        experiment=EXPERIMENT,
+    )
+    metric = config.gate.primary_metric
+    shipped = result.evaluation["models"][config.recommender.model]
+    return Row(
+        run_id=tracked.run_id,
+        config=str(path),
+        overrides=point,
+        metric=metric,
+        value=result.primary_metric,
+        model=config.recommender.model,
+        metrics={k: v for k, v in shipped.items() if isinstance(v, int | float)},
+        seconds=round(sum(stages.seconds.values()), 3),
+    )
+
+
+def _benchmark_point(
+    tracker: Tracker,
+    parent: str,
+    label: str,
+    path: Path,
+    point: dict[str, Any],
+    config: BenchmarkConfig,
+) -> Row:
+    from training import plots
+    from training.evaluation.registry import BENCHMARKS, model_factories, resolve_data
+    from training.evaluation.runner import run_benchmark
+
+    data = config.data or Path(os.environ.get(SHARED_DATA_ENV, "../shared/data"))
+    factories = None
+    if config.models or config.model_params:
+        names = config.models or list(model_factories())
+        factories = {
+            n: _factory(f, config.model_params.get(n, {}))
+            for n, f in model_factories(names).items()
+        }
+    with tracker.run(label, parent_run_id=parent, experiment=EXPERIMENT) as run_id:
+        tracker.log_params(run_id, flatten(config))
+        result = run_benchmark(
+            config.benchmark,
+            resolve_data(config.benchmark, data),
+            factories,
+            split_at=config.split_at,
+            until=config.until,
+        )
+        metrics = evaluation_metrics(result, "bench")
+        tracker.log_metrics(run_id, metrics)
+        metric = BENCHMARKS[config.benchmark]
+        best_model, best = _best(result, metric)
+        tracker.set_tags(run_id, {"benchmark": config.benchmark, "best_model": best_model})
+        with tempfile.TemporaryDirectory() as scratch:
+            folder = Path(scratch)
+            (folder / "result.json").write_text(json.dumps(result, indent=2, default=str))
+            (folder / "config.yaml").write_text(config_yaml(config))
+            plots.benchmark_plot(
+                result, metric, folder / f"benchmark_{metric.replace('@', '_at_')}.png"
+            )
+            tracker.log_artifacts(run_id, folder)
+    return Row(
+        run_id=run_id,
+        config=str(path),
+        overrides=point,
+        metric=metric,
+        value=best,
+        model=best_model,
+        metrics={k: v for k, v in metrics.items() if k.startswith(f"bench.{best_model}.")},
+        seconds=float(result.get("seconds") or 0.0),
+    )
+
+
+def _factory(cls: Any, params: dict[str, Any]) -> Callable[[], Any]:
+    def make() -> Any:
+        return cls(**params)
+
+    return make
+
+
+def _best(result: dict[str, Any], metric: str) -> tuple[str, float | None]:
+    models = result.get("models") or {}
+    scored = [(m, e.get(metric)) for m, e in models.items() if e.get(metric) is not None]
+    if not scored:
+        return "", None
+    name, value = max(scored, key=lambda item: item[1])
+    return name, float(value)
+
+
+def _log_comparison(tracker: Tracker, parent: str, rows: list[Row]) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "comparison.json"
+        path.write_text(json.dumps([asdict(r) for r in rows], indent=2, default=str))
+        tracker.log_artifacts(parent, Path(scratch))
+    if rows and rows[0].value is not None:
+        tracker.set_tags(parent, {"best_run_id": rows[0].run_id, "best_metric": rows[0].metric})
+        tracker.log_metrics(parent, {"best_value": rows[0].value})
