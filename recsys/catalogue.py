@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import pairwise
 
 import numpy as np
 
@@ -178,6 +180,18 @@ class Catalogue:
         wrong = {name: size for name, size in parts.items() if size != n}
         if wrong:
             raise ValueError(f"catalogue fields not of length {n}: {wrong}")
+
+    @cached_property
+    def topic_lists(self) -> list[list[int]]:
+        """Topic codes per item as Python lists (for per-item loops; computed once)."""
+        flat = self.topics.codes.tolist()
+        bounds = self.topics.indptr.tolist()
+        return [flat[a:b] for a, b in pairwise(bounds)]
+
+    @cached_property
+    def type_list(self) -> list[int]:
+        """Content type code per item as a Python list (computed once)."""
+        return self.content_type.tolist()
 
     def live(self, as_of: float) -> np.ndarray:
         """Bool per item: approved, published at or before ``as_of`` and not expired."""

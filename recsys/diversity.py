@@ -56,8 +56,9 @@ def diversify(
     else:
         chosen = _within_caps(order, items, catalogue, k, max_per_topic, max_per_type)
     within = len(chosen)
-    taken = set(chosen)
-    chosen += [p for p in order.tolist() if p not in taken][: k - within]
+    if within < min(k, len(order)):
+        taken = set(chosen)
+        chosen += [p for p in order.tolist() if p not in taken][: k - within]
     return Selection(items[chosen], scores[chosen], within)
 
 
@@ -73,14 +74,13 @@ def _within_caps(
     type_cap = max_per_type or len(order) + 1
     per_topic = [0] * len(catalogue.topics.vocabulary)
     per_type = [0] * len(catalogue.type_vocabulary)
-    indptr, codes = catalogue.topics.indptr, catalogue.topics.codes
-    kinds = catalogue.content_type
+    topic_lists, kinds = catalogue.topic_lists, catalogue.type_list
     chosen: list[int] = []
     for position, item in zip(order.tolist(), items[order].tolist(), strict=True):
-        kind = int(kinds[item])
+        kind = kinds[item]
         if per_type[kind] >= type_cap:
             continue
-        topics = codes[indptr[item] : indptr[item + 1]].tolist()
+        topics = topic_lists[item]
         if any(per_topic[t] >= topic_cap for t in topics):
             continue
         chosen.append(position)

@@ -33,7 +33,7 @@ from recsys.base import Recommender
 from recsys.catalogue import NETWORKS, Audience, Catalogue, Employee, _code
 from recsys.ids import UnknownIdError
 from recsys.metrics import top_k
-from recsys.policy import PolicyConfig, audience_mask, select
+from recsys.policy import PolicyConfig, Rule, audience_mask, explain_ineligible, select
 from recsys.reasons import Reason, ReasonBuilder, ReasonKind, item_vectors
 
 logger = logging.getLogger(__name__)
@@ -42,11 +42,10 @@ MAX_K = 100
 #: Scoring users per model call in :meth:`FeedRanker.feeds` (bounds memory).
 BATCH_USERS = 256
 #: Over-fetch before diversity: caps see ``max(CAP_POOL_FACTOR * k, k + CAP_POOL_EXTRA)``
-#: best items (``CAP_POOL_GROWTH`` times more, up to every eligible item, while the caps
-#: cannot fill ``k`` from those), MMR sees ``max(MMR_POOL_FACTOR * k, MMR_POOL_MIN)``.
+#: best items (every eligible item, in one greedy pass, when the caps cannot fill ``k``
+#: from those), MMR sees ``max(MMR_POOL_FACTOR * k, MMR_POOL_MIN)``.
 CAP_POOL_FACTOR = 4
 CAP_POOL_EXTRA = 20
-CAP_POOL_GROWTH = 4
 MMR_POOL_FACTOR = 10
 MMR_POOL_MIN = 100
 
@@ -214,6 +213,52 @@ class FeedRanker:
             raise TypeError("employee_ids must be a list of ids, not a string")
         return self._feeds(list(employee_ids), k, as_of, filters, {})
 
+    def eligible(
+        self,
+        employee_id: str,
+        *,
+        as_of: float,
+        filters: FeedFilters | None = None,
+        profile: Employee | None = None,
+    ) -> tuple[str, ...]:
+        """Every content id the employee's feed may hold at ``as_of`` (the candidates)."""
+        moment = _check_as_of(as_of)
+        request = self._request(_check_employee_id(employee_id), -1, profile, moment)
+        eligible = request.eligible & self._filter_mask(_check_filters(filters))
+        return tuple(self._content_id(i) for i in np.flatnonzero(eligible))
+
+    def explain(
+        self,
+        employee_id: str,
+        content_ids: Sequence[str],
+        *,
+        as_of: float,
+        profile: Employee | None = None,
+    ) -> dict[str, Rule | None]:
+        """Why each content is not in the employee's feed: the first eligibility rule that
+        excludes it (:class:`~recsys.policy.Rule`), or ``None`` when it is eligible (then
+        only its score, diversity or ``k`` kept it out). Unknown content raises
+        :class:`~recsys.ids.UnknownIdError`."""
+        moment = _check_as_of(as_of)
+        employee_id = _check_employee_id(employee_id)
+        ids = [str(c) for c in content_ids]
+        internal = self._model.items_.to_internal(ids, missing="ignore")
+        unknown = [
+            c for c, i in zip(ids, internal, strict=True) if not 0 <= i < len(self._catalogue)
+        ]
+        if unknown:
+            raise UnknownIdError("content", unknown)
+        employee = self._request(employee_id, -1, profile, moment).employee
+        rules = explain_ineligible(
+            self._catalogue,
+            employee,
+            internal,
+            moment,
+            self._internal(self._audience.shared_by(employee_id)),
+            self._internal(self._audience.dismissed_by(employee_id)),
+        )
+        return dict(zip(ids, rules, strict=True))
+
     def similar(
         self, content_id: str, k: int, *, as_of: float, employee_id: str | None = None
     ) -> tuple[FeedItem, ...]:
@@ -257,8 +302,7 @@ class FeedRanker:
     ) -> list[Feed]:
         _check_k(k)
         moment = _check_as_of(as_of)
-        if filters is not None and not isinstance(filters, FeedFilters):
-            raise TypeError(f"filters must be FeedFilters or None, got {type(filters).__name__}")
+        filters = _check_filters(filters)
         ids = [_check_employee_id(e) for e in employee_ids]
         users = self._model.users_.to_internal(ids, missing="ignore")
         base = self._catalogue.live(moment) & self._filter_mask(filters)
@@ -335,7 +379,7 @@ class FeedRanker:
         available = int(np.isfinite(scores).sum())
         if not available:
             return np.zeros(0, np.int64), np.zeros(0)
-        capped = bool(config.max_per_topic or config.max_per_type)
+        capped = bool(config.max_per_topic or config.max_per_type) and not config.use_mmr
         if config.use_mmr:
             pool = max(MMR_POOL_FACTOR * k, MMR_POOL_MIN)
         elif capped:
@@ -343,13 +387,14 @@ class FeedRanker:
         else:
             pool = k
         vectors = item_vectors(self._model) if config.use_mmr else None
-        while True:
-            top, values = top_k(scores, min(pool, available))
-            items = candidates[top]
-            chosen = select(items, values, config, self._catalogue, vectors)
-            if not capped or chosen.within_caps >= min(k, available) or pool >= available:
-                return items[chosen.items], values[chosen.items]
-            pool *= CAP_POOL_GROWTH  # the caps could not fill k from the pool: look further
+        top, values = top_k(scores, min(pool, available))
+        chosen = select(candidates[top], values, config, self._catalogue, vectors)
+        if capped and chosen.within_caps < min(k, available) and pool < available:
+            # the caps could not fill k from the pool: one greedy pass over every item
+            top = np.argsort(-scores, kind="stable")[:available]  # ties: lower index first
+            values = scores[top]
+            chosen = select(candidates[top], values, config, self._catalogue, vectors)
+        return candidates[top[chosen.items]], values[chosen.items]
 
     def _filter_mask(self, filters: FeedFilters | None) -> np.ndarray:
         catalogue = self._catalogue
@@ -423,6 +468,12 @@ def _check_as_of(as_of: float) -> float:
     return moment
 
 
+def _check_filters(filters: object) -> FeedFilters | None:
+    if filters is not None and not isinstance(filters, FeedFilters):
+        raise TypeError(f"filters must be FeedFilters or None, got {type(filters).__name__}")
+    return filters
+
+
 def _check_employee_id(employee_id: object) -> str:
     if not isinstance(employee_id, str) or not employee_id.strip():
         raise ValueError(f"employee_id must be a non-empty string, got {employee_id!r}")
@@ -441,4 +492,5 @@ __all__ = [
     "PolicyConfig",
     "Reason",
     "ReasonKind",
+    "Rule",
 ]

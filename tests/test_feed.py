@@ -16,7 +16,7 @@ from recsys.feed import Feed, FeedFilters, FeedRanker
 from recsys.ids import IdMap, UnknownIdError
 from recsys.matrix import FeatureMatrix
 from recsys.models import Hybrid, Popular
-from recsys.policy import PolicyConfig, explain_ineligible
+from recsys.policy import PolicyConfig, Rule, explain_ineligible
 from recsys.reasons import ReasonKind, component_kind
 
 HOUR = 3600.0
@@ -109,6 +109,33 @@ def test_time_moves_eligibility() -> None:
     assert ids_of(later) == ["scheduled", "ok1", "ok2", "ok3"]
     early = ranker().feed("e1", 100, as_of=100 * HOUR)  # expired not yet, ok2 not yet
     assert ids_of(early) == ["expired", "ok1", "emea", "ok3"]
+
+
+def test_eligible_and_explain_tell_what_the_feed_may_hold_and_why_not() -> None:
+    feeds = ranker()
+    assert sorted(feeds.eligible("e1", as_of=AS_OF)) == sorted(ELIGIBLE_FOR_E1)
+    assert feeds.eligible("e1", as_of=AS_OF, filters=FeedFilters(content_types=("job",))) == (
+        "emea",
+    )
+    hire = Employee(region="APAC", department="Sales", languages=("en",))
+    assert "apac" in feeds.eligible("hire", as_of=AS_OF, profile=hire)
+    why = feeds.explain("e1", [r[0] for r in CONTENT], as_of=AS_OF)
+    assert why == {
+        "ok1": None,
+        "draft": Rule.NOT_APPROVED,
+        "scheduled": Rule.NOT_PUBLISHED,
+        "expired": Rule.EXPIRED,
+        "apac": Rule.REGION,
+        "sales": Rule.DEPARTMENT,
+        "french": Rule.LANGUAGE,
+        "shared": Rule.ALREADY_SHARED,
+        "dismissed": Rule.DISMISSED,
+        "emea": None,
+        "ok2": None,
+        "ok3": None,
+    }
+    with pytest.raises(UnknownIdError):
+        feeds.explain("e1", ["ok1", "nope"], as_of=AS_OF)
 
 
 def test_other_employees_see_their_own_content() -> None:
