@@ -198,6 +198,8 @@ class FeedRanker:
         an employee the audience does not hold yet (a new hire); with neither, only content
         without region/department/language restrictions is eligible.
         """
+        if profile is not None and not isinstance(profile, Employee):
+            raise TypeError(f"profile must be an Employee or None, got {type(profile).__name__}")
         return self._feeds([employee_id], k, as_of, filters, {employee_id: profile})[0]
 
     def feeds(
@@ -270,13 +272,14 @@ class FeedRanker:
         """
         _check_k(k)
         moment = _check_as_of(as_of)
+        who = "" if employee_id is None else _check_employee_id(employee_id)
         internal = int(self._model.items_.to_internal([str(content_id)])[0])  # UnknownIdError
         if internal >= len(self._catalogue):
             raise UnknownIdError("content", [str(content_id)])
         vectors = self._reasons.unit_vectors()
         if vectors is None:
             raise ValueError(f"similar: the {self._model.name} model has no item vectors")
-        request = self._request(employee_id or "", -1, None, moment)
+        request = self._request(who, -1, None, moment)
         eligible = request.eligible.copy()
         eligible[internal] = False
         candidates = np.flatnonzero(eligible[: len(vectors)])

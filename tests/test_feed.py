@@ -181,6 +181,10 @@ def test_bad_requests_are_clear_errors() -> None:
         FeedFilters(networks=("myspace",))
     with pytest.raises(TypeError, match="content_types"):
         FeedFilters(content_types="job")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="profile"):
+        feeds.feed("new", 3, as_of=AS_OF, profile={"region": "EMEA"})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="employee_id"):
+        feeds.similar("ok1", 3, as_of=AS_OF, employee_id=" ")
     with pytest.raises(TypeError, match="filters"):
         feeds.feed("e1", 3, as_of=AS_OF, filters={"networks": ["x"]})  # type: ignore[arg-type]
 
