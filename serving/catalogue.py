@@ -24,13 +24,13 @@ import sqlalchemy as sa
 
 from features.content_embeddings import ContentEmbeddings
 from features.content_metadata import ContentMetadata
-from features.data.contract import TABLES
 from features.data.reader import StoreReader
 from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
 from features.encoder import TextEncoder
 from features.feed_catalogue import (
     ADVOCATE_COLUMNS,
+    CONTENT_COLUMNS,
     EVENT_COLUMNS,
     EXCLUDING_EVENTS,
     build_audience,
@@ -71,12 +71,13 @@ class CatalogueReader:
         self._embeddings: ContentEmbeddings | None = None
 
     def read(self) -> StoreView:
-        """The tables as they are now (content with every field: features need the text)."""
+        """The tables as they are now: the content fields the feed needs (no bodies), the
+        advocates, the shares and dismissals."""
         as_of = self.clock()
         reader = StoreReader(self.store)
-        content = reader.table("content")
+        content = reader.table("content", columns=[*CONTENT_COLUMNS, "author_id"])
         advocates = reader.table("advocates", columns=list(ADVOCATE_COLUMNS))
-        excluding = self._excluding(as_of)
+        excluding = self._excluding()
         digest = _digest(content, advocates, excluding)
         return StoreView(as_of, content, advocates, excluding, digest)
 
@@ -91,8 +92,12 @@ class CatalogueReader:
         return list(dict.fromkeys(content.loc[wanted, "content_id"].astype(str)))
 
     def features(self, view: StoreView, content_ids: Sequence[str]) -> FeatureMatrix:
-        """Content metadata and embedding columns for ``content_ids`` (names as in training)."""
-        snapshot = Snapshot.from_frames(view.as_of, content=view.content)
+        """Content metadata and embedding columns for ``content_ids`` (names as in training).
+
+        Reads the whole content table (the texts, and the vocabularies of the metadata).
+        """
+        full = StoreReader(self.store).table("content")
+        snapshot = Snapshot.from_frames(view.as_of, content=full)
         metadata = ContentMetadata().fit(snapshot).transform(snapshot, list(content_ids))
         embeddings = self._embedder(snapshot).transform(snapshot, list(content_ids))
         return FeatureMatrix.hstack(metadata, embeddings)
@@ -120,13 +125,21 @@ class CatalogueReader:
     def audience(self, view: StoreView) -> Audience:
         return build_audience(view.advocates, view.excluding)
 
+    def warm(self) -> None:
+        """Load the text encoder now (on the refresher's thread), so the first new content
+        is embedded without the encoder's start-up time."""
+        self._embedder(Snapshot.from_frames(self.clock()))
+
     def _embedder(self, snapshot: Snapshot) -> ContentEmbeddings:
         if self._embeddings is None:
             encoder = self._encoder() if callable(self._encoder) else self._encoder
-            self._embeddings = ContentEmbeddings(encoder, self.store, progress=False).fit(snapshot)
+            embeddings = ContentEmbeddings(encoder, self.store, progress=False).fit(snapshot)
+            if hasattr(embeddings.encoder_, "encode"):
+                embeddings.encoder_.encode(["warm up"])  # loads the weights now
+            self._embeddings = embeddings
         return self._embeddings
 
-    def _excluding(self, as_of: datetime) -> pd.DataFrame:
+    def _excluding(self) -> pd.DataFrame:
         table = CONTRACT_TABLES["interactions"]
         query = sa.select(*(table.c[c] for c in EVENT_COLUMNS)).where(
             table.c.event_type.in_(EXCLUDING_EVENTS)
@@ -139,9 +152,8 @@ class CatalogueReader:
 def _digest(content: pd.DataFrame, advocates: pd.DataFrame, excluding: pd.DataFrame) -> str:
     """Changes when any content or advocate row changes, or shares/dismissals are added."""
     digest = hashlib.sha256()
-    for frame, name in ((content, "content"), (advocates, "advocates")):
-        columns = [c for c in TABLES[name].field_names if c in frame.columns]
-        text = frame[columns].astype(str).to_csv(index=False)
-        digest.update(text.encode())
+    for frame in (content, advocates):
+        hashed = pd.util.hash_pandas_object(frame.astype(str), index=False)
+        digest.update(np.ascontiguousarray(hashed.to_numpy()).tobytes())
     digest.update(f"excluding:{len(excluding)}".encode())
     return digest.hexdigest()

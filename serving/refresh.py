@@ -153,7 +153,7 @@ class Refresher:
             ),
             threading.Thread(
                 target=self._loop,
-                args=(self.catalogue_refresh, self.refresh_catalogue),
+                args=(self.catalogue_refresh, self.refresh_catalogue, self.catalogue.warm),
                 name="advocacy-catalogue-refresh",
                 daemon=True,
             ),
@@ -171,7 +171,14 @@ class Refresher:
         swapped = self.refresh_model()
         return self.refresh_influencer() or swapped
 
-    def _loop(self, interval: float, step: Callable[[], bool]) -> None:
+    def _loop(
+        self, interval: float, step: Callable[[], bool], first: Callable[[], None] | None = None
+    ) -> None:
+        if first is not None:
+            try:
+                first()
+            except Exception:
+                logger.exception("warm-up failed; it is retried when needed")
         while not self._stop.wait(interval):
             try:
                 step()

@@ -1,0 +1,383 @@
+"""Serving benchmark: feed throughput and latency against a trivial BentoML service, then a
+live champion promotion and new content under load.
+
+1. A synthetic organisation (default 10k employees, 5k content) in a SQLite store under
+   ``--work``, two hybrid models fitted on it (the ``quick`` training config, two seeds),
+   logged and registered in an MLflow store there (version 1 is champion). Reused when the
+   folder already holds them for the same settings.
+2. ``bentoml serve`` of ``serving.service:AdvocacyService`` (champion from the registry) and
+   of ``experiments.trivial_service:TrivialService`` on free ports.
+3. For each concurrency level (1, 4, 16 clients, ``--seconds`` each, after a warm-up), both
+   services: requests/s, p50/p99 latency (ms), errors. Clients are asyncio tasks of this
+   process on the same machine (they compete with the servers for the CPU, equally).
+4. ``--swap-seconds`` (60) at 4 clients on the real service; a quarter in, version 2 is
+   promoted to champion; half-way, ``--new-content`` approved items are written to the store.
+   Counts failed requests, when the new version and the new content were first seen.
+
+Prints one JSON document. Timings depend on the machine and its load: run it alone.
+
+    python experiments/bench_serving.py [--employees 10000 --content 5000] [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TOKEN = "bench-frontend-token-0123456789"
+ADMIN = "bench-admin-token-0123456789"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--employees", type=int, default=10_000)
+    parser.add_argument("--content", type=int, default=5_000)
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--interactions-per-employee", type=float, default=30.0)
+    parser.add_argument("--levels", default="1,4,16", help="Concurrent clients, comma-separated.")
+    parser.add_argument("--seconds", type=float, default=15.0, help="Per level and service.")
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--swap-seconds", type=float, default=60.0, help="0 skips the swap run.")
+    parser.add_argument("--new-content", type=int, default=20)
+    parser.add_argument("--k", type=int, default=20)
+    parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench_serving")
+    return parser.parse_args()
+
+
+# -- 1. data and models ---------------------------------------------------------------------
+def prepare(args: argparse.Namespace) -> dict[str, object]:
+    """The store, two saved models and the registry; reused if built with the same settings."""
+    work: Path = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "employees": args.employees,
+        "content": args.content,
+        "days": args.days,
+        "interactions_per_employee": args.interactions_per_employee,
+    }
+    marker = work / "prepared.json"
+    if marker.exists() and json.loads(marker.read_text()).get("settings") == settings:
+        return json.loads(marker.read_text())
+    for name in ("store.db", "store.db-wal", "store.db-shm", "mlflow.db"):
+        (work / name).unlink(missing_ok=True)
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    store, end = _organisation(work, args)
+    seconds["generate_import"] = time.perf_counter() - started
+    started = time.perf_counter()
+    folders = _fit_models(store, work, end)
+    seconds["features_fit_two_models"] = time.perf_counter() - started
+    uri = f"sqlite:///{work / 'mlflow.db'}"
+    started = time.perf_counter()
+    versions = _register(uri, work, folders)
+    seconds["register"] = time.perf_counter() - started
+    prepared = {
+        "settings": settings,
+        "db_url": store.url,
+        "tracking_uri": uri,
+        "versions": versions,
+        "employees": sorted(store.key_set("advocates", "employee_id")),
+        "end": end.isoformat(),
+        "seconds": {k: round(v, 1) for k, v in seconds.items()},
+    }
+    marker.write_text(json.dumps(prepared))
+    store.dispose()
+    return prepared
+
+
+def _organisation(work: Path, args: argparse.Namespace):
+    from features.data.importer import import_path
+    from features.data.store import Store
+    from features.data.synthetic import OrgConfig, generate, write
+    from features.data.validation import ValidationContext
+
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    config = OrgConfig(
+        employees=args.employees,
+        content=args.content,
+        days=args.days,
+        interactions_per_employee=args.interactions_per_employee,
+        seed=0,
+        end=end,
+    )
+    write(generate(config), work / "org")
+    store = Store.open(f"sqlite:///{work / 'store.db'}")
+    report = import_path(store, work / "org", context=ValidationContext(datetime.now(UTC)))
+    print(f"imported {report.to_dict()['accepted']}", file=sys.stderr)
+    return store, end
+
+
+def _fit_models(store, work: Path, end: datetime) -> list[Path]:
+    from features.data.reader import StoreReader
+    from features.pipeline import FeaturePipeline
+    from features.snapshot import Snapshot
+    from recsys.models import MODELS
+    from training.config import load_config
+    from training.datasets import build_dataset, engagement_log
+
+    config = load_config(ROOT / "experiments" / "configs" / "quick.yaml")
+    snapshot = Snapshot.load(StoreReader(store), end)
+    features = FeaturePipeline(cache=store, progress=False).fit_transform(snapshot)
+    log = engagement_log(snapshot, config.data.event_weights)
+    dataset = build_dataset(snapshot, features, config.features, log)
+    folders = []
+    for seed in (1, 2):
+        params = {**config.model_params("hybrid"), "random_state": seed}
+        model = MODELS["hybrid"](**params).fit(dataset)
+        folders.append(model.save(work / f"hybrid-{seed}"))
+        print(f"fitted model {seed}", file=sys.stderr)
+    return folders
+
+
+def _register(uri: str, work: Path, folders: list[Path]) -> list[str]:
+    from mlflow.tracking import MlflowClient
+
+    from training.registry import RECOMMENDER, Registry, make_client
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.create_experiment("bench-serving", (work / "artifacts").as_uri())
+    registry = Registry(make_client(uri))
+    versions = []
+    for j, folder in enumerate(folders):
+        run = client.create_run(experiment)
+        client.log_artifacts(run.info.run_id, str(folder), "recommender")
+        client.set_terminated(run.info.run_id)
+        versions.append(registry.register(RECOMMENDER, run.info.run_id, "recommender"))
+        if j == 0:
+            registry.promote(RECOMMENDER, versions[0], reason="bench: first champion")
+    return versions
+
+
+# -- 2. servers -----------------------------------------------------------------------------
+def start(target: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", "bentoml", "serve", target, "--port", str(port)]
+    command += ["--host", "127.0.0.1", "--working-dir", str(ROOT)]
+    with log.open("w") as out:
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_ready(url: str, process: subprocess.Popen, timeout: float = 600.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url}: not ready after {timeout} s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- 3. load --------------------------------------------------------------------------------
+async def load(
+    url: str,
+    clients: int,
+    seconds: float,
+    employees: list[str],
+    k: int,
+    *,
+    events: list[tuple[float, str]] | None = None,
+) -> dict[str, object]:
+    """``clients`` tasks posting feeds back to back for ``seconds``; latencies and errors."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    versions: list[tuple[float, str]] = []
+    rng = np.random.default_rng(clients)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    started = time.perf_counter()
+    stop = started + seconds
+
+    async def client(session: httpx.AsyncClient) -> None:
+        while time.perf_counter() < stop:
+            body = {"employee_id": employees[int(rng.integers(len(employees)))], "k": k}
+            sent = time.perf_counter()
+            try:
+                response = await session.post("/feed", json=body, headers=headers)
+            except httpx.HTTPError as exc:
+                errors.append(type(exc).__name__)
+                continue
+            latencies.append(time.perf_counter() - sent)
+            if response.status_code != 200:
+                errors.append(f"{response.status_code} {response.text[:120]}")
+            elif events is not None:
+                version = response.json()["model_version"]
+                if not versions or versions[-1][1] != version:
+                    versions.append((round(time.perf_counter() - started, 2), version))
+
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as session:
+        await asyncio.gather(*(client(session) for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    values = np.asarray(latencies) * 1000
+    result: dict[str, object] = {
+        "clients": clients,
+        "requests": len(latencies),
+        "throughput_rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(float(np.percentile(values, 50)), 2) if len(values) else None,
+        "p99_ms": round(float(np.percentile(values, 99)), 2) if len(values) else None,
+        "errors": len(errors),
+        "error_samples": sorted(set(errors))[:5],
+    }
+    if events is not None:
+        result["versions_seen"] = versions
+    return result
+
+
+def levels(args: argparse.Namespace, urls: dict[str, str], employees: list[str]) -> list[dict]:
+    rows = []
+    for clients in (int(c) for c in args.levels.split(",")):
+        row: dict[str, object] = {"clients": clients}
+        for name, url in urls.items():
+            asyncio.run(load(url, clients, args.warmup, employees, args.k))
+            row[name] = asyncio.run(load(url, clients, args.seconds, employees, args.k))
+        advocacy, trivial = row["advocacy"], row["trivial"]
+        row["throughput_ratio"] = round(
+            advocacy["throughput_rps"] / max(trivial["throughput_rps"], 1e-9),
+            3,  # type: ignore[index]
+        )
+        print(json.dumps(row), file=sys.stderr)
+        rows.append(row)
+    return rows
+
+
+# -- 4. promotion and new content under load --------------------------------------------------
+def swap_run(args: argparse.Namespace, url: str, prepared: dict, employees: list[str]) -> dict:
+    import threading
+
+    from features.data.store import Store
+    from training.registry import RECOMMENDER, Registry, make_client
+
+    marks: dict[str, float] = {}
+    started = time.perf_counter()
+    new_ids = [f"bench-new-{int(time.time())}-{j}" for j in range(args.new_content)]
+
+    def promote() -> None:
+        time.sleep(args.swap_seconds * 0.25)
+        registry = Registry(make_client(str(prepared["tracking_uri"])))
+        registry.promote(RECOMMENDER, prepared["versions"][1], reason="bench: swap under load")
+        marks["promoted_at_s"] = round(time.perf_counter() - started, 2)
+        time.sleep(args.swap_seconds * 0.25)
+        store = Store.open(str(prepared["db_url"]))
+        _add_content(store, new_ids)
+        store.dispose()
+        marks["content_added_at_s"] = round(time.perf_counter() - started, 2)
+        deadline = time.perf_counter() + args.swap_seconds * 0.45
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        while time.perf_counter() < deadline:
+            body = {"employee_id": employees[0], "k": 100, "filters": {"content_types": ["bench"]}}
+            answer = httpx.post(f"{url}/feed", json=body, headers=headers, timeout=30)
+            if answer.status_code == 200 and answer.json()["items"]:
+                marks["content_live_at_s"] = round(time.perf_counter() - started, 2)
+                return
+            time.sleep(0.5)
+
+    helper = threading.Thread(target=promote)
+    helper.start()
+    result = asyncio.run(load(url, 4, args.swap_seconds, employees, args.k, events=[]))
+    helper.join()
+    return {**result, **marks}
+
+
+def _add_content(store, ids: list[str]) -> None:
+    from features.data.importer import Importer
+    from features.data.sources import TableChunk
+    from features.data.validation import ValidationContext
+
+    now = datetime.now(UTC)
+    frame = pd.DataFrame(
+        {
+            "content_id": ids,
+            "title": [
+                f"Benchmark launch note {j}: what is new in our platform" for j in range(len(ids))
+            ],
+            "body": ["New features for customers in every region."] * len(ids),
+            "content_type": ["bench"] * len(ids),
+            "language": ["en"] * len(ids),
+            "topics": ["product"] * len(ids),
+            "published_at": [(now - timedelta(minutes=1)).isoformat()] * len(ids),
+            "approval_status": ["approved"] * len(ids),
+        }
+    )
+    chunk = TableChunk("content", frame.astype(object), "bench", 1)
+    report = Importer(store, ValidationContext(now)).run([iter([chunk])])
+    if report.rejections:
+        raise RuntimeError(report.to_dict()["rejections"])
+
+
+def main() -> None:
+    args = parse_args()
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    started = time.perf_counter()
+    prepared = prepare(args)
+    employees = list(prepared["employees"])  # type: ignore[arg-type]
+    env = {
+        **os.environ,
+        "ADVOCACY_DB_URL": str(prepared["db_url"]),
+        "MLFLOW_TRACKING_URI": str(prepared["tracking_uri"]),
+        "ADVOCACY_TOKENS": f"{TOKEN}:frontend,{ADMIN}:admin",
+        "ADVOCACY_MODEL_REFRESH": "2",
+        "ADVOCACY_CATALOGUE_REFRESH": "5",
+        "ADVOCACY_DATA_DIR": str(args.work),
+        "BENTOML_HOME": str(args.work / "bentoml"),
+        "BENTOML_DO_NOT_TRACK": "True",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+    urls, processes = {}, []
+    try:
+        for name, target in (
+            ("advocacy", "serving.service:AdvocacyService"),
+            ("trivial", "experiments.trivial_service:TrivialService"),
+        ):
+            port = free_port()
+            processes.append(start(target, port, env, args.work / f"{name}.log"))
+            urls[name] = f"http://127.0.0.1:{port}"
+        for url, process in zip(urls.values(), processes, strict=True):
+            wait_ready(url, process)
+        rows = levels(args, urls, employees)
+        swap = swap_run(args, urls["advocacy"], prepared, employees) if args.swap_seconds else None
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    report = {
+        "benchmark": "serving",
+        "organisation": prepared["settings"],
+        "prepare_seconds": prepared["seconds"],
+        "levels": rows,
+        "swap_under_load": swap,
+        "goal": "advocacy >= 0.8x trivial throughput and p99 < 50 ms at 4 clients; 0 failures",
+        "cpu_count": os.cpu_count(),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
