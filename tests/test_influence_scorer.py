@@ -255,3 +255,12 @@ def test_dismissed_candidates_stay_unflagged_until_the_score_rises_by_the_margin
     assert apply_reviews([_candidate("d", 0.71)], reviews, margin=0.2)[0].flagged is False
     with pytest.raises(ValueError, match="margin"):
         apply_reviews(now, reviews, margin=5)
+
+
+def test_reasons_are_the_two_to_four_largest_terms() -> None:
+    from recsys.influence.reasons import pick, rank_text
+
+    terms = np.array([[0.1, -3, 2, 0.05, 0], [0, 0, 0, 0, 0], [1, 1, 1, 1, 1.0], [4, 0, 0, 0, 0]])
+    assert pick(terms) == [[1, 2], [], [0, 1, 2, 3], [0]]
+    assert rank_text(97.2) == "top 3%" and rank_text(20.0) == "bottom 20%"
+    assert rank_text(100.0) == "top 1%"

@@ -113,29 +113,30 @@ def reason_text(feature: str, value: float, percentile: float, contribution: flo
 
 def pick(
     contributions: np.ndarray, *, most: int = 4, least: int = 2, share: float = 0.1
-) -> list[int]:
-    """Indices of the features that drive a score: by |contribution|, at least ``least``, at
-    most ``most``; beyond ``least`` only those with ``share`` of the total |contribution|."""
-    size = np.abs(np.asarray(contributions, dtype=float))
-    order = [int(j) for j in np.argsort(-size, kind="stable") if size[j] > 0]
-    total = float(size.sum())
-    chosen = order[:least]
-    chosen += [j for j in order[least:most] if total > 0 and size[j] >= share * total]
-    return chosen
+) -> list[list[int]]:
+    """Per row of ``contributions`` (n, features), the indices of the features that drive its
+    score: by |contribution|, at least ``least``, at most ``most``; beyond ``least`` only those
+    with ``share`` of the row's total |contribution|; never a zero term."""
+    size = np.abs(np.atleast_2d(np.asarray(contributions, dtype=float)))
+    order = np.argsort(-size, axis=1, kind="stable")[:, :most]
+    ranked = np.take_along_axis(size, order, axis=1)
+    total = size.sum(axis=1, keepdims=True)
+    position = np.arange(order.shape[1])[None, :]
+    keep = (ranked > 0) & ((position < least) | (ranked >= share * total))
+    return [row[mask].tolist() for row, mask in zip(order, keep, strict=True)]
 
 
 def reasons_for(
     names: tuple[str, ...],
     contributions: np.ndarray,
+    chosen: list[int],
     display: Mapping[str, float],
     percentile: Mapping[str, float],
-    *,
-    most: int = 4,
 ) -> tuple[Reason, ...]:
-    """The reasons of one row: ``display`` and ``percentile`` map display columns to this
-    row's value and its organisation percentile."""
+    """The reasons of one row: the ``chosen`` features (see :func:`pick`); ``display`` and
+    ``percentile`` map display columns to this row's value and organisation percentile."""
     out = []
-    for j in pick(contributions, most=most):
+    for j in chosen:
         feature = names[j]
         column = info(feature).display
         value, pct = float(display[column]), float(percentile[column])

@@ -46,7 +46,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from recsys.influence.basis import AdditiveBasis
 from recsys.influence.candidate import Candidate, Confidence
-from recsys.influence.reasons import info, percentiles, reasons_for
+from recsys.influence.reasons import info, percentiles, pick, reasons_for
 from recsys.influence.tiers import DEFAULT_BAND, DEFAULT_TIERS, check_pair, in_band, tiers
 from recsys.matrix import FeatureMatrix
 
@@ -252,14 +252,15 @@ class InfluenceScorer(BaseEstimator):
         columns = {c: self._display(features, c) for c in self.reference_}
         ranks = {c: percentiles(v, self.reference_[c]) for c, v in columns.items()}
         ids = features.ids.external
+        chosen = pick(contributions, most=self.max_reasons)
         out = []
         for i in range(len(ids)):
             reasons = reasons_for(
                 self.feature_names_,
                 contributions[i],
+                chosen[i],
                 {c: v[i] for c, v in columns.items()},
                 {c: v[i] for c, v in ranks.items()},
-                most=self.max_reasons,
             )
             out.append(
                 Candidate(
