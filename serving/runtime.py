@@ -11,6 +11,7 @@ hosts); :func:`dependencies_from_config` builds it from :class:`~serving.config.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -58,6 +59,8 @@ logger = logging.getLogger(__name__)
 RECOMMENDER = "advocacy-recommender"
 INFLUENCERS = "advocacy-influencers"
 CANDIDATES_TTL = 30.0
+#: Employees ranked per lock hold in a batch (the event loop serves others in between).
+BATCH_CHUNK = 32
 
 
 def utc_now() -> datetime:
@@ -202,12 +205,20 @@ class Runtime:
         metrics.feed_served(feed.cold_start)
         return _feed_out(feed, state, now)
 
-    def feeds(self, employee_ids: list[str], k: int, filters: Filters | None) -> FeedsBatchOut:
+    async def feeds(
+        self, employee_ids: list[str], k: int, filters: Filters | None
+    ) -> FeedsBatchOut:
+        """Feeds of many employees from one state, ``BATCH_CHUNK`` at a time under the lock;
+        other requests are served between the chunks (the event loop is yielded)."""
         wanted = _filters(filters)
         now = self.clock()
-        with self.holder.lock:
-            state = self._state()
-            feeds = state.ranker.feeds(employee_ids, k, as_of=now.timestamp(), filters=wanted)
+        state = self._state()
+        feeds: list[Feed] = []
+        for start in range(0, len(employee_ids), BATCH_CHUNK):
+            chunk = employee_ids[start : start + BATCH_CHUNK]
+            with self.holder.lock:
+                feeds += state.ranker.feeds(chunk, k, as_of=now.timestamp(), filters=wanted)
+            await asyncio.sleep(0)
         for feed in feeds:
             metrics.feed_served(feed.cold_start)
         return FeedsBatchOut(

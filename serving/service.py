@@ -132,12 +132,11 @@ class AdvocacyService:
         filters: Filters | None = None,
     ) -> FeedsBatchOut:
         """Feeds of many employees (digests), scored together in batches."""
-        return await self._answer(
-            ctx,
-            Endpoint.FEEDS_BATCH,
-            lambda: self.runtime.feeds(employee_ids, k, filters),
-            threaded=len(employee_ids) > 50,
-        )
+        try:
+            self.runtime.tokens.authorize(_authorization(ctx), Endpoint.FEEDS_BATCH)
+            return await self.runtime.feeds(employee_ids, k, filters)
+        except ServingError as error:
+            return _error(ctx, error)  # type: ignore[return-value]
 
     @bentoml.api(route="/similar")
     async def similar(
