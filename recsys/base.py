@@ -117,6 +117,33 @@ class Recommender(BaseEstimator, ABC):
             self.seen_[user].add(int(item))
         self._observe(users, items, np.asarray(times, np.float64)[known], values[known])
 
+    def add_users(
+        self, employee_ids: Sequence[str], features: FeatureMatrix | None = None
+    ) -> list[str]:
+        """Put new employees in the model, served from their profile ``features`` with no refit.
+
+        Unknown ids are added (nothing seen yet); returns them. With ``features`` (rows by
+        employee id, columns by name as in ``fit``), models that learn from profiles rank for
+        the new employees from their rows; employees from ``fit`` keep what was learned
+        (models may still update live profile facts, e.g. the hybrid's department). Without
+        features, or for models without profile features, new employees get the cold-start
+        ranking.
+        """
+        self._check_fitted()
+        if features is not None and not isinstance(features, FeatureMatrix):
+            raise TypeError(
+                f"features must be a FeatureMatrix or None, got {type(features).__name__}"
+            )
+        ids = list(dict.fromkeys(map(str, employee_ids)))
+        new = [e for e in ids if e not in self.users_]
+        if new:
+            self.users_ = self.users_.add(new)
+            self.seen_.extend(set() for _ in new)
+            self._add_users(len(new))
+        if features is not None and ids:
+            self._set_user_features(self.users_.to_internal(ids), ids, features)
+        return new
+
     def add_items(
         self,
         content_ids: Sequence[str],
@@ -221,6 +248,11 @@ class Recommender(BaseEstimator, ABC):
         self, internal: np.ndarray, content_ids: list[str], features: FeatureMatrix | None
     ) -> None:
         """Items were appended to ``items_``; default: nothing."""
+
+    def _set_user_features(
+        self, internal: np.ndarray, employee_ids: list[str], features: FeatureMatrix
+    ) -> None:
+        """Profile rows for employees ``internal`` (from :meth:`add_users`); default: ignored."""
 
     # -- internals --------------------------------------------------------------------
     def _check_fitted(self) -> None:

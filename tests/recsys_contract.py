@@ -113,3 +113,15 @@ class RecommenderContract:
         model.add_items(["f"], times=[7 * DAY])
         ids, _ = model.recommend(["u1"], 10, candidates=["f", "e"])
         assert set(ids[0]) == {"e", "f"}
+
+    def test_add_users_serves_new_employees_without_refit(self) -> None:
+        model = self.fitted()
+        before = model.recommend(["u1"], 3)
+        assert model.add_users(["hire", "u1", "hire"]) == ["hire"]
+        assert model.add_users(["hire"]) == []
+        ids, _ = model.recommend(["hire"], 2, unknown_employees="raise")
+        assert len(ids[0]) == 2
+        after = model.recommend(["u1"], 3)
+        assert after[0][0].tolist() == before[0][0].tolist()
+        with pytest.raises(TypeError, match="features must be a FeatureMatrix"):
+            model.add_users(["other"], features=[[1.0]])  # type: ignore[arg-type]

@@ -16,8 +16,11 @@ from recsys.models import Popular, RecentPopular
 from training.evaluate_command import evaluate
 from training.evaluation.runner import (
     BENCHMARKS,
+    TUNED,
     deskdrop_benchmark,
     deskdrop_validation_window,
+    movielens_benchmark,
+    movielens_cold_benchmark,
     run_benchmark,
 )
 
@@ -108,6 +111,26 @@ def test_models_never_see_events_at_or_after_the_pair_time() -> None:
     assert latest == log.loc[log["timestamp"] < as_of, "timestamp"].max()
 
 
+def test_recent_popular_half_life_is_tuned_on_the_validation_window_only() -> None:
+    """The registered class is tuned before the split (grid and choice reported); a custom
+    factory is left alone; nothing at or after the split is read while tuning."""
+    log = random_log(n=1200)
+    result = deskdrop_benchmark(log, CHEAP, split_at=2 * SPLIT - 40 * 86_400)
+    tuning = result["protocol"]["tuning"]["recent_popular"]
+    assert tuning["parameter"] == "half_life_days"
+    assert tuning["chosen"] in TUNED["recent_popular"][1]
+    assert len(tuning["grid"]) == len(TUNED["recent_popular"][1])
+    assert tuning["validation_end_utc"] == result["protocol"]["split_at_utc"]
+    # changing the events after the split does not change the choice
+    later = log["timestamp"] >= 2 * SPLIT - 40 * 86_400
+    shuffled = log.copy()
+    shuffled.loc[later, "contentId"] = shuffled.loc[later, "contentId"].to_numpy()[::-1]
+    again = deskdrop_benchmark(shuffled, CHEAP, split_at=2 * SPLIT - 40 * 86_400)
+    assert again["protocol"]["tuning"]["recent_popular"] == tuning
+    custom = deskdrop_benchmark(log, {"recent_popular": lambda: RecentPopular()}, split_at=SPLIT)
+    assert custom["protocol"]["tuning"] == {}
+
+
 def test_validation_window_is_the_days_before_the_split() -> None:
     assert deskdrop_validation_window(SPLIT, days=2) == (SPLIT - 2 * 86_400, SPLIT)
     start, end = deskdrop_validation_window(SPLIT, days=10)
@@ -158,7 +181,8 @@ def check_shape(result: dict, metrics: set[str], models: set[str]) -> None:
 
 
 def test_movielens_100k_real(shared_data: Path) -> None:
-    result = run_benchmark("movielens-100k", shared_data, CHEAP)
+    # without title embeddings: the popularity figures do not depend on item features
+    result = movielens_benchmark(shared_data / "movielens-100k", CHEAP, titles=False)
     check_shape(result, {"map@10", "ndcg@10", "precision@10", "recall@10"}, set(CHEAP))
     popular = result["models"]["popular"]
     assert popular["slices"]["all"]["n"] == 943
@@ -167,7 +191,7 @@ def test_movielens_100k_real(shared_data: Path) -> None:
 
 
 def test_movielens_cold_real(shared_data: Path) -> None:
-    result = run_benchmark("movielens-100k-cold", shared_data, CHEAP)
+    result = movielens_cold_benchmark(shared_data / "movielens-100k", CHEAP, titles=False)
     check_shape(result, {"auc"}, set(CHEAP))
     assert result["models"]["popular"]["auc"] == pytest.approx(0.5)  # cold items all tie
 

@@ -109,6 +109,8 @@ def test_components_and_contributions_add_up() -> None:
         "global_trend_long",
         "department_trend",
         "colleague_trend",
+        "ease",
+        "item_prior",
         "freshness",
     }
     total = sum(model.contributions(users, items, 7 * DAY).values()) + model.intercept_
@@ -202,3 +204,32 @@ def test_random_second_stage_learns_taste_on_non_temporal_data(tmp_path: Path) -
     assert hits >= 0.9 * 80
     model.save(tmp_path / "m")
     assert Hybrid.load(tmp_path / "m").second_stage_ == "random"
+
+
+def _departments(ids: list[str], names: list[str]) -> FeatureMatrix:
+    """One-hot ``department=`` rows: ``names[j]`` is the department of ``ids[j]``."""
+    columns = ("department=sales", "department=eng")
+    values = np.asarray([[n == c.split("=")[1] for c in columns] for n in names], np.float32)
+    return FeatureMatrix(sp.csr_matrix(values), columns, IdMap.from_ids(ids, "employee"))
+
+
+def test_add_users_serves_a_new_hire_from_the_profile_without_refit() -> None:
+    """u0-u19 (sales) read i0-i9, u20-u39 (eng) read i10-i19; a new eng hire, added with
+    only a profile row, gets eng content (taste from profile + eng's department trend)."""
+    base = block_dataset()
+    people = [f"u{u}" for u in range(40)]
+    profile = _departments(people, ["sales" if u < 20 else "eng" for u in range(40)])
+    dataset = Dataset(base.users, base.items, base.interactions, user_features=profile)
+    model = Hybrid(no_components=8, epochs=30).fit(dataset)
+    assert "department_trend" in [str(n) for n in model.component_names_]
+    added = model.add_users(
+        ["hire-eng", "hire-sales"], _departments(["hire-eng", "hire-sales"], ["eng", "sales"])
+    )
+    assert added == ["hire-eng", "hire-sales"]
+    ids, _ = model.recommend(["hire-eng", "hire-sales"], 5, unknown_employees="raise")
+    assert all(int(item[1:]) >= 10 for item in ids[0])
+    assert all(int(item[1:]) < 10 for item in ids[1])
+    # an employee from fit keeps the learned taste; only the department follows the profile
+    before = model.recommend(["u0"], 5)[0][0].tolist()
+    model.add_users(["u0"], _departments(["u0"], ["sales"]))
+    assert model.recommend(["u0"], 5)[0][0].tolist() == before

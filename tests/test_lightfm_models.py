@@ -256,3 +256,23 @@ def test_pure_feature_model_scores_new_items_like_old() -> None:
     topics = FeatureMatrix(np.asarray([[1.0, 0.0]]), ("topic_x", "topic_y"), IdMap.from_ids(["n"]))
     model.add_items(["n"], topics)
     np.testing.assert_allclose(model.item_vectors_[-1], model.item_vectors_[0], rtol=1e-6)
+
+
+def test_add_users_with_profiles_equals_set_user_features(
+    hybrid: LightFMHybrid, tmp_path: Path
+) -> None:
+    profiles = FeatureMatrix(
+        np.asarray([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]),
+        ("dept_a", "dept_b"),
+        IdMap.from_ids(["hire_a", "hire_b", "a0"]),
+    )
+    by_set = fresh(hybrid, tmp_path)
+    by_set.set_user_features(profiles)
+    by_add = fresh(hybrid, tmp_path)
+    assert by_add.add_users(["hire_a", "hire_b", "a0"], profiles) == ["hire_a", "hire_b"]
+    first = by_set.recommend(["hire_a", "hire_b", "a0"], 5)
+    second = by_add.recommend(["hire_a", "hire_b", "a0"], 5, unknown_employees="raise")
+    for a, b in zip(first[0], second[0], strict=True):
+        assert a.tolist() == b.tolist()
+    assert all(i.startswith("x") for i in second[0][0])
+    assert all(i.startswith("y") for i in second[0][1])

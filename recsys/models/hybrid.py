@@ -42,18 +42,23 @@ weights folded into float32 user and item blocks (one matrix product per bilinea
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from recsys.base import Recommender
 from recsys.dataset import Dataset
 from recsys.matrix import FeatureMatrix
-from recsys.models.content import ContentBased
+from recsys.models.content import ContentBased, _rows_by_name
+from recsys.models.ease import ItemItem, ItemPrior
 from recsys.models.hybrid_scoring import TREND_NAMES, FoldedScorer, pair_values
 from recsys.models.lightfm_hybrid import LightFMHybrid
 from recsys.models.popular import RecentPopular
 from recsys.models.second_stage import random_examples, time_examples
-from recsys.models.trends import ColleagueTrend, DepartmentTrend
+from recsys.models.trends import ColleagueTrend, DepartmentTrend, department_of_rows
+
+logger = logging.getLogger(__name__)
 
 #: Accepted values of ``Hybrid(second_stage=...)``.
 SECOND_STAGES = ("auto", "time", "random")
@@ -66,6 +71,8 @@ PRIOR_COEF: dict[str, float] = {
     "global_trend_long": 1.0,
     "department_trend": 1.0,
     "colleague_trend": 1.0,
+    "ease": 1.0,
+    "item_prior": 1.0,
     "freshness": -0.1,
 }
 
@@ -74,7 +81,9 @@ class Hybrid(Recommender):
     """LightFM taste + content affinity + live trends + freshness, mixed by a logistic model.
 
     Cold employees get the cold paths of the inner models (mean LightFM user, the content
-    model's mean affinity, no department); new content (:meth:`add_items`) goes to every
+    model's mean affinity, no department); :meth:`add_users` with profile features serves
+    new employees from their profile (LightFM user features, their colleague vector, their
+    department's trend) with no refit; new content (:meth:`add_items`) goes to every
     component model, and :meth:`observe` feeds every one of them (live trends, affinity).
     """
 
@@ -99,6 +108,11 @@ class Hybrid(Recommender):
         department_prefix: str = "department=",
         department_half_life_days: float = 2.0,
         colleague_half_life_days: float | None = 0.25,
+        ease: bool = True,
+        ease_lambda: float | None = None,
+        ease_max_items: int = 10_000,
+        item_prior: bool = True,
+        prior_alpha: float = 10.0,
         weighted_trends: bool = False,
         validation_fraction: float = 0.15,
         negatives: int = 20,
@@ -122,6 +136,11 @@ class Hybrid(Recommender):
         self.department_prefix = department_prefix
         self.department_half_life_days = department_half_life_days
         self.colleague_half_life_days = colleague_half_life_days
+        self.ease = ease
+        self.ease_lambda = ease_lambda
+        self.ease_max_items = ease_max_items
+        self.item_prior = item_prior
+        self.prior_alpha = prior_alpha
         self.weighted_trends = weighted_trends
         self.validation_fraction = validation_fraction
         self.negatives = negatives
@@ -166,7 +185,7 @@ class Hybrid(Recommender):
         x, y = build(
             dataset,
             names,
-            lambda part: self._fit_parts(part, reset_unseen=True),
+            lambda part: self._fit_parts(part, names, reset_unseen=True),
             validation_fraction=self.validation_fraction,
             negatives=self.negatives,
             rng=np.random.default_rng(self.random_state),
@@ -174,7 +193,7 @@ class Hybrid(Recommender):
         )
         self.component_names_ = np.asarray(names, dtype=np.str_)
         self._learn_weights(names, x, y)
-        self.parts_ = self._fit_parts(dataset)
+        self.parts_ = self._fit_parts(dataset, names)
         self._new_scorer()
 
     def resolve_second_stage(self, dataset: Dataset) -> str:
@@ -197,26 +216,44 @@ class Hybrid(Recommender):
             names.append("department_trend")
         if self.colleague_half_life_days is not None:
             names.append("colleague_trend")
+        if self._uses_ease(dataset):
+            names.append("ease")
+        if self.item_prior and dataset.item_features is not None and dataset.item_features.names:
+            names.append("item_prior")
         return names if dataset.item_times is None else [*names, "freshness"]
 
-    def _fit_parts(self, dataset: Dataset, *, reset_unseen: bool = False) -> dict[str, object]:
-        """Every component model fitted on ``dataset``."""
+    def _uses_ease(self, dataset: Dataset) -> bool:
+        if not self.ease or not len(dataset.interactions):
+            return False
+        if len(dataset.items) > self.ease_max_items:
+            logger.info(
+                "hybrid: EASE left out: %d items > ease_max_items=%d",
+                len(dataset.items),
+                self.ease_max_items,
+            )
+            return False
+        return True
+
+    def _fit_parts(
+        self, dataset: Dataset, names: list[str], *, reset_unseen: bool = False
+    ) -> dict[str, object]:
+        """Every component model of ``names`` fitted on ``dataset``."""
         taste = self._empty_part("taste").fit(dataset)
         if reset_unseen:
             _reset_unseen_items(taste, dataset)
         parts: dict[str, object] = {"taste": taste}
-        if _has_columns(dataset.item_features, self.embedding_prefix):
+        if "affinity" in names:
             parts["affinity"] = self._empty_part("affinity").fit(dataset)
         for key in TREND_NAMES:
             parts[key] = self._empty_part(key).fit(dataset)
-        if _has_columns(dataset.user_features, self.department_prefix):
+        if "department_trend" in names:
             parts["department_trend"] = DepartmentTrend.fit(
                 dataset,
                 self.department_prefix,
                 self.department_half_life_days,
                 self.weighted_trends,
             )
-        if self.colleague_half_life_days is not None:
+        if "colleague_trend" in names:
             parts["colleague_trend"] = ColleagueTrend.fit(
                 dataset,
                 taste.user_vectors_,
@@ -224,6 +261,10 @@ class Hybrid(Recommender):
                 self.colleague_half_life_days,
                 self.weighted_trends,
             )
+        if "ease" in names:
+            parts["ease"] = ItemItem.fit(dataset, self.ease_lambda, self.random_state)
+        if "item_prior" in names:
+            parts["item_prior"] = ItemPrior.fit(dataset, self.prior_alpha)
         return parts
 
     def _learn_weights(self, names: list[str], x: np.ndarray, y: np.ndarray) -> None:
@@ -273,6 +314,26 @@ class Hybrid(Recommender):
     ) -> None:
         for part in self.parts_.values():
             part._add_items(internal, content_ids, features)
+        self.scorer_.invalidate()
+
+    def _set_user_features(
+        self, internal: np.ndarray, employee_ids: list[str], features: FeatureMatrix
+    ) -> None:
+        """Profiles to the parts: taste (and the colleague vectors from it) for employees
+        added after fit; the department (``department_prefix`` columns) for everyone given."""
+        taste: LightFMHybrid = self.parts_["taste"]  # type: ignore[assignment]
+        taste._set_user_features(internal, employee_ids, features)
+        colleagues = self.parts_.get("colleague_trend")
+        if isinstance(colleagues, ColleagueTrend) and len(taste.user_feature_names_):
+            vectors, usable = taste.profile_rows(employee_ids, features)
+            chosen = usable & (internal >= taste.n_fit_users_)
+            colleagues.set_user_vectors(internal[chosen], vectors[chosen])
+        departments = self.parts_.get("department_trend")
+        if isinstance(departments, DepartmentTrend):
+            rows = _rows_by_name(features, employee_ids, departments.department_names_)
+            found = department_of_rows(rows)
+            given = found >= 0
+            departments.set_departments(internal[given], found[given])
         self.scorer_.invalidate()
 
     # -- persistence ------------------------------------------------------------------
@@ -341,6 +402,10 @@ class Hybrid(Recommender):
             return DepartmentTrend(self.department_half_life_days, self.weighted_trends)
         if name == "colleague_trend":
             return ColleagueTrend(self.colleague_half_life_days or 1.0, self.weighted_trends)
+        if name == "ease":
+            return ItemItem(self.ease_lambda, self.random_state)
+        if name == "item_prior":
+            return ItemPrior(self.prior_alpha)
         raise ValueError(f"unknown component {name!r}")
 
 

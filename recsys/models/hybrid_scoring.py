@@ -20,6 +20,10 @@ Raw components (``t`` the request time):
 - ``department_trend``: ``log1p(decayed[department(u), i] * factor(t))`` (0 without one);
 - ``colleague_trend``: ``q_u . live_i * factor(t)``
   (:class:`~recsys.models.trends.ColleagueTrend`);
+- ``ease``: ``x_u . B[:, i]`` (EASE item-item weights over the employee's live history,
+  :class:`~recsys.models.ease.ItemItem`);
+- ``item_prior``: the item's predicted ``log1p`` interaction count from its features
+  (:class:`~recsys.models.ease.ItemPrior`);
 - ``freshness``: ``log1p(hours since the item's time)``.
 """
 
@@ -28,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from recsys.models.content import ContentBased
+from recsys.models.ease import ItemItem, ItemPrior
 from recsys.models.lightfm_cf import LightFMBase
 from recsys.models.popular import RecentPopular
 from recsys.models.trends import ColleagueTrend, DepartmentTrend, unit_rows
@@ -82,6 +87,10 @@ def _pair_value(name, part, item_times, users, items, times) -> np.ndarray:
     if isinstance(part, ColleagueTrend):
         dot = np.einsum("ij,ij->i", part.user_rows(users), part.live_[items], dtype=np.float64)
         return dot * part.factor(times)
+    if isinstance(part, ItemItem):
+        return part.pair_scores(users, items)
+    if isinstance(part, ItemPrior):
+        return np.asarray(part.values_, np.float64)[items]
     raise ValueError(f"unknown component {name!r}")
 
 
@@ -158,6 +167,9 @@ class FoldedScorer:
                 scores += user_block @ items_block[items].T
         if dense and not whole:
             scores = scores[:, items]
+        if "ease" in self.parts:
+            ease: ItemItem = self.parts["ease"]  # type: ignore[assignment]
+            scores += np.float32(self.weights["ease"]) * ease.scores(users, items)
         scores += self._item_vector(as_of, item_times)[items][None, :]
         scores += (user_terms + self.constant).astype(np.float32)[:, None]
         if "department_trend" in self.parts:
@@ -199,6 +211,8 @@ class FoldedScorer:
                 total += weight * part.item_bias_
             elif isinstance(part, ContentBased):
                 total += weight * _tiebreak(part)
+            elif isinstance(part, ItemPrior):
+                total += weight * part.values_
             elif isinstance(part, RecentPopular):
                 factor = part._decay(max(as_of - part.reference_, 0.0))
                 total += weight * np.log1p(np.maximum(part.decayed_ * factor, 0.0))

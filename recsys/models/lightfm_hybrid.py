@@ -27,9 +27,10 @@ class LightFMHybrid(LightFMBase):
     learned feature embeddings and biases. Content with no usable feature row gets the mean
     item representation and a zero bias, as in pure CF.
 
-    New employees: :meth:`set_user_features` registers profile rows; employees unknown so far
-    are added to the model with the representation of their profile (same recipe as new
-    content), so ``recommend`` ranks for them from their profile. Unknown employees without
+    New employees: :meth:`add_users` with ``features`` (or :meth:`set_user_features`)
+    registers profile rows; employees unknown so far are added to the model with the
+    representation of their profile (same recipe as new content), so ``recommend`` ranks for
+    them from their profile. Unknown employees without
     a registered profile, and employees added by :meth:`observe`, get the mean representation
     of the employees seen in ``fit``. Employees seen in ``fit`` keep their learned rows.
     """
@@ -126,6 +127,37 @@ class LightFMHybrid(LightFMBase):
         self.user_vectors_[rows] = vectors[chosen]
         self.user_bias_[rows] = bias[chosen]
         return [ids[j] for j in chosen]
+
+    def _set_user_features(
+        self, internal: np.ndarray, employee_ids: list[str], features: FeatureMatrix
+    ) -> None:
+        """Employees added after ``fit`` with a usable profile row get its representation."""
+        if not len(self.user_feature_names_):
+            return
+        vectors, bias, usable = _from_features(
+            features,
+            employee_ids,
+            self.user_feature_names_,
+            self.user_feature_embeddings_,
+            self.user_feature_biases_,
+        )
+        chosen = usable & (np.asarray(internal) >= self.n_fit_users_)
+        rows = np.asarray(internal)[chosen]
+        self.user_vectors_[rows] = vectors[chosen]
+        self.user_bias_[rows] = bias[chosen]
+
+    def profile_rows(
+        self, employee_ids: list[str], features: FeatureMatrix
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(vectors, usable)`` of employees' profile representations (no state change)."""
+        vectors, _, usable = _from_features(
+            features,
+            employee_ids,
+            self.user_feature_names_,
+            self.user_feature_embeddings_,
+            self.user_feature_biases_,
+        )
+        return vectors, usable
 
     def _new_item_rows(
         self, content_ids: list[str], features: FeatureMatrix | None

@@ -17,25 +17,69 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from recsys.dataset import Dataset
 from recsys.ids import IdMap
 from recsys.matrix import FeatureMatrix
 from recsys.metrics import auc, mean_over_users, ranking_metrics_per_user
 from training.evaluation.protocols import movielens_100k, movielens_cold_items
-from training.evaluation.registry import BENCHMARKS, ModelFactory, factories
+from training.evaluation.registry import (
+    BENCHMARKS,
+    ModelFactory,
+    factories,
+    is_registered_default,
+)
 from training.evaluation.report import K, entry, fit_model, result
 
+logger = logging.getLogger(__name__)
 
-def movielens_item_features(path: Path | str) -> FeatureMatrix:
-    """Genre multi-hot of every movie of ``u.item`` (sparse float32, ids as strings)."""
+#: Parameters of registered models on both MovieLens benchmarks, used when a model comes as
+#: its bare registered class (the default model list; reported in ``protocol["configs"]``).
+#: LightFM models take the genre columns as item features (the title embeddings feed the
+#: content model and the hybrid's affinity and item prior); the hybrid has no live trends
+#: among colleagues (ratings are not a live stream). Chosen on validation splits carved
+#: out of the training data only (``experiments/tune_hybrid.py``).
+CONFIGS: dict[str, dict[str, object]] = {
+    "lightfm_hybrid": {"item_feature_prefix": "genre="},
+    "hybrid": {"item_feature_prefix": "genre=", "colleague_half_life_days": None},
+}
+
+
+FEATURES_NOTE = "genres (19 flags), year, title embedding (all-MiniLM-L6-v2, 384)"
+NO_TITLES_NOTE = "genres (19 flags), year"
+
+
+def movielens_item_features(path: Path | str, *, titles: bool = True) -> FeatureMatrix:
+    """Item features of every movie of ``u.item``, ids as strings.
+
+    ``genre=*``: the 19 genre flags; ``year``: release year, centred on 1990 and divided by
+    10 (0 when unknown); with ``titles``, ``emb_*``: the all-MiniLM-L6-v2 embedding of the
+    title (sentence-transformers through :mod:`features.encoder`, computed once per process
+    and folder, see :func:`title_embeddings`).
+    """
+    items, genres = _read_items(path)
+    flags = items[genres].to_numpy(np.float32)
+    released = pd.to_datetime(items["release"], format="%d-%b-%Y", errors="coerce")
+    year = ((released.dt.year - 1990) / 10).fillna(0.0).to_numpy(np.float32)[:, None]
+    names = [*(f"genre={g}" for g in genres), "year"]
+    values = np.hstack([flags, year])
+    if titles:
+        vectors = title_embeddings(path)
+        names += [f"emb_{j}" for j in range(vectors.shape[1])]
+        values = np.hstack([values, vectors])
+    ids = IdMap.from_ids(items["item_id"].astype(str), "content")
+    return FeatureMatrix(values.astype(np.float32), tuple(names), ids)
+
+
+def _read_items(path: Path | str) -> tuple[pd.DataFrame, list[str]]:
     path = Path(path)
     folder = path if path.is_dir() else path.parent
     genres = pd.read_csv(folder / "u.genre", sep="|", names=["genre", "code"], encoding="latin-1")
@@ -44,9 +88,38 @@ def movielens_item_features(path: Path | str) -> FeatureMatrix:
     items = pd.read_csv(
         folder / "u.item", sep="|", names=columns, encoding="latin-1", usecols=range(len(columns))
     )
-    values = sp.csr_matrix(items[genres["genre"].tolist()].to_numpy(np.float32))
-    names = tuple(f"genre={g}" for g in genres["genre"])
-    return FeatureMatrix(values, names, IdMap.from_ids(items["item_id"].astype(str), "content"))
+    return items, genres["genre"].tolist()
+
+
+@functools.cache
+def _title_embeddings(folder: Path) -> np.ndarray:
+    from features.encoder import SentenceTransformerEncoder
+
+    items, _ = _read_items(folder)
+    titles = items["title"].fillna("").astype(str).tolist()
+    logger.info("movielens: embedding %d titles with the sentence-transformers model", len(titles))
+    vectors = SentenceTransformerEncoder().encode(titles)
+    vectors.flags.writeable = False
+    return vectors
+
+
+def title_embeddings(path: Path | str) -> np.ndarray:
+    """all-MiniLM-L6-v2 embeddings of the movie titles of ``u.item`` (cached per folder)."""
+    path = Path(path).resolve()
+    return _title_embeddings(path if path.is_dir() else path.parent)
+
+
+def configured(
+    models: Mapping[str, ModelFactory] | None,
+) -> tuple[dict[str, ModelFactory], dict[str, dict[str, object]]]:
+    """The factories to run, with :data:`CONFIGS` applied to bare registered classes."""
+    chosen = factories(models)
+    used: dict[str, dict[str, object]] = {}
+    for name, factory in chosen.items():
+        if name in CONFIGS and is_registered_default(name, factory):
+            chosen[name] = functools.partial(factory, **CONFIGS[name])
+            used[name] = CONFIGS[name]
+    return chosen, used
 
 
 def ratings_dataset(train: pd.DataFrame, features: FeatureMatrix) -> Dataset:
@@ -77,17 +150,20 @@ def movielens_benchmark(
     *,
     ratio: float = 0.75,
     seed: int = 42,
+    titles: bool = True,
 ) -> dict[str, object]:
-    """MS Recommenders' MovieLens-100K benchmark (see the module docstring)."""
+    """MS Recommenders' MovieLens-100K benchmark (see the module docstring); ``titles=False``
+    leaves the title embeddings out of the item features (quicker, for tests)."""
     started = time.perf_counter()
     train, test = movielens_100k(path, ratio=ratio, seed=seed)
-    dataset = ratings_dataset(train, movielens_item_features(path))
+    dataset = ratings_dataset(train, movielens_item_features(path, titles=titles))
     as_of = float(train["timestamp"].max())
     item_codes = {str(i): j for j, i in enumerate(np.sort(test["item_id"].unique()))}
     users, relevant = users_and_relevant(test, item_codes)
     results: dict[str, dict[str, object]] = {}
     skipped: dict[str, str] = {}
-    for name, factory in factories(models).items():
+    chosen, configs = configured(models)
+    for name, factory in chosen.items():
         model, fit_seconds = fit_model(name, factory, dataset, skipped, strict=models is not None)
         if model is None:
             continue
@@ -114,7 +190,8 @@ def movielens_benchmark(
         "k": K,
         "exclude_seen": True,
         "weights": "rating",
-        "item_features": "genres (multi-hot, 19)",
+        "item_features": FEATURES_NOTE if titles else NO_TITLES_NOTE,
+        "configs": configs,
         "map": "MS Recommenders `map`: sum of precision at hit ranks / n_relevant",
         "primary_metric": BENCHMARKS["movielens-100k"],
         "skipped_models": skipped,
@@ -141,11 +218,13 @@ def movielens_cold_benchmark(
     *,
     holdout: float = 0.2,
     seed: int = 42,
+    titles: bool = True,
 ) -> dict[str, object]:
-    """Cold-item MovieLens-100K: per-user AUC over held-out items (see the module docstring)."""
+    """Cold-item MovieLens-100K: per-user AUC over held-out items (see the module docstring);
+    ``titles`` as in :func:`movielens_benchmark`."""
     started = time.perf_counter()
     train, test, cold = movielens_cold_items(path, holdout=holdout, seed=seed)
-    features = movielens_item_features(path)
+    features = movielens_item_features(path, titles=titles)
     dataset = ratings_dataset(train, features)
     cold_ids = [str(i) for i in cold]
     cold_features = FeatureMatrix(
@@ -156,7 +235,8 @@ def movielens_cold_benchmark(
     users, relevant = users_and_relevant(test, position)
     results: dict[str, dict[str, object]] = {}
     skipped: dict[str, str] = {}
-    for name, factory in factories(models).items():
+    chosen, configs = configured(models)
+    for name, factory in chosen.items():
         model, fit_seconds = fit_model(name, factory, dataset, skipped, strict=models is not None)
         if model is None:
             continue
@@ -184,7 +264,9 @@ def movielens_cold_benchmark(
         "test_rows": len(test),
         "test_users": len(users),
         "weights": "rating",
-        "item_features": "genres (multi-hot, 19); cold items via add_items(ids, features)",
+        "item_features": f"{FEATURES_NOTE if titles else NO_TITLES_NOTE}; cold items via "
+        "add_items(ids, features)",
+        "configs": configs,
         "auc": "per user: rated cold items vs unrated cold items, mean over users",
         "primary_metric": BENCHMARKS["movielens-100k-cold"],
         "skipped_models": skipped,

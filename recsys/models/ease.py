@@ -1,0 +1,213 @@
+"""Item-item components of the hybrid: EASE, and a feature-based item prior.
+
+:class:`ItemItem` is EASE (Steck 2019, "Embarrassingly Shallow Autoencoders"): the closed-form
+ridge regression of every item's column of the binary user x item matrix on the other
+columns, ``B = I - P / diag(P)`` with ``P = (X^T X + lambda I)^-1`` and a zero diagonal. The
+value of (employee u, item i) is ``x_u . B[:, i]``, where ``x_u`` is the employee's history
+(kept live: :meth:`ItemItem._observe` adds events, no refit). ``lambda`` is chosen from
+:data:`EASE_LAMBDAS` on a seeded per-employee holdout of the training pairs (recall@10 of
+the held-out items; never on anything outside the training data) unless given. EASE holds an
+items x items matrix, so it runs only up to ``max_items`` items (default 10,000: 400 MB of
+float32); above that the hybrid leaves the component out and logs why. Content added later has
+an all-zero row and column.
+
+:class:`ItemPrior` predicts an item's log interaction count from its features (ridge
+regression over every item feature column: genres, year, text embeddings, ...) so content
+with no engagement yet, e.g. a cold item added with :meth:`add_items`, gets an informed prior.
+"""
+
+from __future__ import annotations
+
+import logging
+from itertools import pairwise
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.linear_model import Ridge
+
+from recsys.dataset import Dataset
+from recsys.matrix import FeatureMatrix
+from recsys.models.content import _rows_by_name
+
+logger = logging.getLogger(__name__)
+
+#: Grid of EASE's ridge strength (chosen on a holdout of the training pairs).
+EASE_LAMBDAS = (25.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0)
+HOLDOUT_FRACTION = 0.2
+HOLDOUT_USERS = 2_000
+K = 10
+
+
+class ItemItem:
+    """EASE item-item weights plus each employee's live history (see the module docstring)."""
+
+    def __init__(self, lam: float | None, random_state: int) -> None:
+        self.lam = lam
+        self.random_state = random_state
+
+    @classmethod
+    def fit(cls, dataset: Dataset, lam: float | None, random_state: int) -> ItemItem:
+        model = cls(lam, random_state)
+        matrix = dataset.matrix(binary=True)
+        if lam is None:
+            model.lam_, model.validation_ = _choose_lambda(matrix, random_state)
+        else:
+            model.lam_, model.validation_ = float(lam), {}
+        model.weights_ = ease_weights(matrix, model.lam_)
+        model.history_ = [set(map(int, row.indices)) for row in matrix]
+        return model
+
+    def _observe(self, users, items, times, weights) -> None:
+        n_fit = self.weights_.shape[0]
+        for user, item in zip(np.asarray(users).tolist(), np.asarray(items).tolist(), strict=True):
+            if item < n_fit:  # content added after fit has no EASE row: it adds nothing
+                self.history_[user].add(item)
+
+    def history_rows(self, users: np.ndarray) -> sp.csr_matrix:
+        """Binary (len(users), n_items) rows of the employees' histories (-1: empty)."""
+        rows = [self.history_[u] if u >= 0 else set() for u in np.asarray(users).tolist()]
+        counts = np.fromiter(map(len, rows), np.int64, count=len(rows))
+        indices = np.fromiter((i for r in rows for i in r), np.int64, count=int(counts.sum()))
+        indptr = np.r_[0, np.cumsum(counts)]
+        n_items = self.weights_.shape[0]
+        data = np.ones(len(indices), np.float32)
+        return sp.csr_matrix((data, indices, indptr), shape=(len(rows), n_items))
+
+    def scores(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """``x_u . B[:, i]`` for users x items, float32 (0 for content added after fit)."""
+        items = np.asarray(items, np.int64)
+        n_fit = self.weights_.shape[0]
+        out = np.zeros((len(users), len(items)), np.float32)
+        inside = np.flatnonzero(items < n_fit)
+        if len(inside) == n_fit and np.array_equal(items[inside], np.arange(n_fit)):
+            out[:, inside] = self.history_rows(users) @ self.weights_
+        elif len(inside):
+            out[:, inside] = self.history_rows(users) @ self.weights_[:, items[inside]]
+        return out
+
+    def pair_scores(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """``x_u . B[:, i]`` per (users[j], items[j]) pair."""
+        items = np.asarray(items, np.int64)
+        rows = self.history_rows(users)
+        counts = np.diff(rows.indptr)
+        pair = np.repeat(np.arange(len(users)), counts)
+        targets = np.repeat(items, counts)
+        inside = targets < self.weights_.shape[0]
+        values = np.zeros(len(targets), np.float64)
+        values[inside] = self.weights_[rows.indices[inside], targets[inside]]
+        return np.bincount(pair, values, minlength=len(users))
+
+    def _add_users(self, count: int) -> None:
+        self.history_.extend(set() for _ in range(count))
+
+    def _add_items(self, internal, content_ids, features) -> None:
+        """New content stays outside ``weights_`` (scored 0; no copy of the matrix)."""
+
+    def _state(self) -> dict[str, np.ndarray]:
+        counts = np.fromiter(map(len, self.history_), np.int64, count=len(self.history_))
+        flat = np.fromiter((i for r in self.history_ for i in sorted(r)), np.int64)
+        return {
+            "weights": self.weights_,
+            "lam": np.asarray([self.lam_]),
+            "history_indptr": np.r_[0, np.cumsum(counts)],
+            "history_indices": flat,
+        }
+
+    def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
+        self.weights_ = arrays["weights"]
+        self.lam_ = float(arrays["lam"][0])
+        self.validation_ = {}
+        indptr, flat = arrays["history_indptr"], arrays["history_indices"].tolist()
+        self.history_ = [set(flat[a:b]) for a, b in pairwise(indptr.tolist())]
+
+
+def ease_weights(matrix: sp.spmatrix, lam: float) -> np.ndarray:
+    """EASE's item-item matrix (float32, zero diagonal) of a binary user x item matrix."""
+    gram = np.asarray((matrix.T @ matrix).toarray(), np.float64)
+    gram[np.diag_indices_from(gram)] += lam
+    inverse = np.linalg.inv(gram)
+    weights = -inverse / np.diag(inverse)[None, :]
+    weights[np.diag_indices_from(weights)] = 0.0
+    return weights.astype(np.float32)
+
+
+def _choose_lambda(matrix: sp.csr_matrix, seed: int) -> tuple[float, dict[str, float]]:
+    """The grid value with the best recall@10 on a per-user holdout of the pairs."""
+    rng = np.random.default_rng(seed)
+    coo = matrix.tocoo()
+    held = rng.random(coo.nnz) < HOLDOUT_FRACTION
+    rest = sp.csr_matrix((coo.data[~held], (coo.row[~held], coo.col[~held])), shape=matrix.shape)
+    truth = sp.csr_matrix((coo.data[held], (coo.row[held], coo.col[held])), shape=matrix.shape)
+    users = np.flatnonzero(np.diff(truth.indptr) > 0)
+    if len(users) > HOLDOUT_USERS:
+        users = np.sort(rng.choice(users, HOLDOUT_USERS, replace=False))
+    if not len(users):
+        return EASE_LAMBDAS[len(EASE_LAMBDAS) // 2], {}
+    results: dict[str, float] = {}
+    for lam in EASE_LAMBDAS:
+        scores = np.asarray(rest[users] @ ease_weights(rest, lam))
+        scores[rest[users].nonzero()] = -np.inf
+        top = np.argpartition(-scores, min(K, scores.shape[1] - 1), axis=1)[:, :K]
+        hits = np.take_along_axis(truth[users].toarray() > 0, top, axis=1).sum(axis=1)
+        relevant = np.minimum(np.diff(truth[users].indptr), K)
+        results[repr(lam)] = float(np.mean(hits / relevant))
+    best = max(EASE_LAMBDAS, key=lambda lam: (results[repr(lam)], -lam))
+    logger.info("EASE lambda %s chosen on a holdout of the training pairs: %s", best, results)
+    return best, results
+
+
+class ItemPrior:
+    """Ridge regression of ``log1p(interactions)`` per item on its feature row."""
+
+    def __init__(self, alpha: float) -> None:
+        self.alpha = alpha
+
+    @classmethod
+    def fit(cls, dataset: Dataset, alpha: float) -> ItemPrior:
+        model = cls(alpha)
+        rows = dataset.item_feature_rows()
+        features = _dense(rows)
+        counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
+        target = np.log1p(counts.astype(np.float64))
+        ridge = Ridge(alpha=alpha).fit(features, target)
+        model.feature_names_ = np.asarray(dataset.item_features.names, dtype=np.str_)
+        model.coef_ = ridge.coef_.astype(np.float64)
+        model.intercept_ = float(ridge.intercept_)
+        model.values_ = features @ model.coef_ + model.intercept_
+        return model
+
+    def _add_items(self, internal, content_ids, features: FeatureMatrix | None) -> None:
+        extra = np.full(len(internal), self.intercept_)
+        if features is not None:
+            rows = _rows_by_name(features, list(content_ids), self.feature_names_)
+            known = features.ids.to_internal(list(content_ids), missing="ignore") >= 0
+            extra[known] = rows[known] @ self.coef_ + self.intercept_
+        self.values_ = np.concatenate([self.values_, extra])
+
+    def _observe(self, users, items, times, weights) -> None:
+        """The prior is fixed between fits."""
+
+    def _add_users(self, count: int) -> None:
+        """Item-only: nothing per employee."""
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {
+            "feature_names": self.feature_names_,
+            "coef": self.coef_,
+            "intercept": np.asarray([self.intercept_]),
+            "values": self.values_,
+        }
+
+    def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
+        self.feature_names_ = arrays["feature_names"]
+        self.coef_ = arrays["coef"]
+        self.intercept_ = float(arrays["intercept"][0])
+        self.values_ = arrays["values"]
+
+
+def _dense(values: np.ndarray | sp.spmatrix | None) -> np.ndarray:
+    if values is None:
+        raise ValueError("ItemPrior needs item features")
+    if sp.issparse(values):
+        return np.asarray(values.toarray(), np.float64)
+    return np.asarray(values, np.float64)
