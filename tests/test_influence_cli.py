@@ -48,7 +48,7 @@ def _list(url: str, *args: str) -> typer.testing.Result:
     return runner.invoke(influencers_app, ["--db", url, "--as-of", AS_OF, *args])
 
 
-@pytest.mark.parametrize("command", [[], ["review"], ["fit"]])
+@pytest.mark.parametrize("command", [[], ["review"], ["fit"], ["fairness"]])
 def test_help(command: list[str]) -> None:
     done = runner.invoke(influencers_app, [*command, "--help"])
     assert done.exit_code == 0 and "Usage" in done.output
@@ -79,6 +79,24 @@ def test_list_json_csv_and_table(org_db: tuple[str, set[str]], tmp_path: Path) -
     assert all(r["flagged"] for r in json.loads(flagged.output)["candidates"])
     both = _list(url, "--json", "--csv")
     assert both.exit_code == 2 and "one of --json and --csv" in both.output
+
+
+def test_fairness_counts_every_scored_advocate(
+    org_db: tuple[str, set[str]], tmp_path: Path
+) -> None:
+    url, opted = org_db
+    model = tmp_path / "scorer"
+    assert runner.invoke(influencers_app, ["fit", "--db", url, "--out", str(model)]).exit_code == 0
+    args = ["fairness", "--db", url, "--model", str(model), "--as-of", AS_OF]
+    done = runner.invoke(influencers_app, [*args, "--json"])
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.output)
+    assert report["advocates"] == CONFIG.employees - len(opted)
+    for dimension in ("department", "region", "seniority"):
+        groups = report["dimensions"][dimension]["groups"]
+        assert sum(g["advocates"] for g in groups.values()) == report["advocates"]
+    table = runner.invoke(influencers_app, args)
+    assert table.exit_code == 0 and "flag rate by department" in table.output
 
 
 def test_review_is_stored_and_shown(org_db: tuple[str, set[str]], tmp_path: Path) -> None:

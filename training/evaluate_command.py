@@ -234,11 +234,12 @@ def _print_influence(result: dict) -> None:
         console.console.print(f"split: {split}", soft_wrap=True)
     fairness = result.get("fairness")
     if fairness:
-        _print_fairness(fairness)
+        print_fairness(fairness)
     console.console.print(f"{result['seconds']} s")
 
 
-def _print_fairness(fairness: dict) -> None:
+def print_fairness(fairness: dict) -> None:
+    """Flag rates per group of each dimension (``recsys.influence.flag_rates``), as tables."""
     console.console.print(
         f"flag rate {fairness['rate']:.2%} ({fairness['flagged']} of {fairness['advocates']}"
         " advocates scored; opted-out advocates are never scored)",

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from features.data.contract import NETWORKS
 from features.data.reader import StoreReader, utc
 from features.data.reviews import latest_reviews
 from features.data.store import Store
@@ -184,6 +185,22 @@ def _with_department(candidate: Candidate, department: object) -> Candidate:
     return replace(candidate, department=None if department is None else str(department))
 
 
+def reviewed_candidates(
+    store: Store,
+    scorer: InfluenceScorer,
+    *,
+    as_of: TimeLike | None = None,
+    margin: float = DEFAULT_MARGIN,
+) -> tuple[Snapshot, FeatureMatrix, list[Candidate]]:
+    """Every advocate who did not opt out, scored as of ``as_of`` (default now) from the
+    store, with the latest reviews attached and dismissals applied (in feature-row order)."""
+    moment = utc(as_of if as_of is not None else datetime.now(UTC))
+    snapshot = Snapshot.load(StoreReader(store), moment)
+    features, candidates = score_snapshot(snapshot, scorer)
+    reviews = {k: r.state() for k, r in latest_reviews(store).items()}
+    return snapshot, features, apply_reviews(candidates, reviews, margin=margin)
+
+
 def list_candidates(
     store: Store,
     scorer: InfluenceScorer,
@@ -200,16 +217,14 @@ def list_candidates(
     ``network`` keeps advocates with an account (followers > 0) on that network."""
     if top is not None and top < 1:
         raise ValueError(f"top must be >= 1, got {top}")
-    moment = utc(as_of if as_of is not None else datetime.now(UTC))
-    snapshot = Snapshot.load(StoreReader(store), moment)
-    features, candidates = score_snapshot(snapshot, scorer)
-    reviews = {k: r.state() for k, r in latest_reviews(store).items()}
-    candidates = apply_reviews(candidates, reviews, margin=margin)
+    if network is not None and network.strip().lower() not in NETWORKS:
+        raise ValueError(f"network: unknown network {network!r}; known: {list(NETWORKS)}")
+    _, features, candidates = reviewed_candidates(store, scorer, as_of=as_of, margin=margin)
     keep = np.ones(len(candidates), dtype=bool)
     if network is not None:
         column = f"followers_{network.strip().lower()}"
         if column not in features.names:
-            raise ValueError(f"network: unknown network {network!r}")
+            raise ValueError(f"network: {network!r} is not among the scorer's networks")
         keep &= np.asarray(features.column(column)) > 0
     if department is not None:
         wanted = department.strip().lower()
@@ -219,6 +234,19 @@ def list_candidates(
     chosen = [c for c, k in zip(candidates, keep, strict=True) if k]
     chosen.sort(key=lambda c: (not c.flagged, -c.score, c.employee_id))
     return chosen[:top] if top is not None else chosen
+
+
+def candidate_fairness(
+    store: Store,
+    scorer: InfluenceScorer,
+    *,
+    as_of: TimeLike | None = None,
+    margin: float = DEFAULT_MARGIN,
+) -> dict[str, object]:
+    """Flag rates of the current candidates by department, region and seniority."""
+    snapshot, features, candidates = reviewed_candidates(store, scorer, as_of=as_of, margin=margin)
+    groups = advocate_groups(snapshot, list(features.ids.external))
+    return flag_rates([c.flagged for c in candidates], groups)
 
 
 def ranking_metrics(

@@ -258,6 +258,37 @@ def _current_score(
     return found[0].score
 
 
+@influencers_app.command("fairness")
+def fairness(
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    model: Path | None = typer.Option(None, "--model", help=MODEL_HELP),
+    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+    horizon_days: float = typer.Option(30.0, "--horizon-days", min=1, help=HORIZON_HELP),
+    margin: float = typer.Option(
+        0.10, "--margin", min=0, max=1, help="Score rise that re-flags a dismissed candidate."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Flag rates of the current candidates by department, region and seniority.
+
+    Counts only advocates who did not opt out. Exit code 4: the store has nothing to score.
+    """
+    from features.data.store import Store
+    from training.evaluate_command import print_fairness
+    from training.influence_job import candidate_fairness
+
+    store = Store.open(db)
+    try:
+        scorer = _scorer(store, model, as_of, horizon_days)
+        report = candidate_fairness(store, scorer, as_of=as_of, margin=margin)
+    finally:
+        store.dispose()
+    if as_json:
+        console.print_json(report)
+    else:
+        print_fairness(report)
+
+
 @influencers_app.command("fit")
 def fit(
     out: Path = typer.Option(..., "--out", help="Folder to save the scorer in."),
