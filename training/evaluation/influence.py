@@ -49,6 +49,7 @@ from features.influence_features import advocate_groups, engagement_lift
 from features.snapshot import Snapshot
 from recsys.ids import IdMap
 from recsys.influence import (
+    Candidate,
     FollowersBaseline,
     InfluenceScorer,
     LeaderboardBaseline,
@@ -124,30 +125,11 @@ def run_synthetic_influencers(
     fit_seconds = time.perf_counter() - clock
     clock = time.perf_counter()
     features, candidates = score_snapshot(snapshot, scorer)
-    score_seconds = time.perf_counter() - clock
+    seconds = {"fit": fit_seconds, "score": time.perf_counter() - clock}
     ids = list(features.ids.external)
     truth = org.ground_truth.set_index("employee_id")["tier"].reindex(ids).to_numpy() == "micro"
     k = int(k or max(1, truth.sum()))
     flagged = np.array([c.flagged for c in candidates], bool)
-    order = np.array([2.0 * c.flagged + c.in_band + c.score for c in candidates])
-    model = _entry(
-        ranking_metrics(order, truth, k),
-        len(ids),
-        {"fit": fit_seconds, "score": score_seconds},
-    )
-    model["flagged"] = int(flagged.sum())
-    model["flagged_precision"] = round(float(truth[flagged].mean()), 6) if flagged.any() else None
-    model["flagged_recall"] = round(float(truth[flagged].sum() / max(truth.sum(), 1)), 6)
-    models = {"influence": model}
-    for name, baseline in (
-        ("leaderboard", LeaderboardBaseline()),
-        ("followers", FollowersBaseline()),
-    ):
-        clock = time.perf_counter()
-        score = baseline.fit(features).decision_function(features)
-        models[name] = _entry(
-            ranking_metrics(score, truth, k), len(ids), {"score": time.perf_counter() - clock}
-        )
     return {
         "benchmark": "synthetic-influencers",
         "protocol": {
@@ -160,17 +142,44 @@ def run_synthetic_influencers(
             "horizon_days": horizon_days,
             "as_of": scorer.training_["scored_as_of"],
             "advocates_scored": len(ids),
-            "opted_out_excluded": int(len(org.tables["advocates"]) - len(ids)),
+            "opted_out_excluded": len(org.tables["advocates"]) - len(ids),
             "relevant": "planted micro-influencers (ground truth tier 'micro')",
             "planted": int(truth.sum()),
             "model_order": "flagged, then in the micro band, then by score",
             "training": scorer.training_,
             "calibration": scorer.calibration_,
         },
-        "models": models,
+        "models": _synthetic_models(features, candidates, truth, k, seconds),
         "fairness": flag_rates(flagged, advocate_groups(snapshot, ids)),
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def _synthetic_models(
+    features: FeatureMatrix,
+    candidates: list[Candidate],
+    truth: np.ndarray,
+    k: int,
+    seconds: Mapping[str, float],
+) -> dict[str, dict]:
+    """The model (candidate order) and both baselines against the planted truth."""
+    flagged = np.array([c.flagged for c in candidates], bool)
+    order = np.array([2.0 * c.flagged + c.in_band + c.score for c in candidates])
+    model = _entry(ranking_metrics(order, truth, k), len(truth), seconds)
+    model["flagged"] = int(flagged.sum())
+    model["flagged_precision"] = round(float(truth[flagged].mean()), 6) if flagged.any() else None
+    model["flagged_recall"] = round(float(truth[flagged].sum() / max(truth.sum(), 1)), 6)
+    models = {"influence": model}
+    for name, baseline in (
+        ("leaderboard", LeaderboardBaseline()),
+        ("followers", FollowersBaseline()),
+    ):
+        clock = time.perf_counter()
+        score = baseline.fit(features).decision_function(features)
+        models[name] = _entry(
+            ranking_metrics(score, truth, k), len(truth), {"score": time.perf_counter() - clock}
+        )
+    return models
 
 
 # ---------------------------------------------------------------- peerindex
@@ -331,27 +340,7 @@ def run_peerindex(
 ) -> dict:
     """The ``peerindex`` benchmark (see the module docstring)."""
     started = time.perf_counter()
-    train_pairs = read_peerindex(train)
-    if test is not None:
-        test_pairs = read_peerindex(test)
-        pairs = pd.concat([train_pairs, test_pairs], ignore_index=True)
-        splits = [(np.arange(len(train_pairs)), len(train_pairs) + np.arange(len(test_pairs)))]
-        protocol = {"split": "given files", "train": str(train), "test": str(test)}
-    elif folds and folds > 1:
-        pairs = train_pairs
-        splits = list(KFold(int(folds), shuffle=True, random_state=seed).split(pairs))
-        protocol = {"split": f"{folds}-fold cross-validation, seed {seed}", "train": str(train)}
-    else:
-        if not 0.0 < test_fraction < 1.0:
-            raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
-        pairs = train_pairs
-        order = np.random.default_rng(seed).permutation(len(pairs))
-        cut = round(len(pairs) * (1 - test_fraction))
-        splits = [(np.sort(order[:cut]), np.sort(order[cut:]))]
-        protocol = {
-            "split": f"held-out {test_fraction:.0%} of the file, seed {seed}",
-            "train": str(train),
-        }
+    pairs, splits, protocol = _peerindex_splits(train, test, test_fraction, seed, folds)
     runs = [_fold(pairs, tr, te, k, config) for tr, te in splits]
     models = _mean_models([r[0] for r in runs])
     if len(runs) > 1:
@@ -375,6 +364,39 @@ def run_peerindex(
         "models": models,
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+Split = tuple[np.ndarray, np.ndarray]
+
+
+def _peerindex_splits(
+    train: str | Path,
+    test: str | Path | None,
+    test_fraction: float,
+    seed: int,
+    folds: int | None,
+) -> tuple[pd.DataFrame, list[Split], dict[str, str]]:
+    """The pairs and (train rows, test rows) splits: given files, k folds or a hold-out."""
+    train_pairs = read_peerindex(train)
+    if test is not None:
+        test_pairs = read_peerindex(test)
+        pairs = pd.concat([train_pairs, test_pairs], ignore_index=True)
+        splits = [(np.arange(len(train_pairs)), len(train_pairs) + np.arange(len(test_pairs)))]
+        return pairs, splits, {"split": "given files", "train": str(train), "test": str(test)}
+    if folds and folds > 1:
+        splits = list(KFold(int(folds), shuffle=True, random_state=seed).split(train_pairs))
+        split = f"{folds}-fold cross-validation, seed {seed}"
+        return train_pairs, splits, {"split": split, "train": str(train)}
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    order = np.random.default_rng(seed).permutation(len(train_pairs))
+    cut = round(len(train_pairs) * (1 - test_fraction))
+    split = f"held-out {test_fraction:.0%} of the file, seed {seed}"
+    return (
+        train_pairs,
+        [(np.sort(order[:cut]), np.sort(order[cut:]))],
+        {"split": split, "train": str(train)},
+    )
 
 
 def _mean_models(runs: list[dict[str, dict]]) -> dict[str, dict]:
