@@ -279,15 +279,16 @@ class FeedRanker:
         vectors = self._reasons.unit_vectors()
         if vectors is None:
             raise ValueError(f"similar: the {self._model.name} model has no item vectors")
+        if internal >= len(vectors) or not np.any(vectors[internal]):
+            return ()  # no vector for the item: nothing is similar to it
         request = self._request(who, -1, None, moment)
-        eligible = request.eligible.copy()
+        eligible = request.eligible[: len(vectors)].copy()
         eligible[internal] = False
-        candidates = np.flatnonzero(eligible[: len(vectors)])
-        cosine = vectors[candidates] @ vectors[internal]
-        cosine = np.where(cosine > 0, cosine, -np.inf)
-        top, values = top_k(cosine, min(k, max(len(candidates), 1)))
+        cosine = vectors[: len(eligible)] @ vectors[internal]  # no copy of the rows
+        cosine = np.where(eligible & (cosine > 0), cosine, -np.inf)
+        top, values = top_k(cosine, k)
         keep = top >= 0
-        items, values = candidates[top[keep]], values[keep]
+        items, values = top[keep], values[keep]
         reasons = self._reasons.similar(items, internal, values)
         return tuple(
             FeedItem(self._content_id(i), self._title_of(i), float(v), rank + 1, r)
