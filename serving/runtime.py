@@ -15,7 +15,8 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -197,7 +198,7 @@ class Runtime:
     ) -> FeedOut:
         wanted = _filters(filters)
         now = self.clock()
-        with self.holder.lock:
+        with self.holder.lock, _refused():
             state = self._state()
             feed = state.ranker.feed(
                 employee_id, k, as_of=now.timestamp(), filters=wanted, profile=_employee(profile)
@@ -216,7 +217,7 @@ class Runtime:
         feeds: list[Feed] = []
         for start in range(0, len(employee_ids), BATCH_CHUNK):
             chunk = employee_ids[start : start + BATCH_CHUNK]
-            with self.holder.lock:
+            with self.holder.lock, _refused():
                 feeds += state.ranker.feeds(chunk, k, as_of=now.timestamp(), filters=wanted)
             await asyncio.sleep(0)
         for feed in feeds:
@@ -237,8 +238,8 @@ class Runtime:
                 )
             except UnknownIdError:
                 raise NotFound(f"no content with id {content_id!r}", field="content_id") from None
-            except ValueError as exc:
-                raise Unprocessable(str(exc), field="content_id") from None
+            except (ValueError, TypeError) as exc:
+                raise Unprocessable(str(exc), field=_field_of(str(exc), "content_id")) from None
         return SimilarOut(
             content_id=content_id,
             items=[_item_out(i) for i in items],
@@ -362,6 +363,23 @@ class Runtime:
                 self._candidates.entries.clear()
             self._candidates.entries[key] = (time.monotonic(), value)
         return value
+
+
+@contextmanager
+def _refused() -> Iterator[None]:
+    """A value the ranker refuses (ValueError/TypeError) is the request's fault: 422."""
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        raise Unprocessable(str(exc), field=_field_of(str(exc))) from None
+
+
+def _field_of(message: str, default: str | None = None) -> str | None:
+    """The request field a ranker message names (``k ...``, ``FeedFilters.languages ...``)."""
+    head = message.split(" ", 1)[0].rstrip(":")
+    if head.startswith("FeedFilters."):
+        return "filters." + head.removeprefix("FeedFilters.")
+    return head if head in ("k", "employee_id", "content_id", "as_of") else default
 
 
 def _filters(filters: Filters | None) -> FeedFilters | None:

@@ -17,7 +17,7 @@ MAX_K = 100
 MAX_BATCH_EMPLOYEES = 1000
 MAX_EVENTS = 1000
 
-Id = Annotated[str, Field(min_length=1, max_length=200)]
+Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
 K = Annotated[int, Field(ge=1, le=MAX_K, description=f"How many items (1-{MAX_K}).")]
 

@@ -380,3 +380,13 @@ def test_a_new_model_version_is_swapped_in(service, world) -> None:
     assert after["model_version"] != before
     assert "c13" in ids(after)  # content added live is given to the new model too
     assert "c05" not in ids(feed(client, "e5", k=100))  # shares survive the swap
+
+
+def test_blank_ids_are_refused_and_bodies_are_not_logged(service, caplog) -> None:
+    client, _, _ = service
+    assert client.post("/feed", json={"employee_id": "   "}, headers=auth()).status_code == 400
+    secret = "jane.doe@example.com"
+    with caplog.at_level("INFO"):
+        answer = client.post("/feed", json={"employee_id": secret, "k": -1}, headers=auth())
+    assert answer.status_code == 400
+    assert secret not in caplog.text
