@@ -210,7 +210,10 @@ def _text(
         return f"New in {name}" if name else "New in a topic you follow"
     if kind is ReasonKind.FRESHNESS:
         hours = None if components.age_hours is None else components.age_hours[position]
-        return f"Just published ({_age(hours)})" if _known(hours) else "Just published"
+        if not _known(hours):
+            return "Recently published"
+        lead = "Just published" if hours < 48 else "Recently published"
+        return f"{lead} ({_age(hours)})"
     return "Popular across the company right now"
 
 

@@ -294,6 +294,17 @@ def test_reason_texts_carry_the_real_values() -> None:
     ]
 
 
+def test_freshness_text_follows_the_age() -> None:
+    ages = [0.5, 30.0, 100.0, float("nan")]
+    components = ScoreComponents(freshness=[1.0] * 4, age_hours=ages)
+    assert [reasons_for(components, j)[0].text for j in range(4)] == [
+        "Just published (less than an hour ago)",
+        "Just published (30 hours ago)",
+        "Recently published (4 days ago)",
+        "Recently published",
+    ]
+
+
 def test_reasons_without_details_stay_generic_and_threshold_applies() -> None:
     components = ScoreComponents(affinity=[0.5], topic_new=[0.2], department_trend=[0.1])
     texts = [r.text for r in reasons_for(components, 0, 3)]
