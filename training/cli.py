@@ -12,6 +12,7 @@ from training.evaluate_command import evaluate
 from training.features_command import features_app
 from training.influencers_command import influencers_app
 from training.serve_command import serve
+from training.train_command import experiment_app, retrain, rollback, train
 
 app = typer.Typer(
     name="advocacy",
@@ -25,6 +26,10 @@ app.command("demo")(demo)
 app.command("evaluate")(evaluate)
 app.add_typer(influencers_app, name="influencers")
 app.command("serve")(serve)
+app.command("train")(train)
+app.command("retrain")(retrain)
+app.command("rollback")(rollback)
+app.add_typer(experiment_app, name="experiment")
 
 
 @app.callback()
