@@ -44,6 +44,16 @@ def org_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, set[
     yield url, opted
 
 
+@pytest.fixture(scope="module")
+def saved(org_db: tuple[str, set[str]], tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """``advocacy influencers fit --out``: the folder and the printed summary."""
+    url, _ = org_db
+    folder = tmp_path_factory.mktemp("scorer") / "scorer"
+    done = runner.invoke(influencers_app, ["fit", "--db", url, "--out", str(folder), "--json"])
+    assert done.exit_code == 0, done.output
+    return {"folder": folder, "summary": json.loads(done.output)}
+
+
 def _list(url: str, *args: str) -> typer.testing.Result:
     return runner.invoke(influencers_app, ["--db", url, "--as-of", AS_OF, *args])
 
@@ -54,12 +64,13 @@ def test_help(command: list[str]) -> None:
     assert done.exit_code == 0 and "Usage" in done.output
 
 
-def test_list_json_csv_and_table(org_db: tuple[str, set[str]], tmp_path: Path) -> None:
+def test_list_json_csv_and_table(org_db: tuple[str, set[str]], saved: dict) -> None:
     url, opted = org_db
-    model = tmp_path / "scorer"
-    fitted = runner.invoke(influencers_app, ["fit", "--db", url, "--out", str(model), "--json"])
-    assert fitted.exit_code == 0, fitted.output
-    assert json.loads(fitted.output)["rows"] > 0 and (model / "manifest.json").is_file()
+    model = saved["folder"]
+    assert saved["summary"]["rows"] > 0 and (model / "manifest.json").is_file()
+    on_the_fly = _list(url, "--top", "3", "--json")  # no --model: fitted on the store now
+    assert on_the_fly.exit_code == 0, on_the_fly.output
+    assert len(json.loads(on_the_fly.output)["candidates"]) == 3
     done = _list(url, "--model", str(model), "--top", "400", "--json")
     assert done.exit_code == 0, done.output
     rows = json.loads(done.output)["candidates"]
@@ -81,12 +92,9 @@ def test_list_json_csv_and_table(org_db: tuple[str, set[str]], tmp_path: Path) -
     assert both.exit_code == 2 and "one of --json and --csv" in both.output
 
 
-def test_fairness_counts_every_scored_advocate(
-    org_db: tuple[str, set[str]], tmp_path: Path
-) -> None:
+def test_fairness_counts_every_scored_advocate(org_db: tuple[str, set[str]], saved: dict) -> None:
     url, opted = org_db
-    model = tmp_path / "scorer"
-    assert runner.invoke(influencers_app, ["fit", "--db", url, "--out", str(model)]).exit_code == 0
+    model = saved["folder"]
     args = ["fairness", "--db", url, "--model", str(model), "--as-of", AS_OF]
     done = runner.invoke(influencers_app, [*args, "--json"])
     assert done.exit_code == 0, done.output
@@ -99,10 +107,9 @@ def test_fairness_counts_every_scored_advocate(
     assert table.exit_code == 0 and "flag rate by department" in table.output
 
 
-def test_review_is_stored_and_shown(org_db: tuple[str, set[str]], tmp_path: Path) -> None:
+def test_review_is_stored_and_shown(org_db: tuple[str, set[str]], saved: dict) -> None:
     url, _ = org_db
-    model = tmp_path / "scorer"
-    assert runner.invoke(influencers_app, ["fit", "--db", url, "--out", str(model)]).exit_code == 0
+    model = saved["folder"]
     rows = json.loads(_list(url, "--model", str(model), "--flagged-only", "--json").output)
     target = rows["candidates"][0]["employee_id"]
     args = ["review", target, "--dismiss", "--note", "not on brand", "--by", "pm@corp"]
