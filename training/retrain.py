@@ -132,6 +132,41 @@ def _retrain(
         raise
 
 
+def first_champions(
+    tracker: Tracker, result: TrainResult, versions: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Make each new version champion of a model that has none, if the gate would pass it.
+
+    What ``advocacy train`` does so that a fresh installation can serve: no champion to beat,
+    so the version needs sane scores (recommender) and a defined primary metric.
+    """
+    events = []
+    for name, version in versions.items():
+        if tracker.registry.champion_version(name) is not None:
+            continue
+        if name == RECOMMENDER:
+            gate = result.config.gate
+            decision = decide(
+                result.primary_metric,
+                None,
+                metric=gate.primary_metric,
+                tolerance=gate.tolerance,
+                failures=result.sanity["failures"],
+            )
+        else:
+            metric = _influencer_metric(result)
+            decision = decide(
+                _influence_value(result.influence_evaluation or {}, metric),
+                None,
+                metric=metric,
+                tolerance=result.config.gate.influencer_tolerance,
+            )
+        move = tracker.registry.promote if decision.promote else tracker.registry.refuse
+        reason = f"first champion: {decision.reason}"
+        events.append(move(name, version, reason=reason, metrics=decision.metrics()))
+    return events
+
+
 def _record_abort(tracker: Tracker, config: TrainConfig, exc: Exception) -> None:
     """A FAILED run saying why the retrain stopped before anything was registered."""
     tags = {"retrain.error": f"{type(exc).__name__}: {exc}"[:4000], "retrain.aborted": "true"}
@@ -229,8 +264,7 @@ def _influencer_gate(tracker: Tracker, result: TrainResult, snapshot: Snapshot) 
     """The influencer scorer's primary metric against the champion configuration's."""
     config = result.config
     evaluation = result.influence_evaluation or {}
-    protocol = evaluation.get("protocol") or {}
-    metric = config.gate.influencer_metric or protocol.get("primary_metric", "auc")
+    metric = _influencer_metric(result)
     challenger = _influence_value(evaluation, metric)
     current = tracker.registry.champion_version(INFLUENCERS)
     champion = None
@@ -239,6 +273,11 @@ def _influencer_gate(tracker: Tracker, result: TrainResult, snapshot: Snapshot) 
         champion_eval = evaluate_influencer(influence_job(), snapshot, champion_config)
         champion = _influence_value(champion_eval, metric)
     return decide(challenger, champion, metric=metric, tolerance=config.gate.influencer_tolerance)
+
+
+def _influencer_metric(result: TrainResult) -> str:
+    protocol = (result.influence_evaluation or {}).get("protocol") or {}
+    return result.config.gate.influencer_metric or protocol.get("primary_metric", "auc")
 
 
 def _influence_value(evaluation: dict[str, Any], metric: str) -> float | None:

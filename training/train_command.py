@@ -95,28 +95,16 @@ def train(
 
 
 def _track(result: Any, tracking_uri: str | None) -> dict[str, Any]:
-    from training.registry import decide
+    from training.retrain import first_champions
     from training.tracking import Tracker, log_training
 
     tracker = Tracker(tracking_uri)
     tracked = log_training(tracker, result)
-    events = []
-    for name, version in tracked.versions.items():
-        if tracker.registry.champion_version(name) is None:
-            decision = decide(
-                result.primary_metric if name.endswith("recommender") else 1.0,
-                None,
-                metric=result.config.gate.primary_metric,
-                tolerance=0.0,
-                failures=result.sanity["failures"] if name.endswith("recommender") else (),
-            )
-            move = tracker.registry.promote if decision.promote else tracker.registry.refuse
-            events.append(move(name, version, reason=f"first champion: {decision.reason}"))
     return {
         "run_id": tracked.run_id,
         "tracking_uri": tracker.tracking_uri,
         "versions": tracked.versions,
-        "events": events,
+        "events": first_champions(tracker, result, tracked.versions),
     }
 
 
