@@ -214,3 +214,21 @@ def test_the_pollers_bring_new_content_live(make_client, sqlite_store, tmp_path)
 
 def _auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKEN}"}
+
+
+# -- the serve command --------------------------------------------------------------------------
+def test_serve_refuses_a_bad_configuration(tmp_path: Path, monkeypatch) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from training.serve_command import serve
+
+    app = typer.Typer()
+    app.command()(serve)
+    monkeypatch.setenv("ADVOCACY_TOKENS", "short:admin")
+    refused = CliRunner().invoke(app, ["--port", "3999"])
+    assert refused.exit_code == 2 and "at least 16 characters" in refused.output
+    assert "short" not in refused.output.replace("at least", "")
+    monkeypatch.setenv("ADVOCACY_TOKENS", f"{TOKEN}:frontend")
+    missing = CliRunner().invoke(app, ["--model-dir", str(tmp_path / "none")])
+    assert missing.exit_code == 2 and "no saved model" in " ".join(missing.output.split())

@@ -1,6 +1,7 @@
-"""One real ``bentoml serve`` process (started once for the module): every endpoint over
-HTTP, error paths, Prometheus metrics, live catalogue and model refresh by the pollers with
-requests in flight, and Schemathesis over the published OpenAPI spec (no 5xx)."""
+"""One real ``bentoml serve`` process, started by ``advocacy serve`` once for the module:
+every endpoint over HTTP, error paths, Prometheus metrics, live catalogue and model refresh
+by the pollers with requests in flight, and Schemathesis over the published OpenAPI spec
+(no 5xx)."""
 
 from __future__ import annotations
 
@@ -70,21 +71,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
     port = _free_port()
     env = {
         **os.environ,
-        "ADVOCACY_DB_URL": store.url,
-        "ADVOCACY_MODEL_DIR": str(folder / "model"),
-        "ADVOCACY_INFLUENCER_MODEL_DIR": str(folder / "influencers"),
         "ADVOCACY_TOKENS": f"{FRONTEND}:frontend,{MANAGER}:manager,{ADMIN}:admin",
-        "ADVOCACY_CATALOGUE_REFRESH": "1",
-        "ADVOCACY_MODEL_REFRESH": "1",
         "BENTOML_HOME": str(folder / "bentoml"),
         "BENTOML_DO_NOT_TRACK": "True",
         "OPENBLAS_NUM_THREADS": "1",
     }
     log = folder / "server.log"
-    command = [sys.executable, "-m", "bentoml", "serve", "serving.service:AdvocacyService"]
-    command += ["--port", str(port), "--host", "127.0.0.1", "--working-dir", str(ROOT)]
+    serve = "import typer; from training.serve_command import serve; typer.run(serve)"
+    command = [sys.executable, "-c", serve, "--port", str(port), "--host", "127.0.0.1"]
+    command += ["--db", store.url, "--model-dir", str(folder / "model")]
+    command += ["--influencer-dir", str(folder / "influencers")]
+    command += ["--catalogue-refresh", "1", "--model-refresh", "1"]
     with log.open("w") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(ROOT)
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, process, log)

@@ -9,6 +9,8 @@ service's workers read the same settings (see :mod:`serving.config`). Register w
 from __future__ import annotations
 
 import os
+import secrets
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +49,12 @@ def serve(
     model_refresh: float | None = typer.Option(
         None, "--model-refresh", min=0.1, help="Seconds between champion polls (60)."
     ),
+    new_tokens: bool = typer.Option(
+        False,
+        "--new-tokens",
+        help="Make a random frontend and manager token for this run and print them with curl"
+        " examples (for demos; they are not stored anywhere).",
+    ),
 ) -> None:
     """Serve feeds, events and influencer candidates over HTTP (BentoML).
 
@@ -67,6 +75,11 @@ def serve(
         "ADVOCACY_MODEL_REFRESH": None if model_refresh is None else str(model_refresh),
     }
     env.update({k: v for k, v in settings.items() if v is not None})
+    made: dict[str, str] = {}
+    if new_tokens:
+        made = {role: secrets.token_urlsafe(24) for role in ("frontend", "manager")}
+        extra = ",".join(f"{token}:{role}" for role, token in made.items())
+        env["ADVOCACY_TOKENS"] = ",".join(p for p in (env.get("ADVOCACY_TOKENS"), extra) if p)
     try:
         config = ServingConfig.from_env(env)
         tokens = config.tokens()
@@ -81,14 +94,51 @@ def serve(
             "[yellow]warning:[/yellow] no tokens configured (--tokens-file or $ADVOCACY_TOKENS):"
             " every protected endpoint will answer 401"
         )
-    console.console.print(f"serving on http://{host}:{port} (OpenAPI: /docs.json)")
+    url = f"http://{host}:{port}"
+    console.console.print(f"serving on {url} (OpenAPI: {url}/docs.json)")
+    if made:
+        for line in curl_examples(url, made["frontend"], made["manager"]):
+            console.console.print(line, highlight=False, soft_wrap=True)
     command = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--port", str(port)]
     command += ["--host", host, "--working-dir", str(ROOT)]
+    raise typer.Exit(_run(command, env))
+
+
+def _run(command: list[str], env: dict[str, str]) -> int:
+    """Run the server; SIGTERM/SIGINT to this process stop it (and wait for it)."""
+    child = subprocess.Popen(command, env=env)
+
+    def stop(signum: int, _frame: object) -> None:
+        child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        code = subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code)
+        return child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def curl_examples(
+    url: str,
+    frontend_token: str,
+    manager_token: str,
+    employee_id: str = "emp00001",
+    content_id: str = "c00001",
+) -> list[str]:
+    """Working curl commands for the main endpoints (what ``make demo`` prints)."""
+    json_header = "-H 'Content-Type: application/json'"
+    front = f"-H 'Authorization: Bearer {frontend_token}' {json_header}"
+    manager = f"-H 'Authorization: Bearer {manager_token}' {json_header}"
+    return [
+        f"curl -s {url}/readyz",
+        f'curl -s {url}/feed {front} -d \'{{"employee_id": "{employee_id}", "k": 5}}\'',
+        f'curl -s {url}/similar {front} -d \'{{"content_id": "{content_id}", "k": 5}}\'',
+        f'curl -s {url}/events {front} -d \'{{"events": [{{"event_id": "demo-1",'
+        f' "employee_id": "{employee_id}", "content_id": "{content_id}",'
+        f' "event_type": "click"}}]}}\'',
+        f"curl -s {url}/influencers {manager} -d '{{\"top\": 5}}'",
+    ]
 
 
 def _absolute(path: Path | None) -> str | None:
