@@ -25,6 +25,7 @@ from training.influencers_command import influencers_app
 runner = CliRunner()
 CONFIG = OrgConfig(employees=400, content=120, days=150, seed=3, interactions_per_employee=150)
 AS_OF = "2026-11-26T12:00:00Z"
+SMALL = Path(__file__).parent / "fixtures" / "contract_small"
 
 
 @pytest.fixture(scope="module")
@@ -148,9 +149,23 @@ def test_opted_out_advocates_cannot_be_reviewed(org_db: tuple[str, set[str]]) ->
     assert done.exit_code == 2 and "opted out" in done.output
 
 
-def test_an_empty_store_exits_4(tmp_path: Path) -> None:
+def test_an_empty_or_tiny_store_exits_4(tmp_path: Path) -> None:
     done = runner.invoke(influencers_app, ["--db", f"sqlite:///{tmp_path / 'e.db'}"])
     assert done.exit_code == 4 and "cannot fit" in done.output
+    url = f"sqlite:///{tmp_path / 'small.db'}"
+    store = Store.open(url)
+    context = ValidationContext(now=NOW, future_tolerance=timedelta(hours=1))
+    assert import_path(store, SMALL, context=context).exit_code == 0
+    store.dispose()
+    tiny = runner.invoke(influencers_app, ["--db", url])
+    assert tiny.exit_code == 4 and "too little history" in tiny.output
+
+
+def test_a_bad_time_exits_2(org_db: tuple[str, set[str]]) -> None:
+    url, _ = org_db
+    for args in (["--as-of", "soon"], ["fairness", "--as-of", "soon"], ["fit", "--out", "x"]):
+        done = runner.invoke(influencers_app, [*args, "--db", url, "--as-of", "never"])
+        assert done.exit_code == 2 and "--as-of" in done.output
 
 
 def _evaluate(*args: str) -> typer.testing.Result:

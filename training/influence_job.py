@@ -101,13 +101,15 @@ def fit_influence(
     horizon_days: float = 30,
     random_state: int = 42,
     windows: int = 3,
+    min_labelled: int = 20,
     **config: Any,
 ) -> InfluenceScorer:
     """Fit the scorer on features as of ``end - horizon`` and labels from ``(end - horizon,
     end]`` (``end``: the last data at or before ``as_of``), plus up to ``windows - 1`` earlier
     windows of the same length (features as of ``end - (i + 1) * horizon``, labels from the
     ``horizon`` after), each kept only when the data reaches back to its start; then set the
-    organisation reference as of ``as_of`` (module docstring)."""
+    organisation reference as of ``as_of`` (module docstring). Fewer than ``min_labelled``
+    labelled rows (or fewer than 2 positives) is an error: no model from a handful of people."""
     if horizon_days <= 0:
         raise ValueError(f"horizon_days must be > 0, got {horizon_days}")
     if int(windows) < 1:
@@ -130,6 +132,12 @@ def fit_influence(
         parts.append((features, labels.labels, i))
         summaries.append(labels.summary())
     features, labels = _stack(parts)
+    labelled, positives = int((~np.isnan(labels)).sum()), int(np.nansum(labels))
+    if labelled < min_labelled or positives < 2:
+        raise ValueError(
+            f"too little history to learn from: {labelled} advocate-windows with a measured share"
+            f" in the label windows ({positives} in the top decile); need {min_labelled} and 2"
+        )
     info = {
         "features_as_of": (end - horizon).isoformat(),
         "labels_end": end.isoformat(),

@@ -47,6 +47,18 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _check_time(as_of: str | None) -> None:
+    """A usage error (exit 2) when ``--as-of`` is not a date or time."""
+    if as_of is None:
+        return
+    from features.data.reader import utc
+
+    try:
+        utc(as_of)
+    except (ValueError, TypeError):
+        raise _fail(f"--as-of: cannot read {as_of!r} as a date or time (ISO 8601)") from None
+
+
 def _scorer(
     store: Store, model: Path | None, as_of: str | None, horizon_days: float
 ) -> InfluenceScorer:
@@ -96,6 +108,7 @@ def influencers(
         return
     if as_json and as_csv:
         raise _fail("choose one of --json and --csv")
+    _check_time(as_of)
     from features.data.store import Store
     from training.influence_job import list_candidates
 
@@ -195,6 +208,7 @@ def review(
     """
     if approve == dismiss:
         raise _fail("give exactly one of --approve and --dismiss")
+    _check_time(as_of)
     from features.builder import OptedOutError
     from features.data.reviews import ReviewError, record_review
     from features.data.store import Store
@@ -277,6 +291,7 @@ def fairness(
     from training.evaluate_command import print_fairness
     from training.influence_job import candidate_fairness
 
+    _check_time(as_of)
     store = Store.open(db)
     try:
         scorer = _scorer(store, model, as_of, horizon_days)
@@ -303,6 +318,7 @@ def fit(
     from features.snapshot import Snapshot
     from training.influence_job import fit_influence
 
+    _check_time(as_of)
     store = Store.open(db)
     try:
         snapshot = Snapshot.load(StoreReader(store), utc(datetime.now(UTC)))
