@@ -59,6 +59,11 @@ logger = logging.getLogger(__name__)
 FEATURE_PARAMS = ("networks", "prior_impressions", "lift_prior_shares", "org_network")
 SCORER_PARAMS = tuple(InfluenceScorer().get_params())
 TimeLike = datetime | pd.Timestamp | str
+RECOMMENDED_LABELLED = 20
+
+
+class InsufficientHistoryError(ValueError):
+    """Too few advocates with measured shares in the label windows to learn a scorer."""
 
 
 def data_end(snapshot: Snapshot) -> pd.Timestamp:
@@ -101,7 +106,7 @@ def fit_influence(
     horizon_days: float = 30,
     random_state: int = 42,
     windows: int = 3,
-    min_labelled: int = 20,
+    min_labelled: int = 0,
     **config: Any,
 ) -> InfluenceScorer:
     """Fit the scorer on features as of ``end - horizon`` and labels from ``(end - horizon,
@@ -109,7 +114,9 @@ def fit_influence(
     windows of the same length (features as of ``end - (i + 1) * horizon``, labels from the
     ``horizon`` after), each kept only when the data reaches back to its start; then set the
     organisation reference as of ``as_of`` (module docstring). Fewer than ``min_labelled``
-    labelled rows (or fewer than 2 positives) is an error: no model from a handful of people."""
+    labelled rows (and, when ``min_labelled >= 2``, fewer than 2 positives) raise
+    :class:`InsufficientHistoryError`; below :data:`RECOMMENDED_LABELLED` a warning is logged.
+    The CLI asks for :data:`RECOMMENDED_LABELLED`: no candidate list from a handful of people."""
     if horizon_days <= 0:
         raise ValueError(f"horizon_days must be > 0, got {horizon_days}")
     if int(windows) < 1:
@@ -133,10 +140,17 @@ def fit_influence(
         summaries.append(labels.summary())
     features, labels = _stack(parts)
     labelled, positives = int((~np.isnan(labels)).sum()), int(np.nansum(labels))
-    if labelled < min_labelled or positives < 2:
-        raise ValueError(
+    if labelled < min_labelled or (min_labelled >= 2 and positives < 2):
+        raise InsufficientHistoryError(
             f"too little history to learn from: {labelled} advocate-windows with a measured share"
             f" in the label windows ({positives} in the top decile); need {min_labelled} and 2"
+        )
+    if labelled < RECOMMENDED_LABELLED:
+        logger.warning(
+            "influence scorer fitted on only %d labelled advocate-windows (%d positive):"
+            " treat its scores as rough",
+            labelled,
+            positives,
         )
     info = {
         "features_as_of": (end - horizon).isoformat(),

@@ -66,7 +66,7 @@ def _scorer(
     from features.data.reader import StoreReader, utc
     from features.snapshot import Snapshot
     from recsys.influence import InfluenceScorer
-    from training.influence_job import fit_influence
+    from training.influence_job import RECOMMENDED_LABELLED, fit_influence
 
     if model is not None:
         try:
@@ -75,7 +75,7 @@ def _scorer(
             raise _fail(str(exc)) from None
     snapshot = Snapshot.load(StoreReader(store), utc(as_of or datetime.now(UTC)))
     try:
-        return fit_influence(snapshot, horizon_days=horizon_days)
+        return fit_influence(snapshot, horizon_days=horizon_days, min_labelled=RECOMMENDED_LABELLED)
     except ValueError as exc:
         raise _fail(f"cannot fit the scorer on {store.url}: {exc}", 4) from None
 
@@ -316,14 +316,19 @@ def fit(
     from features.data.reader import StoreReader, utc
     from features.data.store import Store
     from features.snapshot import Snapshot
-    from training.influence_job import fit_influence
+    from training.influence_job import RECOMMENDED_LABELLED, fit_influence
 
     _check_time(as_of)
     store = Store.open(db)
     try:
         snapshot = Snapshot.load(StoreReader(store), utc(datetime.now(UTC)))
         try:
-            scorer = fit_influence(snapshot, as_of=as_of, horizon_days=horizon_days)
+            scorer = fit_influence(
+                snapshot,
+                as_of=as_of,
+                horizon_days=horizon_days,
+                min_labelled=RECOMMENDED_LABELLED,
+            )
         except ValueError as exc:
             raise _fail(f"cannot fit the scorer on {store.url}: {exc}", 4) from None
     finally:
