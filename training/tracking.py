@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import math
+import os
 import re
 import subprocess
 import tempfile
@@ -33,6 +34,7 @@ from mlflow.exceptions import MlflowException
 
 from training.config import flatten
 from training.registry import (
+    ARTIFACT_ROOT_ENV,
     INFLUENCERS,
     RECOMMENDER,
     Registry,
@@ -80,7 +82,11 @@ class Tracker:
         experiment: str = EXPERIMENT,
     ) -> None:
         self.tracking_uri = resolve_tracking_uri(tracking_uri)
-        self.artifact_root = artifact_root or default_artifact_root()
+        # a tracking server keeps artifacts where it is configured to (unless told otherwise)
+        server = self.tracking_uri.startswith(("http://", "https://", "databricks"))
+        self.artifact_root = artifact_root or (
+            os.environ.get(ARTIFACT_ROOT_ENV) if server else default_artifact_root()
+        )
         self.experiment = experiment
         self.client: MlflowClient = make_client(self.tracking_uri)
         self.registry = Registry(self.client)
@@ -91,7 +97,7 @@ class Tracker:
         found = self.client.get_experiment_by_name(name)
         if found is not None:
             return found.experiment_id
-        location = f"{self.artifact_root.rstrip('/')}/{name}"
+        location = f"{self.artifact_root.rstrip('/')}/{name}" if self.artifact_root else None
         try:
             return self.client.create_experiment(name, artifact_location=location)
         except MlflowException:  # created meanwhile by another process
