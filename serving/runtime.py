@@ -238,7 +238,7 @@ class Runtime:
                 )
             except UnknownIdError:
                 raise NotFound(f"no content with id {content_id!r}", field="content_id") from None
-            except (ValueError, TypeError) as exc:
+            except ValueError as exc:
                 raise Unprocessable(str(exc), field=_field_of(str(exc), "content_id")) from None
         return SimilarOut(
             content_id=content_id,
@@ -340,8 +340,8 @@ class Runtime:
         from training.influence_job import list_candidates
 
         _, top, department, network, flagged_only = key
-        return list(
-            list_candidates(
+        with _refused():
+            found = list_candidates(
                 self.store,
                 scorer,  # type: ignore[arg-type]
                 as_of=now,
@@ -350,7 +350,7 @@ class Runtime:
                 network=network,  # type: ignore[arg-type]
                 flagged_only=bool(flagged_only),
             )
-        )
+        return list(found)
 
     def _cached(self, key: tuple[object, ...], compute: Callable[[], list[object]]) -> list:
         with self._candidates.lock:
@@ -367,16 +367,19 @@ class Runtime:
 
 @contextmanager
 def _refused() -> Iterator[None]:
-    """A value the ranker refuses (ValueError/TypeError) is the request's fault: 422."""
+    """A value the ranker or the candidate listing refuses (ValueError) is the request's
+    fault: 422 naming the field."""
     try:
         yield
-    except (ValueError, TypeError) as exc:
+    except ValueError as exc:
         raise Unprocessable(str(exc), field=_field_of(str(exc))) from None
 
 
 def _field_of(message: str, default: str | None = None) -> str | None:
     """The request field a ranker message names (``k ...``, ``FeedFilters.languages ...``)."""
     head = message.split(" ", 1)[0].rstrip(":")
+    if head in ("network", "department", "top"):
+        return head
     if head.startswith("FeedFilters."):
         return "filters." + head.removeprefix("FeedFilters.")
     return head if head in ("k", "employee_id", "content_id", "as_of") else default

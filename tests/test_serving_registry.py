@@ -13,6 +13,7 @@ from mlflow.tracking import MlflowClient
 from starlette.testclient import TestClient
 
 from features.data.store import Store
+from recsys.catalogue import NETWORKS
 from serving.auth import Tokens
 from serving.model_source import RegistrySource
 from serving.runtime import Dependencies
@@ -133,6 +134,9 @@ def test_influencer_candidates_with_reasons(service) -> None:
     assert linkedin.status_code == 200
     bad = client.post("/influencers", json={"network": "myspace"}, headers=auth(MANAGER))
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["network"]
+    for network in NETWORKS:  # an accepted network without accounts is not a server error
+        answer = client.post("/influencers", json={"network": network}, headers=auth(MANAGER))
+        assert answer.status_code in (200, 422), answer.text
     assert client.post("/influencers", json={"top": 0}, headers=auth(MANAGER)).status_code == 400
     assert client.post("/influencers", json={}, headers=auth(FRONTEND)).status_code == 403
 
