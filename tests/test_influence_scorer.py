@@ -9,6 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from scipy.special import logit
 from sklearn.exceptions import NotFittedError
 
@@ -264,3 +267,23 @@ def test_reasons_are_the_two_to_four_largest_terms() -> None:
     assert pick(terms) == [[1, 2], [], [0, 1, 2, 3], [0]]
     assert rank_text(97.2) == "top 3%" and rank_text(20.0) == "bottom 20%"
     assert rank_text(100.0) == "top 1%"
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    values=arrays(
+        np.float64,
+        (7, 3),
+        elements=st.floats(-50, 50, allow_nan=False, allow_infinity=False),
+    )
+)
+def test_contributions_recompute_any_score(fitted, values: np.ndarray) -> None:
+    scorer = fitted[0]
+    ids = IdMap(np.array([f"r{i}" for i in range(7)], dtype=object), "advocate")
+    matrix = FeatureMatrix(values, FEATURES, ids)
+    total = scorer.base_ + scorer.contributions(matrix).sum(axis=1)
+    np.testing.assert_allclose(total, scorer.decision_function(matrix))
+    score = scorer.predict_proba(matrix)
+    assert np.all((score >= 0) & (score <= 1))
+    inside = (score > 1e-12) & (score < 1 - 1e-12)
+    np.testing.assert_allclose(logit(score[inside]), total[inside], rtol=1e-6, atol=1e-6)
