@@ -39,6 +39,8 @@ from recsys.reasons import Reason, ReasonBuilder, ReasonKind, item_vectors
 logger = logging.getLogger(__name__)
 
 MAX_K = 100
+#: Audience masks remembered per ranker (distinct region/department/languages).
+MASK_CACHE_SIZE = 4096
 #: Scoring users per model call in :meth:`FeedRanker.feeds` (bounds memory).
 BATCH_USERS = 256
 #: Over-fetch before diversity: caps see ``max(CAP_POOL_FACTOR * k, k + CAP_POOL_EXTRA)``
@@ -141,6 +143,7 @@ class FeedRanker:
         self._audience = audience
         self._policy = policy or PolicyConfig()
         self._titles: Mapping[str, str] = dict(titles or {})
+        self._masks: dict[tuple, np.ndarray] = {}
         self._reasons = ReasonBuilder(
             model,
             catalogue,
@@ -310,12 +313,11 @@ class FeedRanker:
         ids = [_check_employee_id(e) for e in employee_ids]
         users = self._model.users_.to_internal(ids, missing="ignore")
         base = self._catalogue.live(moment) & self._filter_mask(filters)
-        masks: dict[Employee, np.ndarray] = {}
         feeds: list[Feed] = []
         for start in range(0, len(ids), BATCH_USERS):
             chunk = range(start, min(start + BATCH_USERS, len(ids)))
             requests = [
-                self._request(ids[j], int(users[j]), profiles.get(ids[j]), moment, base, masks)
+                self._request(ids[j], int(users[j]), profiles.get(ids[j]), moment, base)
                 for j in chunk
             ]
             feeds += self._rank_batch(requests, k, moment)
@@ -328,7 +330,6 @@ class FeedRanker:
         profile: Employee | None,
         as_of: float,
         base: np.ndarray | None = None,
-        masks: dict[Employee, np.ndarray] | None = None,
     ) -> _Request:
         """Who the employee is for eligibility, and which catalogue items they may see."""
         catalogue = self._catalogue
@@ -336,15 +337,25 @@ class FeedRanker:
             employee = self._audience[employee_id]
         else:
             employee = profile or Employee()
-        masks = {} if masks is None else masks
-        if employee not in masks:
-            masks[employee] = audience_mask(catalogue, employee)
-        eligible = (catalogue.live(as_of) if base is None else base) & masks[employee]
+        eligible = (catalogue.live(as_of) if base is None else base) & self._allowed(employee)
         shared = self._internal(self._audience.shared_by(employee_id))
         dismissed = self._internal(self._audience.dismissed_by(employee_id))
         eligible[shared] = False
         eligible[dismissed] = False
         return _Request(employee_id, user, employee, shared, eligible)
+
+    def _allowed(self, employee: Employee) -> np.ndarray:
+        """:func:`~recsys.policy.audience_mask`, remembered per (region, department,
+        languages): it does not depend on time, and few employees differ in all three."""
+        key = (employee.region, employee.department, employee.languages)
+        mask = self._masks.get(key)
+        if mask is None:
+            mask = audience_mask(self._catalogue, Employee(*key))
+            mask.flags.writeable = False
+            if len(self._masks) >= MASK_CACHE_SIZE:
+                self._masks.clear()
+            self._masks[key] = mask
+        return mask
 
     def _rank_batch(self, requests: list[_Request], k: int, as_of: float) -> list[Feed]:
         union = np.zeros(len(self._catalogue), dtype=bool)
