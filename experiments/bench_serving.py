@@ -263,6 +263,29 @@ def levels(args: argparse.Namespace, urls: dict[str, str], employees: list[str])
     return rows
 
 
+def batch_cost(url: str, employees: list[str], k: int, size: int = 128, rounds: int = 5) -> dict:
+    """Milliseconds per employee: ``/feeds_batch`` of ``size`` employees vs ``/feed`` one by one."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    rng = np.random.default_rng(7)
+    with httpx.Client(base_url=url, timeout=120, headers=headers) as session:
+        batch, single = [], []
+        for _ in range(rounds):
+            chosen = [employees[int(j)] for j in rng.integers(len(employees), size=size)]
+            started = time.perf_counter()
+            answer = session.post("/feeds_batch", json={"employee_ids": chosen, "k": k})
+            answer.raise_for_status()
+            batch.append((time.perf_counter() - started) / size)
+            started = time.perf_counter()
+            for employee in chosen:
+                session.post("/feed", json={"employee_id": employee, "k": k}).raise_for_status()
+            single.append((time.perf_counter() - started) / size)
+    return {
+        "batch_size": size,
+        "feeds_batch_ms_per_employee": round(1000 * float(np.median(batch)), 2),
+        "feed_ms_per_employee_sequential": round(1000 * float(np.median(single)), 2),
+    }
+
+
 # -- 4. promotion and new content under load --------------------------------------------------
 def swap_run(args: argparse.Namespace, url: str, prepared: dict, employees: list[str]) -> dict:
     import threading
@@ -357,6 +380,7 @@ def main() -> None:
         for url, process in zip(urls.values(), processes, strict=True):
             wait_ready(url, process)
         rows = levels(args, urls, employees)
+        batch = batch_cost(urls["advocacy"], employees, args.k)
         swap = swap_run(args, urls["advocacy"], prepared, employees) if args.swap_seconds else None
     finally:
         for process in processes:
@@ -371,6 +395,7 @@ def main() -> None:
         "organisation": prepared["settings"],
         "prepare_seconds": prepared["seconds"],
         "levels": rows,
+        "batch": batch,
         "swap_under_load": swap,
         "goal": "advocacy >= 0.8x trivial throughput and p99 < 50 ms at 4 clients; 0 failures",
         "cpu_count": os.cpu_count(),
