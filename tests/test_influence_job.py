@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -137,3 +138,22 @@ def test_synthetic_benchmark_finds_planted_micro_influencers() -> None:
         assert models["influence"]["auc"] > models[baseline]["auc"]
     assert models["influence"]["flagged_precision"] >= 0.8
     assert np.isfinite(models["followers"]["auc"])
+
+
+def test_candidates_and_reviews_on_both_databases(
+    org: SyntheticOrg, store: Store, tmp_path: Path, opted_out: set[str]
+) -> None:
+    """The whole path on SQLite and PostgreSQL: import, fit from the store, list, review."""
+    write(org, tmp_path / "files")
+    (tmp_path / "files" / "ground_truth_influencers.csv").unlink()
+    context = ValidationContext(now=NOW, future_tolerance=timedelta(hours=1))
+    assert import_path(store, tmp_path / "files", context=context).exit_code == 0
+    scorer = fit_influence(Snapshot.load(StoreReader(store), NOW), windows=2)
+    flagged = list_candidates(store, scorer, as_of=NOW, flagged_only=True, top=3)
+    assert flagged and not {c.employee_id for c in flagged} & opted_out
+    target = flagged[0]
+    record_review(store, target.employee_id, "approve", note="yes", reviewer="pm", score=0.9)
+    mine = [
+        c for c in list_candidates(store, scorer, as_of=NOW) if c.employee_id == target.employee_id
+    ]
+    assert mine[0].review.decision == "approve" and mine[0].flagged
