@@ -2,16 +2,16 @@
 ``features.influence_*`` and ``recsys.influence``.
 
 Time
-    ``fit_influence`` learns from time inside the data: features as of ``T = as_of - horizon``,
-    labels from ``(T, as_of]`` (top decile of engagement per share, see
-    ``features.influence_labels``). The model cannot be refit *at* ``as_of`` (its labels lie in
-    the future), so what moves to ``as_of`` is everything else: candidates are scored from
+    ``fit_influence`` learns from time inside the data. ``end`` is the last moment with data
+    (share outcome, interaction or account snapshot) at or before ``as_of`` (default: the
+    snapshot's ``as_of``), so scoring "now" after the data stopped still learns from the last
+    full horizon. Features as of ``T = end - horizon``, labels from ``(T, end]`` (top decile of
+    engagement per share, see ``features.influence_labels``), plus up to two earlier windows
+    of the same length. The model cannot be refit *at* ``as_of`` (its labels would lie in the
+    future), so what moves to ``as_of`` is everything else: candidates are scored from
     features built as of ``as_of`` and percentiles compare against the organisation as of
-    ``as_of`` (``InfluenceScorer.set_reference``).
-    ``as_of`` defaults to the snapshot's ``as_of``. The label window ends at the last moment
-    with data at or before ``as_of`` (the latest share outcome, interaction or account
-    snapshot), so scoring "now" after the data stopped still learns from the last full
-    horizon instead of an empty one; ``training_["labels_end"]`` records it.
+    ``as_of`` (``InfluenceScorer.set_reference``). ``training_`` records ``features_as_of``,
+    ``labels_end``, ``scored_as_of`` and every window's label counts.
 Evaluation
     ``evaluate_influence`` backtests on the store's own history: fit with labels from
     ``(as_of - 2h, as_of - h]``, score as of ``as_of - h`` and compare with the labels of
