@@ -297,10 +297,16 @@ def decide(
     """
 
     def verdict(promote: bool, reason: str) -> GateDecision:
+        if failures:
+            return GateDecision(
+                False,
+                f"sanity checks failed: {'; '.join(failures)} ({reason})",
+                metric,
+                challenger,
+                champion,
+            )
         return GateDecision(promote, reason, metric, challenger, champion)
 
-    if failures:
-        return verdict(False, "sanity checks failed: " + "; ".join(failures))
     if challenger is None or challenger != challenger:
         return verdict(False, f"challenger {metric} is undefined")
     if champion is None or champion != champion:
