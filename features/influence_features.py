@@ -19,7 +19,8 @@ Columns (model inputs first, then the readable values reasons print)
   one post cannot make a record; 0 without measured shares. The ratio is ``exp(lift)``.
 - ``log_engagement_rate`` / ``engagement_rate_adj``: engagement per impression, shrunk towards
   the organisation's pooled rate with ``prior_impressions`` pseudo-impressions.
-- ``top_share_fraction``: the best share's part of all engagement (1 for a single share).
+- ``engagement_consistency``: ``1 -`` the best share's part of all engagement (0 for a single
+  share or none, ``1 - 1/n`` for ``n`` equally engaging shares); ``top_share_fraction``.
 - ``log_clicks_per_share`` / ``clicks_per_share``; ``clicks_earned`` (all measured shares).
 - ``activity_trend``: log ratio of activity, last 30 days vs the 60 before.
 - ``log_shares_made`` / ``shares_made``, ``log_comments_made`` / ``comments_made``: share and
@@ -175,6 +176,7 @@ def _outcome_columns(
         np.log1p(per_share), np.log1p(col("followers_max")), shares, prior_shares=prior_shares
     )
     clicks = np.asarray(col("clicks_per_share"), float)
+    top = np.asarray(col("top_share_fraction"), float)
     return {
         "log_shares_measured": np.log1p(shares),
         "shares_measured": shares,
@@ -184,7 +186,8 @@ def _outcome_columns(
         "engagement_lift_ratio": np.exp(lift),
         "log_engagement_rate": np.log(rate + 1e-6),
         "engagement_rate_adj": rate,
-        "top_share_fraction": np.asarray(col("top_share_fraction"), float),
+        "top_share_fraction": top,
+        "engagement_consistency": np.where(shares > 0, 1.0 - top, 0.0),
         "log_clicks_per_share": np.log1p(clicks),
         "clicks_per_share": clicks,
         "clicks_earned": clicks * shares,

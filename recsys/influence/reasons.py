@@ -41,6 +41,11 @@ FEATURE_INFO: dict[str, FeatureInfo] = {
     "top_share_fraction": FeatureInfo(
         "top_share_fraction", "best share's part of all their engagement", "percent"
     ),
+    "engagement_consistency": FeatureInfo(
+        "engagement_consistency",
+        "engagement consistency (1 - the best share's part of it)",
+        "percent",
+    ),
     "log_shares_measured": FeatureInfo("shares_measured", "measured shares", "count"),
     "log_clicks_per_share": FeatureInfo("clicks_per_share", "clicks per share", "number"),
     "log_reshares_per_share": FeatureInfo("reshares_per_share", "reshares per share", "number"),

@@ -57,7 +57,7 @@ DEFAULT_FEATURES = (
     "log_followers_max",
     "engagement_lift",
     "log_engagement_rate",
-    "top_share_fraction",
+    "engagement_consistency",
     "log_shares_measured",
     "log_clicks_per_share",
     "activity_trend",
