@@ -92,8 +92,8 @@ def test_readme_documents_the_contract_as_coded() -> None:
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     assert contract_markdown() in readme
     assert readme.splitlines()[3:5] == [
-        "make demo   # creates .venv, installs, generates an organisation, imports it into"
-        " ./data, prints a summary",
+        "make demo   # creates .venv, installs, generates an organisation in ./data, trains,"
+        " registers and serves it on localhost",
         "make test   # creates .venv, installs with the dev extra, runs ruff and the test suite",
     ]
 
@@ -103,7 +103,7 @@ def test_demo_generates_and_imports_into_the_default_store(
 ) -> None:
     monkeypatch.setenv("ADVOCACY_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("ADVOCACY_DB_URL", raising=False)
-    args = ["demo", "--employees", "40", "--content", "20", "--days", "14"]
+    args = ["demo", "--employees", "40", "--content", "20", "--days", "14", "--no-train"]
     for _ in range(2):  # a second run starts afresh
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
@@ -111,3 +111,24 @@ def test_demo_generates_and_imports_into_the_default_store(
     summary = runner.invoke(app, ["data", "summary", "--json"])
     rows = json.loads(summary.output)["rows"]
     assert rows["advocates"] == 40 and rows["interactions"] > 0
+
+
+def test_demo_trains_tracks_and_registers_champions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from training.registry import INFLUENCERS, RECOMMENDER, champion
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("ADVOCACY_DATA_DIR", str(data))
+    for name in ("ADVOCACY_DB_URL", "MLFLOW_TRACKING_URI", "ADVOCACY_ARTIFACT_ROOT"):
+        monkeypatch.delenv(name, raising=False)
+    quick = Path(__file__).parents[1] / "experiments" / "configs" / "quick.yaml"
+    args = ["demo", "--employees", "150", "--content", "60", "--days", "45", "--config"]
+    result = runner.invoke(app, [*args, str(quick), "--no-serve"])
+    assert result.exit_code == 0, result.output[-3000:]
+    assert "4/4" not in result.output  # --no-serve: nothing started
+    assert (data / "mlflow.db").is_file()
+    for name in (RECOMMENDER, INFLUENCERS):
+        ref = champion(name, dst=tmp_path / "champions" / name)
+        assert ref is not None and ref.version == "1"
+        assert (ref.path / "manifest.json").is_file()

@@ -1,7 +1,13 @@
-"""``advocacy demo``: the main job on the embedded defaults, start to end."""
+"""``advocacy demo``: the main job on the embedded defaults, start to end.
+
+Generate an organisation, import it into the default SQLite store, train the recommender and
+the influencer scorer with MLflow tracking in the data folder (the first versions become the
+``champion``s), then serve them with BentoML on localhost and print working curl examples.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +20,8 @@ from features.data.store import Store, data_dir, default_db_url
 from features.data.validation import ValidationContext
 from training import console
 
+STEPS = 4
+
 
 def demo(
     employees: int = typer.Option(2000, min=10, help="Employees in the synthetic organisation."),
@@ -21,13 +29,20 @@ def demo(
     days: int = typer.Option(120, min=7, help="Days of history, ending today."),
     seed: int = typer.Option(7, help="Random seed."),
     fresh: bool = typer.Option(
-        True, help="Start the default store afresh (deletes it if it is a SQLite file)."
+        True, help="Start afresh: delete the default SQLite store and the demo's MLflow store."
     ),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="Training config (default: experiments/configs defaults)."
+    ),
+    train: bool = typer.Option(True, help="Train, track and register the models."),
+    serve: bool = typer.Option(True, help="Serve the champions on localhost when trained."),
+    port: int = typer.Option(3000, "--port", "-p", min=1, max=65535, help="HTTP port."),
 ) -> None:
-    """Generate an organisation, import it into the default store, print a summary.
+    """Generate an organisation, import it, train and register the models, serve them.
 
-    The default store is ./data/advocacy.db (or $ADVOCACY_DB_URL); with --fresh (the
-    default) a SQLite store is deleted first, so the demo always starts clean.
+    The store is ./data/advocacy.db (or $ADVOCACY_DB_URL), MLflow tracking is the embedded
+    SQLite store under ./data (or $MLFLOW_TRACKING_URI); with --fresh (the default) both local
+    stores are deleted first, so the demo always starts clean. The server runs until Ctrl-C.
     """
     from features.data.synthetic import OrgConfig, generate, write
 
@@ -36,19 +51,49 @@ def demo(
     if fresh:
         shutil.rmtree(folder, ignore_errors=True)
         _delete_sqlite(url)
+        _delete_local_tracking()
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    config = OrgConfig(employees=employees, content=content, days=days, seed=seed, end=today)
-    console.console.print(f"1/3 generating {employees:,} employees, {content:,} items, {days} days")
-    write(generate(config), folder / "org")
+    org = OrgConfig(employees=employees, content=content, days=days, seed=seed, end=today)
+    _step(1, f"generating {employees:,} employees, {content:,} items, {days} days")
+    write(generate(org), folder / "org")
     store = Store.open(url)
-    console.console.print(f"2/3 importing into {store.url}")
+    _step(2, f"importing into {store.url}")
     context = ValidationContext(datetime.now(UTC), timedelta(hours=1))
     report = import_path(store, folder / "org", context=context)
     console.print_import_report(report.to_dict())
     if report.exit_code:
         raise typer.Exit(report.exit_code)
-    console.console.print("3/3 store summary")
     console.print_summary(store.summary())
+    if not train:
+        return
+    _step(3, "training, evaluating on the latest holdout, tracking and registering")
+    _train(config)
+    if serve:
+        _step(4, f"serving the champions on http://127.0.0.1:{port} (Ctrl-C stops)")
+        _serve(port)
+
+
+def _step(number: int, text: str) -> None:
+    console.console.print(f"[bold]{number}/{STEPS}[/bold] {text}")
+
+
+def _train(config: Path | None) -> None:
+    from training.train_command import train
+
+    train(
+        config=config, db=None, tracking_uri=None, no_track=False, sets=None, out=None,
+        as_json=False,
+    )  # fmt: skip
+
+
+def _serve(port: int) -> None:
+    from training.serve_command import serve
+
+    serve(
+        port=port, host="127.0.0.1", db=None, tracking_uri=None, model_dir=None,
+        influencer_dir=None, tokens_file=None, catalogue_refresh=None, model_refresh=None,
+        new_tokens=True,
+    )  # fmt: skip
 
 
 def _delete_sqlite(url: str) -> None:
@@ -56,3 +101,12 @@ def _delete_sqlite(url: str) -> None:
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         for suffix in ("", "-wal", "-shm"):
             Path(f"{parsed.database}{suffix}").unlink(missing_ok=True)
+
+
+def _delete_local_tracking() -> None:
+    """The embedded MLflow store under the data folder (left alone when configured elsewhere)."""
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return
+    _delete_sqlite(f"sqlite:///{data_dir() / 'mlflow.db'}")
+    if not os.environ.get("ADVOCACY_ARTIFACT_ROOT"):
+        shutil.rmtree(data_dir() / "mlartifacts", ignore_errors=True)
