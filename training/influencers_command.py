@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 influencers_app = typer.Typer(
-    help="Micro-influencer candidates: list them, review them, save a fitted scorer.",
+    help="Micro-influencer candidates: list them, review them, their flag rates by group, save a"
+    " fitted scorer.",
     no_args_is_help=False,
 )
 
@@ -35,6 +36,7 @@ DB_HELP = "Database URL (default $ADVOCACY_DB_URL or ./data/advocacy.db)."
 MODEL_HELP = "A saved scorer folder (default: fit one on the store now)."
 AS_OF_HELP = "Score as of this time (default now; naive times are UTC)."
 HORIZON_HELP = "Days of the label window when fitting on the fly."
+PAST = {"approve": "approved", "dismiss": "dismissed"}
 CSV_FIELDS = (
     "employee_id", "department", "score", "tier", "flagged", "in_band", "followers_max",
     "confidence", "confidence_reason", "reasons", "review", "reviewer", "review_note",
@@ -163,26 +165,29 @@ def _csv(rows: list[dict]) -> str:
 
 
 def _print_table(rows: list[dict]) -> None:
-    columns = ["employee", "department", "score", "tier", "flagged", "confidence", "review"]
-    table = console.table("Micro-influencer candidates", [*columns, "reasons"], [])
-    for row in rows:
-        review = row["review"]
-        state = "-" if review is None else review["decision"]
-        if review is not None and review["suppressed"]:
-            state += " (suppressed)"
-        table.add_row(
-            row["employee_id"],
-            row["department"] or "-",
-            f"{row['score']:.3f}",
-            row["tier"],
-            "yes" if row["flagged"] else "no",
-            f"{row['confidence']['level']}: {row['confidence']['reason']}",
-            state,
-            "\n".join(r["text"] for r in row["reasons"]),
-        )
-    console.console.print(table)
+    """One block per candidate: a summary line, then its reasons (readable at any width)."""
     if not rows:
         console.console.print("no candidates match")
+        return
+    for rank, row in enumerate(rows, start=1):
+        review = row["review"]
+        state = "not reviewed"
+        if review is not None:
+            state = f"{PAST[review['decision']]} by {review['reviewer']}: {review['note'] or '-'}"
+        if review is not None and review["suppressed"]:
+            state += " (not flagged again until the score rises)"
+        flag = "[bold green]FLAGGED[/bold green]" if row["flagged"] else "not flagged"
+        confidence = row["confidence"]
+        console.console.print(
+            f"{rank}. [bold]{row['employee_id']}[/bold] ({row['department'] or 'no department'})"
+            f"  score {row['score']:.3f}  {row['tier']}  {flag}  {state}",
+            soft_wrap=True,
+        )
+        console.console.print(
+            f"   confidence {confidence['level']}: {confidence['reason']}", soft_wrap=True
+        )
+        for reason in row["reasons"]:
+            console.console.print(f"   - {reason['text']}", soft_wrap=True)
 
 
 @influencers_app.command("review")
