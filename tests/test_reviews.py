@@ -83,3 +83,22 @@ def test_migration_3_adds_the_review_table_to_a_version_2_store(store: Store) ->
     _advocates(store)
     record_review(store, "ana", "approve", note="", reviewer="pm", score=0.9, at=AT)
     assert latest_reviews(store)["ana"].decision == "approve"
+
+
+def test_a_version_1_store_is_brought_to_head(store: Store) -> None:
+    with store.engine.begin() as conn:
+        schema.influencer_reviews.drop(conn)
+        schema.embedding_cache.drop(conn)
+        conn.execute(sa.delete(schema.schema_version))
+        conn.execute(
+            schema.schema_version.insert().values(
+                version=1, applied_at=datetime(2026, 1, 1), description="contract only"
+            )
+        )
+    assert schema.migrate(store.engine) == schema.HEAD == 3
+    with store.engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        assert inspector.has_table("embedding_cache")
+        assert inspector.has_table("influencer_reviews")
+        versions = conn.execute(sa.select(schema.schema_version.c.version)).scalars().all()
+    assert sorted(versions) == [1, 2, 3]
