@@ -25,6 +25,15 @@ runner = CliRunner()
         ["demo"],
         ["features"],
         ["features", "build"],
+        ["influencers"],
+        ["influencers", "review"],
+        ["influencers", "fairness"],
+        ["influencers", "fit"],
+        ["train"],
+        ["retrain"],
+        ["rollback"],
+        ["experiment", "run"],
+        ["serve"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
