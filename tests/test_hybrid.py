@@ -126,7 +126,7 @@ def test_folded_scores_equal_the_components_live(items: list[int]) -> None:
     users = np.asarray([0, 3, -1])
     for step in range(3):
         as_of = (10.5 + step) * DAY
-        chosen = np.asarray(items, np.int64)
+        chosen = np.asarray([*items, len(model.items_) - 1], np.int64)  # + the newest (cold)
         total = sum(model.contributions(users, chosen, as_of).values()) + model.intercept_
         np.testing.assert_allclose(total, model._score(users, chosen, as_of), rtol=1e-5, atol=1e-5)
         model.observe(["u1", "u2", "u3"], ["i1", "quiet", "quiet"], [as_of] * 3)
@@ -233,3 +233,24 @@ def test_add_users_serves_a_new_hire_from_the_profile_without_refit() -> None:
     before = model.recommend(["u0"], 5)[0][0].tolist()
     model.add_users(["u0"], _departments(["u0"], ["sales"]))
     assert model.recommend(["u0"], 5)[0][0].tolist() == before
+
+
+def test_cold_head_scores_new_content_and_contributions_still_add_up(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """(The random stage holds out whole items, so even this tiny set gives a cold head.)"""
+    monkeypatch.setattr("recsys.models.hybrid.MIN_COLD_POSITIVES", 1)
+    model = Hybrid(**SMALL, second_stage="random").fit(_with_features(trend_dataset()))
+    assert model.has_cold_head_
+    model.add_items(["fresh"], times=[10.2 * DAY])
+    assert model.item_cold_[-1] and not model.item_cold_[:-1].any()
+    users, items = np.asarray([0, 5, -1]), np.arange(len(model.items_))
+    parts = model.contributions(users, items, 10.5 * DAY)
+    assert set(parts["cold_start"][:, -1]) == {model.cold_intercept_ - model.intercept_}
+    assert not parts["cold_start"][:, :-1].any()
+    total = sum(parts.values()) + model.intercept_
+    np.testing.assert_allclose(total, model._score(users, items, 10.5 * DAY), rtol=1e-5, atol=1e-5)
+    loaded = Hybrid.load(model.save(tmp_path / "m"))
+    np.testing.assert_allclose(
+        loaded._score(users, items, 10.5 * DAY), model._score(users, items, 10.5 * DAY)
+    )

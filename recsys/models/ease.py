@@ -6,10 +6,11 @@ columns, ``B = I - P / diag(P)`` with ``P = (X^T X + lambda I)^-1`` and a zero d
 value of (employee u, item i) is ``x_u . B[:, i]``, where ``x_u`` is the employee's history
 (kept live: :meth:`ItemItem._observe` adds events, no refit). ``lambda`` is chosen from
 :data:`EASE_LAMBDAS` on a seeded per-employee holdout of the training pairs (recall@10 of
-the held-out items; never on anything outside the training data) unless given. EASE holds an
-items x items matrix, so it runs only up to ``max_items`` items (default 10,000: 400 MB of
-float32); above that the hybrid leaves the component out and logs why. Content added later has
-an all-zero row and column.
+the held-out items; never on anything outside the training data) unless given; the hybrid
+chooses it once per fit, on the data its second stage is fitted on, and reuses it. EASE holds
+an items x items matrix, so it runs only up to ``max_items`` items (default 10,000: 400 MB of
+float32); above that the hybrid leaves the component out and logs why. Content added later
+scores 0 (it is outside the matrix, which is not copied to grow).
 
 :class:`ItemPrior` predicts an item's log interaction count from its features (ridge
 regression over every item feature column: genres, year, text embeddings, ...) so content
@@ -32,7 +33,7 @@ from recsys.models.content import _rows_by_name
 logger = logging.getLogger(__name__)
 
 #: Grid of EASE's ridge strength (chosen on a holdout of the training pairs).
-EASE_LAMBDAS = (25.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0)
+EASE_LAMBDAS = (25.0, 75.0, 200.0, 500.0, 1500.0)
 HOLDOUT_FRACTION = 0.2
 HOLDOUT_USERS = 2_000
 K = 10
@@ -121,9 +122,9 @@ class ItemItem:
         self.history_ = [set(flat[a:b]) for a, b in pairwise(indptr.tolist())]
 
 
-def ease_weights(matrix: sp.spmatrix, lam: float) -> np.ndarray:
+def ease_weights(matrix: sp.spmatrix, lam: float, dtype: type = np.float64) -> np.ndarray:
     """EASE's item-item matrix (float32, zero diagonal) of a binary user x item matrix."""
-    gram = np.asarray((matrix.T @ matrix).toarray(), np.float64)
+    gram = np.asarray((matrix.T @ matrix).toarray(), dtype)
     gram[np.diag_indices_from(gram)] += lam
     inverse = np.linalg.inv(gram)
     weights = -inverse / np.diag(inverse)[None, :]
@@ -145,7 +146,7 @@ def _choose_lambda(matrix: sp.csr_matrix, seed: int) -> tuple[float, dict[str, f
         return EASE_LAMBDAS[len(EASE_LAMBDAS) // 2], {}
     results: dict[str, float] = {}
     for lam in EASE_LAMBDAS:
-        scores = np.asarray(rest[users] @ ease_weights(rest, lam))
+        scores = np.asarray(rest[users] @ ease_weights(rest, lam, np.float32))
         scores[rest[users].nonzero()] = -np.inf
         top = np.argpartition(-scores, min(K, scores.shape[1] - 1), axis=1)[:, :K]
         hits = np.take_along_axis(truth[users].toarray() > 0, top, axis=1).sum(axis=1)
@@ -169,7 +170,9 @@ class ItemPrior:
         features = _dense(rows)
         counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
         target = np.log1p(counts.astype(np.float64))
-        ridge = Ridge(alpha=alpha).fit(features, target)
+        # items without events may be new rather than unpopular: learn from engaged ones
+        engaged = counts > 0 if (counts > 0).sum() >= 2 else np.ones(len(counts), bool)
+        ridge = Ridge(alpha=alpha).fit(features[engaged], target[engaged])
         model.feature_names_ = np.asarray(dataset.item_features.names, dtype=np.str_)
         model.coef_ = ridge.coef_.astype(np.float64)
         model.intercept_ = float(ridge.intercept_)

@@ -52,7 +52,7 @@ from recsys.dataset import Dataset
 from recsys.matrix import FeatureMatrix
 from recsys.models.content import ContentBased, _rows_by_name
 from recsys.models.ease import ItemItem, ItemPrior
-from recsys.models.hybrid_scoring import TREND_NAMES, FoldedScorer, pair_values
+from recsys.models.hybrid_scoring import TREND_NAMES, FoldedScorer, Head, pair_values
 from recsys.models.lightfm_hybrid import LightFMHybrid
 from recsys.models.popular import RecentPopular
 from recsys.models.second_stage import random_examples, time_examples
@@ -62,6 +62,10 @@ logger = logging.getLogger(__name__)
 
 #: Accepted values of ``Hybrid(second_stage=...)``.
 SECOND_STAGES = ("auto", "time", "random")
+
+#: Fewest positive (and negative) examples a head of the second stage is learned from.
+MIN_WARM_POSITIVES = 1
+MIN_COLD_POSITIVES = 20
 
 #: Fallback weights (on raw values) when the second stage cannot be learned.
 PRIOR_COEF: dict[str, float] = {
@@ -166,12 +170,25 @@ class Hybrid(Recommender):
     def contributions(
         self, users: np.ndarray, items: np.ndarray, as_of: float
     ) -> dict[str, np.ndarray]:
-        """``coef * standardised value`` per component; they sum to score - intercept."""
+        """``coef * standardised value`` per component; they sum to score - ``intercept_``.
+
+        Items scored by the cold head (:meth:`heads`) use its coefficients, and then a
+        ``cold_start`` entry holds the difference of the two heads' intercepts (0 for warm
+        items), so the sum still is score - ``intercept_``.
+        """
         raw = self.components(users, items, as_of)
-        return {
-            name: self.coef_[j] * (raw[name] - self.means_[j]) / self.scales_[j]
-            for j, name in enumerate(map(str, self.component_names_))
-        }
+        cold = np.asarray(self.item_cold_)[np.asarray(items, np.int64)]
+        warm_head, cold_head = self.heads()
+        out: dict[str, np.ndarray] = {}
+        for j, name in enumerate(map(str, self.component_names_)):
+            coef = np.where(cold, cold_head.coef[j], warm_head.coef[j])
+            mean = np.where(cold, cold_head.means[j], warm_head.means[j])
+            scale = np.where(cold, cold_head.scales[j], warm_head.scales[j])
+            out[name] = coef * (raw[name] - mean) / scale
+        if self.has_cold_head_:
+            shift = np.where(cold, cold_head.intercept - warm_head.intercept, 0.0)
+            out["cold_start"] = np.broadcast_to(shift, (len(users), len(items))).copy()
+        return out
 
     # -- learning ---------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:
@@ -180,9 +197,10 @@ class Hybrid(Recommender):
                 f"validation_fraction must be in (0, 1), got {self.validation_fraction}"
             )
         names = self._names(dataset)
+        self.__dict__.pop("ease_lambda_", None)
         self.second_stage_ = self.resolve_second_stage(dataset)
         build = time_examples if self.second_stage_ == "time" else random_examples
-        x, y = build(
+        x, y, cold, groups = build(
             dataset,
             names,
             lambda part: self._fit_parts(part, names, reset_unseen=True),
@@ -192,7 +210,13 @@ class Hybrid(Recommender):
             item_times=np.asarray(self.item_times_, np.float64),
         )
         self.component_names_ = np.asarray(names, dtype=np.str_)
-        self._learn_weights(names, x, y)
+        warm = self._learn_head(x[~cold], y[~cold], None, MIN_WARM_POSITIVES)
+        cold_head = self._learn_head(x[cold], y[cold], groups[cold], MIN_COLD_POSITIVES)
+        if warm is None:
+            warm = self._learn_head(x, y, None, MIN_WARM_POSITIVES) or self._prior_head(names)
+        self._set_heads(warm, cold_head or warm, cold_head is not None, len(y))
+        counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
+        self.item_cold_ = counts == 0
         self.parts_ = self._fit_parts(dataset, names)
         self._new_scorer()
 
@@ -262,39 +286,87 @@ class Hybrid(Recommender):
                 self.weighted_trends,
             )
         if "ease" in names:
-            parts["ease"] = ItemItem.fit(dataset, self.ease_lambda, self.random_state)
+            # lambda: given, or chosen once (on the first data fitted) and then reused
+            lam = (
+                self.ease_lambda
+                if self.ease_lambda is not None
+                else self.__dict__.get("ease_lambda_")
+            )
+            parts["ease"] = ItemItem.fit(dataset, lam, self.random_state)
+            self.ease_lambda_ = parts["ease"].lam_
         if "item_prior" in names:
             parts["item_prior"] = ItemPrior.fit(dataset, self.prior_alpha)
         return parts
 
-    def _learn_weights(self, names: list[str], x: np.ndarray, y: np.ndarray) -> None:
-        n = len(names)
-        if len(y) and len(np.unique(y)) == 2:
+    def _learn_head(
+        self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None, min_positives: int
+    ) -> Head | None:
+        """A logistic head on standardised values, or None without enough examples.
+
+        With ``groups`` (the cold head) the weights are learned on values centred within
+        each ranking (the candidates of one employee, or of one event), which is what ranking
+        compares: what differs between employees (a heavy user's larger taste scores) does
+        not leak into them. A 1-d logistic fit on the uncentred decision values then scales
+        them and sets the intercept (Platt), so the cold head stays comparable with the warm
+        one. (On the MovieLens validation split the centred fit lifted cold AUC and lowered
+        warm ndcg, so the warm head is a plain logistic regression.)
+        """
+        if int((y == 1).sum()) < min_positives or int((y == 0).sum()) < min_positives:
+            return None
+        if groups is None:
             means = x.mean(axis=0)
             scales = x.std(axis=0)
             scales[~(scales > 1e-12)] = 1.0
-            model = LogisticRegression(C=self.C, max_iter=1000)
-            model.fit((x - means) / scales, y)
-            self.coef_ = model.coef_[0].astype(np.float64)
-            self.intercept_ = float(model.intercept_[0])
-            self.means_, self.scales_ = means, scales
-            self.validation_examples_ = len(y)
-            return
-        self.coef_ = np.asarray([PRIOR_COEF[name] for name in names], np.float64)
-        self.intercept_ = 0.0
-        self.means_, self.scales_ = np.zeros(n), np.ones(n)
-        self.validation_examples_ = 0
+            model = LogisticRegression(C=self.C, max_iter=1000).fit((x - means) / scales, y)
+            coef = model.coef_[0].astype(np.float64)
+            return Head(coef, means, scales, float(model.intercept_[0]))
+        _, codes = np.unique(groups, return_inverse=True)
+        sizes = np.bincount(codes).astype(np.float64)
+        centred = (
+            x
+            - np.stack([np.bincount(codes, x[:, j]) / sizes for j in range(x.shape[1])], axis=1)[
+                codes
+            ]
+        )
+        means = x.mean(axis=0)
+        scales = centred.std(axis=0)
+        scales[~(scales > 1e-12)] = 1.0
+        model = LogisticRegression(C=self.C, max_iter=1000)
+        model.fit(centred / scales, y)
+        coef = model.coef_[0].astype(np.float64)
+        decision = ((x - means) / scales) @ coef
+        if not np.ptp(decision) > 0:
+            return Head(coef, means, scales, float(model.intercept_[0]))
+        platt = LogisticRegression(C=1e6, max_iter=1000).fit(decision[:, None], y)
+        slope = float(platt.coef_[0, 0])
+        return Head(coef * slope, means, scales, float(platt.intercept_[0]))
+
+    @staticmethod
+    def _prior_head(names: list[str]) -> Head:
+        n = len(names)
+        coef = np.asarray([PRIOR_COEF[name] for name in names], np.float64)
+        return Head(coef, np.zeros(n), np.ones(n), 0.0)
+
+    def _set_heads(self, warm: Head, cold: Head, has_cold: bool, examples: int) -> None:
+        self.coef_, self.means_, self.scales_ = warm.coef, warm.means, warm.scales
+        self.intercept_ = warm.intercept
+        self.cold_coef_, self.cold_means_, self.cold_scales_ = cold.coef, cold.means, cold.scales
+        self.cold_intercept_ = cold.intercept
+        self.has_cold_head_ = has_cold
+        self.validation_examples_ = examples
+
+    def heads(self) -> tuple[Head, Head]:
+        """The (warm, cold) second stages: cold scores content with no event in ``fit``
+        (and content added later); without enough such examples both are the warm one."""
+        warm = Head(self.coef_, self.means_, self.scales_, self.intercept_)
+        cold = Head(self.cold_coef_, self.cold_means_, self.cold_scales_, self.cold_intercept_)
+        return warm, cold
 
     # -- scoring ----------------------------------------------------------------------
     def _new_scorer(self) -> None:
-        self.scorer_ = FoldedScorer(
-            self.parts_,
-            [str(n) for n in self.component_names_],
-            np.asarray(self.coef_, np.float64),
-            np.asarray(self.means_, np.float64),
-            np.asarray(self.scales_, np.float64),
-            self.intercept_,
-        )
+        warm, cold = self.heads()
+        names = [str(n) for n in self.component_names_]
+        self.scorer_ = FoldedScorer(self.parts_, names, warm, cold, lambda: self.item_cold_)
 
     def _score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
         return self.scorer_.score(users, items, as_of, self.item_times_)
@@ -314,6 +386,7 @@ class Hybrid(Recommender):
     ) -> None:
         for part in self.parts_.values():
             part._add_items(internal, content_ids, features)
+        self.item_cold_ = np.concatenate([self.item_cold_, np.ones(len(internal), bool)])
         self.scorer_.invalidate()
 
     def _set_user_features(
@@ -346,6 +419,12 @@ class Hybrid(Recommender):
             "scales": self.scales_,
             "validation_examples": np.asarray([self.validation_examples_], np.int64),
             "second_stage": np.asarray([self.second_stage_], dtype=np.str_),
+            "cold_coef": self.cold_coef_,
+            "cold_intercept": np.asarray([self.cold_intercept_]),
+            "cold_means": self.cold_means_,
+            "cold_scales": self.cold_scales_,
+            "has_cold_head": np.asarray([self.has_cold_head_]),
+            "item_cold": self.item_cold_,
         }
         for key, part in self.parts_.items():
             arrays |= {f"{key}__{k}": v for k, v in part._state().items()}
@@ -353,11 +432,20 @@ class Hybrid(Recommender):
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.component_names_ = arrays["component_names"]
-        self.coef_ = arrays["coef"]
-        self.intercept_ = float(arrays["intercept"][0])
-        self.means_ = arrays["means"]
-        self.scales_ = arrays["scales"]
-        self.validation_examples_ = int(arrays["validation_examples"][0])
+        warm = Head(
+            arrays["coef"], arrays["means"], arrays["scales"], float(arrays["intercept"][0])
+        )
+        cold = warm
+        if "cold_coef" in arrays:
+            cold = Head(
+                arrays["cold_coef"],
+                arrays["cold_means"],
+                arrays["cold_scales"],
+                float(arrays["cold_intercept"][0]),
+            )
+        has_cold = bool(arrays["has_cold_head"][0]) if "has_cold_head" in arrays else False
+        self._set_heads(warm, cold, has_cold, int(arrays["validation_examples"][0]))
+        self.item_cold_ = arrays.get("item_cold", np.zeros(len(self.item_times_), bool))
         stage = arrays.get("second_stage")
         self.second_stage_ = "time" if stage is None else str(stage[0])
         parts: dict[str, object] = {}

@@ -29,6 +29,9 @@ Raw components (``t`` the request time):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 from recsys.models.content import ContentBased
@@ -121,32 +124,67 @@ def _tiebreak(part: ContentBased) -> np.ndarray:
 
 
 # -- folded grid --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Head:
+    """One logistic second stage: ``intercept + sum(coef * (raw - means) / scales)``."""
+
+    coef: np.ndarray
+    means: np.ndarray
+    scales: np.ndarray
+    intercept: float
+
+    def weights(self) -> np.ndarray:
+        """Per component: the weight of the raw value."""
+        return self.coef / self.scales
+
+    def constant(self) -> float:
+        return float(self.intercept - np.sum(self.coef * self.means / self.scales))
+
+
 class FoldedScorer:
     """Scores of users x items at one time, the linear second stage folded in.
 
-    Built from the parts and the learned weights; item-side arrays are cached and the owner
-    calls :meth:`invalidate` whenever live state changes (observe, new items or users).
+    Items flagged cold (``cold_items()``: no interaction in ``fit``, or added later) use the
+    ``cold`` head, the others the ``warm`` head: every component gets a per-item weight, so
+    bilinear item blocks are scaled per item and the user blocks are shared. Item-side arrays
+    are cached; the owner calls :meth:`invalidate` whenever live state changes (observe, new
+    items or users).
     """
 
     def __init__(
         self,
         parts: dict[str, object],
         names: list[str],
-        coef: np.ndarray,
-        means: np.ndarray,
-        scales: np.ndarray,
-        intercept: float,
+        warm: Head,
+        cold: Head,
+        cold_items: Callable[[], np.ndarray],
     ) -> None:
         self.parts = parts
         self.names = names
-        self.weights = {n: float(c / s) for n, c, s in zip(names, coef, scales, strict=True)}
-        self.constant = float(intercept - np.sum(coef * means / scales))
+        self.heads = (warm, cold)
+        self.cold_items = cold_items
+        self._weights: dict[str, np.ndarray] = {}
         self._blocks: dict[str, np.ndarray] = {}
         self._vectors: dict[float, np.ndarray] = {}
 
     def invalidate(self) -> None:
+        self._weights.clear()
         self._blocks.clear()
         self._vectors.clear()
+
+    def item_weights(self, name: str) -> np.ndarray:
+        """float64 weight of component ``name`` (or ``"constant"``) for every item."""
+        found = self._weights.get(name)
+        if found is None:
+            warm, cold = self.heads
+            if name == "constant":
+                values = (warm.constant(), cold.constant())
+            else:
+                j = self.names.index(name)
+                values = (float(warm.weights()[j]), float(cold.weights()[j]))
+            found = np.where(self.cold_items(), values[1], values[0])
+            self._weights[name] = found
+        return found
 
     def score(
         self, users: np.ndarray, items: np.ndarray, as_of: float, item_times: np.ndarray
@@ -158,44 +196,49 @@ class FoldedScorer:
         whole = len(items) == n_items and bool(np.array_equal(items, np.arange(n_items)))
         dense = whole or len(items) * 4 > n_items
         scores = np.zeros((len(users), n_items if dense else len(items)), np.float32)
-        user_terms = np.zeros(len(users), np.float64)
-        for name, user_block in self._user_blocks(users, as_of, user_terms):
+        user_bias = None
+        for name, user_block, bias in self._user_blocks(users, as_of):
             items_block = self._item_block(name)
             if dense:
                 scores += user_block @ items_block.T
             else:
                 scores += user_block @ items_block[items].T
+            if bias is not None:
+                user_bias = bias
         if dense and not whole:
             scores = scores[:, items]
+        if user_bias is not None:  # taste's user bias, weighted per item
+            weights = self.item_weights("taste")[items].astype(np.float32)
+            scores += user_bias.astype(np.float32)[:, None] * weights[None, :]
         if "ease" in self.parts:
             ease: ItemItem = self.parts["ease"]  # type: ignore[assignment]
-            scores += np.float32(self.weights["ease"]) * ease.scores(users, items)
+            weights = self.item_weights("ease")[items].astype(np.float32)
+            scores += ease.scores(users, items) * weights[None, :]
         scores += self._item_vector(as_of, item_times)[items][None, :]
-        scores += (user_terms + self.constant).astype(np.float32)[:, None]
         if "department_trend" in self.parts:
             self._add_departments(scores, users, items, as_of)
         return scores
 
-    def _user_blocks(self, users: np.ndarray, as_of: float, user_terms: np.ndarray):
-        """(name, float32 user block already scaled by its weight) per bilinear component."""
+    def _user_blocks(self, users: np.ndarray, as_of: float):
+        """(name, float32 user block, user bias or None) per bilinear component."""
         for name, part in self.parts.items():
-            weight = self.weights[name]
             if isinstance(part, LightFMBase):
                 vectors, bias = _lightfm_users(part, users)
-                user_terms += weight * bias
-                yield name, (weight * vectors).astype(np.float32)
+                yield name, vectors.astype(np.float32), bias
             elif isinstance(part, ContentBased):
-                yield name, (weight * _profiles(part, users)).astype(np.float32)
+                yield name, _profiles(part, users).astype(np.float32), None
             elif isinstance(part, ColleagueTrend):
-                scale = weight * float(part.factor(as_of))
-                yield name, (scale * part.user_rows(users)).astype(np.float32)
+                scale = float(part.factor(as_of))
+                yield name, (scale * part.user_rows(users)).astype(np.float32), None
 
     def _item_block(self, name: str) -> np.ndarray:
+        """The component's item rows, each scaled by its item's weight (cached)."""
         block = self._blocks.get(name)
         if block is None:
             part = self.parts[name]
             source = part.live_ if isinstance(part, ColleagueTrend) else part.item_vectors_
-            block = np.ascontiguousarray(source, dtype=np.float32)
+            weights = self.item_weights(name)[:, None]
+            block = np.ascontiguousarray(weights * source, dtype=np.float32)
             self._blocks[name] = block
         return block
 
@@ -204,21 +247,21 @@ class FoldedScorer:
         vector = self._vectors.get(as_of)
         if vector is not None:
             return vector
-        total = np.zeros(len(item_times))
+        total = self.item_weights("constant").copy()
         for name, part in self.parts.items():
-            weight = self.weights[name]
             if isinstance(part, LightFMBase):
-                total += weight * part.item_bias_
+                total += self.item_weights(name) * part.item_bias_
             elif isinstance(part, ContentBased):
-                total += weight * _tiebreak(part)
+                total += self.item_weights(name) * _tiebreak(part)
             elif isinstance(part, ItemPrior):
-                total += weight * part.values_
+                total += self.item_weights(name) * part.values_
             elif isinstance(part, RecentPopular):
                 factor = part._decay(max(as_of - part.reference_, 0.0))
-                total += weight * np.log1p(np.maximum(part.decayed_ * factor, 0.0))
-        if "freshness" in self.weights:
+                trend = np.log1p(np.maximum(part.decayed_ * factor, 0.0))
+                total += self.item_weights(name) * trend
+        if "freshness" in self.names:
             ages = np.maximum(as_of - np.asarray(item_times, np.float64), 0.0)
-            total += self.weights["freshness"] * np.log1p(ages / HOUR)
+            total += self.item_weights("freshness") * np.log1p(ages / HOUR)
         vector = total.astype(np.float32)
         if len(self._vectors) >= 4:
             self._vectors.pop(next(iter(self._vectors)))
@@ -235,6 +278,6 @@ class FoldedScorer:
             return
         factor = float(part.factor(as_of))
         rows = np.log1p(np.maximum(part.decayed_[np.ix_(present, items)] * factor, 0.0))
-        rows = (self.weights["department_trend"] * rows).astype(np.float32)
+        rows = (self.item_weights("department_trend")[items][None, :] * rows).astype(np.float32)
         has = np.flatnonzero(departments >= 0)
         scores[has] += rows[np.searchsorted(present, departments[has])]

@@ -25,12 +25,19 @@ from recsys.models.hybrid_scoring import pair_values
 
 logger = logging.getLogger(__name__)
 
-Examples = tuple[np.ndarray, np.ndarray]
+#: (X, y, cold, group): raw values, labels, rows on items scored as new content, and the
+#: ranking each row belongs to (rows of one group are candidates of one ranking).
+Examples = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 FitParts = Callable[[Dataset], dict[str, object]]
 
 
 def _empty(names: list[str]) -> Examples:
-    return np.zeros((0, len(names))), np.zeros(0, np.int64)
+    return (
+        np.zeros((0, len(names))),
+        np.zeros(0, np.int64),
+        np.zeros(0, bool),
+        np.zeros(0, np.int64),
+    )
 
 
 def time_examples(
@@ -44,7 +51,8 @@ def time_examples(
     item_times: np.ndarray,
     blocks: int = 200,
 ) -> Examples:
-    """(X, y) of the first events of (employee, item) pairs after the time split."""
+    """(X, y, cold) of the first events of (employee, item) pairs after the time split;
+    ``cold`` marks rows whose item had no event before the split (scored as new content)."""
     events = dataset.interactions
     if len(events) < 4:
         return _empty(names)
@@ -71,8 +79,11 @@ def time_examples(
         return _empty(names)
     event_order = np.argsort(times, kind="stable")
     observed = int(np.searchsorted(times[event_order], split, side="left"))
+    unseen = np.bincount(events.items[before], minlength=n_items) == 0
     rows: list[np.ndarray] = []
     labels: list[np.ndarray] = []
+    colds: list[np.ndarray] = []
+    groups: list[np.ndarray] = []
     for block in np.array_split(np.arange(len(pos_users)), min(blocks, len(pos_users))):
         start_time = pos_times[block[0]]
         end = int(np.searchsorted(times[event_order], start_time, side="left"))
@@ -86,7 +97,7 @@ def time_examples(
                 events.weights[chosen],
             )
             observed = end
-        x, y = _block_rows(
+        x, y, items = _block_rows(
             parts,
             item_times,
             names,
@@ -98,7 +109,15 @@ def time_examples(
         )
         rows.append(x)
         labels.append(y)
-    return np.vstack(rows), np.concatenate(labels)
+        colds.append(unseen[items])
+        counts = valid[block].sum(axis=1)
+        groups.append(np.r_[block, np.repeat(block, counts)])
+    return (
+        np.vstack(rows),
+        np.concatenate(labels),
+        np.concatenate(colds),
+        np.concatenate(groups),
+    )
 
 
 def _first_touches(
@@ -144,7 +163,7 @@ def _block_rows(parts, item_times, names, users, items, times, neg_items, valid)
     values = pair_values(parts, item_times, all_users, all_items, all_times, names)
     x = np.column_stack([values[name] for name in names])
     y = np.r_[np.ones(len(users), np.int64), np.zeros(int(counts.sum()), np.int64)]
-    return x, y
+    return x, y, all_items
 
 
 def random_examples(
@@ -157,36 +176,93 @@ def random_examples(
     rng: np.random.Generator,
     item_times: np.ndarray,
 ) -> Examples:
-    """(X, y) of a seeded random holdout of the events; empty when there is none."""
+    """(X, y, cold) of a seeded random holdout; empty when there is none.
+
+    ``validation_fraction`` of the events is held out, and as many items entirely (with all
+    their events: they enter the fitted parts as new content does, from features). Warm rows:
+    held-out events of the other items against popularity-sampled items the employee never
+    touched; cold rows (``cold`` True): the held-out items' pairs against held-out items the
+    employee never touched.
+    """
     events = dataset.interactions
-    n = len(events)
-    n_items = len(dataset.items)
-    if n < 4:
-        return _empty(names)
+    n, n_items = len(events), len(dataset.items)
     size = round(validation_fraction * n)
-    if size < 1 or size >= n - 1:
+    if n < 4 or size < 1 or size >= n - 1:
         return _empty(names)
-    held = np.zeros(n, bool)
-    held[rng.choice(n, size=size, replace=False)] = True
     users = np.asarray(events.users, np.int64)
     items = np.asarray(events.items, np.int64)
-    pair = users * n_items + items
-    rest_pairs = np.unique(pair[~held])
-    positives = np.unique(pair[held & ~np.isin(pair, rest_pairs)])
-    if not len(positives):
+    held = np.zeros(n, bool)
+    held[rng.choice(n, size=size, replace=False)] = True
+    cold_items = np.zeros(n_items, bool)
+    n_cold = round(validation_fraction * n_items)
+    if 2 <= n_cold < n_items - 1:
+        cold_items[rng.choice(n_items, size=n_cold, replace=False)] = True
+    on_cold = cold_items[items]
+    rest = ~held & ~on_cold
+    if rest.sum() < 2:
         return _empty(names)
-    rest = dataclasses.replace(dataset, interactions=events.select(~held))
-    parts = fit_parts(rest)
-    as_of = float(np.asarray(events.times, np.float64).max())
+    pair = users * n_items + items
     touched = np.unique(pair)
-    popularity = np.bincount(items[~held], minlength=n_items) + 1.0
-    rows: list[np.ndarray] = []
-    labels: list[np.ndarray] = []
+    positives = np.unique(pair[held & ~on_cold & ~np.isin(pair, np.unique(pair[rest]))])
+    parts = fit_parts(dataclasses.replace(dataset, interactions=events.select(rest)))
+    as_of = float(np.asarray(events.times, np.float64).max())
+    popularity = np.bincount(items[rest], minlength=n_items) + 1.0
+    warm = _holdout_rows(
+        parts,
+        item_times,
+        names,
+        positives,
+        touched,
+        np.flatnonzero(~cold_items),
+        popularity,
+        negatives,
+        rng,
+        as_of,
+        n_items,
+    )
+    cold = _holdout_rows(
+        parts,
+        item_times,
+        names,
+        np.unique(pair[on_cold]),
+        touched,
+        np.flatnonzero(cold_items),
+        np.ones(n_items),
+        negatives,
+        rng,
+        as_of,
+        n_items,
+    )
+    x = np.vstack([warm[0], cold[0]])
+    y = np.concatenate([warm[1], cold[1]])
+    flags = np.r_[np.zeros(len(warm[1]), bool), np.ones(len(cold[1]), bool)]
+    groups = np.r_[warm[2], cold[2] + len(dataset.users)]
+    return x, y, flags, groups
+
+
+def _holdout_rows(
+    parts,
+    item_times,
+    names,
+    positives,
+    touched,
+    pool_items,
+    popularity,
+    negatives,
+    rng,
+    as_of,
+    n_items,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per employee of ``positives`` (pair keys): their items and sampled untouched items of
+    ``pool_items`` (weighted by ``popularity``), as rows of raw component values."""
+    rows: list[np.ndarray] = [np.zeros((0, len(names)))]
+    labels: list[np.ndarray] = [np.zeros(0, np.int64)]
+    groups: list[np.ndarray] = [np.zeros(0, np.int64)]
     pos_users = positives // n_items
     for user in np.unique(pos_users):
         mine = positives[pos_users == user] % n_items
         seen = touched[(touched >= user * n_items) & (touched < (user + 1) * n_items)]
-        pool = np.setdiff1d(np.arange(n_items), seen % n_items)
+        pool = np.setdiff1d(pool_items, seen % n_items)
         if not len(pool):
             continue
         count = min(negatives * len(mine), len(pool))
@@ -197,9 +273,8 @@ def random_examples(
         values = pair_values(parts, item_times, repeated, candidates, as_of, names)
         rows.append(np.column_stack([values[name] for name in names]))
         labels.append(np.r_[np.ones(len(mine), np.int64), np.zeros(count, np.int64)])
-    if not rows:
-        return _empty(names)
-    return np.vstack(rows), np.concatenate(labels)
+        groups.append(np.full(len(candidates), user, np.int64))
+    return np.vstack(rows), np.concatenate(labels), np.concatenate(groups)
 
 
 def _observe(parts: dict[str, object], users, items, times, weights) -> None:
