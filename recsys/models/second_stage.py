@@ -9,7 +9,9 @@ blocks of equally many positives; before a block, the live components observe ev
 before the block's first time, then all of the block's examples are computed at once, each at
 its own time (trends decayed to it, freshness from it). So within a block the live state lags
 by at most the block's span (1/``blocks`` of the held-back events), where the former per-event
-loop had none; with the default 200 blocks on DeskDrop a block spans about an hour.
+loop had none; with the default 200 blocks on DeskDrop a block spans about an hour. At most
+``max_positives`` positives (a seeded sample, default 100,000) become examples, which bounds
+the memory of the examples (each positive gives ``1 + negatives`` rows).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ def time_examples(
     rng: np.random.Generator,
     item_times: np.ndarray,
     blocks: int = 200,
+    max_positives: int = 100_000,
 ) -> Examples:
     """(X, y, cold) of the first events of (employee, item) pairs after the time split;
     ``cold`` marks rows whose item had no event before the split (scored as new content)."""
@@ -68,6 +71,9 @@ def time_examples(
     late = first_time >= split
     order = np.argsort(first_time[late], kind="stable")
     pos_keys, pos_times = keys[late][order], first_time[late][order]
+    if len(pos_keys) > max_positives:  # a seeded sample, still in time order
+        sample = np.sort(rng.choice(len(pos_keys), max_positives, replace=False))
+        pos_keys, pos_times = pos_keys[sample], pos_times[sample]
     pos_users, pos_items = pos_keys // n_items, pos_keys % n_items
     neg_items, valid = _negatives(
         pos_users, pos_items, pos_times, keys, first_time, item_times, negatives, rng
