@@ -56,7 +56,27 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--new-content", type=int, default=20)
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench_serving")
+    parser.add_argument(
+        "--model-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Override a hybrid parameter (JSON value), e.g. ease=false; repeatable.",
+    )
     return parser.parse_args()
+
+
+def model_params(args: argparse.Namespace) -> dict[str, object]:
+    params: dict[str, object] = {}
+    for item in args.model_param:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--model-param {item!r}: expected KEY=VALUE")
+        try:
+            params[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key.strip()] = value
+    return params
 
 
 # -- 1. data and models ---------------------------------------------------------------------
@@ -71,16 +91,23 @@ def prepare(args: argparse.Namespace) -> dict[str, object]:
         "interactions_per_employee": args.interactions_per_employee,
     }
     marker = work / "prepared.json"
-    if marker.exists() and json.loads(marker.read_text()).get("settings") == settings:
-        return json.loads(marker.read_text())
-    for name in ("store.db", "store.db-wal", "store.db-shm", "mlflow.db"):
-        (work / name).unlink(missing_ok=True)
+    params = model_params(args)
+    previous = json.loads(marker.read_text()) if marker.exists() else {}
+    if previous.get("settings") == settings and previous.get("model_params", {}) == params:
+        return previous
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    store, end = _organisation(work, args)
+    if previous.get("settings") == settings:  # same organisation: keep the store (and cache)
+        from features.data.store import Store
+
+        store, end = Store.open(str(previous["db_url"])), datetime.fromisoformat(previous["end"])
+    else:
+        for name in ("store.db", "store.db-wal", "store.db-shm", "mlflow.db"):
+            (work / name).unlink(missing_ok=True)
+        store, end = _organisation(work, args)
     seconds["generate_import"] = time.perf_counter() - started
     started = time.perf_counter()
-    folders = _fit_models(store, work, end)
+    folders = _fit_models(store, work, end, params)
     seconds["features_fit_two_models"] = time.perf_counter() - started
     uri = f"sqlite:///{work / 'mlflow.db'}"
     started = time.perf_counter()
@@ -88,6 +115,7 @@ def prepare(args: argparse.Namespace) -> dict[str, object]:
     seconds["register"] = time.perf_counter() - started
     prepared = {
         "settings": settings,
+        "model_params": params,
         "db_url": store.url,
         "tracking_uri": uri,
         "versions": versions,
@@ -122,7 +150,7 @@ def _organisation(work: Path, args: argparse.Namespace):
     return store, end
 
 
-def _fit_models(store, work: Path, end: datetime) -> list[Path]:
+def _fit_models(store, work: Path, end: datetime, overrides: dict) -> list[Path]:
     from features.data.reader import StoreReader
     from features.pipeline import FeaturePipeline
     from features.snapshot import Snapshot
@@ -137,7 +165,7 @@ def _fit_models(store, work: Path, end: datetime) -> list[Path]:
     dataset = build_dataset(snapshot, features, config.features, log)
     folders = []
     for seed in (1, 2):
-        params = {**config.model_params("hybrid"), "random_state": seed}
+        params = {**config.model_params("hybrid"), **overrides, "random_state": seed}
         model = MODELS["hybrid"](**params).fit(dataset)
         folders.append(model.save(work / f"hybrid-{seed}"))
         print(f"fitted model {seed}", file=sys.stderr)
@@ -150,7 +178,12 @@ def _register(uri: str, work: Path, folders: list[Path]) -> list[str]:
     from training.registry import RECOMMENDER, Registry, make_client
 
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    experiment = client.create_experiment("bench-serving", (work / "artifacts").as_uri())
+    found = client.get_experiment_by_name("bench-serving")
+    experiment = (
+        found.experiment_id
+        if found is not None
+        else client.create_experiment("bench-serving", (work / "artifacts").as_uri())
+    )
     registry = Registry(make_client(uri))
     versions = []
     for j, folder in enumerate(folders):
@@ -393,6 +426,7 @@ def main() -> None:
     report = {
         "benchmark": "serving",
         "organisation": prepared["settings"],
+        "model_params": prepared.get("model_params", {}),
         "prepare_seconds": prepared["seconds"],
         "levels": rows,
         "batch": batch,
