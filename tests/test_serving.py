@@ -390,3 +390,14 @@ def test_blank_ids_are_refused_and_bodies_are_not_logged(service, caplog) -> Non
         answer = client.post("/feed", json={"employee_id": secret, "k": -1}, headers=auth())
     assert answer.status_code == 400
     assert secret not in caplog.text
+
+
+def test_a_large_batch_is_ranked_in_chunks_like_single_feeds(service) -> None:
+    client, _, _ = service
+    employees = [f"e{j % 8 + 1}" if j % 3 else f"visitor-{j}" for j in range(70)]
+    response = client.post("/feeds_batch", json={"employee_ids": employees, "k": 4}, headers=auth())
+    assert response.status_code == 200, response.text
+    feeds = response.json()["feeds"]
+    assert [f["employee_id"] for f in feeds] == employees
+    for one in (feeds[0], feeds[1], feeds[69]):
+        assert ids(one) == ids(feed(client, one["employee_id"], k=4))
