@@ -18,7 +18,7 @@ from tests.test_training_support import (  # noqa: F401 (fixtures)
     tracking_uri,
 )
 from training.config import flatten
-from training.pipeline import TrainResult, influence_job, train
+from training.pipeline import TrainResult, train
 from training.registry import INFLUENCERS, RECOMMENDER
 from training.tracking import Tracker, log_training, metric_key
 
@@ -77,10 +77,10 @@ def test_a_training_is_one_run_with_params_metrics_tags_artifacts_and_versions(
     assert version.run_id == tracked.run_id
     assert version.source == f"runs:/{tracked.run_id}/recommender"
     assert tracker.registry.champion_version(RECOMMENDER) is None  # train never moves it
-    if influence_job() is not None:
-        assert tracked.versions[INFLUENCERS] == "1"
-        assert "inf.influence.auc" in metrics or "inf.influence.precision_at_k" in metrics
-        assert "plots/influencer_reasons.png" in listed("plots")
+    assert tracked.versions[INFLUENCERS] == "1"
+    assert "inf.influence.precision_at_k" in metrics and "inf.leaderboard.recall_at_k" in metrics
+    assert "plots/influencer_reasons.png" in listed("plots")
+    assert {"influencers", "recommender"} <= {p.split("/")[0] for p in listed()}
 
     again = log_training(tracker, result, register=True)
     assert again.versions[RECOMMENDER] == "2"

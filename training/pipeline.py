@@ -13,14 +13,13 @@
    refit); slices ``all``, ``new_content``, ``new_person``;
 3. the shipped recommender fitted on every event with features as of ``data.as_of``, and
    sanity checks on it (:func:`sanity_checks`: finite scores, catalogue coverage, latency);
-4. the influencer scorer (``training.influence_job``) fitted and evaluated, when present.
+4. the influencer scorer (:mod:`training.influence_job`) backtested, fitted and scored
+   (``influencer.enabled``).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
-import importlib.util
 import json
 import logging
 import time
@@ -56,7 +55,6 @@ from training.evaluation.report import fit_model
 logger = logging.getLogger(__name__)
 
 DAY = 86_400
-INFLUENCE_MODULE = "training.influence_job"
 PROTOCOL = "store-replay"
 
 
@@ -344,34 +342,36 @@ def feature_spec(
 
 
 # -- influencers --------------------------------------------------------------------------
-def influence_job() -> Any | None:
-    """The influencer scorer's module, or None when this installation has none."""
-    if importlib.util.find_spec(INFLUENCE_MODULE) is None:
-        return None
-    return importlib.import_module(INFLUENCE_MODULE)
+def influence_job() -> Any:
+    """The influencer scorer's module (imported on first use: it loads its own stack)."""
+    from training import influence_job as job
+
+    return job
 
 
 def _train_influencer(
     result: TrainResult, snapshot: Snapshot, config: TrainConfig, stages: Stages
 ) -> None:
+    """Backtest, fit (as of the last data) and score the influencer scorer.
+
+    Too little share history to learn from is invalid data (:class:`DataValidationError`).
+    """
     job = influence_job()
-    if job is None:
-        logger.warning("%s is not available: influencer scorer skipped", INFLUENCE_MODULE)
-        return
     settings = config.influencer
-    with stages("influencer_evaluation"):
-        result.influence_evaluation = evaluate_influencer(job, snapshot, config)
-    with stages("influencer_fit"):
-        result.influencer = job.fit_influence(
-            snapshot,
-            as_of=snapshot.as_of,
-            horizon_days=settings.horizon_days,
-            random_state=config.seed,
-            **settings.params,
-        )
-    if hasattr(job, "score_snapshot"):
-        with stages("influencer_scoring"):
-            _, result.influencer_candidates = job.score_snapshot(snapshot, result.influencer)
+    try:
+        with stages("influencer_evaluation"):
+            result.influence_evaluation = evaluate_influencer(job, snapshot, config)
+        with stages("influencer_fit"):
+            result.influencer = job.fit_influence(
+                snapshot,
+                horizon_days=settings.horizon_days,
+                random_state=config.seed,
+                **settings.params,
+            )
+    except job.InsufficientHistoryError as exc:
+        raise DataValidationError(f"influencers: {exc}") from exc
+    with stages("influencer_scoring"):
+        _, result.influencer_candidates = job.score_snapshot(snapshot, result.influencer)
 
 
 def evaluate_influencer(job: Any, snapshot: Snapshot, config: TrainConfig) -> dict[str, Any]:

@@ -235,12 +235,21 @@ def experiment_run(
         console.print_json(experiment.to_dict())
         return
     rows = [
-        [r.config, _fmt_point(r.overrides), r.model, r.metric, _fmt(r.value), r.seconds, r.run_id]
-        for r in experiment.rows
+        [
+            i,
+            Path(r.config).stem,
+            _fmt_point(r.overrides),
+            r.model,
+            f"{r.metric} {_fmt(r.value)}",
+            f"{r.seconds:.0f}",
+            r.run_id,
+        ]
+        for i, r in enumerate(experiment.rows, 1)
     ]
-    columns = ["config", "overrides", "model", "metric", "value", "seconds", "run"]
+    columns = ["#", "config", "overrides", "model", "primary metric", "s", "run id"]
+    title = f"Experiment {experiment.parent_run_id} (best first)"
     console.console.print(
-        console.table(f"Experiment (parent run {experiment.parent_run_id})", columns, rows)
+        console.table(title, columns, rows), width=max(console.console.width, 150)
     )
 
 
