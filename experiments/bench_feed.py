@@ -21,6 +21,7 @@ all-MiniLM-L6-v2 on title + body; minutes on a small CPU).
 Timings are noisy on shared machines: ``loadavg`` is recorded before and after.
 
     python experiments/bench_feed.py [--employees 2000] [--content 10000] [--repeats 300]
+        [--model-dir /tmp/feed-model]   # fit once, reuse on later runs
 """
 
 from __future__ import annotations
@@ -135,6 +136,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--embeddings", choices=("random", "encoder"), default="random")
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        help="load the fitted model from this folder if it holds one, else save it there "
+        "(same organisation settings only)",
+    )
     args = parser.parse_args()
     out: dict = {"loadavg_before": [round(x, 2) for x in os.getloadavg()], "k": K}
     config = OrgConfig(employees=args.employees, content=args.content, days=args.days, seed=0)
@@ -142,7 +149,13 @@ def main() -> None:
     as_of = float(config.end_s)
     started = time.perf_counter()
     data = dataset(tables, args.embeddings)
-    model = Hybrid(epochs=args.epochs).fit(data)
+    loaded = bool(args.model_dir and (args.model_dir / "manifest.json").exists())
+    if loaded:
+        model = Hybrid.load(args.model_dir)
+    else:
+        model = Hybrid(epochs=args.epochs).fit(data)
+        if args.model_dir:
+            model.save(args.model_dir)
     fitted = time.perf_counter()
     feed_data = build_feed_data(Snapshot.from_frames(config.end, **tables), model.items_)
     built = time.perf_counter()
@@ -152,6 +165,7 @@ def main() -> None:
         "events": len(data.interactions),
         "components": [str(n) for n in model.component_names_],
         "fit_seconds": round(fitted - started, 2),
+        "model_loaded": loaded,
         "feed_data_seconds": round(built - fitted, 3),
     }
     employees = [str(e) for e in tables["advocates"]["employee_id"]]
