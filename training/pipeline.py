@@ -49,7 +49,7 @@ from training.datasets import (
     engagement_log,
 )
 from training.evaluation.deskdrop import pair_metrics, replay_ranks
-from training.evaluation.protocols import deskdrop_replay
+from training.evaluation.protocols import DeskDropReplay, deskdrop_replay
 from training.evaluation.report import fit_model
 
 logger = logging.getLogger(__name__)
@@ -234,32 +234,10 @@ def evaluate_recommenders(
             factory = functools.partial(MODELS[name], **config.model_params(name))
             strict = name == config.recommender.model  # a baseline that cannot fit is skipped
             model, fit_seconds = fit_model(name, factory, dataset, skipped, strict=strict)
-            if model is None:
-                continue
-            ranks, seconds = replay_ranks(model, replay, log, content)
-            slices = {"all": pair_metrics(ranks)}
-            for column in ("new_content", "new_person"):
-                slices[column] = pair_metrics(ranks[replay.pairs[column].to_numpy(bool)])
-            overall = {k: v for k, v in slices["all"].items() if k != "n"}
-            timing = {k: round(v, 3) for k, v in {"fit": fit_seconds, **seconds}.items()}
-            results[name] = {**overall, "slices": slices, "seconds": timing}
-            logger.info("holdout %s: %s", name, overall)
-    pairs = replay.pairs
-    protocol = {
-        "split_at": split_at,
-        "split_at_utc": _iso(split_at),
-        "holdout_days": config.data.holdout_days,
-        "train_events": len(train_log),
-        "test_pairs": len(pairs),
-        "new_content_pairs": int(pairs["new_content"].sum()),
-        "new_person_pairs": int(pairs["new_person"].sum()),
-        "mean_candidates": float(pairs["n_candidates"].mean()) if len(pairs) else None,
-        "event_weights": config.data.event_weights,
-        "features_as_of": features.as_of.isoformat(),
-        "replay": "deskdrop_replay on the store's weighted events; observe before t, no refit",
-        "primary_metric": config.gate.primary_metric,
-        "skipped_models": skipped,
-    }
+            if model is not None:
+                results[name] = _replayed(model, replay, log, content, fit_seconds)
+                logger.info("holdout %s: %s", name, results[name]["slices"]["all"])
+    protocol = _protocol(config, replay, split_at, len(train_log), features.as_of, skipped)
     report = {
         "benchmark": PROTOCOL,
         "protocol": protocol,
@@ -267,6 +245,49 @@ def evaluate_recommenders(
         "seconds": round(time.perf_counter() - started, 3),
     }
     return json.loads(json.dumps(report, default=_plain))
+
+
+def _replayed(
+    model: Recommender,
+    replay: DeskDropReplay,
+    log: pd.DataFrame,
+    content: np.ndarray,
+    fit_seconds: float,
+) -> dict[str, Any]:
+    """One model's metrics (overall and per slice) and seconds on the replay."""
+    ranks, seconds = replay_ranks(model, replay, log, content)
+    slices = {"all": pair_metrics(ranks)}
+    for column in ("new_content", "new_person"):
+        slices[column] = pair_metrics(ranks[replay.pairs[column].to_numpy(bool)])
+    overall = {k: v for k, v in slices["all"].items() if k != "n"}
+    timing = {k: round(v, 3) for k, v in {"fit": fit_seconds, **seconds}.items()}
+    return {**overall, "slices": slices, "seconds": timing}
+
+
+def _protocol(
+    config: TrainConfig,
+    replay: DeskDropReplay,
+    split_at: int,
+    train_events: int,
+    features_as_of: pd.Timestamp,
+    skipped: dict[str, str],
+) -> dict[str, Any]:
+    pairs = replay.pairs
+    return {
+        "split_at": split_at,
+        "split_at_utc": _iso(split_at),
+        "holdout_days": config.data.holdout_days,
+        "train_events": train_events,
+        "test_pairs": len(pairs),
+        "new_content_pairs": int(pairs["new_content"].sum()),
+        "new_person_pairs": int(pairs["new_person"].sum()),
+        "mean_candidates": float(pairs["n_candidates"].mean()) if len(pairs) else None,
+        "event_weights": config.data.event_weights,
+        "features_as_of": features_as_of.isoformat(),
+        "replay": "deskdrop_replay on the store's weighted events; observe before t, no refit",
+        "primary_metric": config.gate.primary_metric,
+        "skipped_models": skipped,
+    }
 
 
 def sanity_checks(model: Recommender, snapshot: Snapshot, config: TrainConfig) -> dict[str, Any]:
