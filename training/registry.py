@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -150,7 +149,7 @@ class Registry:
         """``version``'s artifact folder at ``<dst>/<name>/<version>`` (see :func:`champion`)."""
         root = Path(dst) if dst is not None else project_data_dir() / "models"
         target = root / version.name / str(version.version)
-        if not (target.is_dir() and any(target.iterdir())):
+        if not _complete(target):
             target.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
                 fetched = Path(
@@ -158,8 +157,11 @@ class Registry:
                         version.run_id, _artifact_path(version.source), scratch
                     )
                 )
-                shutil.rmtree(target, ignore_errors=True)
-                fetched.rename(target)
+                try:  # atomic: replaces a missing or empty folder only
+                    fetched.rename(target)
+                except OSError:
+                    if not _complete(target):  # not another process's finished download
+                        raise
         return ModelRef(version.name, str(version.version), version.run_id, target)
 
     # -- the champion alias -----------------------------------------------------------
@@ -258,6 +260,10 @@ class Registry:
             except MlflowException as race:
                 if race.error_code != "RESOURCE_ALREADY_EXISTS":
                     raise
+
+
+def _complete(folder: Path) -> bool:
+    return folder.is_dir() and any(folder.iterdir())
 
 
 def _artifact_path(source: str) -> str:
