@@ -262,14 +262,14 @@ class Hybrid(Recommender):
         self, dataset: Dataset, names: list[str], *, reset_unseen: bool = False
     ) -> dict[str, object]:
         """Every component model of ``names`` fitted on ``dataset``."""
-        taste = self._empty_part("taste").fit(dataset)
+        taste = _without_seen(self._empty_part("taste").fit(dataset))
         if reset_unseen:
             _reset_unseen_items(taste, dataset)
         parts: dict[str, object] = {"taste": taste}
         if "affinity" in names:
-            parts["affinity"] = self._empty_part("affinity").fit(dataset)
+            parts["affinity"] = _without_seen(self._empty_part("affinity").fit(dataset))
         for key in TREND_NAMES:
-            parts[key] = self._empty_part(key).fit(dataset)
+            parts[key] = _without_seen(self._empty_part(key).fit(dataset))
         if "department_trend" in names:
             parts["department_trend"] = DepartmentTrend.fit(
                 dataset,
@@ -509,6 +509,13 @@ def _observe_parts(parts: dict[str, object], users, items, times, weights) -> No
     weights = np.asarray(weights, np.float32)
     for part in parts.values():
         part._observe(users, items, times, weights)
+
+
+def _without_seen(part: Recommender) -> Recommender:
+    """A part without its own seen-item sets: the hybrid keeps them once (parts are never
+    asked to rank on their own; their live state is fed by ``_observe``)."""
+    part.seen_ = []
+    return part
 
 
 def _reset_unseen_items(taste: LightFMHybrid, dataset: Dataset) -> None:

@@ -154,11 +154,13 @@ class ColleagueTrend(_Decayed):
             self.live_ *= np.float32(shift)
         values = np.asarray(weights, np.float64) if self.weighted else np.ones(len(times))
         values = values * self.decay(self.reference_ - times)
+        # item x employee weights (duplicates summed) times the employees' vectors: no
+        # per-event copy of the vectors, float32 throughout
         spread = sp.csr_matrix(
-            (values, (np.asarray(items, np.int64), np.arange(len(times)))),
-            shape=(len(self.live_), len(times)),
+            (values.astype(np.float32), (np.asarray(items, np.int64), np.asarray(users, np.int64))),
+            shape=(len(self.live_), len(self.user_vectors_)),
         )
-        self.live_ += np.asarray(spread @ self.user_vectors_[np.asarray(users, np.int64)])
+        self.live_ += np.asarray(spread @ self.user_vectors_, np.float32)
 
     def user_rows(self, users: np.ndarray) -> np.ndarray:
         """Unit taste vectors of ``users`` (the cold vector for -1)."""
