@@ -208,3 +208,15 @@ def test_deskdrop_replay_real(shared_data: Path) -> None:
 
 def test_benchmark_names() -> None:
     assert set(BENCHMARKS) == {"movielens-100k", "movielens-100k-cold", "deskdrop-replay"}
+
+
+def test_movielens_configs_apply_to_bare_registered_classes_only() -> None:
+    from recsys.models import Hybrid
+    from training.evaluation.movielens import CONFIGS, configured
+
+    chosen, used = configured({"hybrid": Hybrid, "popular": Popular})
+    assert used == {"hybrid": CONFIGS["hybrid"]}
+    assert chosen["hybrid"]().get_params()["item_feature_prefix"] == "genre="
+    assert chosen["popular"] is Popular
+    custom, used = configured({"hybrid": lambda: Hybrid(epochs=1)})
+    assert used == {} and custom["hybrid"]().epochs == 1

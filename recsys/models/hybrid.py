@@ -16,8 +16,18 @@ definitions: :mod:`recsys.models.hybrid_scoring`):
   with the decayed sum of the vectors of each item's engagers; live through ``observe``, so
   new content gets it from its first engagers); omitted when ``colleague_half_life_days``
   is None;
+- ``ease``: EASE item-item weights over the employee's live history
+  (:class:`~recsys.models.ease.ItemItem`), when ``ease`` and the catalogue has at most
+  ``ease_max_items`` items (otherwise omitted, logged);
+- ``item_prior``: the item's ``log1p`` interaction count predicted from its features
+  (:class:`~recsys.models.ease.ItemPrior`), when ``item_prior`` and there are item features;
 - ``freshness``: ``log1p`` of the hours since the item's time (``item_times_``), when the
   dataset has ``item_times`` (otherwise omitted).
+
+Two heads: content with no event in ``fit`` (``item_cold_``: unseen at fit or added later)
+is scored by a cold head learned on items held out whole (see :meth:`Hybrid._learn_head`),
+the rest by the warm head; :meth:`contributions` then adds ``cold_start``, the difference of
+the heads' intercepts, so the parts still sum to score - ``intercept_``.
 
 The second stage is a logistic regression over standardised components, learned on examples
 built from the training events (:mod:`recsys.models.second_stage`) in one of two ways
@@ -29,10 +39,10 @@ employee; the live components observe the replayed events block by block), or ``
 a seeded random holdout. ``"auto"``: ``"time"`` when the dataset has ``item_times``.
 Finally the components are refitted on all events.
 
-MovieLens config: tuning on a per-user 80/20 split of the MovieLens-100K train split only
-(``experiments/tune_hybrid.py``) picked ``no_components=128, epochs=60, learning_rate=0.02,
-C=0.01`` (second stage "random" by the ``"auto"`` rule). DeskDrop: the trend half-lives were
-checked on the October 2016 validation window (``experiments/tune_deskdrop.py``).
+Defaults: the trend and colleague half-lives were chosen on the DeskDrop October 2016
+validation window (``experiments/tune_deskdrop.py``); the MovieLens benchmarks use
+``training.evaluation.movielens.CONFIGS`` (checked on train-only validation splits,
+``experiments/tune_hybrid.py``).
 
 A score is the decision function ``intercept + sum(coef * (value - mean) / scale)``; the
 parts are available from :meth:`components` and :meth:`contributions` (for reasons).
