@@ -197,7 +197,7 @@ class Runtime:
         self, employee_id: str, k: int, filters: Filters | None, profile: Profile | None
     ) -> FeedOut:
         wanted = _filters(filters)
-        now = self.clock()
+        now = self._ranking_time()
         with self.holder.lock, _refused():
             state = self._state()
             feed = state.ranker.feed(
@@ -212,7 +212,7 @@ class Runtime:
         """Feeds of many employees from one state, ``BATCH_CHUNK`` at a time under the lock;
         other requests are served between the chunks (the event loop is yielded)."""
         wanted = _filters(filters)
-        now = self.clock()
+        now = self._ranking_time()
         state = self._state()
         feeds: list[Feed] = []
         for start in range(0, len(employee_ids), BATCH_CHUNK):
@@ -229,7 +229,7 @@ class Runtime:
         )
 
     def similar(self, content_id: str, k: int, employee_id: str | None) -> SimilarOut:
-        now = self.clock()
+        now = self._ranking_time()
         with self.holder.lock:
             state = self._state()
             try:
@@ -330,6 +330,11 @@ class Runtime:
         )
 
     # -- internals --------------------------------------------------------------------
+    def _ranking_time(self) -> datetime:
+        """Now, to the second: requests of the same second share the model's per-time
+        caches (trends and freshness over the whole catalogue)."""
+        return self.clock().replace(microsecond=0)
+
     def _state(self) -> LiveState:
         state = self.holder.state
         if state is None:
