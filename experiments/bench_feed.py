@@ -137,6 +137,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--embeddings", choices=("random", "encoder"), default="random")
     parser.add_argument(
+        "--hybrid",
+        type=json.loads,
+        default={},
+        help="Hybrid parameters as JSON, e.g. '{\"ease\": false}' (default: the defaults)",
+    )
+    parser.add_argument(
         "--model-dir",
         type=Path,
         help="load the fitted model from this folder if it holds one, else save it there "
@@ -153,7 +159,7 @@ def main() -> None:
     if loaded:
         model = Hybrid.load(args.model_dir)
     else:
-        model = Hybrid(epochs=args.epochs).fit(data)
+        model = Hybrid(**{"epochs": args.epochs, **args.hybrid}).fit(data)
         if args.model_dir:
             model.save(args.model_dir)
     fitted = time.perf_counter()
@@ -163,6 +169,7 @@ def main() -> None:
         "employees": len(data.users),
         "content": len(data.items),
         "events": len(data.interactions),
+        "hybrid_params": {"epochs": args.epochs, **args.hybrid},
         "components": [str(n) for n in model.component_names_],
         "fit_seconds": round(fitted - started, 2),
         "model_loaded": loaded,
