@@ -47,6 +47,9 @@ class ReasonKind(StrEnum):
     POPULAR = "popular"
     SIMILAR = "similar"
     COLLEAGUES = "colleagues"
+    CO_ENGAGEMENT = "co_engagement"
+    LIKELY_POPULAR = "likely_popular"
+    NEW_CONTENT = "new_content"
 
 
 KINDS: tuple[ReasonKind, ...] = tuple(ReasonKind)
@@ -77,7 +80,10 @@ class ScoreComponents:
     ``department_trend``, ``topic_new`` (freshness of an item in a topic they follow),
     ``freshness``, ``global_trend`` (decayed company-wide popularity), ``taste``
     (collaborative/profile model), ``popular`` (all-time popularity), ``similar`` (similarity
-    to a given item), ``colleagues`` (what employees of similar taste engage with now).
+    to a given item), ``colleagues`` (what employees of similar taste engage with now),
+    ``co_engagement`` (item-item: engaged with together with what they engaged with),
+    ``likely_popular`` (popularity predicted from the content's features), ``new_content``
+    (the model's offset for content nobody engaged with when it was fitted).
     """
 
     affinity: np.ndarray | None = None
@@ -89,6 +95,9 @@ class ScoreComponents:
     popular: np.ndarray | None = None
     similar: np.ndarray | None = None
     colleagues: np.ndarray | None = None
+    co_engagement: np.ndarray | None = None
+    likely_popular: np.ndarray | None = None
+    new_content: np.ndarray | None = None
     similar_item: np.ndarray | None = None
     similar_item_shared: np.ndarray | None = None
     department_engagers: np.ndarray | None = None
@@ -199,6 +208,12 @@ def _text(
         return "Popular across the company"
     if kind is ReasonKind.COLLEAGUES:
         return "Colleagues with similar interests are engaging with it now"
+    if kind is ReasonKind.CO_ENGAGEMENT:
+        return "Often engaged with alongside what you engaged with"
+    if kind is ReasonKind.LIKELY_POPULAR:
+        return "Content like this tends to do well"
+    if kind is ReasonKind.NEW_CONTENT:
+        return "New in the catalogue"
     if kind is ReasonKind.DEPARTMENT_TREND:
         count = _detail(components.department_engagers, position)
         if count is None or count < 1:
@@ -253,6 +268,9 @@ COMPONENT_KINDS: dict[str, ReasonKind] = {
     "global_trend_long": ReasonKind.GLOBAL_TREND,
     "department_trend": ReasonKind.DEPARTMENT_TREND,
     "colleague_trend": ReasonKind.COLLEAGUES,
+    "ease": ReasonKind.CO_ENGAGEMENT,
+    "item_prior": ReasonKind.LIKELY_POPULAR,
+    "cold_start": ReasonKind.NEW_CONTENT,
     "freshness": ReasonKind.FRESHNESS,
 }
 #: Components not listed above are matched by name prefix; others give no reason.
@@ -264,6 +282,8 @@ PREFIX_KINDS: tuple[tuple[str, ReasonKind], ...] = (
     ("taste", ReasonKind.TASTE),
     ("fresh", ReasonKind.FRESHNESS),
     ("popular", ReasonKind.POPULAR),
+    ("ease", ReasonKind.CO_ENGAGEMENT),
+    ("item_prior", ReasonKind.LIKELY_POPULAR),
 )
 #: Models without ``contributions``: their whole score is one reason (``Recommender.name``).
 WHOLE_SCORE_KINDS: dict[str, ReasonKind] = {

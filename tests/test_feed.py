@@ -367,6 +367,9 @@ def test_component_names_map_to_reasons() -> None:
     assert component_kind("global_trend_short") is ReasonKind.GLOBAL_TREND
     assert component_kind("department_trend_fast") is ReasonKind.DEPARTMENT_TREND
     assert component_kind("colleague_trend") is ReasonKind.COLLEAGUES
+    assert component_kind("ease") is ReasonKind.CO_ENGAGEMENT
+    assert component_kind("item_prior") is ReasonKind.LIKELY_POPULAR
+    assert component_kind("cold_start") is ReasonKind.NEW_CONTENT
     assert component_kind("mystery_signal") is None
 
 
@@ -501,6 +504,8 @@ def test_hybrid_on_a_synthetic_organisation_end_to_end() -> None:
     # reasons are the largest positive per-kind contributions of the model itself
     user = int(model.users_.to_internal([everyone[0]])[0])
     parts = model.contributions(np.asarray([user]), internal_of(model, one), as_of)
+    unnamed = [name for name in parts if component_kind(name) is None]
+    assert not unnamed, f"hybrid components without a reason: {unnamed}"
     for j, item in enumerate(one.items):
         per_kind: dict[ReasonKind, float] = {}
         for name, values in parts.items():
