@@ -265,13 +265,9 @@ def _print_training(summary: dict[str, Any], shipped: str) -> None:
     console.console.print(console.table("Holdout window (replay)", columns, rows))
     influencers = summary.get("influencers")
     if influencers:
-        rows = [
-            [name, *(_fmt(v) for k, v in entry.items() if k not in ("slices", "seconds"))]
-            for name, entry in influencers["models"].items()
-        ]
-        keys = [
-            k for k in next(iter(influencers["models"].values())) if k not in ("slices", "seconds")
-        ]
+        entries = influencers["models"]
+        keys = [k for k, v in next(iter(entries.values())).items() if _is_number(v)]
+        rows = [[name, *(_fmt(entry.get(k)) for k in keys)] for name, entry in entries.items()]
         console.console.print(console.table("Influencer backtest", ["model", *keys], rows))
     sanity = summary["sanity"]
     console.console.print(
@@ -291,6 +287,10 @@ def _print_training(summary: dict[str, Any], shipped: str) -> None:
 def _print_seconds(seconds: dict[str, float]) -> None:
     rows = [[stage, f"{value:.1f}"] for stage, value in seconds.items()]
     console.console.print(console.table("Seconds per stage", ["stage", "seconds"], rows))
+
+
+def _is_number(value: object) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
 
 
 def _fmt(value: object) -> str:
