@@ -20,7 +20,7 @@ with no engagement yet, e.g. a cold item added with :meth:`add_items`, gets an i
 from __future__ import annotations
 
 import logging
-from itertools import pairwise
+from itertools import chain, pairwise
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 EASE_LAMBDAS = (25.0, 75.0, 200.0, 500.0, 1500.0)
 HOLDOUT_FRACTION = 0.2
 HOLDOUT_USERS = 2_000
+SEARCH_ITEMS = 1_500
 K = 10
 
 
@@ -66,9 +67,11 @@ class ItemItem:
 
     def history_rows(self, users: np.ndarray) -> sp.csr_matrix:
         """Binary (len(users), n_items) rows of the employees' histories (-1: empty)."""
-        rows = [self.history_[u] if u >= 0 else set() for u in np.asarray(users).tolist()]
+        empty: set[int] = set()
+        history = self.history_
+        rows = [history[u] if u >= 0 else empty for u in np.asarray(users).tolist()]
         counts = np.fromiter(map(len, rows), np.int64, count=len(rows))
-        indices = np.fromiter((i for r in rows for i in r), np.int64, count=int(counts.sum()))
+        indices = np.fromiter(chain.from_iterable(rows), np.int64, count=int(counts.sum()))
         indptr = np.r_[0, np.cumsum(counts)]
         n_items = self.weights_.shape[0]
         data = np.ones(len(indices), np.float32)
@@ -133,8 +136,19 @@ def ease_weights(matrix: sp.spmatrix, lam: float, dtype: type = np.float64) -> n
 
 
 def _choose_lambda(matrix: sp.csr_matrix, seed: int) -> tuple[float, dict[str, float]]:
-    """The grid value with the best recall@10 on a per-user holdout of the pairs."""
+    """The grid value with the best recall@10 on a per-user holdout of the pairs.
+
+    One eigendecomposition of the holdout's Gram matrix ``G = Q diag(e) Q^T`` serves the
+    whole grid: ``P = Q diag(1 / (e + lambda)) Q^T`` and ``x B = x - (x P) / diag(P)``, so
+    each lambda costs one product for the validation users instead of an inversion. Above
+    :data:`SEARCH_ITEMS` items the search runs on the most engaged ones (an approximation of
+    the full problem; the chosen lambda is then used on every item).
+    """
     rng = np.random.default_rng(seed)
+    counts = np.asarray(matrix.sum(axis=0)).ravel()
+    if matrix.shape[1] > SEARCH_ITEMS:  # the search runs on the most engaged items
+        top = np.sort(np.argsort(-counts, kind="stable")[:SEARCH_ITEMS])
+        matrix = sp.csr_matrix(matrix[:, top])
     coo = matrix.tocoo()
     held = rng.random(coo.nnz) < HOLDOUT_FRACTION
     rest = sp.csr_matrix((coo.data[~held], (coo.row[~held], coo.col[~held])), shape=matrix.shape)
@@ -144,17 +158,32 @@ def _choose_lambda(matrix: sp.csr_matrix, seed: int) -> tuple[float, dict[str, f
         users = np.sort(rng.choice(users, HOLDOUT_USERS, replace=False))
     if not len(users):
         return EASE_LAMBDAS[len(EASE_LAMBDAS) // 2], {}
+    gram = np.asarray((rest.T @ rest).toarray(), np.float32)
+    values, vectors = np.linalg.eigh(gram)
+    history = rest[users].toarray().astype(np.float32)
+    projected = history @ vectors
+    relevant = np.minimum(np.diff(truth[users].indptr), K)
+    is_relevant = truth[users].toarray() > 0
     results: dict[str, float] = {}
     for lam in EASE_LAMBDAS:
-        scores = np.asarray(rest[users] @ ease_weights(rest, lam, np.float32))
-        scores[rest[users].nonzero()] = -np.inf
+        scores = eigen_scores(history, projected, values, vectors, lam)
+        scores[history > 0] = -np.inf
         top = np.argpartition(-scores, min(K, scores.shape[1] - 1), axis=1)[:, :K]
-        hits = np.take_along_axis(truth[users].toarray() > 0, top, axis=1).sum(axis=1)
-        relevant = np.minimum(np.diff(truth[users].indptr), K)
+        hits = np.take_along_axis(is_relevant, top, axis=1).sum(axis=1)
         results[repr(lam)] = float(np.mean(hits / relevant))
     best = max(EASE_LAMBDAS, key=lambda lam: (results[repr(lam)], -lam))
     logger.info("EASE lambda %s chosen on a holdout of the training pairs: %s", best, results)
     return best, results
+
+
+def eigen_scores(
+    history: np.ndarray, projected: np.ndarray, values: np.ndarray, vectors: np.ndarray, lam: float
+) -> np.ndarray:
+    """``history @ ease_weights(...)`` from the Gram matrix's eigendecomposition
+    (``projected = history @ vectors``)."""
+    inverse = (1.0 / np.maximum(values + lam, 1e-12)).astype(np.float32)
+    diagonal = (vectors**2) @ inverse
+    return history - ((projected * inverse) @ vectors.T) / diagonal[None, :]
 
 
 class ItemPrior:
