@@ -196,6 +196,17 @@ def _register(uri: str, work: Path, folders: list[Path]) -> list[str]:
     return versions
 
 
+def reset_champion(prepared: dict) -> None:
+    """The first model is champion when the servers start (a reused run moved it)."""
+    from training.registry import RECOMMENDER, Registry, make_client
+
+    registry = Registry(make_client(str(prepared["tracking_uri"])))
+    current = registry.champion_version(RECOMMENDER)
+    first = prepared["versions"][0]
+    if current is None or str(current.version) != first:
+        registry.promote(RECOMMENDER, first, reason="bench: reset before the run")
+
+
 # -- 2. servers -----------------------------------------------------------------------------
 def start(target: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "bentoml", "serve", target, "--port", str(port)]
@@ -388,6 +399,7 @@ def main() -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     started = time.perf_counter()
     prepared = prepare(args)
+    reset_champion(prepared)
     employees = list(prepared["employees"])  # type: ignore[arg-type]
     env = {
         **os.environ,
