@@ -20,6 +20,7 @@ and :meth:`~FeedRanker.with_audience` return new rankers, so a server swaps them
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import math
@@ -182,8 +183,15 @@ class FeedRanker:
         return FeedRanker(model, self._catalogue, self._audience, self._policy, self._titles)
 
     def with_audience(self, audience: Audience) -> FeedRanker:
-        """The same model and catalogue with refreshed employees (new shares, moves)."""
-        return FeedRanker(self._model, self._catalogue, audience, self._policy, self._titles)
+        """The same model and catalogue with refreshed employees (new shares, moves).
+
+        Cheap (no re-check of the catalogue, caches shared): servers call it on every
+        batch of shares and dismissals."""
+        if not isinstance(audience, Audience):
+            raise TypeError(f"audience must be an Audience, got {type(audience).__name__}")
+        ranker = copy.copy(self)
+        ranker._audience = audience
+        return ranker
 
     # -- feeds --------------------------------------------------------------------------
     def feed(

@@ -425,6 +425,7 @@ def test_catalogue_must_be_aligned_with_the_model() -> None:
 def test_with_audience_takes_new_shares() -> None:
     feeds = ranker()
     people = Audience(feeds.audience.employees, {"e1": ("ok1", "shared")}, {})
+    assert feeds.with_audience(people).audience is people and feeds.audience is not people
     assert ids_of(feeds.with_audience(people).feed("e1", 100, as_of=AS_OF)) == [
         "dismissed",
         "emea",
