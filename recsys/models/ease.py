@@ -8,9 +8,11 @@ value of (employee u, item i) is ``x_u . B[:, i]``, where ``x_u`` is the employe
 :data:`EASE_LAMBDAS` on a seeded per-employee holdout of the training pairs (recall@10 of
 the held-out items; never on anything outside the training data) unless given; the hybrid
 chooses it once per fit, on the data its second stage is fitted on, and reuses it. EASE holds
-an items x items matrix, so it runs only up to ``max_items`` items (default 10,000: 400 MB of
-float32); above that the hybrid leaves the component out and logs why. Content added later
-scores 0 (it is outside the matrix, which is not copied to grow).
+an items x items matrix and its fit inverts one, so the hybrid runs it only up to
+``ease_max_items`` items (default 5,000: 100 MB of float32; at 10,000 items the two
+inversions of a fit took minutes on the shared benchmark machine); above that the hybrid
+leaves the component out and logs why. Content added later scores 0 (it is outside the
+matrix, which is not copied to grow).
 
 :class:`ItemPrior` predicts an item's log interaction count from its features (ridge
 regression over every item feature column: genres, year, text embeddings, ...) so content

@@ -124,7 +124,7 @@ class Hybrid(Recommender):
         colleague_half_life_days: float | None = 0.25,
         ease: bool = True,
         ease_lambda: float | None = None,
-        ease_max_items: int = 10_000,
+        ease_max_items: int = 5_000,
         item_prior: bool = True,
         prior_alpha: float = 10.0,
         weighted_trends: bool = False,
