@@ -2,7 +2,9 @@
 
 - ``advocacy_feeds_total{cold_start}``: feeds served;
 - ``advocacy_events_total{outcome}``: events stored, duplicates, rejected;
-- ``advocacy_refreshes_total{kind}``: model swaps and catalogue refreshes.
+- ``advocacy_refreshes_total{kind}``: model swaps and catalogue refreshes;
+- ``advocacy_model_info{version}``: 1 for the recommender version being served;
+- ``advocacy_catalogue_items``: items the live model knows (the catalogue's size).
 
 Metric objects are created on first use (nothing happens at import). A metrics failure
 never fails a request.
@@ -31,6 +33,17 @@ def _counters() -> dict[str, Any]:
         "refreshes": prometheus_client.Counter(
             name="advocacy_refreshes", documentation="State refreshes.", labelnames=["kind"]
         ),
+        "model": prometheus_client.Gauge(
+            name="advocacy_model_info",
+            documentation="1 for the recommender version being served.",
+            labelnames=["version"],
+            multiprocess_mode="liveall",
+        ),
+        "catalogue": prometheus_client.Gauge(
+            name="advocacy_catalogue_items",
+            documentation="Content items the live model knows.",
+            multiprocess_mode="liveall",
+        ),
     }
 
 
@@ -55,3 +68,15 @@ def events_recorded(stored: int, duplicates: int, rejected: int) -> None:
 
 def refreshed(kind: str) -> None:
     _inc("refreshes", kind=kind)
+
+
+def serving(previous: str | None, version: str, catalogue_items: int) -> None:
+    """The served model version (the previous one's series drops to 0) and catalogue size."""
+    try:
+        gauges = _counters()
+        if previous is not None and previous != version:
+            gauges["model"].labels(version=previous).set(0)
+        gauges["model"].labels(version=version).set(1)
+        gauges["catalogue"].set(catalogue_items)
+    except Exception as exc:  # metrics are best effort
+        logger.debug("gauges not updated: %s", exc)
