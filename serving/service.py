@@ -10,7 +10,7 @@ OpenAPI spec is at ``/docs.json``.
 Configuration comes from the environment (:class:`~serving.config.ServingConfig`); a host
 or a test injects its own :class:`~serving.runtime.Dependencies` with
 :func:`use_dependencies` before the service is instantiated. The model work of a request
-runs on the event loop (in memory, a millisecond or two); database work runs on a worker
+runs on the event loop (in memory, a few milliseconds); database work runs on a worker
 thread.
 """
 
