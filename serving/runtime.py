@@ -23,6 +23,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from features.builder import OptedOutError
 from features.data.store import Store, data_dir
 from features.encoder import TextEncoder
 from recsys.catalogue import NETWORKS, Employee
@@ -314,7 +315,7 @@ class Runtime:
                 score=score,
                 at=self.clock(),
             )
-        except UnknownIdError:
+        except (UnknownIdError, OptedOutError):  # opted out: as if absent, nothing stored
             raise NotFound(f"no advocate with id {employee_id!r}", field="employee_id") from None
         except ReviewError as exc:
             raise Unprocessable(str(exc), field=exc.field) from None

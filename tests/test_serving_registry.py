@@ -9,6 +9,7 @@ from pathlib import Path
 
 import bentoml
 import pytest
+import sqlalchemy as sa
 from mlflow.tracking import MlflowClient
 from starlette.testclient import TestClient
 
@@ -157,3 +158,19 @@ def test_review_decisions_are_stored_and_shown(service) -> None:
     assert missing.status_code == 404
     wrong = {**body, "decision": "maybe"}
     assert client.post("/influencer_review", json=wrong, headers=auth(MANAGER)).status_code == 400
+
+
+def test_opted_out_advocates_cannot_be_reviewed(service, world) -> None:
+    client, _ = service
+    store = world["store"]
+    with store.engine.connect() as conn:
+        opted = conn.execute(
+            sa.text("SELECT employee_id FROM advocates WHERE opted_out = :yes LIMIT 1"),
+            {"yes": True},
+        ).scalar()
+    assert opted is not None, "the fixture organisation has opted-out advocates"
+    body = {"employee_id": opted, "decision": "approve", "reviewer": "pm", "note": ""}
+    answer = client.post("/influencer_review", json=body, headers=auth(MANAGER))
+    assert answer.status_code == 404, answer.text
+    listed = client.post("/influencers", json={"top": 10_000}, headers=auth(MANAGER)).json()
+    assert opted not in {c["employee_id"] for c in listed["candidates"]}
