@@ -21,6 +21,7 @@ from features.data.validation import ValidationContext
 from training import console
 
 STEPS = 4
+DEMO_CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "demo.yaml"
 
 
 def demo(
@@ -31,8 +32,8 @@ def demo(
     fresh: bool = typer.Option(
         True, help="Start afresh: delete the default SQLite store and the demo's MLflow store."
     ),
-    config: Path | None = typer.Option(
-        None, "--config", "-c", help="Training config (default: experiments/configs defaults)."
+    config: Path = typer.Option(
+        DEMO_CONFIG, "--config", "-c", help="Training config (every baseline, demo speed)."
     ),
     train: bool = typer.Option(True, help="Train, track and register the models."),
     serve: bool = typer.Option(True, help="Serve the champions on localhost when trained."),
@@ -77,7 +78,7 @@ def _step(number: int, text: str) -> None:
     console.console.print(f"[bold]{number}/{STEPS}[/bold] {text}")
 
 
-def _train(config: Path | None) -> None:
+def _train(config: Path) -> None:
     from training.train_command import train
 
     train(
