@@ -287,3 +287,80 @@ def test_contributions_recompute_any_score(fitted, values: np.ndarray) -> None:
     assert np.all((score >= 0) & (score <= 1))
     inside = (score > 1e-12) & (score < 1 - 1e-12)
     np.testing.assert_allclose(logit(score[inside]), total[inside], rtol=1e-6, atol=1e-6)
+
+
+# ---------------------------------------------------------------- boosted additive learner
+def test_boosted_stumps_find_the_step_that_decides_every_pair() -> None:
+    from recsys.influence.boosting import boost_stumps
+
+    x_a = np.array([[1.0, 5.0], [2.0, 5.0], [3.0, 5.0], [4.0, 5.0]] * 10)
+    x_b = np.array([[-1.0, 5.0], [-2.0, 5.0], [-3.0, 5.0], [-4.0, 5.0]] * 10)
+    choice = np.ones(40)
+    choice[::2] = 0.0
+    x_a[::2], x_b[::2] = x_b[::2].copy(), x_a[::2].copy()  # B wins when it has the positive x
+    stumps = boost_stumps(
+        np.vstack([x_a, x_b]), choice, loss="pairs", max_rounds=50, min_leaf=1,
+        learning_rate=0.5, validation_fraction=0.0,
+    )  # fmt: skip
+    assert stumps.thresholds[0].tolist() == [0.0]  # one split, midway between -1 and 1
+    assert stumps.steps[0][0] > 0 and stumps.thresholds[1].size == 0  # the constant is unused
+    assert stumps.rounds == 50
+
+
+def test_boosted_pairwise_scorer_is_additive_exact_and_persists(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    a, _ = _population(1500, seed=4)
+    b, _ = _population(1500, seed=5)
+
+    def strength(m: FeatureMatrix) -> np.ndarray:  # a step in lift plus log followers
+        return 2.0 * (m.column("engagement_lift") > 0.5) + m.column("log_followers_max")
+
+    choice = (rng.random(1500) < 1 / (1 + np.exp(-(strength(a) - strength(b))))).astype(float)
+    scorer = InfluenceScorer(features=FEATURES, learner="boosted", max_rounds=300)
+    scorer.fit_pairs(a, b, choice)
+    diff = scorer.decision_function(a) - scorer.decision_function(b)
+    assert np.mean((diff > 0) == (choice == 1)) > 0.75
+    assert 1 <= scorer.training_["rounds"] <= 300
+    contributions = scorer.contributions(a)
+    np.testing.assert_allclose(
+        scorer.base_ + contributions.sum(axis=1), scorer.decision_function(a), atol=1e-9
+    )
+    lift = a.column("engagement_lift")
+    j = scorer.feature_names_.index("engagement_lift")
+    assert contributions[lift > 1.0, j].min() > contributions[lift < 0.0, j].max()
+    changed = a.values.copy()
+    changed[:, a.names.index("log_followers_max")] += 1.0  # only that feature's term may move
+    moved = scorer.contributions(FeatureMatrix(changed, a.names, a.ids)) - contributions
+    k = scorer.feature_names_.index("log_followers_max")
+    np.testing.assert_allclose(np.delete(moved, k, axis=1), 0.0, atol=1e-12)
+    loaded = InfluenceScorer.load(scorer.save(tmp_path / "boosted"))
+    np.testing.assert_allclose(loaded.decision_function(a), scorer.decision_function(a))
+    assert loaded.get_params() == scorer.get_params()
+
+
+def test_boosted_label_scorer_is_calibrated_and_reasons_match() -> None:
+    matrix, labels = _population(3000)
+    scorer = InfluenceScorer(
+        features=FEATURES, learner="boosted", max_rounds=150, learning_rate=0.1
+    ).fit(matrix, labels)
+    assert scorer.calibration_.startswith("sigmoid")
+    held, truth = _population(6000, seed=1)
+    score = scorer.predict_proba(held)
+    assert abs(score.mean() - truth.mean()) < 0.02
+    contributions = scorer.contributions(held)
+    np.testing.assert_allclose(scorer.base_ + contributions.sum(axis=1), logit(score), atol=1e-6)
+    j = scorer.feature_names_.index("engagement_lift")
+    assert np.corrcoef(held.column("engagement_lift"), contributions[:, j])[0, 1] > 0.9
+    first = scorer.score(held)[0]
+    k = [scorer.feature_names_.index(r.feature) for r in first.reasons]
+    np.testing.assert_allclose([r.contribution for r in first.reasons], contributions[0, k])
+
+
+def test_boosted_parameters_are_checked() -> None:
+    matrix, labels = _population(300)
+    with pytest.raises(ValueError, match="learner must be one of"):
+        InfluenceScorer(features=FEATURES, learner="forest").fit(matrix, labels)
+    with pytest.raises(ValueError, match="learning_rate"):
+        InfluenceScorer(features=FEATURES, learner="boosted", learning_rate=0).fit(matrix, labels)
+    with pytest.raises(ValueError, match="validation_fraction"):
+        InfluenceScorer(features=FEATURES, validation_fraction=1.0).fit(matrix, labels)

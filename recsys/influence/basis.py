@@ -83,3 +83,50 @@ class AdditiveBasis:
     def _check(self) -> None:
         if not hasattr(self, "offsets_"):
             raise NotFittedError("AdditiveBasis is not fitted: call fit(values) first")
+
+
+class StepBasis:
+    """Step-function expansion: one indicator column ``x_j > t`` per threshold ``t`` of feature
+    ``j`` (the splits of boosted stumps, :mod:`recsys.influence.boosting`). A linear model on it
+    is a sum of one step function per feature, so per-feature contributions stay exact. A
+    feature without thresholds has no column (its term is constant)."""
+
+    def __init__(self, thresholds: list[np.ndarray] | None = None) -> None:
+        self.thresholds = thresholds
+
+    def fit(self, values: np.ndarray | None = None) -> StepBasis:
+        """Take the thresholds given at construction (``values`` is not read)."""
+        if self.thresholds is None:
+            raise ValueError("StepBasis needs thresholds: one sorted array per feature")
+        knots = [np.asarray(t, dtype=float) for t in self.thresholds]
+        self.offsets_ = np.concatenate([[0], np.cumsum([len(k) for k in knots])]).astype(np.int64)
+        self.knots_ = np.concatenate(knots) if knots else np.zeros(0)
+        return self
+
+    @property
+    def groups_(self) -> np.ndarray:
+        """The feature of each basis column."""
+        self._check()
+        return np.repeat(np.arange(len(self.offsets_) - 1), np.diff(self.offsets_))
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        self._check()
+        values = np.asarray(values, dtype=float)
+        if values.ndim != 2 or values.shape[1] != len(self.offsets_) - 1:
+            raise ValueError(f"expected {len(self.offsets_) - 1} columns, got {values.shape}")
+        return (values[:, self.groups_] > self.knots_).astype(float)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        self._check()
+        return {"basis_knots": self.knots_, "basis_offsets": self.offsets_}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> StepBasis:
+        basis = cls()
+        basis.knots_ = np.asarray(arrays["basis_knots"], dtype=float)
+        basis.offsets_ = np.asarray(arrays["basis_offsets"], dtype=np.int64)
+        return basis
+
+    def _check(self) -> None:
+        if not hasattr(self, "offsets_"):
+            raise NotFittedError("StepBasis is not fitted: call fit() first")

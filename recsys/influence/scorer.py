@@ -44,7 +44,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from recsys.influence.basis import AdditiveBasis
+from recsys.influence.basis import AdditiveBasis, StepBasis
+from recsys.influence.boosting import Stumps, boost_stumps
 from recsys.influence.candidate import Candidate, Confidence
 from recsys.influence.reasons import info, percentiles, pick, reasons_for
 from recsys.influence.tiers import DEFAULT_BAND, DEFAULT_TIERS, check_pair, in_band, tiers
@@ -64,10 +65,11 @@ DEFAULT_FEATURES = (
     "log_org_pagerank_rel",
     "n_networks",
 )
+LEARNERS = ("spline", "boosted")
 _PARAMS = (
-    "features", "n_knots", "C", "calibration", "cv", "flag_threshold", "band",
-    "tier_thresholds", "min_flag_shares", "min_lift", "confidence_shares", "max_reasons",
-    "random_state",
+    "features", "learner", "n_knots", "C", "max_rounds", "learning_rate", "min_leaf",
+    "validation_fraction", "calibration", "cv", "flag_threshold", "band", "tier_thresholds",
+    "min_flag_shares", "min_lift", "confidence_shares", "max_reasons", "random_state",
 )  # fmt: skip
 
 
@@ -78,8 +80,13 @@ class InfluenceScorer(BaseEstimator):
         self,
         *,
         features: Sequence[str] = DEFAULT_FEATURES,
+        learner: str = "spline",
         n_knots: int = 5,
         C: float = 1.0,
+        max_rounds: int = 1000,
+        learning_rate: float = 0.05,
+        min_leaf: int = 20,
+        validation_fraction: float = 0.2,
         calibration: str = "sigmoid",
         cv: int = 5,
         flag_threshold: float = 0.5,
@@ -92,8 +99,13 @@ class InfluenceScorer(BaseEstimator):
         random_state: int | None = 42,
     ) -> None:
         self.features = features
+        self.learner = learner
         self.n_knots = n_knots
         self.C = C
+        self.max_rounds = max_rounds
+        self.learning_rate = learning_rate
+        self.min_leaf = min_leaf
+        self.validation_fraction = validation_fraction
         self.calibration = calibration
         self.cv = cv
         self.flag_threshold = flag_threshold
@@ -128,6 +140,15 @@ class InfluenceScorer(BaseEstimator):
             raise ValueError(
                 f"labels need both classes, got {counts[0]} zeros and {counts[1]} ones"
             )
+        if self.learner == "boosted":
+            extra = self._fit_boosted_labels(x, y, counts)
+        else:
+            extra = self._fit_spline_labels(x, y, counts)
+        self.training_ = {"rows": len(y), "positives": int(counts[1]), **extra, **(info or {})}
+        self.set_reference(features)
+        return self
+
+    def _fit_spline_labels(self, x: np.ndarray, y: np.ndarray, counts: np.ndarray) -> dict:
         self.basis_ = AdditiveBasis(self.n_knots).fit(x)
         design = self.basis_.transform(x)
         model = LogisticRegression(C=self.C, max_iter=5000)
@@ -146,9 +167,41 @@ class InfluenceScorer(BaseEstimator):
             self.platt_ = np.array([-1.0, 0.0])  # identity: the logistic model's probability
             self.calibration_ = "logistic (uncalibrated log-loss fit)"
         self._set_linear(fitted.coef_[0], float(fitted.intercept_[0]), design)
-        self.training_ = {"rows": len(y), "positives": int(counts[1]), **(info or {})}
-        self.set_reference(features)
-        return self
+        return {}
+
+    def _fit_boosted_labels(self, x: np.ndarray, y: np.ndarray, counts: np.ndarray) -> dict:
+        """Boosted stumps on the logistic loss; Platt scaling on out-of-fold log-odds."""
+        stumps = self._boost(x, y, "labels")
+        self.basis_ = StepBasis(stumps.thresholds).fit()
+        if self.calibration == "sigmoid" and counts.min() >= self.cv:
+            folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
+            out_of_fold = np.zeros(len(y))
+            for train, test in folds.split(x, y):
+                part = self._boost(x[train], y[train], "labels")
+                out_of_fold[test] = _stumps_score(part, x[test])
+            sigmoid = LogisticRegression(C=1e6).fit(out_of_fold[:, None], y)
+            self.platt_ = -np.array([float(sigmoid.coef_[0, 0]), float(sigmoid.intercept_[0])])
+            self.calibration_ = f"sigmoid (Platt), {self.cv}-fold out-of-fold"
+        else:
+            if self.calibration == "sigmoid":
+                logger.warning("fewer than cv=%d rows in a class: no Platt scaling", self.cv)
+            self.platt_ = np.array([-1.0, 0.0])
+            self.calibration_ = "logistic (uncalibrated log-loss fit)"
+        design = self.basis_.transform(x)
+        self._set_linear(np.concatenate(stumps.steps), stumps.intercept, design)
+        return {"rounds": stumps.rounds}
+
+    def _boost(self, x: np.ndarray, y: np.ndarray, loss: str) -> Stumps:
+        return boost_stumps(
+            x,
+            y.astype(float),
+            loss=loss,
+            max_rounds=int(self.max_rounds),
+            learning_rate=float(self.learning_rate),
+            min_leaf=int(self.min_leaf),
+            validation_fraction=float(self.validation_fraction),
+            random_state=self.random_state,
+        )
 
     def fit_pairs(
         self,
@@ -168,15 +221,23 @@ class InfluenceScorer(BaseEstimator):
         if not np.isin(y, (0.0, 1.0)).all():
             raise ValueError("choice must be 0 or 1")
         a, b = self._matrix(first), self._matrix(second)
-        self.basis_ = AdditiveBasis(self.n_knots).fit(np.vstack([a, b]))
-        diff = self.basis_.transform(a) - self.basis_.transform(b)
-        model = LogisticRegression(C=self.C, max_iter=5000, fit_intercept=False)
-        model.fit(np.vstack([diff, -diff]), np.concatenate([y, 1 - y]).astype(int))
         self.platt_ = np.array([-1.0, 0.0])
         self.calibration_ = "pairwise (Bradley-Terry strength, not a probability)"
-        both = self.basis_.transform(np.vstack([a, b]))
-        self._set_linear(model.coef_[0], 0.0, both)
-        self.training_ = {"pairs": len(y), **(info or {})}
+        both = np.vstack([a, b])
+        extra: dict = {}
+        if self.learner == "boosted":
+            stumps = self._boost(both, y, "pairs")
+            self.basis_ = StepBasis(stumps.thresholds).fit()
+            coef = np.concatenate(stumps.steps)
+            extra = {"rounds": stumps.rounds}
+        else:
+            self.basis_ = AdditiveBasis(self.n_knots).fit(both)
+            diff = self.basis_.transform(a) - self.basis_.transform(b)
+            model = LogisticRegression(C=self.C, max_iter=5000, fit_intercept=False)
+            model.fit(np.vstack([diff, -diff]), np.concatenate([y, 1 - y]).astype(int))
+            coef = model.coef_[0]
+        self._set_linear(coef, 0.0, self.basis_.transform(both))
+        self.training_ = {"pairs": len(y), **extra, **(info or {})}
         self.set_reference(first)
         return self
 
@@ -335,7 +396,10 @@ class InfluenceScorer(BaseEstimator):
         with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
             arrays = {k: stored[k] for k in stored.files}
         scorer.feature_names_ = tuple(manifest["feature_names"])
-        scorer.basis_ = AdditiveBasis.from_arrays(int(params["n_knots"]), arrays)
+        if scorer.learner == "boosted":
+            scorer.basis_ = StepBasis.from_arrays(arrays)
+        else:
+            scorer.basis_ = AdditiveBasis.from_arrays(int(params["n_knots"]), arrays)
         scorer.coef_, scorer.centres_ = arrays["coef"], arrays["centres"]
         scorer.platt_ = arrays["platt"]
         scorer.intercept_, scorer.base_ = float(manifest["intercept"]), float(manifest["base"])
@@ -349,6 +413,18 @@ class InfluenceScorer(BaseEstimator):
     def _check_params(self) -> None:
         if not self.features:
             raise ValueError("features: name at least one feature column")
+        if self.learner not in LEARNERS:
+            raise ValueError(f"learner must be one of {LEARNERS}, got {self.learner!r}")
+        if int(self.max_rounds) < 1 or int(self.min_leaf) < 1:
+            raise ValueError(
+                f"max_rounds and min_leaf must be >= 1, got {self.max_rounds}, {self.min_leaf}"
+            )
+        if not 0.0 < float(self.learning_rate) <= 1.0:
+            raise ValueError(f"learning_rate must be in (0, 1], got {self.learning_rate}")
+        if not 0.0 <= float(self.validation_fraction) < 1.0:
+            raise ValueError(
+                f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
+            )
         if not 0.0 <= float(self.flag_threshold) <= 1.0:
             raise ValueError(f"flag_threshold must be in [0, 1], got {self.flag_threshold}")
         if self.calibration not in ("sigmoid", "none"):
@@ -391,6 +467,13 @@ class InfluenceScorer(BaseEstimator):
         if column in features.names:
             return np.asarray(features.column(column), dtype=float)
         return np.full(features.shape[0], default)
+
+
+def _stumps_score(stumps: Stumps, x: np.ndarray) -> np.ndarray:
+    """The boosted log-odds of the rows of ``x``."""
+    design = StepBasis(stumps.thresholds).fit().transform(x)
+    steps = np.concatenate(stumps.steps) if stumps.steps else np.zeros(0)
+    return stumps.intercept + design @ steps
 
 
 def _jsonable(value: object) -> object:
