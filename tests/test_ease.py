@@ -42,3 +42,55 @@ def test_item_item_history_is_live_and_new_content_scores_zero() -> None:
     assert model.scores(users, np.asarray([0, 1, 2]))[0, 2] == 0.0
     pairs = model.pair_scores(np.asarray([2, 2]), np.asarray([0, 2]))
     np.testing.assert_allclose(pairs, model.scores(users, np.asarray([0, 2]))[0], rtol=1e-6)
+
+
+def _fitted_item_item(seed: int = 0) -> tuple[ItemItem, np.ndarray]:
+    """EASE on 40 employees x 30 items, with each employee's binary history as a dense array."""
+    rng = np.random.default_rng(seed)
+    pairs = [(u, i) for u in range(40) for i in range(30) if rng.random() < 0.15]
+    users, items = zip(*pairs, strict=True)
+    dataset = Dataset.from_events([f"e{u}" for u in users], [f"c{i:02d}" for i in items])
+    model = ItemItem.fit(dataset, 5.0, 0)
+    history = dataset.matrix(binary=True).toarray().astype(np.float32)
+    return model, history
+
+
+def test_scores_equal_history_times_weight_columns() -> None:
+    """Subset, unordered, repeated and whole-catalogue candidates; unknown (-1) employees."""
+    model, history = _fitted_item_item()
+    n_users, n_items = history.shape
+    users = np.asarray([0, 3, -1, n_users - 1, 3])
+    rows = np.where((users >= 0)[:, None], history[users], 0.0)
+    for items in (
+        np.arange(n_items),
+        np.asarray([5, 1, 29, 1]),
+        np.asarray([7]),
+        np.arange(0, n_items, 3),
+    ):
+        expected = rows @ model.weights_[:, items]
+        np.testing.assert_allclose(model.scores(users, items), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_scores_of_a_batch_equal_one_by_one() -> None:
+    model, history = _fitted_item_item(1)
+    users = np.arange(-1, history.shape[0])
+    for items in (np.arange(history.shape[1]), np.asarray([2, 11, 17, 28])):
+        batch = model.scores(users, items)
+        single = np.vstack([model.scores(users[j : j + 1], items) for j in range(len(users))])
+        np.testing.assert_allclose(batch, single, rtol=1e-6, atol=1e-7)
+        assert batch.dtype == np.float32 and batch.shape == (len(users), len(items))
+
+
+def test_scores_of_content_added_after_fit_are_zero_and_others_unchanged() -> None:
+    model, history = _fitted_item_item(2)
+    n_items = history.shape[1]
+    model._add_items(np.asarray([n_items, n_items + 1]), ["new1", "new2"], None)
+    users = np.asarray([0, 1, 2])
+    items = np.asarray([n_items + 1, 4, n_items, 0])
+    scores = model.scores(users, items)
+    assert not scores[:, [0, 2]].any()
+    np.testing.assert_allclose(
+        scores[:, [1, 3]], history[users] @ model.weights_[:, [4, 0]], rtol=1e-5, atol=1e-6
+    )
+    assert not model.scores(np.asarray([-1]), items).any()
+    assert model.scores(users, np.asarray([], np.int64)).shape == (3, 0)
