@@ -148,7 +148,14 @@ class FoldedScorer:
     ``cold`` head, the others the ``warm`` head: every component gets a per-item weight, so
     bilinear item blocks are scaled per item and the user blocks are shared. Item-side arrays
     are cached; the owner calls :meth:`invalidate` whenever live state changes (observe, new
-    items or users).
+    items or users). Two kinds of cache:
+
+    - static: the per-item weights and the blocks of item rows that only change by being
+      replaced (LightFM and content vectors grow by a new array when content is added, and so
+      do the cold flags): kept across :meth:`invalidate` while their source arrays are the
+      same objects, so an event does not cost a rebuild of the large embedding block;
+    - live: the colleague block (its rows change in place with every event), the item-only
+      vector and the department rows of a time; dropped by :meth:`invalidate`.
     """
 
     def __init__(
@@ -163,28 +170,41 @@ class FoldedScorer:
         self.names = names
         self.heads = (warm, cold)
         self.cold_items = cold_items
-        self._weights: dict[str, np.ndarray] = {}
+        self._static: dict[tuple[str, str], tuple[tuple[np.ndarray, ...], np.ndarray]] = {}
         self._blocks: dict[str, np.ndarray] = {}
         self._vectors: dict[float, np.ndarray] = {}
+        self._departments: dict[float, dict[int, np.ndarray]] = {}
 
     def invalidate(self) -> None:
-        self._weights.clear()
+        """Drop the live caches (static ones are checked against their sources on use)."""
         self._blocks.clear()
         self._vectors.clear()
+        self._departments.clear()
+
+    def _cached(
+        self, key: tuple[str, str], sources: tuple[np.ndarray, ...], build: Callable[[], np.ndarray]
+    ) -> np.ndarray:
+        """A static cache entry, rebuilt when any source array is another object."""
+        found = self._static.get(key)
+        if found is not None and all(a is b for a, b in zip(found[0], sources, strict=True)):
+            return found[1]
+        value = build()
+        self._static[key] = (sources, value)
+        return value
 
     def item_weights(self, name: str) -> np.ndarray:
         """float64 weight of component ``name`` (or ``"constant"``) for every item."""
-        found = self._weights.get(name)
-        if found is None:
-            warm, cold = self.heads
-            if name == "constant":
-                values = (warm.constant(), cold.constant())
-            else:
-                j = self.names.index(name)
-                values = (float(warm.weights()[j]), float(cold.weights()[j]))
-            found = np.where(self.cold_items(), values[1], values[0])
-            self._weights[name] = found
-        return found
+        cold = self.cold_items()
+        return self._cached(("weights", name), (cold,), lambda: self._weights_of(name, cold))
+
+    def _weights_of(self, name: str, cold_items: np.ndarray) -> np.ndarray:
+        warm, cold = self.heads
+        if name == "constant":
+            values = (warm.constant(), cold.constant())
+        else:
+            j = self.names.index(name)
+            values = (float(warm.weights()[j]), float(cold.weights()[j]))
+        return np.where(cold_items, values[1], values[0])
 
     def score(
         self, users: np.ndarray, items: np.ndarray, as_of: float, item_times: np.ndarray
@@ -233,14 +253,19 @@ class FoldedScorer:
 
     def _item_block(self, name: str) -> np.ndarray:
         """The component's item rows, each scaled by its item's weight (cached)."""
+        part = self.parts[name]
+        if not isinstance(part, ColleagueTrend):  # static rows: replaced, never changed
+            source = part.item_vectors_
+            sources = (self.cold_items(), source)
+            return self._cached(("block", name), sources, lambda: self._scaled(name, source))
         block = self._blocks.get(name)
-        if block is None:
-            part = self.parts[name]
-            source = part.live_ if isinstance(part, ColleagueTrend) else part.item_vectors_
-            weights = self.item_weights(name)[:, None]
-            block = np.ascontiguousarray(weights * source, dtype=np.float32)
-            self._blocks[name] = block
+        if block is None:  # the colleague rows change in place with every event
+            block = self._blocks[name] = self._scaled(name, part.live_)
         return block
+
+    def _scaled(self, name: str, source: np.ndarray) -> np.ndarray:
+        weights = self.item_weights(name)[:, None]
+        return np.ascontiguousarray(weights * source, dtype=np.float32)
 
     def _item_vector(self, as_of: float, item_times: np.ndarray) -> np.ndarray:
         """Every item-only term at ``as_of`` over the whole catalogue (cached per time)."""
@@ -276,8 +301,24 @@ class FoldedScorer:
         present = np.unique(departments[departments >= 0])
         if not len(present):
             return
-        factor = float(part.factor(as_of))
-        rows = np.log1p(np.maximum(part.decayed_[np.ix_(present, items)] * factor, 0.0))
-        rows = (self.item_weights("department_trend")[items][None, :] * rows).astype(np.float32)
+        rows = np.vstack([self._department_row(int(d), as_of) for d in present])[:, items]
         has = np.flatnonzero(departments >= 0)
         scores[has] += rows[np.searchsorted(present, departments[has])]
+
+    def _department_row(self, department: int, as_of: float) -> np.ndarray:
+        """The weighted department trend of one department over every item at ``as_of``
+        (float32, cached per time: requests of the same second share it)."""
+        rows = self._departments.get(as_of)
+        if rows is None:
+            if len(self._departments) >= 2:
+                self._departments.pop(next(iter(self._departments)))
+            rows = self._departments[as_of] = {}
+        row = rows.get(department)
+        if row is None:
+            part: DepartmentTrend = self.parts["department_trend"]  # type: ignore[assignment]
+            factor = float(part.factor(as_of))
+            trend = np.log1p(np.maximum(part.decayed_[department] * factor, 0.0))
+            row = rows[department] = (self.item_weights("department_trend") * trend).astype(
+                np.float32
+            )
+        return row
