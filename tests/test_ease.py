@@ -94,3 +94,12 @@ def test_scores_of_content_added_after_fit_are_zero_and_others_unchanged() -> No
     )
     assert not model.scores(np.asarray([-1]), items).any()
     assert model.scores(users, np.asarray([], np.int64)).shape == (3, 0)
+
+
+def test_pair_scores_equal_the_grid() -> None:
+    model, history = _fitted_item_item(3)
+    users = np.asarray([-1, 0, 5, 5, history.shape[0] - 1])
+    items = np.asarray([3, 0, 29, 3])
+    grid = model.scores(users, items)
+    pairs = model.pair_scores(np.repeat(users, len(items)), np.tile(items, len(users)))
+    np.testing.assert_allclose(pairs.reshape(grid.shape), grid, rtol=1e-5, atol=1e-6)

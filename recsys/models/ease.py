@@ -69,15 +69,20 @@ class ItemItem:
 
     def history_rows(self, users: np.ndarray) -> sp.csr_matrix:
         """Binary (len(users), n_items) rows of the employees' histories (-1: empty)."""
+        indices, counts = self._histories(users)
+        indptr = np.zeros(len(counts) + 1, np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        data = np.ones(len(indices), np.float32)
+        return sp.csr_matrix((data, indices, indptr), shape=(len(counts), self.weights_.shape[0]))
+
+    def _histories(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The employees' history items, concatenated, and how many each has (-1: none)."""
         empty: set[int] = set()
         history = self.history_
         rows = [history[u] if u >= 0 else empty for u in np.asarray(users).tolist()]
         counts = np.fromiter(map(len, rows), np.int64, count=len(rows))
         indices = np.fromiter(chain.from_iterable(rows), np.int64, count=int(counts.sum()))
-        indptr = np.r_[0, np.cumsum(counts)]
-        n_items = self.weights_.shape[0]
-        data = np.ones(len(indices), np.float32)
-        return sp.csr_matrix((data, indices, indptr), shape=(len(rows), n_items))
+        return indices, counts
 
     def scores(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """``x_u . B[:, i]`` for users x items, float32 (0 for content added after fit).
@@ -106,13 +111,12 @@ class ItemItem:
     def pair_scores(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """``x_u . B[:, i]`` per (users[j], items[j]) pair."""
         items = np.asarray(items, np.int64)
-        rows = self.history_rows(users)
-        counts = np.diff(rows.indptr)
+        indices, counts = self._histories(users)
         pair = np.repeat(np.arange(len(users)), counts)
         targets = np.repeat(items, counts)
         inside = targets < self.weights_.shape[0]
         values = np.zeros(len(targets), np.float64)
-        values[inside] = self.weights_[rows.indices[inside], targets[inside]]
+        values[inside] = self.weights_[indices[inside], targets[inside]]
         return np.bincount(pair, values, minlength=len(users))
 
     def _add_users(self, count: int) -> None:
