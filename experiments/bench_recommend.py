@@ -2,12 +2,20 @@
 
 Prints one JSON document. Parts (``--parts``, comma-separated, default all):
 
-- ``latency``: a synthetic organisation of 10k employees / 10k content (~500k events);
-  per model, ``recommend`` for ONE known employee over all 10,000 content ids passed as
-  ``candidates`` with ``k=20`` (p50/p95/p99 ms over ``--repeats`` calls, after warm-up; wall
-  clock, and the thread's CPU time, which leaves out preemption by other processes on a
-  shared machine), and the feeds of 10,000 employees in one ``recommend`` call (seconds).
-  BLAS runs single-threaded (``OPENBLAS_NUM_THREADS=1`` unless set).
+- ``latency``: a synthetic organisation of 10k employees / 10k content (~500k events;
+  ``--latency-employees``, ``--latency-content``); per model, ``recommend`` for ONE known
+  employee over all content ids passed as ``candidates`` with ``k=20`` (p50/p95/p99 ms over
+  ``--repeats`` calls, after warm-up; wall clock, and the thread's CPU time, which leaves out
+  preemption by other processes on a shared machine), the same over a random half of the
+  catalogue (``single_*_half_candidates``: what a served feed passes after eligibility), and
+  the feeds of 10,000 employees in one ``recommend`` call (seconds). BLAS runs
+  single-threaded (``OPENBLAS_NUM_THREADS=1`` unless set). The hybrid leaves EASE out above
+  ``ease_max_items`` (5,000) items: ``--latency-content 5000`` or
+  ``--hybrid '{"ease_max_items": 10000}'`` measure it with EASE.
+- ``saved`` (with ``--model-dir DIR``): the same one-employee figures for a saved model
+  (e.g. a hybrid with every component, EASE included, fitted by ``bench_feed.py
+  --model-dir``), plus ``after_event_*``: ``observe`` of one event, then the next feed (the
+  live caches an event invalidates are rebuilt on that feed).
 - ``deskdrop``: fit seconds per model on the DeskDrop training events (the runner's
   ``_deskdrop_dataset``, split 2016-11-01).
 - ``large``: the 100k-employee / 20k-content / ~5M-event organisation; each model is fitted
@@ -18,6 +26,7 @@ Prints one JSON document. Parts (``--parts``, comma-separated, default all):
 Timings are noisy on shared machines: ``loadavg`` is recorded before and after each part.
 
     python experiments/bench_recommend.py [--parts latency,deskdrop,large] [--models ...]
+    python experiments/bench_recommend.py --parts saved --model-dir /tmp/feed-model-ease
 """
 
 from __future__ import annotations
@@ -65,11 +74,12 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: KiB
 
 
-def _make_model(name: str, epochs: int | None):
+def _make_model(name: str, epochs: int | None, hybrid: dict | None = None):
     cls = MODELS[name]
+    params = dict(hybrid or {}) if name == "hybrid" else {}
     if epochs is not None and name in LIGHTFM:
-        return cls(epochs=epochs)
-    return cls()
+        params["epochs"] = epochs
+    return cls(**params)
 
 
 def org_dataset(employees: int, content: int, per_employee: float = 50.0) -> Dataset:
@@ -120,9 +130,15 @@ def _load_dataset(path: Path) -> Dataset:
 
 
 # -- parts --------------------------------------------------------------------------------
-def latency_part(models: list[str], repeats: int, epochs: int | None) -> dict:
+def latency_part(
+    models: list[str],
+    repeats: int,
+    epochs: int | None,
+    size: tuple[int, int] = (10_000, 10_000),
+    hybrid: dict | None = None,
+) -> dict:
     started = time.perf_counter()
-    dataset = org_dataset(10_000, 10_000)
+    dataset = org_dataset(*size)
     out: dict = {
         "dataset": {
             "employees": len(dataset.users),
@@ -137,19 +153,15 @@ def latency_part(models: list[str], repeats: int, epochs: int | None) -> dict:
     employees = [str(e) for e in dataset.users.external]
     rng = np.random.default_rng(0)
     picks = rng.choice(len(employees), size=repeats + 20, replace=True)
+    half = [candidates[j] for j in np.sort(rng.permutation(len(candidates))[::2])]
     feed_users = (employees * (10_000 // len(employees) + 1))[:10_000]
     for name in models:
-        model = _make_model(name, epochs)
+        model = _make_model(name, epochs, hybrid)
         t0 = time.perf_counter()
         model.fit(dataset)
         fit_s = time.perf_counter() - t0
-        times, cpu = [], []
-        for n, p in enumerate(picks):
-            c0, t0 = time.thread_time(), time.perf_counter()
-            model.recommend([employees[p]], K, candidates=candidates)
-            if n >= 20:  # warm-up
-                times.append((time.perf_counter() - t0) * 1000)
-                cpu.append((time.thread_time() - c0) * 1000)
+        times, cpu = _single(model, employees, picks, candidates)
+        half_times, half_cpu = _single(model, employees, picks, half)
         times_all = []
         for p in picks[:repeats]:  # default candidates (whole catalogue, no id list)
             t0 = time.perf_counter()
@@ -162,12 +174,72 @@ def latency_part(models: list[str], repeats: int, epochs: int | None) -> dict:
             "fit_seconds": round(fit_s, 2),
             "single_ms_10k_candidates": _percentiles(times),
             "single_cpu_ms_10k_candidates": _percentiles(cpu),
+            "single_ms_half_candidates": _percentiles(half_times),
+            "single_cpu_ms_half_candidates": _percentiles(half_cpu),
             "single_ms_catalogue": _percentiles(times_all),
+            "components": list(getattr(model, "component_names_", [])),
             "batch_10k_employees_seconds": round(batch_s, 3),
             "epochs": epochs if name in LIGHTFM and epochs is not None else "default",
         }
         print(f"latency {name}: {out['models'][name]}", file=sys.stderr)
     out["loadavg_after"] = _loadavg()
+    return out
+
+
+def _single(
+    model,
+    employees: list[str],
+    picks: np.ndarray,
+    candidates: list[str],
+    as_of: float | None = None,
+    event: bool = False,
+):
+    """Wall and thread-CPU milliseconds of one-employee feeds (the first 20 are warm-up);
+    ``event``: each timed call is one observed event then the next employee's feed."""
+    times, cpu = [], []
+    for n, p in enumerate(picks):
+        c0, t0 = time.thread_time(), time.perf_counter()
+        if event:
+            model.observe([employees[p]], [candidates[n % len(candidates)]], [as_of])
+        model.recommend([employees[p]], K, candidates=candidates, as_of=as_of)
+        if n >= 20:
+            times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.thread_time() - c0) * 1000)
+    return times, cpu
+
+
+def saved_part(folder: Path, repeats: int) -> dict:
+    from recsys.base import Recommender
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    model = MODELS[manifest["model"]].load(folder)
+    assert isinstance(model, Recommender)
+    candidates = [str(c) for c in model.items_.external]
+    employees = [str(e) for e in model.users_.external]
+    rng = np.random.default_rng(0)
+    picks = rng.choice(len(employees), size=repeats + 20, replace=True)
+    half = [candidates[j] for j in np.sort(rng.permutation(len(candidates))[::2])]
+    as_of = float(model.item_times_.max())
+    out: dict = {
+        "model_dir": str(folder),
+        "employees": len(employees),
+        "content": len(candidates),
+        "components": [str(n) for n in getattr(model, "component_names_", [])],
+        "loadavg_before": _loadavg(),
+    }
+    times, cpu = _single(model, employees, picks, candidates, as_of)
+    half_times, half_cpu = _single(model, employees, picks, half, as_of)
+    event_times, event_cpu = _single(model, employees, picks, candidates, as_of, event=True)
+    out |= {
+        "single_ms_all_candidates": _percentiles(times),
+        "single_cpu_ms_all_candidates": _percentiles(cpu),
+        "single_ms_half_candidates": _percentiles(half_times),
+        "single_cpu_ms_half_candidates": _percentiles(half_cpu),
+        "after_event_ms": _percentiles(event_times),
+        "after_event_cpu_ms": _percentiles(event_cpu),
+        "loadavg_after": _loadavg(),
+    }
+    print(f"saved {folder}: {out}", file=sys.stderr)
     return out
 
 
@@ -283,6 +355,12 @@ def main() -> None:
     parser.add_argument("--large-models", default="popular,recent_popular,lightfm_cf,hybrid")
     parser.add_argument("--repeats", type=int, default=500)
     parser.add_argument("--epochs", type=int, default=None, help="LightFM epochs (latency)")
+    parser.add_argument("--model-dir", type=Path, help="saved model for --parts saved")
+    parser.add_argument("--latency-employees", type=int, default=10_000)
+    parser.add_argument("--latency-content", type=int, default=10_000)
+    parser.add_argument(
+        "--hybrid", default="{}", help='Hybrid parameters (JSON), e.g. {"ease_max_items": 10000}'
+    )
     parser.add_argument("--large-epochs", type=int, default=5)
     parser.add_argument("--serve", type=int, default=1000)
     parser.add_argument("--child-timeout", type=float, default=900)
@@ -297,7 +375,14 @@ def main() -> None:
     result: dict = {"benchmark": "recommend", "k": K, "cpu_count": os.cpu_count()}
     started = time.perf_counter()
     if "latency" in parts:
-        result["latency"] = latency_part(models, args.repeats, args.epochs)
+        size = (args.latency_employees, args.latency_content)
+        result["latency"] = latency_part(
+            models, args.repeats, args.epochs, size, json.loads(args.hybrid)
+        )
+    if "saved" in parts:
+        if args.model_dir is None:
+            parser.error("--parts saved needs --model-dir")
+        result["saved"] = saved_part(args.model_dir, args.repeats)
     if "deskdrop" in parts:
         result["deskdrop"] = deskdrop_part(models)
     if "large" in parts:

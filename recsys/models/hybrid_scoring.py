@@ -6,11 +6,15 @@ Two ways to the same numbers:
   second stage's examples, :meth:`Hybrid.components` for reasons);
 - :class:`FoldedScorer` ranks a grid of users x items at one ``as_of`` with the standardised
   linear combination folded in: each bilinear component (taste, affinity, colleague trend)
-  becomes a coefficient-scaled user block times an item block (one float32 matrix product
-  per component), every item-only term (item biases, global trends, freshness, content
-  popularity tie-break) one cached vector per ``as_of``, and the department trend one row per
-  department. The result equals ``intercept + sum(coef * (raw - mean) / scale)`` up to
-  float32 rounding.
+  is one float32 matrix product of a user block with item rows (taste and affinity rows
+  pre-scaled by the item weights and cached; the colleague rows, which every event changes,
+  used in place and the product weighted per item), EASE one sparse product of the
+  history rows, every item-only term (item biases, global trends, freshness, content
+  popularity tie-break) one cached vector per ``as_of``, and the department trend one
+  cached row per (``as_of``, department). The result equals
+  ``intercept + sum(coef * (raw - mean) / scale)`` up to float32 rounding. No request
+  copies an items x items or items x dimensions array (a subset of fewer than a quarter of
+  the catalogue gathers its rows; a larger one uses the whole blocks and gathers the result).
 
 Raw components (``t`` the request time):
 
@@ -154,8 +158,9 @@ class FoldedScorer:
       replaced (LightFM and content vectors grow by a new array when content is added, and so
       do the cold flags): kept across :meth:`invalidate` while their source arrays are the
       same objects, so an event does not cost a rebuild of the large embedding block;
-    - live: the colleague block (its rows change in place with every event), the item-only
-      vector and the department rows of a time; dropped by :meth:`invalidate`.
+    - live: the item-only vector and the department rows of a time; dropped by
+      :meth:`invalidate`. The colleague rows change in place with every event, so they are
+      not copied at all: their product is weighted per item afterwards.
     """
 
     def __init__(
@@ -171,13 +176,11 @@ class FoldedScorer:
         self.heads = (warm, cold)
         self.cold_items = cold_items
         self._static: dict[tuple[str, str], tuple[tuple[np.ndarray, ...], np.ndarray]] = {}
-        self._blocks: dict[str, np.ndarray] = {}
         self._vectors: dict[float, np.ndarray] = {}
         self._departments: dict[float, dict[int, np.ndarray]] = {}
 
     def invalidate(self) -> None:
         """Drop the live caches (static ones are checked against their sources on use)."""
-        self._blocks.clear()
         self._vectors.clear()
         self._departments.clear()
 
@@ -218,11 +221,17 @@ class FoldedScorer:
         scores = np.zeros((len(users), n_items if dense else len(items)), np.float32)
         user_bias = None
         for name, user_block, bias in self._user_blocks(users, as_of):
-            items_block = self._item_block(name)
-            if dense:
-                scores += user_block @ items_block.T
+            part = self.parts[name]
+            if isinstance(part, ColleagueTrend):  # live rows: weighted after the product
+                live = part.live_ if dense else part.live_[items]
+                weights = self._float_weights(name)
+                product = user_block @ live.T
+                product *= weights[None, :] if dense else weights[items][None, :]
+                scores += product
+            elif dense:
+                scores += user_block @ self._item_block(name).T
             else:
-                scores += user_block @ items_block[items].T
+                scores += user_block @ self._item_block(name)[items].T
             if bias is not None:
                 user_bias = bias
         if dense and not whole:
@@ -252,20 +261,23 @@ class FoldedScorer:
                 yield name, (scale * part.user_rows(users)).astype(np.float32), None
 
     def _item_block(self, name: str) -> np.ndarray:
-        """The component's item rows, each scaled by its item's weight (cached)."""
-        part = self.parts[name]
-        if not isinstance(part, ColleagueTrend):  # static rows: replaced, never changed
-            source = part.item_vectors_
-            sources = (self.cold_items(), source)
-            return self._cached(("block", name), sources, lambda: self._scaled(name, source))
-        block = self._blocks.get(name)
-        if block is None:  # the colleague rows change in place with every event
-            block = self._blocks[name] = self._scaled(name, part.live_)
-        return block
+        """The component's static item rows (taste, affinity: replaced when content is added,
+        never changed in place), each scaled by its item's weight (cached)."""
+        source = self.parts[name].item_vectors_
+        sources = (self.cold_items(), source)
+        return self._cached(("block", name), sources, lambda: self._scaled(name, source))
 
     def _scaled(self, name: str, source: np.ndarray) -> np.ndarray:
         weights = self.item_weights(name)[:, None]
         return np.ascontiguousarray(weights * source, dtype=np.float32)
+
+    def _float_weights(self, name: str) -> np.ndarray:
+        """float32 :meth:`item_weights` (cached)."""
+        return self._cached(
+            ("float32 weights", name),
+            (self.cold_items(),),
+            lambda: self.item_weights(name).astype(np.float32),
+        )
 
     def _item_vector(self, as_of: float, item_times: np.ndarray) -> np.ndarray:
         """Every item-only term at ``as_of`` over the whole catalogue (cached per time)."""
