@@ -28,7 +28,7 @@ def test_held_out_pairs_beat_both_baselines(pairs_file: Path) -> None:
     assert result["protocol"]["train_pairs"] == 3000 and result["protocol"]["test_pairs"] == 1000
     assert result["protocol"]["split"].startswith("held-out 25%")
     assert models["followers"]["auc"] == pytest.approx(0.84, abs=0.02)  # the reference 0.843
-    assert models["influence"]["auc"] > 0.86
+    assert models["influence"]["auc"] > 0.875  # boosted additive model: 0.882 measured
     assert models["influence"]["auc"] > models["followers"]["auc"] + 0.02
     assert models["influence"]["auc"] > models["leaderboard"]["auc"]
     json.dumps(result, allow_nan=False)

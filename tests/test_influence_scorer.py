@@ -307,7 +307,10 @@ def test_boosted_stumps_find_the_step_that_decides_every_pair() -> None:
     assert stumps.rounds == 50
 
 
-def test_boosted_pairwise_scorer_is_additive_exact_and_persists(tmp_path: Path) -> None:
+@pytest.mark.parametrize("learner", ["boosted", "blend"])
+def test_boosted_pairwise_scorer_is_additive_exact_and_persists(
+    learner: str, tmp_path: Path
+) -> None:
     rng = np.random.default_rng(3)
     a, _ = _population(1500, seed=4)
     b, _ = _population(1500, seed=5)
@@ -316,7 +319,7 @@ def test_boosted_pairwise_scorer_is_additive_exact_and_persists(tmp_path: Path) 
         return 2.0 * (m.column("engagement_lift") > 0.5) + m.column("log_followers_max")
 
     choice = (rng.random(1500) < 1 / (1 + np.exp(-(strength(a) - strength(b))))).astype(float)
-    scorer = InfluenceScorer(features=FEATURES, learner="boosted", max_rounds=300)
+    scorer = InfluenceScorer(features=FEATURES, learner=learner, max_rounds=300)
     scorer.fit_pairs(a, b, choice)
     diff = scorer.decision_function(a) - scorer.decision_function(b)
     assert np.mean((diff > 0) == (choice == 1)) > 0.75
@@ -362,5 +365,7 @@ def test_boosted_parameters_are_checked() -> None:
         InfluenceScorer(features=FEATURES, learner="forest").fit(matrix, labels)
     with pytest.raises(ValueError, match="learning_rate"):
         InfluenceScorer(features=FEATURES, learner="boosted", learning_rate=0).fit(matrix, labels)
+    with pytest.raises(ValueError, match="'blend' is for fit_pairs"):
+        InfluenceScorer(features=FEATURES, learner="blend").fit(matrix, labels)
     with pytest.raises(ValueError, match="validation_fraction"):
         InfluenceScorer(features=FEATURES, validation_fraction=1.0).fit(matrix, labels)

@@ -130,3 +130,29 @@ class StepBasis:
     def _check(self) -> None:
         if not hasattr(self, "offsets_"):
             raise NotFittedError("StepBasis is not fitted: call fit() first")
+
+
+class SumBasis:
+    """The columns of several bases side by side (e.g. a spline curve and a step function per
+    feature): a linear model on it is still one term per feature, the sum of the parts'."""
+
+    def __init__(self, parts: list[AdditiveBasis | StepBasis]) -> None:
+        self.parts = parts
+
+    @property
+    def groups_(self) -> np.ndarray:
+        return np.concatenate([p.groups_ for p in self.parts])
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        return np.hstack([p.transform(values) for p in self.parts])
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {f"part{i}_{k}": v for i, p in enumerate(self.parts) for k, v in p.arrays().items()}
+
+    @classmethod
+    def from_arrays(cls, n_knots: int, arrays: dict[str, np.ndarray]) -> SumBasis:
+        def part(i: int) -> dict[str, np.ndarray]:
+            prefix = f"part{i}_"
+            return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+        return cls([AdditiveBasis.from_arrays(n_knots, part(0)), StepBasis.from_arrays(part(1))])

@@ -53,8 +53,10 @@ def boost_stumps(
     min_leaf: int = 20,
     validation_fraction: float = 0.2,
     random_state: int | None = 42,
+    init: np.ndarray | None = None,
 ) -> Stumps:
-    """Fit a sum of stumps to ``x`` (pairs: ``[A; B]`` stacked, ``y`` one choice per pair)."""
+    """Fit a sum of stumps to ``x`` (pairs: ``[A; B]`` stacked, ``y`` one choice per pair),
+    starting from the scores ``init`` (one per row of ``x``; default the loss's constant)."""
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     n_units = len(y)  # pairs or rows: the units that are split off for validation
@@ -65,18 +67,29 @@ def boost_stumps(
             _, curve = _boost(
                 _units(x, ~held, loss), y[~held], loss, max_rounds, learning_rate, min_leaf,
                 validate=(_units(x, held, loss), y[held]),
+                init=_split_init(init, held, loss),
             )  # fmt: skip
             rounds = int(np.argmin(curve)) + 1
             best_loss = float(curve[rounds - 1])
-    stumps, _ = _boost(x, y, loss, rounds, learning_rate, min_leaf)
+    stumps, _ = _boost(
+        x, y, loss, rounds, learning_rate, min_leaf, init=None if init is None else (init, None)
+    )
     thresholds, steps, lefts = _collect(stumps, x.shape[1])
     return Stumps(thresholds, steps, _start(y, loss) + lefts, len(stumps), best_loss)
+
+
+def _split_init(
+    init: np.ndarray | None, held: np.ndarray, loss: str
+) -> tuple[np.ndarray, np.ndarray] | None:
+    if init is None:
+        return None
+    return _units(init, ~held, loss), _units(init, held, loss)
 
 
 def _units(x: np.ndarray, keep: np.ndarray, loss: str) -> np.ndarray:
     if loss == "pairs":
         n = len(keep)
-        return np.vstack([x[:n][keep], x[n:][keep]])
+        return np.concatenate([x[:n][keep], x[n:][keep]])
     return x[keep]
 
 
@@ -116,12 +129,16 @@ def _boost(
     learning_rate: float,
     min_leaf: int,
     validate: tuple[np.ndarray, np.ndarray] | None = None,
+    init: tuple[np.ndarray, np.ndarray | None] | None = None,
 ) -> tuple[list[tuple[int, float, float, float]], np.ndarray]:
     """``rounds`` stumps ``(feature, threshold, left, right)`` (already shrunk) and, with
     ``validate``, the held-out loss after each round."""
     start = _start(y, loss)
     score = np.full(len(x), start)
     held = np.full(len(validate[0]), start) if validate else None
+    if init is not None:
+        score = score + init[0]
+        held = held + init[1] if validate else None
     stumps: list[tuple[int, float, float, float]] = []
     curve = np.zeros(rounds if validate else 0)
     tree = DecisionTreeRegressor(max_depth=1, min_samples_leaf=min_leaf)

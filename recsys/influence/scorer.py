@@ -44,7 +44,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from recsys.influence.basis import AdditiveBasis, StepBasis
+from recsys.influence.basis import AdditiveBasis, StepBasis, SumBasis
 from recsys.influence.boosting import Stumps, boost_stumps
 from recsys.influence.candidate import Candidate, Confidence
 from recsys.influence.reasons import info, percentiles, pick, reasons_for
@@ -65,7 +65,7 @@ DEFAULT_FEATURES = (
     "log_org_pagerank_rel",
     "n_networks",
 )
-LEARNERS = ("spline", "boosted")
+LEARNERS = ("spline", "boosted", "blend")
 _PARAMS = (
     "features", "learner", "n_knots", "C", "max_rounds", "learning_rate", "min_leaf",
     "validation_fraction", "calibration", "cv", "flag_threshold", "band", "tier_thresholds",
@@ -140,6 +140,8 @@ class InfluenceScorer(BaseEstimator):
             raise ValueError(
                 f"labels need both classes, got {counts[0]} zeros and {counts[1]} ones"
             )
+        if self.learner == "blend":
+            raise ValueError("learner='blend' is for fit_pairs; use 'spline' or 'boosted' here")
         if self.learner == "boosted":
             extra = self._fit_boosted_labels(x, y, counts)
         else:
@@ -225,17 +227,21 @@ class InfluenceScorer(BaseEstimator):
         self.calibration_ = "pairwise (Bradley-Terry strength, not a probability)"
         both = np.vstack([a, b])
         extra: dict = {}
-        if self.learner == "boosted":
-            stumps = self._boost(both, y, "pairs")
-            self.basis_ = StepBasis(stumps.thresholds).fit()
-            coef = np.concatenate(stumps.steps)
-            extra = {"rounds": stumps.rounds}
-        else:
-            self.basis_ = AdditiveBasis(self.n_knots).fit(both)
-            diff = self.basis_.transform(a) - self.basis_.transform(b)
+        parts, coefs = [], []
+        if self.learner in ("spline", "blend"):
+            spline = AdditiveBasis(self.n_knots).fit(both)
+            diff = spline.transform(a) - spline.transform(b)
             model = LogisticRegression(C=self.C, max_iter=5000, fit_intercept=False)
             model.fit(np.vstack([diff, -diff]), np.concatenate([y, 1 - y]).astype(int))
-            coef = model.coef_[0]
+            parts.append(spline)
+            coefs.append(model.coef_[0])
+        if self.learner in ("boosted", "blend"):
+            stumps = self._boost(both, y, "pairs")
+            parts.append(StepBasis(stumps.thresholds).fit())
+            coefs.append(np.concatenate(stumps.steps))
+            extra = {"rounds": stumps.rounds}
+        self.basis_ = parts[0] if len(parts) == 1 else SumBasis(parts)
+        coef = np.concatenate(coefs)
         self._set_linear(coef, 0.0, self.basis_.transform(both))
         self.training_ = {"pairs": len(y), **extra, **(info or {})}
         self.set_reference(first)
@@ -398,6 +404,8 @@ class InfluenceScorer(BaseEstimator):
         scorer.feature_names_ = tuple(manifest["feature_names"])
         if scorer.learner == "boosted":
             scorer.basis_ = StepBasis.from_arrays(arrays)
+        elif scorer.learner == "blend":
+            scorer.basis_ = SumBasis.from_arrays(int(params["n_knots"]), arrays)
         else:
             scorer.basis_ = AdditiveBasis.from_arrays(int(params["n_knots"]), arrays)
         scorer.coef_, scorer.centres_ = arrays["coef"], arrays["centres"]
