@@ -4,7 +4,10 @@ live champion promotion and new content under load.
 1. A synthetic organisation (default 10k employees, 5k content) in a SQLite store under
    ``--work``, two hybrid models fitted on it (the ``quick`` training config, two seeds),
    logged and registered in an MLflow store there (version 1 is champion). Reused when the
-   folder already holds them for the same settings.
+   folder already holds them for the same settings. The report lists the models'
+   components: each swap run adds ``--new-content`` items to a reused store, and above
+   ``ease_max_items`` (5,000) the hybrid leaves EASE out (``--model-param
+   ease_max_items=6000`` keeps it).
 2. ``bentoml serve`` of ``serving.service:AdvocacyService`` (champion from the registry) and
    of ``experiments.trivial_service:TrivialService`` on free ports.
 3. For each concurrency level (1, 4, 16 clients, ``--seconds`` each, after a warm-up), both
@@ -107,7 +110,7 @@ def prepare(args: argparse.Namespace) -> dict[str, object]:
         store, end = _organisation(work, args)
     seconds["generate_import"] = time.perf_counter() - started
     started = time.perf_counter()
-    folders = _fit_models(store, work, end, params)
+    folders, components = _fit_models(store, work, end, params)
     seconds["features_fit_two_models"] = time.perf_counter() - started
     uri = f"sqlite:///{work / 'mlflow.db'}"
     started = time.perf_counter()
@@ -116,6 +119,7 @@ def prepare(args: argparse.Namespace) -> dict[str, object]:
     prepared = {
         "settings": settings,
         "model_params": params,
+        "components": components,
         "db_url": store.url,
         "tracking_uri": uri,
         "versions": versions,
@@ -150,7 +154,9 @@ def _organisation(work: Path, args: argparse.Namespace):
     return store, end
 
 
-def _fit_models(store, work: Path, end: datetime, overrides: dict) -> list[Path]:
+def _fit_models(store, work: Path, end: datetime, overrides: dict) -> tuple[list[Path], list[str]]:
+    """The two saved models and their components (EASE is left out above
+    ``ease_max_items``: each swap run adds ``--new-content`` items to a reused store)."""
     from features.data.reader import StoreReader
     from features.pipeline import FeaturePipeline
     from features.snapshot import Snapshot
@@ -168,8 +174,9 @@ def _fit_models(store, work: Path, end: datetime, overrides: dict) -> list[Path]
         params = {**config.model_params("hybrid"), **overrides, "random_state": seed}
         model = MODELS["hybrid"](**params).fit(dataset)
         folders.append(model.save(work / f"hybrid-{seed}"))
-        print(f"fitted model {seed}", file=sys.stderr)
-    return folders
+        components = [str(n) for n in model.component_names_]
+        print(f"fitted model {seed}: {components}", file=sys.stderr)
+    return folders, components
 
 
 def _register(uri: str, work: Path, folders: list[Path]) -> list[str]:
@@ -439,6 +446,7 @@ def main() -> None:
         "benchmark": "serving",
         "organisation": prepared["settings"],
         "model_params": prepared.get("model_params", {}),
+        "components": prepared.get("components"),
         "prepare_seconds": prepared["seconds"],
         "levels": rows,
         "batch": batch,
