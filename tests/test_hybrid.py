@@ -254,3 +254,34 @@ def test_cold_head_scores_new_content_and_contributions_still_add_up(
     np.testing.assert_allclose(
         loaded._score(users, items, 10.5 * DAY), model._score(users, items, 10.5 * DAY)
     )
+
+
+def test_affinity_centres_embeddings_on_the_catalogue_mean(tmp_path: Path) -> None:
+    """Every item shares a big common direction; centred, the employee's topic decides:
+    u0 read only x-items, so the new x-item outranks the new y-item by affinity, and a new
+    item with no embedding row stays at 0 cosine. Saved and loaded, the centre is kept."""
+    common = np.asarray([10.0, 0.0, 0.0])
+    rows = {"x1": [0, 1, 0], "x2": [0, 0.9, 0.1], "y1": [0, 0, 1], "y2": [0, 0.1, 0.9]}
+    catalogue = IdMap.from_ids(list(rows), "content")
+    values = np.asarray([common + np.asarray(v) for v in rows.values()])
+    features = FeatureMatrix(values, ("emb_0", "emb_1", "emb_2"), catalogue)
+    base = Dataset.from_events(["u0", "u0", "u1", "u1"], ["x1", "x2", "y1", "y2"], items=catalogue)
+    dataset = Dataset(base.users, base.items, base.interactions, item_features=features)
+    model = Hybrid(**SMALL, centre_embeddings=True).fit(dataset)
+    affinity = model.parts_["affinity"]
+    np.testing.assert_allclose(affinity.centre_, values.mean(axis=0))
+    new = FeatureMatrix(
+        np.asarray([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]) + common,
+        features.names,
+        IdMap.from_ids(["x3", "y3"], "content"),
+    )
+    model.add_items(["x3", "y3", "blank"], new)
+    items = model.items_.to_internal(["x3", "y3", "blank"])
+    raw = model.components(np.asarray([0]), items, 0.0)["affinity"][0]
+    assert raw[0] > 0.9 and raw[1] < -0.9 and abs(raw[2]) < 1e-5
+    loaded = Hybrid.load(model.save(tmp_path / "m"))
+    np.testing.assert_allclose(loaded.components(np.asarray([0]), items, 0.0)["affinity"], [raw])
+    uncentred = Hybrid(**SMALL).fit(dataset)
+    uncentred.add_items(["x3", "y3"], new)
+    both = uncentred.components(np.asarray([0]), items[:2], 0.0)["affinity"][0]
+    assert both.min() > 0.9  # the common direction dominates both

@@ -18,7 +18,13 @@ class ContentBased(Recommender):
     """Rank content by cosine similarity to what each employee interacted with.
 
     Item embeddings are the ``dataset.item_features`` columns whose names start with
-    ``feature_prefix`` (e.g. ``emb_*``), L2-normalised. An employee's affinity is the
+    ``feature_prefix`` (e.g. ``emb_*``), L2-normalised. With ``centre`` (the hybrid's
+    affinity sets it) the mean embedding of the fitted catalogue (``centre_``; rows with no
+    embedding left out) is subtracted first, also from content added later: sentence
+    embeddings share a large common direction, so uncentred cosines mostly measure it (on a
+    MovieLens validation split carved from training data, ``experiments/tune_hybrid.py``,
+    centring lifted the per-user cold-item AUC of the affinity alone from 0.585 to 0.719).
+    An employee's affinity is the
     time-decayed, weighted mean of the embeddings of the items they interacted with: an event
     of weight w at time t counts ``w * 2 ** (-(t_last - t) / half_life)`` where ``t_last`` is
     that employee's latest event (``half_life_days=None``: no decay). Only its direction
@@ -44,10 +50,12 @@ class ContentBased(Recommender):
         feature_prefix: str = "emb_",
         half_life_days: float | None = 30.0,
         tiebreak: float = 1e-6,
+        centre: bool = False,
     ) -> None:
         self.feature_prefix = feature_prefix
         self.half_life_days = half_life_days
         self.tiebreak = tiebreak
+        self.centre = centre
 
     # -- learning ---------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:
@@ -60,7 +68,12 @@ class ContentBased(Recommender):
             raise ValueError(f"no item feature column starts with {self.feature_prefix!r}")
         self.feature_names_ = np.asarray(selected.names, dtype=np.str_)
         rows = dataclasses.replace(dataset, item_features=selected).item_feature_rows()
-        self.item_vectors_ = _unit_rows(_dense(rows))
+        raw = _dense(rows)
+        present = np.any(raw != 0, axis=1)
+        self.centre_ = np.zeros(raw.shape[1])
+        if self.centre and present.any():
+            self.centre_ = raw[present].mean(axis=0)
+        self.item_vectors_ = self._unit_centred(raw)
         n_users = len(dataset.users)
         self.affinity_ = np.zeros((n_users, self.item_vectors_.shape[1]))
         self.user_time_ = np.full(n_users, -np.inf)
@@ -96,6 +109,11 @@ class ContentBased(Recommender):
         factors = weights * self._decay(self.user_time_[users] - times)
         np.add.at(self.affinity_, users, factors[:, None] * self.item_vectors_[items])
 
+    def _unit_centred(self, raw: np.ndarray) -> np.ndarray:
+        """Unit rows of ``raw - centre_``; rows with no embedding (all zero) stay zero."""
+        present = np.any(raw != 0, axis=1)
+        return _unit_rows(np.where(present[:, None], raw - self.centre_, 0.0))
+
     def _decay(self, seconds: np.ndarray) -> np.ndarray:
         seconds = np.asarray(seconds, np.float64)
         if self.half_life_days is None:
@@ -124,7 +142,8 @@ class ContentBased(Recommender):
     ) -> None:
         vectors = np.zeros((len(internal), self.item_vectors_.shape[1]))
         if features is not None:
-            vectors = _unit_rows(_rows_by_name(features, content_ids, self.feature_names_))
+            rows = _rows_by_name(features, content_ids, self.feature_names_)
+            vectors = self._unit_centred(rows)
         self.item_vectors_ = np.vstack([self.item_vectors_, vectors])
         self.popularity_ = np.concatenate([self.popularity_, np.zeros(len(internal))])
 
@@ -137,6 +156,7 @@ class ContentBased(Recommender):
             "user_time": self.user_time_,
             "popularity": self.popularity_,
             "cold_sum": self.cold_sum_,
+            "centre": self.centre_,
         }
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
@@ -146,6 +166,8 @@ class ContentBased(Recommender):
         self.user_time_ = arrays["user_time"]
         self.popularity_ = arrays["popularity"]
         self.cold_sum_ = arrays["cold_sum"]
+        # models saved before centring existed: no centre
+        self.centre_ = arrays.get("centre", np.zeros(self.item_vectors_.shape[1]))
 
 
 def _dense(values: np.ndarray | sp.spmatrix) -> np.ndarray:

@@ -5,7 +5,8 @@ definitions: :mod:`recsys.models.hybrid_scoring`):
 
 - ``taste``: the score of an inner :class:`~recsys.models.lightfm_hybrid.LightFMHybrid`;
 - ``affinity``: :class:`~recsys.models.content.ContentBased` cosine, when the item features
-  have columns starting with ``embedding_prefix`` (otherwise omitted);
+  have columns starting with ``embedding_prefix`` (otherwise omitted); with
+  ``centre_embeddings`` the embeddings are centred on the catalogue mean first;
 - ``global_trend_short`` / ``global_trend_long``: ``log1p`` of
   :class:`~recsys.models.popular.RecentPopular` decayed counts at two half-lives;
 - ``department_trend``: ``log1p`` of decayed counts among employees of the employee's
@@ -117,6 +118,7 @@ class Hybrid(Recommender):
         item_feature_prefix: str = "",
         embedding_prefix: str = "emb_",
         content_half_life_days: float | None = 30.0,
+        centre_embeddings: bool = False,
         short_half_life_days: float = 1 / 24,
         long_half_life_days: float = 2.0,
         department_prefix: str = "department=",
@@ -145,6 +147,7 @@ class Hybrid(Recommender):
         self.item_feature_prefix = item_feature_prefix
         self.embedding_prefix = embedding_prefix
         self.content_half_life_days = content_half_life_days
+        self.centre_embeddings = centre_embeddings
         self.short_half_life_days = short_half_life_days
         self.long_half_life_days = long_half_life_days
         self.department_prefix = department_prefix
@@ -486,7 +489,9 @@ class Hybrid(Recommender):
             )
         if name == "affinity":
             return ContentBased(
-                feature_prefix=self.embedding_prefix, half_life_days=self.content_half_life_days
+                feature_prefix=self.embedding_prefix,
+                half_life_days=self.content_half_life_days,
+                centre=self.centre_embeddings,
             )
         if name == "global_trend_short":
             return RecentPopular(

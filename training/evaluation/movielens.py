@@ -45,10 +45,12 @@ logger = logging.getLogger(__name__)
 #: its bare registered class (the default model list; reported in ``protocol["configs"]``).
 #: LightFM models take the genre columns as item features (the title embeddings feed the
 #: content model and the hybrid's affinity and item prior); the hybrid has no live trends
-#: among colleagues (ratings are not a live stream). Chosen on validation splits carved
-#: out of the training data only (``experiments/tune_hybrid.py``).
+#: among colleagues (ratings are not a live stream); the content baseline centres the title
+#: embeddings as the hybrid's affinity does. Chosen on validation splits carved out of the
+#: training data only (``experiments/tune_hybrid.py``).
 CONFIGS: dict[str, dict[str, object]] = {
     "lightfm_hybrid": {"item_feature_prefix": "genre="},
+    "content": {"centre": True},
     "hybrid": {"item_feature_prefix": "genre=", "colleague_half_life_days": None},
 }
 
