@@ -14,9 +14,9 @@ the store itself, reading only the columns and events it needs) into a :class:`F
   content each already shared or dismissed (never offered to them again);
 - ``titles``: content id -> title.
 
-Target networks are not a contract field yet: a ``networks`` column in the content frame is
-used when present, otherwise content has no network restriction (every network filter
-keeps it).
+Target networks come from ``content.networks`` (schema version 4): content with networks is
+kept by a network filter only when one of them is asked for; content without networks is
+meant for any network and every network filter keeps it.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def load_feed_data(store: Store, items: IdMap, as_of: datetime | pd.Timestamp | 
 
 
 def _present(columns: Iterable[str], table: str) -> list[str]:
-    """``columns`` plus ``networks`` when the table has it (not a contract field yet)."""
+    """``columns`` plus ``networks`` when the table has it (a store at schema version 4+)."""
     names = list(columns)
     return [*names, "networks"] if "networks" in CONTRACT_TABLES[table].c else names
 

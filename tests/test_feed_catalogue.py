@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.data import schema
 from features.data.importer import Importer
 from features.data.reader import StoreReader
 from features.data.sources import TableChunk
@@ -174,3 +175,21 @@ def test_loading_from_the_store_equals_building_from_a_snapshot(org_store) -> No
     assert sum(len(v) for v in loaded.audience.shared.values()) == len(
         shares.drop_duplicates(["employee_id", "content_id"])
     )
+
+
+def test_target_networks_from_the_store_restrict_network_filters(org_store) -> None:
+    store, tables = org_store
+    ids = list(tables["content"]["content_id"])
+    with store.engine.begin() as conn:
+        content = schema.CONTRACT_TABLES["content"]
+        conn.execute(
+            content.update().where(content.c.content_id == ids[0]).values(networks=["linkedin"])
+        )
+    items = IdMap.from_ids(ids, "content")
+    data = load_feed_data(store, items, pd.Timestamp("2026-10-25T00:00:00Z"))
+    on_x = data.catalogue.networks.rows_containing_any(["x"])
+    on_linkedin = data.catalogue.networks.rows_containing_any(["linkedin"])
+    assert on_linkedin[0] and not on_x[0]  # meant for LinkedIn only
+    jobs = (tables["content"]["content_type"] == "job").to_numpy()
+    assert (on_linkedin[1:] == jobs[1:]).all()  # generated job posts: LinkedIn and XING
+    assert not on_x[1:].any()

@@ -179,6 +179,12 @@ CONTENT = TableSpec(
             lowercase=True,
             description="Eligible languages; empty = all.",
         ),
+        FieldSpec(
+            "networks",
+            Kind.LIST,
+            lowercase=True,
+            description="Networks it is meant to be shared on (linkedin, x, ...); empty = any.",
+        ),
     ),
 )
 

@@ -125,6 +125,15 @@ def _create_influencer_reviews(conn: Connection) -> None:
     metadata.create_all(conn, tables=[influencer_reviews])
 
 
+def _add_content_networks(conn: Connection) -> None:
+    """Add the column unless the table already has it (created from today's metadata)."""
+    if "networks" in {c["name"] for c in sa.inspect(conn).get_columns("content")}:
+        return
+    column = CONTRACT_TABLES["content"].c.networks
+    kind = column.type.compile(dialect=conn.dialect)
+    conn.execute(sa.text(f"ALTER TABLE content ADD COLUMN networks {kind}"))
+
+
 Migration = tuple[int, str, Callable[[Connection], None]]
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -139,6 +148,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "influencer reviews: approve/dismiss decisions with note and reviewer",
         _create_influencer_reviews,
     ),
+    (4, "content.networks: the networks content is meant for", _add_content_networks),
 )
 HEAD = MIGRATIONS[-1][0]
 

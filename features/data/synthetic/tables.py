@@ -60,6 +60,9 @@ def advocates_table(people: People) -> pd.DataFrame:
     )
 
 
+JOB_NETWORKS = ("linkedin", "xing")
+
+
 def content_table(cat: Catalog, people: People, author: np.ndarray, texts) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -77,6 +80,10 @@ def content_table(cat: Catalog, people: People, author: np.ndarray, texts) -> pd
             "allowed_regions": _bits_to_lists(cat.region_bits, REGIONS),
             "allowed_departments": _bits_to_lists(cat.dept_bits, tuple(DEPARTMENTS)),
             "allowed_languages": _bits_to_lists(cat.lang_bits, LANGUAGES),
+            # job posts are meant for the professional networks; the rest for any network
+            "networks": [
+                list(JOB_NETWORKS) if CONTENT_TYPES[t] == "job" else [] for t in cat.ctype
+            ],
         }
     )
 
