@@ -285,3 +285,38 @@ def test_affinity_centres_embeddings_on_the_catalogue_mean(tmp_path: Path) -> No
     uncentred.add_items(["x3", "y3"], new)
     both = uncentred.components(np.asarray([0]), items[:2], 0.0)["affinity"][0]
     assert both.min() > 0.9  # the common direction dominates both
+
+
+def test_affinity_centred_for_cold_content_only(tmp_path: Path) -> None:
+    """``centre_embeddings="cold"``: warm items keep the uncentred cosine, content added
+    later gets the centred one (both / sqrt 2); live events, the folded scorer and a
+    save/load round trip agree."""
+    common = np.asarray([10.0, 0.0, 0.0])
+    rows = {"x1": [0, 1, 0], "x2": [0, 0.9, 0.1], "y1": [0, 0, 1], "y2": [0, 0.1, 0.9]}
+    catalogue = IdMap.from_ids(list(rows), "content")
+    values = np.asarray([common + np.asarray(v) for v in rows.values()])
+    features = FeatureMatrix(values, ("emb_0", "emb_1", "emb_2"), catalogue)
+    base = Dataset.from_events(
+        ["u0", "u0", "u1", "u1"], ["x1", "x2", "y1", "y2"], times=[0, 1, 0, 1], items=catalogue
+    )
+    dataset = Dataset(base.users, base.items, base.interactions, item_features=features)
+    model = Hybrid(**SMALL, centre_embeddings="cold").fit(dataset)
+    new = FeatureMatrix(
+        np.asarray([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]) + common,
+        features.names,
+        IdMap.from_ids(["x3", "y3"], "content"),
+    )
+    model.add_items(["x3", "y3"], new)
+    items = model.items_.to_internal(["y1", "x3", "y3"])
+    raw = model.components(np.asarray([0]), items, 1.0)["affinity"][0]
+    unit = values / np.linalg.norm(values, axis=1, keepdims=True)
+    profile = unit[0] * 0.5 ** (1 / 86_400 / 30) + unit[1]
+    expected = profile @ unit[2] / np.linalg.norm(profile) / np.sqrt(2)
+    np.testing.assert_allclose(raw[0], expected, atol=1e-5)  # + the 1e-6 popularity tie-break
+    assert raw[1] > 0.6 and raw[2] < -0.6
+    model.observe(["u1"], ["x3"], [2.0])
+    users = np.asarray([0, 1, -1])
+    total = sum(model.contributions(users, items, 2.0).values()) + model.intercept_
+    np.testing.assert_allclose(total, model._score(users, items, 2.0), rtol=1e-5, atol=1e-5)
+    loaded = Hybrid.load(model.save(tmp_path / "m"))
+    np.testing.assert_allclose(loaded._score(users, items, 2.0), model._score(users, items, 2.0))

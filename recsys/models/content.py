@@ -23,7 +23,10 @@ class ContentBased(Recommender):
     embedding left out) is subtracted first, also from content added later: sentence
     embeddings share a large common direction, so uncentred cosines mostly measure it (on a
     MovieLens validation split carved from training data, ``experiments/tune_hybrid.py``,
-    centring lifted the per-user cold-item AUC of the affinity alone from 0.585 to 0.719).
+    centring lifted the per-user cold-item AUC of the affinity alone from 0.585 to 0.719,
+    but lowered the warm top-10 of the hybrid). ``centre="cold"`` centres only for content
+    with no event in ``fit`` and content added later (see :meth:`_split_rows`): warm items
+    keep the uncentred cosine; it doubles the width of the profiles.
     An employee's affinity is the
     time-decayed, weighted mean of the embeddings of the items they interacted with: an event
     of weight w at time t counts ``w * 2 ** (-(t_last - t) / half_life)`` where ``t_last`` is
@@ -50,7 +53,7 @@ class ContentBased(Recommender):
         feature_prefix: str = "emb_",
         half_life_days: float | None = 30.0,
         tiebreak: float = 1e-6,
-        centre: bool = False,
+        centre: bool | str = False,
     ) -> None:
         self.feature_prefix = feature_prefix
         self.half_life_days = half_life_days
@@ -68,13 +71,21 @@ class ContentBased(Recommender):
             raise ValueError(f"no item feature column starts with {self.feature_prefix!r}")
         self.feature_names_ = np.asarray(selected.names, dtype=np.str_)
         rows = dataclasses.replace(dataset, item_features=selected).item_feature_rows()
+        if self.centre not in (False, True, "cold"):
+            raise ValueError(f"centre must be False, True or 'cold', got {self.centre!r}")
         raw = _dense(rows)
         present = np.any(raw != 0, axis=1)
         self.centre_ = np.zeros(raw.shape[1])
         if self.centre and present.any():
             self.centre_ = raw[present].mean(axis=0)
-        self.item_vectors_ = self._unit_centred(raw)
         n_users = len(dataset.users)
+        if self.centre == "cold":
+            counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
+            self.item_vectors_, self.history_vectors_ = self._split_rows(raw, counts == 0)
+            self.sums_ = np.zeros((n_users, self.history_vectors_.shape[1]))
+        else:
+            self.history_vectors_ = None
+            self.item_vectors_ = self._unit_centred(raw) if self.centre else _unit_rows(raw)
         self.affinity_ = np.zeros((n_users, self.item_vectors_.shape[1]))
         self.user_time_ = np.full(n_users, -np.inf)
         self.popularity_ = np.zeros(len(dataset.items))
@@ -101,13 +112,33 @@ class ContentBased(Recommender):
         latest = np.full(len(self.user_time_), -np.inf)
         np.maximum.at(latest, users, times)
         moved = np.flatnonzero(latest > self.user_time_)
+        split = self._split()
+        target = self.sums_ if split else self.affinity_
+        source = self.history_vectors_ if split else self.item_vectors_
         if self.half_life_days is not None:
             old = np.isfinite(self.user_time_[moved])
             shift = latest[moved[old]] - self.user_time_[moved[old]]
-            self.affinity_[moved[old]] *= self._decay(shift)[:, None]
+            target[moved[old]] *= self._decay(shift)[:, None]
         self.user_time_[moved] = latest[moved]
         factors = weights * self._decay(self.user_time_[users] - times)
-        np.add.at(self.affinity_, users, factors[:, None] * self.item_vectors_[items])
+        np.add.at(target, users, factors[:, None] * source[items])
+        if split:
+            touched = np.unique(users)
+            self.affinity_[touched] = _halves_unit(self.sums_[touched])
+
+    def _split(self) -> bool:
+        return getattr(self, "history_vectors_", None) is not None
+
+    def _split_rows(self, raw: np.ndarray, cold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``centre="cold"``: (item rows, history rows) of width 2 d. Scoring rows are
+        ``[unit(raw), 0]`` for warm items and ``[0, unit(raw - centre_)]`` for cold ones;
+        history rows (what an event adds to the profile) are ``[unit(raw), unit(raw -
+        centre_)]``, and the profile is kept as its two unit halves, so a warm item scores
+        the uncentred cosine and a cold one the centred cosine (both divided by sqrt 2)."""
+        plain, centred = _unit_rows(raw), self._unit_centred(raw)
+        cold = np.asarray(cold, bool)[:, None]
+        rows = np.hstack([np.where(cold, 0.0, plain), np.where(cold, centred, 0.0)])
+        return rows, np.hstack([plain, centred])
 
     def _unit_centred(self, raw: np.ndarray) -> np.ndarray:
         """Unit rows of ``raw - centre_``; rows with no embedding (all zero) stay zero."""
@@ -135,14 +166,20 @@ class ContentBased(Recommender):
     # -- live catalogue ---------------------------------------------------------------
     def _add_users(self, count: int) -> None:
         self.affinity_ = np.vstack([self.affinity_, np.zeros((count, self.affinity_.shape[1]))])
+        if self._split():
+            self.sums_ = np.vstack([self.sums_, np.zeros((count, self.sums_.shape[1]))])
         self.user_time_ = np.concatenate([self.user_time_, np.full(count, -np.inf)])
 
     def _add_items(
         self, internal: np.ndarray, content_ids: list[str], features: FeatureMatrix | None
     ) -> None:
-        vectors = np.zeros((len(internal), self.item_vectors_.shape[1]))
+        rows = np.zeros((len(internal), len(self.feature_names_)))
         if features is not None:
             rows = _rows_by_name(features, content_ids, self.feature_names_)
+        if self._split():  # added content is cold: the centred half
+            vectors, history = self._split_rows(rows, np.ones(len(internal), bool))
+            self.history_vectors_ = np.vstack([self.history_vectors_, history])
+        else:
             vectors = self._unit_centred(rows)
         self.item_vectors_ = np.vstack([self.item_vectors_, vectors])
         self.popularity_ = np.concatenate([self.popularity_, np.zeros(len(internal))])
@@ -157,7 +194,11 @@ class ContentBased(Recommender):
             "popularity": self.popularity_,
             "cold_sum": self.cold_sum_,
             "centre": self.centre_,
-        }
+        } | (
+            {"history_vectors": self.history_vectors_, "sums": self.sums_}
+            if self._split()
+            else {}
+        )
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.feature_names_ = arrays["feature_names"]
@@ -167,7 +208,16 @@ class ContentBased(Recommender):
         self.popularity_ = arrays["popularity"]
         self.cold_sum_ = arrays["cold_sum"]
         # models saved before centring existed: no centre
-        self.centre_ = arrays.get("centre", np.zeros(self.item_vectors_.shape[1]))
+        self.centre_ = arrays.get("centre", np.zeros(len(self.feature_names_)))
+        if "history_vectors" in arrays:
+            self.history_vectors_ = arrays["history_vectors"]
+            self.sums_ = arrays["sums"]
+
+
+def _halves_unit(matrix: np.ndarray) -> np.ndarray:
+    """Each half of every row scaled to unit norm (zero halves stay zero)."""
+    half = matrix.shape[1] // 2
+    return np.hstack([_unit_rows(matrix[:, :half]), _unit_rows(matrix[:, half:])])
 
 
 def _dense(values: np.ndarray | sp.spmatrix) -> np.ndarray:

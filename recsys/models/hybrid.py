@@ -5,8 +5,9 @@ definitions: :mod:`recsys.models.hybrid_scoring`):
 
 - ``taste``: the score of an inner :class:`~recsys.models.lightfm_hybrid.LightFMHybrid`;
 - ``affinity``: :class:`~recsys.models.content.ContentBased` cosine, when the item features
-  have columns starting with ``embedding_prefix`` (otherwise omitted); with
-  ``centre_embeddings`` the embeddings are centred on the catalogue mean first;
+  have columns starting with ``embedding_prefix`` (otherwise omitted); ``centre_embeddings``
+  is its ``centre`` (True: embeddings centred on the catalogue mean; ``"cold"``: only for
+  content with no event in ``fit``, scored by the cold head);
 - ``global_trend_short`` / ``global_trend_long``: ``log1p`` of
   :class:`~recsys.models.popular.RecentPopular` decayed counts at two half-lives;
 - ``department_trend``: ``log1p`` of decayed counts among employees of the employee's
@@ -118,7 +119,7 @@ class Hybrid(Recommender):
         item_feature_prefix: str = "",
         embedding_prefix: str = "emb_",
         content_half_life_days: float | None = 30.0,
-        centre_embeddings: bool = False,
+        centre_embeddings: bool | str = False,
         short_half_life_days: float = 1 / 24,
         long_half_life_days: float = 2.0,
         department_prefix: str = "department=",
