@@ -52,6 +52,7 @@ K = 10
 
 VARIANTS: list[dict[str, object]] = [
     {},
+    {"centre_embeddings": False},
     {"centre_embeddings": True},
     {"colleague_half_life_days": 0.25},
     {"ease": False},
