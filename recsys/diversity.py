@@ -70,25 +70,35 @@ def _within_caps(
     max_per_topic: int | None,
     max_per_type: int | None,
 ) -> list[int]:
+    """Positions kept by the greedy walk (at most ``k``).
+
+    Counts are kept per topic/type; a topic or type that reaches its cap joins a blocked
+    set, so each item costs one ``isdisjoint`` check (no per-topic Python loop)."""
     topic_cap = max_per_topic or len(order) + 1
     type_cap = max_per_type or len(order) + 1
-    per_topic = [0] * len(catalogue.topics.vocabulary)
-    per_type = [0] * len(catalogue.type_vocabulary)
+    per_topic: dict[int, int] = {}
+    per_type: dict[int, int] = {}
+    full_topics: set[int] = set()
+    full_types: set[int] = set()
     topic_lists, kinds = catalogue.topic_lists, catalogue.type_list
     chosen: list[int] = []
     for position, item in zip(order.tolist(), items[order].tolist(), strict=True):
         kind = kinds[item]
-        if per_type[kind] >= type_cap:
-            continue
         topics = topic_lists[item]
-        if any(per_topic[t] >= topic_cap for t in topics):
+        if kind in full_types or not full_topics.isdisjoint(topics):
             continue
         chosen.append(position)
-        per_type[kind] += 1
-        for t in topics:
-            per_topic[t] += 1
         if len(chosen) == k:
             break
+        count = per_type.get(kind, 0) + 1
+        per_type[kind] = count
+        if count >= type_cap:
+            full_types.add(kind)
+        for t in topics:
+            count = per_topic.get(t, 0) + 1
+            per_topic[t] = count
+            if count >= topic_cap:
+                full_topics.add(t)
     return chosen
 
 

@@ -45,10 +45,11 @@ MASK_CACHE_SIZE = 4096
 #: Scoring users per model call in :meth:`FeedRanker.feeds` (bounds memory).
 BATCH_USERS = 256
 #: Over-fetch before diversity: caps see ``max(CAP_POOL_FACTOR * k, k + CAP_POOL_EXTRA)``
-#: best items (every eligible item, in one greedy pass, when the caps cannot fill ``k``
-#: from those), MMR sees ``max(MMR_POOL_FACTOR * k, MMR_POOL_MIN)``.
+#: best items (a pool ``CAP_POOL_GROWTH`` times larger, up to every eligible item, while
+#: the caps cannot fill ``k`` from it), MMR sees ``max(MMR_POOL_FACTOR * k, MMR_POOL_MIN)``.
 CAP_POOL_FACTOR = 4
 CAP_POOL_EXTRA = 20
+CAP_POOL_GROWTH = 4
 MMR_POOL_FACTOR = 10
 MMR_POOL_MIN = 100
 
@@ -410,13 +411,14 @@ class FeedRanker:
         else:
             pool = k
         vectors = item_vectors(self._model) if config.use_mmr else None
-        top, values = top_k(scores, min(pool, available))
-        chosen = select(candidates[top], values, config, self._catalogue, vectors)
-        if capped and chosen.within_caps < min(k, available) and pool < available:
-            # the caps could not fill k from the pool: one greedy pass over every item
-            top = np.argsort(-scores, kind="stable")[:available]  # ties: lower index first
-            values = scores[top]
+        while True:
+            top, values = top_k(scores, min(pool, available))  # ties: lower index first
             chosen = select(candidates[top], values, config, self._catalogue, vectors)
+            if not capped or chosen.within_caps >= min(k, available) or pool >= available:
+                break
+            # the caps could not fill k from the pool: the greedy walk is the same on a
+            # longer prefix of the score order, so a larger pool gives the full walk's feed
+            pool *= CAP_POOL_GROWTH
         return candidates[top[chosen.items]], values[chosen.items]
 
     def _filter_mask(self, filters: FeedFilters | None) -> np.ndarray:

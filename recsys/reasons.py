@@ -183,6 +183,49 @@ def reasons_for(
     )
 
 
+def reasons_for_rows(
+    components: ScoreComponents,
+    k: int = 1,
+    *,
+    titles: Lookup | None = None,
+    topics: Lookup | None = None,
+    min_contribution: float = 0.0,
+) -> list[tuple[Reason, ...]]:
+    """:func:`reasons_for` for every candidate at once (the same reasons, in order).
+
+    The (candidates x parts) contribution matrix is ranked with numpy; texts are formatted
+    only for the (at most ``k``) parts chosen per candidate.
+    """
+    if not 1 <= k <= MAX_REASONS:
+        raise ValueError(f"k must be between 1 and {MAX_REASONS}, got {k}")
+    kinds = [kind for kind in KINDS if getattr(components, kind) is not None]
+    n = len(components)
+    if not kinds or not n:
+        return [()] * n
+    values = np.column_stack([getattr(components, kind) for kind in kinds])
+    with np.errstate(invalid="ignore"):
+        named = np.isfinite(values) & (values > min_contribution)
+    # stable sort on -value: ties keep the KINDS order; unnamed parts sort last
+    key = np.where(named, -values, np.inf)
+    order = np.argsort(key, axis=1, kind="stable")[:, :k]
+    counts = np.minimum(named.sum(axis=1), k).tolist()
+    picked = np.take_along_axis(values, order, axis=1).tolist()
+    order_rows = order.tolist()
+    out: list[tuple[Reason, ...]] = []
+    for row, count in enumerate(counts):
+        out.append(
+            tuple(
+                Reason(
+                    kinds[column],
+                    value,
+                    _text(kinds[column], components, row, titles, topics),
+                )
+                for column, value in zip(order_rows[row][:count], picked[row][:count], strict=True)
+            )
+        )
+    return out
+
+
 def _text(
     kind: ReasonKind,
     components: ScoreComponents,
@@ -371,24 +414,20 @@ class ReasonBuilder:
         if components is None:
             return [()] * len(items)
         topics = self.catalogue.topics.vocabulary
-        return [
-            reasons_for(
-                components,
-                j,
-                self.per_item,
-                titles=self.titles,
-                topics=lambda code: topics[code],
-                min_contribution=self.min_contribution,
-            )
-            for j in range(len(items))
-        ]
+        return reasons_for_rows(
+            components,
+            self.per_item,
+            titles=self.titles,
+            topics=lambda code: topics[code],
+            min_contribution=self.min_contribution,
+        )
 
     def similar(
         self, items: np.ndarray, query: int, cosines: np.ndarray
     ) -> list[tuple[Reason, ...]]:
         """A "similar to <query title>" reason per item, contribution = cosine."""
         components = ScoreComponents(similar=cosines, similar_item=np.full(len(items), query))
-        return [reasons_for(components, j, 1, titles=self.titles) for j in range(len(items))]
+        return reasons_for_rows(components, 1, titles=self.titles)
 
     def components(
         self,

@@ -3,6 +3,8 @@ on a Hybrid fitted on a small synthetic organisation."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,8 +17,9 @@ from recsys.dataset import Dataset
 from recsys.feed import Feed, FeedFilters, FeedRanker
 from recsys.ids import IdMap, UnknownIdError
 from recsys.matrix import FeatureMatrix
+from recsys.metrics import top_k
 from recsys.models import Hybrid, Popular
-from recsys.policy import PolicyConfig, Rule, explain_ineligible
+from recsys.policy import PolicyConfig, Rule, explain_ineligible, select
 from recsys.reasons import ReasonKind, component_kind
 
 HOUR = 3600.0
@@ -525,3 +528,77 @@ def test_hybrid_on_a_synthetic_organisation_end_to_end() -> None:
 
 def internal_of(model: Recommender, feed: Feed) -> np.ndarray:
     return model.items_.to_internal([i.content_id for i in feed.items])
+
+
+def reference_select(feeds: FeedRanker, candidates: np.ndarray, scores: np.ndarray, k: int):
+    """The feed's selection as first written: the over-fetched pool, then (caps short of k)
+    one greedy pass over every eligible item in stable score order."""
+    config = dataclasses.replace(feeds.policy, k=k)
+    available = int(np.isfinite(scores).sum())
+    pool = max(4 * k, k + 20)
+    top, values = top_k(scores, min(pool, available))
+    chosen = select(candidates[top], values, config, feeds.catalogue)
+    if chosen.within_caps < min(k, available) and pool < available:
+        top = np.argsort(-scores, kind="stable")[:available]
+        values = scores[top]
+        chosen = select(candidates[top], values, config, feeds.catalogue)
+    return candidates[top[chosen.items]], values[chosen.items]
+
+
+def test_caps_selection_equals_the_full_greedy_pass_on_random_catalogues() -> None:
+    rng = np.random.default_rng(7)
+    n = 400
+    types = ["article", "job", "event", "video"]
+    topics = ["ai", "cloud", "data", "jobs", "culture", "security"]
+    rows = [
+        (
+            f"c{j}",
+            "approved",
+            1,
+            None,
+            [],
+            [],
+            [],
+            types[min(int(rng.integers(0, 12)), 3)],  # mostly articles: caps run short
+            [str(t) for t in rng.choice(topics, size=int(rng.integers(0, 3)), replace=False)],
+            [],
+            "en",
+            1,
+        )
+        for j in range(n)
+    ]
+    base = FeedRanker(popular_model(rows), catalogue_of(rows), audience())
+    for trial in range(60):
+        policy = PolicyConfig(
+            max_per_topic=int(rng.choice([1, 2, 3])), max_per_type=int(rng.choice([1, 2, 5]))
+        )
+        feeds = FeedRanker(base.model, base.catalogue, base.audience, policy)
+        k = int(rng.integers(1, 40))
+        scores = np.round(rng.normal(size=n), 1)  # ties
+        scores[rng.random(n) < 0.2] = -np.inf  # ineligible
+        candidates = np.arange(n)
+        got = feeds._select(candidates, scores, k)
+        expected = reference_select(feeds, candidates, scores, k)
+        assert got[0].tolist() == expected[0].tolist(), trial
+        assert got[1].tolist() == expected[1].tolist(), trial
+
+
+def test_caps_selection_grows_the_pool_until_the_caps_fill_k() -> None:
+    # 100 articles on top, then one job, one event, one video: with one per type the
+    # greedy walk reaches below the first pool (max(4k, k + 20) = 24) and the second (96)
+    rows = [
+        (f"a{j}", "approved", 1, None, [], [], [], "article", [], [], "en", 1) for j in range(100)
+    ]
+    rows += [
+        (kind, "approved", 1, None, [], [], [], kind, [], [], "en", 1)
+        for kind in ("job", "event", "video")
+    ]
+    feeds = FeedRanker(
+        popular_model(rows), catalogue_of(rows), audience(), PolicyConfig(max_per_type=1)
+    )
+    scores = np.arange(len(rows), 0, -1).astype(float)
+    items, values = feeds._select(np.arange(len(rows)), scores, 4)
+    assert items.tolist() == [0, 100, 101, 102]
+    assert values.tolist() == [103.0, 3.0, 2.0, 1.0]
+    items, _ = feeds._select(np.arange(len(rows)), scores, 5)  # caps fill 4: one filled
+    assert items.tolist() == [0, 100, 101, 102, 1]

@@ -18,7 +18,7 @@ from recsys.policy import (
     eligible_mask,
     explain_ineligible,
 )
-from recsys.reasons import KINDS, ReasonKind, ScoreComponents, reasons_for
+from recsys.reasons import KINDS, Reason, ReasonKind, ScoreComponents, reasons_for, reasons_for_rows
 
 AS_OF = 1000.0
 EMPLOYEE = Employee(region="EMEA", department="Engineering", languages=("en", "de"))
@@ -415,3 +415,129 @@ def test_policy_drops_duplicates_and_non_finite_scores_and_supports_mmr() -> Non
 def test_config_is_validated(bad: dict) -> None:
     with pytest.raises(ValueError):
         PolicyConfig(**bad)
+
+
+# -- fast paths equal the plain ones (issue 7) ------------------------------------------------
+def reference_walk(order, items, catalogue, k, topic_cap, type_cap) -> list[int]:
+    """The greedy caps walk as first written (one ``any`` per item): the reference."""
+    topic_cap = topic_cap or len(order) + 1
+    type_cap = type_cap or len(order) + 1
+    per_topic = [0] * len(catalogue.topics.vocabulary)
+    per_type = [0] * len(catalogue.type_vocabulary)
+    chosen: list[int] = []
+    for position in order.tolist():
+        item = int(items[position])
+        kind, topics = catalogue.type_list[item], catalogue.topic_lists[item]
+        if per_type[kind] >= type_cap or any(per_topic[t] >= topic_cap for t in topics):
+            continue
+        chosen.append(position)
+        per_type[kind] += 1
+        for t in topics:
+            per_topic[t] += 1
+        if len(chosen) == k:
+            break
+    return chosen
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ranked_lists(),
+    st.integers(1, 12),
+    st.one_of(st.none(), st.integers(1, 3)),
+    st.one_of(st.none(), st.integers(1, 3)),
+)
+def test_caps_walk_equals_the_reference_walk(data: tuple, k: int, topic_cap, type_cap) -> None:
+    catalogue, ids, scores = data
+    out = diversify(
+        ids, scores, k=k, catalogue=catalogue, max_per_topic=topic_cap, max_per_type=type_cap
+    )
+    order = score_order(scores)
+    expected = reference_walk(order, ids, catalogue, k, topic_cap, type_cap)
+    assert out.within_caps == len(expected)
+    assert out.items[: out.within_caps].tolist() == ids[expected].tolist()
+    rest = [p for p in order.tolist() if p not in set(expected)][: k - len(expected)]
+    assert out.items.tolist() == ids[expected + rest].tolist()
+
+
+def test_caps_walk_on_literal_lists() -> None:
+    catalogue = topic_catalogue(
+        ["job", "job", "event", "event", "article", "job", "article"],
+        [["ai", "cloud"], ["ai"], ["cloud"], ["ai", "ai"], [], ["data"], ["cloud", "data"]],
+    )
+    ids, scores = np.arange(7), np.asarray([7.0, 6, 5, 4, 3, 2, 1])
+    out = diversify(ids, scores, k=5, catalogue=catalogue, max_per_topic=1, max_per_type=2)
+    # 0 takes ai+cloud; 1 (ai), 2 (cloud), 3 (ai) blocked; 4 free; 5 job, data: type 2/2;
+    # 6 cloud blocked; then filled by score
+    assert out.items.tolist() == [0, 4, 5, 1, 2] and out.within_caps == 3
+    out = diversify(ids, scores, k=4, catalogue=catalogue, max_per_topic=2)
+    # the duplicated topic of 3 counts twice: ai is full after 0, 1; 3 is skipped
+    assert out.items.tolist() == [0, 1, 2, 4] and out.within_caps == 4
+
+
+part = st.one_of(
+    st.just(0.0),
+    st.just(-0.0),
+    st.just(0.5),
+    st.just(float("nan")),
+    st.just(float("inf")),
+    st.just(float("-inf")),
+    st.floats(-1, 1, allow_nan=False),
+)
+
+
+@st.composite
+def component_rows(draw: st.DrawFn) -> ScoreComponents:
+    n = draw(st.integers(1, 8))
+    kinds = draw(st.lists(st.sampled_from(KINDS), unique=True, max_size=len(KINDS)))
+    values: dict[str, list] = {
+        kind.value: draw(st.lists(part, min_size=n, max_size=n)) for kind in kinds
+    }
+    details = st.lists(st.integers(-1, 3), min_size=n, max_size=n)
+    for name in ("similar_item", "similar_item_shared", "department_engagers", "new_topic"):
+        if draw(st.booleans()):
+            values[name] = draw(details)
+    if draw(st.booleans()):
+        values["taste_cold"] = draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
+    if draw(st.booleans()):
+        hours = st.one_of(st.just(float("nan")), st.floats(-5, 500, allow_nan=False))
+        values["age_hours"] = draw(st.lists(hours, min_size=n, max_size=n))
+    return ScoreComponents(**values)
+
+
+@settings(max_examples=300, deadline=None)
+@given(component_rows(), st.integers(1, 3), st.sampled_from([0.0, -0.5, 0.1]))
+def test_reasons_for_rows_equal_reasons_for_one_by_one(
+    components: ScoreComponents, k: int, floor: float
+) -> None:
+    kw = {"titles": {0: "Zero", 2: "Two"}, "topics": {0: "ai", 1: "cloud", 2: "", 3: "data"}.get}
+    rows = reasons_for_rows(components, k, min_contribution=floor, **kw)
+    expected = [
+        reasons_for(components, j, k, min_contribution=floor, **kw) for j in range(len(components))
+    ]
+    assert rows == expected
+
+
+def test_reasons_for_rows_on_literal_components() -> None:
+    components = ScoreComponents(
+        affinity=[0.5, 0.2, float("nan"), 0.0],
+        freshness=[0.5, 0.3, 1.0, -1.0],
+        global_trend=[0.1, 0.3, float("inf"), 0.0],
+        similar_item=[2, -1, -1, -1],
+        age_hours=[3.5, 100.0, float("nan"), 1.0],
+    )
+    rows = reasons_for_rows(components, 2, titles={2: "Cloud launch"})
+    assert rows == [
+        (
+            Reason(ReasonKind.AFFINITY, 0.5, "Similar to “Cloud launch” you shared"),
+            Reason(ReasonKind.FRESHNESS, 0.5, "Just published (3 hours ago)"),
+        ),
+        (
+            Reason(ReasonKind.FRESHNESS, 0.3, "Recently published (4 days ago)"),
+            Reason(ReasonKind.GLOBAL_TREND, 0.3, "Popular across the company right now"),
+        ),
+        (Reason(ReasonKind.FRESHNESS, 1.0, "Recently published"),),
+        (),
+    ]
+    assert reasons_for_rows(ScoreComponents(), 1) == []
+    with pytest.raises(ValueError, match="k must be between 1 and 3"):
+        reasons_for_rows(components, 0)
