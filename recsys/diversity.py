@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -70,36 +71,61 @@ def _within_caps(
     max_per_topic: int | None,
     max_per_type: int | None,
 ) -> list[int]:
-    """Positions kept by the greedy walk (at most ``k``).
+    walk = CapsWalk(catalogue, k, max_per_topic, max_per_type)
+    walk.extend(order.tolist(), items[order].tolist())
+    return walk.chosen
 
-    Counts are kept per topic/type; a topic or type that reaches its cap joins a blocked
-    set, so each item costs one ``isdisjoint`` check (no per-topic Python loop)."""
-    topic_cap = max_per_topic or len(order) + 1
-    type_cap = max_per_type or len(order) + 1
-    per_topic: dict[int, int] = {}
-    per_type: dict[int, int] = {}
-    full_topics: set[int] = set()
-    full_types: set[int] = set()
-    topic_lists, kinds = catalogue.topic_lists, catalogue.type_list
-    chosen: list[int] = []
-    for position, item in zip(order.tolist(), items[order].tolist(), strict=True):
-        kind = kinds[item]
-        topics = topic_lists[item]
-        if kind in full_types or not full_topics.isdisjoint(topics):
-            continue
-        chosen.append(position)
-        if len(chosen) == k:
-            break
-        count = per_type.get(kind, 0) + 1
-        per_type[kind] = count
-        if count >= type_cap:
-            full_types.add(kind)
-        for t in topics:
-            count = per_topic.get(t, 0) + 1
-            per_topic[t] = count
-            if count >= topic_cap:
-                full_topics.add(t)
-    return chosen
+
+class CapsWalk:
+    """The greedy caps walk of :func:`diversify`, fed in slices of the score order.
+
+    :meth:`extend` continues where the previous slice stopped, so a caller that over-fetches
+    more best items after a short walk pays only for the new ones. Counts are kept per
+    topic/type; a topic or type at its cap joins a blocked set, so each item costs one
+    ``isdisjoint`` check. ``chosen`` holds the kept positions (at most ``k``).
+    """
+
+    def __init__(
+        self, catalogue: Catalogue, k: int, max_per_topic: int | None, max_per_type: int | None
+    ) -> None:
+        self.k = k
+        self.chosen: list[int] = []
+        self._topic_cap = max_per_topic or math.inf
+        self._type_cap = max_per_type or math.inf
+        self._topic_lists, self._kinds = catalogue.topic_lists, catalogue.type_list
+        self._per_topic: dict[int, int] = {}
+        self._per_type: dict[int, int] = {}
+        self._full_topics: set[int] = set()
+        self._full_types: set[int] = set()
+
+    @property
+    def done(self) -> bool:
+        return len(self.chosen) >= self.k
+
+    def extend(self, positions: list[int], items: list[int]) -> None:
+        """Walk ``items`` (internal ids, best first) found at ``positions``."""
+        chosen, k = self.chosen, self.k
+        full_topics, full_types = self._full_topics, self._full_types
+        per_topic, per_type = self._per_topic, self._per_type
+        if len(chosen) >= k:
+            return
+        for position, item in zip(positions, items, strict=True):
+            kind = self._kinds[item]
+            topics = self._topic_lists[item]
+            if kind in full_types or not full_topics.isdisjoint(topics):
+                continue
+            chosen.append(position)
+            if len(chosen) == k:
+                break
+            count = per_type.get(kind, 0) + 1
+            per_type[kind] = count
+            if count >= self._type_cap:
+                full_types.add(kind)
+            for t in topics:
+                count = per_topic.get(t, 0) + 1
+                per_topic[t] = count
+                if count >= self._topic_cap:
+                    full_topics.add(t)
 
 
 def mmr(

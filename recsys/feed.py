@@ -32,6 +32,7 @@ from sklearn.exceptions import NotFittedError
 
 from recsys.base import Recommender
 from recsys.catalogue import NETWORKS, Audience, Catalogue, Employee, _code
+from recsys.diversity import CapsWalk
 from recsys.ids import UnknownIdError
 from recsys.metrics import top_k
 from recsys.policy import PolicyConfig, Rule, audience_mask, explain_ineligible, select
@@ -410,16 +411,41 @@ class FeedRanker:
             pool = max(CAP_POOL_FACTOR * k, k + CAP_POOL_EXTRA)
         else:
             pool = k
+        if capped:
+            return self._select_capped(candidates, scores, config, pool, available)
         vectors = item_vectors(self._model) if config.use_mmr else None
+        top, values = top_k(scores, min(pool, available))
+        chosen = select(candidates[top], values, config, self._catalogue, vectors)
+        return candidates[top[chosen.items]], values[chosen.items]
+
+    def _select_capped(
+        self,
+        candidates: np.ndarray,
+        scores: np.ndarray,
+        config: PolicyConfig,
+        pool: int,
+        available: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The greedy caps walk (:func:`~recsys.diversity.diversify`) over the best ``pool``
+        items; while the caps leave it short of ``k``, the pool grows ``CAP_POOL_GROWTH``
+        times (up to every eligible item) and the walk continues on the new items only. The
+        walk on a prefix of the score order is the walk on the whole order cut there, so the
+        feed is the one a walk over every eligible item gives."""
+        k = config.k
+        walk = CapsWalk(self._catalogue, k, config.max_per_topic, config.max_per_type)
+        walked = 0
         while True:
             top, values = top_k(scores, min(pool, available))  # ties: lower index first
-            chosen = select(candidates[top], values, config, self._catalogue, vectors)
-            if not capped or chosen.within_caps >= min(k, available) or pool >= available:
+            walk.extend(list(range(walked, len(top))), candidates[top[walked:]].tolist())
+            walked = len(top)
+            if walk.done or walked >= available:
                 break
-            # the caps could not fill k from the pool: the greedy walk is the same on a
-            # longer prefix of the score order, so a larger pool gives the full walk's feed
             pool *= CAP_POOL_GROWTH
-        return candidates[top[chosen.items]], values[chosen.items]
+        chosen = walk.chosen
+        if len(chosen) < min(k, walked):  # caps are soft: fill with the best remaining
+            taken = set(chosen)
+            chosen = chosen + [p for p in range(walked) if p not in taken][: k - len(chosen)]
+        return candidates[top[chosen]], values[chosen]
 
     def _filter_mask(self, filters: FeedFilters | None) -> np.ndarray:
         catalogue = self._catalogue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -10,7 +12,7 @@ from hypothesis import strategies as st
 from features.data.contract import APPROVAL_STATUSES
 from recsys.catalogue import APPROVAL_STATUSES as POLICY_STATUSES
 from recsys.catalogue import Audience, Catalogue, Employee
-from recsys.diversity import diversify, mmr, score_order
+from recsys.diversity import CapsWalk, diversify, mmr, score_order
 from recsys.policy import (
     PolicyConfig,
     RankingPolicy,
@@ -541,3 +543,24 @@ def test_reasons_for_rows_on_literal_components() -> None:
     assert reasons_for_rows(ScoreComponents(), 1) == []
     with pytest.raises(ValueError, match="k must be between 1 and 3"):
         reasons_for_rows(components, 0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    ranked_lists(),
+    st.integers(1, 12),
+    st.one_of(st.none(), st.integers(1, 3)),
+    st.one_of(st.none(), st.integers(1, 3)),
+    st.lists(st.integers(0, 25), max_size=3),
+)
+def test_caps_walk_in_slices_equals_one_walk(
+    data: tuple, k: int, topic_cap, type_cap, cuts: list[int]
+) -> None:
+    catalogue, ids, scores = data
+    order = score_order(scores).tolist()
+    walk = CapsWalk(catalogue, k, topic_cap, type_cap)
+    bounds = [0, *sorted(min(c, len(order)) for c in cuts), len(order)]
+    for start, stop in pairwise(bounds):
+        walk.extend(order[start:stop], ids[order[start:stop]].tolist())
+    assert walk.chosen == reference_walk(np.asarray(order), ids, catalogue, k, topic_cap, type_cap)
+    assert walk.done == (len(walk.chosen) == k)
