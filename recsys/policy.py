@@ -27,7 +27,7 @@ import numpy as np
 
 from recsys.catalogue import Catalogue, CodeSets, Employee
 from recsys.diversity import Selection, aligned_scores, check_caps, diversify, mmr
-from recsys.reasons import Lookup, Reason, ScoreComponents, reasons_for
+from recsys.reasons import Lookup, Reason, ScoreComponents, reasons_for_rows
 
 
 class Rule(StrEnum):
@@ -188,29 +188,19 @@ class RankingPolicy:
         keep = keep[eligible_mask(catalogue, employee, items[keep], as_of, shared_items)]
         chosen = select(items[keep], values[keep], self.config, catalogue, item_vectors)
         picked = keep[chosen.items]
-        topics = dict(enumerate(catalogue.topics.vocabulary))
-        return [self._entry(p, items, values, components, topics, titles) for p in picked]
-
-    def _entry(
-        self,
-        position: int,
-        items: np.ndarray,
-        values: np.ndarray,
-        components: ScoreComponents | None,
-        topics: dict[int, str],
-        titles: Lookup | None,
-    ) -> Recommendation:
-        reasons: tuple[Reason, ...] = ()
-        if components is not None and len(components):
-            reasons = reasons_for(
-                components,
-                int(position),
+        reasons: list[tuple[Reason, ...]] = [()] * len(picked)
+        if components is not None and len(components) and len(picked):
+            reasons = reasons_for_rows(
+                components.take(picked),
                 self.config.reasons_per_item,
                 titles=titles,
-                topics=topics,
+                topics=dict(enumerate(catalogue.topics.vocabulary)),
                 min_contribution=self.config.min_contribution,
             )
-        return Recommendation(int(items[position]), float(values[position]), reasons)
+        return [
+            Recommendation(int(items[p]), float(values[p]), r)
+            for p, r in zip(picked.tolist(), reasons, strict=True)
+        ]
 
 
 def select(
