@@ -67,7 +67,7 @@ from recsys.models.ease import ItemItem, ItemPrior
 from recsys.models.hybrid_scoring import TREND_NAMES, FoldedScorer, Head, pair_values
 from recsys.models.lightfm_hybrid import LightFMHybrid
 from recsys.models.popular import RecentPopular
-from recsys.models.second_stage import random_examples, time_examples
+from recsys.models.second_stage import observe_parts, random_examples, time_examples
 from recsys.models.trends import ColleagueTrend, DepartmentTrend, department_of_rows
 
 logger = logging.getLogger(__name__)
@@ -387,7 +387,7 @@ class Hybrid(Recommender):
 
     # -- live state -------------------------------------------------------------------
     def _observe(self, users, items, times, weights) -> None:
-        _observe_parts(self.parts_, users, items, times, weights)
+        observe_parts(self.parts_, users, items, times, weights)
         self.scorer_.invalidate()
 
     def _add_users(self, count: int) -> None:
@@ -516,15 +516,6 @@ class Hybrid(Recommender):
 # -- helpers ------------------------------------------------------------------------------
 def _has_columns(features: FeatureMatrix | None, prefix: str) -> bool:
     return features is not None and any(n.startswith(prefix) for n in features.names)
-
-
-def _observe_parts(parts: dict[str, object], users, items, times, weights) -> None:
-    users = np.asarray(users, np.int64)
-    items = np.asarray(items, np.int64)
-    times = np.asarray(times, np.float64)
-    weights = np.asarray(weights, np.float32)
-    for part in parts.values():
-        part._observe(users, items, times, weights)
 
 
 def _without_seen(part: Recommender) -> Recommender:

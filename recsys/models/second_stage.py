@@ -95,7 +95,7 @@ def time_examples(
         end = int(np.searchsorted(times[event_order], start_time, side="left"))
         if end > observed:
             chosen = event_order[observed:end]
-            _observe(
+            observe_parts(
                 parts,
                 events.users[chosen],
                 events.items[chosen],
@@ -283,7 +283,8 @@ def _holdout_rows(
     return np.vstack(rows), np.concatenate(labels), np.concatenate(groups)
 
 
-def _observe(parts: dict[str, object], users, items, times, weights) -> None:
+def observe_parts(parts: dict[str, object], users, items, times, weights) -> None:
+    """Feed events (internal ids) to every component model's live state."""
     users = np.asarray(users, np.int64)
     items = np.asarray(items, np.int64)
     times = np.asarray(times, np.float64)
