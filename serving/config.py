@@ -8,6 +8,7 @@
 | ``ADVOCACY_INFLUENCER_MODEL_DIR`` | serve this saved influencer scorer folder | |
 | ``ADVOCACY_CATALOGUE_REFRESH`` | seconds between catalogue refreshes | 30 |
 | ``ADVOCACY_MODEL_REFRESH`` | seconds between polls of the champion alias | 60 |
+| ``ADVOCACY_SCORE_CACHE_MB`` | memory for per-employee score rows (0: none) | 512 |
 | ``ADVOCACY_TOKENS`` | ``token:role,token:role`` | |
 | ``ADVOCACY_TOKENS_FILE`` | a file of ``token:role`` lines | |
 """
@@ -27,9 +28,13 @@ MODEL_DIR_ENV = "ADVOCACY_MODEL_DIR"
 INFLUENCER_DIR_ENV = "ADVOCACY_INFLUENCER_MODEL_DIR"
 CATALOGUE_REFRESH_ENV = "ADVOCACY_CATALOGUE_REFRESH"
 MODEL_REFRESH_ENV = "ADVOCACY_MODEL_REFRESH"
+SCORE_CACHE_ENV = "ADVOCACY_SCORE_CACHE_MB"
 
 DEFAULT_CATALOGUE_REFRESH = 30.0
 DEFAULT_MODEL_REFRESH = 60.0
+#: Per-employee static score rows the hybrid keeps (4 bytes per item per employee: 512 MB
+#: hold 10k employees x 13k items); employees beyond it are scored in full per feed.
+DEFAULT_SCORE_CACHE_MB = 512.0
 
 
 class ConfigError(ValueError):
@@ -48,11 +53,18 @@ class ServingConfig:
     model_refresh: float = DEFAULT_MODEL_REFRESH
     tokens_spec: str | None = None
     tokens_file: Path | None = None
+    score_cache_mb: float = DEFAULT_SCORE_CACHE_MB
 
     def __post_init__(self) -> None:
         for name in ("catalogue_refresh", "model_refresh"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0 seconds, got {getattr(self, name)}")
+        if not self.score_cache_mb >= 0:
+            raise ConfigError(f"score_cache_mb must be >= 0, got {self.score_cache_mb}")
+
+    @property
+    def score_cache_bytes(self) -> int:
+        return int(self.score_cache_mb * (1 << 20))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServingConfig:
@@ -66,6 +78,7 @@ class ServingConfig:
             model_refresh=_seconds(env, MODEL_REFRESH_ENV, DEFAULT_MODEL_REFRESH),
             tokens_spec=env.get(TOKENS_ENV) or None,
             tokens_file=_path(env.get(TOKENS_FILE_ENV)),
+            score_cache_mb=_megabytes(env, SCORE_CACHE_ENV, DEFAULT_SCORE_CACHE_MB),
         )
 
     def tokens(self) -> Tokens:
@@ -92,4 +105,17 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from exc
     if not value > 0:
         raise ConfigError(f"{name} must be > 0 seconds, got {raw!r}")
+    return value
+
+
+def _megabytes(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number of megabytes, got {raw!r}") from exc
+    if not value >= 0:
+        raise ConfigError(f"{name} must be >= 0 megabytes, got {raw!r}")
     return value

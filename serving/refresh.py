@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -40,6 +41,7 @@ class Refresher:
         policy: PolicyConfig | None = None,
         model_refresh: float = 60.0,
         catalogue_refresh: float = 30.0,
+        score_cache_bytes: int = 0,
     ) -> None:
         self.holder = holder
         self.model_source = model_source
@@ -50,6 +52,7 @@ class Refresher:
         self.policy = policy
         self.model_refresh = model_refresh
         self.catalogue_refresh = catalogue_refresh
+        self.score_cache_bytes = score_cache_bytes
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._work = threading.Lock()  # one refresh at a time (model or catalogue)
@@ -72,6 +75,7 @@ class Refresher:
                 self.model_source.release(version)
             view = self.catalogue.read()
             ranker = self._ranker(model, view, add_missing=True)
+            self._warm(model)  # before it serves: its first feeds are as fast as the next
             now = self.clock()
             state = LiveState(ranker, version, now, view.digest, now)
             self.holder.swap(state, replay_from=position)
@@ -117,6 +121,8 @@ class Refresher:
             logger.info(
                 "catalogue refreshed: %d items, %d new to the model", len(ids), len(missing)
             )
+            if missing:  # the kept score rows lack the new content: refill them (live)
+                self._warm(model)
             return True
 
     def refresh_influencer(self) -> bool:
@@ -198,6 +204,22 @@ class Refresher:
         audience = self.catalogue.audience(view)
         current = self.holder.state
         return FeedRanker(model, catalogue, audience, self._policy(current), titles)
+
+    def _warm(self, model: Recommender) -> None:
+        """Keep per-employee score rows in a model that can (the hybrid) and fill them;
+        safe beside requests and events. A failure only costs speed."""
+        keep = getattr(model, "keep_user_rows", None)
+        if keep is None:
+            return
+        try:
+            started = time.perf_counter()
+            keep(self.score_cache_bytes)
+            added = model.warm_user_rows()  # type: ignore[attr-defined]
+            logger.info(
+                "kept score rows of %d employees in %.1f s", added, time.perf_counter() - started
+            )
+        except Exception:
+            logger.exception("score rows not warmed; feeds compute them on demand")
 
     def _policy(self, state: LiveState | None) -> PolicyConfig | None:
         if self.policy is not None:

@@ -33,7 +33,7 @@ from recsys.policy import PolicyConfig
 from serving import metrics
 from serving.auth import Tokens
 from serving.catalogue import CatalogueReader
-from serving.config import ServingConfig
+from serving.config import DEFAULT_SCORE_CACHE_MB, ServingConfig
 from serving.errors import NotFound, NotReady, Unprocessable
 from serving.events import EventRecorder, EventsResult
 from serving.model_source import FolderSource, ModelSource, ModelVersion, RegistrySource
@@ -83,6 +83,7 @@ class Dependencies:
     catalogue_refresh: float = 30.0
     model_refresh: float = 60.0
     pollers: bool = True
+    score_cache_bytes: int = int(DEFAULT_SCORE_CACHE_MB) << 20
 
 
 def dependencies_from_config(config: ServingConfig) -> Dependencies:
@@ -108,6 +109,7 @@ def dependencies_from_config(config: ServingConfig) -> Dependencies:
         influencer_source=influencers,
         catalogue_refresh=config.catalogue_refresh,
         model_refresh=config.model_refresh,
+        score_cache_bytes=config.score_cache_bytes,
     )
 
 
@@ -143,6 +145,7 @@ class Runtime:
             policy=deps.policy,
             model_refresh=deps.model_refresh,
             catalogue_refresh=deps.catalogue_refresh,
+            score_cache_bytes=deps.score_cache_bytes,
         )
         self.recorder = EventRecorder(deps.store, deps.clock)
         self._candidates = _CandidateCache()

@@ -48,3 +48,58 @@ def test_static_blocks_survive_events_and_rebuild_for_new_content() -> None:
     grown = scorer._item_block("affinity")
     assert grown is not affinity and len(grown) == len(affinity) + 1
     np.testing.assert_array_equal(grown[:-1], affinity)
+
+
+def test_kept_user_rows_give_the_same_scores_through_events_users_and_content() -> None:
+    """With per-employee rows kept (serving), every score equals the model without them:
+    after warm-up, after the employee's own events, others' events (the cold profile),
+    new employees and new content."""
+    data = _with_features(trend_dataset())
+    plain, kept = Hybrid(**SMALL).fit(data), Hybrid(**SMALL).fit(data)
+    kept.keep_user_rows(1 << 20)
+    assert kept.warm_user_rows() == len(kept.users_)
+    as_of = 10.5 * DAY
+    users = np.asarray([0, 1, 3, -1])
+
+    def same(items: np.ndarray) -> None:
+        np.testing.assert_allclose(
+            kept._score(users, items, as_of), plain._score(users, items, as_of), atol=1e-5
+        )
+        for user in users:  # one at a time, as a feed asks
+            np.testing.assert_allclose(
+                kept._score(np.asarray([user]), items, as_of),
+                plain._score(np.asarray([user]), items, as_of),
+                atol=1e-5,
+            )
+
+    same(np.arange(len(kept.items_)))
+    for model in (plain, kept):
+        model.observe(["u1", "u3"], ["quiet", "i2"], [as_of, as_of])
+    same(np.arange(len(kept.items_)))
+    same(np.asarray([2, 0, 1]))
+    for model in (plain, kept):
+        model.add_users(["newbie"])
+        model.observe(["newbie"], ["i1"], [as_of])
+    users = np.asarray([0, 1, len(kept.users_) - 1, -1])
+    same(np.arange(len(kept.items_)))
+    for model in (plain, kept):
+        model.add_items(["fresh"], times=[as_of])
+    same(np.arange(len(kept.items_)))
+    assert len(kept.scorer_.rows) <= len(kept.users_)
+
+
+def test_kept_rows_are_dropped_for_the_employee_who_acted_and_bounded_in_bytes() -> None:
+    model = Hybrid(**SMALL).fit(_with_features(trend_dataset()))
+    row_bytes = 4 * len(model.items_)
+    model.keep_user_rows(2 * row_bytes)
+    assert model.warm_user_rows() == 2  # the budget holds two rows
+    rows = model.scorer_.rows
+    assert rows is not None and rows.nbytes == 2 * row_bytes
+    kept = set(rows._rows)
+    acted = model.users_.external[next(iter(kept))]
+    model.observe([str(acted)], ["i2"], [10.5 * DAY])
+    assert len(rows) == 1
+    model._score(np.arange(len(model.users_)), np.arange(len(model.items_)), 10.5 * DAY)
+    assert rows.nbytes <= 2 * row_bytes
+    model.keep_user_rows(0)
+    assert model.scorer_.rows is None and model.warm_user_rows() == 0

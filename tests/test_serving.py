@@ -272,6 +272,21 @@ def test_engagement_events_raise_the_trend_of_an_item(service) -> None:
     assert after > before
 
 
+def test_the_served_hybrid_keeps_warm_score_rows_and_drops_those_of_who_acted(service) -> None:
+    client, instance, _ = service
+    model = instance.runtime.holder.state.ranker.model
+    rows = model.scorer_.rows
+    assert rows is not None and len(rows) > 0  # warmed when the model was loaded
+    user = int(model.users_.to_internal(["e3"])[0])
+    feed(client, "e3")
+    assert user in rows._rows
+    body = {"events": [event("rows-1", "e3", "c05", "click")]}
+    assert client.post("/events", json=body, headers=auth()).status_code == 200
+    assert user not in rows._rows  # its row changed: recomputed by the next feed
+    feed(client, "e3")
+    assert user in rows._rows
+
+
 # -- auth -----------------------------------------------------------------------------------
 def test_authentication_and_roles(service) -> None:
     client, _, _ = service

@@ -97,6 +97,11 @@ def test_config_from_the_environment(tmp_path: Path) -> None:
     for value in ("soon", "0", "-3"):
         with pytest.raises(ConfigError, match="ADVOCACY_CATALOGUE_REFRESH"):
             ServingConfig.from_env({"ADVOCACY_CATALOGUE_REFRESH": value})
+    assert defaults.score_cache_bytes == 512 << 20
+    assert ServingConfig.from_env({"ADVOCACY_SCORE_CACHE_MB": "0"}).score_cache_bytes == 0
+    for value in ("lots", "-1"):
+        with pytest.raises(ConfigError, match="ADVOCACY_SCORE_CACHE_MB"):
+            ServingConfig.from_env({"ADVOCACY_SCORE_CACHE_MB": value})
 
 
 # -- events on SQLite and PostgreSQL ----------------------------------------------------------

@@ -55,6 +55,7 @@ weights folded into float32 user and item blocks (one matrix product per bilinea
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -381,6 +382,32 @@ class Hybrid(Recommender):
         warm, cold = self.heads()
         names = [str(n) for n in self.component_names_]
         self.scorer_ = FoldedScorer(self.parts_, names, warm, cold, lambda: self.item_cold_)
+        self.scorer_.enable_rows(getattr(self, "_row_cache_bytes", 0))
+
+    def keep_user_rows(self, max_bytes: int) -> None:
+        """Keep each employee's static score row (taste, affinity, EASE over the whole
+        catalogue) between calls, up to ``max_bytes`` (0: off, the default). For servers
+        ranking one employee at a time: a feed then costs the time-dependent terms only,
+        until the employee's own events, new content or a new model. Scores are the same
+        (up to float32 summation order)."""
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+            raise ValueError(f"max_bytes must be a non-negative integer, got {max_bytes!r}")
+        self._row_cache_bytes = max_bytes
+        if hasattr(self, "scorer_"):
+            self.scorer_.enable_rows(max_bytes)
+
+    def warm_user_rows(self, employee_ids: Sequence[str] | None = None) -> int:
+        """Compute the kept rows of these employees (default: every known one) while they
+        fit :meth:`keep_user_rows`'s budget; returns how many were added. Thread-safe
+        against concurrent ``recommend`` and ``observe`` (a row an event made stale while it
+        was computed is not kept)."""
+        self._check_fitted()
+        if employee_ids is None:
+            users = np.arange(len(self.users_), dtype=np.int64)
+        else:
+            users = self.users_.to_internal([str(e) for e in employee_ids], missing="ignore")
+            users = users[users >= 0]
+        return self.scorer_.warm(users)
 
     def _score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
         return self.scorer_.score(users, items, as_of, self.item_times_)
@@ -389,6 +416,7 @@ class Hybrid(Recommender):
     def _observe(self, users, items, times, weights) -> None:
         observe_parts(self.parts_, users, items, times, weights)
         self.scorer_.invalidate()
+        self.scorer_.drop_users(users)
 
     def _add_users(self, count: int) -> None:
         for part in self.parts_.values():
@@ -422,6 +450,7 @@ class Hybrid(Recommender):
             given = found >= 0
             departments.set_departments(internal[given], found[given])
         self.scorer_.invalidate()
+        self.scorer_.drop_users(internal)
 
     # -- persistence ------------------------------------------------------------------
     def _state(self) -> dict[str, np.ndarray]:

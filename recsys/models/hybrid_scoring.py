@@ -43,6 +43,7 @@ from recsys.models.ease import ItemItem, ItemPrior
 from recsys.models.lightfm_cf import LightFMBase
 from recsys.models.popular import RecentPopular
 from recsys.models.trends import ColleagueTrend, DepartmentTrend, unit_rows
+from recsys.models.user_rows import UserRows
 
 HOUR = 3_600.0
 PAIR_CHUNK = 65_536
@@ -112,11 +113,17 @@ def _lightfm_users(part: LightFMBase, users: np.ndarray) -> tuple[np.ndarray, np
 
 def _profiles(part: ContentBased, users: np.ndarray) -> np.ndarray:
     """Unit affinity directions (the cold direction for unknown or empty employees)."""
+    profiles = _own_profiles(part, users)
+    empty = ~np.any(profiles != 0, axis=1)
+    profiles[empty] = unit_rows(part.cold_sum_[None, :])[0]
+    return profiles
+
+
+def _own_profiles(part: ContentBased, users: np.ndarray) -> np.ndarray:
+    """Unit affinity directions; zero rows for unknown or empty employees."""
     profiles = np.zeros((len(users), part.item_vectors_.shape[1]))
     known = users >= 0
     profiles[known] = unit_rows(part.affinity_[users[known]])
-    empty = ~np.any(profiles != 0, axis=1)
-    profiles[empty] = unit_rows(part.cold_sum_[None, :])[0]
     return profiles
 
 
@@ -178,11 +185,14 @@ class FoldedScorer:
         self._static: dict[tuple[str, str], tuple[tuple[np.ndarray, ...], np.ndarray]] = {}
         self._vectors: dict[float, np.ndarray] = {}
         self._departments: dict[float, dict[int, np.ndarray]] = {}
+        self._cold_rows: dict[str, np.ndarray] = {}
+        self.rows: UserRows | None = None
 
     def invalidate(self) -> None:
         """Drop the live caches (static ones are checked against their sources on use)."""
         self._vectors.clear()
         self._departments.clear()
+        self._cold_rows.clear()
 
     def _cached(
         self, key: tuple[str, str], sources: tuple[np.ndarray, ...], build: Callable[[], np.ndarray]
@@ -217,48 +227,160 @@ class FoldedScorer:
         items = np.asarray(items, np.int64)
         n_items = len(item_times)
         whole = len(items) == n_items and bool(np.array_equal(items, np.arange(n_items)))
-        dense = whole or len(items) * 4 > n_items
-        scores = np.zeros((len(users), n_items if dense else len(items)), np.float32)
-        user_bias = None
-        for name, user_block, bias in self._user_blocks(users, as_of):
-            part = self.parts[name]
-            if isinstance(part, ColleagueTrend):  # live rows: weighted after the product
-                live = part.live_ if dense else part.live_[items]
-                weights = self._float_weights(name)
-                product = user_block @ live.T
-                product *= weights[None, :] if dense else weights[items][None, :]
-                scores += product
-            elif dense:
-                scores += user_block @ self._item_block(name).T
-            else:
-                scores += user_block @ self._item_block(name)[items].T
-            if bias is not None:
-                user_bias = bias
+        dense = whole or len(items) * 4 > n_items or self.rows is not None
+        columns = None if dense else items
+        scores = self._static_rows(users) if dense else self._static_block(users, columns)
+        self._add_colleagues(scores, users, columns, as_of)
         if dense and not whole:
             scores = scores[:, items]
-        if user_bias is not None:  # taste's user bias, weighted per item
-            weights = self.item_weights("taste")[items].astype(np.float32)
-            scores += user_bias.astype(np.float32)[:, None] * weights[None, :]
-        if "ease" in self.parts:
-            ease: ItemItem = self.parts["ease"]  # type: ignore[assignment]
-            weights = self.item_weights("ease")[items].astype(np.float32)
-            scores += ease.scores(users, items) * weights[None, :]
         scores += self._item_vector(as_of, item_times)[items][None, :]
         if "department_trend" in self.parts:
             self._add_departments(scores, users, items, as_of)
         return scores
 
-    def _user_blocks(self, users: np.ndarray, as_of: float):
-        """(name, float32 user block, user bias or None) per bilinear component."""
+    # -- the static part: what only the employee's own events change --------------------
+    def enable_rows(self, max_bytes: int) -> None:
+        """Keep up to ``max_bytes`` of per-employee static rows between calls (0: none)."""
+        if self.rows is not None and self.rows.max_bytes == max_bytes:
+            return
+        self.rows = UserRows(max_bytes) if max_bytes > 0 else None
+
+    def warm(self, users: np.ndarray, chunk: int = 256) -> int:
+        """Compute and keep the static rows of ``users`` (internal ids) while they fit the
+        budget; safe to run beside requests and events (a row an event made stale while it
+        was computed is not kept). Returns the rows added."""
+        rows = self.rows
+        if rows is None:
+            return 0
+        token = self._static_sources()
+        row_bytes = 4 * len(self.cold_items())
+        wanted = [u for u in np.asarray(users, np.int64).tolist() if rows.get(u, token) is None]
+        added = 0
+        for start in range(0, len(wanted), chunk):
+            if not rows.room_for(row_bytes):
+                break
+            token = self._static_sources()  # content may have been added meanwhile
+            block_users = np.asarray(wanted[start : start + chunk], np.int64)
+            block_users = block_users[block_users >= 0]
+            snapshots = [rows.snapshot(u, token) for u in block_users.tolist()]
+            block = self._static_block(block_users, None, cold=False)
+            for user, row, snapshot in zip(block_users.tolist(), block, snapshots, strict=True):
+                if not rows.room_for(row_bytes):
+                    break
+                added += rows.put(user, row.copy(), token, snapshot)
+        return added
+
+    def _static_rows(self, users: np.ndarray) -> np.ndarray:
+        """:meth:`_static_block` over every item, from the kept rows where possible."""
+        rows = self.rows
+        if rows is None:
+            return self._static_block(users, None)
+        token = self._static_sources()
+        out = np.empty((len(users), len(self.cold_items())), np.float32)
+        missing = []
+        for j, user in enumerate(users.tolist()):
+            row = rows.get(user, token) if user >= 0 else None
+            if row is None:
+                missing.append(j)
+            else:
+                out[j] = row
+        if missing:
+            index = np.asarray(missing, np.int64)
+            computed = users[index]
+            snapshots = [rows.snapshot(u, token) for u in computed.tolist()]
+            out[index] = block = self._static_block(computed, None, cold=False)
+            for j in np.flatnonzero(computed >= 0).tolist():
+                rows.put(int(computed[j]), block[j].copy(), token, snapshots[j])
+        self._add_cold_affinity(out, users, None)
+        return out
+
+    def _static_block(
+        self, users: np.ndarray, columns: np.ndarray | None, *, cold: bool = True
+    ) -> np.ndarray:
+        """The taste and affinity products, taste's user bias and EASE: float32 (users,
+        items), over every item (``columns`` None) or over ``columns``. Employees without a
+        content profile of their own get the cold profile's affinity only if ``cold`` (it
+        moves with everyone's events: kept rows leave it out, :meth:`_add_cold_affinity`
+        adds it per call)."""
+        n = len(self.cold_items()) if columns is None else len(columns)
+        scores = np.zeros((len(users), n), np.float32)
         for name, part in self.parts.items():
             if isinstance(part, LightFMBase):
                 vectors, bias = _lightfm_users(part, users)
-                yield name, vectors.astype(np.float32), bias
+                scores += vectors.astype(np.float32) @ self._block_rows(name, columns).T
+                weights = self.item_weights(name)
+                weights = weights if columns is None else weights[columns]
+                scores += bias.astype(np.float32)[:, None] * weights.astype(np.float32)[None, :]
             elif isinstance(part, ContentBased):
-                yield name, _profiles(part, users).astype(np.float32), None
-            elif isinstance(part, ColleagueTrend):
-                scale = float(part.factor(as_of))
-                yield name, (scale * part.user_rows(users)).astype(np.float32), None
+                profiles = _own_profiles(part, users).astype(np.float32)
+                scores += profiles @ self._block_rows(name, columns).T
+        if cold:
+            self._add_cold_affinity(scores, users, columns)
+        if "ease" in self.parts:
+            ease: ItemItem = self.parts["ease"]  # type: ignore[assignment]
+            items = np.arange(n) if columns is None else columns
+            weights = self.item_weights("ease")[items].astype(np.float32)
+            scores += ease.scores(users, items) * weights[None, :]
+        return scores
+
+    def _block_rows(self, name: str, columns: np.ndarray | None) -> np.ndarray:
+        block = self._item_block(name)
+        return block if columns is None else block[columns]
+
+    def _static_sources(self) -> tuple[object, ...]:
+        """What the static rows are computed from (replaced, never changed in place)."""
+        sources: list[object] = [self.cold_items()]
+        for part in self.parts.values():
+            if isinstance(part, LightFMBase | ContentBased):
+                sources.append(part.item_vectors_)
+            elif isinstance(part, ItemItem):
+                sources.append(part.weights_)
+        return tuple(sources)
+
+    def _add_cold_affinity(
+        self, scores: np.ndarray, users: np.ndarray, columns: np.ndarray | None
+    ) -> None:
+        """The cold profile's affinity for employees without a profile of their own (unknown
+        ones included): one row per call, cached until the next event."""
+        for name, part in self.parts.items():
+            if not isinstance(part, ContentBased):
+                continue
+            empty = np.ones(len(users), bool)
+            known = users >= 0
+            empty[known] = ~np.any(part.affinity_[users[known]] != 0, axis=1)
+            if not empty.any():
+                continue
+            row = self._cold_rows.get(name)
+            if row is None:
+                direction = unit_rows(part.cold_sum_[None, :])[0].astype(np.float32)
+                row = self._cold_rows[name] = self._item_block(name) @ direction
+            scores[empty] += row if columns is None else row[columns]
+
+    def drop_users(self, users: np.ndarray | None) -> None:
+        """Forget the static rows of ``users`` (internal ids; ``None``: every row)."""
+        if self.rows is None:
+            return
+        if users is None:
+            self.rows.clear()
+        else:
+            self.rows.drop(np.unique(np.asarray(users, np.int64)).tolist())
+
+    # -- the live part ------------------------------------------------------------------
+    def _add_colleagues(
+        self, scores: np.ndarray, users: np.ndarray, columns: np.ndarray | None, as_of: float
+    ) -> None:
+        """The colleague trend (live rows, changed in place by every event): the product
+        weighted per item afterwards."""
+        for name, part in self.parts.items():
+            if not isinstance(part, ColleagueTrend):
+                continue
+            scale = float(part.factor(as_of))
+            user_block = (scale * part.user_rows(users)).astype(np.float32)
+            live = part.live_ if columns is None else part.live_[columns]
+            weights = self._float_weights(name)
+            product = user_block @ live.T
+            product *= weights[None, :] if columns is None else weights[columns][None, :]
+            scores += product
 
     def _item_block(self, name: str) -> np.ndarray:
         """The component's static item rows (taste, affinity: replaced when content is added,
