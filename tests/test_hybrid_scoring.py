@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from recsys.models.hybrid import Hybrid
+from recsys.models.hybrid_scoring import pair_values, row_values
 from tests.recsys_contract import DAY
 from tests.test_hybrid import SMALL, _with_features, trend_dataset
 
@@ -103,3 +104,24 @@ def test_kept_rows_are_dropped_for_the_employee_who_acted_and_bounded_in_bytes()
     assert rows.nbytes <= 2 * row_bytes
     model.keep_user_rows(0)
     assert model.scorer_.rows is None and model.warm_user_rows() == 0
+
+
+def test_one_employee_rows_equal_the_pair_values() -> None:
+    """The feed's reasons take ``row_values`` (one employee); it must give what the
+    per-pair path gives: known, new and unknown employees, new content, after events."""
+    model = Hybrid(**SMALL).fit(_with_features(trend_dataset()))
+    as_of = 10.5 * DAY
+    model.add_users(["newbie"])
+    model.add_items(["fresh"], times=[as_of])
+    model.observe(["u1", "u2"], ["fresh", "i2"], [as_of, as_of])
+    names = [str(n) for n in model.component_names_]
+    items = np.asarray([len(model.items_) - 1, 0, 2, 1, 2])
+    for user in (0, 1, 2, len(model.users_) - 1, -1):
+        row = row_values(model.parts_, model.item_times_, user, items, as_of, names)
+        pairs = pair_values(
+            model.parts_, model.item_times_, np.full(len(items), user), items, as_of, names
+        )
+        for name in names:
+            np.testing.assert_allclose(row[name], pairs[name], rtol=1e-9, atol=1e-12)
+    _exact(model, np.asarray([1]), items, as_of)
+    _exact(model, np.asarray([-1]), items, as_of)

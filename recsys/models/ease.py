@@ -119,6 +119,17 @@ class ItemItem:
         values[inside] = self.weights_[indices[inside], targets[inside]]
         return np.bincount(pair, values, minlength=len(users))
 
+    def row_scores(self, user: int, items: np.ndarray) -> np.ndarray:
+        """:meth:`pair_scores` of one employee (-1: none) with each of ``items``."""
+        items = np.asarray(items, np.int64)
+        out = np.zeros(len(items))
+        history = list(self.history_[user]) if user >= 0 else []
+        inside = np.flatnonzero(items < self.weights_.shape[0])
+        if history and len(inside):
+            block = self.weights_[np.ix_(np.asarray(history, np.int64), items[inside])]
+            out[inside] = block.sum(axis=0, dtype=np.float64)
+        return out
+
     def _add_users(self, count: int) -> None:
         self.history_.extend(set() for _ in range(count))
 

@@ -65,7 +65,13 @@ from recsys.dataset import Dataset
 from recsys.matrix import FeatureMatrix
 from recsys.models.content import ContentBased, _rows_by_name
 from recsys.models.ease import ItemItem, ItemPrior
-from recsys.models.hybrid_scoring import TREND_NAMES, FoldedScorer, Head, pair_values
+from recsys.models.hybrid_scoring import (
+    TREND_NAMES,
+    FoldedScorer,
+    Head,
+    pair_values,
+    row_values,
+)
 from recsys.models.lightfm_hybrid import LightFMHybrid
 from recsys.models.popular import RecentPopular
 from recsys.models.second_stage import observe_parts, random_examples, time_examples
@@ -177,6 +183,9 @@ class Hybrid(Recommender):
         users = np.asarray(users, np.int64)
         items = np.asarray(items, np.int64)
         names = [str(n) for n in self.component_names_]
+        if len(users) == 1 and np.ndim(as_of) == 0:  # a feed's reasons: one employee
+            row = row_values(self.parts_, self.item_times_, users[0], items, as_of, names)
+            return {name: row[name].reshape(1, len(items)) for name in names}
         grid_users = np.repeat(users, len(items))
         grid_items = np.tile(items, len(users))
         values = pair_values(self.parts_, self.item_times_, grid_users, grid_items, as_of, names)
@@ -192,14 +201,18 @@ class Hybrid(Recommender):
         items), so the sum still is score - ``intercept_``.
         """
         raw = self.components(users, items, as_of)
-        cold = np.asarray(self.item_cold_)[np.asarray(items, np.int64)]
+        names = [str(n) for n in self.component_names_]
+        cold = np.asarray(self.item_cold_)[np.asarray(items, np.int64)][None, :]
         warm_head, cold_head = self.heads()
-        out: dict[str, np.ndarray] = {}
-        for j, name in enumerate(map(str, self.component_names_)):
-            coef = np.where(cold, cold_head.coef[j], warm_head.coef[j])
-            mean = np.where(cold, cold_head.means[j], warm_head.means[j])
-            scale = np.where(cold, cold_head.scales[j], warm_head.scales[j])
-            out[name] = coef * (raw[name] - mean) / scale
+
+        def per_item(warm: np.ndarray, other: np.ndarray) -> np.ndarray:  # (names, 1, items)
+            return np.where(cold, other[:, None], warm[:, None])[:, None, :]
+
+        coef = per_item(warm_head.coef, cold_head.coef)
+        mean = per_item(warm_head.means, cold_head.means)
+        scale = per_item(warm_head.scales, cold_head.scales)
+        values = coef * (np.stack([raw[name] for name in names]) - mean) / scale
+        out: dict[str, np.ndarray] = dict(zip(names, values, strict=True))
         if self.has_cold_head_:
             shift = np.where(cold, cold_head.intercept - warm_head.intercept, 0.0)
             out["cold_start"] = np.broadcast_to(shift, (len(users), len(items))).copy()

@@ -102,6 +102,55 @@ def _pair_value(name, part, item_times, users, items, times) -> np.ndarray:
     raise ValueError(f"unknown component {name!r}")
 
 
+def row_values(
+    parts: dict[str, object],
+    item_times: np.ndarray,
+    user: int,
+    items: np.ndarray,
+    as_of: float,
+    names: list[str],
+) -> dict[str, np.ndarray]:
+    """:func:`pair_values` of one employee with ``items`` at one time (a feed's reasons):
+    the employee's side is looked up once, so a row costs a few array operations per
+    component instead of per-pair gathers of the same vectors."""
+    items = np.asarray(items, np.int64)
+    return {
+        name: _row_value(name, parts.get(name), item_times, int(user), items, float(as_of))
+        for name in names
+    }
+
+
+def _row_value(name, part, item_times, user: int, items, as_of: float) -> np.ndarray:
+    if name == "freshness":
+        ages = np.maximum(as_of - np.asarray(item_times, np.float64)[items], 0.0)
+        return np.log1p(ages / HOUR)
+    if isinstance(part, LightFMBase):
+        vector, bias = _lightfm_users(part, np.asarray([user]))
+        dot = part.item_vectors_[items].astype(np.float64) @ vector[0].astype(np.float64)
+        return dot + bias[0] + part.item_bias_[items]
+    if isinstance(part, ContentBased):
+        top = part.popularity_.max(initial=0.0)
+        tiebreak = part.tiebreak * part.popularity_[items] / top if top > 0 else 0.0
+        return part.item_vectors_[items] @ _profiles(part, np.asarray([user]))[0] + tiebreak
+    if isinstance(part, RecentPopular):
+        factor = part._decay(max(as_of - part.reference_, 0.0))
+        return np.log1p(np.maximum(part.decayed_[items] * factor, 0.0))
+    if isinstance(part, DepartmentTrend):
+        department = int(part.departments(np.asarray([user]))[0])
+        if department < 0:
+            return np.zeros(len(items))
+        values = part.decayed_[department, items] * part.factor(as_of)
+        return np.log1p(np.maximum(values, 0.0))
+    if isinstance(part, ColleagueTrend):
+        vector = part.user_rows(np.asarray([user]))[0].astype(np.float64)
+        return (part.live_[items].astype(np.float64) @ vector) * part.factor(as_of)
+    if isinstance(part, ItemItem):
+        return part.row_scores(user, items)
+    if isinstance(part, ItemPrior):
+        return np.asarray(part.values_, np.float64)[items]
+    raise ValueError(f"unknown component {name!r}")
+
+
 def _lightfm_users(part: LightFMBase, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     known = users >= 0
     vectors = np.broadcast_to(part.cold_vector_, (len(users), len(part.cold_vector_))).copy()
