@@ -400,22 +400,21 @@ class FeedRanker:
         self, candidates: np.ndarray, scores: np.ndarray, k: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """Internal ids and scores of the feed: top of the pool, diversified."""
-        config = dataclasses.replace(self._policy, k=k)
         available = int(np.isfinite(scores).sum())
         if not available:
             return np.zeros(0, np.int64), np.zeros(0)
-        capped = bool(config.max_per_topic or config.max_per_type) and not config.use_mmr
-        if config.use_mmr:
-            pool = max(MMR_POOL_FACTOR * k, MMR_POOL_MIN)
-        elif capped:
-            pool = max(CAP_POOL_FACTOR * k, k + CAP_POOL_EXTRA)
-        else:
-            pool = k
+        policy = self._policy
+        capped = bool(policy.max_per_topic or policy.max_per_type) and not policy.use_mmr
+        if not capped and not policy.use_mmr:  # plain: the best k, as top_k orders them
+            top, values = top_k(scores, min(k, available))
+            return candidates[top], values
+        config = dataclasses.replace(policy, k=k)
         if capped:
+            pool = max(CAP_POOL_FACTOR * k, k + CAP_POOL_EXTRA)
             return self._select_capped(candidates, scores, config, pool, available)
-        vectors = item_vectors(self._model) if config.use_mmr else None
+        pool = max(MMR_POOL_FACTOR * k, MMR_POOL_MIN)
         top, values = top_k(scores, min(pool, available))
-        chosen = select(candidates[top], values, config, self._catalogue, vectors)
+        chosen = select(candidates[top], values, config, self._catalogue, item_vectors(self._model))
         return candidates[top[chosen.items]], values[chosen.items]
 
     def _select_capped(
@@ -473,12 +472,26 @@ class FeedRanker:
         return internal[(internal >= 0) & (internal < len(self._catalogue))]
 
     def _content_id(self, internal: int) -> str:
-        return str(self._model.items_.external[int(internal)])
+        index, ids = int(internal), self._lists()[0]
+        return ids[index] if 0 <= index < len(ids) else str(self._model.items_.external[index])
 
     def _title_of(self, internal: int) -> str:
-        if not 0 <= int(internal) < len(self._model.items_):
+        index, titles = int(internal), self._lists()[1]
+        if 0 <= index < len(titles):
+            return titles[index]
+        if not 0 <= index < len(self._model.items_):
             return ""
-        return self._titles.get(self._content_id(internal), "")
+        return self._titles.get(self._content_id(index), "")
+
+    def _lists(self) -> tuple[list[str], list[str]]:
+        """Content ids and titles of the catalogue's items by internal id (built once per
+        ranker: every feed item and "similar to" reason looks them up)."""
+        lists = self.__dict__.get("_id_title_lists")
+        if lists is None:
+            ids = [str(c) for c in self._model.items_.external[: len(self._catalogue)]]
+            lists = (ids, [self._titles.get(c, "") for c in ids])
+            self.__dict__["_id_title_lists"] = lists
+        return lists
 
 
 def _check_aligned(model: Recommender, catalogue: Catalogue) -> None:

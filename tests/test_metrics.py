@@ -190,6 +190,11 @@ def test_top_k_equals_a_full_sort_and_never_returns_excluded(case: tuple) -> Non
     assert np.array_equal(val[found], scores[rows, idx[found]])
     assert np.all(val[~found] == -np.inf)
     assert np.array_equal(m.top_k(scores, k)[0], full_sort_top_k(scores, 0 * exclude, k))
+    for row, expected in zip(scores, full_sort_top_k(scores, 0 * exclude, k), strict=True):
+        one, values = m.top_k(row, k)  # the one-row path (a feed)
+        assert np.array_equal(one, expected)
+        assert np.array_equal(values[one >= 0], row[one[one >= 0]])
+        assert np.all(values[one < 0] == -np.inf)
 
 
 @settings(max_examples=80, deadline=None)
