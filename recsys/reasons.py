@@ -18,6 +18,7 @@ An item none of whose parts contributed gets no reason (faithful before friendly
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -177,8 +178,9 @@ def reasons_for(
     ]
     rank = {kind: i for i, kind in enumerate(KINDS)}
     named.sort(key=lambda pair: (-pair[1], rank[pair[0]]))
+    details = _Details(components)
     return tuple(
-        Reason(kind, value, _text(kind, components, position, titles, topics))
+        Reason(kind, value, _text(kind, details, position, titles, topics))
         for kind, value in named[:k]
     )
 
@@ -202,6 +204,7 @@ def reasons_for_rows(
     n = len(components)
     if not kinds or not n:
         return [()] * n
+    details = _Details(components)
     values = np.column_stack([getattr(components, kind) for kind in kinds])
     with np.errstate(invalid="ignore"):
         named = np.isfinite(values) & (values > min_contribution)
@@ -215,36 +218,65 @@ def reasons_for_rows(
     for row, count in enumerate(counts):
         out.append(
             tuple(
-                Reason(
-                    kinds[column],
-                    value,
-                    _text(kinds[column], components, row, titles, topics),
-                )
+                Reason(kinds[column], value, _text(kinds[column], details, row, titles, topics))
                 for column, value in zip(order_rows[row][:count], picked[row][:count], strict=True)
             )
         )
     return out
 
 
+class _Details:
+    """The detail fields of :class:`ScoreComponents` as Python lists (texts read single
+    values; a numpy scalar per look-up costs more than the text)."""
+
+    def __init__(self, components: ScoreComponents) -> None:
+        self._lists: dict[str, list | None] = {
+            name: None if getattr(components, name) is None else getattr(components, name).tolist()
+            for name in DETAILS
+        }
+
+    def code(self, name: str, position: int) -> int | None:
+        """An id/count detail (negative = none)."""
+        values = self._lists[name]
+        if values is None or values[position] < 0:
+            return None
+        return int(values[position])
+
+    def value(self, name: str, position: int) -> float | None:
+        values = self._lists[name]
+        return None if values is None else values[position]
+
+
+#: The detail fields :func:`_text` reads.
+DETAILS = (
+    "similar_item",
+    "similar_item_shared",
+    "department_engagers",
+    "new_topic",
+    "age_hours",
+    "taste_cold",
+)
+
+
 def _text(
     kind: ReasonKind,
-    components: ScoreComponents,
+    details: _Details,
     position: int,
     titles: Lookup | None,
     topics: Lookup | None,
 ) -> str:
     if kind is ReasonKind.AFFINITY:
-        title = _look_up(titles, _detail(components.similar_item, position))
-        shared = _detail(components.similar_item_shared, position) != 0
+        title = _look_up(titles, details.code("similar_item", position))
+        shared = details.code("similar_item_shared", position) != 0
         if not title:
             return "Similar to what you share" if shared else "Similar to what you engage with"
         verb = "shared" if shared else "engaged with"
         return f"Similar to “{title}” you {verb}"
     if kind is ReasonKind.SIMILAR:
-        title = _look_up(titles, _detail(components.similar_item, position))
+        title = _look_up(titles, details.code("similar_item", position))
         return f"Similar to “{title}”" if title else "Similar content"
     if kind is ReasonKind.TASTE:
-        if _detail(components.taste_cold, position) == 1:
+        if details.code("taste_cold", position) == 1:
             return "Popular with employees across the company"
         return "Matches your interests"
     if kind is ReasonKind.POPULAR:
@@ -258,27 +290,21 @@ def _text(
     if kind is ReasonKind.NEW_CONTENT:
         return "New in the catalogue"
     if kind is ReasonKind.DEPARTMENT_TREND:
-        count = _detail(components.department_engagers, position)
+        count = details.code("department_engagers", position)
         if count is None or count < 1:
             return "Trending in your department"
         noun = "colleague" if count == 1 else "colleagues"
         return f"Trending in your department ({count} {noun} engaged this week)"
     if kind is ReasonKind.TOPIC_NEW:
-        name = _look_up(topics, _detail(components.new_topic, position))
+        name = _look_up(topics, details.code("new_topic", position))
         return f"New in {name}" if name else "New in a topic you follow"
     if kind is ReasonKind.FRESHNESS:
-        hours = None if components.age_hours is None else components.age_hours[position]
+        hours = details.value("age_hours", position)
         if not _known(hours):
             return "Recently published"
         lead = "Just published" if hours < 48 else "Recently published"
         return f"{lead} ({_age(hours)})"
     return "Popular across the company right now"
-
-
-def _detail(values: np.ndarray | None, position: int) -> int | None:
-    if values is None or values[position] < 0:
-        return None
-    return int(values[position])
 
 
 def _look_up(lookup: Lookup | None, key: int | None) -> str | None:
@@ -290,7 +316,7 @@ def _look_up(lookup: Lookup | None, key: int | None) -> str | None:
 
 
 def _known(hours: float | None) -> bool:
-    return hours is not None and bool(np.isfinite(hours)) and hours >= 0
+    return hours is not None and math.isfinite(hours) and hours >= 0
 
 
 def _age(hours: float) -> str:
@@ -474,13 +500,14 @@ class ReasonBuilder:
         self, employee: Employee, shared: np.ndarray, items: np.ndarray, freshness: np.ndarray
     ) -> dict[str, np.ndarray]:
         """Freshness moves to ``topic_new`` for items in a topic the employee follows."""
-        topics = self.catalogue.topics
+        topics, lists = self.catalogue.topics, self.catalogue.topic_lists
         followed = {topics.code_of(tag) for tag in employee.interests} - {-1}
         for item in shared.tolist():
-            followed.update(topics.row(item).tolist())
-        new_topic = np.full(len(items), -1, np.int64)
-        for j, item in enumerate(items.tolist()):
-            new_topic[j] = next((c for c in topics.row(item).tolist() if c in followed), -1)
+            followed.update(lists[item])
+        new_topic = np.asarray(
+            [next((c for c in lists[item] if c in followed), -1) for item in items.tolist()],
+            np.int64,
+        )
         moved = new_topic >= 0
         return {
             "freshness": np.where(moved, 0.0, freshness),
