@@ -235,6 +235,7 @@ class FoldedScorer:
         self._vectors: dict[float, np.ndarray] = {}
         self._departments: dict[float, dict[int, np.ndarray]] = {}
         self._cold_rows: dict[str, np.ndarray] = {}
+        self._live: dict[float, dict[object, np.ndarray]] = {}
         self.rows: UserRows | None = None
 
     def invalidate(self) -> None:
@@ -242,6 +243,7 @@ class FoldedScorer:
         self._vectors.clear()
         self._departments.clear()
         self._cold_rows.clear()
+        self._live.clear()
 
     def _cached(
         self, key: tuple[str, str], sources: tuple[np.ndarray, ...], build: Callable[[], np.ndarray]
@@ -277,11 +279,12 @@ class FoldedScorer:
         n_items = len(item_times)
         whole = len(items) == n_items and bool(np.array_equal(items, np.arange(n_items)))
         dense = whole or len(items) * 4 > n_items or self.rows is not None
-        columns = None if dense else items
-        scores = self._static_rows(users) if dense else self._static_block(users, columns)
-        self._add_colleagues(scores, users, columns, as_of)
-        if dense and not whole:
-            scores = scores[:, items]
+        if dense:  # whole rows: the static part plus the live rows of this second
+            scores = self._static_rows(users)
+            scores += self._live_rows(users, as_of, item_times)
+            return scores if whole else scores[:, items]
+        scores = self._static_block(users, items)
+        self._add_colleagues(scores, users, items, as_of)
         scores += self._item_vector(as_of, item_times)[items][None, :]
         if "department_trend" in self.parts:
             self._add_departments(scores, users, items, as_of)
@@ -415,6 +418,45 @@ class FoldedScorer:
             self.rows.drop(np.unique(np.asarray(users, np.int64)).tolist())
 
     # -- the live part ------------------------------------------------------------------
+    def _live_rows(self, users: np.ndarray, as_of: float, item_times: np.ndarray) -> np.ndarray:
+        """Every time-dependent term over the whole catalogue: float32 (len(users) or 1,
+        items). The item-only terms plus the employee's department trend are one cached
+        vector per (second, department), the colleague trend one product with the weighted
+        live rows of that second."""
+        live = self._live.get(as_of)
+        if live is None:
+            if len(self._live) >= 2:
+                self._live.pop(next(iter(self._live)))
+            live = self._live[as_of] = {}
+        part = self.parts.get("department_trend")
+        if isinstance(part, DepartmentTrend):
+            departments = part.departments(users).tolist()
+            rows = [self._item_and_department(live, d, as_of, item_times) for d in departments]
+            out = rows[0][None, :] if len(rows) == 1 else np.vstack(rows)
+        else:
+            out = self._item_vector(as_of, item_times)[None, :]
+        for name, colleagues in self.parts.items():
+            if isinstance(colleagues, ColleagueTrend):
+                block = live.get(name)
+                if block is None:
+                    scale = np.float32(colleagues.factor(as_of))
+                    weights = self._float_weights(name)[:, None]
+                    block = live[name] = colleagues.live_ * weights * scale
+                out = out + colleagues.user_rows(users).astype(np.float32) @ block.T
+        return out
+
+    def _item_and_department(
+        self, live: dict, department: int, as_of: float, item_times: np.ndarray
+    ) -> np.ndarray:
+        key = ("department", department)
+        vector = live.get(key)
+        if vector is None:
+            vector = self._item_vector(as_of, item_times)
+            if department >= 0:
+                vector = vector + self._department_row(department, as_of)
+            live[key] = vector
+        return vector
+
     def _add_colleagues(
         self, scores: np.ndarray, users: np.ndarray, columns: np.ndarray | None, as_of: float
     ) -> None:
