@@ -125,24 +125,26 @@ def _row_value(name, part, item_times, user: int, items, as_of: float) -> np.nda
         ages = np.maximum(as_of - np.asarray(item_times, np.float64)[items], 0.0)
         return np.log1p(ages / HOUR)
     if isinstance(part, LightFMBase):
-        vector, bias = _lightfm_users(part, np.asarray([user]))
-        dot = part.item_vectors_[items].astype(np.float64) @ vector[0].astype(np.float64)
-        return dot + bias[0] + part.item_bias_[items]
+        known = user >= 0
+        vector = part.user_vectors_[user] if known else part.cold_vector_
+        bias = np.float32(part.user_bias_[user] if known else part.cold_bias_)
+        dot = part.item_vectors_[items].astype(np.float64) @ vector.astype(np.float64)
+        return dot + bias + part.item_bias_[items]
     if isinstance(part, ContentBased):
         top = part.popularity_.max(initial=0.0)
         tiebreak = part.tiebreak * part.popularity_[items] / top if top > 0 else 0.0
-        return part.item_vectors_[items] @ _profiles(part, np.asarray([user]))[0] + tiebreak
+        return part.item_vectors_[items] @ _profile_of(part, user) + tiebreak
     if isinstance(part, RecentPopular):
         factor = part._decay(max(as_of - part.reference_, 0.0))
         return np.log1p(np.maximum(part.decayed_[items] * factor, 0.0))
     if isinstance(part, DepartmentTrend):
-        department = int(part.departments(np.asarray([user]))[0])
+        department = int(part.user_department_[user]) if user >= 0 else -1
         if department < 0:
             return np.zeros(len(items))
         values = part.decayed_[department, items] * part.factor(as_of)
         return np.log1p(np.maximum(values, 0.0))
     if isinstance(part, ColleagueTrend):
-        vector = part.user_rows(np.asarray([user]))[0].astype(np.float64)
+        vector = (part.user_vectors_[user] if user >= 0 else part.cold_vector_).astype(np.float64)
         return (part.live_[items].astype(np.float64) @ vector) * part.factor(as_of)
     if isinstance(part, ItemItem):
         return part.row_scores(user, items)
@@ -166,6 +168,18 @@ def _profiles(part: ContentBased, users: np.ndarray) -> np.ndarray:
     empty = ~np.any(profiles != 0, axis=1)
     profiles[empty] = unit_rows(part.cold_sum_[None, :])[0]
     return profiles
+
+
+def _profile_of(part: ContentBased, user: int) -> np.ndarray:
+    """:func:`_profiles` of one employee."""
+    if user >= 0:
+        row = np.asarray(part.affinity_[user], np.float64)
+        norm = np.linalg.norm(row)
+        if norm > 0:
+            return row / norm
+    cold = np.asarray(part.cold_sum_, np.float64)
+    norm = np.linalg.norm(cold)
+    return cold / norm if norm > 0 else np.zeros_like(cold)
 
 
 def _own_profiles(part: ContentBased, users: np.ndarray) -> np.ndarray:
