@@ -77,7 +77,7 @@ class Refresher:
             ranker = self._ranker(model, view, add_missing=True)
             self._warm(model)  # before it serves: its first feeds are as fast as the next
             now = self.clock()
-            state = LiveState(ranker, version, now, view.digest, now)
+            state = LiveState(ranker, version, now, view.digest, now, view.probe)
             self.holder.swap(state, replay_from=position)
             metrics.refreshed("model")
             logger.info("serving %s (%d items)", version.label, len(ranker.catalogue))
@@ -90,11 +90,15 @@ class Refresher:
             if state is None:
                 return False
             position = self.holder.journal.position
-            view = self.catalogue.read()
+            probe = self.catalogue.probe()
+            if probe == state.catalogue_probe:  # nothing read changed: no full read
+                self._touch(state)
+                return False
+            view = self.catalogue.read(probe)
             model = state.ranker.model
             missing = self.catalogue.missing(view, model)
             if view.digest == state.catalogue_digest and not missing:
-                self._touch(state)
+                self._touch(state, probe)
                 return False
             features = self.catalogue.features(view, missing) if missing else None
             ids = [*map(str, model.items_.external), *missing]
@@ -116,6 +120,7 @@ class Refresher:
                         ranker=ranker,
                         catalogue_digest=view.digest,
                         catalogue_refreshed_at=now,
+                        catalogue_probe=probe,
                     )
                 )
             logger.info(
@@ -226,8 +231,12 @@ class Refresher:
             return self.policy
         return None if state is None else state.ranker.policy
 
-    def _touch(self, state: LiveState) -> None:
+    def _touch(self, state: LiveState, probe: str | None = None) -> None:
+        """Record a refresh that found nothing new (and the store's fingerprint)."""
         with self.holder.lock:
             current = self.holder.state
             if current is state:
-                self.holder.swap(dataclasses.replace(state, catalogue_refreshed_at=self.clock()))
+                changes = {"catalogue_refreshed_at": self.clock()}
+                if probe is not None:
+                    changes["catalogue_probe"] = probe
+                self.holder.swap(dataclasses.replace(state, **changes))

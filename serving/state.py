@@ -53,6 +53,7 @@ class LiveState:
     model_loaded_at: datetime
     catalogue_digest: str
     catalogue_refreshed_at: datetime
+    catalogue_probe: str = ""  # the store's fingerprint when the catalogue was read
 
     @property
     def live_items(self) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 import bentoml
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from features.data.store import Store
@@ -18,6 +19,7 @@ from recsys.dataset import Dataset
 from recsys.feed import FeedRanker
 from recsys.models import RecentPopular
 from serving.auth import Endpoint, Role, TokenConfigError, Tokens
+from serving.catalogue import CatalogueReader
 from serving.config import ConfigError, ServingConfig
 from serving.errors import Forbidden, Unauthorized
 from serving.events import EventRecorder, NewEvents
@@ -122,6 +124,34 @@ def test_events_are_stored_once_on_both_databases(store: Store) -> None:
     assert (again.stored, again.duplicates) == (0, 1)
     stored = [r for r in store.rows("interactions") if r["event_id"] == "x1"]
     assert len(stored) == 1 and stored[0]["event_type"] == "click"
+
+
+def test_the_catalogue_probe_changes_exactly_when_a_read_would(store: Store) -> None:
+    """A refresh that finds the probe unchanged skips the full read: the probe must move
+    with content and advocate changes and with new shares, on both databases."""
+    fill_store(store)
+    reader = CatalogueReader(store, lambda: NOW)
+    first = reader.probe()
+    assert reader.probe() == first and reader.read().probe
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE content SET approval_status = 'retired' WHERE content_id = 'c03'")
+        )
+    retired = reader.probe()
+    assert retired != first
+    write_table(store, "content", content().assign(content_id="n01").head(1))
+    added = reader.probe()
+    assert added != retired
+    recorder = EventRecorder(store, lambda: NOW)
+    share = EventIn(
+        event_id="p1", employee_id="e2", content_id="c04", event_type="share", network="linkedin"
+    )
+    assert recorder.record([share]).stored == 1
+    shared = reader.probe()
+    assert shared != added
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE advocates SET department = 'Legal' WHERE employee_id = 'e1'"))
+    assert reader.probe() != shared
 
 
 # -- the journal replayed onto a swapped-in model ---------------------------------------------
