@@ -55,6 +55,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--levels", default="1,4,16", help="Concurrent clients, comma-separated.")
     parser.add_argument("--seconds", type=float, default=15.0, help="Per level and service.")
     parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=20.0,
+        help="Seconds between ready and the first load (the service loads its text encoder "
+        "and fills its score rows in the background after it is ready).",
+    )
     parser.add_argument("--swap-seconds", type=float, default=60.0, help="0 skips the swap run.")
     parser.add_argument("--new-content", type=int, default=20)
     parser.add_argument("--k", type=int, default=20)
@@ -431,6 +438,7 @@ def main() -> None:
             urls[name] = f"http://127.0.0.1:{port}"
         for url, process in zip(urls.values(), processes, strict=True):
             wait_ready(url, process)
+        time.sleep(args.settle)
         rows = levels(args, urls, employees)
         batch = batch_cost(urls["advocacy"], employees, args.k)
         swap = swap_run(args, urls["advocacy"], prepared, employees) if args.swap_seconds else None
