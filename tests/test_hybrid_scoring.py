@@ -116,12 +116,15 @@ def test_one_employee_rows_equal_the_pair_values() -> None:
     model.observe(["u1", "u2"], ["fresh", "i2"], [as_of, as_of])
     names = [str(n) for n in model.component_names_]
     items = np.asarray([len(model.items_) - 1, 0, 2, 1, 2])
-    for user in (0, 1, 2, len(model.users_) - 1, -1):
-        row = row_values(model.parts_, model.item_times_, user, items, as_of, names)
+    kept: dict = {}  # item-only rows kept across employees of the same time
+    for user in (0, 1, 2, len(model.users_) - 1, -1, 0, 1):
         pairs = pair_values(
             model.parts_, model.item_times_, np.full(len(items), user), items, as_of, names
         )
-        for name in names:
-            np.testing.assert_allclose(row[name], pairs[name], rtol=1e-9, atol=1e-12)
+        for cache in (None, kept):
+            row = row_values(model.parts_, model.item_times_, user, items, as_of, names, cache)
+            for name in names:
+                np.testing.assert_allclose(row[name], pairs[name], rtol=1e-9, atol=1e-12)
+    assert "freshness" in kept
     _exact(model, np.asarray([1]), items, as_of)
     _exact(model, np.asarray([-1]), items, as_of)

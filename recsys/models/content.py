@@ -195,9 +195,7 @@ class ContentBased(Recommender):
             "cold_sum": self.cold_sum_,
             "centre": self.centre_,
         } | (
-            {"history_vectors": self.history_vectors_, "sums": self.sums_}
-            if self._split()
-            else {}
+            {"history_vectors": self.history_vectors_, "sums": self.sums_} if self._split() else {}
         )
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:

@@ -184,7 +184,8 @@ class Hybrid(Recommender):
         items = np.asarray(items, np.int64)
         names = [str(n) for n in self.component_names_]
         if len(users) == 1 and np.ndim(as_of) == 0:  # a feed's reasons: one employee
-            row = row_values(self.parts_, self.item_times_, users[0], items, as_of, names)
+            cache = self.scorer_.item_rows(float(as_of))
+            row = row_values(self.parts_, self.item_times_, users[0], items, as_of, names, cache)
             return {name: row[name].reshape(1, len(items)) for name in names}
         grid_users = np.repeat(users, len(items))
         grid_items = np.tile(items, len(users))
@@ -202,20 +203,14 @@ class Hybrid(Recommender):
         """
         raw = self.components(users, items, as_of)
         names = [str(n) for n in self.component_names_]
-        cold = np.asarray(self.item_cold_)[np.asarray(items, np.int64)][None, :]
-        warm_head, cold_head = self.heads()
-
-        def per_item(warm: np.ndarray, other: np.ndarray) -> np.ndarray:  # (names, 1, items)
-            return np.where(cold, other[:, None], warm[:, None])[:, None, :]
-
-        coef = per_item(warm_head.coef, cold_head.coef)
-        mean = per_item(warm_head.means, cold_head.means)
-        scale = per_item(warm_head.scales, cold_head.scales)
-        values = coef * (np.stack([raw[name] for name in names]) - mean) / scale
+        items = np.asarray(items, np.int64)
+        coef, mean, scale, shift = (a[..., items] for a in self.scorer_.head_rows())
+        stacked = np.stack([raw[name] for name in names])  # (names, users, items)
+        values = coef[:, None, :] * (stacked - mean[:, None, :]) / scale[:, None, :]
         out: dict[str, np.ndarray] = dict(zip(names, values, strict=True))
         if self.has_cold_head_:
-            shift = np.where(cold, cold_head.intercept - warm_head.intercept, 0.0)
-            out["cold_start"] = np.broadcast_to(shift, (len(users), len(items))).copy()
+            rows = (len(np.atleast_1d(users)), len(items))
+            out["cold_start"] = np.broadcast_to(shift, rows).copy()
         return out
 
     # -- learning ---------------------------------------------------------------------

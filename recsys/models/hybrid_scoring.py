@@ -109,15 +109,38 @@ def row_values(
     items: np.ndarray,
     as_of: float,
     names: list[str],
+    item_rows: dict[object, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """:func:`pair_values` of one employee with ``items`` at one time (a feed's reasons):
     the employee's side is looked up once, so a row costs a few array operations per
-    component instead of per-pair gathers of the same vectors."""
+    component instead of per-pair gathers of the same vectors. ``item_rows`` (a dict the
+    caller keeps for this time and drops when live state changes) holds the item-only
+    components over the whole catalogue, so later rows of the same time only gather."""
     items = np.asarray(items, np.int64)
-    return {
-        name: _row_value(name, parts.get(name), item_times, int(user), items, float(as_of))
-        for name in names
-    }
+    user, as_of = int(user), float(as_of)
+    out = {}
+    for name in names:
+        part = parts.get(name)
+        key = _item_only_key(name, part, user)
+        if key is None or item_rows is None:
+            out[name] = _row_value(name, part, item_times, user, items, as_of)
+            continue
+        whole = item_rows.get(key)
+        if whole is None:
+            every = np.arange(len(item_times))
+            whole = item_rows[key] = _row_value(name, part, item_times, user, every, as_of)
+        out[name] = whole[items]
+    return out
+
+
+def _item_only_key(name: str, part: object, user: int) -> object:
+    """What an item-only component's whole row depends on besides the time (None: the
+    component depends on the employee)."""
+    if name == "freshness" or isinstance(part, RecentPopular | ItemPrior):
+        return name
+    if isinstance(part, DepartmentTrend):
+        return (name, int(part.user_department_[user]) if user >= 0 else -1)
+    return None
 
 
 def _row_value(name, part, item_times, user: int, items, as_of: float) -> np.ndarray:
@@ -250,10 +273,39 @@ class FoldedScorer:
         self._departments: dict[float, dict[int, np.ndarray]] = {}
         self._cold_rows: dict[str, np.ndarray] = {}
         self._live: dict[float, dict[object, np.ndarray]] = {}
+        self._item_rows: dict[float, dict[object, np.ndarray]] = {}
         self.rows: UserRows | None = None
+
+    def item_rows(self, as_of: float) -> dict[object, np.ndarray]:
+        """A place for :func:`row_values` to keep the item-only components at ``as_of``
+        (dropped by :meth:`invalidate`)."""
+        rows = self._item_rows.get(as_of)
+        if rows is None:
+            if len(self._item_rows) >= 2:
+                self._item_rows.pop(next(iter(self._item_rows)))
+            rows = self._item_rows[as_of] = {}
+        return rows
+
+    def head_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per item, the coefficients, means and scales of its head (components x items)
+        and the cold head's intercept shift (cached while the cold flags are the same)."""
+        cold = self.cold_items()
+
+        def build() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            warm, other = self.heads
+            rows = [
+                np.where(cold[None, :], b[:, None], a[:, None])
+                for a, b in ((warm.coef, other.coef), (warm.means, other.means))
+            ]
+            scales = np.where(cold[None, :], other.scales[:, None], warm.scales[:, None])
+            shift = np.where(cold, other.intercept - warm.intercept, 0.0)
+            return rows[0], rows[1], scales, shift
+
+        return self._cached(("heads", "rows"), (cold,), build)  # type: ignore[return-value]
 
     def invalidate(self) -> None:
         """Drop the live caches (static ones are checked against their sources on use)."""
+        self._item_rows.clear()
         self._vectors.clear()
         self._departments.clear()
         self._cold_rows.clear()
