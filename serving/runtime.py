@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
+from pydantic import TypeAdapter
 
 from features.builder import OptedOutError
 from features.data.store import Store, data_dir
@@ -43,8 +44,6 @@ from serving.schemas import (
     EventRejectionOut,
     EventsOut,
     FeedItemOut,
-    FeedOut,
-    FeedsBatchOut,
     Filters,
     InfluencerOut,
     InfluencersOut,
@@ -199,7 +198,8 @@ class Runtime:
     # -- feeds (in memory, under the state lock) --------------------------------------
     def feed(
         self, employee_id: str, k: int, filters: Filters | None, profile: Profile | None
-    ) -> FeedOut:
+    ) -> dict[str, object]:
+        """One employee's :class:`~serving.schemas.FeedOut` as its JSON body (:func:`feed_body`)."""
         wanted = _filters(filters)
         now = self._ranking_time()
         with self.holder.lock, _refused():
@@ -208,11 +208,11 @@ class Runtime:
                 employee_id, k, as_of=now.timestamp(), filters=wanted, profile=_employee(profile)
             )
         metrics.feed_served(feed.cold_start)
-        return _feed_out(feed, state, now)
+        return feed_body(feed, state.model_version.label, _json_time(now))
 
     async def feeds(
         self, employee_ids: list[str], k: int, filters: Filters | None
-    ) -> FeedsBatchOut:
+    ) -> dict[str, object]:
         """Feeds of many employees from one state, ``BATCH_CHUNK`` at a time under the lock;
         other requests are served between the chunks (the event loop is yielded)."""
         wanted = _filters(filters)
@@ -226,11 +226,12 @@ class Runtime:
             await asyncio.sleep(0)
         for feed in feeds:
             metrics.feed_served(feed.cold_start)
-        return FeedsBatchOut(
-            feeds=[_feed_out(f, state, now) for f in feeds],
-            model_version=state.model_version.label,
-            as_of=now,
-        )
+        version, as_of = state.model_version.label, _json_time(now)
+        return {
+            "feeds": [feed_body(f, version, as_of) for f in feeds],
+            "model_version": version,
+            "as_of": as_of,
+        }
 
     def similar(self, content_id: str, k: int, employee_id: str | None) -> SimilarOut:
         now = self._ranking_time()
@@ -434,14 +435,34 @@ def _item_out(item: FeedItem) -> FeedItemOut:
     )
 
 
-def _feed_out(feed: Feed, state: LiveState, now: datetime) -> FeedOut:
-    return FeedOut(
-        employee_id=feed.employee_id,
-        items=[_item_out(i) for i in feed.items],
-        cold_start=feed.cold_start,
-        model_version=state.model_version.label,
-        as_of=now,
-    )
+def feed_body(feed: Feed, model_version: str, as_of: str) -> dict[str, object]:
+    """The JSON body of :class:`~serving.schemas.FeedOut` (and of each feed in a batch),
+    built directly: a feed is the hot path, and a model object per item and reason cost
+    more than ranking them. ``as_of`` as :func:`_json_time` writes it."""
+    return {
+        "employee_id": feed.employee_id,
+        "items": [
+            {
+                "content_id": item.content_id,
+                "title": item.title,
+                "score": item.score,
+                "rank": item.rank,
+                "reasons": [{"kind": str(r.kind), "text": r.text} for r in item.reasons],
+            }
+            for item in feed.items
+        ],
+        "cold_start": feed.cold_start,
+        "model_version": model_version,
+        "as_of": as_of,
+    }
+
+
+_TIME = TypeAdapter(datetime)
+
+
+def _json_time(moment: datetime) -> str:
+    """A time as the response schemas serialise it (pydantic's JSON form)."""
+    return str(_TIME.dump_python(moment, mode="json"))
 
 
 def _live_items(state: LiveState, now: datetime) -> int:

@@ -120,7 +120,7 @@ class AdvocacyService:
         return await self._answer(
             ctx,
             Endpoint.FEED,
-            lambda: self.runtime.feed(employee_id, k, filters, profile),
+            lambda: JSONResponse(self.runtime.feed(employee_id, k, filters, profile)),
         )
 
     @bentoml.api(route="/feeds_batch")
@@ -134,7 +134,7 @@ class AdvocacyService:
         """Feeds of many employees (digests), scored together in batches."""
         try:
             self.runtime.tokens.authorize(_authorization(ctx), Endpoint.FEEDS_BATCH)
-            return await self.runtime.feeds(employee_ids, k, filters)
+            return JSONResponse(await self.runtime.feeds(employee_ids, k, filters))  # type: ignore[return-value]
         except ServingError as error:
             return _error(ctx, error)  # type: ignore[return-value]
 

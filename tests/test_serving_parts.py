@@ -267,3 +267,37 @@ def test_serve_refuses_a_bad_configuration(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("ADVOCACY_TOKENS", f"{TOKEN}:frontend")
     missing = CliRunner().invoke(app, ["--model-dir", str(tmp_path / "none")])
     assert missing.exit_code == 2 and "no saved model" in " ".join(missing.output.split())
+
+
+def test_the_feed_body_is_what_the_response_schema_serialises() -> None:
+    """``/feed`` answers a dict built without model objects: it must be FeedOut's JSON."""
+    from datetime import UTC, datetime
+
+    from recsys.feed import Feed, FeedItem
+    from recsys.reasons import Reason, ReasonKind
+    from serving.runtime import _json_time, feed_body
+    from serving.schemas import FeedOut
+
+    now = datetime(2026, 12, 2, 3, 4, 5, tzinfo=UTC)
+    reasons = (Reason(ReasonKind.AFFINITY, 0.7, "Similar to “X” you shared"),)
+    items = (FeedItem("c1", "Title", 1.25, 1, reasons), FeedItem("c2", "", -0.5, 2, ()))
+    feed = Feed("e1", items, False, now.timestamp())
+    body = feed_body(feed, "advocacy-recommender@3", _json_time(now))
+    expected = FeedOut(
+        employee_id="e1",
+        items=[
+            {
+                "content_id": "c1",
+                "title": "Title",
+                "score": 1.25,
+                "rank": 1,
+                "reasons": [{"kind": "affinity", "text": "Similar to “X” you shared"}],
+            },
+            {"content_id": "c2", "title": "", "score": -0.5, "rank": 2, "reasons": []},
+        ],
+        cold_start=False,
+        model_version="advocacy-recommender@3",
+        as_of=now,
+    )
+    assert body == expected.model_dump(mode="json")
+    assert FeedOut.model_validate(body) == expected
