@@ -524,19 +524,17 @@ class FoldedScorer:
         return vector
 
     def _add_colleagues(
-        self, scores: np.ndarray, users: np.ndarray, columns: np.ndarray | None, as_of: float
+        self, scores: np.ndarray, users: np.ndarray, items: np.ndarray, as_of: float
     ) -> None:
-        """The colleague trend (live rows, changed in place by every event): the product
-        weighted per item afterwards."""
+        """The colleague trend over a few ``items`` (live rows, changed in place by every
+        event): the product weighted per item afterwards (whole rows: :meth:`_live_rows`)."""
         for name, part in self.parts.items():
             if not isinstance(part, ColleagueTrend):
                 continue
             scale = float(part.factor(as_of))
             user_block = (scale * part.user_rows(users)).astype(np.float32)
-            live = part.live_ if columns is None else part.live_[columns]
-            weights = self._float_weights(name)
-            product = user_block @ live.T
-            product *= weights[None, :] if columns is None else weights[columns][None, :]
+            product = user_block @ part.live_[items].T
+            product *= self._float_weights(name)[items][None, :]
             scores += product
 
     def _item_block(self, name: str) -> np.ndarray:
