@@ -146,6 +146,18 @@ class ScoreComponents:
         }
 
 
+def _trusted_components(values: dict[str, np.ndarray]) -> ScoreComponents:
+    """:class:`ScoreComponents` from arrays this module built (1-D, aligned, of the right
+    dtypes): the checks of ``__post_init__`` cost more than the reasons' own work."""
+    components = object.__new__(ScoreComponents)
+    for name in _COMPONENT_FIELDS:
+        object.__setattr__(components, name, values.get(name))
+    return components
+
+
+_COMPONENT_FIELDS = tuple(spec.name for spec in fields(ScoreComponents))
+
+
 @dataclass(frozen=True)
 class Reason:
     """One reason: where it comes from, how much it contributed, and its text."""
@@ -265,46 +277,74 @@ def _text(
     titles: Lookup | None,
     topics: Lookup | None,
 ) -> str:
-    if kind is ReasonKind.AFFINITY:
-        title = _look_up(titles, details.code("similar_item", position))
-        shared = details.code("similar_item_shared", position) != 0
-        if not title:
-            return "Similar to what you share" if shared else "Similar to what you engage with"
-        verb = "shared" if shared else "engaged with"
-        return f"Similar to “{title}” you {verb}"
-    if kind is ReasonKind.SIMILAR:
-        title = _look_up(titles, details.code("similar_item", position))
-        return f"Similar to “{title}”" if title else "Similar content"
-    if kind is ReasonKind.TASTE:
-        if details.code("taste_cold", position) == 1:
-            return "Popular with employees across the company"
-        return "Matches your interests"
-    if kind is ReasonKind.POPULAR:
-        return "Popular across the company"
-    if kind is ReasonKind.COLLEAGUES:
-        return "Colleagues with similar interests are engaging with it now"
-    if kind is ReasonKind.CO_ENGAGEMENT:
-        return "Often engaged with alongside what you engaged with"
-    if kind is ReasonKind.LIKELY_POPULAR:
-        return "Content like this tends to do well"
-    if kind is ReasonKind.NEW_CONTENT:
-        return "New in the catalogue"
-    if kind is ReasonKind.DEPARTMENT_TREND:
-        count = details.code("department_engagers", position)
-        if count is None or count < 1:
-            return "Trending in your department"
-        noun = "colleague" if count == 1 else "colleagues"
-        return f"Trending in your department ({count} {noun} engaged this week)"
-    if kind is ReasonKind.TOPIC_NEW:
-        name = _look_up(topics, details.code("new_topic", position))
-        return f"New in {name}" if name else "New in a topic you follow"
-    if kind is ReasonKind.FRESHNESS:
-        hours = details.value("age_hours", position)
-        if not _known(hours):
-            return "Recently published"
-        lead = "Just published" if hours < 48 else "Recently published"
-        return f"{lead} ({_age(hours)})"
-    return "Popular across the company right now"
+    """The text of a reason of ``kind`` for the candidate at ``position``."""
+    constant = _CONSTANT_TEXTS.get(kind)
+    if constant is not None:
+        return constant
+    write = _TEXTS.get(kind)
+    if write is None:
+        return "Popular across the company right now"
+    return write(details, position, titles, topics)
+
+
+def _affinity_text(details: _Details, position: int, titles: Lookup | None, _topics) -> str:
+    title = _look_up(titles, details.code("similar_item", position))
+    shared = details.code("similar_item_shared", position) != 0
+    if not title:
+        return "Similar to what you share" if shared else "Similar to what you engage with"
+    verb = "shared" if shared else "engaged with"
+    return f"Similar to “{title}” you {verb}"
+
+
+def _similar_text(details: _Details, position: int, titles: Lookup | None, _topics) -> str:
+    title = _look_up(titles, details.code("similar_item", position))
+    return f"Similar to “{title}”" if title else "Similar content"
+
+
+def _taste_text(details: _Details, position: int, _titles, _topics) -> str:
+    if details.code("taste_cold", position) == 1:
+        return "Popular with employees across the company"
+    return "Matches your interests"
+
+
+def _department_text(details: _Details, position: int, _titles, _topics) -> str:
+    count = details.code("department_engagers", position)
+    if count is None or count < 1:
+        return "Trending in your department"
+    noun = "colleague" if count == 1 else "colleagues"
+    return f"Trending in your department ({count} {noun} engaged this week)"
+
+
+def _topic_text(details: _Details, position: int, _titles, topics: Lookup | None) -> str:
+    name = _look_up(topics, details.code("new_topic", position))
+    return f"New in {name}" if name else "New in a topic you follow"
+
+
+def _freshness_text(details: _Details, position: int, _titles, _topics) -> str:
+    hours = details.value("age_hours", position)
+    if not _known(hours):
+        return "Recently published"
+    lead = "Just published" if hours < 48 else "Recently published"
+    return f"{lead} ({_age(hours)})"
+
+
+#: Reasons whose text never varies, and the writers of the others (any other kind: the
+#: global trend's text).
+_CONSTANT_TEXTS: dict[ReasonKind, str] = {
+    ReasonKind.POPULAR: "Popular across the company",
+    ReasonKind.COLLEAGUES: "Colleagues with similar interests are engaging with it now",
+    ReasonKind.CO_ENGAGEMENT: "Often engaged with alongside what you engaged with",
+    ReasonKind.LIKELY_POPULAR: "Content like this tends to do well",
+    ReasonKind.NEW_CONTENT: "New in the catalogue",
+}
+_TEXTS: dict[ReasonKind, Callable[[_Details, int, Lookup | None, Lookup | None], str]] = {
+    ReasonKind.AFFINITY: _affinity_text,
+    ReasonKind.SIMILAR: _similar_text,
+    ReasonKind.TASTE: _taste_text,
+    ReasonKind.DEPARTMENT_TREND: _department_text,
+    ReasonKind.TOPIC_NEW: _topic_text,
+    ReasonKind.FRESHNESS: _freshness_text,
+}
 
 
 def _look_up(lookup: Lookup | None, key: int | None) -> str | None:
@@ -477,7 +517,7 @@ class ReasonBuilder:
             values |= self._similar_items(user, shared, items)
         if ReasonKind.TASTE in sums:
             values["taste_cold"] = np.full(len(items), int(user < 0))
-        return ScoreComponents(**values)
+        return _trusted_components(values)
 
     def _contributions(
         self, user: int, items: np.ndarray, scores: np.ndarray, as_of: float
@@ -486,15 +526,24 @@ class ReasonBuilder:
         if not callable(contributions):
             kind = WHOLE_SCORE_KINDS.get(self.model.name)
             return None if kind is None else {kind: np.asarray(scores, np.float64)}
-        sums: dict[ReasonKind, np.ndarray] = {}
-        for name, value in contributions(np.asarray([user]), items, as_of).items():
+        parts = contributions(np.asarray([user]), items, as_of)
+        rows = np.asarray(np.vstack(list(parts.values())), np.float64)  # (parts, items)
+        return {kind: rows[index].sum(axis=0) for kind, index in self._plan(tuple(parts))}
+
+    def _plan(self, names: tuple[str, ...]) -> list[tuple[ReasonKind, list[int]]]:
+        """Per reason kind, the rows of the components it sums (cached per name list)."""
+        cached = self.__dict__.get("_kind_plan")
+        if cached is not None and cached[0] == names:
+            return cached[1]
+        plan: dict[ReasonKind, list[int]] = {}
+        for row, name in enumerate(names):
             kind = component_kind(str(name))
             if kind is None:
                 logger.debug("score component %r gives no reason", name)
                 continue
-            row = np.asarray(value, np.float64).reshape(-1)
-            sums[kind] = sums[kind] + row if kind in sums else row
-        return sums
+            plan.setdefault(kind, []).append(row)
+        self.__dict__["_kind_plan"] = (names, list(plan.items()))
+        return list(plan.items())
 
     def _new_in_topic(
         self, employee: Employee, shared: np.ndarray, items: np.ndarray, freshness: np.ndarray
