@@ -149,6 +149,9 @@ class ScoreComponents:
 def _trusted_components(values: dict[str, np.ndarray]) -> ScoreComponents:
     """:class:`ScoreComponents` from arrays this module built (1-D, aligned, of the right
     dtypes): the checks of ``__post_init__`` cost more than the reasons' own work."""
+    unknown = values.keys() - _COMPONENT_FIELDS
+    if unknown:
+        raise ValueError(f"not score components: {sorted(unknown)}")
     components = object.__new__(ScoreComponents)
     for name in _COMPONENT_FIELDS:
         object.__setattr__(components, name, values.get(name))
