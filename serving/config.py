@@ -96,26 +96,25 @@ def _path(value: str | None) -> Path | None:
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from exc
-    if not value > 0:
-        raise ConfigError(f"{name} must be > 0 seconds, got {raw!r}")
-    return value
+    return _number(env, name, default, "seconds", minimum=0.0, inclusive=False)
 
 
 def _megabytes(env: Mapping[str, str], name: str, default: float) -> float:
+    return _number(env, name, default, "megabytes", minimum=0.0, inclusive=True)
+
+
+def _number(
+    env: Mapping[str, str], name: str, default: float, unit: str, *, minimum: float, inclusive: bool
+) -> float:
+    """``env[name]`` as a number above ``minimum`` (or equal, if ``inclusive``)."""
     raw = env.get(name)
     if not raw:
         return default
     try:
         value = float(raw)
     except ValueError as exc:
-        raise ConfigError(f"{name} must be a number of megabytes, got {raw!r}") from exc
-    if not value >= 0:
-        raise ConfigError(f"{name} must be >= 0 megabytes, got {raw!r}")
+        raise ConfigError(f"{name} must be a number of {unit}, got {raw!r}") from exc
+    if not (value >= minimum if inclusive else value > minimum):
+        bound = ">=" if inclusive else ">"
+        raise ConfigError(f"{name} must be {bound} {minimum:g} {unit}, got {raw!r}")
     return value
