@@ -12,6 +12,7 @@ hosts); :func:`dependencies_from_config` builds it from :class:`~serving.config.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -457,12 +458,14 @@ def feed_body(feed: Feed, model_version: str, as_of: str) -> dict[str, object]:
     }
 
 
-_TIME = TypeAdapter(datetime)
+@functools.cache
+def _time_adapter() -> TypeAdapter[datetime]:
+    return TypeAdapter(datetime)
 
 
 def _json_time(moment: datetime) -> str:
     """A time as the response schemas serialise it (pydantic's JSON form)."""
-    return str(_TIME.dump_python(moment, mode="json"))
+    return str(_time_adapter().dump_python(moment, mode="json"))
 
 
 def _live_items(state: LiveState, now: datetime) -> int:
