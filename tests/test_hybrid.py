@@ -133,6 +133,25 @@ def test_folded_scores_equal_the_components_live(items: list[int]) -> None:
         model.add_items([f"new{step}"], times=[as_of])
 
 
+def test_one_employee_contributions_equal_the_batch_rows() -> None:
+    """A feed's reasons take one employee's contributions from standardised whole rows kept
+    per time; they equal that employee's row of a batch, before and after live events and
+    new content (the kept rows are dropped with the other live caches)."""
+    model = Hybrid(**SMALL).fit(_with_features(trend_dataset()))
+    users = np.asarray([0, 3, -1])
+    for step in range(3):
+        as_of = (10.5 + step) * DAY
+        items = np.asarray([4, 0, 2, 2, len(model.items_) - 1], np.int64)
+        batch = model.contributions(users, items, as_of)
+        for row, user in enumerate(users):
+            one = model.contributions(np.asarray([user]), items, as_of)
+            assert one.keys() == batch.keys()
+            for name, values in one.items():
+                np.testing.assert_allclose(values[0], batch[name][row], rtol=1e-12, err_msg=name)
+        model.observe(["u1", "u2", "u3"], ["i1", "quiet", "quiet"], [as_of] * 3)
+        model.add_items([f"new{step}"], times=[as_of])
+
+
 def test_save_load_keeps_rankings_and_live_state(tmp_path: Path) -> None:
     model = Hybrid(**SMALL).fit(_with_features(trend_dataset()))
     model.save(tmp_path / "m")

@@ -201,9 +201,19 @@ class Hybrid(Recommender):
         ``cold_start`` entry holds the difference of the two heads' intercepts (0 for warm
         items), so the sum still is score - ``intercept_``.
         """
-        raw = self.components(users, items, as_of)
         names = [str(n) for n in self.component_names_]
         items = np.asarray(items, np.int64)
+        users = np.asarray(users, np.int64)
+        if len(users) == 1 and np.ndim(as_of) == 0:  # a feed's reasons: one employee
+            self._check_fitted()
+            rows = self.scorer_.contribution_rows(
+                int(users[0]), items, float(as_of), self.item_times_
+            )
+            out = {name: rows[j][None, :] for j, name in enumerate(names)}
+            if self.has_cold_head_:
+                out["cold_start"] = self.scorer_.head_rows()[3][items][None, :].copy()
+            return out
+        raw = self.components(users, items, as_of)
         coef, mean, scale, shift = (a[..., items] for a in self.scorer_.head_rows())
         stacked = np.stack([raw[name] for name in names])  # (names, users, items)
         values = coef[:, None, :] * (stacked - mean[:, None, :]) / scale[:, None, :]

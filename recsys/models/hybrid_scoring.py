@@ -303,6 +303,51 @@ class FoldedScorer:
 
         return self._cached(("heads", "rows"), (cold,), build)  # type: ignore[return-value]
 
+    def contribution_rows(
+        self, user: int, items: np.ndarray, as_of: float, item_times: np.ndarray
+    ) -> np.ndarray:
+        """``coef * (raw - mean) / scale`` of every component (rows in ``names`` order) for
+        one employee (-1 = cold) and ``items`` at ``as_of``: what a feed's reasons read.
+
+        The item-only components (and the employee's department trend) come standardised
+        from a whole-catalogue block kept per time and department; only the employee's own
+        components are computed, for ``items`` alone."""
+        items = np.asarray(items, np.int64)
+        coef, mean, scale, _ = self.head_rows()
+        keys = [_item_only_key(name, self.parts.get(name), user) for name in self.names]
+        shared = [j for j, key in enumerate(keys) if key is not None]
+        out = np.empty((len(self.names), len(items)))
+        if shared:
+            out[shared] = self._standardised_block(shared, keys, user, as_of, item_times)[:, items]
+        for j, key in enumerate(keys):
+            if key is None:
+                name = self.names[j]
+                raw = _row_value(name, self.parts.get(name), item_times, user, items, as_of)
+                out[j] = coef[j, items] * (raw - mean[j, items]) / scale[j, items]
+        return out
+
+    def _standardised_block(
+        self, rows: list[int], keys: list[object], user: int, as_of: float, item_times: np.ndarray
+    ) -> np.ndarray:
+        """The standardised whole rows of the components ``rows`` (item-only, by ``keys``),
+        kept with the other item-only rows of ``as_of``."""
+        cache = self.item_rows(as_of)
+        key = ("standardised", *(keys[j] for j in rows))
+        block = cache.get(key)
+        if block is None:
+            coef, mean, scale, _ = self.head_rows()
+            every = np.arange(len(item_times))
+            raw = np.stack(
+                [
+                    _row_value(
+                        self.names[j], self.parts.get(self.names[j]), item_times, user, every, as_of
+                    )
+                    for j in rows
+                ]
+            )
+            block = cache[key] = coef[rows] * (raw - mean[rows]) / scale[rows]
+        return block
+
     def invalidate(self) -> None:
         """Drop the live caches (static ones are checked against their sources on use)."""
         self._item_rows.clear()
