@@ -8,14 +8,20 @@ live champion promotion and new content under load.
    components: each swap run adds ``--new-content`` items to a reused store, and above
    ``ease_max_items`` (5,000) the hybrid leaves EASE out (``--model-param
    ease_max_items=6000`` keeps it).
-2. ``bentoml serve`` of ``serving.service:AdvocacyService`` (champion from the registry) and
-   of ``experiments.trivial_service:TrivialService`` on free ports.
+2. ``bentoml serve`` of ``serving.service:AdvocacyService`` (champion from the registry,
+   refresh intervals at the service's defaults) and of
+   ``experiments.trivial_service:TrivialService`` on free ports; after ``--settle``, each
+   server's CPU use while idle (its pollers) over ``--idle`` seconds.
 3. For each concurrency level (1, 4, 16 clients, ``--seconds`` each, after a warm-up), both
-   services: requests/s, p50/p99 latency (ms), errors. Clients are asyncio tasks of this
-   process on the same machine (they compete with the servers for the CPU, equally).
-4. ``--swap-seconds`` (60) at 4 clients on the real service; a quarter in, version 2 is
-   promoted to champion; half-way, ``--new-content`` approved items are written to the store.
-   Counts failed requests, when the new version and the new content were first seen.
+   services: requests/s, p50/p99 latency (ms), errors, and the server's CPU time per request
+   (its processes, from the OS: steadier than requests/s when the machine's speed drifts).
+   Clients are asyncio tasks of this process on the same machine (they compete with the
+   servers for the CPU, equally).
+4. ``--swap-seconds`` (60) at 4 clients on a fresh advocacy server that polls the alias every
+   ``--swap-model-refresh`` and the catalogue every ``--swap-catalogue-refresh`` seconds; a
+   quarter in, version 2 is promoted to champion; half-way, ``--new-content`` approved items
+   are written to the store. Counts failed requests, when the new version and the new content
+   were first seen.
 
 Prints one JSON document. Timings depend on the machine and its load: run it alone.
 
@@ -38,6 +44,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pandas as pd
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -64,6 +71,21 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--swap-seconds", type=float, default=60.0, help="0 skips the swap run.")
     parser.add_argument("--new-content", type=int, default=20)
+    parser.add_argument(
+        "--swap-model-refresh",
+        type=float,
+        default=2.0,
+        help="Alias poll interval (s) of the swap run's server (the levels use the default).",
+    )
+    parser.add_argument(
+        "--swap-catalogue-refresh",
+        type=float,
+        default=5.0,
+        help="Catalogue refresh interval (s) of the swap run's server.",
+    )
+    parser.add_argument(
+        "--idle", type=float, default=10.0, help="Seconds of idle CPU measured before the load."
+    )
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "bench_serving")
     parser.add_argument(
@@ -243,6 +265,50 @@ def wait_ready(url: str, process: subprocess.Popen, timeout: float = 600.0) -> N
     raise RuntimeError(f"{url}: not ready after {timeout} s")
 
 
+def serve(
+    servers: dict[str, subprocess.Popen],
+    name: str,
+    target: str,
+    env: dict[str, str],
+    args: argparse.Namespace,
+) -> str:
+    """Start ``bentoml serve target`` on a free port as ``servers[name]``; its URL."""
+    port = free_port()
+    servers[name] = start(target, port, env, args.work / f"{name}.log")
+    return f"http://127.0.0.1:{port}"
+
+
+def stop(servers: dict[str, subprocess.Popen]) -> None:
+    for process in servers.values():
+        process.terminate()
+    for process in servers.values():
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    servers.clear()
+
+
+def idle_cpu_percent(process: subprocess.Popen, seconds: float) -> float:
+    """The server's CPU use without requests (its pollers and refreshes), % of one core."""
+    before = server_cpu_seconds(process)
+    time.sleep(seconds)
+    return round(100 * (server_cpu_seconds(process) - before) / seconds, 2)
+
+
+def server_cpu_seconds(process: subprocess.Popen) -> float:
+    """User + system CPU seconds of a ``bentoml serve`` process and its workers so far."""
+    root = psutil.Process(process.pid)
+    total = 0.0
+    for member in (root, *root.children(recursive=True)):
+        try:
+            times = member.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -304,17 +370,37 @@ async def load(
     return result
 
 
-def levels(args: argparse.Namespace, urls: dict[str, str], employees: list[str]) -> list[dict]:
+def levels(
+    args: argparse.Namespace,
+    urls: dict[str, str],
+    employees: list[str],
+    servers: dict[str, subprocess.Popen],
+) -> list[dict]:
+    """Each level on each service; besides requests/s, the server's CPU time per request
+    (its processes, from the OS): steadier than requests/s on a machine whose speed drifts
+    between runs, and free of the client's share of the CPU."""
     rows = []
     for clients in (int(c) for c in args.levels.split(",")):
         row: dict[str, object] = {"clients": clients}
         for name, url in urls.items():
             asyncio.run(load(url, clients, args.warmup, employees, args.k))
-            row[name] = asyncio.run(load(url, clients, args.seconds, employees, args.k))
+            before = server_cpu_seconds(servers[name])
+            result = asyncio.run(load(url, clients, args.seconds, employees, args.k))
+            spent = server_cpu_seconds(servers[name]) - before
+            result["server_cpu_ms_per_request"] = round(
+                1000 * spent / max(int(result["requests"]), 1),  # type: ignore[call-overload]
+                3,
+            )
+            row[name] = result
         advocacy, trivial = row["advocacy"], row["trivial"]
         row["throughput_ratio"] = round(
-            advocacy["throughput_rps"] / max(trivial["throughput_rps"], 1e-9),
-            3,  # type: ignore[index]
+            advocacy["throughput_rps"] / max(trivial["throughput_rps"], 1e-9),  # type: ignore[index]
+            3,
+        )
+        row["server_cpu_ratio"] = round(
+            advocacy["server_cpu_ms_per_request"]  # type: ignore[index]
+            / max(trivial["server_cpu_ms_per_request"], 1e-9),  # type: ignore[index]
+            3,
         )
         print(json.dumps(row), file=sys.stderr)
         rows.append(row)
@@ -420,42 +506,48 @@ def main() -> None:
         "ADVOCACY_DB_URL": str(prepared["db_url"]),
         "MLFLOW_TRACKING_URI": str(prepared["tracking_uri"]),
         "ADVOCACY_TOKENS": f"{TOKEN}:frontend,{ADMIN}:admin",
-        "ADVOCACY_MODEL_REFRESH": "2",
-        "ADVOCACY_CATALOGUE_REFRESH": "5",
         "ADVOCACY_DATA_DIR": str(args.work),
         "BENTOML_HOME": str(args.work / "bentoml"),
         "BENTOML_DO_NOT_TRACK": "True",
         "OPENBLAS_NUM_THREADS": "1",
     }
-    urls, processes = {}, []
+    for name in ("ADVOCACY_MODEL_REFRESH", "ADVOCACY_CATALOGUE_REFRESH"):
+        env.pop(name, None)  # the levels measure the service as configured by default
+    servers: dict[str, subprocess.Popen] = {}
     try:
-        for name, target in (
-            ("advocacy", "serving.service:AdvocacyService"),
-            ("trivial", "experiments.trivial_service:TrivialService"),
-        ):
-            port = free_port()
-            processes.append(start(target, port, env, args.work / f"{name}.log"))
-            urls[name] = f"http://127.0.0.1:{port}"
-        for url, process in zip(urls.values(), processes, strict=True):
-            wait_ready(url, process)
+        urls = {
+            "advocacy": serve(servers, "advocacy", "serving.service:AdvocacyService", env, args),
+            "trivial": serve(
+                servers, "trivial", "experiments.trivial_service:TrivialService", env, args
+            ),
+        }
+        for name, url in urls.items():
+            wait_ready(url, servers[name])
         time.sleep(args.settle)
-        rows = levels(args, urls, employees)
+        idle = {name: idle_cpu_percent(process, args.idle) for name, process in servers.items()}
+        rows = levels(args, urls, employees, servers)
         batch = batch_cost(urls["advocacy"], employees, args.k)
-        swap = swap_run(args, urls["advocacy"], prepared, employees) if args.swap_seconds else None
+        swap = None
+        if args.swap_seconds:
+            stop(servers)
+            fast = {
+                **env,
+                "ADVOCACY_MODEL_REFRESH": str(args.swap_model_refresh),
+                "ADVOCACY_CATALOGUE_REFRESH": str(args.swap_catalogue_refresh),
+            }
+            url = serve(servers, "advocacy", "serving.service:AdvocacyService", fast, args)
+            wait_ready(url, servers["advocacy"])
+            time.sleep(args.settle)
+            swap = swap_run(args, url, prepared, employees)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(servers)
     report = {
         "benchmark": "serving",
         "organisation": prepared["settings"],
         "model_params": prepared.get("model_params", {}),
         "components": prepared.get("components"),
         "prepare_seconds": prepared["seconds"],
+        "idle_server_cpu_percent": idle,
         "levels": rows,
         "batch": batch,
         "swap_under_load": swap,
