@@ -301,3 +301,35 @@ def test_the_feed_body_is_what_the_response_schema_serialises() -> None:
     )
     assert body == expected.model_dump(mode="json")
     assert FeedOut.model_validate(body) == expected
+
+
+def test_feed_responses_write_the_bytes_of_starlettes_json_response() -> None:
+    """orjson writes feed bodies: compact UTF-8 JSON of the same values as ``JSONResponse``
+    (floats round-trip exactly; only the spelling of some exponents differs)."""
+    import json
+
+    from starlette.responses import JSONResponse
+
+    from serving.service import FeedResponse
+
+    body = {
+        "employee_id": "e1",
+        "items": [
+            {
+                "content_id": "c1",
+                "title": "Café “launch” – ünïcode ✓",
+                "score": 0.1 + 0.2,
+                "rank": 1,
+                "reasons": [{"kind": "affinity", "text": "Similar to “X” you shared"}],
+            },
+            {"content_id": "c2", "title": "", "score": -1.5e-05, "rank": 2, "reasons": []},
+        ],
+        "cold_start": False,
+        "model_version": "advocacy-recommender@3",
+        "as_of": "2026-12-02T03:04:05Z",
+    }
+    response = FeedResponse(body)
+    assert json.loads(response.body) == json.loads(JSONResponse(body).body) == body
+    assert "Café “launch” – ünïcode ✓".encode() in response.body  # UTF-8, not escaped
+    assert b": " not in response.body and b", " not in response.body
+    assert response.media_type == "application/json"
