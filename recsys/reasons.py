@@ -530,23 +530,32 @@ class ReasonBuilder:
             kind = WHOLE_SCORE_KINDS.get(self.model.name)
             return None if kind is None else {kind: np.asarray(scores, np.float64)}
         parts = contributions(np.asarray([user]), items, as_of)
+        kinds, order, starts = self._plan(tuple(parts))
+        if not kinds:
+            return {}
         rows = np.asarray(np.vstack(list(parts.values())), np.float64)  # (parts, items)
-        return {kind: rows[index].sum(axis=0) for kind, index in self._plan(tuple(parts))}
+        sums = np.add.reduceat(rows[order], starts, axis=0)  # one row per kind
+        return dict(zip(kinds, sums, strict=True))
 
-    def _plan(self, names: tuple[str, ...]) -> list[tuple[ReasonKind, list[int]]]:
-        """Per reason kind, the rows of the components it sums (cached per name list)."""
+    def _plan(self, names: tuple[str, ...]) -> tuple[list[ReasonKind], list[int], list[int]]:
+        """The reason kinds of these components (first-seen order), the component rows
+        grouped by kind, and where each kind's group starts (cached per name list)."""
         cached = self.__dict__.get("_kind_plan")
         if cached is not None and cached[0] == names:
             return cached[1]
-        plan: dict[ReasonKind, list[int]] = {}
+        groups: dict[ReasonKind, list[int]] = {}
         for row, name in enumerate(names):
             kind = component_kind(str(name))
             if kind is None:
                 logger.debug("score component %r gives no reason", name)
                 continue
-            plan.setdefault(kind, []).append(row)
-        self.__dict__["_kind_plan"] = (names, list(plan.items()))
-        return list(plan.items())
+            groups.setdefault(kind, []).append(row)
+        order = [row for rows in groups.values() for row in rows]
+        sizes = [len(rows) for rows in groups.values()]
+        starts = [sum(sizes[:j]) for j in range(len(sizes))]
+        plan = (list(groups), order, starts)
+        self.__dict__["_kind_plan"] = (names, plan)
+        return plan
 
     def _new_in_topic(
         self, employee: Employee, shared: np.ndarray, items: np.ndarray, freshness: np.ndarray
