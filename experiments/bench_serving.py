@@ -10,8 +10,9 @@ live champion promotion and new content under load.
    ease_max_items=6000`` keeps it).
 2. ``bentoml serve`` of ``serving.service:AdvocacyService`` (champion from the registry,
    refresh intervals at the service's defaults) and of
-   ``experiments.trivial_service:TrivialService`` on free ports; after ``--settle``, each
-   server's CPU use while idle (its pollers) over ``--idle`` seconds.
+   ``experiments.trivial_service:TrivialService`` on free ports; once each has settled (at
+   least ``--settle`` seconds, then until its background work is done: see :func:`settle`),
+   its CPU use while idle (its pollers) over ``--idle`` seconds.
 3. For each concurrency level (1, 4, 16 clients, ``--seconds`` each, after a warm-up), both
    services: requests/s, p50/p99 latency (ms), errors, and the server's CPU time per request
    (its processes, from the OS: steadier than requests/s when the machine's speed drifts).
@@ -66,9 +67,12 @@ def parse_args() -> argparse.Namespace:
         "--settle",
         type=float,
         default=20.0,
-        help="Seconds between ready and the first load (the service loads its text encoder "
-        "and fills its score rows in the background after it is ready).",
+        help="Least seconds between ready and the first load (the service loads its text "
+        "encoder and fills its score rows in the background after it is ready); then it "
+        "waits, up to --settle-timeout, until a server uses under --quiet percent of a core.",
     )
+    parser.add_argument("--settle-timeout", type=float, default=180.0)
+    parser.add_argument("--quiet", type=float, default=2.0)
     parser.add_argument("--swap-seconds", type=float, default=60.0, help="0 skips the swap run.")
     parser.add_argument("--new-content", type=int, default=20)
     parser.add_argument(
@@ -287,6 +291,17 @@ def stop(servers: dict[str, subprocess.Popen]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
     servers.clear()
+
+
+def settle(process: subprocess.Popen, args: argparse.Namespace) -> float:
+    """Wait ``--settle`` seconds, then until the server's background work (encoder load,
+    score rows) is done: a 2 s window under ``--quiet`` percent of a core. Seconds waited."""
+    started = time.monotonic()
+    time.sleep(args.settle)
+    while time.monotonic() - started < args.settle + args.settle_timeout:
+        if idle_cpu_percent(process, 2.0) < args.quiet:
+            break
+    return round(time.monotonic() - started, 1)
 
 
 def idle_cpu_percent(process: subprocess.Popen, seconds: float) -> float:
@@ -523,7 +538,7 @@ def main() -> None:
         }
         for name, url in urls.items():
             wait_ready(url, servers[name])
-        time.sleep(args.settle)
+        settled = {name: settle(process, args) for name, process in servers.items()}
         idle = {name: idle_cpu_percent(process, args.idle) for name, process in servers.items()}
         rows = levels(args, urls, employees, servers)
         batch = batch_cost(urls["advocacy"], employees, args.k)
@@ -537,7 +552,7 @@ def main() -> None:
             }
             url = serve(servers, "advocacy", "serving.service:AdvocacyService", fast, args)
             wait_ready(url, servers["advocacy"])
-            time.sleep(args.settle)
+            settle(servers["advocacy"], args)
             swap = swap_run(args, url, prepared, employees)
     finally:
         stop(servers)
@@ -547,6 +562,7 @@ def main() -> None:
         "model_params": prepared.get("model_params", {}),
         "components": prepared.get("components"),
         "prepare_seconds": prepared["seconds"],
+        "settle_seconds": settled,
         "idle_server_cpu_percent": idle,
         "levels": rows,
         "batch": batch,
