@@ -275,10 +275,12 @@ def serve(
     target: str,
     env: dict[str, str],
     args: argparse.Namespace,
+    log: str | None = None,
 ) -> str:
-    """Start ``bentoml serve target`` on a free port as ``servers[name]``; its URL."""
+    """Start ``bentoml serve target`` on a free port as ``servers[name]``, its output in
+    ``--work``/``log`` (default ``name.log``); its URL."""
     port = free_port()
-    servers[name] = start(target, port, env, args.work / f"{name}.log")
+    servers[name] = start(target, port, env, args.work / (log or f"{name}.log"))
     return f"http://127.0.0.1:{port}"
 
 
@@ -550,7 +552,8 @@ def main() -> None:
                 "ADVOCACY_MODEL_REFRESH": str(args.swap_model_refresh),
                 "ADVOCACY_CATALOGUE_REFRESH": str(args.swap_catalogue_refresh),
             }
-            url = serve(servers, "advocacy", "serving.service:AdvocacyService", fast, args)
+            target = "serving.service:AdvocacyService"
+            url = serve(servers, "advocacy", target, fast, args, log="advocacy-swap.log")
             wait_ready(url, servers["advocacy"])
             settle(servers["advocacy"], args)
             swap = swap_run(args, url, prepared, employees)
