@@ -303,7 +303,7 @@ def test_the_feed_body_is_what_the_response_schema_serialises() -> None:
     assert FeedOut.model_validate(body) == expected
 
 
-def test_feed_responses_write_the_bytes_of_starlettes_json_response() -> None:
+def test_feed_responses_write_the_json_values_of_starlettes_json_response() -> None:
     """orjson writes feed bodies: compact UTF-8 JSON of the same values as ``JSONResponse``
     (floats round-trip exactly; only the spelling of some exponents differs)."""
     import json

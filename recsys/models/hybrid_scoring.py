@@ -330,21 +330,17 @@ class FoldedScorer:
         self, rows: list[int], keys: list[object], user: int, as_of: float, item_times: np.ndarray
     ) -> np.ndarray:
         """The standardised whole rows of the components ``rows`` (item-only, by ``keys``),
-        kept with the other item-only rows of ``as_of``."""
+        kept with the other item-only rows of ``as_of`` (the raw ones come from
+        :func:`row_values`' rows in the same place)."""
         cache = self.item_rows(as_of)
         key = ("standardised", *(keys[j] for j in rows))
         block = cache.get(key)
         if block is None:
             coef, mean, scale, _ = self.head_rows()
+            names = [self.names[j] for j in rows]
             every = np.arange(len(item_times))
-            raw = np.stack(
-                [
-                    _row_value(
-                        self.names[j], self.parts.get(self.names[j]), item_times, user, every, as_of
-                    )
-                    for j in rows
-                ]
-            )
+            whole = row_values(self.parts, item_times, user, every, as_of, names, cache)
+            raw = np.stack([whole[name] for name in names])
             block = cache[key] = coef[rows] * (raw - mean[rows]) / scale[rows]
         return block
 
