@@ -13,7 +13,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from features.data.contract import TABLES
+from features.data.contract import FEED_TABLES, TABLES
 from features.data.reader import StoreReader, utc
 
 logger = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ _TIME = {"interactions": "timestamp", "share_outcomes": "measured_at", "social_a
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The contract tables as known at ``as_of``."""
+    """The feed tables of the contract (``FEED_TABLES``) as known at ``as_of``."""
 
     as_of: pd.Timestamp
     advocates: pd.DataFrame
@@ -38,7 +38,7 @@ class Snapshot:
     def load(cls, reader: StoreReader, as_of: datetime | pd.Timestamp) -> Snapshot:
         """Read the store as of ``as_of``."""
         moment = utc(as_of)
-        tables = {name: reader.table(name, as_of=moment) for name in TABLES}
+        tables = {name: reader.table(name, as_of=moment) for name in FEED_TABLES}
         logger.info(
             "snapshot as of %s: %s", moment, {name: len(frame) for name, frame in tables.items()}
         )
@@ -49,7 +49,7 @@ class Snapshot:
         """A snapshot of in-memory tables (missing ones are empty), cut at ``as_of``."""
         tables = {
             name: frames.get(name, pd.DataFrame(columns=list(TABLES[name].field_names)))
-            for name in TABLES
+            for name in FEED_TABLES
         }
         return cls(as_of=utc(as_of), **tables).cut(as_of)
 

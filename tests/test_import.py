@@ -29,6 +29,8 @@ EXPECTED = {
     "share_outcomes": 2,
     "social_accounts": 2,
     "org_edges": 2,
+    "link_clicks": 3,
+    "conversions": 2,
 }
 
 

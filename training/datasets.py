@@ -19,7 +19,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from features.data.contract import TABLES
+from features.data.contract import FEED_TABLES, TABLES
 from features.pipeline import FeatureSet
 from features.snapshot import Snapshot
 from recsys.dataset import Dataset
@@ -83,13 +83,13 @@ def data_profile(snapshot: Snapshot) -> dict[str, object]:
     """Row counts, the interactions' time range and a fingerprint of every table."""
     times = pd.to_datetime(snapshot.interactions["timestamp"], utc=True)
     digest = hashlib.sha256()
-    for name in TABLES:
+    for name in FEED_TABLES:
         frame = getattr(snapshot, name)
         digest.update(name.encode())
         digest.update(_table_digest(frame, list(TABLES[name].field_names)))
     return {
         "as_of": snapshot.as_of.isoformat(),
-        "rows": {name: len(getattr(snapshot, name)) for name in TABLES},
+        "rows": {name: len(getattr(snapshot, name)) for name in FEED_TABLES},
         "first_event": times.min().isoformat() if len(times) else None,
         "last_event": times.max().isoformat() if len(times) else None,
         "fingerprint": digest.hexdigest()[:16],

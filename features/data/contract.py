@@ -1,4 +1,4 @@
-"""The data contract: the six tables a company feeds into advocacy-recsys.
+"""The data contract: the tables a company feeds into advocacy-recsys.
 
 Each table is described once, here, as a :class:`TableSpec`. Validation, the SQL
 schema, the importers and the README's contract section are all derived from these
@@ -8,7 +8,8 @@ Conventions
 - Ids are strings (external ids); numeric ids in a file are kept as their text.
 - Timestamps are ISO 8601; a value without a zone is taken as UTC. They are stored as UTC.
 - List fields are written ``a;b;c`` in CSV (a JSON array ``["a", "b"]`` is accepted too).
-- Enumerated values and codes are case-insensitive and stored lower-case.
+- Enumerated values and codes are case-insensitive and stored lower-case; currency codes
+  (ISO 4217) are case-insensitive and stored upper-case.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Kind(StrEnum):
     TIMESTAMP = "timestamp"
     DATE = "date"
     LIST = "list"
+    CURRENCY = "currency"  # ISO 4217 alphabetic code, stored upper-case
 
 
 class Conflict(StrEnum):
@@ -264,18 +266,72 @@ ORG_EDGES = TableSpec(
     ),
 )
 
+LINK_CLICKS = TableSpec(
+    name="link_clicks",
+    description="Visits to the company's site through a share's tracked link.",
+    key=("click_id",),
+    foreign_keys=(ForeignKey("share_event_id", "interactions", "share_events"),),
+    fields=(
+        FieldSpec("click_id", Kind.STRING, True, "Unique click id (key)."),
+        FieldSpec(
+            "share_event_id", Kind.STRING, True, "The share whose link was clicked (a share event)."
+        ),
+        FieldSpec(
+            "visitor_id", Kind.STRING, True, "Pseudonymous visitor id set by the company's site."
+        ),
+        FieldSpec("timestamp", Kind.TIMESTAMP, True, "When.", future_checked=True),
+        FieldSpec("landing_url", Kind.STRING, description="The page the link opened."),
+    ),
+)
+
+CONVERSIONS = TableSpec(
+    name="conversions",
+    description="Business results on the company's site: leads, sign-ups, applications ...",
+    key=("conversion_id",),
+    fields=(
+        FieldSpec("conversion_id", Kind.STRING, True, "Unique conversion id (key)."),
+        FieldSpec("visitor_id", Kind.STRING, True, "The visitor (as in link_clicks.visitor_id)."),
+        FieldSpec("timestamp", Kind.TIMESTAMP, True, "When.", future_checked=True),
+        FieldSpec(
+            "kind",
+            Kind.TOKEN,
+            True,
+            "lead, signup, application, demo_request, purchase, ... (open set).",
+        ),
+        FieldSpec("value", Kind.FLOAT, min_value=0, description="What it is worth, >= 0."),
+        FieldSpec(
+            "currency", Kind.CURRENCY, description="ISO 4217 code of value (required with value)."
+        ),
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
-    for spec in (ADVOCATES, CONTENT, INTERACTIONS, SHARE_OUTCOMES, SOCIAL_ACCOUNTS, ORG_EDGES)
+    for spec in (
+        ADVOCATES,
+        CONTENT,
+        INTERACTIONS,
+        SHARE_OUTCOMES,
+        SOCIAL_ACCOUNTS,
+        ORG_EDGES,
+        LINK_CLICKS,
+        CONVERSIONS,
+    )
 }
 """All contract tables, in dependency order (a table only references earlier ones)."""
 
 TABLE_ORDER: tuple[str, ...] = tuple(TABLES)
 
+FEED_TABLES: tuple[str, ...] = TABLE_ORDER[:6]
+"""The tables the recommenders and the influencer scorer learn from (a snapshot's tables);
+link clicks and conversions are read by program analytics and attribution only."""
+
 
 def _type_text(spec: FieldSpec) -> str:
     if spec.kind is Kind.ENUM:
         return "one of " + ", ".join(f"`{c}`" for c in spec.choices)
+    if spec.kind is Kind.CURRENCY:
+        return "ISO 4217 code (e.g. `EUR`)"
     text = spec.kind.value
     if spec.min_value is not None:
         text += f" {'>' if spec.exclusive_min else '>='} {spec.min_value:g}"

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from features.data.contract import TABLES, FieldSpec, Kind, TableSpec
+from features.data.contract import FEED_TABLES, TABLES, FieldSpec, Kind, TableSpec
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ _SQL_TYPES: dict[Kind, Callable[[], sa.types.TypeEngine]] = {
     Kind.TIMESTAMP: sa.DateTime,  # naive, always UTC
     Kind.DATE: sa.Date,
     Kind.LIST: sa.JSON,
+    Kind.CURRENCY: lambda: sa.String(3),
 }
 
 # Secondary indexes on the columns that feature builders and serving filter or join on.
@@ -38,6 +39,8 @@ _INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
     "interactions": (("employee_id", "timestamp"), ("timestamp",)),
     "social_accounts": (("as_of",),),
     "org_edges": (("employee_b",),),
+    "link_clicks": (("share_event_id",), ("visitor_id", "timestamp"), ("timestamp",)),
+    "conversions": (("visitor_id", "timestamp"), ("timestamp",)),
 }
 
 metadata = sa.MetaData()
@@ -114,7 +117,8 @@ influencer_reviews = sa.Table(
 
 
 def _create_contract_tables(conn: Connection) -> None:
-    metadata.create_all(conn, tables=list(CONTRACT_TABLES.values()))
+    """The six tables of the first contract (later contract tables have their own steps)."""
+    metadata.create_all(conn, tables=[CONTRACT_TABLES[name] for name in FEED_TABLES])
 
 
 def _create_embedding_cache(conn: Connection) -> None:
@@ -134,6 +138,12 @@ def _add_content_networks(conn: Connection) -> None:
     conn.execute(sa.text(f"ALTER TABLE content ADD COLUMN networks {kind}"))
 
 
+def _create_click_tables(conn: Connection) -> None:
+    metadata.create_all(
+        conn, tables=[CONTRACT_TABLES["link_clicks"], CONTRACT_TABLES["conversions"]]
+    )
+
+
 Migration = tuple[int, str, Callable[[Connection], None]]
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -149,6 +159,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         _create_influencer_reviews,
     ),
     (4, "content.networks: the networks content is meant for", _add_content_networks),
+    (
+        5,
+        "link_clicks and conversions: tracked visits from shares and what they led to",
+        _create_click_tables,
+    ),
 )
 HEAD = MIGRATIONS[-1][0]
 

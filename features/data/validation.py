@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from features.data.contract import FieldSpec, Kind, TableSpec
+from features.data.currencies import ISO_4217
 
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
@@ -248,6 +249,28 @@ def _parse_code(spec: FieldSpec, text: pd.Series, _: ValidationContext):
     return values.astype(object).where(values.notna(), None), problems
 
 
+def _parse_currency(spec: FieldSpec, text: pd.Series, _: ValidationContext):
+    values = text.str.upper()
+    present = values.notna().to_numpy()
+    shaped = values.str.fullmatch(r"[A-Z]{3}").fillna(False).to_numpy(dtype=bool)
+    known = values.isin(ISO_4217).to_numpy(dtype=bool)
+    problems = [
+        _Problem(
+            present & ~shaped,
+            spec.name,
+            Reason.BAD_TYPE,
+            "must be a three-letter ISO 4217 currency code, e.g. EUR",
+        ),
+        _Problem(
+            present & shaped & ~known,
+            spec.name,
+            Reason.NOT_ALLOWED,
+            "is not an ISO 4217 currency code",
+        ),
+    ]
+    return values.astype(object).where(values.notna(), None), problems
+
+
 def _parse_number(spec: FieldSpec, text: pd.Series, _: ValidationContext):
     numbers = pd.to_numeric(text, errors="coerce").astype("float64").to_numpy()
     present = text.notna().to_numpy()
@@ -379,6 +402,17 @@ def _share_has_network(parsed: dict[str, pd.Series]) -> _Problem:
     )
 
 
+def _value_has_currency(parsed: dict[str, pd.Series]) -> _Problem:
+    valued = parsed["value"].notna().to_numpy()
+    no_currency = parsed["currency"].isna().to_numpy()
+    return _Problem(
+        valued & no_currency,
+        "currency",
+        Reason.MISSING_VALUE,
+        "a conversion value needs its ISO 4217 currency",
+    )
+
+
 def _no_self_edge(parsed: dict[str, pd.Series]) -> _Problem:
     same = (parsed["employee_a"] == parsed["employee_b"]).fillna(False).to_numpy(dtype=bool)
     return _Problem(
@@ -390,6 +424,7 @@ _CROSS_CHECKS: dict[str, tuple[Callable[[dict[str, pd.Series]], _Problem], ...]]
     "content": (_expiry_after_publication,),
     "interactions": (_share_has_network,),
     "org_edges": (_no_self_edge,),
+    "conversions": (_value_has_currency,),
 }
 
 _PARSERS = {
@@ -402,4 +437,5 @@ _PARSERS = {
     Kind.TIMESTAMP: _parse_timestamp,
     Kind.DATE: _parse_date,
     Kind.LIST: _parse_list,
+    Kind.CURRENCY: _parse_currency,
 }

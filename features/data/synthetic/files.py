@@ -29,7 +29,7 @@ def write(org: SyntheticOrg, out_dir: Path, fmt: Literal["csv", "parquet"] = "cs
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name in TABLE_ORDER:
+    for name in (t for t in TABLE_ORDER if t in org.tables):
         spec = TABLES[name]
         kinds = [spec.field(c).kind for c in spec.field_names]
         frame = org.tables[name].loc[:, list(spec.field_names)]

@@ -62,7 +62,11 @@ def generate(config: OrgConfig) -> SyntheticOrg:
         "social_accounts": social_accounts_table(config, people, acc, rngs[6]),
         "org_edges": edges,
     }
-    tables = {name: tables[name].loc[:, list(TABLES[name].field_names)] for name in TABLE_ORDER}
+    tables = {
+        name: tables[name].loc[:, list(TABLES[name].field_names)]
+        for name in TABLE_ORDER
+        if name in tables
+    }
     logger.info(
         "generated %s in %.1fs",
         {k: len(v) for k, v in tables.items()},
