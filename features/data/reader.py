@@ -59,14 +59,7 @@ class StoreReader:
             query = query.where(target.c[time_column] <= naive_utc(as_of))
         if time_column and since is not None:
             query = query.where(target.c[time_column] > naive_utc(since))
-        with self.store.engine.connect() as conn:
-            cursor = conn.connection.cursor()  # the driver's: plain tuples, no per-row work
-            try:
-                cursor.execute(*_compiled(query, conn))
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
-        frame = pd.DataFrame.from_records(rows, columns=selected)
+        frame = pd.DataFrame.from_records(fetch_rows(self.store, query), columns=selected)
         return _typed(name, frame)
 
     def shares(self, *, as_of: datetime) -> pd.DataFrame:
@@ -77,6 +70,21 @@ class StoreReader:
             columns=["event_id", "employee_id", "content_id", "event_type", "network", "timestamp"],
         )
         return frame[frame["event_type"] == "share"].reset_index(drop=True)
+
+
+def fetch_rows(store: Store, query: sa.Select) -> list[tuple]:
+    """The rows of ``query`` as the driver returns them (plain tuples, no per-row work).
+
+    SQLite gives timestamps as text (``YYYY-MM-DD HH:MM:SS.ffffff``), PostgreSQL as naive
+    datetimes; both are naive UTC.
+    """
+    with store.engine.connect() as conn:
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(*_compiled(query, conn))
+            return cursor.fetchall()
+        finally:
+            cursor.close()
 
 
 def _compiled(query: sa.Select, conn: sa.Connection) -> tuple[str, object]:
