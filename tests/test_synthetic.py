@@ -86,8 +86,9 @@ def test_same_config_gives_identical_files(tmp_path: Path, fmt: str) -> None:
     config = OrgConfig(employees=300, content=80, days=60, interactions_per_employee=20.0, seed=3)
     first = write(generate(config), tmp_path / "a", fmt)
     second = write(generate(config), tmp_path / "b", fmt)
+    truth = ("influencers", "attribution", "conversions")
     assert [p.name for p in first] == [f"{t}.{fmt}" for t in TABLE_ORDER] + [
-        f"ground_truth_influencers.{fmt}"
+        f"ground_truth_{name}.{fmt}" for name in truth
     ]
     for a, b in zip(first, second, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
@@ -152,6 +153,8 @@ def test_write_rejects_unknown_format(org: SyntheticOrg, tmp_path: Path) -> None
 
 def test_ground_truth_stays_out_of_contract_tables(org: SyntheticOrg) -> None:
     planted = set(org.ground_truth.columns) - {"employee_id", "department", "opted_out"}
+    planted |= set(org.attribution_truth.columns) - {"id", "clicks"}
+    planted |= set(org.conversion_truth.columns) - {"conversion_id"}
     for frame in org.tables.values():
         assert not planted & set(frame.columns)
 

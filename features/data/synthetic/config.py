@@ -16,6 +16,16 @@ class OrgConfig:
 
     The data covers ``(end - days, end]``; the expected number of interactions is
     ``employees * interactions_per_employee`` (within a few percent).
+
+    Link clicks and conversions (see ``clicks.py`` and ``conversions.py``):
+    ``link_click_rate`` is the share of a share's last measured clicks that reach the site as
+    tracked link clicks (binomial thinning); a click recruits a new visitor with probability
+    ``1 / clicks_per_visitor`` (otherwise a returning visitor clicks); ``click_conversion_rate``
+    is the mean over all clicks of the conversions a click alone would cause (its planted
+    effect); ``baseline_conversion_rate`` the expected conversions no share causes, per visitor
+    and 30 days on the site; ``organic_visitor_ratio`` the site visitors who never click a
+    share, per clicking visitor. The defaults give about 0.7 link clicks per measured click,
+    5-6 conversions per 100 link clicks, a quarter of them baseline.
     """
 
     employees: int = 2000
@@ -26,6 +36,11 @@ class OrgConfig:
     end: datetime = datetime(2026, 11, 1, tzinfo=UTC)
     micro_influencer_rate: float = 0.02
     opt_out_rate: float = 0.03
+    link_click_rate: float = 0.7
+    clicks_per_visitor: float = 4.0
+    click_conversion_rate: float = 0.05
+    baseline_conversion_rate: float = 0.012
+    organic_visitor_ratio: float = 0.25
 
     def __post_init__(self) -> None:
         for name, low, high in (
@@ -39,15 +54,22 @@ class OrgConfig:
                 raise ValueError(
                     f"OrgConfig.{name} must be an integer in [{low}, {high}], got {value!r}"
                 )
-        for name, high in (
-            ("interactions_per_employee", 1e6),
-            ("micro_influencer_rate", 0.5),
-            ("opt_out_rate", 0.99),
+        for name, low, high in (
+            ("interactions_per_employee", 0, 1e6),
+            ("micro_influencer_rate", 0, 0.5),
+            ("opt_out_rate", 0, 0.99),
+            ("link_click_rate", 0, 1.0),
+            ("clicks_per_visitor", 1, 1000.0),
+            ("click_conversion_rate", 0, 1.0),
+            ("baseline_conversion_rate", 0, 1.0),
+            ("organic_visitor_ratio", 0, 100.0),
         ):
             value = getattr(self, name)
             ok = isinstance(value, int | float) and not isinstance(value, bool)
-            if not ok or not 0 <= value <= high:
-                raise ValueError(f"OrgConfig.{name} must be a number in [0, {high}], got {value!r}")
+            if not ok or not low <= value <= high:
+                raise ValueError(
+                    f"OrgConfig.{name} must be a number in [{low}, {high}], got {value!r}"
+                )
         if not isinstance(self.end, datetime) or self.end.utcoffset() is None:
             raise ValueError(f"OrgConfig.end must be a timezone-aware datetime, got {self.end!r}")
 
@@ -64,12 +86,21 @@ class OrgConfig:
 
 @dataclass(frozen=True)
 class SyntheticOrg:
-    """The six contract tables (keyed by table name) and the planted ground truth.
+    """The contract tables (keyed by table name) and the planted ground truth.
 
     ``ground_truth`` has one row per employee: ``tier`` is ``micro`` for the planted
     micro-influencers, ``macro``/``heavy_sharer`` for the confounders and ``regular``
     otherwise; ``influence_multiplier`` scales the latent ``engagement_rate``.
+
+    ``attribution_truth`` holds the true causal credit of the conversions: one row per
+    advocate, content item and network with a tracked click (``level``, ``id``, ``clicks``,
+    ``true_conversions`` caused by its clicks, ``true_value`` their value in EUR with USD at
+    ``EUR_PER_USD``, ``planted_effect`` its multiplier of a click's effect).
+    ``conversion_truth`` has one row per conversion: ``conversion_id``,
+    ``caused_by_click_id`` (missing for the baseline) and ``value_eur``.
     """
 
     tables: dict[str, pd.DataFrame]
     ground_truth: pd.DataFrame
+    attribution_truth: pd.DataFrame
+    conversion_truth: pd.DataFrame

@@ -18,11 +18,13 @@ logger = logging.getLogger(__name__)
 
 
 def write(org: SyntheticOrg, out_dir: Path, fmt: Literal["csv", "parquet"] = "csv") -> list[Path]:
-    """Write each contract table and ``ground_truth_influencers`` as ``fmt``; return the paths.
+    """Write each contract table and the ground truth as ``fmt``; return the paths.
 
-    Values are written as contract text (ISO 8601 UTC timestamps, ``YYYY-MM-DD`` dates,
-    ``true``/``false``, ``a;b`` lists, missing = empty) in both formats; parquet files hold
-    the same strings. Output depends only on ``org``.
+    The ground truth goes to ``ground_truth_influencers``, ``ground_truth_attribution`` and
+    ``ground_truth_conversions`` (names that are no contract table's, so importing the folder
+    skips them; see ``SyntheticOrg``). Values are written as contract text (ISO 8601 UTC
+    timestamps, ``YYYY-MM-DD`` dates, ``true``/``false``, ``a;b`` lists, missing = empty) in
+    both formats; parquet files hold the same strings. Output depends only on ``org``.
     """
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
@@ -34,9 +36,13 @@ def write(org: SyntheticOrg, out_dir: Path, fmt: Literal["csv", "parquet"] = "cs
         kinds = [spec.field(c).kind for c in spec.field_names]
         frame = org.tables[name].loc[:, list(spec.field_names)]
         paths.append(_write_frame(frame, kinds, out_dir / f"{name}.{fmt}", fmt))
-    gt = org.ground_truth
-    kinds = [_infer_kind(gt[c]) for c in gt.columns]
-    paths.append(_write_frame(gt, kinds, out_dir / f"ground_truth_influencers.{fmt}", fmt))
+    for name, gt in (
+        ("influencers", org.ground_truth),
+        ("attribution", org.attribution_truth),
+        ("conversions", org.conversion_truth),
+    ):
+        kinds = [_infer_kind(gt[c]) for c in gt.columns]
+        paths.append(_write_frame(gt, kinds, out_dir / f"ground_truth_{name}.{fmt}", fmt))
     logger.info("wrote %d files to %s", len(paths), out_dir)
     return paths
 

@@ -11,18 +11,25 @@ import pandas as pd
 from features.data.contract import TABLE_ORDER, TABLES
 from features.data.synthetic.accounts import make_accounts
 from features.data.synthetic.activity import make_interactions, make_share_outcomes
-from features.data.synthetic.catalogue import make_content, render_text
+from features.data.synthetic.catalogue import Catalog, make_content, render_text
+from features.data.synthetic.clicks import make_clicks
 from features.data.synthetic.config import OrgConfig, SyntheticOrg
+from features.data.synthetic.conversions import make_conversions
 from features.data.synthetic.network import make_edges
-from features.data.synthetic.people import make_people
+from features.data.synthetic.people import People, make_people
 from features.data.synthetic.tables import (
     advocates_table,
+    attribution_truth_table,
     content_table,
+    conversion_truth_table,
+    conversions_table,
     ground_truth_table,
     interactions_table,
+    link_clicks_table,
     social_accounts_table,
     str_column,
     time_column,
+    visitor_ids,
 )
 from features.data.synthetic.vocabulary import EDGE_KINDS
 
@@ -30,9 +37,13 @@ logger = logging.getLogger(__name__)
 
 
 def generate(config: OrgConfig) -> SyntheticOrg:
-    """Generate a synthetic organisation; deterministic in ``config``."""
+    """Generate a synthetic organisation; deterministic in ``config``.
+
+    Streams 0-7 draw the six feed tables, 8-9 the link clicks and conversions (spawned
+    after the others, so adding them left the feed tables unchanged).
+    """
     started = time.perf_counter()
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(8)]
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(10)]
     people = make_people(config, rngs[0])
     acc = make_accounts(config, people, rngs[1])
     cat, author, text_dept, country = make_content(config, people, rngs[2])
@@ -62,6 +73,9 @@ def generate(config: OrgConfig) -> SyntheticOrg:
         "social_accounts": social_accounts_table(config, people, acc, rngs[6]),
         "org_edges": edges,
     }
+    outcome_rows = (idx, at, values)
+    tables |= _attribution(config, people, cat, texts, ev, interactions, outcome_rows, rngs[8:])
+    truth = {name: tables.pop(name) for name in ("attribution_truth", "conversion_truth")}
     tables = {
         name: tables[name].loc[:, list(TABLES[name].field_names)]
         for name in TABLE_ORDER
@@ -72,4 +86,24 @@ def generate(config: OrgConfig) -> SyntheticOrg:
         {k: len(v) for k, v in tables.items()},
         time.perf_counter() - started,
     )
-    return SyntheticOrg(tables=tables, ground_truth=ground_truth_table(people, acc))
+    return SyntheticOrg(tables=tables, ground_truth=ground_truth_table(people, acc), **truth)
+
+
+def _attribution(
+    cfg: OrgConfig, people: People, cat: Catalog, texts, ev, interactions, outcomes, rngs
+) -> dict[str, pd.DataFrame]:
+    """Link clicks and conversions, and the true cause of each conversion (rolled up too)."""
+    clicks = make_clicks(cfg, people, ev, outcomes, rngs[0])
+    conv = make_conversions(cfg, people, cat, ev, clicks, rngs[1])
+    who = np.concatenate([clicks.visitor, conv.visitor])
+    ids = visitor_ids(clicks.visitors.n, who, np.concatenate([clicks.t, conv.t]))
+    urls = np.asarray(texts[2], dtype=object)
+    link_clicks = link_clicks_table(clicks, ev, interactions["event_id"], urls, ids)
+    conversions = conversions_table(conv, ids)
+    click_ids = link_clicks["click_id"].to_numpy()
+    return {
+        "link_clicks": link_clicks,
+        "conversions": conversions,
+        "attribution_truth": attribution_truth_table(people, cat, ev, clicks, conv),
+        "conversion_truth": conversion_truth_table(conv, conversions["conversion_id"], click_ids),
+    }

@@ -8,7 +8,9 @@ import pandas as pd
 from features.data.contract import APPROVAL_STATUSES, EVENT_TYPES, NETWORKS, SENIORITIES
 from features.data.synthetic.accounts import NET_MEDIAN, NET_PREF, Accounts, followers_at
 from features.data.synthetic.catalogue import NEVER, Catalog
+from features.data.synthetic.clicks import Clicks
 from features.data.synthetic.config import DAY, OrgConfig
+from features.data.synthetic.conversions import CURRENCIES, KINDS, Conversions
 from features.data.synthetic.people import People
 from features.data.synthetic.vocabulary import (
     CONTENT_TYPES,
@@ -154,3 +156,96 @@ def ground_truth_table(people: People, acc: Accounts) -> pd.DataFrame:
             "opted_out": people.opted_out[o],
         }
     )
+
+
+def numbered_ids(prefix: str, n: int, width: int = 9) -> pd.Series:
+    """``prefix`` + 1-based zero-padded numbers (at least ``width`` digits) as a string column."""
+    if not n:
+        return pd.Series([], dtype=object)
+    width = max(width, len(str(n)))
+    digits = np.char.zfill(np.arange(1, n + 1).astype(f"U{width}"), width)
+    return pd.Series(np.char.add(prefix, digits).astype(object))
+
+
+def visitor_ids(n: int, visitor: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Visitor ids numbered by first appearance (click or conversion); None if never seen."""
+    order = np.lexsort((visitor, t))
+    seen, first = np.unique(visitor[order], return_index=True)
+    ids = np.full(n, None, dtype=object)
+    number = np.empty(len(seen), np.int64)
+    number[np.argsort(first)] = np.arange(len(seen))
+    ids[seen] = numbered_ids("v", len(seen)).to_numpy()[number]
+    return ids
+
+
+def link_clicks_table(clicks: Clicks, ev: dict, event_ids, urls, vis_ids) -> pd.DataFrame:
+    """One row per tracked click; the landing page is the shared item's url."""
+    return pd.DataFrame(
+        {
+            "click_id": numbered_ids("k", len(clicks.t)),
+            "share_event_id": pd.Series(event_ids.array.take(clicks.share)),
+            "visitor_id": str_column(vis_ids, clicks.visitor),
+            "timestamp": time_column(clicks.t),
+            "landing_url": str_column(urls, ev["item"][clicks.share]),
+        }
+    )
+
+
+def conversions_table(conv: Conversions, vis_ids: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "conversion_id": numbered_ids("q", len(conv.t)),
+            "visitor_id": str_column(vis_ids, conv.visitor),
+            "timestamp": time_column(conv.t),
+            "kind": str_column(np.array(KINDS, object), conv.kind),
+            "value": conv.value,
+            "currency": str_column(np.array(CURRENCIES, object), conv.currency),
+        }
+    )
+
+
+def conversion_truth_table(conv: Conversions, conversion_ids, click_ids) -> pd.DataFrame:
+    """The true cause of each conversion: a click id, or missing for the baseline."""
+    return pd.DataFrame(
+        {
+            "conversion_id": pd.Series(conversion_ids.array),
+            "caused_by_click_id": str_column(click_ids, conv.cause),
+            "value_eur": conv.value_eur,
+        }
+    )
+
+
+def attribution_truth_table(people: People, cat: Catalog, ev: dict, clicks, conv) -> pd.DataFrame:
+    """Tracked clicks, caused conversions and their EUR value per advocate, content item and
+    network with at least one tracked click (any other has none of either), in id order."""
+    caused = conv.cause[conv.cause >= 0]
+    worth = np.nan_to_num(conv.value_eur[conv.cause >= 0])
+    fx = conv.effects
+    parts = []
+    for level, ids, order, key, effect in (
+        ("advocate", people.ids, np.argsort(people.rank), ev["emp"], fx.advocate),
+        ("content", cat.ids, np.arange(len(cat.ids)), ev["item"], fx.content),
+        (
+            "network",
+            np.array(NETWORKS, object),
+            np.argsort(NETWORKS),
+            ev["network"],
+            fx.network,
+        ),
+    ):
+        of_click, n = key[clicks.share], len(ids)
+        n_clicks = np.bincount(of_click, minlength=n)[order]
+        frame = pd.DataFrame(
+            {
+                "level": level,
+                "id": str_column(ids[order]),
+                "clicks": n_clicks,
+                "true_conversions": np.bincount(of_click[caused], minlength=n)[order],
+                "true_value": np.round(
+                    np.bincount(of_click[caused], weights=worth, minlength=n)[order], 2
+                ),
+                "planted_effect": np.round(effect[order], 4),
+            }
+        )
+        parts.append(frame[n_clicks > 0])
+    return pd.concat(parts, ignore_index=True)
