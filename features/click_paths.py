@@ -108,6 +108,22 @@ def read_click_paths(
     return _paths(clicks, conversions, int(lookback.total_seconds()), _seconds([end])[0])
 
 
+def click_data_fingerprint(store: Store) -> str:
+    """Rows and latest times of the tables attribution reads: it changes with new data."""
+    parts = []
+    for name, column in (
+        ("link_clicks", "timestamp"),
+        ("conversions", "timestamp"),
+        ("interactions", "timestamp"),
+    ):
+        table = CONTRACT_TABLES[name]
+        query = sa.select(sa.func.count(), sa.func.max(table.c[column]))
+        with store.engine.connect() as conn:
+            count, latest = conn.execute(query).one()
+        parts.append(f"{name}:{count}:{latest}")
+    return ";".join(parts)
+
+
 def _clicks(store: Store, since: datetime, until: datetime) -> pd.DataFrame:
     clicks, events = CONTRACT_TABLES["link_clicks"], CONTRACT_TABLES["interactions"]
     advocates, content = CONTRACT_TABLES["advocates"], CONTRACT_TABLES["content"]

@@ -6,6 +6,7 @@ import logging
 
 import typer
 
+from training.attribution_command import attribution
 from training.data_commands import data_app
 from training.demo_command import demo
 from training.evaluate_command import evaluate
@@ -21,6 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_app, name="data")
+app.command("attribution")(attribution)
 app.add_typer(features_app, name="features")
 app.command("demo")(demo)
 app.command("evaluate")(evaluate)

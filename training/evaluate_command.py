@@ -11,6 +11,7 @@ from training import console
 
 MODELS_HELP = "Comma-separated model names (default: every registered model that can fit)."
 INFLUENCE_BENCHMARKS = ("synthetic-influencers", "peerindex")
+ATTRIBUTION_BENCHMARK = "synthetic-attribution"
 PEERINDEX_FILE = Path("peerindex") / "train_public.csv"
 
 
@@ -18,7 +19,8 @@ def evaluate(
     benchmark: str = typer.Argument(
         ...,
         help="movielens-100k, movielens-100k-cold, deskdrop-replay (recommenders);"
-        " synthetic-influencers, peerindex (micro-influencer scorer).",
+        " synthetic-influencers, peerindex (micro-influencer scorer); synthetic-attribution"
+        " (attribution models).",
     ),
     data: Path | None = typer.Option(
         None,
@@ -50,6 +52,9 @@ def evaluate(
     seed: int | None = typer.Option(
         None, "--seed", help="peerindex split seed (42) / synthetic organisation seed (0)."
     ),
+    seeds: str = typer.Option(
+        "0,1,2", "--seeds", help="synthetic-attribution: organisation seeds, comma-separated."
+    ),
     k: int | None = typer.Option(
         None, "--k", min=1, help="Influence benchmarks: k of precision@k / recall@k."
     ),
@@ -68,6 +73,9 @@ def evaluate(
 
     Exit code 2: unknown benchmark or model, or missing or unusable data.
     """
+    if benchmark == ATTRIBUTION_BENCHMARK:
+        _evaluate_attribution(seeds, models, as_json)
+        return
     if benchmark in INFLUENCE_BENCHMARKS:
         options = {
             "data": data,
@@ -203,6 +211,37 @@ def _evaluate_influence(benchmark: str, options: dict, as_json: bool) -> None:
         console.print_json(result)
         return
     _print_influence(result)
+
+
+def _evaluate_attribution(seeds: str, models: str | None, as_json: bool) -> None:
+    """Run ``synthetic-attribution`` (``training.evaluation.attribution``) and print it."""
+    from recsys.attribution import MODELS
+    from training.evaluation.attribution import LEVELS, run_synthetic_attribution
+
+    try:
+        chosen = tuple(int(part) for part in seeds.split(",") if part.strip())
+    except ValueError:
+        console.errors.print(f"[red]error:[/red] --seeds: not integers: {seeds!r}")
+        raise typer.Exit(2) from None
+    names = None if models is None else tuple(m.strip() for m in models.split(",") if m.strip())
+    unknown = sorted(set(names or ()) - set(MODELS))
+    if unknown or not chosen:
+        what = f"unknown model(s) {', '.join(unknown)}" if unknown else "--seeds: none given"
+        console.errors.print(f"[red]error:[/red] {what}; models: {', '.join(sorted(MODELS))}")
+        raise typer.Exit(2)
+    result = run_synthetic_attribution(seeds=chosen, models=names)
+    if as_json:
+        console.print_json(result)
+        return
+    columns = ["model", *(f"{lv} {m}" for lv in LEVELS for m in ("spearman", "nae"))]
+    for seed, run in result["seeds"].items():
+        rows = [
+            [name, *(f"{s[lv][m]:.4f}" for lv in LEVELS for m in ("spearman", "nae"))]
+            for name, s in run["models"].items()
+        ]
+        console.console.print(console.table(f"seed {seed}: {run['data']}", columns, rows))
+    console.console.print(f"goal (beats last_touch everywhere): {result['goal']}")
+    console.console.print(f"{result['seconds']} s")
 
 
 def _peerindex_file(data: Path | None) -> Path:
