@@ -9,9 +9,12 @@ import tempfile
 import time
 
 
-def run_stage(args: list[str]) -> dict[str, object]:
-    """Run ``advocacy ARGS``; return its seconds, peak RSS (MB) and standard output."""
-    command = [sys.executable, "-m", "training.cli", *args]
+def run_stage(args: list[str], script: str | None = None) -> dict[str, object]:
+    """Run ``advocacy ARGS``; return its seconds, peak RSS (MB) and standard output.
+
+    ``script``, a Python file, runs instead of the ``advocacy`` entry point (with ARGS).
+    """
+    command = [sys.executable, *([script] if script else ["-m", "training.cli"]), *args]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=err)

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.data.contract import TABLES, Conflict, TableSpec
+from features.data.contract import TABLES, TableSpec
+from features.data.rows import unique_keys
 from features.data.sources import (
     DEFAULT_CHUNK_ROWS,
     InputError,
@@ -125,7 +126,7 @@ class Importer:
         rejections = validated.rejections + rejections
         report.accepted[spec.name] += len(frame)
         report.rejected[spec.name] += len(chunk.frame) - len(frame)
-        frame = _dedupe(spec, frame)
+        frame = unique_keys(spec, frame)
         self.store.write_frame(spec.name, frame)
         self._remember_keys(spec, frame)
         self._collect(report, rejections)
@@ -172,13 +173,6 @@ class Importer:
             self._keys[spec.name].update(frame[spec.key[0]])
         if spec.name == "interactions" and "share_events" in self._keys:
             self._keys["share_events"].update(frame.loc[frame["event_type"] == "share", "event_id"])
-
-
-def _dedupe(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
-    """Keep one row per key inside a chunk: the last for entities, the first for facts."""
-    keep = "last" if spec.on_conflict is Conflict.UPDATE else "first"
-    duplicated = frame.duplicated(subset=list(spec.key), keep=keep)
-    return frame.loc[~duplicated.to_numpy()] if duplicated.any() else frame
 
 
 FORMATS = ("contract", "deskdrop", "movielens")

@@ -5,11 +5,33 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
-from features.data.contract import Kind, TableSpec
+from features.data.contract import Conflict, Kind, TableSpec
 
 # SQLAlchemy's storage formats for SQLite, so values written here read back as usual.
 SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+
+# Arrow types of the non-text kinds in COPY CSV (every other kind is text).
+_ARROW_TYPES: dict[Kind, pa.DataType] = {
+    Kind.INT: pa.int64(),
+    Kind.FLOAT: pa.float64(),
+    Kind.BOOL: pa.bool_(),
+    Kind.DATE: pa.date32(),
+    Kind.TIMESTAMP: pa.timestamp("us"),
+}
+
+
+def unique_keys(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per key, as row-by-row upserts would leave it.
+
+    The last row of a key for entity tables (each row updates the one before), the first
+    for fact tables (later rows are ignored).
+    """
+    keep = "last" if spec.on_conflict is Conflict.UPDATE else "first"
+    duplicated = frame.duplicated(subset=list(spec.key), keep=keep)
+    return frame.loc[~duplicated.to_numpy()] if duplicated.any() else frame
 
 
 def records(spec: TableSpec, frame: pd.DataFrame) -> list[dict[str, object]]:
@@ -24,6 +46,27 @@ def sqlite_tuples(spec: TableSpec, frame: pd.DataFrame, order: list[str]) -> lis
     kinds = {f.name: f.kind for f in spec.fields}
     columns = [_sqlite_values(frame[name], kinds[name]) for name in order]
     return list(zip(*columns, strict=True))
+
+
+def copy_csv(spec: TableSpec, frame: pd.DataFrame) -> pa.Buffer:
+    """Rows as CSV for PostgreSQL's ``COPY ... (FORMAT csv)``, columns in contract order.
+
+    No header. Text is always quoted and a missing value is an empty unquoted field, so
+    NULL and an empty string stay apart. Floats are written shortest round-trip (NaN as
+    NULL), timestamps as naive UTC with microseconds, dates as ISO, lists as JSON arrays.
+    """
+    columns = {f.name: _arrow_values(frame[f.name], f.kind) for f in spec.fields}
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(pa.table(columns), sink, pa_csv.WriteOptions(include_header=False))
+    return sink.getvalue()
+
+
+def _arrow_values(series: pd.Series, kind: Kind) -> pa.Array:
+    if kind is Kind.TIMESTAMP:
+        series = series.dt.tz_convert(None)
+    elif kind is Kind.LIST:
+        series = pd.Series([json.dumps(v) for v in series.tolist()], dtype=object)
+    return pa.array(series, type=_ARROW_TYPES.get(kind, pa.string()), from_pandas=True)
 
 
 def _python_values(series: pd.Series, kind: Kind) -> list[object]:
