@@ -159,6 +159,8 @@ def _conversions(store: Store, start: datetime, end: datetime) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(fetch_rows(store, query), columns=columns)
     frame["time"] = _seconds(frame["time"])
     frame["value"] = pd.to_numeric(frame["value"]).astype("float64")
+    currency = frame["currency"].astype(object)
+    frame["currency"] = currency.where(currency.notna(), None)
     return frame
 
 

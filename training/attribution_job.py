@@ -130,7 +130,7 @@ class Attribution:
     def totals(self) -> dict[str, object]:
         converting = self.paths.converted
         value: dict[str, float] = {}
-        for currency in sorted({c for c in self.paths.currency[converting] if c}):
+        for currency in sorted({c for c in self.paths.currency[converting] if isinstance(c, str)}):
             chosen = converting & (self.paths.currency == currency)
             value[currency] = round(float(np.nansum(self.paths.value[chosen])), 2)
         return {
@@ -156,7 +156,7 @@ class Attribution:
     def _value_by(self, codes: np.ndarray, n: int) -> dict[str, np.ndarray]:
         """Credited value per code, per currency."""
         found = {}
-        for currency in sorted({c for c in self.paths.currency if c}):
+        for currency in sorted({c for c in self.paths.currency if isinstance(c, str)}):
             value = np.where(self.paths.currency == currency, self.paths.value, 0.0)
             rolled = roll_up(self.touches, self.credit, codes, np.nan_to_num(value), n_keys=n)
             found[str(currency)] = rolled.value
