@@ -24,7 +24,13 @@ from recsys.matrix import load_matrix
 from training.cli import app
 
 AS_OF = pd.Timestamp("2026-10-15T00:00:00Z")
-TIME = {"interactions": "timestamp", "share_outcomes": "measured_at", "social_accounts": "as_of"}
+TIME = {
+    "interactions": "timestamp",
+    "share_outcomes": "measured_at",
+    "social_accounts": "as_of",
+    "link_clicks": "timestamp",
+    "conversions": "timestamp",
+}
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from features.data.contract import TABLE_ORDER
 from features.data.importer import EXIT_OK, import_path
 from features.data.store import Store
-from features.data.synthetic import EUR_PER_USD, OrgConfig, SyntheticOrg, generate, write
+from features.data.synthetic import EUR_PER_USD, OrgConfig, SyntheticOrg, activity, generate, write
 from features.data.validation import ValidationContext
 
 CONFIG = OrgConfig(employees=3000, content=600, days=120, seed=2, micro_influencer_rate=0.04)
@@ -116,6 +116,29 @@ def test_clicks_follow_their_share(org: SyntheticOrg, clicks: pd.DataFrame) -> N
     assert clicks["timestamp"].is_monotonic_increasing
     urls = org.tables["content"].set_index("content_id")["url"]
     assert (clicks["landing_url"].to_numpy() == urls.loc[clicks["content_id"]].to_numpy()).all()
+
+
+def test_share_clicks_follow_the_click_factor(org: SyntheticOrg) -> None:
+    outcomes = org.tables["share_outcomes"]
+    assert (outcomes["clicks"] <= outcomes["impressions"]).all()
+    final = outcomes.sort_values("measured_at").groupby("event_id").tail(1)
+    # clicks and reactions are impressions x rate x their factor (3.5 and 0.75)
+    ratio = final["clicks"].sum() / final["reactions"].sum()
+    assert abs(ratio - activity.CLICK_FACTOR / 0.75) < 0.3
+    ctr = final["clicks"].sum() / final["impressions"].sum()
+    assert 0.05 < ctr < 0.15
+
+
+def test_click_factor_leaves_the_other_counts_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = generate(SMALL).tables
+    monkeypatch.setattr(activity, "CLICK_FACTOR", 0.5)
+    low = generate(SMALL).tables
+    for name in FEED:
+        if name != "share_outcomes":
+            pd.testing.assert_frame_equal(base[name], low[name])
+    rest = [c for c in base["share_outcomes"].columns if c != "clicks"]
+    pd.testing.assert_frame_equal(base["share_outcomes"][rest], low["share_outcomes"][rest])
+    assert base["share_outcomes"]["clicks"].sum() > 5 * low["share_outcomes"]["clicks"].sum()
 
 
 def test_tracked_clicks_thin_the_measured_clicks(org: SyntheticOrg, clicks: pd.DataFrame) -> None:
