@@ -116,6 +116,88 @@ influencer_reviews = sa.Table(
 )
 
 
+# Program analytics (features.program), schema step 6. Attribution credits and runs are
+# written by the attribution job: one row per (model, conversion, credited share), ``credit``
+# the share's fraction of the conversion (0..1), ``value`` = credit x the conversion's value.
+attribution_credits = sa.Table(
+    "attribution_credits",
+    metadata,
+    sa.Column("model", sa.Text, primary_key=True),
+    sa.Column("conversion_id", sa.Text, primary_key=True),
+    sa.Column("share_event_id", sa.Text, primary_key=True),
+    sa.Column("converted_at", sa.DateTime, nullable=False),  # naive, always UTC
+    sa.Column("credit", sa.Float, nullable=False),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("currency", sa.String(3), nullable=True),
+    sa.Index("ix_attribution_credits_model_converted_at", "model", "converted_at"),
+    sa.Index("ix_attribution_credits_share_event_id_model", "share_event_id", "model"),
+    comment="Each credited share's fraction of a conversion, per attribution model.",
+)
+
+attribution_runs = sa.Table(
+    "attribution_runs",
+    metadata,
+    sa.Column("model", sa.Text, primary_key=True),
+    sa.Column("computed_at", sa.DateTime, nullable=False),  # naive, always UTC
+    sa.Column("lookback_days", sa.Float, nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("conversions", sa.Integer, nullable=False),
+    sa.Column("unattributed", sa.Integer, nullable=False),
+    sa.Column("fingerprint", sa.Text, nullable=False),
+    comment="The latest run of each attribution model: when, with what, over how much.",
+)
+
+# Rollups kept current by features.program.rollups (refresh_rollups / add_shares): one row per
+# share event with the sharer's department and region and the content's type (as stored
+# now), followers at share time (latest snapshot as_of <= shared_at), the latest measurement
+# and the tracked link clicks; and one row per (content, topic). On SQLite both are clustered
+# on their key (WITHOUT ROWID) and ix_share_facts_window covers the report queries, so a
+# period is read from one index range without touching the table.
+_SHARE_FACT_FIGURES = ("followers", "impressions", "clicks", "reactions", "comments", "reshares")
+share_facts = sa.Table(
+    "share_facts",
+    metadata,
+    sa.Column("event_id", sa.Text, primary_key=True),
+    sa.Column("employee_id", sa.Text, nullable=False),
+    sa.Column("content_id", sa.Text, nullable=False),
+    sa.Column("network", sa.String(32), nullable=True),
+    sa.Column("shared_at", sa.DateTime, nullable=False),  # naive, always UTC
+    sa.Column("department", sa.Text, nullable=True),
+    sa.Column("region", sa.Text, nullable=True),
+    sa.Column("content_type", sa.String(64), nullable=True),
+    *(sa.Column(name, sa.BigInteger, nullable=True) for name in _SHARE_FACT_FIGURES),
+    sa.Column("measured_at", sa.DateTime, nullable=True),  # the latest measurement's time
+    sa.Column("link_clicks", sa.BigInteger, nullable=False),
+    sa.Index(
+        "ix_share_facts_window",
+        "shared_at",
+        "network",
+        "employee_id",
+        "content_id",
+        "department",
+        "region",
+        "content_type",
+        *_SHARE_FACT_FIGURES,
+        "link_clicks",
+    ),
+    sa.Index("ix_share_facts_employee_id_shared_at", "employee_id", "shared_at"),
+    comment="Rollup: one row per share with its attributes, reach, latest outcome, clicks.",
+    sqlite_with_rowid=False,
+)
+
+content_topics = sa.Table(
+    "content_topics",
+    metadata,
+    sa.Column("content_id", sa.Text, primary_key=True),
+    sa.Column("topic", sa.Text, primary_key=True),
+    sa.Index("ix_content_topics_topic", "topic"),
+    comment="Rollup: the topics of each content item, one row per (content, topic).",
+    sqlite_with_rowid=False,
+)
+
+PROGRAM_TABLES = (attribution_credits, attribution_runs, share_facts, content_topics)
+
+
 def _create_contract_tables(conn: Connection) -> None:
     """The six tables of the first contract (later contract tables have their own steps)."""
     metadata.create_all(conn, tables=[CONTRACT_TABLES[name] for name in FEED_TABLES])
@@ -144,6 +226,11 @@ def _create_click_tables(conn: Connection) -> None:
     )
 
 
+def _create_program_tables(conn: Connection) -> None:
+    """Attribution tables and the program rollups (filled by features.program.rollups)."""
+    metadata.create_all(conn, tables=list(PROGRAM_TABLES))
+
+
 Migration = tuple[int, str, Callable[[Connection], None]]
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -163,6 +250,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         5,
         "link_clicks and conversions: tracked visits from shares and what they led to",
         _create_click_tables,
+    ),
+    (
+        6,
+        "program analytics: attribution credits and runs; share_facts and content_topics rollups",
+        _create_program_tables,
     ),
 )
 HEAD = MIGRATIONS[-1][0]
