@@ -4,7 +4,8 @@ Tokens come from a file (one ``token:role`` per line, ``#`` comments) and/or the
 environment variable ``ADVOCACY_TOKENS`` (``token:role,token:role``). Roles:
 
 - ``frontend``: feeds, similar content, events (what advocacy front ends call);
-- ``manager``: influencer candidates and review decisions (program managers);
+- ``manager``: influencer candidates, review decisions, program analytics and attribution
+  (program managers);
 - ``admin``: everything.
 
 Only SHA-256 digests of the tokens are kept in memory; a presented token is compared
@@ -45,6 +46,8 @@ class Endpoint(StrEnum):
     EVENTS = "events"
     INFLUENCERS = "influencers"
     INFLUENCER_REVIEW = "influencer_review"
+    ANALYTICS = "analytics"
+    ATTRIBUTION = "attribution"
     STATUS = "status"
 
 
@@ -55,6 +58,8 @@ ALLOWED: Mapping[Endpoint, frozenset[Role]] = {
     Endpoint.EVENTS: frozenset({Role.FRONTEND, Role.ADMIN}),
     Endpoint.INFLUENCERS: frozenset({Role.MANAGER, Role.ADMIN}),
     Endpoint.INFLUENCER_REVIEW: frozenset({Role.MANAGER, Role.ADMIN}),
+    Endpoint.ANALYTICS: frozenset({Role.MANAGER, Role.ADMIN}),
+    Endpoint.ATTRIBUTION: frozenset({Role.MANAGER, Role.ADMIN}),
     Endpoint.STATUS: frozenset({Role.FRONTEND, Role.MANAGER, Role.ADMIN}),
 }
 

@@ -9,6 +9,7 @@
 | ``ADVOCACY_CATALOGUE_REFRESH`` | seconds between catalogue refreshes | 30 |
 | ``ADVOCACY_MODEL_REFRESH`` | seconds between polls of the champion alias | 60 |
 | ``ADVOCACY_SCORE_CACHE_MB`` | memory for per-employee score rows (0: none) | 512 |
+| ``ADVOCACY_EMV_CONFIG`` | earned media value rates (YAML, ``features.program.emv``) | examples |
 | ``ADVOCACY_TOKENS`` | ``token:role,token:role`` | |
 | ``ADVOCACY_TOKENS_FILE`` | a file of ``token:role`` lines | |
 """
@@ -29,6 +30,7 @@ INFLUENCER_DIR_ENV = "ADVOCACY_INFLUENCER_MODEL_DIR"
 CATALOGUE_REFRESH_ENV = "ADVOCACY_CATALOGUE_REFRESH"
 MODEL_REFRESH_ENV = "ADVOCACY_MODEL_REFRESH"
 SCORE_CACHE_ENV = "ADVOCACY_SCORE_CACHE_MB"
+EMV_CONFIG_ENV = "ADVOCACY_EMV_CONFIG"
 
 DEFAULT_CATALOGUE_REFRESH = 30.0
 DEFAULT_MODEL_REFRESH = 60.0
@@ -54,6 +56,7 @@ class ServingConfig:
     tokens_spec: str | None = None
     tokens_file: Path | None = None
     score_cache_mb: float = DEFAULT_SCORE_CACHE_MB
+    emv_config: Path | None = None
 
     def __post_init__(self) -> None:
         for name in ("catalogue_refresh", "model_refresh"):
@@ -79,6 +82,7 @@ class ServingConfig:
             tokens_spec=env.get(TOKENS_ENV) or None,
             tokens_file=_path(env.get(TOKENS_FILE_ENV)),
             score_cache_mb=_megabytes(env, SCORE_CACHE_ENV, DEFAULT_SCORE_CACHE_MB),
+            emv_config=_path(env.get(EMV_CONFIG_ENV)),
         )
 
     def tokens(self) -> Tokens:

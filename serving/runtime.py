@@ -39,6 +39,7 @@ from serving.config import DEFAULT_SCORE_CACHE_MB, ServingConfig
 from serving.errors import NotFound, NotReady, Unprocessable
 from serving.events import EventRecorder, EventsResult
 from serving.model_source import FolderSource, ModelSource, ModelVersion, RegistrySource
+from serving.program import ProgramViews
 from serving.refresh import Refresher
 from serving.schemas import (
     EventIn,
@@ -84,6 +85,7 @@ class Dependencies:
     model_refresh: float = 60.0
     pollers: bool = True
     score_cache_bytes: int = int(DEFAULT_SCORE_CACHE_MB) << 20
+    emv_config: Path | None = None  # None: the shipped example rates
 
 
 def dependencies_from_config(config: ServingConfig) -> Dependencies:
@@ -110,6 +112,7 @@ def dependencies_from_config(config: ServingConfig) -> Dependencies:
         catalogue_refresh=config.catalogue_refresh,
         model_refresh=config.model_refresh,
         score_cache_bytes=config.score_cache_bytes,
+        emv_config=config.emv_config,
     )
 
 
@@ -148,6 +151,7 @@ class Runtime:
             score_cache_bytes=deps.score_cache_bytes,
         )
         self.recorder = EventRecorder(deps.store, deps.clock)
+        self.program = ProgramViews(deps.store, deps.emv_config)
         self._candidates = _CandidateCache()
 
     # -- life cycle -------------------------------------------------------------------

@@ -172,3 +172,105 @@ class StatusOut(BaseModel):
     live_items: int
     catalogue_refreshed_at: datetime | None
     last_refresh_error: str | None
+
+
+# -- program managers: analytics and attribution (features.program, training.attribution_job)
+PerCurrency = dict[str, float]
+
+
+class FiguresOut(BaseModel):
+    """One row's figures (definitions: ``features.program.figures``)."""
+
+    enrolled: int
+    active_advocates: int
+    participation_rate: float | None
+    shares: int
+    shares_per_100_advocates_per_week: float | None
+    content_used: int
+    content_available: int
+    potential_reach: int
+    impressions: int
+    clicks: int
+    reactions: int
+    comments: int
+    reshares: int
+    engagement_rate: float | None
+    click_through_rate: float | None
+    link_clicks: int
+    emv: PerCurrency = Field(description="Earned media value per currency.")
+    unpriced_shares: int = Field(description="Shares on networks the EMV config does not price.")
+    conversions: float | None = Field(description="Attributed (fractional) conversions.")
+    attributed_value: PerCurrency | None
+
+
+class ReportRowOut(BaseModel):
+    key: dict[str, str | None] = Field(description="The group: dimension or time bucket -> value.")
+    suppressed: bool = Field(description="Fewer advocates than min_group_size: no figures.")
+    figures: FiguresOut | None
+    previous: FiguresOut | None = Field(description="The previous period of the same length.")
+    previous_suppressed: bool
+    change: dict[str, float | dict[str, float | None] | None] | None = Field(
+        description="Relative change of each figure vs. the previous period."
+    )
+
+
+class SpanOut(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class AttributionRunOut(BaseModel):
+    model: str
+    computed_at: datetime
+    lookback_days: float
+    conversions: int
+    unattributed: int
+    params: dict[str, str | float | int | bool | None]
+
+
+class EmvInfoOut(BaseModel):
+    currencies: list[str]
+    rates_are_examples: bool = Field(description="The shipped example rates are in use.")
+    unpriced_networks: list[str | None]
+
+
+class AnalyticsOut(BaseModel):
+    period: SpanOut
+    previous_period: SpanOut
+    group_by: list[str]
+    filters: dict[str, str]
+    min_group_size: int
+    attribution_model: str
+    attribution: AttributionRunOut | None = Field(description="None: the model has no run.")
+    emv: EmvInfoOut
+    suppressed: int = Field(description="Rows whose figures are withheld (k-suppression).")
+    rows: list[ReportRowOut]
+    totals: ReportRowOut
+
+
+class AttributionRowOut(BaseModel):
+    key: str
+    conversions: float | None
+    value: PerCurrency | None
+    suppressed: bool = False
+
+
+class AttributionTotalsOut(BaseModel):
+    conversions: int
+    attributed: int
+    unattributed: int = Field(description="Conversions without a tracked click in the lookback.")
+    attributed_value: PerCurrency
+    touches: int
+    non_converting_paths: int
+
+
+class AttributionOut(BaseModel):
+    model: str
+    channel: str
+    params: dict[str, str | float | int | bool | None]
+    start: datetime
+    end: datetime
+    lookback_days: float
+    seconds: float
+    totals: AttributionTotalsOut
+    by: dict[str, list[AttributionRowOut]]

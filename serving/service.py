@@ -2,10 +2,10 @@
 
 Endpoints (POST, JSON; bearer token with a role, see :mod:`serving.auth`): ``/feed``,
 ``/feeds_batch``, ``/similar``, ``/events`` (front ends), ``/influencers``,
-``/influencer_review`` (program managers), ``/status``. BentoML's own ``/healthz``,
-``/livez`` (process up), ``/readyz`` (model loaded and store reachable, from
-:meth:`AdvocacyService.__is_ready__`) and ``/metrics`` (Prometheus) need no token; the
-OpenAPI spec is at ``/docs.json``.
+``/influencer_review``, ``/analytics``, ``/attribution`` (program managers), ``/status``.
+BentoML's own ``/healthz``, ``/livez`` (process up), ``/readyz`` (model loaded and store
+reachable, from :meth:`AdvocacyService.__is_ready__`) and ``/metrics`` (Prometheus) need no
+token; the OpenAPI spec is at ``/docs.json``.
 
 Configuration comes from the environment (:class:`~serving.config.ServingConfig`); a host
 or a test injects its own :class:`~serving.runtime.Dependencies` with
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 import anyio
@@ -33,6 +34,9 @@ from serving.runtime import Dependencies, Runtime, dependencies_from_config
 from serving.schemas import (
     MAX_BATCH_EMPLOYEES,
     MAX_EVENTS,
+    AnalyticsOut,
+    AttributionOut,
+    Code,
     EventIn,
     EventsOut,
     FeedOut,
@@ -46,6 +50,7 @@ from serving.schemas import (
     SimilarOut,
     StatusOut,
 )
+from training.attribution_job import DEFAULT_CHANNEL, DEFAULT_MODEL
 
 logger = logging.getLogger(__name__)
 
@@ -215,6 +220,75 @@ class AdvocacyService:
             ctx,
             Endpoint.INFLUENCER_REVIEW,
             lambda: self.runtime.review(employee_id, decision, note, reviewer),
+            threaded=True,
+        )
+
+    @bentoml.api(route="/analytics")
+    async def analytics(
+        self,
+        start: datetime,
+        end: datetime,
+        ctx: bentoml.Context,
+        group_by: Annotated[list[Code], Field(max_length=8)] | None = None,
+        attribution_model: Code = DEFAULT_MODEL,
+        min_group_size: Annotated[int, Field(ge=0, le=1000)] = 5,
+        top: Annotated[int, Field(ge=1, le=10_000)] | None = None,
+        order_by: Annotated[str, Field(min_length=1, max_length=80)] | None = None,
+        descending: bool = True,
+        filters: Annotated[dict[Code, Annotated[str, Field(max_length=200)]], Field(max_length=8)]
+        | None = None,
+    ) -> AnalyticsOut:
+        """Program figures for ``[start, end)`` by any of department, region, network,
+        content_type, topic, content, advocate and day/week/month, with the previous period.
+
+        Opted-out advocates never appear by name; groups of fewer than ``min_group_size``
+        advocates are suppressed. Conversions are the ``attribution_model``'s credit.
+        """
+        return await self._answer(
+            ctx,
+            Endpoint.ANALYTICS,
+            lambda: self.runtime.program.analytics(
+                start=start,
+                end=end,
+                group_by=list(group_by or ()),
+                attribution_model=attribution_model,
+                min_group_size=min_group_size,
+                top=top,
+                order_by=order_by,
+                descending=descending,
+                filters=dict(filters or {}),
+            ),
+            threaded=True,
+        )
+
+    @bentoml.api(route="/attribution")
+    async def attribution(
+        self,
+        ctx: bentoml.Context,
+        model: Code = DEFAULT_MODEL,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        lookback_days: Annotated[float, Field(gt=0, le=365)] = 30.0,
+        channel: Code = DEFAULT_CHANNEL,
+        by: Annotated[list[Code], Field(min_length=1, max_length=6)] | None = None,
+        top: Annotated[int, Field(ge=1, le=1000)] = 20,
+        min_group_size: Annotated[int, Field(ge=1, le=1000)] = 5,
+    ) -> AttributionOut:
+        """Conversions credited by one attribution model to advocates, content, networks,
+        departments, content types or shares (``by``); unattributed conversions counted."""
+        return await self._answer(
+            ctx,
+            Endpoint.ATTRIBUTION,
+            lambda: self.runtime.program.attribution(
+                model=model,
+                start=start,
+                end=end,
+                lookback_days=lookback_days,
+                channel=channel,
+                by=list(by or ("advocate", "content", "network", "department")),
+                top=top,
+                min_group_size=min_group_size,
+            ),
             threaded=True,
         )
 

@@ -146,3 +146,22 @@ def test_cli_json_csv_and_errors(sqlite_store: Store, context: ValidationContext
     assert bad.exit_code == 2 and "--by" in bad.output
     bad = _cli("--from", "yesterday-ish", "--db", url)
     assert bad.exit_code == 2 and "--from" in bad.output
+
+
+def test_current_credits_recompute_only_when_the_data_changed(small: Store) -> None:
+    from training.attribution_job import current_credits
+
+    assert current_credits(small, "linear") is True
+    assert current_credits(small, "linear") is False  # same data, same settings
+    assert current_credits(small, "linear", lookback_days=10) is True
+    small.write(
+        "conversions",
+        [{"conversion_id": "q3", "visitor_id": "v2", "timestamp": datetime(2026, 10, 6),
+          "kind": "lead"}],
+    )  # fmt: skip
+    assert current_credits(small, "linear", lookback_days=10) is True
+    with small.engine.connect() as conn:
+        stored = conn.execute(
+            sa.select(schema.attribution_credits.c.conversion_id).distinct()
+        ).scalars()
+        assert sorted(stored) == ["q1", "q3"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
 
 import typer
 
@@ -15,28 +14,13 @@ DB_HELP = "Database URL (default $ADVOCACY_DB_URL or ./data/advocacy.db)."
 BY_CHOICES = ("advocate", "content", "network", "department", "content_type", "share")
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.errors.print(f"[red]error:[/red] {message}", soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _time(option: str, text: str | None) -> datetime | None:
-    """``text`` as a UTC time, or a usage error naming ``option``."""
-    if text is None:
-        return None
-    from features.data.reader import utc
-
-    try:
-        return utc(text).to_pydatetime()
-    except (ValueError, TypeError):
-        raise _fail(f"{option}: cannot read {text!r} as a date or time (ISO 8601)") from None
-
-
 def _breakdowns(by: str) -> tuple[str, ...]:
     chosen = tuple(part.strip() for part in by.split(",") if part.strip())
     unknown = [part for part in chosen if part not in BY_CHOICES]
     if unknown or not chosen:
-        raise _fail(f"--by: unknown {', '.join(unknown) or '(empty)'}; use {', '.join(BY_CHOICES)}")
+        raise console.fail(
+            f"--by: unknown {', '.join(unknown) or '(empty)'}; use {', '.join(BY_CHOICES)}"
+        )
     return chosen
 
 
@@ -71,7 +55,7 @@ def attribution(
     Opted-out advocates never appear by name. Exit codes: 2 usage error.
     """
     if as_json and as_csv:
-        raise _fail("choose one of --json and --csv")
+        raise console.fail("choose one of --json and --csv")
     breakdowns = _breakdowns(by)
     from features.data.store import Store
     from training.attribution_job import (
@@ -85,13 +69,15 @@ def attribution(
     try:
         request = AttributionRequest(
             model=model,
-            start=_time("--from", start),
-            end=_time("--to", end),
+            start=console.parse_time("--from", start),
+            end=console.parse_time("--to", end),
             lookback_days=lookback_days,
             channel=channel,
         )
     except AttributionRequestError as exc:
-        raise _fail(f"--{exc.field.replace('_', '-')}: {str(exc).split(': ', 1)[1]}") from None
+        raise console.fail(
+            f"--{exc.field.replace('_', '-')}: {str(exc).split(': ', 1)[1]}"
+        ) from None
     store = Store.open(db)
     try:
         result = attribute(store, request)
@@ -101,7 +87,7 @@ def attribution(
             breakdowns, top=top, hidden=opted_out(store), min_group_size=min_group_size
         )
     except AttributionRequestError as exc:
-        raise _fail(str(exc)) from None
+        raise console.fail(str(exc)) from None
     finally:
         store.dispose()
     if as_json:

@@ -278,6 +278,35 @@ def _run_row(store: Store, result: Attribution) -> dict[str, object]:
     }
 
 
+def current_credits(
+    store: Store,
+    model: str,
+    *,
+    lookback_days: float = DEFAULT_LOOKBACK_DAYS,
+    channel: str = DEFAULT_CHANNEL,
+) -> bool:
+    """Make ``model``'s stored credits cover all conversions as the store holds them now.
+
+    Recomputes (and stores) when the model has no run, or its run saw other data (the
+    :func:`~features.click_paths.click_data_fingerprint`) or used another lookback or
+    channel; returns True when it did.
+    """
+    request = AttributionRequest(model=model, lookback_days=lookback_days, channel=channel)
+    runs = schema.attribution_runs
+    with store.engine.connect() as conn:
+        run = conn.execute(sa.select(runs).where(runs.c.model == model)).mappings().first()
+    if run is not None and (
+        run["fingerprint"] == click_data_fingerprint(store)
+        and run["lookback_days"] == lookback_days
+        and (run["params"] or {}).get("channel") == channel
+    ):
+        return False
+    if store.count("conversions") == 0:
+        return False
+    save_credits(store, attribute(store, request))
+    return True
+
+
 def opted_out(store: Store) -> frozenset[str]:
     """Employee ids of the advocates who opted out."""
     advocates = CONTRACT_TABLES["advocates"]

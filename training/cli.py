@@ -6,6 +6,7 @@ import logging
 
 import typer
 
+from training.analytics_command import analytics
 from training.attribution_command import attribution
 from training.data_commands import data_app
 from training.demo_command import demo
@@ -22,6 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_app, name="data")
+app.command("analytics")(analytics)
 app.command("attribution")(attribution)
 app.add_typer(features_app, name="features")
 app.command("demo")(demo)

@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
 console = Console()
 errors = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print ``message`` as an error on stderr; the exit to raise (2: a usage error)."""
+    errors.print(f"[red]error:[/red] {message}", soft_wrap=True)
+    return typer.Exit(code)
+
+
+def parse_time(option: str, text: str | None) -> datetime | None:
+    """``text`` (ISO 8601; naive is UTC) as an aware UTC time, or a usage error naming
+    ``option``."""
+    if text is None:
+        return None
+    from features.data.reader import utc
+
+    try:
+        return utc(text).to_pydatetime()
+    except (ValueError, TypeError):
+        raise fail(f"{option}: cannot read {text!r} as a date or time (ISO 8601)") from None
 
 
 def print_json(payload: object) -> None:

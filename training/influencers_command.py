@@ -44,11 +44,6 @@ CSV_FIELDS = (
 )  # fmt: skip
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.errors.print(f"[red]error:[/red] {message}", soft_wrap=True)
-    return typer.Exit(code)
-
-
 def _check_time(as_of: str | None) -> None:
     """A usage error (exit 2) when ``--as-of`` is not a date or time."""
     if as_of is None:
@@ -58,7 +53,7 @@ def _check_time(as_of: str | None) -> None:
     try:
         utc(as_of)
     except (ValueError, TypeError):
-        raise _fail(f"--as-of: cannot read {as_of!r} as a date or time (ISO 8601)") from None
+        raise console.fail(f"--as-of: cannot read {as_of!r} as a date or time (ISO 8601)") from None
 
 
 def _scorer(
@@ -74,12 +69,12 @@ def _scorer(
         try:
             return InfluenceScorer.load(model)
         except (FileNotFoundError, ValueError) as exc:
-            raise _fail(str(exc)) from None
+            raise console.fail(str(exc)) from None
     snapshot = Snapshot.load(StoreReader(store), utc(as_of or datetime.now(UTC)))
     try:
         return fit_influence(snapshot, horizon_days=horizon_days, min_labelled=RECOMMENDED_LABELLED)
     except ValueError as exc:
-        raise _fail(f"cannot fit the scorer on {store.url}: {exc}", 4) from None
+        raise console.fail(f"cannot fit the scorer on {store.url}: {exc}", 4) from None
 
 
 @influencers_app.callback(invoke_without_command=True)
@@ -109,7 +104,7 @@ def influencers(
     if ctx.invoked_subcommand is not None:
         return
     if as_json and as_csv:
-        raise _fail("choose one of --json and --csv")
+        raise console.fail("choose one of --json and --csv")
     _check_time(as_of)
     from features.data.store import Store
     from training.influence_job import list_candidates
@@ -129,7 +124,7 @@ def influencers(
                 margin=margin,
             )
         except ValueError as exc:
-            raise _fail(str(exc)) from None
+            raise console.fail(str(exc)) from None
     finally:
         store.dispose()
     rows = [c.to_dict() for c in candidates]
@@ -212,7 +207,7 @@ def review(
     dismissal by the list's --margin. Exit code 2: bad input, unknown or opted-out advocate.
     """
     if approve == dismiss:
-        raise _fail("give exactly one of --approve and --dismiss")
+        raise console.fail("give exactly one of --approve and --dismiss")
     _check_time(as_of)
     from features.builder import OptedOutError
     from features.data.reviews import ReviewError, record_review
@@ -233,7 +228,7 @@ def review(
                 score=score,
             )
         except (ReviewError, UnknownIdError, OptedOutError) as exc:
-            raise _fail(str(exc).strip("'\"")) from None
+            raise console.fail(str(exc).strip("'\"")) from None
     finally:
         store.dispose()
     payload = {
@@ -264,16 +259,18 @@ def _current_score(
 
     known = store.key_set("advocates", "employee_id")
     if employee_id not in known:
-        raise _fail(str(UnknownIdError("advocate", [employee_id])).strip("'\""))
+        raise console.fail(str(UnknownIdError("advocate", [employee_id])).strip("'\""))
     scorer = _scorer(store, model, as_of, horizon_days)
     try:
         found = [
             c for c in list_candidates(store, scorer, as_of=as_of) if c.employee_id == employee_id
         ]
     except OptedOutError as exc:
-        raise _fail(str(exc)) from None
+        raise console.fail(str(exc)) from None
     if not found:
-        raise _fail(f"advocate {employee_id} opted out: opted-out advocates are never reviewed")
+        raise console.fail(
+            f"advocate {employee_id} opted out: opted-out advocates are never reviewed"
+        )
     return found[0].score
 
 
@@ -335,7 +332,7 @@ def fit(
                 min_labelled=RECOMMENDED_LABELLED,
             )
         except ValueError as exc:
-            raise _fail(f"cannot fit the scorer on {store.url}: {exc}", 4) from None
+            raise console.fail(f"cannot fit the scorer on {store.url}: {exc}", 4) from None
     finally:
         store.dispose()
     folder = scorer.save(out)

@@ -1,0 +1,127 @@
+"""Program analytics and attribution for the service: the same functions as ``advocacy
+analytics`` and ``advocacy attribution`` (``features.program``, ``training.attribution_job``),
+with the service's errors.
+
+Both run on a worker thread (database work). Before a report, the chosen attribution
+model's stored credits are brought up to date (:func:`training.attribution_job.current_credits`)
+at most once per :data:`CREDITS_CHECK_SECONDS` per model.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from features.data.store import Store
+from serving.errors import Unprocessable
+from serving.schemas import AnalyticsOut, AttributionOut
+
+logger = logging.getLogger(__name__)
+
+CREDITS_CHECK_SECONDS = 30.0
+
+
+class ProgramViews:
+    """Reports for program managers over one store, with one EMV configuration."""
+
+    def __init__(self, store: Store, emv_config: Path | None = None) -> None:
+        from features.program import EXAMPLE_CONFIG, load_emv_config
+
+        self.store = store
+        self.emv = load_emv_config(emv_config or EXAMPLE_CONFIG)
+        self._checked: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def analytics(
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        group_by: list[str],
+        attribution_model: str,
+        min_group_size: int,
+        top: int | None,
+        order_by: str | None,
+        descending: bool,
+        filters: Mapping[str, str],
+    ) -> AnalyticsOut:
+        """A program report (``features.program.program_report``)."""
+        from features.program import ReportRequest, RequestError, program_report
+
+        with _as_unprocessable(RequestError):
+            request = ReportRequest(
+                start=start,
+                end=end,
+                group_by=tuple(group_by),
+                attribution_model=attribution_model,
+                min_group_size=min_group_size,
+                top=top,
+                order_by=order_by,
+                descending=descending,
+                filters=dict(filters),
+            )
+        self._current_credits(attribution_model)
+        report = program_report(self.store, request, self.emv)
+        return AnalyticsOut.model_validate(report.to_dict())
+
+    def attribution(
+        self,
+        *,
+        model: str,
+        start: datetime | None,
+        end: datetime | None,
+        lookback_days: float,
+        channel: str,
+        by: list[str],
+        top: int,
+        min_group_size: int,
+    ) -> AttributionOut:
+        """One model's credit roll-ups over the period (nothing is stored)."""
+        from training.attribution_job import (
+            AttributionRequest,
+            AttributionRequestError,
+            attribute,
+            opted_out,
+        )
+
+        with _as_unprocessable(AttributionRequestError):
+            request = AttributionRequest(
+                model=model, start=start, end=end, lookback_days=lookback_days, channel=channel
+            )
+            result = attribute(self.store, request)
+        payload = result.to_dict(
+            tuple(by), top=top, hidden=opted_out(self.store), min_group_size=min_group_size
+        )
+        payload["by"] = {
+            name: [{**row, "key": row.pop(name)} for row in rows]
+            for name, rows in payload["by"].items()
+        }
+        return AttributionOut.model_validate(payload)
+
+    def _current_credits(self, model: str) -> None:
+        from recsys.attribution import MODELS
+        from training.attribution_job import current_credits
+
+        if model not in MODELS:
+            return  # the report names the unknown model itself
+        with self._lock:
+            checked = self._checked.get(model)
+            if checked is not None and time.monotonic() - checked < CREDITS_CHECK_SECONDS:
+                return
+            if current_credits(self.store, model):
+                logger.info("recomputed %s attribution credits", model)
+            self._checked[model] = time.monotonic()
+
+
+@contextmanager
+def _as_unprocessable(kind: type[ValueError]) -> Iterator[None]:
+    """Turn a typed request error (with ``field``) into a 422 naming the field."""
+    try:
+        yield
+    except kind as error:
+        raise Unprocessable(str(error), field=getattr(error, "field", "body")) from None
