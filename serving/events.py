@@ -52,6 +52,7 @@ class EventsResult:
     duplicates: int = 0
     rejections: list[Rejection] = field(default_factory=list)
     new: NewEvents | None = None
+    new_share_ids: list[str] = field(default_factory=list)  # shares stored for the first time
 
     @property
     def rejected(self) -> int:
@@ -95,6 +96,7 @@ class EventRecorder:
         result.duplicates = result.accepted - result.stored
         result.rejections.sort(key=lambda r: (r.row, r.field))
         result.new = _new_events(new)
+        result.new_share_ids = new.loc[new["event_type"] == "share", "event_id"].tolist()
         return result
 
     def _check_references(self, valid: pd.DataFrame) -> tuple[pd.DataFrame, list[Rejection]]:

@@ -35,6 +35,7 @@ class ProgramViews:
         self.store = store
         self.emv = load_emv_config(emv_config or EXAMPLE_CONFIG)
         self._checked: dict[str, float] = {}
+        self._rollups_checked = False
         self._lock = threading.Lock()
 
     def analytics(
@@ -65,6 +66,7 @@ class ProgramViews:
                 descending=descending,
                 filters=dict(filters),
             )
+        self._ready_rollups()
         self._current_credits(attribution_model)
         report = program_report(self.store, request, self.emv)
         return AnalyticsOut.model_validate(report.to_dict())
@@ -82,6 +84,7 @@ class ProgramViews:
         min_group_size: int,
     ) -> AttributionOut:
         """One model's credit roll-ups over the period (nothing is stored)."""
+        from features.click_paths import ATTRIBUTES
         from training.attribution_job import (
             AttributionRequest,
             AttributionRequestError,
@@ -89,6 +92,10 @@ class ProgramViews:
             opted_out,
         )
 
+        unknown = [name for name in by if name not in ATTRIBUTES]
+        if unknown:
+            known = ", ".join(ATTRIBUTES)
+            raise Unprocessable(f"unknown roll-up {unknown[0]!r}; one of {known}", field="by")
         with _as_unprocessable(AttributionRequestError):
             request = AttributionRequest(
                 model=model, start=start, end=end, lookback_days=lookback_days, channel=channel
@@ -102,6 +109,26 @@ class ProgramViews:
             for name, rows in payload["by"].items()
         }
         return AttributionOut.model_validate(payload)
+
+    def add_shares(self, event_ids: list[str]) -> None:
+        """Add live shares to the rollups; a failure is logged (the events are stored, and
+        the next import's refresh adds them)."""
+        from features.program import add_shares
+
+        try:
+            add_shares(self.store, event_ids)
+        except Exception:
+            logger.exception("could not add %d live shares to the rollups", len(event_ids))
+
+    def _ready_rollups(self) -> None:
+        """Fill the rollups once if they are empty but the store has shares (a store
+        upgraded to schema 6 with data in it)."""
+        from features.program import fill_empty_rollups
+
+        with self._lock:
+            if not self._rollups_checked:
+                fill_empty_rollups(self.store)
+                self._rollups_checked = True
 
     def _current_credits(self, model: str) -> None:
         from recsys.attribution import MODELS

@@ -259,8 +259,12 @@ class Runtime:
 
     # -- events -----------------------------------------------------------------------
     def record_events(self, events: list[EventIn]) -> EventsResult:
-        """Validate and store (a worker thread's job: it waits for the database)."""
-        return self.recorder.record(events)
+        """Validate and store, and add new shares to the program rollups (a worker thread's
+        job: it waits for the database)."""
+        result = self.recorder.record(events)
+        if result.new_share_ids:
+            self.program.add_shares(result.new_share_ids)
+        return result
 
     def apply_events(self, result: EventsResult) -> EventsOut:
         """Apply the newly stored events to the live model (in memory, under the lock)."""

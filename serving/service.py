@@ -268,7 +268,7 @@ class AdvocacyService:
         model: Code = DEFAULT_MODEL,
         start: datetime | None = None,
         end: datetime | None = None,
-        lookback_days: Annotated[float, Field(gt=0, le=365)] = 30.0,
+        lookback_days: Annotated[float, Field(ge=0.01, le=365)] = 30.0,
         channel: Code = DEFAULT_CHANNEL,
         by: Annotated[list[Code], Field(min_length=1, max_length=6)] | None = None,
         top: Annotated[int, Field(ge=1, le=1000)] = 20,

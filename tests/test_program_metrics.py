@@ -670,3 +670,14 @@ def test_emv_order_must_name_a_priced_currency(filled: Store) -> None:
         with pytest.raises(RequestError) as caught:
             _report(filled, ("advocate",), top=1, order_by=order_by)  # EUR and USD are priced
         assert caught.value.field == "order_by"
+
+
+def test_periods_outside_the_calendar_are_refused() -> None:
+    from features.program import RequestError
+
+    with pytest.raises(RequestError) as caught:
+        ReportRequest(start=datetime(1, 1, 2), end=datetime(2026, 1, 1))
+    assert caught.value.field == "start"
+    with pytest.raises(RequestError) as caught:
+        ReportRequest(start=datetime(2026, 1, 1), end=datetime(9999, 1, 1))
+    assert caught.value.field == "end"

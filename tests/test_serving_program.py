@@ -131,3 +131,16 @@ def test_roles_and_errors(client) -> None:
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["model"]
     bad = test_client.post("/analytics", json={"start": "yesterday"}, headers=auth(MANAGER))
     assert bad.status_code == 400
+
+
+def test_a_live_share_reaches_the_analytics(client) -> None:
+    test_client, _ = client
+    share = {"event_id": "live-1", "employee_id": "ana", "content_id": "c1",
+             "event_type": "share", "network": "linkedin"}  # fmt: skip
+    stored = test_client.post("/events", json={"events": [share]}, headers=auth(FRONTEND))
+    assert stored.status_code == 200, stored.text
+    body = {"start": "2026-11-26T00:00:00Z", "end": "2026-11-27T00:00:00Z", "min_group_size": 0}
+    answer = test_client.post("/analytics", json=body, headers=auth(MANAGER)).json()
+    assert answer["totals"]["figures"]["shares"] == 1
+    # ana's latest linkedin snapshot (2,400 followers) lies before the share
+    assert answer["totals"]["figures"]["potential_reach"] == 2400

@@ -130,6 +130,23 @@ def test_every_endpoint_answers(client: httpx.Client) -> None:
         assert client.get(path).status_code == 200
 
 
+def test_program_analytics_and_attribution_over_http(client: httpx.Client) -> None:
+    """The synthetic organisation's shares, clicks and conversions, for managers only."""
+    period = {"start": "2026-08-01T00:00:00Z", "end": "2026-11-27T00:00:00Z"}
+    body = {**period, "group_by": ["network", "month"], "attribution_model": "last_touch"}
+    report = post(client, "/analytics", body, MANAGER)
+    assert report.status_code == 200, report.text
+    totals = report.json()["totals"]["figures"]
+    assert totals["shares"] > 0 and totals["link_clicks"] > 0 and totals["emv"]
+    assert report.json()["attribution"]["model"] == "last_touch"
+    credited = post(client, "/attribution", {**period, "model": "linear"}, ADMIN)
+    assert credited.status_code == 200, credited.text
+    assert credited.json()["totals"]["conversions"] >= credited.json()["totals"]["attributed"]
+    for path in ("/analytics", "/attribution"):
+        assert post(client, path, period).status_code == 403  # the front end's token
+        assert post(client, path, period, None).status_code == 401
+
+
 def test_cold_start_over_http(client: httpx.Client) -> None:
     answer = post(client, "/feed", {"employee_id": "brand-new", "profile": {"region": "NA"}})
     assert answer.status_code == 200 and answer.json()["cold_start"] is True

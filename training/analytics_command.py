@@ -70,6 +70,7 @@ def analytics(
         EmvConfigError,
         ReportRequest,
         RequestError,
+        fill_empty_rollups,
         load_emv_config,
         program_report,
     )
@@ -102,6 +103,7 @@ def analytics(
             raise console.fail(f"{_option(exc.field)}: {str(exc).split(': ', 1)[1]}") from None
         if model not in MODELS:
             raise console.fail(f"--model: unknown {model!r}; one of {', '.join(sorted(MODELS))}")
+        fill_empty_rollups(store)
         if current_credits(store, model):
             console.errors.print(f"{model} attribution credits recomputed for the current data")
         try:

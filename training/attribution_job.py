@@ -35,6 +35,7 @@ from features.data import schema
 from features.data.reader import naive_utc, utc
 from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
+from features.program.request import EARLIEST, LATEST
 from recsys.attribution import (
     MODELS,
     InvalidParameterError,
@@ -79,6 +80,12 @@ class AttributionRequest:
             raise AttributionRequestError("channel", f"unknown {self.channel!r}; one of {known}")
         if not 0 < self.lookback_days <= 365:
             raise AttributionRequestError("lookback_days", "must be in (0, 365]")
+        for name in ("start", "end"):
+            moment = getattr(self, name)
+            if moment is not None and not EARLIEST <= naive_utc(moment) <= LATEST:
+                raise AttributionRequestError(
+                    name, f"must lie between {EARLIEST:%Y} and {LATEST:%Y}"
+                )
         if self.start is not None and self.end is not None and utc(self.end) <= utc(self.start):
             raise AttributionRequestError("end", "must be later than start")
 

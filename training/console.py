@@ -70,7 +70,9 @@ def print_import_report(report: Mapping[str, object], *, shown: int = 20) -> Non
             console.print(f"... and {hidden:,} more rejections (use --json for the full list)")
     for error in report["errors"]:  # type: ignore[attr-defined]
         errors.print(f"[red]error:[/red] {error}", soft_wrap=True)
-    console.print(f"{report['seconds']} s, exit code {report['exit_code']}")
+    rollups = report.get("rollups_seconds")
+    extra = f" (program rollups {rollups} s)" if rollups is not None else ""
+    console.print(f"{report['seconds']} s{extra}, exit code {report['exit_code']}")
 
 
 def print_summary(summary: Mapping[str, object]) -> None:

@@ -15,10 +15,10 @@ from pathlib import Path
 import sqlalchemy as sa
 import typer
 
-from features.data.importer import import_path
 from features.data.store import Store, data_dir, default_db_url
 from features.data.validation import ValidationContext
 from training import console
+from training.data_commands import import_and_refresh
 
 STEPS = 4
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "demo.yaml"
@@ -60,10 +60,10 @@ def demo(
     store = Store.open(url)
     _step(2, f"importing into {store.url}")
     context = ValidationContext(datetime.now(UTC), timedelta(hours=1))
-    report = import_path(store, folder / "org", context=context)
-    console.print_import_report(report.to_dict())
-    if report.exit_code:
-        raise typer.Exit(report.exit_code)
+    report = import_and_refresh(store, folder / "org", context=context)
+    console.print_import_report(report)
+    if report["exit_code"]:
+        raise typer.Exit(int(report["exit_code"]))  # type: ignore[call-overload]
     console.print_summary(store.summary())
     if not train:
         return

@@ -41,6 +41,7 @@ from features.program.rollups import (
     RollupRefresh,
     UnknownTableError,
     add_shares,
+    fill_empty_rollups,
     refresh_rollups,
 )
 
@@ -63,6 +64,7 @@ __all__ = [
     "UnknownTableError",
     "add_shares",
     "attribution_run",
+    "fill_empty_rollups",
     "load_emv_config",
     "parse_emv_config",
     "program_report",

@@ -26,6 +26,9 @@ INDIVIDUAL = "advocate"
 """The dimension that names people: opted-out advocates never appear in its rows."""
 
 DEFAULT_MIN_GROUP_SIZE = 5
+EARLIEST = datetime(1970, 1, 1)
+LATEST = datetime(2200, 1, 1)
+"""The periods a report may cover (naive UTC): with their previous periods."""
 MAX_TOP = 10_000
 
 
@@ -61,8 +64,12 @@ class ReportRequest:
             if not isinstance(value, date):
                 raise RequestError(name, f"must be a date or datetime, got {value!r}")
             object.__setattr__(self, name, naive_utc(value))
+            if not EARLIEST <= getattr(self, name) <= LATEST:
+                raise RequestError(name, f"must lie between {EARLIEST:%Y} and {LATEST:%Y}")
         if self.end <= self.start:
             raise RequestError("end", "must be later than start")
+        if self.start - (self.end - self.start) < EARLIEST:
+            raise RequestError("start", f"the previous period would begin before {EARLIEST:%Y}")
         object.__setattr__(self, "group_by", _grouping(self.group_by))
         object.__setattr__(self, "filters", _filters(self.filters))
         _check_model(self.attribution_model)

@@ -122,6 +122,19 @@ def refresh_rollups(store: Store, tables: Collection[str]) -> RollupRefresh:
     return report
 
 
+def fill_empty_rollups(store: Store) -> RollupRefresh | None:
+    """Fill ``share_facts`` and ``content_topics`` from scratch when ``share_facts`` is empty
+    but the store holds shares (a store upgraded to schema 6, or filled without an import
+    that refreshed them); None when there was nothing to do."""
+    with store.engine.connect() as conn:
+        has_facts = conn.execute(sa.select(FACTS.c.event_id).limit(1)).first() is not None
+        shares = sa.select(INTERACTIONS.c.event_id).where(INTERACTIONS.c.event_type == "share")
+        has_shares = conn.execute(shares.limit(1)).first() is not None
+    if has_facts or not has_shares:
+        return None
+    return refresh_rollups(store, TRIGGERS)
+
+
 def add_shares(store: Store, event_ids: Collection[str]) -> int:
     """Add the ``share_facts`` rows of these events (non-shares and known ones are skipped).
 

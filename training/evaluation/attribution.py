@@ -11,10 +11,19 @@ generator's latent causes, never from a contract table):
 - ``spearman``: rank correlation between estimated and true credit over every advocate
   (content item) with a tracked click or a true conversion;
 - ``nae``: normalised absolute error, sum |estimate - truth| / sum truth over the same set
-  (0 is perfect; crediting baseline conversions to shares counts as error).
+  (0 is perfect; crediting baseline conversions to shares counts as error);
+- ``spearman_on_paths`` (a diagnostic): ``spearman`` over the advocates (content items) with
+  a touch on a converting path or a true conversion. The others, whose clicks all lie on
+  non-converting paths, get 0 from every model and (nearly all) 0 in truth; in ``spearman``
+  that tie rewards a model for giving exactly 0 to the on-path advocates who caused nothing,
+  which a last-touch rule often does and an expected credit (fractional shares) never does:
+  at 10,000 employees even the true posterior (each conversion shared in proportion to the
+  planted effect x delay density of its touches) had a lower advocate ``spearman`` than
+  ``last_touch`` on each of seeds 0-5, and a higher ``spearman_on_paths``.
 
 The goal: a data-driven model beats ``last_touch`` on both measures (higher spearman,
-lower nae), at both levels, on every seed.
+lower nae), at both levels, on every seed (``goal``); ``goal_on_paths`` is the same test
+with ``spearman_on_paths`` in place of ``spearman``.
 """
 
 from __future__ import annotations
@@ -43,8 +52,8 @@ BASELINE = "last_touch"
 def run_synthetic_attribution(
     *,
     seeds: tuple[int, ...] = (0, 1, 2),
-    employees: int = 3000,
-    content: int = 600,
+    employees: int = 10_000,
+    content: int = 2000,
     days: int = 120,
     interactions_per_employee: float = 60.0,
     lookback_days: float = 30.0,
@@ -79,7 +88,8 @@ def run_synthetic_attribution(
         },
         "seeds": runs,
         "summary": _summary(runs, names),
-        "goal": _goal(runs, names),
+        "goal": _goal(runs, names, "spearman"),
+        "goal_on_paths": _goal(runs, names, "spearman_on_paths"),
         "seconds": round(time.perf_counter() - started, 3),
     }
 
@@ -133,13 +143,28 @@ def _score(result: Attribution, truth: pd.DataFrame) -> dict[str, object]:
         ids = true.index.union(estimated.index)
         t = true.reindex(ids, fill_value=0.0).to_numpy(np.float64)
         e = estimated.reindex(ids, fill_value=0.0).to_numpy(np.float64)
-        rho = spearmanr(e, t).statistic if len(ids) > 1 else float("nan")
+        on = ids.isin(_on_converting_paths(result, attribute_name)) | (t > 0)
         scores[level] = {
-            "spearman": round(float(rho), 4),
+            "spearman": _spearman(e, t),
             "nae": round(float(np.abs(e - t).sum() / max(t.sum(), 1e-12)), 4),
+            "spearman_on_paths": _spearman(e[on], t[on]),
             "n": len(ids),
+            "n_on_paths": int(on.sum()),
         }
     return scores
+
+
+def _spearman(estimate: np.ndarray, truth: np.ndarray) -> float:
+    rho = spearmanr(estimate, truth).statistic if len(truth) > 1 else float("nan")
+    return round(float(rho), 4)
+
+
+def _on_converting_paths(result: Attribution, attribute_name: str) -> np.ndarray:
+    """The labels of ``attribute_name`` with a touch on a converting path."""
+    paths = result.paths
+    on_converting = paths.converted[paths.path_of_touch()]
+    codes = np.unique(paths.touch_codes(attribute_name)[on_converting])
+    return paths.attributes[attribute_name].labels[codes]
 
 
 def _summary(runs: dict, names: tuple[str, ...]) -> dict[str, dict]:
@@ -147,23 +172,24 @@ def _summary(runs: dict, names: tuple[str, ...]) -> dict[str, dict]:
     for name in names:
         entry = {}
         for level in LEVELS:
-            for measure in ("spearman", "nae"):
+            for measure in ("spearman", "nae", "spearman_on_paths"):
                 values = [run["models"][name][level][measure] for run in runs.values()]
                 entry[f"{level}_{measure}_mean"] = round(float(np.mean(values)), 4)
-                worst = min(values) if measure == "spearman" else max(values)
+                worst = max(values) if measure == "nae" else min(values)
                 entry[f"{level}_{measure}_worst"] = round(float(worst), 4)
         summary[name] = entry
     return summary
 
 
-def _goal(runs: dict, names: tuple[str, ...]) -> dict[str, bool]:
-    """Per data-driven model: beats last touch on both measures, both levels, every seed."""
+def _goal(runs: dict, names: tuple[str, ...], rank: str) -> dict[str, bool]:
+    """Per data-driven model: beats last touch on both measures (``rank``, the spearman
+    measure, and nae), both levels, every seed."""
     if BASELINE not in names:
         return {}
     goal = {}
     for name in (n for n in DATA_DRIVEN if n in names):
         goal[name] = all(
-            run["models"][name][level]["spearman"] > run["models"][BASELINE][level]["spearman"]
+            run["models"][name][level][rank] > run["models"][BASELINE][level][rank]
             and run["models"][name][level]["nae"] < run["models"][BASELINE][level]["nae"]
             for run in runs.values()
             for level in LEVELS
