@@ -49,6 +49,9 @@ def serve(
     model_refresh: float | None = typer.Option(
         None, "--model-refresh", min=0.1, help="Seconds between champion polls (60)."
     ),
+    emv_config: Path | None = typer.Option(
+        None, "--emv-config", help="Earned media value rates (YAML; default: shipped examples)."
+    ),
     new_tokens: bool = typer.Option(
         False,
         "--new-tokens",
@@ -56,7 +59,7 @@ def serve(
         " examples (for demos; they are not stored anywhere).",
     ),
 ) -> None:
-    """Serve feeds, events and influencer candidates over HTTP (BentoML).
+    """Serve feeds, events, influencer candidates and program analytics over HTTP (BentoML).
 
     Tokens come from --tokens-file and/or $ADVOCACY_TOKENS ("token:role,token:role"). The
     OpenAPI spec is at /docs.json; /healthz, /readyz and /metrics need no token.
@@ -73,6 +76,7 @@ def serve(
         "ADVOCACY_TOKENS_FILE": _absolute(tokens_file),
         "ADVOCACY_CATALOGUE_REFRESH": None if catalogue_refresh is None else str(catalogue_refresh),
         "ADVOCACY_MODEL_REFRESH": None if model_refresh is None else str(model_refresh),
+        "ADVOCACY_EMV_CONFIG": _absolute(emv_config),
     }
     env.update({k: v for k, v in settings.items() if v is not None})
     made: dict[str, str] = {}
@@ -86,6 +90,14 @@ def serve(
     except (ConfigError, TokenConfigError) as exc:
         console.errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    if config.emv_config is not None:
+        from features.program import EmvConfigError, load_emv_config
+
+        try:
+            load_emv_config(config.emv_config)
+        except (EmvConfigError, OSError) as exc:
+            console.errors.print(f"[red]error:[/red] --emv-config: {exc}")
+            raise typer.Exit(2) from None
     if model_dir is not None and not (model_dir / "manifest.json").is_file():
         console.errors.print(f"[red]error:[/red] --model-dir {model_dir}: no saved model there")
         raise typer.Exit(2)
