@@ -9,10 +9,12 @@ days after its last touch.
 
 Prints one JSON document: per model the seconds of ``fit`` and ``credit`` (best of
 ``--repeats``, no tracing) and the peak MB that fit + credit allocate (a second run under
-``tracemalloc``, which numpy reports to), plus ``roll_up``, the process's peak RSS, and
+``tracemalloc``, which numpy reports to), plus ``roll_up``, the process's peak RSS,
 ``markov_bound``: on a smaller input whose transition graph is one strongly connected component
 small enough to invert, the largest relative error of the two-cycle bound that
-:class:`MarkovAttribution` uses in components above ``exact_component_size``.
+:class:`MarkovAttribution` uses in components above ``exact_component_size``, and
+``shapley_long_path``: the seconds of the exact (quadrature) Shapley values of one path of
+``--long-path`` touches and how far they sum from ``v(N)``.
 
     OPENBLAS_NUM_THREADS=1 python experiments/bench_attribution_models.py
 """
@@ -28,6 +30,7 @@ import tracemalloc
 import numpy as np
 
 from recsys.attribution import MODELS, MarkovAttribution, TouchPaths, make_model, roll_up
+from recsys.attribution.shapley import noisy_or_shapley
 
 DAY = 86_400.0
 
@@ -88,7 +91,19 @@ def measure(name: str, paths: TouchPaths, repeats: int, memory: bool) -> dict:
     if name == "markov":
         model = MarkovAttribution().fit(paths)
         row["hit_exact_share"] = round(float(model.hit_exact_.mean()), 4)
+    if hasattr(model, "n_iter_"):
+        row["n_iter"] = int(model.n_iter_)
     return row
+
+
+def shapley_long_path(n: int, seed: int) -> dict:
+    """Exact Shapley values of one ``n``-touch noisy-OR game (activations up to 0.3)."""
+    activation = np.random.default_rng(seed).uniform(0.0, 0.3, n)
+    started = time.perf_counter()
+    values = noisy_or_shapley(np.array([0, n]), activation)
+    seconds = time.perf_counter() - started
+    error = abs(values.sum() - (1.0 - np.prod(1.0 - activation)))
+    return {"touches": n, "seconds": round(seconds, 3), "sum_error": float(error)}
 
 
 def markov_bound(seed: int) -> dict:
@@ -120,6 +135,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--long-path", type=int, default=5000)
     args = parser.parse_args()
     started = time.perf_counter()
     paths = synthetic(
@@ -143,6 +159,7 @@ def main() -> None:
     roll_up(paths, credit, paths.channel, np.ones(paths.n_paths), args.channels)
     result["roll_up_seconds"] = round(time.perf_counter() - started, 3)
     result["markov_bound"] = markov_bound(args.seed)
+    result["shapley_long_path"] = shapley_long_path(args.long_path, args.seed)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(result, indent=2))
 

@@ -1,10 +1,12 @@
 """Attribution models: hand-computed credit on tiny literal paths, the Markov removal effects
-against a brute-force absorbing chain, Shapley by hand, input checks, and one contract every
-registered model passes."""
+against a brute-force absorbing chain, Shapley by hand (the quadrature against enumeration,
+recency bins learned on literal paths), input checks, and one contract every registered model
+passes."""
 
 from __future__ import annotations
 
-from itertools import pairwise
+from itertools import combinations, pairwise
+from math import factorial
 
 import numpy as np
 import pytest
@@ -25,7 +27,8 @@ from recsys.attribution import (
     make_model,
     roll_up,
 )
-from recsys.attribution.shapley import exact_shapley, sampled_shapley
+from recsys.attribution.noisy_or import span_shares
+from recsys.attribution.shapley import noisy_or_shapley
 
 DAY = 86_400.0
 A, B, C = 0, 1, 2
@@ -225,19 +228,29 @@ def saturated_paths() -> TouchPaths:
     return TouchPaths.from_lists(channels, converted, 2)
 
 
+def noisy_or_paths() -> TouchPaths:
+    """8 visitors saw A (4 convert), 8 saw B (2 convert), 8 saw A then B (5 convert): rates
+    1/2, 1/4 and 5/8 = 1 - (1 - 1/2)(1 - 1/4), exactly a noisy-OR."""
+    channels = [[A]] * 8 + [[B]] * 8 + [[A, B]] * 8
+    converted = [True] * 4 + [False] * 4 + [True] * 2 + [False] * 6 + [True] * 5 + [False] * 3
+    return TouchPaths.from_lists(channels, converted, 2)
+
+
+def exact_fit(**params: object) -> ShapleyAttribution:
+    return ShapleyAttribution(prior_strength=0.0, tol=1e-15, max_iter=10_000, **params)
+
+
 def test_shapley_by_hand() -> None:
-    paths = saturated_paths()
-    model = ShapleyAttribution(prior_strength=0.0, tol=1e-13, max_iter=100_000).fit(paths)
-    # three rates, three parameters: the MLE reproduces them.
-    # 1-(1-q0)(1-qA) = .6, 1-(1-q0)(1-qB) = .4, 1-(1-q0)(1-qA)(1-qB) = .7
-    # -> q0 = .2, qA = .5, qB = .25 (.8 * .5 = .4, .8 * .75 = .6, .8 * .5 * .75 = .3)
-    assert model.baseline_ == pytest.approx(0.2, abs=1e-6)
-    np.testing.assert_allclose(model.activation_, [0.5, 0.25], atol=1e-6)
-    # v({}) = .2, v(A) = .6, v(B) = .4, v(AB) = .7:
-    # phi_A = ((.6 - .2) + (.7 - .4)) / 2 = .35, phi_B = ((.4 - .2) + (.7 - .6)) / 2 = .15
-    # normalised by .5: A .7, B .3
-    credit = model.credit(paths)
-    np.testing.assert_allclose(credit[20:22], [0.7, 0.3], atol=1e-6)
+    paths = noisy_or_paths()
+    model = exact_fit().fit(paths)
+    # every touch is at most 1 s old (one recency bin); the three rates are a noisy-OR of
+    # pA = 1/2 and pB = 1/4, so the MLE reproduces them
+    np.testing.assert_allclose(model.noisy_or_.activation(paths)[[0, 8]], [0.5, 0.25], atol=1e-6)
+    np.testing.assert_allclose(model.noisy_or_.conversion_probability(paths)[16], 5 / 8)
+    # v({}) = 0, v(A) = 1/2, v(B) = 1/4, v(AB) = 5/8:
+    # phi_A = (1/2 + (5/8 - 1/4)) / 2 = 7/16, phi_B = (1/4 + (5/8 - 1/2)) / 2 = 3/16
+    # normalised by 5/8: A 7/10, B 3/10
+    np.testing.assert_allclose(model.credit(paths)[16:18], [0.7, 0.3], atol=1e-6)
 
 
 def test_markov_and_shapley_differ_on_the_same_paths() -> None:
@@ -250,54 +263,114 @@ def test_markov_and_shapley_differ_on_the_same_paths() -> None:
     # B removed: 2/3 * 6/20 = 1/5 -> RE_B = 1 - (1/5) / (17/30) = 11/17 = 22/34.
     np.testing.assert_allclose(markov.removal_effect_, [23 / 34, 22 / 34])
     np.testing.assert_allclose(markov.credit(paths)[20:22], [23 / 45, 22 / 45])
-    shapley = ShapleyAttribution(prior_strength=0.0, tol=1e-13, max_iter=100_000).fit(paths)
-    np.testing.assert_allclose(shapley.credit(paths)[20:22], [0.7, 0.3], atol=1e-6)
+    markov = MarkovAttribution().fit(noisy_or_paths())
+    # start->A 16/24, start->B 8/24; A: ->B 8, ->conv 4, ->null 4 (of 16);
+    # B: ->conv 2 + 5 = 7, ->null 9 (of 16). h_B = 7/16, h_A = 4/16 + 1/2 * 7/16 = 15/32.
+    # P(conv) = 2/3 * 15/32 + 1/3 * 7/16 = 11/24.
+    # A removed: 1/3 * 7/16 = 7/48 -> RE_A = 1 - (7/48) / (11/24) = 15/22.
+    # B removed: 2/3 * 4/16 = 1/6 -> RE_B = 1 - (1/6) / (11/24) = 7/11 = 14/22.
+    np.testing.assert_allclose(markov.removal_effect_, [15 / 22, 14 / 22])
+    np.testing.assert_allclose(markov.credit(noisy_or_paths())[16:18], [15 / 29, 14 / 29])
+    shapley = exact_fit().fit(noisy_or_paths())
+    np.testing.assert_allclose(shapley.credit(noisy_or_paths())[16:18], [0.7, 0.3], atol=1e-6)
 
 
-def test_exact_shapley_of_a_three_player_noisy_or() -> None:
-    # q0 = 0, q = (1/2, 1/4, 0): C is a dummy. v(A) = 1/2, v(B) = 1/4, v(AB) = 1 - 1/2 * 3/4 = 5/8
-    # phi_A = (1/2 + (5/8 - 1/4)) / 2 = 7/16, phi_B = (1/4 + (5/8 - 1/2)) / 2 = 3/16, phi_C = 0
-    log_stay = np.log1p(-np.array([[0.5, 0.25, 0.0]]))
-    np.testing.assert_allclose(exact_shapley(log_stay, 0.0), [[7 / 16, 3 / 16, 0.0]], atol=1e-15)
+def enumerated_shapley(p: list[float]) -> np.ndarray:
+    """Shapley values of v(S) = 1 - prod_{S} (1 - p_j), summed over all coalitions."""
+    n = len(p)
+
+    def v(players: tuple[int, ...]) -> float:
+        return 1.0 - float(np.prod([1.0 - p[j] for j in players]))
+
+    values = np.zeros(n)
+    for i in range(n):
+        others = [j for j in range(n) if j != i]
+        for size in range(n):
+            weight = factorial(size) * factorial(n - size - 1) / factorial(n)
+            for players in combinations(others, size):
+                values[i] += weight * (v((*players, i)) - v(players))
+    return values
 
 
-def test_sampled_shapley_sums_exactly_and_is_close() -> None:
-    log_stay = np.log1p(-np.array([[0.5, 0.25, 0.1, 0.05]]))
-    sampled = sampled_shapley(log_stay, 0.1, 2000, np.random.RandomState(0))
-    exact = exact_shapley(log_stay, 0.1)
-    assert sampled.sum() == pytest.approx(exact.sum(), abs=1e-12)  # v(N) - v({}) per order
-    np.testing.assert_allclose(sampled, exact, atol=0.01)
+def test_quadrature_shapley_of_a_four_touch_path_by_hand() -> None:
+    # p = (1/2, 1/4, 1/4, 0): phi_i = p_i * int_0^1 prod_{j != i} (1 - t p_j) dt
+    # phi_1 = 1/2 * int (1 - t/4)^2 = 1/2 * (1 - 1/4 + 1/48) = 37/96
+    # phi_2 = phi_3 = 1/4 * int (1 - t/2)(1 - t/4) = 1/4 * (1 - 3/8 + 1/24) = 1/6; phi_4 = 0
+    # sum 69/96 = 23/32 = v(N) - v({}) = 1 - 1/2 * 3/4 * 3/4; quadrature with 4 // 2 + 1 = 3 nodes
+    p = [0.5, 0.25, 0.25, 0.0]
+    values = noisy_or_shapley(np.array([0, 4]), np.array(p))
+    np.testing.assert_allclose(values, [37 / 96, 1 / 6, 1 / 6, 0.0], atol=1e-15)
+    np.testing.assert_allclose(values, enumerated_shapley(p), atol=1e-15)
 
 
-def test_shapley_monte_carlo_is_deterministic_with_a_seed() -> None:
-    paths = TouchPaths.from_lists(
-        [[A, B, C, 3, 4], [A], [B, C], [3], [4, A]], [True, True, False, True, False], 5
-    )
-
-    def credit(seed: int, max_exact: int = 2) -> np.ndarray:
-        model = ShapleyAttribution(
-            max_exact_players=max_exact, n_permutations=64, random_state=seed
-        )
-        return model.fit(paths).credit(paths)
-
-    np.testing.assert_array_equal(credit(7), credit(7))
-    assert not np.array_equal(credit(7), credit(8))
-    np.testing.assert_allclose(credit(7)[:5], credit(7, max_exact=10)[:5], atol=0.05)
-    assert credit(7)[:5].sum() == pytest.approx(1.0, abs=1e-12)
+def test_quadrature_shapley_equals_enumeration_at_every_length() -> None:
+    rng = np.random.default_rng(0)
+    games = [rng.uniform(0.0, 0.999, n) for n in range(1, 11)]
+    indptr = np.concatenate([[0], np.cumsum([len(p) for p in games])])
+    values = noisy_or_shapley(indptr, np.concatenate(games))
+    for p, lo, hi in zip(games, indptr[:-1], indptr[1:], strict=True):
+        np.testing.assert_allclose(values[lo:hi], enumerated_shapley(list(p)), atol=1e-14)
 
 
-def test_shapley_shrinks_rare_channels_and_prices_unseen_ones_at_the_pooled_rate() -> None:
-    model = ShapleyAttribution(prior_strength=10.0).fit(saturated_paths())
-    # with 20 exposures each and 10 pseudo-exposures, A and B move towards each other
-    assert 0.25 < model.activation_[B] < model.activation_[A] < 0.5
+def test_quadrature_shapley_of_a_long_path_sums_to_its_value() -> None:
+    # too long to enumerate: the values still sum exactly to v(N) = 1 - prod (1 - p)
+    p = np.random.default_rng(1).uniform(0.0, 0.3, 500)
+    values = noisy_or_shapley(np.array([0, 500]), p)
+    assert values.sum() == pytest.approx(1.0 - np.prod(1.0 - p), abs=1e-12)
+    assert (values > 0).all() and np.argmax(values) == np.argmax(p)
+
+
+def recency_paths() -> TouchPaths:
+    """One channel, bins under and over a day: 3 conversions half a day after the touch, 1 two
+    days after; 4 single touches followed by 2 conversion-free days."""
+    ends = [DAY / 2] * 3 + [2 * DAY] * 5
+    return TouchPaths.from_lists([[A]] * 8, [True] * 4 + [False] * 4, 1, [[0.0]] * 8, ends)
+
+
+def test_shapley_learns_recency_bins_by_hand() -> None:
+    model = exact_fit(recency_days=(1.0,)).fit(recency_paths())
+    # each conversion-free path spends half of its 2 days with its touch under a day old and
+    # half over (the oldest converting touch is 2 days old, so no age is cut): exposure
+    # 4 * 1/2 = 2 per bin. Single touches: per bin the MLE is conversions / (conversions +
+    # exposure), p(< 1 day) = 3 / (3 + 2) = 3/5, p(>= 1 day) = 1 / (1 + 2) = 1/3.
+    assert model.noisy_or_.max_age == 2 * DAY
+    paths = TouchPaths.from_lists([[A, A]], [True], 1, [[0.0, 1.5 * DAY]], [2 * DAY])
+    np.testing.assert_allclose(model.noisy_or_.activation(paths), [1 / 3, 3 / 5], atol=1e-6)
+    # ages 2 days and half a day: phi = (1/3 (1 - 3/10), 3/5 (1 - 1/6)) = (7/30, 1/2)
+    # -> 7/22, 15/22. Without recency bins the two touches would split equally.
+    np.testing.assert_allclose(model.credit(paths), [7 / 22, 15 / 22], atol=1e-6)
+    timeless = exact_fit(recency_days=()).fit(recency_paths())
+    np.testing.assert_allclose(timeless.credit(paths), [0.5, 0.5])
+
+
+def test_conversion_free_span_shares_by_hand() -> None:
+    # one non-converting path: touches at day 0 and day 1, end at day 3 -> its span is days 1-3;
+    # bins under 1 day, 1-2 days, 2 days and more
+    paths = TouchPaths.from_lists([[A, B]], [False], 2, [[0.0, DAY]], [3 * DAY])
+    edges = np.array([DAY, 2 * DAY])
+    shares = span_shares(paths, np.ones(2, bool), paths.path_index(), edges, np.inf)
+    # the first touch is 1 to 3 days old: 1 day in [1, 2), 1 day in [2, inf), of 2
+    # the second is 0 to 2 days old: 1 day in [0, 1), 1 day in [1, 2)
+    np.testing.assert_allclose(shares, [[0, 0.5, 0.5], [0.5, 0.5, 0]])
+    # ages over 2.5 days are cut: the first touch keeps half a day of [2, inf)
+    cut = span_shares(paths, np.ones(2, bool), paths.path_index(), edges, 2.5 * DAY)
+    np.testing.assert_allclose(cut, [[0, 0.5, 0.25], [0.5, 0.5, 0]])
+
+
+def test_shapley_shrinks_rare_channels_and_prices_unseen_ones_at_the_common_rate() -> None:
+    model = ShapleyAttribution(prior_strength=10.0).fit(noisy_or_paths())
+    activation = model.noisy_or_.activation(noisy_or_paths())[[0, 8]]
+    # with 16 exposures each and a prior worth 10 touches, A and B move towards each other
+    assert 0.25 < activation[B] < activation[A] < 0.5
     paths = TouchPaths.from_lists([[C]], [True], 3)
-    assert model.noisy_or_.activation_of(np.array([C]))[0] == model.prior_mean_
+    common = 1.0 / (1.0 + np.exp(-model.recency_logit_[0]))  # offset 0 in its recency bin
+    assert model.noisy_or_.activation(paths)[0] == pytest.approx(common)
     assert model.credit(paths)[0] == 1.0
 
 
 # ---------------------------------------------------------------------------- the contract
 def contract_paths() -> TouchPaths:
-    """Repeats, revisits, a 12-channel path (Monte Carlo Shapley), empty non-converting paths."""
+    """Repeats, revisits, a 12-touch path, empty non-converting paths."""
     rng = np.random.default_rng(3)
     channels = [rng.integers(0, 15, rng.integers(1, 7)).tolist() for _ in range(80)]
     channels += [list(range(12)), [], []]
@@ -390,8 +463,10 @@ def test_every_model_class_is_registered() -> None:
         ("position_based", {"first": 0.7, "last": 0.5}, "last"),
         ("position_based", {"first": -0.1}, "first"),
         ("markov", {"exact_component_size": 1}, "exact_component_size"),
-        ("shapley", {"n_permutations": 0}, "n_permutations"),
-        ("shapley", {"max_exact_players": 20}, "max_exact_players"),
+        ("shapley", {"max_iter": 0}, "max_iter"),
+        ("shapley", {"recency_days": (2.0, 1.0)}, "recency_days"),
+        ("shapley", {"recency_days": (0.0, 1.0)}, "recency_days"),
+        ("shapley", {"recency_days": "1,2"}, "recency_days"),
         ("shapley", {"prior_strength": -1.0}, "prior_strength"),
     ],
 )

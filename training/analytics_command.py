@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from features.program.request import DEFAULT_ATTRIBUTION_MODEL
 from training import console
 from training.attribution_command import DB_HELP
 
@@ -38,7 +39,9 @@ def analytics(
     end: str | None = typer.Option(
         None, "--to", help="Period end, exclusive (default: the day after the last share)."
     ),
-    model: str = typer.Option("markov", "--model", help="Attribution model of conversions."),
+    model: str = typer.Option(
+        DEFAULT_ATTRIBUTION_MODEL, "--model", help="Attribution model of conversions."
+    ),
     min_group_size: int = typer.Option(
         5, "--min-group-size", min=0, help="Groups of fewer advocates are suppressed (0: off)."
     ),

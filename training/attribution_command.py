@@ -8,6 +8,8 @@ import io
 
 import typer
 
+from features.program.request import DEFAULT_ATTRIBUTION_CHANNEL as DEFAULT_CHANNEL
+from features.program.request import DEFAULT_ATTRIBUTION_MODEL as DEFAULT_MODEL
 from training import console
 
 DB_HELP = "Database URL (default $ADVOCACY_DB_URL or ./data/advocacy.db)."
@@ -26,7 +28,7 @@ def _breakdowns(by: str) -> tuple[str, ...]:
 
 def attribution(
     model: str = typer.Option(
-        "markov",
+        DEFAULT_MODEL,
         "--model",
         help="last_touch, first_touch, linear, time_decay, position_based, markov or shapley.",
     ),
@@ -34,7 +36,7 @@ def attribution(
     end: str | None = typer.Option(None, "--to", help="Conversions before (default: last)."),
     lookback_days: float = typer.Option(30.0, "--lookback-days", help="Path lookback in days."),
     channel: str = typer.Option(
-        "advocate", "--channel", help="What data-driven models learn on (a touch attribute)."
+        DEFAULT_CHANNEL, "--channel", help="What data-driven models learn on (a touch attribute)."
     ),
     by: str = typer.Option(
         "advocate,content,network,department", "--by", help=f"Roll-ups: {', '.join(BY_CHOICES)}."

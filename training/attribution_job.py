@@ -35,7 +35,12 @@ from features.data import schema
 from features.data.reader import naive_utc, utc
 from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
-from features.program.request import EARLIEST, LATEST
+from features.program.request import (
+    DEFAULT_ATTRIBUTION_CHANNEL,
+    DEFAULT_ATTRIBUTION_MODEL,
+    EARLIEST,
+    LATEST,
+)
 from recsys.attribution import (
     MODELS,
     InvalidParameterError,
@@ -46,8 +51,8 @@ from recsys.attribution import (
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "markov"
-DEFAULT_CHANNEL = "advocate"
+DEFAULT_MODEL = DEFAULT_ATTRIBUTION_MODEL
+DEFAULT_CHANNEL = DEFAULT_ATTRIBUTION_CHANNEL
 DEFAULT_LOOKBACK_DAYS = 30.0
 DEFAULT_MIN_GROUP_SIZE = 5
 DAY_SECONDS = 86_400

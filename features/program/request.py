@@ -26,6 +26,11 @@ INDIVIDUAL = "advocate"
 """The dimension that names people: opted-out advocates never appear in its rows."""
 
 DEFAULT_MIN_GROUP_SIZE = 5
+DEFAULT_ATTRIBUTION_MODEL = "shapley"
+"""The attribution model whose credit reports show (chosen by `advocacy evaluate
+synthetic-attribution`, see docs/analytics.md)."""
+DEFAULT_ATTRIBUTION_CHANNEL = "content"
+"""The touch attribute the data-driven attribution models learn on by default."""
 EARLIEST = datetime(1970, 1, 1)
 LATEST = datetime(2200, 1, 1)
 """The periods a report may cover (naive UTC): with their previous periods."""
@@ -51,7 +56,7 @@ class ReportRequest:
     start: datetime | date
     end: datetime | date
     group_by: tuple[str, ...] = ()
-    attribution_model: str = "markov"
+    attribution_model: str = DEFAULT_ATTRIBUTION_MODEL
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE
     top: int | None = None
     order_by: str | None = None

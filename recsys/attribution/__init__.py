@@ -4,7 +4,9 @@ touch (each converting path sums to 1), rolled up by any per-touch key with :fun
 
 Rule-based models (``last_touch``, ``first_touch``, ``linear``, ``time_decay``,
 ``position_based``) are in :mod:`~recsys.attribution.rules`; the data-driven ``markov``
-(removal effects, exact) and ``shapley`` (noisy-OR value function) in their own modules.
+(removal effects over channel states, exact) and ``shapley`` (exact Shapley values of the
+touches under a noisy-OR learned over channels and recency bins,
+:mod:`~recsys.attribution.noisy_or`) in their own modules.
 """
 
 from recsys.attribution.base import AttributionModel

@@ -34,6 +34,13 @@ Credit
     removal effects, a channel's share split equally among its touches. If every channel of the
     path has removal effect 0 (e.g. channels unseen in ``fit``), the distinct channels share
     equally.
+Time
+    The chain ignores when touches happened. States of channel x recency bin (the age at the
+    path's end) would not learn recency: a non-converting path ends by convention (e.g. the
+    lookback after its last touch), so its states would all be old and every recent state would
+    lead to conversion, whatever its channel. The time-aware model is ``shapley``, which sees
+    non-converting paths over their whole conversion-free span
+    (:mod:`~recsys.attribution.noisy_or`).
 """
 
 from __future__ import annotations

@@ -1,45 +1,52 @@
-"""Shapley-value attribution over each converting path's distinct channels, on a value function
+"""Shapley-value attribution over each converting path's touches, on a time-aware noisy-OR
 learned from converting and non-converting paths.
 
 Value function
-    ``v(S) = 1 - (1 - q0) * prod_{c in S} (1 - q_c)``, the conversion probability of a visitor
-    exposed to the channel set ``S`` under a noisy-OR fitted on every path
-    (:mod:`recsys.attribution.noisy_or`: EM, shrinkage of rare channels towards the pooled
-    rate, unseen channels at that rate).
-Shapley values
-    The players of a converting path are its ``n`` distinct channels ``N``. Player ``c`` gets
-    ``phi_c = sum_{S subset N \\ {c}} |S|! (n - |S| - 1)! / n! * (v(S + c) - v(S))``, which sums
-    over the players to ``v(N) - v({})``. Paths with up to ``max_exact_players`` players are
-    enumerated exactly (all ``2^n`` coalitions). Above that, ``phi_c`` is the mean marginal
-    contribution of ``c`` over ``n_permutations`` uniformly random orders of the players
-    (Monte Carlo, drawn from ``random_state`` afresh on every ``credit`` call, so the same seed
-    and paths give the same credit); each permutation's contributions sum exactly to
-    ``v(N) - v({})``, so the estimate does too.
+    ``v(S) = 1 - prod_{i in S} (1 - p_i)``: the conversion probability of a path holding only
+    the touches ``S``, ``p_i`` being the activation of touch ``i`` given its channel and its
+    age at the conversion (:mod:`recsys.attribution.noisy_or`: learned channel offsets shrunk
+    towards the common rate, learned recency bins).
+Shapley values, exactly
+    The players of a converting path are its ``n`` touches. Touch ``i`` gets
+    ``phi_i = sum_{S subset N - i} |S|! (n - |S| - 1)! / n! * (v(S + i) - v(S))``. For the
+    noisy-OR, ``v(S + i) - v(S) = p_i prod_{j in S} (1 - p_j)``, and since
+    ``|S|! (n - 1 - |S|)! / n! = int_0^1 t^|S| (1 - t)^(n - 1 - |S|) dt``, the sum is the
+    integral over ``t`` in [0, 1] of the expected contribution of ``i`` to a coalition holding
+    each other touch independently with probability ``t``:
+    ``phi_i = p_i int_0^1 prod_{j != i} (1 - t p_j) dt``. The integrand is a polynomial of
+    degree ``n - 1`` in ``t``, so Gauss-Legendre quadrature with ``n // 2 + 1`` nodes (exact
+    up to degree ``2 (n // 2) + 1 >= n - 1``) gives the exact Shapley values up to rounding,
+    for paths of any length, in ``O(n^2 / 2)``. They sum to ``v(N) = 1 - prod_j (1 - p_j)``.
 Credit
-    A path's credit is its players' Shapley values normalised to sum 1 (the factor ``1 - q0``
-    cancels), a channel's share split equally among its touches. A path whose players all have
-    ``q_c = 0`` is shared equally among its distinct channels.
+    A path's credit is its touches' Shapley values normalised to sum 1: about proportional to
+    ``p_i`` when activations are small, a touch ceding some of its share to the others when
+    they are large.
 """
 
 from __future__ import annotations
 
-from math import factorial
+from itertools import pairwise
+from numbers import Real
 
 import numpy as np
-from sklearn.utils import check_random_state
+from numpy.polynomial.legendre import leggauss
 
 from recsys.attribution.base import AttributionModel
 from recsys.attribution.noisy_or import fit_noisy_or
 from recsys.attribution.paths import TouchPaths
 
-CHUNK_ENTRIES = 4_000_000  # float64 entries per chunk of coalitions or permutations
+CHUNK_ENTRIES = 4_000_000  # float64 entries (touches x quadrature nodes) per chunk
 
 
 class ShapleyAttribution(AttributionModel):
-    """Shapley values of a path's channels under a fitted noisy-OR (see the module docstring).
+    """Exact Shapley values of a path's touches under a fitted time-aware noisy-OR (see the
+    module docstring).
 
-    Fitted state: ``baseline_`` (q0), ``activation_`` (q_c per channel), ``exposures_`` (paths
-    exposed to each channel), ``prior_mean_`` (the rate unseen channels get), ``n_iter_``.
+    ``recency_days``: the recency bin edges in days (log-spaced by default: under 6 hours,
+    6-12 hours, 12-24 hours, 1-2, 2-4, 4-8, 8-16 and 16 days or more; ``()``: no recency).
+    Fitted state: ``noisy_or_`` (:class:`~recsys.attribution.noisy_or.NoisyOr`),
+    ``channel_offset_`` (log-odds per channel), ``recency_logit_`` (log-odds per recency
+    bin), ``n_iter_`` (L-BFGS iterations).
     """
 
     name = "shapley"
@@ -48,96 +55,93 @@ class ShapleyAttribution(AttributionModel):
     def __init__(
         self,
         *,
+        recency_days: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0),
         prior_strength: float = 10.0,
-        max_iter: int = 1000,
-        tol: float = 1e-7,
-        max_exact_players: int = 10,
-        n_permutations: int = 256,
-        random_state: int | np.random.RandomState | None = 0,
+        max_iter: int = 500,
+        tol: float = 1e-10,
     ) -> None:
+        self.recency_days = recency_days
         self.prior_strength = prior_strength
         self.max_iter = max_iter
         self.tol = tol
-        self.max_exact_players = max_exact_players
-        self.n_permutations = n_permutations
-        self.random_state = random_state
 
     def _check_params(self) -> None:
         if not (np.isfinite(self.prior_strength) and self.prior_strength >= 0):
             raise self._invalid("prior_strength", f"must be >= 0, got {self.prior_strength}")
         if not (np.isfinite(self.tol) and self.tol > 0):
             raise self._invalid("tol", f"must be > 0, got {self.tol}")
-        for parameter, low, high in (
-            ("max_iter", 1, None),
-            ("max_exact_players", 1, 16),
-            ("n_permutations", 1, None),
+        if not isinstance(self.max_iter, int | np.integer) or self.max_iter < 1:
+            raise self._invalid("max_iter", f"must be an int >= 1, got {self.max_iter!r}")
+        edges = self.recency_days
+        if not isinstance(edges, tuple | list) or not all(
+            isinstance(e, Real) and not isinstance(e, bool) for e in edges
         ):
-            value = getattr(self, parameter)
-            if not isinstance(value, int | np.integer) or value < low or (high and value > high):
-                bound = f">= {low}" + (f" and <= {high}" if high else "")
-                raise self._invalid(parameter, f"must be an int {bound}, got {value!r}")
+            raise self._invalid("recency_days", f"must be a tuple of numbers, got {edges!r}")
+        values = np.asarray(edges, np.float64)
+        if not np.isfinite(values).all() or (values <= 0).any() or (np.diff(values) <= 0).any():
+            raise self._invalid("recency_days", f"must be increasing and > 0, got {edges!r}")
 
     def _fit(self, paths: TouchPaths) -> None:
         model = fit_noisy_or(
-            paths, prior_strength=self.prior_strength, max_iter=self.max_iter, tol=self.tol
+            paths,
+            recency_days=tuple(self.recency_days),
+            prior_strength=self.prior_strength,
+            max_iter=self.max_iter,
+            tol=self.tol,
         )
         self.noisy_or_ = model
-        self.baseline_ = model.baseline
-        self.activation_ = model.activation
-        self.exposures_ = model.exposures
-        self.prior_mean_ = model.prior_mean
+        self.channel_offset_ = model.channel_offset
+        self.recency_logit_ = model.recency_logit
         self.n_iter_ = model.n_iter
 
     def _weights(self, paths: TouchPaths) -> np.ndarray:
-        distinct = paths.distinct()
-        log_stay = np.log1p(-self.noisy_or_.activation_of(distinct.channel))
-        players = np.diff(distinct.indptr)
-        values = np.zeros(distinct.n_pairs)
-        random = check_random_state(self.random_state)
-        for n in np.unique(players):
-            group = distinct.indptr[:-1][players == n][:, None] + np.arange(n)
-            if n == 1:
-                values[group] = 1.0
-            elif n <= self.max_exact_players:
-                values[group] = exact_shapley(log_stay[group], self.baseline_)
-            else:
-                values[group] = sampled_shapley(
-                    log_stay[group], self.baseline_, self.n_permutations, random
-                )
-        return distinct.spread(values)
+        return noisy_or_shapley(paths.indptr, self.noisy_or_.activation(paths))
 
 
-def exact_shapley(log_stay: np.ndarray, baseline: float) -> np.ndarray:
-    """Shapley values of the noisy-OR game by enumeration: ``log_stay`` is ``log(1 - q_c)``
-    per game (row) and player (column); returns the values in the same shape."""
-    games, n = log_stay.shape
-    coalitions = (np.arange(2**n)[:, None] >> np.arange(n)) & 1  # (2^n, n), bit c = c in S
-    size = coalitions.sum(axis=1)
-    inside = np.array([factorial(s - 1) * factorial(n - s) for s in np.maximum(size, 1)])
-    outside = np.array([factorial(s) * factorial(max(n - s - 1, 0)) for s in size])
-    weight = np.where(coalitions == 1, inside[:, None], -outside[:, None]) / factorial(n)
-    values = np.empty_like(log_stay)
-    step = max(1, CHUNK_ENTRIES // 2**n)
-    for lo in range(0, games, step):
-        worth = 1.0 - (1.0 - baseline) * np.exp(log_stay[lo : lo + step] @ coalitions.T)
-        values[lo : lo + step] = worth @ weight
+def noisy_or_shapley(indptr: np.ndarray, activation: np.ndarray) -> np.ndarray:
+    """``p_i * int_0^1 prod_{j != i} (1 - t p_j) dt`` for every touch ``i`` of the CSR paths
+    ``indptr``, with ``p`` = ``activation`` (each < 1): the Shapley values of each path's
+    noisy-OR game, exact by Gauss-Legendre quadrature."""
+    indptr = np.asarray(indptr, np.int64)
+    activation = np.asarray(activation, np.float64)
+    lengths = np.diff(indptr)
+    nodes = lengths // 2 + 1
+    values = np.zeros(len(activation))
+    for m in np.unique(nodes[lengths > 0]):
+        x, w = leggauss(int(m))
+        t, w = (x + 1.0) / 2.0, w / 2.0
+        group = np.flatnonzero((nodes == m) & (lengths > 0))
+        for chunk in _chunks(lengths[group], int(m)):
+            paths = group[chunk]
+            touches = _ranges(indptr[paths], indptr[paths + 1])
+            values[touches] = activation[touches] * _integral(
+                activation[touches], lengths[paths], t, w
+            )
     return values
 
 
-def sampled_shapley(
-    log_stay: np.ndarray, baseline: float, n_permutations: int, random: np.random.RandomState
-) -> np.ndarray:
-    """Monte Carlo Shapley values: mean marginal contributions over ``n_permutations`` random
-    player orders per game (row of ``log_stay``), drawn from ``random``."""
-    games, n = log_stay.shape
-    values = np.empty_like(log_stay)
-    step = max(1, CHUNK_ENTRIES // (n_permutations * n))
-    for lo in range(0, games, step):
-        chunk = log_stay[lo : lo + step]
-        order = np.argsort(random.random_sample((len(chunk), n_permutations, n)), axis=-1)
-        stay = np.exp(np.cumsum(np.take_along_axis(chunk[:, None, :], order, axis=-1), axis=-1))
-        before = np.concatenate([np.ones_like(stay[..., :1]), stay[..., :-1]], axis=-1)
-        contribution = np.empty_like(stay)
-        np.put_along_axis(contribution, order, (1.0 - baseline) * (before - stay), axis=-1)
-        values[lo : lo + step] = contribution.mean(axis=1)
-    return values
+def _integral(p: np.ndarray, lengths: np.ndarray, t: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``sum_k w_k prod_{j != i} (1 - t_k p_j)`` per touch, in blocks of nodes."""
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    result = np.zeros(len(p))
+    step = max(1, CHUNK_ENTRIES // max(len(p), 1))
+    for lo in range(0, len(t), step):
+        log_stay = np.log1p(-p[:, None] * t[None, lo : lo + step])
+        total = np.add.reduceat(log_stay, starts, axis=0)
+        result += np.exp(np.repeat(total, lengths, axis=0) - log_stay) @ w[lo : lo + step]
+    return result
+
+
+def _chunks(lengths: np.ndarray, nodes: int) -> list[slice]:
+    """Consecutive runs of paths holding about ``CHUNK_ENTRIES / nodes`` touches each."""
+    ends = np.cumsum(lengths)
+    bounds = np.searchsorted(ends, np.arange(0, ends[-1], max(1, CHUNK_ENTRIES // nodes)), "right")
+    bounds = np.unique(np.concatenate([[0], bounds, [len(lengths)]]))
+    return [slice(int(a), int(b)) for a, b in pairwise(bounds)]
+
+
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The concatenation of ``arange(lo[i], hi[i])``."""
+    lengths = hi - lo
+    offsets = np.repeat(lo - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    return offsets + np.arange(lengths.sum())
