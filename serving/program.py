@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from features.data.errors import FieldError
 from features.data.store import Store
 from serving.errors import Unprocessable
 from serving.schemas import AnalyticsOut, AttributionOut
@@ -52,9 +53,9 @@ class ProgramViews:
         filters: Mapping[str, str],
     ) -> AnalyticsOut:
         """A program report (``features.program.program_report``)."""
-        from features.program import ReportRequest, RequestError, program_report
+        from features.program import ReportRequest, program_report
 
-        with _as_unprocessable(RequestError):
+        with _as_unprocessable():
             request = ReportRequest(
                 start=start,
                 end=end,
@@ -68,7 +69,8 @@ class ProgramViews:
             )
         self._ready_rollups()
         self._current_credits(attribution_model)
-        report = program_report(self.store, request, self.emv)
+        with _as_unprocessable():  # e.g. order_by "emv" when the rates mix currencies
+            report = program_report(self.store, request, self.emv)
         return AnalyticsOut.model_validate(report.to_dict())
 
     def attribution(
@@ -87,7 +89,6 @@ class ProgramViews:
         from features.click_paths import ATTRIBUTES
         from training.attribution_job import (
             AttributionRequest,
-            AttributionRequestError,
             attribute,
             opted_out,
         )
@@ -96,7 +97,7 @@ class ProgramViews:
         if unknown:
             known = ", ".join(ATTRIBUTES)
             raise Unprocessable(f"unknown roll-up {unknown[0]!r}; one of {known}", field="by")
-        with _as_unprocessable(AttributionRequestError):
+        with _as_unprocessable():
             request = AttributionRequest(
                 model=model, start=start, end=end, lookback_days=lookback_days, channel=channel
             )
@@ -146,9 +147,9 @@ class ProgramViews:
 
 
 @contextmanager
-def _as_unprocessable(kind: type[ValueError]) -> Iterator[None]:
-    """Turn a typed request error (with ``field``) into a 422 naming the field."""
+def _as_unprocessable() -> Iterator[None]:
+    """Turn a refused request field into a 422 naming the field."""
     try:
         yield
-    except kind as error:
-        raise Unprocessable(str(error), field=getattr(error, "field", "body")) from None
+    except FieldError as error:
+        raise Unprocessable(str(error), field=error.field) from None

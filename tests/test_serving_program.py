@@ -144,3 +144,14 @@ def test_a_live_share_reaches_the_analytics(client) -> None:
     assert answer["totals"]["figures"]["shares"] == 1
     # ana's latest linkedin snapshot (2,400 followers) lies before the share
     assert answer["totals"]["figures"]["potential_reach"] == 2400
+
+
+def test_ordering_by_a_figure_that_does_not_exist_is_422(client) -> None:
+    test_client, _ = client
+    body = {**PERIOD, "group_by": ["network"], "top": 1, "order_by": "emv.EUR"}
+    answer = test_client.post("/analytics", json=body, headers=auth(MANAGER))
+    assert answer.status_code in (200, 422), answer.text  # no EUR rates: an empty ranking
+    bad = test_client.post(
+        "/analytics", json={**PERIOD, "top": 1, "order_by": "colour"}, headers=auth(MANAGER)
+    )
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["order_by"]

@@ -103,7 +103,7 @@ def analytics(
                 filters=_filters(filters),
             )
         except RequestError as exc:
-            raise console.fail(f"{_option(exc.field)}: {str(exc).split(': ', 1)[1]}") from None
+            raise console.fail(f"{_option(exc.field)}: {exc.problem}") from None
         if model not in MODELS:
             raise console.fail(f"--model: unknown {model!r}; one of {', '.join(sorted(MODELS))}")
         fill_empty_rollups(store)
@@ -112,7 +112,7 @@ def analytics(
         try:
             report = program_report(store, request, rates)
         except RequestError as exc:
-            raise console.fail(f"{_option(exc.field)}: {str(exc).split(': ', 1)[1]}") from None
+            raise console.fail(f"{_option(exc.field)}: {exc.problem}") from None
     finally:
         store.dispose()
     if as_json:

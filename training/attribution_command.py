@@ -77,9 +77,7 @@ def attribution(
             channel=channel,
         )
     except AttributionRequestError as exc:
-        raise console.fail(
-            f"--{exc.field.replace('_', '-')}: {str(exc).split(': ', 1)[1]}"
-        ) from None
+        raise console.fail(f"--{exc.field.replace('_', '-')}: {exc.problem}") from None
     store = Store.open(db)
     try:
         result = attribute(store, request)

@@ -32,6 +32,7 @@ from features.click_paths import (
     read_click_paths,
 )
 from features.data import schema
+from features.data.errors import FieldError
 from features.data.reader import naive_utc, utc
 from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
@@ -58,12 +59,8 @@ DEFAULT_MIN_GROUP_SIZE = 5
 DAY_SECONDS = 86_400
 
 
-class AttributionRequestError(ValueError):
+class AttributionRequestError(FieldError):
     """A request field that cannot be used; ``field`` names it."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from features.builder import OptedOutError
 from features.data import schema
+from features.data.errors import FieldError
 from features.data.reader import naive_utc
 from features.data.store import Store
 from recsys.ids import UnknownIdError
@@ -32,12 +33,8 @@ DECISIONS: tuple[str, ...] = get_args(Decision)
 TABLE = schema.influencer_reviews
 
 
-class ReviewError(ValueError):
+class ReviewError(FieldError):
     """A review decision that cannot be stored: names the field and the problem."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
 
 
 @dataclass(frozen=True)

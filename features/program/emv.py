@@ -32,6 +32,7 @@ import yaml
 
 from features.data.contract import NETWORKS
 from features.data.currencies import ISO_4217
+from features.data.errors import FieldError
 
 EXAMPLE_CONFIG = Path(__file__).with_name("emv.example.yaml")
 """The shipped example rates (marked ``example: true``): replace them before reporting EMV."""
@@ -42,12 +43,12 @@ _TOP_KEYS = ("example", "networks")
 Amount = TypeVar("Amount")  # a number, or a SQL expression
 
 
-class EmvConfigError(ValueError):
-    """An EMV config that cannot be used; ``key`` names the dotted key at fault."""
+class EmvConfigError(FieldError):
+    """An EMV config that cannot be used; ``key`` (= ``field``) names the dotted key at fault."""
 
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
-        self.key = key
+    @property
+    def key(self) -> str:
+        return self.field
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from types import MappingProxyType
 
 from features.data.currencies import ISO_4217
+from features.data.errors import FieldError
 from features.program.figures import FIGURES, PER_CURRENCY
 from features.program.periods import GRAINS, naive_utc
 
@@ -37,12 +38,8 @@ LATEST = datetime(2200, 1, 1)
 MAX_TOP = 10_000
 
 
-class RequestError(ValueError):
+class RequestError(FieldError):
     """A report request that cannot be answered; ``field`` names the field at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
 
 
 @dataclass(frozen=True)
