@@ -18,7 +18,7 @@ content type, so credit can be rolled up to any of them. Conversions are those w
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -103,9 +103,12 @@ def read_click_paths(
         raise ValueError(f"end: must be later than start ({start.isoformat()})")
     if lookback <= timedelta(0):
         raise ValueError(f"lookback: must be positive, got {lookback}")
-    clicks = _clicks(store, naive_utc(start) - lookback, naive_utc(end))
+    since, until = naive_utc(start) - lookback, naive_utc(end)
+    clicks = _clicks(store, since, until)
+    shares = _share_attributes(store, since, until)
     conversions = _conversions(store, naive_utc(start), naive_utc(end))
-    return _paths(clicks, conversions, int(lookback.total_seconds()), _seconds([end])[0])
+    paths = _paths(clicks, conversions, int(lookback.total_seconds()), _seconds([end])[0])
+    return replace(paths, attributes=_attributes(paths.attributes["share"], shares))
 
 
 def click_data_fingerprint(store: Store) -> str:
@@ -125,28 +128,43 @@ def click_data_fingerprint(store: Store) -> str:
 
 
 def _clicks(store: Store, since: datetime, until: datetime) -> pd.DataFrame:
+    """The clicks of ``[since, until)``: visitor, time (Unix s) and share."""
+    clicks = CONTRACT_TABLES["link_clicks"]
+    query = sa.select(clicks.c.visitor_id, clicks.c.timestamp, clicks.c.share_event_id).where(
+        clicks.c.timestamp >= since, clicks.c.timestamp < until
+    )
+    frame = pd.DataFrame.from_records(
+        fetch_rows(store, query), columns=["visitor", "time", "share"]
+    )
+    frame["time"] = _seconds(frame["time"])
+    return frame
+
+
+def _share_attributes(store: Store, since: datetime, until: datetime) -> pd.DataFrame:
+    """Advocate, content, network, department and content type of the shares clicked in
+    ``[since, until)``, by share event id (read once per share, not once per click)."""
     clicks, events = CONTRACT_TABLES["link_clicks"], CONTRACT_TABLES["interactions"]
     advocates, content = CONTRACT_TABLES["advocates"], CONTRACT_TABLES["content"]
+    clicked = (
+        sa.select(clicks.c.share_event_id)
+        .where(clicks.c.timestamp >= since, clicks.c.timestamp < until)
+        .distinct()
+    )
     query = (
         sa.select(
-            clicks.c.visitor_id,
-            clicks.c.timestamp,
-            clicks.c.share_event_id,
+            events.c.event_id,
             events.c.employee_id,
             events.c.content_id,
             events.c.network,
             advocates.c.department,
             content.c.content_type,
         )
-        .join(events, events.c.event_id == clicks.c.share_event_id)
         .join(advocates, advocates.c.employee_id == events.c.employee_id)
         .join(content, content.c.content_id == events.c.content_id)
-        .where(clicks.c.timestamp >= since, clicks.c.timestamp < until)
+        .where(events.c.event_id.in_(clicked))
     )
-    columns = ["visitor", "time", *ATTRIBUTES]
-    frame = pd.DataFrame.from_records(fetch_rows(store, query), columns=columns)
-    frame["time"] = _seconds(frame["time"])
-    return frame
+    frame = pd.DataFrame.from_records(fetch_rows(store, query), columns=list(ATTRIBUTES))
+    return frame.set_index("share")
 
 
 def _conversions(store: Store, start: datetime, end: datetime) -> pd.DataFrame:
@@ -204,7 +222,7 @@ def _paths(clicks: pd.DataFrame, conversions: pd.DataFrame, lookback: int, end: 
         indptr=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
         touch=np.concatenate([touch, open_touch]).astype(np.int64),
         click_time=click_time,
-        attributes={name: _codes(clicks[name]) for name in ATTRIBUTES},
+        attributes={"share": _codes(clicks["share"])},
         end_time=np.concatenate([conversion_time[attributed], open_end]).astype(np.int64),
         converted=np.concatenate([np.ones(n_conv, bool), np.zeros(n_open, bool)]),
         conversion_id=np.concatenate(
@@ -249,6 +267,15 @@ def _open_paths(
     indptr = np.concatenate([starts, [len(rest)]]).astype(np.int64)
     last = t[indptr[1:] - 1]
     return indptr, rest, np.minimum(last + lookback, max(end, int(last.max())))
+
+
+def _attributes(share: Codes, shares: pd.DataFrame) -> dict[str, Codes]:
+    """Every attribute's codes per click, through the click's share."""
+    attributes = {"share": share}
+    for name in ATTRIBUTES[1:]:
+        per_share = _codes(shares[name].reindex(share.labels))
+        attributes[name] = Codes(per_share.codes[share.codes], per_share.labels)
+    return attributes
 
 
 def _codes(values: pd.Series) -> Codes:
