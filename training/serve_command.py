@@ -13,6 +13,7 @@ import secrets
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -142,6 +143,8 @@ def curl_examples(
     json_header = "-H 'Content-Type: application/json'"
     front = f"-H 'Authorization: Bearer {frontend_token}' {json_header}"
     manager = f"-H 'Authorization: Bearer {manager_token}' {json_header}"
+    end = datetime.now(UTC).date() + timedelta(days=1)
+    start = end - timedelta(days=90)
     return [
         f"curl -s {url}/readyz",
         f'curl -s {url}/feed {front} -d \'{{"employee_id": "{employee_id}", "k": 5}}\'',
@@ -150,6 +153,9 @@ def curl_examples(
         f' "employee_id": "{employee_id}", "content_id": "{content_id}",'
         f' "event_type": "click"}}]}}\'',
         f"curl -s {url}/influencers {manager} -d '{{\"top\": 5}}'",
+        f'curl -s {url}/analytics {manager} -d \'{{"start": "{start:%Y-%m-%d}",'
+        f' "end": "{end:%Y-%m-%d}", "group_by": ["department"]}}\'',
+        f'curl -s {url}/attribution {manager} -d \'{{"by": ["advocate"], "top": 5}}\'',
     ]
 
 
