@@ -165,3 +165,14 @@ def test_current_credits_recompute_only_when_the_data_changed(small: Store) -> N
             sa.select(schema.attribution_credits.c.conversion_id).distinct()
         ).scalars()
         assert sorted(stored) == ["q1", "q3"]
+
+
+def test_shares_of_opted_out_advocates_are_not_listed(small: Store) -> None:
+    result = attribute(small, _request("linear"))
+    assert {r["share"] for r in result.roll_up("share")} == {"e2", "e4"}
+    # e4 was shared by ben: hidden with him; e2 (ana's) stays, and the network rows stay
+    assert [r["share"] for r in result.roll_up("share", hidden=frozenset({"ben"}))] == ["e2"]
+    payload = result.to_dict(("share", "network"), top=None, hidden=frozenset({"ben"}),
+                             min_group_size=5)  # fmt: skip
+    assert [r["share"] for r in payload["by"]["share"]] == ["e2"]
+    assert {r["network"] for r in payload["by"]["network"]} == {"linkedin", "x"}

@@ -113,20 +113,19 @@ class Attribution:
     ) -> list[dict[str, object]]:
         """Credit per ``attribute`` label, most conversions first.
 
-        ``hidden`` labels are left out (their credit stays in :meth:`totals`); with
-        ``min_group_size``, a row with fewer credited advocates is suppressed.
+        Rows touched by a ``hidden`` advocate (an advocate row, or a share of theirs) are
+        left out, their credit stays in :meth:`totals`; with ``min_group_size``, a row with
+        fewer credited advocates is suppressed.
         """
         codes = self.paths.touch_codes(attribute)
         labels = self.paths.attributes[attribute].labels
         conversions = roll_up(self.touches, self.credit, codes, n_keys=len(labels)).conversions
         values = self._value_by(codes, len(labels))
         advocates = self._advocates_by(codes, len(labels)) if min_group_size else None
+        shown = self._not_by(hidden, codes, len(labels))
         rows = []
-        for code in np.flatnonzero(conversions > 0):
-            label = str(labels[code])
-            if label in hidden:
-                continue
-            row: dict[str, object] = {attribute: label}
+        for code in np.flatnonzero((conversions > 0) & shown):
+            row: dict[str, object] = {attribute: str(labels[code])}
             if advocates is not None and advocates[code] < min_group_size:
                 row.update(conversions=None, value=None, suppressed=True)
             else:
@@ -170,6 +169,15 @@ class Attribution:
             rolled = roll_up(self.touches, self.credit, codes, np.nan_to_num(value), n_keys=n)
             found[str(currency)] = rolled.value
         return found
+
+    def _not_by(self, hidden: frozenset[str], codes: np.ndarray, n: int) -> np.ndarray:
+        """Per code: True unless one of its touches is a ``hidden`` advocate's."""
+        advocates = self.paths.attributes["advocate"]
+        hidden_codes = np.flatnonzero(np.isin(advocates.labels, list(hidden)))
+        by_hidden = np.isin(self.paths.touch_codes("advocate"), hidden_codes)
+        shown = np.ones(n, dtype=bool)
+        shown[codes[by_hidden]] = False
+        return shown
 
     def _advocates_by(self, codes: np.ndarray, n: int) -> np.ndarray:
         credited = self.credit > 0
