@@ -112,13 +112,10 @@ def read_click_paths(
 
 
 def click_data_fingerprint(store: Store) -> str:
-    """Rows and latest times of the tables attribution reads: it changes with new data."""
+    """Rows and latest times of the clicks and conversions: it changes when they do (shares
+    never change, and a new share matters to attribution only once it is clicked)."""
     parts = []
-    for name, column in (
-        ("link_clicks", "timestamp"),
-        ("conversions", "timestamp"),
-        ("interactions", "timestamp"),
-    ):
+    for name, column in (("link_clicks", "timestamp"), ("conversions", "timestamp")):
         table = CONTRACT_TABLES[name]
         query = sa.select(sa.func.count(), sa.func.max(table.c[column]))
         with store.engine.connect() as conn:

@@ -54,7 +54,14 @@ class ProgramViews:
     ) -> AnalyticsOut:
         """A program report (``features.program.program_report``)."""
         from features.program import ReportRequest, program_report
+        from recsys.attribution import MODELS
 
+        if attribution_model not in MODELS:
+            known = ", ".join(sorted(MODELS))
+            raise Unprocessable(
+                f"unknown attribution model {attribution_model!r}; one of {known}",
+                field="attribution_model",
+            )
         with _as_unprocessable():
             request = ReportRequest(
                 start=start,
@@ -132,11 +139,8 @@ class ProgramViews:
                 self._rollups_checked = True
 
     def _current_credits(self, model: str) -> None:
-        from recsys.attribution import MODELS
         from training.attribution_job import current_credits
 
-        if model not in MODELS:
-            return  # the report names the unknown model itself
         with self._lock:
             checked = self._checked.get(model)
             if checked is not None and time.monotonic() - checked < CREDITS_CHECK_SECONDS:

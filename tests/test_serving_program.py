@@ -127,6 +127,10 @@ def test_roles_and_errors(client) -> None:
         "/analytics", json={"start": PERIOD["end"], "end": PERIOD["start"]}, headers=auth(MANAGER)
     )
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["end"]
+    bad = test_client.post(
+        "/analytics", json={**PERIOD, "attribution_model": "nope"}, headers=auth(MANAGER)
+    )
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["attribution_model"]
     bad = test_client.post("/attribution", json={"model": "nope"}, headers=auth(MANAGER))
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["model"]
     bad = test_client.post("/analytics", json={"start": "yesterday"}, headers=auth(MANAGER))
