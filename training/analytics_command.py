@@ -156,14 +156,18 @@ def _option(field: str) -> str:
     return options.get(field, "--" + field.replace("_", "-"))
 
 
-def _cell(value: object) -> str:
+RATES = ("participation_rate", "engagement_rate", "click_through_rate")
+
+
+def _cell(name: str, value: object) -> str:
+    """A figure as the table shows it: rates in percent, money and counts with separators."""
     if value is None:
         return "-"
     if isinstance(value, dict):
         return ", ".join(f"{v:,.0f} {c}" for c, v in value.items()) or "0"
-    if isinstance(value, float):
-        return f"{value:.1%}" if abs(value) <= 1 and not value.is_integer() else f"{value:,.1f}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
+    if name in RATES:
+        return f"{value:.1%}"
+    return f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
 
 
 def _print(report: dict) -> None:
@@ -176,7 +180,7 @@ def _print(report: dict) -> None:
             rows.append([*key, *(["suppressed"] + [""] * (len(SHOWN) - 1))])
             continue
         figures = row["figures"]
-        rows.append([*key, *(_cell(figures[name]) for name, _ in SHOWN)])
+        rows.append([*key, *(_cell(name, figures[name]) for name, _ in SHOWN)])
     period = report["period"]
     title = f"Program {period['start'][:10]} to {period['end'][:10]}"
     console.console.print(console.table(title, columns, rows))
