@@ -13,6 +13,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from features.program.figures import Figures
+
 MAX_K = 100
 MAX_BATCH_EMPLOYEES = 1000
 MAX_EVENTS = 1000
@@ -178,29 +180,9 @@ class StatusOut(BaseModel):
 PerCurrency = dict[str, float]
 
 
-class FiguresOut(BaseModel):
-    """One row's figures (definitions: ``features.program.figures``)."""
-
-    enrolled: int
-    active_advocates: int
-    participation_rate: float | None
-    shares: int
-    shares_per_100_advocates_per_week: float | None
-    content_used: int
-    content_available: int
-    potential_reach: int
-    impressions: int
-    clicks: int
-    reactions: int
-    comments: int
-    reshares: int
-    engagement_rate: float | None
-    click_through_rate: float | None
-    link_clicks: int
-    emv: PerCurrency = Field(description="Earned media value per currency.")
-    unpriced_shares: int = Field(description="Shares on networks the EMV config does not price.")
-    conversions: float | None = Field(description="Attributed (fractional) conversions.")
-    attributed_value: PerCurrency | None
+FiguresOut = Figures
+"""One row's figures: the library's own dataclass (definitions: ``features.program.figures``),
+so the published schema cannot drift from what reports compute."""
 
 
 class ReportRowOut(BaseModel):
