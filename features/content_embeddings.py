@@ -8,7 +8,6 @@ re-run encodes only new or edited content and an interrupted run keeps its progr
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from features.encoder import SentenceTransformerEncoder, TextEncoder
 from features.snapshot import Snapshot
 from recsys.ids import IdMap
 from recsys.matrix import FeatureMatrix
+from recsys.progress import Progress, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ class ContentEmbeddings:
     only when a text is missing from the cache. ``cache`` is a :class:`VectorCache` or a
     :class:`Store` (its ``embedding_cache`` table); ``None`` keeps vectors in memory for
     the fitted builder's lifetime. ``batch_size`` texts are encoded and cached per step;
-    ``max_tokens`` bounds each text; ``progress`` shows a progress bar (``None``: when
-    stderr is a terminal and more than two batches are to be encoded).
+    ``max_tokens`` bounds each text; ``progress`` gets an "embed content" stage counting the
+    items encoded (``None``: :func:`recsys.progress.current`).
 
     There is nothing to learn from the data: ``fit`` binds the encoder and the cache, and
     ``transform`` gives any item (new content included) its row at once.
@@ -67,7 +67,7 @@ class ContentEmbeddings:
         *,
         batch_size: int = 256,
         max_tokens: int = DEFAULT_MAX_TOKENS,
-        progress: bool | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.encoder = encoder
         self.cache = cache
@@ -125,7 +125,8 @@ class ContentEmbeddings:
         started = time.perf_counter()
         # Longest first, so that each batch pads to similar lengths.
         ordered = sorted(missing, key=lambda h: len(by_hash[h]), reverse=True)
-        with _Progress(len(ordered), self._show_progress(len(ordered))) as progress:
+        stage = resolve(self.progress).stage("embed content", len(ordered), "items")
+        with stage as progress:
             for start in range(0, len(ordered), self.batch_size):
                 batch = ordered[start : start + self.batch_size]
                 encoded = self.encoder_.encode([by_hash[h] for h in batch])
@@ -133,11 +134,6 @@ class ContentEmbeddings:
                 vectors.update(zip(batch, encoded, strict=True))
                 progress.advance(len(batch))
         return time.perf_counter() - started
-
-    def _show_progress(self, count: int) -> bool:
-        if self.progress is not None:
-            return self.progress
-        return sys.stderr.isatty() and count > 2 * self.batch_size
 
     def _stack(self, hashes: list[str], vectors: dict[str, np.ndarray]) -> np.ndarray:
         """The (n, d) float32 matrix of the vectors of ``hashes``."""
@@ -150,37 +146,3 @@ class ContentEmbeddings:
                 " the cache holds vectors of another model under this id"
             )
         return np.stack([vectors[h] for h in hashes]).astype(np.float32, copy=False)
-
-
-class _Progress:
-    """A rich progress bar on stderr, or nothing."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total = total
-        self.enabled = enabled
-        self._bar = None
-        self._task = None
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import MofNCompleteColumn, Progress, TimeRemainingColumn
-
-            self._bar = Progress(
-                *Progress.get_default_columns()[:-1],
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-                transient=False,
-            )
-            self._bar.__enter__()
-            self._task = self._bar.add_task("embedding content", total=self.total)
-        return self
-
-    def advance(self, count: int) -> None:
-        if self._bar is not None:
-            self._bar.advance(self._task, count)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(*exc)

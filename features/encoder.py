@@ -237,6 +237,7 @@ class SentenceTransformerEncoder:
             torch.set_num_threads(threads)
         from sentence_transformers import SentenceTransformer
 
+        _quiet_transformers()
         model = SentenceTransformer(
             str(folder), device=self.device, local_files_only=True, trust_remote_code=False
         )
@@ -306,3 +307,14 @@ def _check_unit(vectors: np.ndarray) -> None:
             f"the text model returned {bad.size} vector(s) that are not unit length (first:"
             f" row {bad[0]}, norm {norms[bad[0]]})"
         )
+
+
+def _quiet_transformers() -> None:
+    """No "Loading weights" bar or other transformers chatter on stderr: its progress bars
+    off, its log records sent through Python logging (the host's handlers and levels, so
+    its warnings still reach the log)."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    transformers_logging.disable_default_handler()
+    transformers_logging.enable_propagation()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from features.sharing_history import SharingHistory
 from features.snapshot import Snapshot
 from recsys.ids import IdMap
 from recsys.matrix import FeatureMatrix, save_matrix
+from recsys.progress import Progress, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,8 @@ class FeaturePipeline:
     ``encoder`` and ``cache`` go to :class:`ContentEmbeddings` (the default encoder is
     all-MiniLM-L6-v2; pass a :class:`Store` to cache vectors in its ``embedding_cache``).
     The topic-affinity columns of the sharing history use the content embeddings of the
-    same transform.
+    same transform. ``progress`` (default :func:`recsys.progress.current`) gets one
+    stage per builder of a transform and the embedding stage of the encoder.
     """
 
     def __init__(
@@ -117,7 +118,7 @@ class FeaturePipeline:
         encoder: TextEncoder | None = None,
         cache: Store | None = None,
         history_half_life_days: float = 30.0,
-        progress: bool | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.encoder = encoder
         self.cache = cache
@@ -144,14 +145,14 @@ class FeaturePipeline:
         matrices: dict[str, FeatureMatrix] = {}
         seconds: dict[str, float] = {}
         for name, builder in self.builders_.items():
-            started = time.perf_counter()
-            if name == "sharing_history":
-                matrices[name] = builder.transform(
-                    snapshot, embeddings=matrices["content_embeddings"]
-                )
-            else:
-                matrices[name] = builder.transform(snapshot)
-            seconds[name] = time.perf_counter() - started
+            with resolve(self.progress).stage(f"features {name}") as stage:
+                if name == "sharing_history":
+                    matrices[name] = builder.transform(
+                        snapshot, embeddings=matrices["content_embeddings"]
+                    )
+                else:
+                    matrices[name] = builder.transform(snapshot)
+                seconds[name] = stage.seconds
             logger.info("%s: %s in %.1f s", name, matrices[name].shape, seconds[name])
         stats = self.builders_["content_embeddings"].last_stats_
         return FeatureSet(snapshot.as_of, matrices, seconds, stats.embedded, stats.from_cache)

@@ -20,6 +20,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
+from recsys.progress import Progress, resolve
+
 LOSSES = ("warp", "bpr", "logistic", "warp-kos")
 
 
@@ -76,12 +78,15 @@ def fit_lightfm(
     epochs: int = 30,
     random_state: int = 42,
     num_threads: int = 1,
+    progress: Progress | None = None,
 ) -> LightFMArrays:
     """Train LightFM on a users x items matrix (non-zero = positive) and return its arrays.
 
     ``user_features`` / ``item_features`` default to identity matrices (pure collaborative
     filtering); build them with :func:`feature_rows`. ``num_threads=1`` makes training
-    deterministic for a given ``random_state``.
+    deterministic for a given ``random_state``. Epochs run one at a time (the same
+    arithmetic as one ``fit``), each counted in the "lightfm epochs" stage of ``progress``
+    (default :func:`recsys.progress.current`).
     """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
@@ -106,13 +111,16 @@ def fit_lightfm(
         user_alpha=user_alpha,
         random_state=np.random.RandomState(random_state),
     )
-    model.fit(
-        binary,
-        user_features=sp.csr_matrix(users, dtype=np.float32),
-        item_features=sp.csr_matrix(items, dtype=np.float32),
-        epochs=epochs,
-        num_threads=num_threads,
-    )
+    users = sp.csr_matrix(users, dtype=np.float32)
+    items = sp.csr_matrix(items, dtype=np.float32)
+    with resolve(progress).stage("lightfm epochs", epochs, "epochs") as stage:
+        for _ in range(epochs):
+            model.fit_partial(
+                binary, user_features=users, item_features=items, num_threads=num_threads
+            )
+            stage.advance()
+    if model.item_embeddings is None:  # no epochs: the initial state, as fit(epochs=0) gives
+        model.fit_partial(binary, user_features=users, item_features=items, epochs=0)
     return LightFMArrays(
         user_embeddings=np.array(model.user_embeddings, dtype=np.float32),
         user_biases=np.array(model.user_biases, dtype=np.float32),

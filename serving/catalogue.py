@@ -158,7 +158,7 @@ class CatalogueReader:
     def _embedder(self, snapshot: Snapshot) -> ContentEmbeddings:
         if self._embeddings is None:
             encoder = self._encoder() if callable(self._encoder) else self._encoder
-            embeddings = ContentEmbeddings(encoder, self.store, progress=False).fit(snapshot)
+            embeddings = ContentEmbeddings(encoder, self.store).fit(snapshot)
             if hasattr(embeddings.encoder_, "encode"):
                 embeddings.encoder_.encode(["warm up"])  # loads the weights now
             self._embeddings = embeddings

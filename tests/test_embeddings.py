@@ -212,7 +212,7 @@ def test_identical_texts_are_encoded_once(
 ) -> None:
     twins = pd.concat([content.head(2)] * 2, ignore_index=True)
     twins["content_id"] = ["a", "b", "c", "d"]
-    builder = ContentEmbeddings(encoder, batch_size=1, progress=False).fit(_snapshot(twins))
+    builder = ContentEmbeddings(encoder, batch_size=1).fit(_snapshot(twins))
     matrix = builder.transform(_snapshot(twins))
     assert (builder.last_stats_.embedded, builder.last_stats_.encoded_texts) == (4, 2)
     np.testing.assert_array_equal(matrix.values[0], matrix.values[2])

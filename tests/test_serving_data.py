@@ -144,7 +144,7 @@ def fit_model(store: Store, folder: Path, *, seed: int = 42) -> Hybrid:
     events = events.loc[weights.to_numpy() > 0]
     items = [str(c) for c in snapshot.content["content_id"]]
     metadata = ContentMetadata().fit(snapshot).transform(snapshot)
-    embeddings = ContentEmbeddings(cache=store, progress=False).fit(snapshot).transform(snapshot)
+    embeddings = ContentEmbeddings(cache=store).fit(snapshot).transform(snapshot)
     published = pd.to_datetime(snapshot.content["published_at"], utc=True)
     epoch = pd.Timestamp(0, tz="UTC")
     times = pd.to_datetime(events["timestamp"], utc=True)

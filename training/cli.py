@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import typer
 
 from training.analytics_command import analytics
@@ -13,6 +11,7 @@ from training.demo_command import demo
 from training.evaluate_command import evaluate
 from training.features_command import features_app
 from training.influencers_command import influencers_app
+from training.progress import configure
 from training.serve_command import serve
 from training.train_command import experiment_app, retrain, rollback, train
 
@@ -39,12 +38,10 @@ app.add_typer(experiment_app, name="experiment")
 @app.callback()
 def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress (INFO)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or stage lines."),
 ) -> None:
     """Feeds and micro-influencers for employee advocacy programs."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure(verbose=verbose, quiet=quiet)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from features.data.importer import import_path
 from features.data.sources import DEFAULT_CHUNK_ROWS
 from features.data.store import Store
 from features.data.validation import ValidationContext
+from recsys import progress
 from training import console
 
 data_app = typer.Typer(help="Import, generate and inspect data.", no_args_is_help=True)
@@ -70,7 +71,8 @@ def import_and_refresh(
 
     report = import_path(store, path, fmt=fmt, context=context, chunk_rows=chunk_rows)
     written = {table for table, rows in report.accepted.items() if rows}
-    refresh = refresh_rollups(store, written)
+    with progress.current().stage("program rollups"):
+        refresh = refresh_rollups(store, written)
     payload = report.to_dict()
     payload["rollups_seconds"] = round(refresh.seconds, 3)
     payload["seconds"] = round(report.seconds + refresh.seconds, 3)

@@ -28,6 +28,7 @@ from typing import Any
 from features.data.store import Store
 from features.encoder import TextEncoder
 from features.snapshot import Snapshot
+from recsys.progress import Progress, resolve
 from training.config import (
     BenchmarkConfig,
     Config,
@@ -95,46 +96,69 @@ def run_experiment(
     register: bool = False,
     encoder: TextEncoder | None = None,
     now: datetime | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> Experiment:
-    """Run the grid as child runs of one parent (module docstring); rows best first."""
+    """Run the grid as child runs of one parent (module docstring); rows best first.
+
+    ``progress`` (default :func:`recsys.progress.current`) gets the stage "experiment
+    child runs", advanced after each child run, and a stage "run <label>" per child."""
+    progress = resolve(progress)
     points = expand(paths, grid)
     if any(isinstance(c, TrainConfig) for _, _, c in points) and store is None:
         raise ConfigError("train configs need a store (--db)")
     title = name or "+".join(p.stem for p in paths)
-    snapshots: dict[object, Snapshot] = {}
-    encoders: dict[tuple[str | None, str | None], TextEncoder] = {}
+    cached = _Shared(encoder, now)
     rows: list[Row] = []
     with tracker.run(title, experiment=EXPERIMENT) as parent:
         tracker.log_params(parent, {"configs": ",".join(map(str, paths)), "grid": json.dumps(grid)})
-        for index, (path, point, config) in enumerate(points, 1):
-            label = f"{path.stem}" + "".join(f" {k}={v}" for k, v in point.items())
-            if progress:
-                progress(f"{index}/{len(points)} {label}")
-            if isinstance(config, TrainConfig):
-                key = (config.features.encoder_model, config.features.encoder_sha256)
-                chosen = encoder or encoders.setdefault(key, make_encoder(config))
-                moment = config.data.as_of or now
-                if moment not in snapshots:
-                    snapshots[moment] = load_snapshot(store, config, now)  # type: ignore[arg-type]
-                row = _train_point(
-                    tracker,
-                    parent,
-                    label,
-                    path,
-                    point,
-                    config,
-                    snapshots[moment],
-                    store,
-                    chosen,
-                    register,
-                )
-            else:
-                row = _benchmark_point(tracker, parent, label, path, point, config)
-            rows.append(row)
+        children = progress.stage("experiment child runs", len(points), "runs")
+        with children as runs:
+            for path, point, config in points:
+                label = f"{path.stem}" + "".join(f" {k}={v}" for k, v in point.items())
+                with progress.stage(f"run {label}"):
+                    row = _point_row(
+                        tracker, parent, label, path, point, config, store, register, cached
+                    )
+                rows.append(row)
+                runs.advance()
         rows.sort(key=lambda r: (r.value is None, -(r.value or 0.0)))
         _log_comparison(tracker, parent, rows)
     return Experiment(parent, rows)
+
+
+@dataclass
+class _Shared:
+    """What the child runs of one experiment share: encoders and snapshots, loaded once."""
+
+    encoder: TextEncoder | None
+    now: datetime | None
+    encoders: dict[tuple[str | None, str | None], TextEncoder] = field(default_factory=dict)
+    snapshots: dict[object, Snapshot] = field(default_factory=dict)
+
+
+def _point_row(
+    tracker: Tracker,
+    parent: str,
+    label: str,
+    path: Path,
+    point: dict[str, Any],
+    config: Any,
+    store: Store | None,
+    register: bool,
+    shared: _Shared,
+) -> Row:
+    """Run one grid point as a child run of ``parent``: train it, or run its benchmark."""
+    if not isinstance(config, TrainConfig):
+        return _benchmark_point(tracker, parent, label, path, point, config)
+    key = (config.features.encoder_model, config.features.encoder_sha256)
+    chosen = shared.encoder or shared.encoders.setdefault(key, make_encoder(config))
+    moment = config.data.as_of or shared.now
+    if moment not in shared.snapshots:
+        shared.snapshots[moment] = load_snapshot(store, config, shared.now)  # type: ignore[arg-type]
+    snapshot = shared.snapshots[moment]
+    return _train_point(
+        tracker, parent, label, path, point, config, snapshot, store, chosen, register
+    )
 
 
 def _train_point(

@@ -60,7 +60,7 @@ def build_command(
     loaded = time.perf_counter() - started
     path = model or os.environ.get(MODEL_ENV)
     encoder = SentenceTransformerEncoder(path, expected_sha256=model_sha256)
-    pipeline = FeaturePipeline(encoder=encoder, cache=store, progress=False if as_json else None)
+    pipeline = FeaturePipeline(encoder=encoder, cache=store)
     features = pipeline.fit_transform(snapshot)
     summary = features.summary()
     summary["seconds"] = {"load": round(loaded, 3), **summary["seconds"]}  # type: ignore[dict-item]

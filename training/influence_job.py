@@ -53,6 +53,7 @@ from recsys.influence import (
 )
 from recsys.influence.reviews import DEFAULT_MARGIN
 from recsys.matrix import FeatureMatrix
+from recsys.progress import current
 
 logger = logging.getLogger(__name__)
 
@@ -127,17 +128,7 @@ def fit_influence(
         raise ValueError(f"as_of {scored_at} is after the snapshot's as_of {snapshot.as_of}")
     end = data_end(snapshot.cut(scored_at))
     horizon = pd.Timedelta(days=horizon_days)
-    first = data_start(snapshot)
-    parts, summaries = [], []
-    for i in range(int(windows)):
-        stop, start = end - i * horizon, end - (i + 1) * horizon
-        if i > 0 and start <= first:
-            break
-        features = build_features(snapshot.cut(start), feature_config)
-        ids = list(features.ids.external)
-        labels = influence_labels(snapshot.cut(stop), start, stop, ids=ids)
-        parts.append((features, labels.labels, i))
-        summaries.append(labels.summary())
+    parts, summaries = _label_windows(snapshot, end, horizon, int(windows), feature_config)
     features, labels = _stack(parts)
     labelled, positives = int((~np.isnan(labels)).sum()), int(np.nansum(labels))
     if labelled < min_labelled or (min_labelled >= 2 and positives < 2):
@@ -162,10 +153,36 @@ def fit_influence(
         **summaries[0],
     }
     scorer = InfluenceScorer(random_state=random_state, **scorer_config)
-    scorer.fit(features, labels, info=info)
-    scorer.set_reference(build_features(snapshot.cut(scored_at), feature_config))
+    with current().stage("influencer fit"):
+        scorer.fit(features, labels, info=info)
+        scorer.set_reference(build_features(snapshot.cut(scored_at), feature_config))
     logger.info("fitted influence scorer: %s", scorer.training_)
     return scorer
+
+
+def _label_windows(
+    snapshot: Snapshot,
+    end: pd.Timestamp,
+    horizon: pd.Timedelta,
+    windows: int,
+    feature_config: Mapping[str, Any],
+) -> tuple[list[tuple[FeatureMatrix, np.ndarray, int]], list[dict]]:
+    """Features and labels of up to ``windows`` label windows back from ``end`` (see
+    :func:`fit_influence`), each counted in the progress stage "influencer windows"."""
+    first = data_start(snapshot)
+    parts, summaries = [], []
+    with current().stage("influencer windows", windows, "windows") as stage:
+        for i in range(windows):
+            stop, start = end - i * horizon, end - (i + 1) * horizon
+            if i > 0 and start <= first:
+                break
+            features = build_features(snapshot.cut(start), feature_config)
+            ids = list(features.ids.external)
+            labels = influence_labels(snapshot.cut(stop), start, stop, ids=ids)
+            parts.append((features, labels.labels, i))
+            summaries.append(labels.summary())
+            stage.advance()
+    return parts, summaries
 
 
 def data_start(snapshot: Snapshot) -> pd.Timestamp:

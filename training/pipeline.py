@@ -40,6 +40,7 @@ from features.pipeline import FeaturePipeline, FeatureSet
 from features.snapshot import Snapshot
 from recsys.base import Recommender
 from recsys.models import MODELS
+from recsys.progress import Progress, resolve
 from training.config import TrainConfig, config_yaml
 from training.datasets import (
     DataValidationError,
@@ -105,20 +106,24 @@ class TrainResult:
 
 
 class Stages:
-    """Seconds per named stage (``with stages("fit"): ...``)."""
+    """Seconds per named stage (``with stages("fit"): ...``), each also a progress stage
+    ("train <name>") of ``progress`` (default :func:`recsys.progress.current`)."""
 
-    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.perf_counter, progress: Progress | None = None
+    ) -> None:
         self.clock = clock
+        self.progress = progress
         self.seconds: dict[str, float] = {}
 
     @contextmanager
     def __call__(self, name: str) -> Iterator[None]:
         started = self.clock()
         try:
-            yield
+            with resolve(self.progress).stage(f"train {name}"):
+                yield
         finally:
             self.seconds[name] = round(self.clock() - started, 3)
-            logger.info("stage %s: %.1f s", name, self.seconds[name])
 
 
 def make_encoder(config: TrainConfig) -> TextEncoder:
@@ -233,9 +238,11 @@ def evaluate_recommenders(
         for name in dict.fromkeys(names):
             factory = functools.partial(MODELS[name], **config.model_params(name))
             strict = name == config.recommender.model  # a baseline that cannot fit is skipped
-            model, fit_seconds = fit_model(name, factory, dataset, skipped, strict=strict)
+            with resolve(stages.progress).stage(f"holdout {name}"):
+                model, fit_seconds = fit_model(name, factory, dataset, skipped, strict=strict)
+                if model is not None:
+                    results[name] = _replayed(model, replay, log, content, fit_seconds)
             if model is not None:
-                results[name] = _replayed(model, replay, log, content, fit_seconds)
                 logger.info("holdout %s: %s", name, results[name]["slices"]["all"])
     protocol = _protocol(config, replay, split_at, len(train_log), features.as_of, skipped)
     report = {
@@ -413,7 +420,6 @@ def _pipeline(config: TrainConfig, encoder: TextEncoder, cache: Store | None) ->
         encoder=encoder,
         cache=cache,
         history_half_life_days=config.features.history_half_life_days,
-        progress=False,
     )
 
 

@@ -218,7 +218,6 @@ def experiment_run(
         raise _fail(2, str(exc)) from None
     needs_store = any(c.kind == "train" for _, _, c in points)
     store = Store.open(db) if needs_store else None
-    say = None if as_json else console.console.print
     try:
         experiment = run_experiment(
             configs,
@@ -227,7 +226,6 @@ def experiment_run(
             store=store,
             name=name,
             register=register,
-            progress=say,
         )
     except DataValidationError as exc:
         raise _fail(3, str(exc)) from None

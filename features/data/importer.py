@@ -11,6 +11,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from features.data.validation import (
     rejections_for,
     validate_chunk,
 )
+from recsys.progress import Progress, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -100,22 +102,43 @@ class Importer:
         self.max_rejections = max_rejections
         self._keys: dict[str, set[str]] = {}
 
-    def run(self, streams: Iterable[Iterator[TableChunk]]) -> ImportReport:
+    def run(
+        self, streams: Iterable[Iterator[TableChunk]], progress: Progress | None = None
+    ) -> ImportReport:
+        """Import every stream; ``progress`` gets one stage per table run of a stream
+        ("import <table>", rows read)."""
         report = ImportReport()
         started = time.perf_counter()
         before: dict[str, int] = {}
         for stream in streams:
             try:
-                for chunk in stream:
-                    if chunk.table not in before:
-                        before[chunk.table] = self.store.count(chunk.table)
-                    self._import_chunk(chunk, report)
+                self._import_stream(stream, report, before, resolve(progress))
             except InputError as exc:
                 logger.error("%s", exc)
                 report.errors.append(str(exc))
         report.new_rows = {t: self.store.count(t) - n for t, n in before.items()}
         report.seconds = time.perf_counter() - started
         return report
+
+    def _import_stream(
+        self,
+        stream: Iterator[TableChunk],
+        report: ImportReport,
+        before: dict[str, int],
+        progress: Progress,
+    ) -> None:
+        """Import the chunks of ``stream``, one progress stage per run of one table."""
+        with ExitStack() as stages:
+            table, step = None, None
+            for chunk in stream:
+                if chunk.table != table:
+                    stages.close()
+                    table = chunk.table
+                    step = stages.enter_context(progress.stage(f"import {table}", unit="rows"))
+                if chunk.table not in before:
+                    before[chunk.table] = self.store.count(chunk.table)
+                self._import_chunk(chunk, report)
+                step.advance(len(chunk.frame))  # type: ignore[union-attr]
 
     def _import_chunk(self, chunk: TableChunk, report: ImportReport) -> None:
         spec = TABLES[chunk.table]
@@ -202,10 +225,11 @@ def import_path(
     fmt: str = "contract",
     context: ValidationContext,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Import every table found at ``path``; unusable input is reported, not raised."""
     try:
         streams = open_streams(path, fmt, chunk_rows)
     except InputError as exc:
         return ImportReport(errors=[str(exc)])
-    return Importer(store, context).run(streams)
+    return Importer(store, context).run(streams, progress)

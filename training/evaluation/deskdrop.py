@@ -45,7 +45,7 @@ from training.evaluation.registry import (
     factories,
     is_registered_default,
 )
-from training.evaluation.report import K, fit_model, result, rounded, utc
+from training.evaluation.report import K, fit_model, models_in_progress, result, rounded, utc
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def deskdrop_benchmark(
     results: dict[str, dict[str, object]] = {}
     skipped: dict[str, str] = {}
     tuning: dict[str, dict[str, object]] = {}
-    for name, factory in factories(models).items():
+    for name, factory in models_in_progress(factories(models)):
         if tune and name in TUNED and is_registered_default(name, factory):
             factory, tuning[name] = tune_on_validation(events, log, name, factory, split_at)
         strict = models is not None

@@ -37,7 +37,7 @@ from training.evaluation.registry import (
     factories,
     is_registered_default,
 )
-from training.evaluation.report import K, entry, fit_model, result
+from training.evaluation.report import K, entry, fit_model, models_in_progress, result
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ def movielens_benchmark(
     results: dict[str, dict[str, object]] = {}
     skipped: dict[str, str] = {}
     chosen, configs = configured(models)
-    for name, factory in chosen.items():
+    for name, factory in models_in_progress(chosen):
         model, fit_seconds = fit_model(name, factory, dataset, skipped, strict=models is not None)
         if model is None:
             continue
@@ -243,7 +243,7 @@ def movielens_cold_benchmark(
     results: dict[str, dict[str, object]] = {}
     skipped: dict[str, str] = {}
     chosen, configs = configured(models)
-    for name, factory in chosen.items():
+    for name, factory in models_in_progress(chosen):
         model, fit_seconds = fit_model(name, factory, dataset, skipped, strict=models is not None)
         if model is None:
             continue

@@ -5,15 +5,20 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Iterator, Mapping
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
 from recsys.base import Recommender
 from recsys.dataset import Dataset
+from recsys.progress import current
 from training.evaluation.registry import ModelFactory
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 K = 10
 
@@ -21,10 +26,12 @@ K = 10
 def fit_model(
     name: str, factory: ModelFactory, dataset: Dataset, skipped: dict[str, str], *, strict: bool
 ) -> tuple[Recommender | None, float]:
-    """A fitted model and its fit seconds; a default model that cannot fit is skipped."""
+    """A fitted model and its fit seconds; a default model that cannot fit is skipped.
+    The fit is the progress stage "fit <name>" of :func:`recsys.progress.current`."""
     clock = time.perf_counter()
     try:
-        model = factory().fit(dataset)
+        with current().stage(f"fit {name}"):
+            model = factory().fit(dataset)
     except Exception as exc:
         if strict:
             raise
@@ -32,6 +39,17 @@ def fit_model(
         skipped[name] = f"{type(exc).__name__}: {exc}"
         return None, 0.0
     return model, time.perf_counter() - clock
+
+
+def models_in_progress(chosen: Mapping[str, T]) -> Iterator[tuple[str, T]]:
+    """The items of ``chosen`` (model name, factory); the loop body of each runs as the
+    progress stage "evaluate <name>", counted in the stage "evaluate models"."""
+    progress = current()
+    with progress.stage("evaluate models", len(chosen), "models") as models:
+        for name, factory in chosen.items():
+            with progress.stage(f"evaluate {name}"):
+                yield name, factory
+            models.advance()
 
 
 def entry(

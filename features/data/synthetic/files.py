@@ -13,12 +13,19 @@ import pyarrow.parquet as pq
 
 from features.data.contract import TABLE_ORDER, TABLES, Kind
 from features.data.synthetic.config import SyntheticOrg
+from recsys.progress import Progress, resolve
 
 logger = logging.getLogger(__name__)
 
 
-def write(org: SyntheticOrg, out_dir: Path, fmt: Literal["csv", "parquet"] = "csv") -> list[Path]:
+def write(
+    org: SyntheticOrg,
+    out_dir: Path,
+    fmt: Literal["csv", "parquet"] = "csv",
+    progress: Progress | None = None,
+) -> list[Path]:
     """Write each contract table and the ground truth as ``fmt``; return the paths.
+    ``progress`` gets one stage, "write tables", advanced by each table's rows.
 
     The ground truth goes to ``ground_truth_influencers``, ``ground_truth_attribution`` and
     ``ground_truth_conversions`` (names that are no contract table's, so importing the folder
@@ -30,19 +37,24 @@ def write(org: SyntheticOrg, out_dir: Path, fmt: Literal["csv", "parquet"] = "cs
         raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name in (t for t in TABLE_ORDER if t in org.tables):
-        spec = TABLES[name]
-        kinds = [spec.field(c).kind for c in spec.field_names]
-        frame = org.tables[name].loc[:, list(spec.field_names)]
-        paths.append(_write_frame(frame, kinds, out_dir / f"{name}.{fmt}", fmt))
+    frames = {
+        f"{name}.{fmt}": (org.tables[name].loc[:, list(TABLES[name].field_names)], kinds)
+        for name in TABLE_ORDER
+        if name in org.tables
+        for kinds in [[TABLES[name].field(c).kind for c in TABLES[name].field_names]]
+    }
     for name, gt in (
         ("influencers", org.ground_truth),
         ("attribution", org.attribution_truth),
         ("conversions", org.conversion_truth),
     ):
-        kinds = [_infer_kind(gt[c]) for c in gt.columns]
-        paths.append(_write_frame(gt, kinds, out_dir / f"ground_truth_{name}.{fmt}", fmt))
+        frames[f"ground_truth_{name}.{fmt}"] = (gt, [_infer_kind(gt[c]) for c in gt.columns])
+    paths = []
+    total = sum(len(frame) for frame, _ in frames.values())
+    with resolve(progress).stage("write tables", total, "rows") as step:
+        for file, (frame, kinds) in frames.items():
+            paths.append(_write_frame(frame, kinds, out_dir / file, fmt))
+            step.advance(len(frame))
     logger.info("wrote %d files to %s", len(paths), out_dir)
     return paths
 

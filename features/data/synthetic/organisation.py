@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 
 import numpy as np
 import pandas as pd
@@ -32,30 +31,46 @@ from features.data.synthetic.tables import (
     visitor_ids,
 )
 from features.data.synthetic.vocabulary import EDGE_KINDS
+from recsys.progress import Progress, Stage, resolve
 
 logger = logging.getLogger(__name__)
 
+GENERATE_PARTS = 7  # the steps of "generate organisation" (people ... clicks and conversions)
 
-def generate(config: OrgConfig) -> SyntheticOrg:
+
+def generate(config: OrgConfig, progress: Progress | None = None) -> SyntheticOrg:
     """Generate a synthetic organisation; deterministic in ``config``.
 
     Streams 0-7 draw the six feed tables, 8-9 the link clicks and conversions (spawned
-    after the others, so adding them left the feed tables unchanged).
+    after the others, so adding them left the feed tables unchanged). ``progress`` gets one
+    stage, "generate organisation", advanced once per part (people, content, ...).
     """
-    started = time.perf_counter()
+    with resolve(progress).stage("generate organisation", GENERATE_PARTS, "parts") as step:
+        tables, truth, ground_truth = _generate(config, step)
+    logger.info("generated %s in %.1fs", {k: len(v) for k, v in tables.items()}, step.seconds)
+    return SyntheticOrg(tables=tables, ground_truth=ground_truth, **truth)
+
+
+def _generate(config: OrgConfig, step: Stage) -> tuple[dict, dict, pd.DataFrame]:
+    """The contract tables, the attribution truths and the influencer ground truth;
+    ``step`` advances after each of the :data:`GENERATE_PARTS` parts."""
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(10)]
     people = make_people(config, rngs[0])
     acc = make_accounts(config, people, rngs[1])
+    step.advance()
     cat, author, text_dept, country = make_content(config, people, rngs[2])
     texts = render_text(config, cat, text_dept, country, rngs[3])
+    step.advance()
     ev = make_interactions(config, people, cat, acc, rngs[4])
     interactions = interactions_table(ev, people, cat)
+    step.advance()
     idx, at, values = make_share_outcomes(config, people, cat, acc, ev, rngs[5])
     outcomes = pd.DataFrame(
         values, columns=["impressions", "clicks", "reactions", "comments", "reshares"]
     )
     outcomes.insert(0, "event_id", pd.Series(interactions["event_id"].array.take(idx)))
     outcomes.insert(1, "measured_at", time_column(at))
+    step.advance()
     a, b, w, kind = make_edges(people, rngs[7])
     edges = pd.DataFrame(
         {
@@ -65,6 +80,7 @@ def generate(config: OrgConfig) -> SyntheticOrg:
             "kind": str_column(np.array(EDGE_KINDS, dtype=object)[kind]),
         }
     )
+    step.advance()
     tables = {
         "advocates": advocates_table(people),
         "content": content_table(cat, people, author, texts),
@@ -73,20 +89,17 @@ def generate(config: OrgConfig) -> SyntheticOrg:
         "social_accounts": social_accounts_table(config, people, acc, rngs[6]),
         "org_edges": edges,
     }
+    step.advance()
     outcome_rows = (idx, at, values)
     tables |= _attribution(config, people, cat, texts, ev, interactions, outcome_rows, rngs[8:])
+    step.advance()
     truth = {name: tables.pop(name) for name in ("attribution_truth", "conversion_truth")}
     tables = {
         name: tables[name].loc[:, list(TABLES[name].field_names)]
         for name in TABLE_ORDER
         if name in tables
     }
-    logger.info(
-        "generated %s in %.1fs",
-        {k: len(v) for k, v in tables.items()},
-        time.perf_counter() - started,
-    )
-    return SyntheticOrg(tables=tables, ground_truth=ground_truth_table(people, acc), **truth)
+    return tables, truth, ground_truth_table(people, acc)
 
 
 def _attribution(
