@@ -181,13 +181,10 @@ def test_slow_rates_read_as_seconds_each() -> None:
     assert rate_text(0.1, "runs") == "10.0 s each"
 
 
-MOVIELENS = ROOT.parent / "shared" / "data" / "movielens-100k"
-
-
-@pytest.mark.skipif(not MOVIELENS.exists(), reason="needs ../shared/data/movielens-100k")
-def test_evaluate_json_parses_with_a_stage_line_per_model() -> None:
+def test_evaluate_json_parses_with_a_stage_line_per_model(shared_data: Path) -> None:
+    movielens = shared_data / "movielens-100k"
     result = piped(
-        ["evaluate", "movielens-100k", "--data", str(MOVIELENS), "--models", "popular", "--json"]
+        ["evaluate", "movielens-100k", "--data", str(movielens), "--models", "popular", "--json"]
     )
     assert result.returncode == 0, result.stderr
     assert "popular" in json.loads(result.stdout)["models"]
