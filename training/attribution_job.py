@@ -103,6 +103,7 @@ class Attribution:
     touches: TouchPaths  # the model's input: ``paths`` with each touch's channel code
     credit: np.ndarray  # float64 per touch; a converting path's touches sum to 1
     seconds: float
+    fingerprint: str  # the clicks and conversions it read (click_data_fingerprint, before)
 
     def roll_up(
         self,
@@ -219,6 +220,7 @@ class Attribution:
 def attribute(store: Store, request: AttributionRequest) -> Attribution:
     """Fit ``request.model`` on the period's paths and credit every touch."""
     started = time.perf_counter()
+    fingerprint = click_data_fingerprint(store)  # before reading: later data makes it stale
     start, end = _period(store, request)
     paths = read_click_paths(store, start, end, lookback=timedelta(days=request.lookback_days))
     touches = touch_paths(paths, request.channel)
@@ -230,7 +232,7 @@ def attribute(store: Store, request: AttributionRequest) -> Attribution:
     seconds = time.perf_counter() - started
     logger.info("%s: %d conversions in %.2fs", request.model, paths.conversions, seconds)
     credit = np.asarray(credit, np.float64)
-    return Attribution(request, start, end, paths, touches, credit, seconds)
+    return Attribution(request, start, end, paths, touches, credit, seconds, fingerprint)
 
 
 def touch_paths(paths: ClickPaths, channel: str) -> TouchPaths:
@@ -277,12 +279,12 @@ def save_credits(store: Store, result: Attribution) -> int:
         if rows:
             conn.execute(credits.insert(), rows)
         conn.execute(runs.delete().where(runs.c.model == result.request.model))
-        conn.execute(runs.insert().values(_run_row(store, result)))
+        conn.execute(runs.insert().values(_run_row(result)))
     logger.info("stored %d %s credits", len(rows), result.request.model)
     return len(rows)
 
 
-def _run_row(store: Store, result: Attribution) -> dict[str, object]:
+def _run_row(result: Attribution) -> dict[str, object]:
     totals = result.totals()
     return {
         "model": result.request.model,
@@ -291,7 +293,7 @@ def _run_row(store: Store, result: Attribution) -> dict[str, object]:
         "params": {"channel": result.request.channel, **dict(result.request.params)},
         "conversions": totals["conversions"],
         "unattributed": totals["unattributed"],
-        "fingerprint": click_data_fingerprint(store),
+        "fingerprint": result.fingerprint,
     }
 
 
