@@ -155,18 +155,7 @@ def _fill(store: Store) -> None:
     store.write("link_clicks", [_click(e, n) for e, count in CLICKS.items() for n in range(count)])
     _credits(store, MODEL, CREDITS)
     _credits(store, "first_touch", [("conv1", "s2", datetime(2026, 3, 5), 1.0, 100.0, "EUR")])
-    with store.engine.begin() as conn:
-        conn.execute(
-            schema.attribution_runs.insert().values(
-                model=MODEL,
-                computed_at=datetime(2026, 3, 20),
-                lookback_days=30.0,
-                params={},
-                conversions=6,
-                unattributed=2,
-                fingerprint="f",
-            )
-        )
+    _run(store)
     refresh_rollups(store, TRIGGERS)
 
 
@@ -212,6 +201,22 @@ def _credits(store: Store, model: str, rows: list[tuple]) -> None:
         conn.execute(
             schema.attribution_credits.insert(),
             [{"model": model, **dict(zip(names, row, strict=True))} for row in rows],
+        )
+
+
+def _run(store: Store) -> None:
+    """The attribution run of MODEL that CREDITS come from."""
+    with store.engine.begin() as conn:
+        conn.execute(
+            schema.attribution_runs.insert().values(
+                model=MODEL,
+                computed_at=datetime(2026, 3, 20),
+                lookback_days=30.0,
+                params={},
+                conversions=6,
+                unattributed=2,
+                fingerprint="f",
+            )
         )
 
 
@@ -549,18 +554,7 @@ def test_a_version_5_store_gets_the_tables_and_one_refresh_fills_them(filled: St
         conn.execute(sa.delete(schema.schema_version).where(schema.schema_version.c.version > 5))
     assert schema.migrate(filled.engine) == schema.HEAD
     _credits(filled, MODEL, CREDITS)  # the attribution job's part
-    with filled.engine.begin() as conn:
-        conn.execute(
-            schema.attribution_runs.insert().values(
-                model=MODEL,
-                computed_at=datetime(2026, 3, 20),
-                lookback_days=30.0,
-                params={},
-                conversions=6,
-                unattributed=2,
-                fingerprint="f",
-            )
-        )
+    _run(filled)
     assert _report(filled).totals.figures.shares == 0  # the rollups are empty until refreshed
     refresh_rollups(filled, TRIGGERS)
     _check(_report(filled).totals.figures, TOTALS)
