@@ -346,6 +346,7 @@ def test_openapi_lists_every_endpoint(service) -> None:
     for path in ("/feed", "/feeds_batch", "/similar", "/events", "/influencers"):
         assert path in paths
     assert "/influencer_review" in paths and "/status" in paths
+    assert "/analytics" in paths and "/attribution" in paths
 
 
 # -- live catalogue and model -----------------------------------------------------------------
