@@ -2,7 +2,8 @@
 
 A :class:`ModelSource` answers "which version should be served now?" with a
 :class:`ModelVersion` whose ``path`` is a local folder (``Recommender.save`` output or a
-saved influencer scorer). The refresher polls it and loads a version only when it changes.
+saved influencer scorer). The refresher polls it and loads a version only when it changes;
+``describe()`` tells people what is there (the console's model page).
 Serving never imports MLflow: the registry source goes through ``training.registry``.
 """
 
@@ -12,8 +13,9 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from recsys.base import Recommender
 from recsys.models import MODELS
@@ -46,6 +48,9 @@ class ModelSource(Protocol):
     def release(self, version: ModelVersion) -> None:
         """The folder of ``version`` is no longer needed (loaded or skipped)."""
 
+    def describe(self) -> dict[str, Any]:
+        """What this source holds, in plain JSON types; ``source`` says which shape."""
+
 
 class FolderSource:
     """A saved model folder; its version is a digest of its files, so a rewrite is noticed."""
@@ -55,19 +60,58 @@ class FolderSource:
         self.name = name
 
     def fetch(self) -> ModelVersion | None:
-        manifest = self.folder / "manifest.json"
-        if not manifest.is_file():
+        version = self._version()
+        if version is None:
             logger.warning("no saved model at %s", self.folder)
+            return None
+        return ModelVersion(self.name, version, self.folder)
+
+    def release(self, version: ModelVersion) -> None:
+        """Nothing to clean: the folder belongs to whoever saved it."""
+
+    def describe(self) -> dict[str, Any]:
+        """``source`` "folder", ``name``, ``path``, ``version`` (the digest :meth:`fetch`
+        serves), ``saved_at`` (the manifest's mtime, ISO UTC), ``model`` (the manifest's
+        model or kind), ``params`` (the manifest's), ``training`` (the manifest's scalar
+        training facts and the feature spec's ``as_of`` as ``features_as_of``) and
+        ``libraries``; without a saved model every value but the first three is None or empty.
+        """
+        manifest_path = self.folder / "manifest.json"
+        row = {"source": "folder", "name": self.name, "path": str(self.folder)}
+        version = self._version()
+        if version is None:
+            empty = {"model": None, "params": {}, "training": {}, "libraries": {}}
+            return row | {"version": None, "saved_at": None} | empty
+        manifest = json.loads(manifest_path.read_text())
+        saved = datetime.fromtimestamp(manifest_path.stat().st_mtime, UTC)
+        return row | {
+            "version": version,
+            "saved_at": saved.isoformat(timespec="seconds"),
+            "model": manifest.get("model") or manifest.get("kind"),
+            "params": manifest.get("params") or {},
+            "training": self._training(manifest),
+            "libraries": manifest.get("libraries") or {},
+        }
+
+    def _version(self) -> str | None:
+        """A digest of the folder's file names, sizes and mtimes; None without a manifest."""
+        if not (self.folder / "manifest.json").is_file():
             return None
         digest = hashlib.sha256()
         for path in sorted(self.folder.iterdir()):
             if path.is_file():
                 stat = path.stat()
                 digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-        return ModelVersion(self.name, f"dir-{digest.hexdigest()[:12]}", self.folder)
+        return f"dir-{digest.hexdigest()[:12]}"
 
-    def release(self, version: ModelVersion) -> None:
-        """Nothing to clean: the folder belongs to whoever saved it."""
+    def _training(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        recorded = manifest.get("training") or {}
+        facts = {k: v for k, v in recorded.items() if isinstance(v, str | int | float | bool)}
+        spec = self.folder / "feature_spec.json"
+        if spec.is_file():
+            as_of = json.loads(spec.read_text()).get("as_of")
+            facts |= {} if as_of is None else {"features_as_of": as_of}
+        return facts
 
 
 class RegistrySource:
@@ -92,6 +136,14 @@ class RegistrySource:
 
     def release(self, version: ModelVersion) -> None:
         """Keep the download: a rollback to it needs no new download."""
+
+    def describe(self) -> dict[str, Any]:
+        """``source`` "registry" and :func:`training.registry.describe` (``name``,
+        ``champion``, ``versions``, ``history``); an unreachable registry raises a
+        ``ConnectionError``."""
+        from training import registry
+
+        return {"source": "registry"} | registry.describe(self.name, tracking_uri=self.tracking_uri)
 
 
 def load_recommender(folder: Path) -> Recommender:

@@ -4,7 +4,10 @@ review decisions from the registered scorer. MLflow runs for real in a temporary
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import bentoml
@@ -16,7 +19,7 @@ from starlette.testclient import TestClient
 from features.data.store import Store
 from recsys.catalogue import NETWORKS
 from serving.auth import Tokens
-from serving.model_source import RegistrySource
+from serving.model_source import FolderSource, RegistrySource
 from serving.runtime import Dependencies
 from serving.service import AdvocacyService, use_dependencies
 from tests.test_serving_data import (
@@ -174,3 +177,63 @@ def test_opted_out_advocates_cannot_be_reviewed(service, world) -> None:
     assert answer.status_code == 404, answer.text
     listed = client.post("/influencers", json={"top": 10_000}, headers=auth(MANAGER)).json()
     assert opted not in {c["employee_id"] for c in listed["candidates"]}
+
+
+def test_registry_source_describes_the_champion_and_history(world) -> None:
+    models: Models = world["models"]  # type: ignore[assignment]
+    source = RegistrySource(RECOMMENDER, tracking_uri=str(world["uri"]))
+    described = source.describe()
+    assert json.loads(json.dumps(described)) == described
+    assert (described["source"], described["name"]) == ("registry", RECOMMENDER)
+    current = str(models.registry.champion_version(RECOMMENDER).version)
+    assert described["champion"]["version"] == current
+    assert [v["version"] for v in described["versions"] if v["champion"]] == [current]
+    seqs = [e["seq"] for e in described["history"]]
+    assert seqs and seqs == sorted(seqs, reverse=True)
+    down = RegistrySource(RECOMMENDER, tracking_uri="http://127.0.0.1:1")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        with pytest.raises(ConnectionError, match="unavailable"):
+            down.describe()
+
+
+def test_folder_source_describes_the_saved_model(world, tmp_path: Path) -> None:
+    folder = Path(str(world["folder"]))
+    recommender = shutil.copytree(folder / "rec-1", tmp_path / "rec")
+    (recommender / "feature_spec.json").write_text(json.dumps({"as_of": "2026-11-26T12:00:00"}))
+    source = FolderSource(recommender, RECOMMENDER)
+    described = source.describe()
+    assert json.loads(json.dumps(described)) == described
+    version = source.fetch()
+    assert version is not None
+    assert described | {"params": {}, "libraries": {}, "saved_at": ""} == {
+        "source": "folder",
+        "name": RECOMMENDER,
+        "path": str(recommender),
+        "version": version.version,
+        "saved_at": "",
+        "model": "hybrid",
+        "params": {},
+        "training": {"features_as_of": "2026-11-26T12:00:00"},
+        "libraries": {},
+    }
+    assert described["params"]["no_components"] == 8 and "numpy" in described["libraries"]
+    assert datetime.fromisoformat(described["saved_at"]).utcoffset().total_seconds() == 0
+
+    scorer = FolderSource(folder / "inf-1", INFLUENCERS).describe()
+    assert scorer["model"] == "influence_scorer" and scorer["params"]
+    assert {"rows", "positives", "features_as_of"} <= set(scorer["training"])
+    assert all(not isinstance(v, dict | list) for v in scorer["training"].values())
+
+    missing = FolderSource(tmp_path / "nothing", RECOMMENDER).describe()
+    assert missing == {
+        "source": "folder",
+        "name": RECOMMENDER,
+        "path": str(tmp_path / "nothing"),
+        "version": None,
+        "saved_at": None,
+        "model": None,
+        "params": {},
+        "training": {},
+        "libraries": {},
+    }
