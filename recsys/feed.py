@@ -113,6 +113,27 @@ class Feed:
 
 
 @dataclass(frozen=True)
+class Standing:
+    """Where one content item stands in an employee's feed of ``k`` items, and why.
+
+    ``rule`` is the first eligibility rule excluding it (then nothing else is set); for an
+    eligible item, ``rank`` is its place among the ``eligible`` items by score (1 = best),
+    ``in_feed`` whether the feed holds it (diversity caps can keep out an item ranked
+    within ``k``), and ``cut_score`` the score of the feed's last item.
+    """
+
+    content_id: str
+    k: int
+    rule: Rule | None
+    in_feed: bool = False
+    feed_rank: int | None = None
+    rank: int | None = None
+    eligible: int = 0
+    score: float | None = None
+    cut_score: float | None = None
+
+
+@dataclass(frozen=True)
 class _Request:
     """One employee's part of a (batched) request."""
 
@@ -273,6 +294,46 @@ class FeedRanker:
             self._internal(self._audience.dismissed_by(employee_id)),
         )
         return dict(zip(ids, rules, strict=True))
+
+    def standing(
+        self,
+        employee_id: str,
+        content_id: str,
+        k: int,
+        *,
+        as_of: float,
+        profile: Employee | None = None,
+    ) -> Standing:
+        """Why ``content_id`` is (or is not) in the employee's feed of ``k`` items at
+        ``as_of``: an eligibility rule, or its rank by score against the cut, or diversity
+        (:class:`Standing`). Unknown content raises :class:`~recsys.ids.UnknownIdError`."""
+        content_id = str(content_id)
+        rule = self.explain(employee_id, [content_id], as_of=as_of, profile=profile)[content_id]
+        if rule is not None:
+            return Standing(content_id, k, rule)
+        feed = self.feed(employee_id, k, as_of=as_of, profile=profile)
+        moment = _check_as_of(as_of)
+        request = self._request(employee_id, int(self._user_of(employee_id)), profile, moment)
+        candidates = np.flatnonzero(request.eligible)
+        users = np.asarray([request.user], np.int64)
+        scores = np.asarray(self._model._score(users, candidates, moment), np.float64)[0]
+        item = int(self._model.items_.to_internal([content_id])[0])
+        score = float(scores[np.searchsorted(candidates, item)])
+        positions = {entry.content_id: entry.rank for entry in feed.items}
+        return Standing(
+            content_id,
+            k,
+            None,
+            in_feed=content_id in positions,
+            feed_rank=positions.get(content_id),
+            rank=int(np.sum(scores > score)) + 1,
+            eligible=len(candidates),
+            score=score,
+            cut_score=feed.items[-1].score if len(feed.items) >= k else None,
+        )
+
+    def _user_of(self, employee_id: str) -> int:
+        return int(self._model.users_.to_internal([employee_id], missing="ignore")[0])
 
     def similar(
         self, content_id: str, k: int, *, as_of: float, employee_id: str | None = None

@@ -141,6 +141,24 @@ def test_eligible_and_explain_tell_what_the_feed_may_hold_and_why_not() -> None:
         feeds.explain("e1", ["ok1", "nope"], as_of=AS_OF)
 
 
+def test_standing_tells_rule_rank_cut_and_diversity() -> None:
+    feeds = ranker()
+    shared = feeds.standing("e1", "shared", 2, as_of=AS_OF)
+    assert shared.rule is Rule.ALREADY_SHARED and not shared.in_feed and shared.rank is None
+    top = feeds.standing("e1", "ok1", 2, as_of=AS_OF)
+    assert (top.rule, top.in_feed, top.feed_rank, top.rank, top.eligible) == (None, True, 1, 1, 4)
+    below = feeds.standing("e1", "ok3", 2, as_of=AS_OF)
+    assert (below.in_feed, below.rank, below.eligible) == (False, 4, 4)
+    feed = feeds.feed("e1", 2, as_of=AS_OF)
+    assert below.cut_score == feed.items[-1].score and below.score < below.cut_score
+    capped = ranker(PolicyConfig(max_per_type=1)).standing("e2", "sales", 3, as_of=AS_OF)
+    assert (capped.rule, capped.in_feed, capped.rank) == (None, False, 2)  # a second job
+    hire = Employee(region="APAC", department="Sales", languages=("en",))
+    assert feeds.standing("hire", "apac", 3, as_of=AS_OF, profile=hire).in_feed
+    with pytest.raises(UnknownIdError):
+        feeds.standing("e1", "nope", 2, as_of=AS_OF)
+
+
 def test_other_employees_see_their_own_content() -> None:
     assert ids_of(ranker().feed("e2", 100, as_of=AS_OF)) == [
         "apac",
