@@ -88,7 +88,7 @@ def record_review(
                 decided_at=naive_utc(review.at),
             )
         )
-    logger.info("review of %s: %s by %s", review.employee_id, review.decision, review.reviewer)
+    logger.info("stored a review decision (%s)", review.decision)  # no ids or names in logs
     return review
 
 
