@@ -10,6 +10,9 @@
 | ``ADVOCACY_MODEL_REFRESH`` | seconds between polls of the champion alias | 60 |
 | ``ADVOCACY_SCORE_CACHE_MB`` | memory for per-employee score rows (0: none) | 512 |
 | ``ADVOCACY_EMV_CONFIG`` | earned media value rates (YAML, ``features.program.emv``) | examples |
+| ``ADVOCACY_CANDIDATES_TTL`` | seconds influencer scores are kept (reviews: read fresh) | 600 |
+| ``ADVOCACY_CONSOLE_SECRET`` | key signing console sessions (32+ characters) | random per process |
+| ``ADVOCACY_CONSOLE_SESSION_HOURS`` | how long a console sign-in lasts | 8 |
 | ``ADVOCACY_TOKENS`` | ``token:role,token:role`` | |
 | ``ADVOCACY_TOKENS_FILE`` | a file of ``token:role`` lines | |
 """
@@ -31,9 +34,16 @@ CATALOGUE_REFRESH_ENV = "ADVOCACY_CATALOGUE_REFRESH"
 MODEL_REFRESH_ENV = "ADVOCACY_MODEL_REFRESH"
 SCORE_CACHE_ENV = "ADVOCACY_SCORE_CACHE_MB"
 EMV_CONFIG_ENV = "ADVOCACY_EMV_CONFIG"
+CANDIDATES_TTL_ENV = "ADVOCACY_CANDIDATES_TTL"
+CONSOLE_SECRET_ENV = "ADVOCACY_CONSOLE_SECRET"
+CONSOLE_SESSION_ENV = "ADVOCACY_CONSOLE_SESSION_HOURS"
+MIN_CONSOLE_SECRET = 32
+DEFAULT_SESSION_HOURS = 8.0
 
 DEFAULT_CATALOGUE_REFRESH = 30.0
 DEFAULT_MODEL_REFRESH = 60.0
+#: Seconds the influencer candidates' scored organisation is kept (reviews are read fresh).
+DEFAULT_CANDIDATES_TTL = 600.0
 #: Per-employee static score rows the hybrid keeps (4 bytes per item per employee: 512 MB
 #: hold 10k employees x 13k items); employees beyond it are scored in full per feed.
 DEFAULT_SCORE_CACHE_MB = 512.0
@@ -57,11 +67,22 @@ class ServingConfig:
     tokens_file: Path | None = None
     score_cache_mb: float = DEFAULT_SCORE_CACHE_MB
     emv_config: Path | None = None
+    candidates_ttl: float = DEFAULT_CANDIDATES_TTL
+    console_secret: str | None = None
+    console_session_hours: float = DEFAULT_SESSION_HOURS
 
     def __post_init__(self) -> None:
-        for name in ("catalogue_refresh", "model_refresh"):
+        if self.console_secret is not None and len(self.console_secret) < MIN_CONSOLE_SECRET:
+            raise ConfigError(
+                f"{CONSOLE_SECRET_ENV} needs at least {MIN_CONSOLE_SECRET} characters"
+            )
+        for name in ("catalogue_refresh", "model_refresh", "candidates_ttl"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0 seconds, got {getattr(self, name)}")
+        if not self.console_session_hours > 0:
+            raise ConfigError(
+                f"console_session_hours must be > 0 hours, got {self.console_session_hours}"
+            )
         if not self.score_cache_mb >= 0:
             raise ConfigError(f"score_cache_mb must be >= 0, got {self.score_cache_mb}")
 
@@ -83,6 +104,9 @@ class ServingConfig:
             tokens_file=_path(env.get(TOKENS_FILE_ENV)),
             score_cache_mb=_megabytes(env, SCORE_CACHE_ENV, DEFAULT_SCORE_CACHE_MB),
             emv_config=_path(env.get(EMV_CONFIG_ENV)),
+            candidates_ttl=_seconds(env, CANDIDATES_TTL_ENV, DEFAULT_CANDIDATES_TTL),
+            console_secret=env.get(CONSOLE_SECRET_ENV) or None,
+            console_session_hours=_hours(env, CONSOLE_SESSION_ENV, DEFAULT_SESSION_HOURS),
         )
 
     def tokens(self) -> Tokens:
@@ -101,6 +125,10 @@ def _path(value: str | None) -> Path | None:
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return _number(env, name, default, "seconds", minimum=0.0, inclusive=False)
+
+
+def _hours(env: Mapping[str, str], name: str, default: float) -> float:
+    return _number(env, name, default, "hours", minimum=0.0, inclusive=False)
 
 
 def _megabytes(env: Mapping[str, str], name: str, default: float) -> float:

@@ -14,11 +14,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,18 +24,22 @@ import sqlalchemy as sa
 from pydantic import TypeAdapter
 
 from features.builder import OptedOutError
+from features.data.reviews import Review
+from features.data.score_history import ScorePoint
 from features.data.store import Store, data_dir
 from features.encoder import TextEncoder
 from recsys.catalogue import NETWORKS, Employee
-from recsys.feed import Feed, FeedFilters, FeedItem
+from recsys.feed import Feed, FeedFilters, FeedItem, Standing
 from recsys.ids import UnknownIdError
+from recsys.influence import Candidate
 from recsys.policy import PolicyConfig
 from serving import metrics
 from serving.auth import Tokens
 from serving.catalogue import CatalogueReader
-from serving.config import DEFAULT_SCORE_CACHE_MB, ServingConfig
+from serving.config import DEFAULT_CANDIDATES_TTL, DEFAULT_SCORE_CACHE_MB, ServingConfig
 from serving.errors import NotFound, NotReady, Unprocessable
 from serving.events import EventRecorder, EventsResult
+from serving.influencers import InfluencerViews
 from serving.model_source import FolderSource, ModelSource, ModelVersion, RegistrySource
 from serving.program import ProgramViews
 from serving.refresh import Refresher
@@ -61,7 +63,6 @@ logger = logging.getLogger(__name__)
 
 RECOMMENDER = "advocacy-recommender"
 INFLUENCERS = "advocacy-influencers"
-CANDIDATES_TTL = 30.0
 #: Employees ranked per lock hold in a batch (the event loop serves others in between).
 BATCH_CHUNK = 32
 
@@ -86,6 +87,9 @@ class Dependencies:
     pollers: bool = True
     score_cache_bytes: int = int(DEFAULT_SCORE_CACHE_MB) << 20
     emv_config: Path | None = None  # None: the shipped example rates
+    candidates_ttl: float = DEFAULT_CANDIDATES_TTL
+    console_secret: bytes | None = None  # None: a random key per process
+    console_session_hours: float = 8.0
 
 
 def dependencies_from_config(config: ServingConfig) -> Dependencies:
@@ -113,6 +117,9 @@ def dependencies_from_config(config: ServingConfig) -> Dependencies:
         model_refresh=config.model_refresh,
         score_cache_bytes=config.score_cache_bytes,
         emv_config=config.emv_config,
+        candidates_ttl=config.candidates_ttl,
+        console_secret=None if config.console_secret is None else config.console_secret.encode(),
+        console_session_hours=config.console_session_hours,
     )
 
 
@@ -120,12 +127,6 @@ def load_influencer_scorer(version: ModelVersion) -> object:
     from recsys.influence import InfluenceScorer
 
     return InfluenceScorer.load(Path(version.path))
-
-
-@dataclass
-class _CandidateCache:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    entries: dict[tuple[object, ...], tuple[float, list[object]]] = field(default_factory=dict)
 
 
 class Runtime:
@@ -152,7 +153,9 @@ class Runtime:
         )
         self.recorder = EventRecorder(deps.store, deps.clock)
         self.program = ProgramViews(deps.store, deps.emv_config)
-        self._candidates = _CandidateCache()
+        self.influencer_views = InfluencerViews(
+            deps.store, self.holder, deps.clock, deps.candidates_ttl
+        )
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -257,6 +260,21 @@ class Runtime:
             as_of=now,
         )
 
+    def standing(
+        self, employee_id: str, content_id: str, k: int, profile: Profile | None
+    ) -> Standing:
+        """Why ``content_id`` is or is not in the employee's feed of ``k`` items now
+        (:meth:`recsys.feed.FeedRanker.standing`)."""
+        now = self._ranking_time()
+        with self.holder.lock, _refused():
+            state = self._state()
+            try:
+                return state.ranker.standing(
+                    employee_id, content_id, k, as_of=now.timestamp(), profile=_employee(profile)
+                )
+            except UnknownIdError:
+                raise NotFound(f"no content with id {content_id!r}", field="content_id") from None
+
     # -- events -----------------------------------------------------------------------
     def record_events(self, events: list[EventIn]) -> EventsResult:
         """Validate and store, and add new shares to the program rollups (a worker thread's
@@ -293,31 +311,31 @@ class Runtime:
     def influencers(
         self, top: int | None, department: str | None, network: str | None, flagged_only: bool
     ) -> InfluencersOut:
-        influencer = self.holder.influencer
-        if influencer is None:
+        """``/influencers``: candidates chosen from the cached scored organisation with the
+        reviews in force (:mod:`serving.influencers`)."""
+        if self.holder.influencer is None:
             raise NotReady("no influencer model is loaded yet (see /status)")
         if network is not None and network.strip().lower() not in NETWORKS:
             raise Unprocessable(
                 f"unknown network {network!r}; known: {', '.join(NETWORKS)}", field="network"
             )
-        key = (influencer.version.version, top, department, network, flagged_only)
-        now = self.clock()
-        candidates = self._cached(key, lambda: self._list(influencer.scorer, now, key))
+        listed = self.influencer_views.listing(
+            department=department, network=network, flagged_only=flagged_only, top=top
+        )
         return InfluencersOut(
-            candidates=[InfluencerOut.model_validate(c.to_dict()) for c in candidates],
-            model_version=influencer.version.label,
-            as_of=now,
+            candidates=[InfluencerOut.model_validate(c.to_dict()) for c in listed.candidates],
+            model_version=listed.model_version,
+            as_of=listed.as_of,
         )
 
     def review(self, employee_id: str, decision: str, note: str, reviewer: str) -> ReviewOut:
-        influencer = self.holder.influencer
-        if influencer is None:
+        """``/influencer_review``: store a decision with the advocate's current score; the
+        next listing shows it (nothing is scored again)."""
+        if self.holder.influencer is None:
             raise NotReady("no influencer model is loaded yet: reviews need its scores")
         from features.data.reviews import ReviewError, record_review
 
-        key = (influencer.version.version, None, None, None, False)
-        listed = self._cached(key, lambda: self._list(influencer.scorer, self.clock(), key))
-        score = next((c.score for c in listed if c.employee_id == employee_id), None)
+        found = self.influencer_views.scored()[1].candidate(employee_id)
         try:
             review = record_review(
                 self.store,
@@ -325,15 +343,13 @@ class Runtime:
                 decision,
                 note=note,
                 reviewer=reviewer,
-                score=score,
+                score=None if found is None else found.score,
                 at=self.clock(),
             )
         except (UnknownIdError, OptedOutError):  # opted out: as if absent, nothing stored
             raise NotFound(f"no advocate with id {employee_id!r}", field="employee_id") from None
         except ReviewError as exc:
             raise Unprocessable(str(exc), field=exc.field) from None
-        with self._candidates.lock:
-            self._candidates.entries.clear()  # review states changed
         return ReviewOut(
             employee_id=review.employee_id,
             decision=review.decision,
@@ -342,6 +358,46 @@ class Runtime:
             score=review.score,
             at=review.at,
         )
+
+    def candidates(
+        self,
+        *,
+        department: str | None = None,
+        network: str | None = None,
+        tier: str | None = None,
+        flagged_only: bool = False,
+        review_state: str | None = None,
+    ) -> list[Candidate]:
+        """Every matching candidate with the review in force, flagged first then by score
+        (:meth:`InfluencerViews.listing`): NotReady, Unprocessable naming the filter."""
+        return self.influencer_views.listing(
+            department=department,
+            network=network,
+            tier=tier,
+            flagged_only=flagged_only,
+            review_state=review_state,
+        ).candidates
+
+    def candidate(self, employee_id: str) -> Candidate:
+        """One candidate with the review in force; NotFound if unknown or opted out."""
+        return self.influencer_views.candidate(employee_id)
+
+    def followers(self, employee_id: str) -> dict[str, float]:
+        """Followers per network of a candidate; NotFound if unknown or opted out."""
+        return self.influencer_views.followers(employee_id)
+
+    def score_history(self, employee_id: str) -> list[ScorePoint]:
+        """A candidate's recorded scores, oldest first (empty if unknown or opted out)."""
+        return self.influencer_views.score_history(employee_id)
+
+    def review_history(self, employee_id: str) -> list[Review]:
+        """A candidate's review decisions, oldest first (empty if unknown or opted out)."""
+        return self.influencer_views.review_history(employee_id)
+
+    def fairness(self) -> dict[str, object]:
+        """Flag rates by department, region and seniority (``advocacy influencers
+        fairness``)."""
+        return self.influencer_views.fairness()
 
     # -- internals --------------------------------------------------------------------
     def _ranking_time(self) -> datetime:
@@ -354,34 +410,6 @@ class Runtime:
         if state is None:
             raise NotReady("no recommender model is loaded yet (see /readyz)")
         return state
-
-    def _list(self, scorer: object, now: datetime, key: tuple[object, ...]) -> list[object]:
-        from training.influence_job import list_candidates
-
-        _, top, department, network, flagged_only = key
-        with _refused():
-            found = list_candidates(
-                self.store,
-                scorer,  # type: ignore[arg-type]
-                as_of=now,
-                top=top,  # type: ignore[arg-type]
-                department=department,  # type: ignore[arg-type]
-                network=network,  # type: ignore[arg-type]
-                flagged_only=bool(flagged_only),
-            )
-        return list(found)
-
-    def _cached(self, key: tuple[object, ...], compute: Callable[[], list[object]]) -> list:
-        with self._candidates.lock:
-            found = self._candidates.entries.get(key)
-            if found is not None and time.monotonic() - found[0] < CANDIDATES_TTL:
-                return found[1]
-        value = compute()
-        with self._candidates.lock:
-            if len(self._candidates.entries) > 64:
-                self._candidates.entries.clear()
-            self._candidates.entries[key] = (time.monotonic(), value)
-        return value
 
 
 @contextmanager

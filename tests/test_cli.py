@@ -28,6 +28,7 @@ runner = CliRunner()
         ["influencers"],
         ["influencers", "review"],
         ["influencers", "fairness"],
+        ["influencers", "history"],
         ["influencers", "fit"],
         ["train"],
         ["retrain"],
@@ -141,3 +142,15 @@ def test_demo_trains_tracks_and_registers_champions(
         ref = champion(name, dst=tmp_path / "champions" / name)
         assert ref is not None and ref.version == "1"
         assert (ref.path / "manifest.json").is_file()
+    from features.data.store import Store
+
+    store = Store.open(f"sqlite:///{data / 'advocacy.db'}")  # the candidate charts' history
+    try:
+        with store.engine.connect() as conn:
+            recorded = conn.exec_driver_sql(
+                "SELECT model_version, count(DISTINCT scored_at) FROM influencer_scores"
+                " GROUP BY model_version"
+            ).all()
+    finally:
+        store.dispose()
+    assert [tuple(r) for r in recorded] == [(f"{INFLUENCERS}@1", 4)]  # 45 days, every 14

@@ -59,7 +59,7 @@ def _list(url: str, *args: str) -> typer.testing.Result:
     return runner.invoke(influencers_app, ["--db", url, "--as-of", AS_OF, *args])
 
 
-@pytest.mark.parametrize("command", [[], ["review"], ["fit"], ["fairness"]])
+@pytest.mark.parametrize("command", [[], ["review"], ["fit"], ["fairness"], ["history"]])
 def test_help(command: list[str]) -> None:
     done = runner.invoke(influencers_app, [*command, "--help"])
     assert done.exit_code == 0 and "Usage" in done.output
@@ -166,6 +166,53 @@ def test_a_bad_time_exits_2(org_db: tuple[str, set[str]]) -> None:
     for args in (["--as-of", "soon"], ["fairness", "--as-of", "soon"], ["fit", "--out", "x"]):
         done = runner.invoke(influencers_app, [*args, "--db", url, "--as-of", "never"])
         assert done.exit_code == 2 and "--as-of" in done.output
+
+
+def test_history_records_the_scores_of_a_saved_scorer(
+    org_db: tuple[str, set[str]], saved: dict
+) -> None:
+    from features.data.score_history import score_history
+
+    url, opted = org_db
+    args = ["history", "--db", url, "--model", str(saved["folder"]), "--as-of", AS_OF]
+    args += ["--every-days", "30", "--since-days", "60"]
+    done = runner.invoke(influencers_app, [*args, "--json"])
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.output)
+    assert report["model_version"].startswith("advocacy-influencers@dir-")
+    points = report["points"]
+    assert [p["scored_at"][:10] for p in points] == ["2026-09-27", "2026-10-27", "2026-11-26"]
+    assert all(p["advocates"] > 0 for p in points)
+    store = Store.open(url)
+    try:
+        recorded = _scores(store)
+        assert recorded == sum(p["advocates"] for p in points)
+        table = runner.invoke(influencers_app, args)  # again: the same days are replaced
+        assert table.exit_code == 0 and "scores of advocacy-influencers@dir-" in table.output
+        assert _scores(store) == recorded
+        someone = store.rows("advocates", ["employee_id", "opted_out"])
+        kept = next(r["employee_id"] for r in someone if not r["opted_out"])
+        history = score_history(store, kept)
+        assert [h.model_version for h in history] == [report["model_version"]] * 3
+        assert all(score_history(store, e) == [] for e in opted)
+    finally:
+        store.dispose()
+
+
+def _scores(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.exec_driver_sql("SELECT count(*) FROM influencer_scores").scalar_one())
+
+
+def test_history_needs_a_versioned_scorer(org_db: tuple[str, set[str]], tmp_path: Path) -> None:
+    url, _ = org_db
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    done = runner.invoke(influencers_app, ["history", "--db", url, "--tracking-uri", tracking])
+    assert done.exit_code == 4 and "no champion" in done.output
+    missing = runner.invoke(influencers_app, ["history", "--db", url, "--model", str(tmp_path)])
+    assert missing.exit_code == 4 and "no advocacy-influencers scorer at" in missing.output
+    bad = runner.invoke(influencers_app, ["history", "--db", url, "--as-of", "soon"])
+    assert bad.exit_code == 2 and "--as-of" in bad.output
 
 
 def _evaluate(*args: str) -> typer.testing.Result:

@@ -2,7 +2,9 @@
 
 Generate an organisation, import it into the default SQLite store, train the recommender and
 the influencer scorer with MLflow tracking in the data folder (the first versions become the
-``champion``s), then serve them with BentoML on localhost and print working curl examples.
+``champion``s), record the influencer score history every :data:`HISTORY_EVERY_DAYS` days over
+the generated history (the console's score charts), then serve them with BentoML on localhost
+and print working curl examples.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from training import console
 from training.data_commands import import_and_refresh
 
 STEPS = 4
+HISTORY_EVERY_DAYS = 14
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "demo.yaml"
 
 
@@ -69,6 +72,7 @@ def demo(
         return
     _step(3, "training, evaluating on the latest holdout, tracking and registering")
     _train(config)
+    _record_history(days)
     if serve:
         _step(4, f"serving the champions on http://127.0.0.1:{port} (Ctrl-C stops)")
         _serve(port)
@@ -85,6 +89,21 @@ def _train(config: Path) -> None:
         config=config, db=None, tracking_uri=None, no_track=False, sets=None, out=None,
         as_json=False,
     )  # fmt: skip
+
+
+def _record_history(days: int) -> None:
+    """The influencer champion's scores every ``HISTORY_EVERY_DAYS`` over ``days``; a note
+    instead when there is no champion to score with."""
+    from training.influencers_command import history
+
+    try:
+        history(
+            every_days=HISTORY_EVERY_DAYS, since_days=days, as_of=None, db=None, model=None,
+            tracking_uri=None, as_json=False,
+        )  # fmt: skip
+    except typer.Exit as exc:
+        if exc.exit_code:
+            console.console.print("no influencer score history recorded (see the error above)")
 
 
 def _serve(port: int) -> None:

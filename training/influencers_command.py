@@ -1,10 +1,11 @@
-"""``advocacy influencers``: list micro-influencer candidates, record review decisions, and
-save a fitted scorer.
+"""``advocacy influencers``: list micro-influencer candidates, record review decisions,
+save a fitted scorer, and record the score history.
 
 Where the scorer comes from: ``--model FOLDER`` loads a saved one (``advocacy influencers
 fit --out FOLDER``, or any folder written by ``InfluenceScorer.save``); without it the scorer
 is fitted on the store on the fly (``training.influence_job.fit_influence``: features as of
 the last 30 days' start, labels from those 30 days, candidates scored as of ``--as-of``).
+``history`` needs a versioned scorer: ``--model FOLDER`` or the registry's champion.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 influencers_app = typer.Typer(
     help="Micro-influencer candidates: list them, review them, their flag rates by group, save a"
-    " fitted scorer.",
+    " fitted scorer, record their score history.",
     no_args_is_help=False,
 )
 
@@ -345,3 +347,78 @@ def fit(
             f" {scorer.training_['positives']} in the top decile; {scorer.calibration_}",
             soft_wrap=True,
         )
+
+
+@influencers_app.command("history")
+def history(
+    every_days: float = typer.Option(14.0, "--every-days", min=0.01, help="Days between scores."),
+    since_days: float = typer.Option(
+        90.0, "--since-days", min=0, help="How far back the first score is."
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="The latest time scored (default now; naive times are UTC)."
+    ),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    model: Path | None = typer.Option(
+        None, "--model", help="A saved scorer folder (default: the registry's champion)."
+    ),
+    tracking_uri: str | None = typer.Option(
+        None, "--tracking-uri", help="MLflow tracking URI of the champion (default as train)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Record the score history: the organisation scored as of every --every-days back to
+    --since-days ago, one row per advocate and day in the store.
+
+    The scorer is --model's or the registry champion's; rows are stored under its version as
+    the service names it (advocacy-influencers@3, or @dir-<digest> for a folder), and a day
+    recorded again is replaced. Days before the first interaction are skipped. Exit codes:
+    2 usage error; 4 no scorer (no champion in the registry) or nothing to score.
+    """
+    from features.data.store import Store
+    from training.influence_job import backfill_scores, backfill_times
+
+    end = console.parse_time("--as-of", as_of) or datetime.now(UTC)
+    times = backfill_times(end, every_days=every_days, since_days=since_days)
+    scorer, version = _versioned_scorer(model, tracking_uri)
+    started = time.perf_counter()
+    store = Store.open(db)
+    try:
+        points = backfill_scores(store, scorer, model_version=version, times=times)
+    except ValueError as exc:
+        raise console.fail(f"cannot score {store.url}: {exc}", 4) from None
+    finally:
+        store.dispose()
+    seconds = round(time.perf_counter() - started, 3)
+    if as_json:
+        console.print_json({"model_version": version, "points": points, "seconds": seconds})
+        return
+    rows = [
+        [p["as_of"][:10], p.get("advocates", "-"), p.get("flagged", "-"), p.get("skipped", "")]
+        for p in points
+    ]
+    columns = ["day", "advocates", "flagged", "skipped"]
+    console.console.print(console.table("score history", columns, rows))
+    console.console.print(f"recorded the scores of {version} in {seconds:.1f} s", soft_wrap=True)
+
+
+def _versioned_scorer(model: Path | None, tracking_uri: str | None) -> tuple[InfluenceScorer, str]:
+    """The scorer of ``model`` or of the registry champion, and its version label as the
+    service names it (``serving.model_source``)."""
+    from recsys.influence import InfluenceScorer
+    from serving.model_source import FolderSource, ModelSource, RegistrySource
+    from training.registry import INFLUENCERS
+
+    source: ModelSource = (
+        FolderSource(model, INFLUENCERS)
+        if model is not None
+        else RegistrySource(INFLUENCERS, tracking_uri=tracking_uri)
+    )
+    version = source.fetch()
+    if version is None:
+        where = f"at {model}" if model is not None else "in the registry (no champion yet)"
+        raise console.fail(f"no {INFLUENCERS} scorer {where}: train one or pass --model", 4)
+    try:
+        return InfluenceScorer.load(version.path), version.label
+    except (FileNotFoundError, ValueError) as exc:
+        raise console.fail(str(exc)) from None

@@ -197,6 +197,22 @@ content_topics = sa.Table(
 
 PROGRAM_TABLES = (attribution_credits, attribution_runs, share_facts, content_topics)
 
+# Influencer scores over time (features.data.score_history), schema step 7: the scorer's own
+# score, tier and flag per advocate, day (``scored_at``: the UTC day's midnight) and model
+# version; recording a day and version again replaces its rows.
+influencer_scores = sa.Table(
+    "influencer_scores",
+    metadata,
+    sa.Column("employee_id", sa.Text, sa.ForeignKey("advocates.employee_id"), primary_key=True),
+    sa.Column("scored_at", sa.DateTime, primary_key=True),  # naive, always UTC, a midnight
+    sa.Column("model_version", sa.Text, primary_key=True),  # name@version of the scorer
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("tier", sa.String(16), nullable=False),
+    sa.Column("flagged", sa.Boolean, nullable=False),
+    sa.Index("ix_influencer_scores_scored_at_model_version", "scored_at", "model_version"),
+    comment="Influencer scores per advocate, day and scorer version (no review applied).",
+)
+
 
 def _create_contract_tables(conn: Connection) -> None:
     """The six tables of the first contract (later contract tables have their own steps)."""
@@ -231,6 +247,10 @@ def _create_program_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(PROGRAM_TABLES))
 
 
+def _create_influencer_scores(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[influencer_scores])
+
+
 Migration = tuple[int, str, Callable[[Connection], None]]
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -255,6 +275,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         6,
         "program analytics: attribution credits and runs; share_facts and content_topics rollups",
         _create_program_tables,
+    ),
+    (
+        7,
+        "influencer scores: score, tier and flag per advocate, day and scorer version",
+        _create_influencer_scores,
     ),
 )
 HEAD = MIGRATIONS[-1][0]

@@ -1,0 +1,233 @@
+"""Influencer candidates for the service: the organisation scored once per influencer model
+version, the reviews in force read fresh on every request.
+
+Scoring the organisation is the expensive part of a candidate list (about 20 s at 100,000
+advocates, ``training.influence_job.score_organisation``); choosing from it is cheap
+(``select_candidates``). :class:`ScoredCache` keeps the one :class:`ScoredOrganisation` of
+the loaded scorer version for ``ttl`` seconds (``ADVOCACY_CANDIDATES_TTL``, default 600):
+one request scores while the others wait for it, and once the entry is stale one request
+scores again while the others are answered from the stale entry. Reviews are read from the
+store on every request, so a decision shows at once and never causes a new scoring.
+
+Each scoring records that day's scores of the loaded version in the score history
+(``features.data.score_history``), at most once per day and version; a failure to record is
+logged and never fails the request. Every method here is database work: call it from a
+worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from features.data.errors import FieldError
+from features.data.reviews import Review, review_history
+from features.data.score_history import ScorePoint, has_scores, record_scores, score_history
+from features.data.store import Store
+from recsys.influence import Candidate, apply_reviews
+from serving.errors import NotFound, NotReady, Unprocessable
+from serving.state import InfluencerState, StateHolder
+from training.influence_job import (
+    ScoredOrganisation,
+    check_filters,
+    current_reviews,
+    fairness_of,
+    score_organisation,
+    select_candidates,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TTL = 600.0
+
+
+class ScoredCache:
+    """The scored organisation of one scorer version, kept ``ttl`` seconds (module docstring)."""
+
+    def __init__(self, ttl: float = DEFAULT_TTL, clock: Callable[[], float] = time.monotonic):
+        if not ttl > 0:
+            raise ValueError(f"ttl must be > 0 seconds, got {ttl}")
+        self.ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()  # guards _entry
+        self._scoring = threading.Lock()  # held by the one thread scoring
+        self._entry: tuple[str, float, ScoredOrganisation] | None = None
+
+    def get(self, version: str, compute: Callable[[], ScoredOrganisation]) -> ScoredOrganisation:
+        """The entry of ``version``: kept, or computed by ``compute`` in one thread at a time."""
+        entry = self._current(version)
+        if entry is not None and self._fresh(entry):
+            return entry[2]
+        if entry is not None and not self._scoring.acquire(blocking=False):
+            return entry[2]  # stale, and another thread is scoring again
+        if entry is None:
+            self._scoring.acquire()
+        try:
+            entry = self._current(version)
+            if entry is not None and self._fresh(entry):
+                return entry[2]  # scored by another thread meanwhile
+            scored = compute()
+            with self._lock:
+                self._entry = (version, self._clock(), scored)
+            return scored
+        finally:
+            self._scoring.release()
+
+    def _current(self, version: str) -> tuple[str, float, ScoredOrganisation] | None:
+        with self._lock:
+            entry = self._entry
+        return entry if entry is not None and entry[0] == version else None
+
+    def _fresh(self, entry: tuple[str, float, ScoredOrganisation]) -> bool:
+        return self._clock() - entry[1] < self.ttl
+
+
+@dataclass(frozen=True)
+class CandidateList:
+    """Candidates chosen from one scored organisation: by which scorer, as of when."""
+
+    candidates: list[Candidate]
+    model_version: str  # name@version of the scorer
+    as_of: datetime  # UTC: when the organisation was scored
+
+
+class InfluencerViews:
+    """Candidates, one candidate's details and histories, and flag rates, for the service."""
+
+    def __init__(
+        self,
+        store: Store,
+        holder: StateHolder,
+        clock: Callable[[], datetime],
+        ttl: float = DEFAULT_TTL,
+    ) -> None:
+        self.store = store
+        self.holder = holder
+        self.clock = clock
+        self.cache = ScoredCache(ttl)
+        self._recorded: set[tuple[str, date]] = set()
+        self._record_lock = threading.Lock()
+
+    def scored(self) -> tuple[InfluencerState, ScoredOrganisation]:
+        """The loaded scorer and its scored organisation (cached); NotReady without one."""
+        influencer = self.holder.influencer
+        if influencer is None:
+            raise NotReady("no influencer model is loaded yet (see /status)")
+        return influencer, self.cache.get(
+            influencer.version.version, lambda: self._score(influencer)
+        )
+
+    def listing(
+        self,
+        *,
+        department: str | None = None,
+        network: str | None = None,
+        tier: str | None = None,
+        flagged_only: bool = False,
+        review_state: str | None = None,
+        top: int | None = None,
+    ) -> CandidateList:
+        """Candidates with the reviews in force, flagged first then by score
+        (``training.influence_job.select_candidates``); a bad filter is Unprocessable
+        (checked before any scoring)."""
+        with _unprocessable():
+            check_filters(network=network, tier=tier, review_state=review_state, top=top)
+        influencer, scored = self.scored()
+        with _unprocessable():
+            chosen = select_candidates(
+                scored,
+                current_reviews(self.store),
+                department=department,
+                network=network,
+                flagged_only=flagged_only,
+                tier=tier,
+                review_state=review_state,
+                top=top,
+            )
+        return CandidateList(chosen, influencer.version.label, scored.as_of.to_pydatetime())
+
+    def candidate(self, employee_id: str) -> Candidate:
+        """One advocate's candidate with the review in force; NotFound when not scored
+        (unknown or opted out)."""
+        _, found = self._scored_candidate(employee_id)
+        history = review_history(self.store, found.employee_id)
+        if not history:
+            return found
+        return apply_reviews([found], {found.employee_id: history[-1].state()})[0]
+
+    def followers(self, employee_id: str) -> dict[str, float]:
+        """Followers per network the scorer knows (0: no account); NotFound as
+        :meth:`candidate`."""
+        scored, found = self._scored_candidate(employee_id)
+        return scored.followers_of(found.employee_id)
+
+    def score_history(self, employee_id: str) -> list[ScorePoint]:
+        """The advocate's recorded scores, oldest first (every scorer version); empty for an
+        unknown or opted-out advocate."""
+        return score_history(self.store, _id(employee_id))
+
+    def review_history(self, employee_id: str) -> list[Review]:
+        """The advocate's review decisions, oldest first; empty for an unknown or opted-out
+        advocate."""
+        return review_history(self.store, _id(employee_id))
+
+    def fairness(self) -> dict[str, object]:
+        """Flag rates with the reviews in force by department, region and seniority
+        (``recsys.influence.flag_rates``, as ``advocacy influencers fairness`` prints)."""
+        _, scored = self.scored()
+        return fairness_of(scored, current_reviews(self.store))
+
+    def _scored_candidate(self, employee_id: str) -> tuple[ScoredOrganisation, Candidate]:
+        wanted = _id(employee_id)
+        _, scored = self.scored()
+        found = scored.candidate(wanted)
+        if found is None:
+            raise NotFound(f"no advocate with id {employee_id!r}", field="employee_id")
+        return scored, found
+
+    def _score(self, influencer: InfluencerState) -> ScoredOrganisation:
+        with _unprocessable():
+            scored = score_organisation(
+                self.store,
+                influencer.scorer,  # type: ignore[arg-type]
+                self.clock(),
+            )
+        self._record(influencer.version.label, scored)
+        return scored
+
+    def _record(self, version: str, scored: ScoredOrganisation) -> None:
+        """Record the day's scores of ``version`` unless done already (logged on failure)."""
+        key = (version, scored.as_of.date())
+        with self._record_lock:
+            if key in self._recorded:
+                return
+            try:
+                if not has_scores(self.store, scored_at=scored.as_of, model_version=version):
+                    record_scores(
+                        self.store, scored.candidates, scored_at=scored.as_of, model_version=version
+                    )
+                self._recorded.add(key)
+            except Exception:
+                logger.exception("could not record the influencer scores of %s", version)
+
+
+def _id(employee_id: str) -> str:
+    if not str(employee_id or "").strip():
+        raise Unprocessable("must not be blank", field="employee_id")
+    return str(employee_id).strip()
+
+
+@contextmanager
+def _unprocessable() -> Iterator[None]:
+    """A refused value (ValueError) is the request's fault: 422 naming the field."""
+    try:
+        yield
+    except FieldError as exc:
+        raise Unprocessable(str(exc), field=exc.field) from None
+    except ValueError as exc:
+        raise Unprocessable(str(exc)) from None
