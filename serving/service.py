@@ -5,7 +5,8 @@ Endpoints (POST, JSON; bearer token with a role, see :mod:`serving.auth`): ``/fe
 ``/influencer_review``, ``/analytics``, ``/attribution`` (program managers), ``/status``.
 BentoML's own ``/healthz``, ``/livez`` (process up), ``/readyz`` (model loaded and store
 reachable, from :meth:`AdvocacyService.__is_ready__`) and ``/metrics`` (Prometheus) need no
-token; the OpenAPI spec is at ``/docs.json``.
+token; the OpenAPI spec is at ``/docs.json``. The program manager console
+(:mod:`serving.console`) is mounted at ``/console``.
 
 Configuration comes from the environment (:class:`~serving.config.ServingConfig`); a host
 or a test injects its own :class:`~serving.runtime.Dependencies` with
@@ -29,6 +30,8 @@ from starlette.responses import JSONResponse
 
 from serving.auth import Endpoint
 from serving.config import ServingConfig
+from serving.console import MOUNT as CONSOLE_MOUNT
+from serving.console import MountedConsole
 from serving.errors import ServingError
 from serving.runtime import Dependencies, Runtime, dependencies_from_config
 from serving.schemas import (
@@ -96,6 +99,11 @@ def _install_log_filter() -> None:
         target.addFilter(_RedactValidationErrors())
 
 
+def _current_runtime() -> Runtime:
+    return bentoml.get_current_service().runtime  # type: ignore[no-any-return]
+
+
+@bentoml.asgi_app(MountedConsole(_current_runtime), path=CONSOLE_MOUNT)
 @bentoml.service(
     name="advocacy",
     workers=1,

@@ -109,7 +109,13 @@ def serve(
         )
     url = f"http://{host}:{port}"
     console.console.print(f"serving on {url} (OpenAPI: {url}/docs.json)")
+    console.console.print(f"program manager console: {url}/console (a manager or admin token)")
     if made:
+        console.console.print(
+            f"sign in to the console with the manager token {made['manager']}",
+            highlight=False,
+            soft_wrap=True,
+        )
         for line in curl_examples(url, made["frontend"], made["manager"]):
             console.console.print(line, highlight=False, soft_wrap=True)
     command = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--port", str(port)]
