@@ -154,3 +154,30 @@ def test_demo_trains_tracks_and_registers_champions(
     finally:
         store.dispose()
     assert [tuple(r) for r in recorded] == [(f"{INFLUENCERS}@1", 4)]  # 45 days, every 14
+
+
+def test_the_demo_starts_the_server_with_the_console_and_a_manager_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo's last step calls ``advocacy serve`` from code with every other option at
+    its command-line default (a new serve option once broke it)."""
+    import typer
+
+    from training import demo_command, serve_command
+
+    started: dict[str, object] = {}
+
+    def run(command: list[str], env: dict[str, str]) -> int:
+        started.update(command=command, env=env)
+        return 0
+
+    monkeypatch.setattr(serve_command, "_run", run)
+    with pytest.raises(typer.Exit) as stopped:
+        demo_command._serve(3999)
+    assert stopped.value.exit_code == 0
+    assert "serving.service:AdvocacyService" in started["command"]  # type: ignore[operator]
+    env = started["env"]
+    assert isinstance(env, dict) and env["ADVOCACY_TOKENS"].count(":manager") == 1
+    printed = capsys.readouterr().out
+    assert "http://127.0.0.1:3999/console" in printed
+    assert "sign in to the console with the manager token" in printed

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -31,6 +33,19 @@ def parse_time(option: str, text: str | None) -> datetime | None:
         return utc(text).to_pydatetime()
     except (ValueError, TypeError):
         raise fail(f"{option}: cannot read {text!r} as a date or time (ISO 8601)") from None
+
+
+def invoke(command: Callable[..., Any], **given: Any) -> Any:
+    """Call a typer command function from code: every option not ``given`` takes its
+    command-line default (a new option cannot break the caller)."""
+    values = {}
+    for name, parameter in inspect.signature(command).parameters.items():
+        default = parameter.default
+        values[name] = getattr(default, "default", default)
+    unknown = sorted(set(given) - set(values))
+    if unknown:
+        raise TypeError(f"{command.__name__} has no option(s) {unknown}")
+    return command(**{**values, **given})
 
 
 def print_json(payload: object) -> None:

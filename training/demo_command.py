@@ -85,10 +85,7 @@ def _step(number: int, text: str) -> None:
 def _train(config: Path) -> None:
     from training.train_command import train
 
-    train(
-        config=config, db=None, tracking_uri=None, no_track=False, sets=None, out=None,
-        as_json=False,
-    )  # fmt: skip
+    console.invoke(train, config=config)
 
 
 def _record_history(days: int) -> None:
@@ -97,10 +94,7 @@ def _record_history(days: int) -> None:
     from training.influencers_command import history
 
     try:
-        history(
-            every_days=HISTORY_EVERY_DAYS, since_days=days, as_of=None, db=None, model=None,
-            tracking_uri=None, as_json=False,
-        )  # fmt: skip
+        console.invoke(history, every_days=HISTORY_EVERY_DAYS, since_days=days)
     except typer.Exit as exc:
         if exc.exit_code:
             console.console.print("no influencer score history recorded (see the error above)")
@@ -109,11 +103,7 @@ def _record_history(days: int) -> None:
 def _serve(port: int) -> None:
     from training.serve_command import serve
 
-    serve(
-        port=port, host="127.0.0.1", db=None, tracking_uri=None, model_dir=None,
-        influencer_dir=None, tokens_file=None, catalogue_refresh=None, model_refresh=None,
-        new_tokens=True,
-    )  # fmt: skip
+    console.invoke(serve, port=port, host="127.0.0.1", new_tokens=True)
 
 
 def _delete_sqlite(url: str) -> None:

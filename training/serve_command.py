@@ -109,7 +109,9 @@ def serve(
         )
     url = f"http://{host}:{port}"
     console.console.print(f"serving on {url} (OpenAPI: {url}/docs.json)")
-    console.console.print(f"program manager console: {url}/console (a manager or admin token)")
+    console.console.print(
+        f"program manager console: {url}/console (a manager or admin token)", soft_wrap=True
+    )
     if made:
         console.console.print(
             f"sign in to the console with the manager token {made['manager']}",
