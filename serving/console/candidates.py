@@ -59,7 +59,9 @@ async def candidates_page(request: Request, page: Page) -> Response:
         raise Unprocessable(f"there are {pages} pages, got page {number}", field="page")
     shown = found[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
     runtime = page.runtime
-    followers = {c.employee_id: runtime.followers(c.employee_id) for c in shown}
+    followers = await page.work(
+        lambda: {c.employee_id: runtime.followers(c.employee_id) for c in shown}
+    )
     choices = await page.work(lambda: group_choices(runtime.store))
     return page.render(
         "candidates.html",
@@ -89,20 +91,19 @@ async def candidates_csv(request: Request, page: Page) -> Response:
         *(f"followers_{n}" for n in NETWORKS), "reasons", "review", "reviewer", "reviewed_at",
         "review_note",
     ]  # fmt: skip
-    rows = []
-    for c in found:
-        followers = runtime.followers(c.employee_id)
-        review = c.review
-        rows.append(
-            [
-                c.employee_id, c.department or "", round(c.score, 6), c.tier, c.flagged,
-                c.confidence.level, *(followers.get(n, 0.0) for n in NETWORKS),
-                "; ".join(r.text for r in c.reasons),
-                review.decision if review else "", review.reviewer if review else "",
-                review.at.isoformat() if review else "", review.note if review else "",
-            ]
-        )  # fmt: skip
+    rows = await page.work(lambda: [_csv_row(c, runtime.followers(c.employee_id)) for c in found])
     return csv_response("influencer-candidates.csv", header, rows)
+
+
+def _csv_row(c: Candidate, followers: dict[str, float]) -> list[object]:
+    review = c.review
+    return [
+        c.employee_id, c.department or "", round(c.score, 6), c.tier, c.flagged,
+        c.confidence.level, *(followers.get(n, 0.0) for n in NETWORKS),
+        "; ".join(r.text for r in c.reasons),
+        review.decision if review else "", review.reviewer if review else "",
+        review.at.isoformat() if review else "", review.note if review else "",
+    ]  # fmt: skip
 
 
 async def _matching(page: Page, params: QueryParams) -> list[Candidate]:
@@ -185,7 +186,7 @@ async def candidate_page(request: Request, page: Page) -> Response:
         title=f"Candidate {employee_id}",
         active="candidates",
         candidate=candidate,
-        followers=runtime.followers(employee_id),
+        followers=await page.work(lambda: runtime.followers(employee_id)),
         chart=_score_chart(history),
         history=history,
         reviews=list(reversed(reviews)),
