@@ -2,7 +2,7 @@
 version, the reviews in force read fresh on every request.
 
 Scoring the organisation is the expensive part of a candidate list (about 20 s at 100,000
-advocates, ``training.influence_job.score_organisation``); choosing from it is cheap
+advocates, ``training.influence_candidates.score_organisation``); choosing from it is cheap
 (``select_candidates``). :class:`ScoredCache` keeps the one :class:`ScoredOrganisation` of
 the loaded scorer version for ``ttl`` seconds (``ADVOCACY_CANDIDATES_TTL``, default 600):
 one request scores while the others wait for it, and once the entry is stale one request
@@ -32,7 +32,7 @@ from features.data.store import Store
 from recsys.influence import Candidate, apply_reviews
 from serving.errors import NotFound, NotReady, Unprocessable
 from serving.state import InfluencerState, StateHolder
-from training.influence_job import (
+from training.influence_candidates import (
     ScoredOrganisation,
     check_filters,
     current_reviews,
@@ -133,7 +133,7 @@ class InfluencerViews:
         top: int | None = None,
     ) -> CandidateList:
         """Candidates with the reviews in force, flagged first then by score
-        (``training.influence_job.select_candidates``); a bad filter is Unprocessable
+        (``training.influence_candidates.select_candidates``); a bad filter is Unprocessable
         (checked before any scoring)."""
         with _unprocessable():
             check_filters(network=network, tier=tier, review_state=review_state, top=top)

@@ -82,7 +82,7 @@ def build_org(folder: Path, *, employees: int = 150) -> Org:
     with mock.patch.object(serving_data, "NOW", now):  # the recommender sees every event
         serving_data.fit_model(store, folder / "model")
     scorer = _fit_scorer(store, folder / "influencers", now)
-    from training.influence_job import list_candidates
+    from training.influence_candidates import list_candidates
 
     candidates = list_candidates(store, scorer, as_of=now)
     org = _choose(folder, store, now, candidates)
@@ -103,7 +103,8 @@ def _generate(store: Store, folder: Path, now: datetime, employees: int) -> None
 
 def _fit_scorer(store: Store, folder: Path, now: datetime) -> object:
     """The scorer, saved in ``folder``, with weekly scores of the last six weeks recorded."""
-    from training.influence_job import backfill_scores, fit_influence
+    from training.influence_candidates import backfill_scores
+    from training.influence_job import fit_influence
 
     scorer = fit_influence(Snapshot.load(StoreReader(store), now), **SCORER_CONFIG)
     scorer.save(folder)

@@ -23,21 +23,18 @@ from features.snapshot import Snapshot
 from recsys.influence import TIERS, ReviewState
 from tests.conftest import NOW
 from training.evaluation.influence import run_synthetic_influencers
-from training.influence_job import (
+from training.influence_candidates import (
     ScoredOrganisation,
     backfill_scores,
     backfill_times,
-    build_features,
     candidate_fairness,
     current_reviews,
-    evaluate_influence,
     fairness_of,
-    fit_influence,
     list_candidates,
     score_organisation,
-    score_snapshot,
     select_candidates,
 )
+from training.influence_job import build_features, evaluate_influence, fit_influence, score_snapshot
 
 CONFIG = OrgConfig(employees=400, content=120, days=150, seed=3, interactions_per_employee=150)
 

@@ -109,7 +109,7 @@ def influencers(
         raise console.fail("choose one of --json and --csv")
     _check_time(as_of)
     from features.data.store import Store
-    from training.influence_job import list_candidates
+    from training.influence_candidates import list_candidates
 
     store = Store.open(db)
     try:
@@ -257,7 +257,7 @@ def _current_score(
     """The advocate's score now, or a usage error when they cannot be scored."""
     from features.builder import OptedOutError
     from recsys.ids import UnknownIdError
-    from training.influence_job import list_candidates
+    from training.influence_candidates import list_candidates
 
     known = store.key_set("advocates", "employee_id")
     if employee_id not in known:
@@ -293,7 +293,7 @@ def fairness(
     """
     from features.data.store import Store
     from training.evaluate_command import print_fairness
-    from training.influence_job import candidate_fairness
+    from training.influence_candidates import candidate_fairness
 
     _check_time(as_of)
     store = Store.open(db)
@@ -376,7 +376,7 @@ def history(
     2 usage error; 4 no scorer (no champion in the registry) or nothing to score.
     """
     from features.data.store import Store
-    from training.influence_job import backfill_scores, backfill_times
+    from training.influence_candidates import backfill_scores, backfill_times
 
     end = console.parse_time("--as-of", as_of) or datetime.now(UTC)
     times = backfill_times(end, every_days=every_days, since_days=since_days)

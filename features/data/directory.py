@@ -1,4 +1,5 @@
-"""Looking advocates up for people: find by id, one advocate's attributes, picker choices.
+"""Looking advocates and content up for people: find by id, one advocate's attributes,
+picker choices, content titles.
 
 Advocates who opted out are never returned (as if they were not in the store); the
 departments and regions offered as choices are groups, listed from everyone else.
@@ -6,6 +7,7 @@ departments and regions offered as choices are groups, listed from everyone else
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -14,7 +16,9 @@ from features.data import schema
 from features.data.store import Store
 
 ADVOCATES = schema.CONTRACT_TABLES["advocates"]
+CONTENT = schema.CONTRACT_TABLES["content"]
 MAX_FOUND = 100
+CONTENT_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,20 @@ def group_choices(store: Store) -> dict[str, list[str]]:
             query = sa.select(column).where(_visible(), column.is_not(None)).distinct()
             found[name] = sorted(str(v) for (v,) in conn.execute(query) if str(v).strip())
     return found
+
+
+def content_titles(store: Store, ids: Iterable[str | None]) -> dict[str, str]:
+    """The titles of content items ``ids`` (those the store knows)."""
+    wanted = sorted({i for i in ids if i})
+    titles: dict[str, str] = {}
+    with store.engine.connect() as conn:
+        for at in range(0, len(wanted), CONTENT_CHUNK):
+            chunk = wanted[at : at + CONTENT_CHUNK]
+            query = sa.select(CONTENT.c.content_id, CONTENT.c.title).where(
+                CONTENT.c.content_id.in_(chunk)
+            )
+            titles.update({row.content_id: row.title for row in conn.execute(query) if row.title})
+    return titles
 
 
 def _advocate(row: sa.RowMapping) -> Advocate:
