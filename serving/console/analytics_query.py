@@ -16,6 +16,7 @@ list the grouping does not already answer. Dates are UTC days; ``to`` is include
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -37,6 +38,8 @@ DEFAULT_PERIOD = "week"
 MIN_GROUP_SIZE = 5
 TREND_GROUPS = 5
 TOP = 10
+PARALLEL_REPORTS = 3
+"""Reports of one page asked at once (threads; each mostly waits on the database)."""
 TABLE_ROWS = 200
 """Groups listed on the page (the CSV has every group)."""
 MAX_DAILY_DAYS = 731
@@ -293,22 +296,32 @@ class Reports:
         return self.ask([self.query.by] if self.query.by else [])
 
     def page(self) -> Answers:
+        """The grouping first (its leaders pick the trend lines), then the trend, the lines
+        and the top lists, :data:`PARALLEL_REPORTS` at a time (each waits on the database)."""
         q = self.query
         table = self.table()
-        trend = self.ask([q.period], ordered=False)
-        lines = {}
-        if q.by:
-            for key in _leaders(table, q.metric):
-                lines[key] = self.ask([q.period], ordered=False, filters={q.by: key})
-        tops = {
-            name: table.rows[:TOP] if name == q.by else self.ask([name], top=TOP).rows
-            for name, _, _ in TOP_LISTS
-        }
+        leaders = _leaders(table, q.metric) if q.by else []
+        with ThreadPoolExecutor(PARALLEL_REPORTS, thread_name_prefix="console-report") as pool:
+            trend = pool.submit(self.ask, [q.period], ordered=False)
+            lines = {
+                key: pool.submit(self.ask, [q.period], ordered=False, filters={q.by: key})
+                for key in leaders
+            }
+            asked = {
+                name: pool.submit(self.ask, [name], top=TOP)
+                for name, _, _ in TOP_LISTS
+                if name != q.by
+            }
+            tops = {
+                name: table.rows[:TOP] if name == q.by else asked[name].result().rows
+                for name, _, _ in TOP_LISTS
+            }
+            answers = trend.result(), {key: line.result() for key, line in lines.items()}
         content = [row.key.get("content") for row in tops["content"]]
         if q.by == "content":
             content += [row.key.get("content") for row in table.rows[:TABLE_ROWS]]
         titles = content_titles(self.program.store, content)
-        return Answers(table, trend, lines, tops, titles)
+        return Answers(table, answers[0], answers[1], tops, titles)
 
 
 def _form_field(name: str | None) -> str | None:
