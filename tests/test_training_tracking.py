@@ -1,11 +1,14 @@
-"""MLflow logging of a training on real backends (SQLite file and PostgreSQL database)."""
+"""MLflow logging of a training on real backends (SQLite file and PostgreSQL database):
+params, metrics, tags, dataset inputs, logged pyfunc models, registered versions."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 from features.data.reader import StoreReader
 from features.data.store import Store
@@ -20,7 +23,7 @@ from tests.test_training_support import (  # noqa: F401 (fixtures)
 from training.config import flatten
 from training.pipeline import TrainResult, train
 from training.registry import INFLUENCERS, RECOMMENDER
-from training.tracking import Tracker, log_training, metric_key
+from training.tracking import EXPERIMENT_KIND, KIND_TAG, Tracker, log_training, metric_key
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +44,11 @@ def test_a_training_is_one_run_with_params_metrics_tags_artifacts_and_versions(
     tmp_path: Path,
 ) -> None:
     tracker = Tracker(tracking_uri, artifact_root=(tmp_path / "artifacts").as_uri())
-    tracked = log_training(tracker, result)
+    tracked = log_training(tracker, result, source="sqlite:///store.db")
     run = tracker.client.get_run(tracked.run_id)
     assert run.info.status == "FINISHED"
+    experiment = tracker.client.get_experiment(run.info.experiment_id)
+    assert experiment.tags[KIND_TAG] == EXPERIMENT_KIND
 
     assert run.data.params == flatten(result.config)
     metrics = run.data.metrics
@@ -67,20 +72,60 @@ def test_a_training_is_one_run_with_params_metrics_tags_artifacts_and_versions(
     def listed(path: str | None = None) -> set[str]:
         return {a.path for a in tracker.client.list_artifacts(tracked.run_id, path)}
 
-    assert {"recommender", "evaluation.json", "config.yaml", "plots"} <= listed()
-    assert {"recommender/manifest.json", "recommender/arrays.npz"} <= listed("recommender")
-    assert "recommender/feature_spec.json" in listed("recommender")
+    assert listed() == {"evaluation.json", "config.yaml", "plots"}  # models: logged models
     assert {"plots/metric_by_slice.png", "plots/score_distribution.png"} <= listed("plots")
-
-    assert tracked.versions[RECOMMENDER] == "1"
-    version = tracker.registry.version(RECOMMENDER, "1")
-    assert version.run_id == tracked.run_id
-    assert version.source == f"runs:/{tracked.run_id}/recommender"
-    assert tracker.registry.champion_version(RECOMMENDER) is None  # train never moves it
-    assert tracked.versions[INFLUENCERS] == "1"
-    assert "inf.influence.precision_at_k" in metrics and "inf.leaderboard.recall_at_k" in metrics
     assert "plots/influencer_reasons.png" in listed("plots")
-    assert {"influencers", "recommender"} <= {p.split("/")[0] for p in listed()}
+    assert "inf.influence.precision_at_k" in metrics and "inf.leaderboard.recall_at_k" in metrics
+
+    inputs = {d.dataset.name: d for d in run.inputs.dataset_inputs}
+    assert set(inputs) == {"advocacy-store", "advocacy-store-holdout"}
+    store = inputs["advocacy-store"]
+    assert store.dataset.digest == result.profile["fingerprint"]
+    assert {(t.key, t.value) for t in store.tags} == {(MLFLOW_DATASET_CONTEXT, "training")}
+    assert json.loads(store.dataset.source) == {"url": "sqlite:///store.db"}
+    profile = json.loads(store.dataset.profile)
+    assert profile["as_of"] == result.profile["as_of"]
+    assert profile["rows"] == result.profile["rows"]
+    holdout = inputs["advocacy-store-holdout"]
+    assert holdout.tags[0].value == "evaluation"
+    window = json.loads(holdout.dataset.profile)
+    assert window["holdout_start"] == result.profile["holdout_start"]
+    assert window["test_pairs"] == result.evaluation["protocol"]["test_pairs"] > 0
+    found = tracker.client.search_runs(
+        [run.info.experiment_id], f"dataset.digest = '{result.profile['fingerprint']}'"
+    )
+    assert [r.info.run_id for r in found] == [tracked.run_id]
+
+    outputs = {o.model_id for o in run.outputs.model_outputs}
+    assert outputs == set(tracked.models.values()) and len(outputs) == 2
+    for name, kind in ((RECOMMENDER, "recommender"), (INFLUENCERS, "influencers")):
+        logged = tracker.client.get_logged_model(tracked.models[name])
+        assert (logged.name, str(logged.status), logged.source_run_id) == (
+            kind,
+            "READY",
+            tracked.run_id,
+        )
+        files = {a.path for a in tracker.client.list_logged_model_artifacts(logged.model_id)}
+        assert {"MLmodel", "requirements.txt", "artifacts"} <= files
+        assert tracked.versions[name] == "1"
+        version = tracker.registry.version(name, "1")
+        assert version.run_id == tracked.run_id
+        assert version.source == logged.artifact_location
+        assert json.loads(logged.tags["mlflow.modelVersions"]) == [{"name": name, "version": 1}]
+        saved = tracker.registry.download(version, tmp_path / "served").path
+        assert (saved / "manifest.json").is_file()  # the project's folder, as serving loads
+    assert (saved.parent.parent / RECOMMENDER / "1" / "feature_spec.json").is_file()
+    recommender = tracker.client.get_logged_model(tracked.models[RECOMMENDER])
+    hybrid = result.evaluation["models"]["hybrid"]
+    assert recommender.metrics and all(
+        m.model_id == recommender.model_id for m in recommender.metrics
+    )
+    linked = {m.key: m for m in recommender.metrics}
+    assert linked["rec.hybrid.ndcg_at_10"].value == pytest.approx(hybrid["ndcg@10"])
+    assert linked["rec.hybrid.ndcg_at_10"].dataset_name == "advocacy-store-holdout"
+    history = tracker.client.get_metric_history(tracked.run_id, "rec.hybrid.ndcg_at_10")
+    assert len(history) == 1  # linked to the model, not logged twice
+    assert tracker.registry.champion_version(RECOMMENDER) is None  # train never moves it
 
     again = log_training(tracker, result, register=True)
     assert again.versions[RECOMMENDER] == "2"

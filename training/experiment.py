@@ -174,15 +174,10 @@ def _train_point(
     register: bool,
 ) -> Row:
     stages = Stages()
-    result = train(snapshot, config, encoder=encoder, cache=store, stages=stages)
-    tracked = log_training(
-        tracker,
-        result,
-        run_name=label,
-        parent_run_id=parent,
-        register=register,
-        experiment=EXPERIMENT,
-    )
+    with tracker.run(label, parent_run_id=parent, experiment=EXPERIMENT) as run_id:
+        result = train(snapshot, config, encoder=encoder, cache=store, stages=stages)
+        source = None if store is None else store.url
+        tracked = log_training(tracker, result, run_id=run_id, register=register, source=source)
     metric = config.gate.primary_metric
     shipped = result.evaluation["models"][config.recommender.model]
     return Row(

@@ -2,7 +2,12 @@
 
 Registered models: :data:`RECOMMENDER` (a folder written by ``Recommender.save`` plus
 ``feature_spec.json``) and :data:`INFLUENCERS` (a folder written by the influencer scorer's
-``save``). Each version's source is the run artifact folder ``runs:/<run id>/<name>``.
+``save``). A version made by a training is an MLflow logged model of its run: a ``pyfunc``
+model (:mod:`training.pyfunc_models`) whose artifact :data:`FOLDER_ARTIFACT` is that folder, so
+``mlflow.pyfunc.load_model("models:/advocacy-recommender@champion")`` works in a notebook
+(:meth:`Registry.register_logged_model`). Versions registered before that have the run's
+artifact folder ``runs:/<run id>/<name>`` as their source (:meth:`Registry.register`); serving
+downloads the saved folder of either kind.
 
 Every change of the ``champion`` alias (and every refusal by the retrain gate) is recorded as
 a registered-model tag ``alias_history.<seq>`` holding JSON: ``seq``, ``model``, ``action``
@@ -39,9 +44,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mlflow import MlflowClient
-from mlflow.entities import Run
+from mlflow.artifacts import download_artifacts
+from mlflow.entities import LoggedModel, Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
+from mlflow.models import Model
+from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
 from sqlalchemy.exc import OperationalError
 
 from features.data.store import data_dir as project_data_dir
@@ -54,10 +62,13 @@ CHAMPION = "champion"
 HISTORY_TAG = "alias_history."
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
 ARTIFACT_ROOT_ENV = "ADVOCACY_ARTIFACT_ROOT"
+#: The pyfunc artifact of a logged model that is the project's saved folder.
+FOLDER_ARTIFACT = "folder"
 DESCRIPTIONS = {
-    RECOMMENDER: "Feed ranking model (recsys Recommender folder: manifest.json, arrays.npz,"
-    " feature_spec.json).",
-    INFLUENCERS: "Micro-influencer scorer folder (manifest + arrays, no pickle).",
+    RECOMMENDER: "Feed ranking model: an MLflow pyfunc (employee ids in, the service's feed out)"
+    " over a recsys Recommender folder (manifest.json, arrays.npz, feature_spec.json).",
+    INFLUENCERS: "Micro-influencer scorer: an MLflow pyfunc (feature rows in, scores out) over"
+    " the scorer's folder (manifest + arrays, no pickle).",
 }
 
 
@@ -187,6 +198,32 @@ class Registry:
         logger.info("registered %s version %s (run %s)", name, version.version, run_id)
         return str(version.version)
 
+    def register_logged_model(
+        self, name: str, model: LoggedModel, tags: dict[str, str] | None = None
+    ) -> str:
+        """A new version of ``name`` from an MLflow logged model; its version number.
+
+        The source is the model's artifact location (a ``models:/<id>`` source would make
+        the SQL registry look the model up through the process-wide tracking URI, not this
+        client's); the model's ``mlflow.modelVersions`` tag lists the version, as
+        ``log_model(registered_model_name=...)`` does, so the UI links the two.
+        """
+        self._ensure(name)
+        version = self.client.create_model_version(
+            name,
+            source=model.artifact_location,
+            run_id=model.source_run_id,
+            tags=tags or {},
+            model_id=model.model_id,
+        )
+        current = self.client.get_logged_model(model.model_id).tags.get(MLFLOW_MODEL_VERSIONS)
+        listed = [*json.loads(current or "[]"), {"name": name, "version": version.version}]
+        self.client.set_logged_model_tags(
+            model.model_id, {MLFLOW_MODEL_VERSIONS: json.dumps(listed)}
+        )
+        logger.info("registered %s version %s (model %s)", name, version.version, model.model_id)
+        return str(version.version)
+
     def version(self, name: str, version: str) -> ModelVersion:
         return self.client.get_model_version(name, version)
 
@@ -206,17 +243,33 @@ class Registry:
         if not _complete(target):
             target.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-                fetched = Path(
-                    self.client.download_artifacts(
-                        version.run_id, _artifact_path(version.source), scratch
-                    )
-                )
+                fetched = self._fetch(version, Path(scratch))
                 try:  # atomic: replaces a missing or empty folder only
                     fetched.rename(target)
                 except OSError:
                     if not _complete(target):  # not another process's finished download
                         raise
         return ModelRef(version.name, str(version.version), version.run_id, target)
+
+    def _fetch(self, version: ModelVersion, scratch: Path) -> Path:
+        """The saved folder of ``version`` downloaded under ``scratch``: the run artifact
+        folder its source names, or the :data:`FOLDER_ARTIFACT` of its logged model."""
+        if version.source.startswith("runs:/"):
+            path = _artifact_path(version.source)
+            return Path(self.client.download_artifacts(version.run_id, path, str(scratch)))
+        root = self.client.get_model_version_download_uri(version.name, version.version)
+        root, uri = root.rstrip("/"), self.client.tracking_uri
+        meta = download_artifacts(
+            f"{root}/MLmodel", dst_path=str(scratch / "meta"), tracking_uri=uri
+        )
+        artifacts = Model.load(meta).flavors.get("python_function", {}).get("artifacts") or {}
+        if FOLDER_ARTIFACT not in artifacts:
+            raise ValueError(
+                f"{version.name} version {version.version}: its model has no"
+                f" {FOLDER_ARTIFACT!r} artifact (not logged by training.mlflow_models)"
+            )
+        folder = artifacts[FOLDER_ARTIFACT]["path"]
+        return Path(download_artifacts(f"{root}/{folder}", dst_path=str(scratch), tracking_uri=uri))
 
     # -- the champion alias -----------------------------------------------------------
     def promote(
@@ -280,7 +333,7 @@ class Registry:
 
         ``trained_at`` is the run's ``{"start", "end", "seconds"}`` (ISO times, None while
         running) and ``training_seconds``, the sum of the logged ``seconds.<stage>`` (the
-        training itself: it ends before :func:`training.tracking.log_training` starts the run);
+        training's stages; the run also spans logging the models, and a retrain's gate);
         ``metrics`` the served model's overall holdout metrics, the best baseline's as
         ``baseline.<metric>`` and the :class:`Headline` checks (all the run's metrics when
         the run does not log the expected names); ``model``, ``baseline`` and

@@ -1,10 +1,10 @@
 """Retraining with a gate: a challenger replaces the champion only when it is not worse.
 
-:func:`retrain`, under a file lock (two retrains never race):
+:func:`retrain`, under a file lock (two retrains never race), in one MLflow run open from the
+snapshot to the last gate decision:
 
-1. one MLflow run: a challenger trained as by ``advocacy train`` (evaluated with its
-   baselines on the most recent holdout window, sanity-checked, logged, its versions
-   registered);
+1. a challenger trained as by ``advocacy train`` (evaluated with its baselines on the most
+   recent holdout window, sanity-checked, logged, its versions registered);
 2. the current champion's configuration (its run's ``config.yaml``: features and
    recommender sections) evaluated on the *same* snapshot, holdout window and event weights;
 3. :func:`training.registry.decide` per registered model: ``champion`` moves to the
@@ -13,12 +13,12 @@
    in the registered model's alias history and on the run (tags ``gate.*``).
 
 Invalid data (:class:`training.datasets.DataValidationError`) or any failure before step 3
-ends the run as FAILED and moves no alias.
+ends the run as FAILED (tag ``error``) and moves no alias; a failure before anything is
+logged is also tagged ``retrain.aborted`` and ``retrain.error``, a failed gate ``gate.error``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import tempfile
 from dataclasses import dataclass, field
@@ -116,20 +116,20 @@ def _retrain(
     now: datetime | None,
 ) -> RetrainReport:
     stages = Stages()
-    with stages("snapshot"):
-        snapshot = load_snapshot(store, config, now)
-    try:
-        result = train(snapshot, config, encoder=encoder, cache=store, stages=stages)
-    except Exception as exc:
-        _record_abort(tracker, config, exc)
-        raise
-    tracked = log_training(tracker, result, run_name=f"retrain-{config.name}")
-    try:
-        return _gate(tracker, tracked, result, snapshot, encoder, store, stages)
-    except BaseException as exc:  # the run is logged; nothing moved: mark it failed
-        tracker.client.set_tag(tracked.run_id, "error", f"gate: {type(exc).__name__}: {exc}")
-        tracker.client.set_terminated(tracked.run_id, "FAILED")
-        raise
+    with tracker.run(f"retrain-{config.name}") as run_id:
+        try:
+            with stages("snapshot"):
+                snapshot = load_snapshot(store, config, now)
+            result = train(snapshot, config, encoder=encoder, cache=store, stages=stages)
+        except Exception as exc:
+            _record_abort(tracker, run_id, exc)
+            raise
+        tracked = log_training(tracker, result, run_id=run_id, source=store.url)
+        try:
+            return _gate(tracker, tracked, result, snapshot, encoder, store, stages)
+        except Exception as exc:  # the run is logged; nothing moved (the run fails)
+            tracker.set_tags(run_id, {"gate.error": f"{type(exc).__name__}: {exc}"[:4000]})
+            raise
 
 
 def first_champions(
@@ -167,11 +167,10 @@ def first_champions(
     return events
 
 
-def _record_abort(tracker: Tracker, config: TrainConfig, exc: Exception) -> None:
-    """A FAILED run saying why the retrain stopped before anything was registered."""
+def _record_abort(tracker: Tracker, run_id: str, exc: Exception) -> None:
+    """Tag the run with why the retrain stopped before anything was logged (it then fails)."""
     tags = {"retrain.error": f"{type(exc).__name__}: {exc}"[:4000], "retrain.aborted": "true"}
-    with contextlib.suppress(RuntimeError), tracker.run(f"retrain-{config.name}", tags=tags):
-        raise RuntimeError("aborted")
+    tracker.set_tags(run_id, tags)
 
 
 def _gate(

@@ -1,6 +1,11 @@
-"""MLflow tracking of trainings and experiments (the only MLflow logging code).
+"""MLflow tracking of trainings and experiments (with :mod:`training.mlflow_models`, which logs
+the models, the only MLflow logging code).
 
-One training is one run of experiment ``advocacy`` (``advocacy-experiments`` for grids):
+The experiments (``advocacy``; ``advocacy-experiments`` for grids) are tagged
+``mlflow.experimentKind = custom_model_development`` (:data:`EXPERIMENT_KIND`), MLflow 3's
+mark of a model-training experiment. One training is one run, opened before the training
+starts and ended after its models are logged (FAILED, with an ``error`` tag, when anything
+raises), holding:
 
 - params: the flattened config (:func:`training.config.flatten`);
 - metrics: every model's holdout metrics and their slices, ``rec.<model>.<metric>`` and
@@ -8,13 +13,19 @@ One training is one run of experiment ``advocacy`` (``advocacy-experiments`` for
   the influencer scorer's as ``inf.<model>...``, the sanity checks as ``sanity.*`` and the
   seconds of each stage as ``seconds.<stage>``;
 - tags: git commit, package versions, data time range, row counts, data fingerprint;
-- artifacts: ``recommender/`` and ``influencers/`` (the saved models), ``evaluation.json``,
-  ``config.yaml`` and ``plots/*.png``.
+- dataset inputs (:func:`data_inputs`): ``advocacy-store`` (context ``training``: digest the
+  data fingerprint) and ``advocacy-store-holdout`` (context ``evaluation``: the holdout
+  window), so runs can be searched by data (``dataset.digest = '<fingerprint>'``);
+- logged models (run outputs): ``recommender`` and ``influencers``, MLflow ``pyfunc`` models
+  over the saved folders (:mod:`training.mlflow_models`), which the registry's versions are;
+- artifacts: ``evaluation.json``, ``config.yaml`` and ``plots/*.png``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
+import json
 import logging
 import math
 import os
@@ -29,14 +40,14 @@ from pathlib import Path
 from typing import Any
 
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Dataset, DatasetInput, InputTag, LoggedModel, Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
+from mlflow.types import ColSpec, Schema
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 from training.config import flatten
 from training.registry import (
     ARTIFACT_ROOT_ENV,
-    INFLUENCERS,
-    RECOMMENDER,
     Registry,
     default_artifact_root,
     make_client,
@@ -46,6 +57,22 @@ from training.registry import (
 logger = logging.getLogger(__name__)
 
 EXPERIMENT = "advocacy"
+#: MLflow 3's experiment kind tag and its value for model training (not GenAI) experiments.
+KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+NOTE_TAG = "mlflow.note.content"
+NOTE = (
+    "Trainings of the advocacy feed recommender and influencer scorer (`advocacy train`,"
+    " `retrain`, `experiment run`): holdout metrics, data inputs, logged pyfunc models."
+)
+STORE_SCHEMA = Schema(
+    [
+        ColSpec("string", "employee_id"),
+        ColSpec("string", "content_id"),
+        ColSpec("string", "event_type"),
+        ColSpec("datetime", "timestamp"),
+    ]
+)
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = (
     "numpy",
@@ -69,6 +96,7 @@ class TrackedRun:
     run_id: str
     versions: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=dict)  # logged model ids by registry name
 
 
 class Tracker:
@@ -92,14 +120,20 @@ class Tracker:
         self.registry = Registry(self.client)
 
     def experiment_id(self, name: str | None = None) -> str:
-        """The experiment's id, created with its artifact folder under the root if new."""
+        """The experiment's id, created with its artifact folder under the root if new.
+
+        Its kind tag (:data:`EXPERIMENT_KIND`) is set on creation, and on an experiment
+        made before without one (a kind someone chose is left alone)."""
         name = name or self.experiment
         found = self.client.get_experiment_by_name(name)
         if found is not None:
+            if KIND_TAG not in found.tags:
+                self.client.set_experiment_tag(found.experiment_id, KIND_TAG, EXPERIMENT_KIND)
             return found.experiment_id
         location = f"{self.artifact_root.rstrip('/')}/{name}" if self.artifact_root else None
+        tags = {KIND_TAG: EXPERIMENT_KIND, NOTE_TAG: NOTE}
         try:
-            return self.client.create_experiment(name, artifact_location=location)
+            return self.client.create_experiment(name, artifact_location=location, tags=tags)
         except MlflowException:  # created meanwhile by another process
             found = self.client.get_experiment_by_name(name)
             if found is None:
@@ -136,8 +170,11 @@ class Tracker:
         for start in range(0, len(items), 100):
             self.client.log_batch(run_id, params=items[start : start + 100])
 
-    def log_metrics(self, run_id: str, metrics: Mapping[str, float]) -> None:
-        stamp = int(time.time() * 1000)
+    def log_metrics(
+        self, run_id: str, metrics: Mapping[str, float], stamp: int | None = None
+    ) -> None:
+        """Step 0 values at ``stamp`` (epoch milliseconds, default now)."""
+        stamp = int(time.time() * 1000) if stamp is None else stamp
         items = [Metric(k, float(v), stamp, 0) for k, v in metrics.items()]
         for start in range(0, len(items), _BATCH):
             self.client.log_batch(run_id, metrics=items[start : start + _BATCH])
@@ -148,6 +185,9 @@ class Tracker:
 
     def log_artifacts(self, run_id: str, folder: Path, artifact_path: str | None = None) -> None:
         self.client.log_artifacts(run_id, str(folder), artifact_path)
+
+    def log_datasets(self, run_id: str, inputs: list[DatasetInput]) -> None:
+        self.client.log_inputs(run_id, datasets=inputs)
 
 
 # -- what a training logs -----------------------------------------------------------------
@@ -206,48 +246,120 @@ def training_tags(result: Any) -> dict[str, str]:
     return tags
 
 
+def data_inputs(result: Any, source: str | None = None) -> list[DatasetInput]:
+    """The store data a training used, as MLflow dataset inputs (``source``: the store's
+    URL, password hidden).
+
+    ``advocacy-store`` (context ``training``): digest the data fingerprint, profile the row
+    counts, ``as_of`` and the events' time range. ``advocacy-store-holdout`` (context
+    ``evaluation``): the holdout window (``holdout_start`` to ``holdout_end``) and its pairs;
+    digest a hash of the fingerprint and the window's start. MLflow keeps one dataset per
+    experiment, name and digest: a later run on the same data shares the first one's entry.
+    """
+    profile = result.profile
+    protocol = result.evaluation.get("protocol") or {}
+    fingerprint = str(profile["fingerprint"])
+    start = profile.get("holdout_start")
+    window = hashlib.sha256(f"{fingerprint}:{start}".encode()).hexdigest()[:16]
+    stored = {
+        "num_rows": profile["rows"].get("interactions"),
+        "as_of": profile["as_of"],
+        "first_event": profile["first_event"],
+        "last_event": profile["last_event"],
+        "rows": profile["rows"],
+    }
+    keys = ("holdout_days", "train_events", "test_pairs", "new_content_pairs", "new_person_pairs")
+    holdout = {"num_rows": protocol.get("test_pairs"), "holdout_start": start}
+    holdout |= {"holdout_end": profile["last_event"]} | {k: protocol.get(k) for k in keys}
+    return [
+        _dataset_input("advocacy-store", fingerprint, source, stored, "training"),
+        _dataset_input("advocacy-store-holdout", window, source, holdout, "evaluation"),
+    ]
+
+
+def _dataset_input(
+    name: str, digest: str, source: str | None, profile: dict[str, Any], context: str
+) -> DatasetInput:
+    dataset = Dataset(
+        name=name,
+        digest=digest,
+        source_type="sql",
+        source=json.dumps({"url": source or "unknown"}),
+        schema=json.dumps({"mlflow_colspec": STORE_SCHEMA.to_dict()}),
+        profile=json.dumps(profile, default=str),
+    )
+    return DatasetInput(dataset, tags=[InputTag(MLFLOW_DATASET_CONTEXT, context)])
+
+
 def log_training(
     tracker: Tracker,
     result: Any,
     *,
+    run_id: str | None = None,
     run_name: str | None = None,
     parent_run_id: str | None = None,
     register: bool = True,
     experiment: str | None = None,
+    source: str | None = None,
 ) -> TrackedRun:
-    """Log ``result`` as one run (module docstring); register its models when ``register``."""
-    from training import plots
+    """Log ``result`` into run ``run_id`` (module docstring); register its models when
+    ``register``. ``source``: the store's URL (password hidden) for the dataset inputs.
 
-    with tracker.run(
-        run_name or result.config.name, parent_run_id=parent_run_id, experiment=experiment
-    ) as run_id:
-        tracker.log_params(run_id, flatten(result.config))
-        metrics = training_metrics(result)
-        tracker.log_metrics(run_id, metrics)
-        tracker.set_tags(run_id, training_tags(result))
-        with tempfile.TemporaryDirectory() as scratch:
-            folder = Path(scratch)
-            result.save(folder)
-            plots.training_plots(result, folder / "plots")
-            tracker.log_artifacts(run_id, folder)
-        tracked = TrackedRun(run_id, metrics=metrics)
-        if register:
-            tracked.versions = register_models(tracker.registry, result, run_id)
+    Open the run before training (``with tracker.run(name) as run_id:``) so that it spans
+    the training; without ``run_id`` a new run is opened and ended here.
+    """
+    if run_id is None:
+        with tracker.run(
+            run_name or result.config.name, parent_run_id=parent_run_id, experiment=experiment
+        ) as opened:
+            return log_training(tracker, result, run_id=opened, register=register, source=source)
+    from training import plots
+    from training.mlflow_models import log_models
+
+    tracker.log_params(run_id, flatten(result.config))
+    metrics = training_metrics(result)
+    stamp = int(time.time() * 1000)
+    tracker.log_metrics(run_id, metrics, stamp)
+    tracker.set_tags(run_id, training_tags(result))
+    inputs = data_inputs(result, source)
+    tracker.log_datasets(run_id, inputs)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        saved = result.save(folder)
+        for name in ("evaluation", "config"):
+            tracker.client.log_artifact(run_id, str(saved[name]))
+        plots.training_plots(result, folder / "plots")
+        tracker.log_artifacts(run_id, folder / "plots", "plots")
+        models = log_models(tracker.client, result, run_id, saved, (inputs[1].dataset, stamp))
+    tracked = TrackedRun(run_id, metrics=metrics)
+    tracked.models = {name: model.model_id for name, model in models.items()}
+    if register:
+        tracked.versions = register_models(tracker.registry, result, models)
     return tracked
 
 
-def register_models(registry: Registry, result: Any, run_id: str) -> dict[str, str]:
-    """New versions of the recommender (and the influencer scorer) from run ``run_id``."""
+def register_models(
+    registry: Registry, result: Any, models: Mapping[str, LoggedModel]
+) -> dict[str, str]:
+    """New versions of the logged recommender (and influencer scorer) of one training."""
     tags = {
         "data.fingerprint": str(result.profile["fingerprint"]),
         "config.name": result.config.name,
         "primary_metric": result.config.gate.primary_metric,
         "holdout_value": str(result.primary_metric),
     }
-    versions = {RECOMMENDER: registry.register(RECOMMENDER, run_id, "recommender", tags)}
-    if result.influencer is not None:
-        versions[INFLUENCERS] = registry.register(INFLUENCERS, run_id, "influencers", tags)
-    return versions
+    return {
+        name: registry.register_logged_model(name, model, tags) for name, model in models.items()
+    }
+
+
+def ui_path(experiment_id: str) -> str:
+    """The experiment's training runs in ``mlflow ui`` (after its address).
+
+    The MLflow 3.17 UI picks its GenAI or model-training view from a switch in its sidebar
+    (remembered by the browser, GenAI at first), not from the experiment's kind tag; this
+    address asks for the model-training view."""
+    return f"#/experiments/{experiment_id}/runs?workflowType=machine_learning"
 
 
 def git_commit() -> str:

@@ -9,6 +9,7 @@ validation (nothing registered, no alias moved); ``4`` another retrain holds the
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,9 @@ def train(
 
     Builds features as of data.as_of (default now), evaluates the model and every baseline
     on the most recent holdout window, fits the shipped models on all the data, logs one
-    MLflow run and registers versions of advocacy-recommender and advocacy-influencers. When a
-    model has no champion yet, a version that passes the sanity checks becomes it.
+    MLflow run (open for the whole training) and registers versions of advocacy-recommender
+    and advocacy-influencers. When a model has no champion yet, a version that passes the
+    sanity checks becomes it.
     """
     from features.data.store import Store
     from training.datasets import DataValidationError
@@ -70,11 +72,18 @@ def train(
     if settings.kind != "train":
         raise _fail(2, f"{config}: a {settings.kind} config; use `advocacy experiment run`")
     store = Store.open(db)
+    tracker = None
+    if not no_track:
+        from training.tracking import Tracker
+
+        tracker = Tracker(tracking_uri)
     stages = Stages()
     try:
-        with stages("snapshot"):
-            snapshot = load_snapshot(store, settings)
-        result = run_training(snapshot, settings, cache=store, stages=stages)
+        with _run(tracker, settings.name) as run_id:
+            with stages("snapshot"):
+                snapshot = load_snapshot(store, settings)
+            result = run_training(snapshot, settings, cache=store, stages=stages)
+            tracked = _track(tracker, run_id, result, store.url) if tracker else {}
     except DataValidationError as exc:
         raise _fail(3, str(exc)) from None
     summary: dict[str, Any] = {
@@ -86,23 +95,28 @@ def train(
     }
     if out is not None:
         summary["saved"] = {k: str(v) for k, v in result.save(out).items()}
-    if not no_track:
-        summary |= _track(result, tracking_uri)
+    summary |= tracked
     if as_json:
         console.print_json(summary)
     else:
         _print_training(summary, settings.recommender.model)
 
 
-def _track(result: Any, tracking_uri: str | None) -> dict[str, Any]:
-    from training.retrain import first_champions
-    from training.tracking import Tracker, log_training
+def _run(tracker: Any, name: str) -> AbstractContextManager[str | None]:
+    """The training's MLflow run (ended FAILED if the training raises), or no run."""
+    return nullcontext(None) if tracker is None else tracker.run(name)
 
-    tracker = Tracker(tracking_uri)
-    tracked = log_training(tracker, result)
+
+def _track(tracker: Any, run_id: str, result: Any, source: str) -> dict[str, Any]:
+    from training.retrain import first_champions
+    from training.tracking import log_training, ui_path
+
+    tracked = log_training(tracker, result, run_id=run_id, source=source)
     return {
         "run_id": tracked.run_id,
         "tracking_uri": tracker.tracking_uri,
+        "ui_path": ui_path(tracker.experiment_id()),
+        "models": tracked.models,
         "versions": tracked.versions,
         "events": first_champions(tracker, result, tracked.versions),
     }
@@ -275,7 +289,8 @@ def _print_training(summary: dict[str, Any], shipped: str) -> None:
     if "run_id" in summary:
         console.console.print(
             f"MLflow run {summary['run_id']} at {summary['tracking_uri']}; versions"
-            f" {summary['versions']}"
+            f" {summary['versions']}\n  `mlflow ui` on this store shows the training runs at"
+            f" http://127.0.0.1:5000/{summary['ui_path']}"
         )
         for event in summary["events"]:
             console.console.print(f"  {event['action']} v{event['version']}: {event['reason']}")

@@ -1,6 +1,10 @@
-"""The recommenders; ``MODELS`` maps each saved model's name to its class."""
+"""The recommenders; ``MODELS`` maps each saved model's name to its class and
+:func:`load_recommender` reads any saved one back."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 from recsys.base import Recommender
 from recsys.models.content import ContentBased
@@ -14,6 +18,17 @@ MODELS: dict[str, type[Recommender]] = {
     for model in (Popular, RecentPopular, ContentBased, LightFMCF, LightFMHybrid, Hybrid)
 }
 
+
+def load_recommender(folder: str | Path) -> Recommender:
+    """The recommender saved in ``folder`` by ``Recommender.save`` (its manifest names the
+    model class)."""
+    manifest = json.loads((Path(folder) / "manifest.json").read_text())
+    name = manifest.get("model")
+    if name not in MODELS:
+        raise ValueError(f"{folder}: unknown model {name!r} (known: {', '.join(MODELS)})")
+    return MODELS[name].load(folder)
+
+
 __all__ = [
     "MODELS",
     "ContentBased",
@@ -22,4 +37,5 @@ __all__ = [
     "LightFMHybrid",
     "Popular",
     "RecentPopular",
+    "load_recommender",
 ]

@@ -1,0 +1,9 @@
+"""The influencer scorer's MLflow model code ("models from code", see
+:mod:`training.pyfunc_models`): MLflow copies this file into each logged scorer and runs it
+when the model loads."""
+
+from mlflow.models import set_model
+
+from training.pyfunc_models import InfluencerModel
+
+set_model(InfluencerModel())

@@ -1,0 +1,8 @@
+"""The recommender's MLflow model code ("models from code", see :mod:`training.pyfunc_models`):
+MLflow copies this file into each logged recommender and runs it when the model loads."""
+
+from mlflow.models import set_model
+
+from training.pyfunc_models import RecommenderModel
+
+set_model(RecommenderModel())
