@@ -30,7 +30,7 @@ from features.data.reviews import Review, review_history
 from features.data.score_history import ScorePoint, has_scores, record_scores, score_history
 from features.data.store import Store
 from recsys.influence import Candidate, apply_reviews
-from serving.errors import NotFound, NotReady, Unprocessable
+from serving.errors import NotFound, NotReady, ServingError, Unprocessable
 from serving.state import InfluencerState, StateHolder
 from training.influence_candidates import (
     ScoredOrganisation,
@@ -44,43 +44,99 @@ from training.influence_candidates import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_TTL = 600.0
+#: Seconds a request waits for a scoring in progress before a 503 (an HTTP timeout is 60).
+SCORING_WAIT = 20.0
+
+
+class ScoringInProgress(NotReady):
+    """The organisation is being scored and the answer did not come within the wait."""
 
 
 class ScoredCache:
-    """The scored organisation of one scorer version, kept ``ttl`` seconds (module docstring)."""
+    """The scored organisation of one scorer version, kept ``ttl`` seconds (module docstring).
+
+    Scoring runs on a background thread, one at a time: a request never scores inline (at
+    100,000 advocates a scoring outlasts an HTTP timeout). Without an entry, a request waits
+    for the scoring at most ``wait`` seconds (None: as long as it takes), then gets
+    :class:`ScoringInProgress`; a stale entry is answered at once while it is scored again;
+    a failed scoring is raised to the requests waiting for it (the next request retries).
+    """
 
     def __init__(self, ttl: float = DEFAULT_TTL, clock: Callable[[], float] = time.monotonic):
         if not ttl > 0:
             raise ValueError(f"ttl must be > 0 seconds, got {ttl}")
         self.ttl = ttl
         self._clock = clock
-        self._lock = threading.Lock()  # guards _entry
-        self._scoring = threading.Lock()  # held by the one thread scoring
+        self._changed = threading.Condition()  # guards the fields below
         self._entry: tuple[str, float, ScoredOrganisation] | None = None
+        self._scoring: str | None = None  # the version being scored
+        self._failure: tuple[str, BaseException] | None = None
 
-    def get(self, version: str, compute: Callable[[], ScoredOrganisation]) -> ScoredOrganisation:
-        """The entry of ``version``: kept, or computed by ``compute`` in one thread at a time."""
-        entry = self._current(version)
-        if entry is not None and self._fresh(entry):
-            return entry[2]
-        if entry is not None and not self._scoring.acquire(blocking=False):
-            return entry[2]  # stale, and another thread is scoring again
-        if entry is None:
-            self._scoring.acquire()
-        try:
+    def get(
+        self,
+        version: str,
+        compute: Callable[[], ScoredOrganisation],
+        *,
+        wait: float | None = None,
+    ) -> ScoredOrganisation:
+        """The entry of ``version``: kept, or scored by ``compute`` in the background."""
+        deadline = None if wait is None else time.monotonic() + wait
+        with self._changed:
             entry = self._current(version)
             if entry is not None and self._fresh(entry):
-                return entry[2]  # scored by another thread meanwhile
+                return entry[2]
+            self._start(version, compute)
+            if entry is not None:
+                return entry[2]  # stale: answered now, scored again meanwhile
+            while True:
+                entry = self._current(version)
+                if entry is not None:
+                    return entry[2]
+                if self._failure is not None and self._failure[0] == version:
+                    raise self._failure[1]
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise ScoringInProgress(
+                        "the organisation is being scored by the influencer model; try again"
+                        " in a minute"
+                    )
+                self._changed.wait(left)
+
+    def warm(self, version: str, compute: Callable[[], ScoredOrganisation]) -> None:
+        """Start scoring ``version`` in the background unless it is kept or being scored."""
+        with self._changed:
+            entry = self._current(version)
+            if entry is None or not self._fresh(entry):
+                self._start(version, compute)
+
+    def _start(self, version: str, compute: Callable[[], ScoredOrganisation]) -> None:
+        """A background scoring of ``version`` unless one runs (call with the lock held)."""
+        if self._scoring is not None:
+            return
+        self._scoring = version
+        self._failure = None
+        threading.Thread(
+            target=self._score, args=(version, compute), name="score-organisation", daemon=True
+        ).start()
+
+    def _score(self, version: str, compute: Callable[[], ScoredOrganisation]) -> None:
+        try:
             scored = compute()
-            with self._lock:
-                self._entry = (version, self._clock(), scored)
-            return scored
-        finally:
-            self._scoring.release()
+        except BaseException as exc:  # handed to the waiting requests
+            with self._changed:
+                self._failure = (version, exc)
+                self._scoring = None
+                self._changed.notify_all()
+            if not isinstance(exc, ServingError):
+                logger.exception("scoring the organisation failed")
+            return
+        with self._changed:
+            self._entry = (version, self._clock(), scored)
+            self._scoring = None
+            self._changed.notify_all()
 
     def _current(self, version: str) -> tuple[str, float, ScoredOrganisation] | None:
-        with self._lock:
-            entry = self._entry
+        entry = self._entry
         return entry if entry is not None and entry[0] == version else None
 
     def _fresh(self, entry: tuple[str, float, ScoredOrganisation]) -> bool:
@@ -114,13 +170,21 @@ class InfluencerViews:
         self._record_lock = threading.Lock()
 
     def scored(self) -> tuple[InfluencerState, ScoredOrganisation]:
-        """The loaded scorer and its scored organisation (cached); NotReady without one."""
+        """The loaded scorer and its scored organisation (cached); NotReady without one, and
+        :class:`ScoringInProgress` when it is not scored within :data:`SCORING_WAIT`."""
         influencer = self.holder.influencer
         if influencer is None:
             raise NotReady("no influencer model is loaded yet (see /status)")
         return influencer, self.cache.get(
-            influencer.version.version, lambda: self._score(influencer)
+            influencer.version.version, lambda: self._score(influencer), wait=SCORING_WAIT
         )
+
+    def warm(self) -> None:
+        """Score the loaded scorer's organisation in the background (at start and on a new
+        scorer version), so the first candidate list does not wait for it."""
+        influencer = self.holder.influencer
+        if influencer is not None:
+            self.cache.warm(influencer.version.version, lambda: self._score(influencer))
 
     def listing(
         self,

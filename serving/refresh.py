@@ -42,8 +42,10 @@ class Refresher:
         model_refresh: float = 60.0,
         catalogue_refresh: float = 30.0,
         score_cache_bytes: int = 0,
+        on_influencer: Callable[[], None] | None = None,
     ) -> None:
         self.holder = holder
+        self.on_influencer = on_influencer
         self.model_source = model_source
         self.catalogue = catalogue
         self.clock = clock
@@ -147,6 +149,8 @@ class Refresher:
             self.influencer_source.release(version)
         self.holder.set_influencer(InfluencerState(scorer, version, self.clock()))
         logger.info("influencer scorer %s loaded", version.label)
+        if self.on_influencer is not None:
+            self.on_influencer()
         return True
 
     # -- pollers ----------------------------------------------------------------------

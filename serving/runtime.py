@@ -138,6 +138,9 @@ class Runtime:
         self.clock = deps.clock
         self.tokens = deps.tokens
         self.holder = StateHolder()
+        self.influencer_views = InfluencerViews(
+            deps.store, self.holder, deps.clock, deps.candidates_ttl
+        )
         self.catalogue = CatalogueReader(deps.store, deps.clock, deps.encoder)
         self.refresher = Refresher(
             self.holder,
@@ -150,12 +153,11 @@ class Runtime:
             model_refresh=deps.model_refresh,
             catalogue_refresh=deps.catalogue_refresh,
             score_cache_bytes=deps.score_cache_bytes,
+            # a polling service scores the organisation as soon as a scorer loads
+            on_influencer=self.influencer_views.warm if deps.pollers else None,
         )
         self.recorder = EventRecorder(deps.store, deps.clock)
         self.program = ProgramViews(deps.store, deps.emv_config)
-        self.influencer_views = InfluencerViews(
-            deps.store, self.holder, deps.clock, deps.candidates_ttl
-        )
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:

@@ -22,7 +22,7 @@ from serving import influencers as module
 from serving.auth import Tokens
 from serving.config import ConfigError, ServingConfig
 from serving.errors import NotFound, NotReady, Unprocessable
-from serving.influencers import ScoredCache
+from serving.influencers import ScoredCache, ScoringInProgress
 from serving.model_source import FolderSource
 from serving.runtime import INFLUENCERS, Dependencies, Runtime, dependencies_from_config
 from tests.test_serving_data import NOW, add_synthetic_org, fit_influencers
@@ -180,6 +180,8 @@ def test_the_cache_scores_once_and_serves_the_stale_entry_while_scoring_again() 
         release.wait(5)
         return f"scored-{len(calls)}"
 
+    with pytest.raises(ScoringInProgress):  # a bounded wait gives up, the scoring goes on
+        cache.get("v1", compute, wait=0.1)  # type: ignore[arg-type]
     results: list[object] = []
     threads = [
         threading.Thread(target=lambda: results.append(cache.get("v1", compute)))  # type: ignore[arg-type]
@@ -191,19 +193,47 @@ def test_the_cache_scores_once_and_serves_the_stale_entry_while_scoring_again() 
     release.set()
     for thread in threads:
         thread.join()
-    assert calls == [1] and results == ["scored-1"] * 6  # the others waited for one scoring
+    assert calls == [1] and results == ["scored-1"] * 6  # all waited for one scoring
     release.clear()
     clock[0] = 11.0
-    scoring = threading.Thread(target=lambda: results.append(cache.get("v1", compute)))  # type: ignore[arg-type]
-    scoring.start()
-    time.sleep(0.2)
-    assert cache.get("v1", compute) == "scored-1"  # stale, answered while another scores
+    assert cache.get("v1", compute) == "scored-1"  # stale: answered at once, scored again
+    assert cache.get("v1", compute) == "scored-1" and len(calls) == 2  # one re-scoring
     release.set()
-    scoring.join()
-    assert results[-1] == "scored-2" and cache.get("v1", compute) == "scored-2"
+    deadline = time.monotonic() + 5
+    while cache.get("v1", compute) != "scored-2" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert cache.get("v1", compute) == "scored-2"
     assert cache.get("v2", lambda: "other") == "other" and len(calls) == 2  # type: ignore[arg-type, return-value]
     with pytest.raises(ValueError, match="ttl"):
         ScoredCache(0)
+
+
+def test_a_failed_scoring_reaches_the_waiting_request_and_is_retried() -> None:
+    cache = ScoredCache(10)
+    attempts: list[int] = []
+
+    def flaky() -> object:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise Unprocessable("bad data", field="store")
+        return "scored"
+
+    with pytest.raises(Unprocessable, match="bad data"):
+        cache.get("v1", flaky)  # type: ignore[arg-type]
+    assert cache.get("v1", flaky) == "scored" and len(attempts) == 2  # type: ignore[arg-type]
+
+
+def test_warming_scores_in_the_background() -> None:
+    cache = ScoredCache(10)
+    done = threading.Event()
+
+    def compute() -> object:
+        done.set()
+        return "scored"
+
+    cache.warm("v1", compute)  # type: ignore[arg-type]
+    assert done.wait(5)
+    assert cache.get("v1", lambda: "again") == "scored"  # type: ignore[arg-type, return-value]
 
 
 def test_the_candidates_ttl_setting(tmp_path: Path) -> None:
