@@ -15,7 +15,7 @@ list the grouping does not already answer. Dates are UTC days; ``to`` is include
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -39,6 +39,8 @@ MIN_GROUP_SIZE = 5
 TREND_GROUPS = 5
 TOP = 10
 PARALLEL_REPORTS = 3
+PER_GROUP_LINES = ("advocate", "content")
+"""Dimensions with many groups: a top group's line is its own filtered report."""
 """Reports of one page asked at once (threads; each mostly waits on the database)."""
 TABLE_ROWS = 200
 """Groups listed on the page (the CSV has every group)."""
@@ -291,22 +293,45 @@ class Reports:
         except Unprocessable as error:
             raise Unprocessable(error.message, field=_form_field(error.field)) from None
 
-    def table(self) -> AnalyticsOut:
-        """The grouping (rows by the metric) and the totals."""
-        return self.ask([self.query.by] if self.query.by else [])
+    def table(self, top: int | None = None) -> AnalyticsOut:
+        """The grouping (rows by the metric; the first ``top``) and the totals."""
+        return self.ask([self.query.by] if self.query.by else [], top=top)
+
+    def lines(self, pool: ThreadPoolExecutor, leaders: Sequence[str]) -> Callable[[], dict]:
+        """The leaders' figures by period, asked in ``pool``: one report grouped by the
+        dimension and the period when its groups are few, else one report per leader
+        filtered to it (bounded work for advocates and content); call the result to wait."""
+        q = self.query
+        if not leaders:
+            return dict
+        if q.by in PER_GROUP_LINES:
+            asked = {
+                key: pool.submit(self.ask, [q.period], ordered=False, filters={q.by: key})
+                for key in leaders
+            }
+            return lambda: {key: future.result() for key, future in asked.items()}
+        both = pool.submit(self.ask, [q.by, q.period], ordered=False)
+
+        def split() -> dict[str, AnalyticsOut]:
+            report = both.result()
+            return {
+                key: report.model_copy(
+                    update={"rows": [r for r in report.rows if r.key.get(q.by) == key]}
+                )
+                for key in leaders
+            }
+
+        return split
 
     def page(self) -> Answers:
         """The grouping first (its leaders pick the trend lines), then the trend, the lines
         and the top lists, :data:`PARALLEL_REPORTS` at a time (each waits on the database)."""
         q = self.query
-        table = self.table()
+        table = self.table(top=TABLE_ROWS)
         leaders = _leaders(table, q.metric) if q.by else []
         with ThreadPoolExecutor(PARALLEL_REPORTS, thread_name_prefix="console-report") as pool:
             trend = pool.submit(self.ask, [q.period], ordered=False)
-            lines = {
-                key: pool.submit(self.ask, [q.period], ordered=False, filters={q.by: key})
-                for key in leaders
-            }
+            lines = self.lines(pool, leaders)
             asked = {
                 name: pool.submit(self.ask, [name], top=TOP)
                 for name, _, _ in TOP_LISTS
@@ -316,7 +341,7 @@ class Reports:
                 name: table.rows[:TOP] if name == q.by else asked[name].result().rows
                 for name, _, _ in TOP_LISTS
             }
-            answers = trend.result(), {key: line.result() for key, line in lines.items()}
+            answers = trend.result(), lines()
         content = [row.key.get("content") for row in tops["content"]]
         if q.by == "content":
             content += [row.key.get("content") for row in table.rows[:TABLE_ROWS]]
