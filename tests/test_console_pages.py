@@ -25,11 +25,8 @@ from serving.service import use_dependencies
 from tests.test_serving import ADMIN, TOKENS, Clock
 from tests.test_serving_data import (
     NOW,
-    add_synthetic_org,
     advocates,
-    fill_store,
-    fit_influencers,
-    fit_model,
+    served_organisation,
     service_app,
     write_table,
 )
@@ -42,10 +39,7 @@ OPTED_OUT = "e2"
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     folder = tmp_path_factory.mktemp("console")
     store = Store.open(f"sqlite:///{folder / 'store.db'}")
-    fill_store(store)
-    add_synthetic_org(store, folder / "org", employees=150)
-    fit_model(store, folder / "model")
-    fit_influencers(store, folder / "influencers")
+    served_organisation(store, folder, employees=150)
     people = advocates()
     write_table(store, "advocates", people.assign(opted_out=people["employee_id"] == OPTED_OUT))
     deps = Dependencies(

@@ -188,6 +188,15 @@ def fit_influencers(store: Store, folder: Path) -> Path:
     return folder
 
 
+def served_organisation(store: Store, folder: Path, *, employees: int) -> None:
+    """The tiny organisation, a generated one of ``employees`` next to it, and both models
+    fitted on them (``folder/model``, ``folder/influencers``): what the served tests serve."""
+    fill_store(store)
+    add_synthetic_org(store, folder / "org", employees=employees)
+    fit_model(store, folder / "model")
+    fit_influencers(store, folder / "influencers")
+
+
 def service_app() -> object:
     """A new ASGI app of the service for this process.
 

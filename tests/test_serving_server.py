@@ -22,12 +22,10 @@ from hypothesis import HealthCheck, given, settings
 
 from features.data.store import Store
 from tests.test_serving_data import (
-    add_synthetic_org,
     content,
-    fill_store,
-    fit_influencers,
     fit_model,
     iso,
+    served_organisation,
     write_table,
 )
 
@@ -64,10 +62,7 @@ def _wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     folder = tmp_path_factory.mktemp("served")
     store = Store.open(f"sqlite:///{folder / 'store.db'}")
-    fill_store(store)
-    add_synthetic_org(store, folder / "org", employees=100)
-    fit_model(store, folder / "model")
-    fit_influencers(store, folder / "influencers")
+    served_organisation(store, folder, employees=100)
     port = _free_port()
     env = {
         **os.environ,
