@@ -17,9 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from recsys.base import Recommender
-from recsys.models import MODELS
-
 logger = logging.getLogger(__name__)
 
 
@@ -144,12 +141,3 @@ class RegistrySource:
         from training import registry
 
         return {"source": "registry"} | registry.describe(self.name, tracking_uri=self.tracking_uri)
-
-
-def load_recommender(folder: Path) -> Recommender:
-    """The recommender saved in ``folder`` (its manifest names the model class)."""
-    manifest = json.loads((Path(folder) / "manifest.json").read_text())
-    name = manifest.get("model")
-    if name not in MODELS:
-        raise ValueError(f"{folder}: unknown model {name!r} (known: {', '.join(MODELS)})")
-    return MODELS[name].load(folder)

@@ -17,10 +17,11 @@ from datetime import datetime
 
 from recsys.base import Recommender
 from recsys.feed import FeedRanker
+from recsys.models import load_recommender
 from recsys.policy import PolicyConfig
 from serving import metrics
 from serving.catalogue import CatalogueReader, StoreView
-from serving.model_source import ModelSource, ModelVersion, load_recommender
+from serving.model_source import ModelSource, ModelVersion
 from serving.state import InfluencerState, LiveState, StateHolder, replay_audience
 
 logger = logging.getLogger(__name__)

@@ -33,6 +33,7 @@ from starlette.staticfiles import StaticFiles
 from serving.console.session import (
     CSRF_FIELD,
     LOGIN_COOKIE,
+    LOGIN_SECONDS,
     SESSION_COOKIE,
     Session,
     SessionSigner,
@@ -211,7 +212,7 @@ class Console:
         response.set_cookie(
             LOGIN_COOKIE,
             cookie,
-            max_age=30 * 60,
+            max_age=LOGIN_SECONDS,
             path=MOUNT,
             secure=_https(request),
             httponly=True,
