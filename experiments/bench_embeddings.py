@@ -65,7 +65,7 @@ def timed_run(store: Store, content: pd.DataFrame) -> dict[str, object]:
     encoder = SentenceTransformerEncoder()
     snapshot = Snapshot.from_frames(AS_OF, content=content)
     started = time.perf_counter()
-    builder = ContentEmbeddings(encoder, store, progress=False).fit(snapshot)
+    builder = ContentEmbeddings(encoder, store).fit(snapshot)
     matrix = builder.transform(snapshot)
     seconds = time.perf_counter() - started
     stats = builder.last_stats_

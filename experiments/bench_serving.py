@@ -199,7 +199,7 @@ def _fit_models(store, work: Path, end: datetime, overrides: dict) -> tuple[list
 
     config = load_config(ROOT / "experiments" / "configs" / "quick.yaml")
     snapshot = Snapshot.load(StoreReader(store), end)
-    features = FeaturePipeline(cache=store, progress=False).fit_transform(snapshot)
+    features = FeaturePipeline(cache=store).fit_transform(snapshot)
     log = engagement_log(snapshot, config.data.event_weights)
     dataset = build_dataset(snapshot, features, config.features, log)
     folders = []
