@@ -15,11 +15,12 @@ the API calls behind it, on one synthetic organisation served by ``advocacy serv
    ``ADVOCACY_TOKENS``; after ``/readyz``, at least ``--settle`` seconds and then until the
    server is idle (its background work done).
 3. A console session (the sign-in form, its CSRF token and pre-session cookie), then every
-   page: the first answer (cold: the first request of that URL; the first candidates page
-   also scores the organisation) and ``--repeat`` warm answers (best, median, p90, max
-   seconds), status and body size. The same for the baseline: ``GET /livez`` (trivial) and
-   the API calls the pages are built on (``/influencers`` top 50, ``/analytics`` by
-   department and week over 90 days, ``/feed`` k=10), measured after the pages.
+   page: the first answer (cold: the first request of that URL; a candidates page asked
+   before the service has scored the organisation waits for that) and ``--repeat`` warm
+   answers (best, median, p90, max and every one, in seconds), status and body size (the
+   last body of each is kept in ``--work``/answers). The same for the baseline: ``GET
+   /livez`` (trivial) and the API calls the pages are built on (``/influencers`` top 50,
+   ``/analytics`` by department and week over 90 days, ``/feed`` k=10), after the pages.
 4. The server's memory after the run (RSS and PSS summed over its process tree) and the
    largest summed RSS seen while measuring.
 
@@ -420,8 +421,8 @@ def api(picked: dict[str, str]) -> dict[str, Request]:
 
 
 def run(client: httpx.Client, state: dict, args: argparse.Namespace) -> tuple[dict, dict]:
-    """Every measurement, in order: /livez, the first candidates page (whose first answer
-    scores the organisation), the other pages, then the API calls."""
+    """Every measurement, in order: /livez, the first candidates page, the other pages
+    (their inputs chosen through the API), then the API calls."""
     results: dict[str, dict] = {}
     answers = args.work / "answers"
     answers.mkdir(exist_ok=True)
