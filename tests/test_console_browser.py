@@ -19,10 +19,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from features.data.reviews import review_history
@@ -104,10 +104,20 @@ def submit(driver: WebDriver, button: WebElement) -> None:
     """Click ``button`` and wait for the next page to load."""
     page = driver.find_element(By.TAG_NAME, "html")
     button.click()
-    WebDriverWait(driver, WAIT).until(ec.staleness_of(page))
+    WebDriverWait(driver, WAIT).until(lambda _: _detached(page))
     WebDriverWait(driver, WAIT).until(
         lambda d: d.execute_script("return document.readyState") == "complete"
     )
+
+
+def _detached(element: WebElement) -> bool:
+    """``element`` has left the document (the next page replaced it). Chromium reports a
+    node detached mid-navigation either as a stale element or as an inspector error."""
+    try:
+        element.is_enabled()
+    except (StaleElementReferenceException, WebDriverException):
+        return True
+    return False
 
 
 def fill(driver: WebDriver, field_id: str, value: str) -> None:
