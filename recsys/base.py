@@ -44,15 +44,23 @@ class Recommender(BaseEstimator, ABC):
     # -- public API -------------------------------------------------------------------
     def fit(self, dataset: Dataset) -> Self:
         """Learn from ``dataset``; returns self."""
-        self.users_ = dataset.users
-        self.items_ = dataset.items
-        self.seen_ = _rows_as_sets(dataset.matrix(binary=True))
-        times = dataset.item_times
-        self.item_times_ = (
-            np.zeros(len(dataset.items), np.int64) if times is None else np.asarray(times, np.int64)
-        )
+        self._remember(dataset, seen=True)
         self._fit(dataset)
         return self
+
+    def score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
+        """Scores (len(users), len(items)) of internal ids (-1: an unknown employee) at
+        ``as_of``, seen items included: what a ranking policy re-ranks. Read-only."""
+        self._check_fitted()
+        users = np.asarray(users, np.int64)
+        items = np.asarray(items, np.int64)
+        scores = np.asarray(self._score(users, items, float(as_of)))
+        if scores.shape != (len(users), len(items)):
+            raise RuntimeError(f"{type(self).__name__}._score returned shape {scores.shape}")
+        if scores.flags.writeable and not scores.flags.owndata:
+            scores = scores.view()
+            scores.flags.writeable = False
+        return scores
 
     def recommend(
         self,
@@ -182,7 +190,7 @@ class Recommender(BaseEstimator, ABC):
         manifest = {
             "format_version": FORMAT_VERSION,
             "model": self.name,
-            "params": _json_params(self.get_params()),
+            "params": _json_params(self._saved_params()),
             "libraries": _library_versions(),
         }
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
@@ -197,7 +205,7 @@ class Recommender(BaseEstimator, ABC):
             raise ValueError(f"{folder}: unsupported format {manifest.get('format_version')}")
         if manifest.get("model") != cls.name:
             raise ValueError(f"{folder} holds a {manifest.get('model')!r} model, not {cls.name!r}")
-        model = cls(**manifest["params"])
+        model = cls._from_params(manifest["params"])
         with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
             arrays = {key: stored[key] for key in stored.files}
         model.users_ = IdMap(arrays["users"].astype(object), "employee")
@@ -216,6 +224,15 @@ class Recommender(BaseEstimator, ABC):
         return model
 
     # -- for subclasses ---------------------------------------------------------------
+    def _saved_params(self) -> dict[str, object]:
+        """The parameters written to the manifest (JSON values)."""
+        return self.get_params()
+
+    @classmethod
+    def _from_params(cls, params: dict[str, object]) -> Self:
+        """A model with the manifest's parameters."""
+        return cls(**params)
+
     @abstractmethod
     def _fit(self, dataset: Dataset) -> None:
         """Learn the model's state from ``dataset``."""
@@ -255,6 +272,17 @@ class Recommender(BaseEstimator, ABC):
         """Profile rows for employees ``internal`` (from :meth:`add_users`); default: ignored."""
 
     # -- internals --------------------------------------------------------------------
+    def _remember(self, dataset: Dataset, *, seen: bool) -> None:
+        """The id maps, item times and (``seen``) each employee's seen items of ``dataset``;
+        a model used as a part of another (which keeps the seen items) passes False."""
+        self.users_ = dataset.users
+        self.items_ = dataset.items
+        self.seen_ = _rows_as_sets(dataset.matrix(binary=True)) if seen else []
+        times = dataset.item_times
+        self.item_times_ = (
+            np.zeros(len(dataset.items), np.int64) if times is None else np.asarray(times, np.int64)
+        )
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "users_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted: call fit(dataset) first")

@@ -316,7 +316,7 @@ class FeedRanker:
         request = self._request(employee_id, int(self._user_of(employee_id)), profile, moment)
         candidates = np.flatnonzero(request.eligible)
         users = np.asarray([request.user], np.int64)
-        scores = np.asarray(self._model._score(users, candidates, moment), np.float64)[0]
+        scores = np.asarray(self._model.score(users, candidates, moment), np.float64)[0]
         item = int(self._model.items_.to_internal([content_id])[0])
         score = float(scores[np.searchsorted(candidates, item)])
         positions = {entry.content_id: entry.rank for entry in feed.items}
@@ -435,7 +435,7 @@ class FeedRanker:
         candidates = np.flatnonzero(union)
         users = np.asarray([r.user for r in requests], np.int64)
         if len(candidates):
-            scores = np.asarray(self._model._score(users, candidates, as_of), np.float64)
+            scores = np.asarray(self._model.score(users, candidates, as_of), np.float64)
         else:
             scores = np.zeros((len(requests), 0))
         return [

@@ -61,6 +61,36 @@ class FeatureMatrix:
         return FeatureMatrix(values, names, first.ids)
 
 
+def dense(values: np.ndarray | sp.spmatrix) -> np.ndarray:
+    """float64 dense copy of a dense or sparse block."""
+    if sp.issparse(values):
+        return np.asarray(values.toarray(), np.float64)
+    return np.asarray(values, np.float64)
+
+
+def rows_by_name(features: FeatureMatrix, ids: list[str], names: np.ndarray) -> np.ndarray:
+    """Dense rows of ``features`` for ``ids`` in the column order ``names``.
+
+    Ids the matrix lacks get zero rows; columns it lacks are zero; extra columns are ignored.
+    """
+    out = np.zeros((len(ids), len(names)))
+    rows = features.ids.to_internal(ids, missing="ignore")
+    position = {name: j for j, name in enumerate(features.names)}
+    columns = np.asarray([position.get(str(n), -1) for n in names], np.int64)
+    present, have = np.flatnonzero(rows >= 0), columns >= 0
+    if len(present) and have.any():
+        block = dense(features.values[rows[present]])
+        out[np.ix_(present, np.flatnonzero(have))] = block[:, columns[have]]
+    return out
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (float64); zero rows stay zero."""
+    matrix = np.asarray(matrix, np.float64)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+
+
 def save_matrix(matrix: FeatureMatrix, path: str | Path) -> None:
     """Write ``matrix`` to an ``.npz`` file of plain arrays (no pickle)."""
     arrays: dict[str, np.ndarray] = {

@@ -423,7 +423,7 @@ def item_vectors(model: Recommender) -> np.ndarray | None:
     Content embeddings first (the ``affinity`` part of a hybrid, or a content model), then
     learned item representations (LightFM, the ``taste`` part of a hybrid).
     """
-    parts = getattr(model, "parts_", None) or {}
+    parts = getattr(model, "components_", None) or {}
     for source in (parts.get("affinity"), model, parts.get("taste")):
         vectors = getattr(source, "item_vectors_", None)
         if vectors is not None:

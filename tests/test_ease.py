@@ -6,6 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.dataset import Dataset
+from recsys.models.component import FitContext
 from recsys.models.ease import EASE_LAMBDAS, ItemItem, ease_weights, eigen_scores
 
 
@@ -31,14 +32,14 @@ def test_eigen_scores_equal_the_explicit_inverse() -> None:
 
 def test_item_item_history_is_live_and_new_content_scores_zero() -> None:
     dataset = Dataset.from_events(["a", "a", "b", "b", "c"], ["x", "y", "x", "y", "x"])
-    model = ItemItem.fit(dataset, 1.0, 0)
+    model = ItemItem(lam=1.0).fit_component(dataset, FitContext(random_state=0))
     users, items = np.asarray([2]), np.asarray([0, 1])
     before = model.scores(users, items)[0]
     assert before[1] > 0  # c read x, x predicts y
-    model._observe(np.asarray([2]), np.asarray([1]), np.asarray([1.0]), np.ones(1))
+    model.observe_events(np.asarray([2]), np.asarray([1]), np.asarray([1.0]), np.ones(1))
     assert 1 in model.history_[2]
-    model._add_items(np.asarray([2]), ["z"], None)
-    model._observe(np.asarray([2]), np.asarray([2]), np.asarray([2.0]), np.ones(1))
+    model.grow_items(np.asarray([2]), ["z"], None, np.zeros(1))
+    model.observe_events(np.asarray([2]), np.asarray([2]), np.asarray([2.0]), np.ones(1))
     assert model.scores(users, np.asarray([0, 1, 2]))[0, 2] == 0.0
     pairs = model.pair_scores(np.asarray([2, 2]), np.asarray([0, 2]))
     np.testing.assert_allclose(pairs, model.scores(users, np.asarray([0, 2]))[0], rtol=1e-6)
@@ -50,7 +51,7 @@ def _fitted_item_item(seed: int = 0) -> tuple[ItemItem, np.ndarray]:
     pairs = [(u, i) for u in range(40) for i in range(30) if rng.random() < 0.15]
     users, items = zip(*pairs, strict=True)
     dataset = Dataset.from_events([f"e{u}" for u in users], [f"c{i:02d}" for i in items])
-    model = ItemItem.fit(dataset, 5.0, 0)
+    model = ItemItem(lam=5.0).fit_component(dataset, FitContext(random_state=0))
     history = dataset.matrix(binary=True).toarray().astype(np.float32)
     return model, history
 
@@ -84,7 +85,7 @@ def test_scores_of_a_batch_equal_one_by_one() -> None:
 def test_scores_of_content_added_after_fit_are_zero_and_others_unchanged() -> None:
     model, history = _fitted_item_item(2)
     n_items = history.shape[1]
-    model._add_items(np.asarray([n_items, n_items + 1]), ["new1", "new2"], None)
+    model.grow_items(np.asarray([n_items, n_items + 1]), ["new1", "new2"], None, np.zeros(2))
     users = np.asarray([0, 1, 2])
     items = np.asarray([n_items + 1, 4, n_items, 0])
     scores = model.scores(users, items)

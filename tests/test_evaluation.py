@@ -216,7 +216,7 @@ def test_movielens_configs_apply_to_bare_registered_classes_only() -> None:
 
     chosen, used = configured({"hybrid": Hybrid, "popular": Popular})
     assert used == {"hybrid": CONFIGS["hybrid"]}
-    assert chosen["hybrid"]().get_params()["item_feature_prefix"] == "genre="
+    assert chosen["hybrid"]().get_params()["taste__item_feature_prefix"] == "genre="
     assert chosen["popular"] is Popular
-    custom, used = configured({"hybrid": lambda: Hybrid(epochs=1)})
-    assert used == {} and custom["hybrid"]().epochs == 1
+    custom, used = configured({"hybrid": lambda: Hybrid().set_params(taste__epochs=1)})
+    assert used == {} and custom["hybrid"]().taste.epochs == 1

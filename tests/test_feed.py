@@ -480,7 +480,7 @@ def test_hybrid_on_a_synthetic_organisation_end_to_end() -> None:
         user_features=profile,
         item_times=seconds(content["published_at"]).to_numpy(),
     )
-    model = Hybrid(no_components=8, epochs=5).fit(dataset)
+    model = Hybrid().set_params(taste__no_components=8, taste__epochs=5).fit(dataset)
     shares = events[events["event_type"] == "share"]
     catalogue = Catalogue.from_lists(
         content_ids=list(content["content_id"]),

@@ -15,7 +15,7 @@ from recsys.models import MODELS
 from recsys.models.hybrid import Hybrid
 from tests.recsys_contract import DAY, RecommenderContract, tiny_dataset
 
-SMALL = {"no_components": 8, "epochs": 5}
+SMALL = {"taste__no_components": 8, "taste__epochs": 5}
 
 
 def _with_features(dataset: Dataset) -> Dataset:
@@ -44,12 +44,12 @@ def _with_features(dataset: Dataset) -> Dataset:
 
 class TestHybridContract(RecommenderContract):
     def make_model(self) -> Hybrid:
-        return Hybrid(**SMALL)
+        return Hybrid().set_params(**SMALL)
 
 
 class TestHybridWithFeaturesContract(RecommenderContract):
     def make_model(self) -> Hybrid:
-        return Hybrid(**SMALL)
+        return Hybrid().set_params(**SMALL)
 
     def dataset(self) -> Dataset:
         return _with_features(tiny_dataset())
@@ -87,7 +87,9 @@ def test_registered() -> None:
 
 
 def test_a_live_burst_ranks_first_for_everyone_without_refit() -> None:
-    model = Hybrid(**SMALL, short_half_life_days=0.25).fit(trend_dataset())
+    model = (
+        Hybrid().set_params(**SMALL, global_trend_short__half_life_days=0.25).fit(trend_dataset())
+    )
     now = 10.5 * DAY
     employees = [f"u{u}" for u in range(20, 30)] + ["new-hire"]
     ids, _ = model.recommend(employees, 1, as_of=now)
@@ -99,7 +101,7 @@ def test_a_live_burst_ranks_first_for_everyone_without_refit() -> None:
 
 
 def test_components_and_contributions_add_up() -> None:
-    model = Hybrid(**SMALL).fit(_with_features(tiny_dataset()))
+    model = Hybrid().set_params(**SMALL).fit(_with_features(tiny_dataset()))
     users, items = np.asarray([0, 1, -1]), np.arange(5)
     parts = model.components(users, items, 7 * DAY)
     assert set(parts) == {
@@ -122,7 +124,7 @@ def test_components_and_contributions_add_up() -> None:
 def test_folded_scores_equal_the_components_live(items: list[int]) -> None:
     """Whole catalogue, small subsets (gathered rows), unsorted and repeated items, and
     again after live events and new content: the folded scorer stays exact."""
-    model = Hybrid(**SMALL).fit(_with_features(trend_dataset()))
+    model = Hybrid().set_params(**SMALL).fit(_with_features(trend_dataset()))
     users = np.asarray([0, 3, -1])
     for step in range(3):
         as_of = (10.5 + step) * DAY
@@ -137,7 +139,7 @@ def test_one_employee_contributions_equal_the_batch_rows() -> None:
     """A feed's reasons take one employee's contributions from standardised whole rows kept
     per time; they equal that employee's row of a batch, before and after live events and
     new content (the kept rows are dropped with the other live caches)."""
-    model = Hybrid(**SMALL).fit(_with_features(trend_dataset()))
+    model = Hybrid().set_params(**SMALL).fit(_with_features(trend_dataset()))
     users = np.asarray([0, 3, -1])
     for step in range(3):
         as_of = (10.5 + step) * DAY
@@ -153,7 +155,7 @@ def test_one_employee_contributions_equal_the_batch_rows() -> None:
 
 
 def test_save_load_keeps_rankings_and_live_state(tmp_path: Path) -> None:
-    model = Hybrid(**SMALL).fit(_with_features(trend_dataset()))
+    model = Hybrid().set_params(**SMALL).fit(_with_features(trend_dataset()))
     model.save(tmp_path / "m")
     loaded = Hybrid.load(tmp_path / "m")
     for m in (model, loaded):
@@ -170,8 +172,8 @@ def test_save_load_keeps_rankings_and_live_state(tmp_path: Path) -> None:
 
 
 def test_deterministic_weights() -> None:
-    first = Hybrid(**SMALL).fit(trend_dataset())
-    second = Hybrid(**SMALL).fit(trend_dataset())
+    first = Hybrid().set_params(**SMALL).fit(trend_dataset())
+    second = Hybrid().set_params(**SMALL).fit(trend_dataset())
     np.testing.assert_array_equal(first.coef_, second.coef_)
     assert first.validation_examples_ > 0
     people = [f"u{u}" for u in range(30)]
@@ -182,7 +184,7 @@ def test_deterministic_weights() -> None:
 
 class TestHybridRandomStageContract(RecommenderContract):
     def make_model(self) -> Hybrid:
-        return Hybrid(second_stage="random", **SMALL)
+        return Hybrid().set_params(second_stage="random", **SMALL)
 
 
 def block_dataset() -> Dataset:
@@ -202,15 +204,17 @@ def block_dataset() -> Dataset:
 def test_second_stage_auto_follows_item_times() -> None:
     assert Hybrid().resolve_second_stage(trend_dataset()) == "time"
     assert Hybrid().resolve_second_stage(block_dataset()) == "random"
-    assert Hybrid(second_stage="time").resolve_second_stage(block_dataset()) == "time"
-    assert Hybrid(second_stage="random").resolve_second_stage(trend_dataset()) == "random"
-    assert Hybrid(**SMALL).fit(trend_dataset()).second_stage_ == "time"
+    assert Hybrid().set_params(second_stage="time").resolve_second_stage(block_dataset()) == "time"
+    assert (
+        Hybrid().set_params(second_stage="random").resolve_second_stage(trend_dataset()) == "random"
+    )
+    assert Hybrid().set_params(**SMALL).fit(trend_dataset()).second_stage_ == "time"
     with pytest.raises(ValueError, match="second_stage"):
-        Hybrid(second_stage="bogus", **SMALL).fit(block_dataset())
+        Hybrid().set_params(second_stage="bogus", **SMALL).fit(block_dataset())
 
 
 def test_random_second_stage_learns_taste_on_non_temporal_data(tmp_path: Path) -> None:
-    model = Hybrid(no_components=8, epochs=30).fit(block_dataset())
+    model = Hybrid().set_params(taste__no_components=8, taste__epochs=30).fit(block_dataset())
     assert model.second_stage_ == "random"
     assert model.validation_examples_ > 0
     names = [str(n) for n in model.component_names_]
@@ -239,7 +243,7 @@ def test_add_users_serves_a_new_hire_from_the_profile_without_refit() -> None:
     people = [f"u{u}" for u in range(40)]
     profile = _departments(people, ["sales" if u < 20 else "eng" for u in range(40)])
     dataset = Dataset(base.users, base.items, base.interactions, user_features=profile)
-    model = Hybrid(no_components=8, epochs=30).fit(dataset)
+    model = Hybrid().set_params(taste__no_components=8, taste__epochs=30).fit(dataset)
     assert "department_trend" in [str(n) for n in model.component_names_]
     added = model.add_users(
         ["hire-eng", "hire-sales"], _departments(["hire-eng", "hire-sales"], ["eng", "sales"])
@@ -259,7 +263,7 @@ def test_cold_head_scores_new_content_and_contributions_still_add_up(
 ) -> None:
     """(The random stage holds out whole items, so even this tiny set gives a cold head.)"""
     monkeypatch.setattr("recsys.models.hybrid.MIN_COLD_POSITIVES", 1)
-    model = Hybrid(**SMALL, second_stage="random").fit(_with_features(trend_dataset()))
+    model = Hybrid().set_params(**SMALL, second_stage="random").fit(_with_features(trend_dataset()))
     assert model.has_cold_head_
     model.add_items(["fresh"], times=[10.2 * DAY])
     assert model.item_cold_[-1] and not model.item_cold_[:-1].any()
@@ -286,8 +290,8 @@ def test_affinity_centres_embeddings_on_the_catalogue_mean(tmp_path: Path) -> No
     features = FeatureMatrix(values, ("emb_0", "emb_1", "emb_2"), catalogue)
     base = Dataset.from_events(["u0", "u0", "u1", "u1"], ["x1", "x2", "y1", "y2"], items=catalogue)
     dataset = Dataset(base.users, base.items, base.interactions, item_features=features)
-    model = Hybrid(**SMALL, centre_embeddings=True).fit(dataset)
-    affinity = model.parts_["affinity"]
+    model = Hybrid().set_params(**SMALL, affinity__centre=True).fit(dataset)
+    affinity = model.components_["affinity"]
     np.testing.assert_allclose(affinity.centre_, values.mean(axis=0))
     new = FeatureMatrix(
         np.asarray([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]) + common,
@@ -300,7 +304,7 @@ def test_affinity_centres_embeddings_on_the_catalogue_mean(tmp_path: Path) -> No
     assert raw[0] > 0.9 and raw[1] < -0.9 and abs(raw[2]) < 1e-5
     loaded = Hybrid.load(model.save(tmp_path / "m"))
     np.testing.assert_allclose(loaded.components(np.asarray([0]), items, 0.0)["affinity"], [raw])
-    uncentred = Hybrid(**SMALL).fit(dataset)
+    uncentred = Hybrid().set_params(**SMALL).fit(dataset)
     uncentred.add_items(["x3", "y3"], new)
     both = uncentred.components(np.asarray([0]), items[:2], 0.0)["affinity"][0]
     assert both.min() > 0.9  # the common direction dominates both
@@ -319,7 +323,7 @@ def test_affinity_centred_for_cold_content_only(tmp_path: Path) -> None:
         ["u0", "u0", "u1", "u1"], ["x1", "x2", "y1", "y2"], times=[0, 1, 0, 1], items=catalogue
     )
     dataset = Dataset(base.users, base.items, base.interactions, item_features=features)
-    model = Hybrid(**SMALL, centre_embeddings="cold").fit(dataset)
+    model = Hybrid().set_params(**SMALL, affinity__centre="cold").fit(dataset)
     new = FeatureMatrix(
         np.asarray([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]) + common,
         features.names,

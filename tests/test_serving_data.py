@@ -157,7 +157,9 @@ def fit_model(store: Store, folder: Path, *, seed: int = 42) -> Hybrid:
         item_features=FeatureMatrix.hstack(metadata, embeddings),
         item_times=((published - epoch).dt.total_seconds()).to_numpy(np.int64),
     )
-    model = Hybrid(no_components=8, epochs=5, random_state=seed).fit(dataset)
+    model = (
+        Hybrid().set_params(taste__no_components=8, taste__epochs=5, random_state=seed).fit(dataset)
+    )
     model.save(folder)
     return model
 

@@ -43,8 +43,8 @@ def test_shipped_configs_are_valid(path: Path) -> None:
         ({"gate.tolerance": "a"}, "gate.tolerance: Input should be a valid number"),
         ({"recommender.model": "nope"}, "recommender.model: unknown model 'nope'"),
         ({"recommender.baselines": ["nope"]}, "recommender.baselines: unknown model 'nope'"),
-        ({"recommender.params.epochs": "x"}, "recommender.params.epochs: expected a number"),
-        ({"recommender.params.epochs": 2.5}, "recommender.params.epochs: expected an integer"),
+        ({"recommender.params.taste__epochs": "x"}, "recommender.params.taste__epochs: expected a number"),
+        ({"recommender.params.taste__epochs": 2.5}, "recommender.params.taste__epochs: expected an integer"),
         ({"recommender.params.bogus": 1}, "recommender.params.bogus: not a parameter of"),
         ({"features.user_matrices": ["x"]}, "features.user_matrices.0: Input should be"),
         ({"data.event_weights": {"klick": 1}}, "data.event_weights: unknown event type"),
@@ -77,16 +77,16 @@ def test_benchmark_config() -> None:
 
 
 def test_overrides_grid_and_flatten() -> None:
-    grid = parse_sets(["recommender.params.epochs=5,10", "data.holdout_days=7"])
-    assert grid == {"recommender.params.epochs": [5, 10], "data.holdout_days": [7]}
+    grid = parse_sets(["recommender.params.taste__epochs=5,10", "data.holdout_days=7"])
+    assert grid == {"recommender.params.taste__epochs": [5, 10], "data.holdout_days": [7]}
     points = grid_points(grid)
     assert points == [
-        {"recommender.params.epochs": 5, "data.holdout_days": 7},
-        {"recommender.params.epochs": 10, "data.holdout_days": 7},
+        {"recommender.params.taste__epochs": 5, "data.holdout_days": 7},
+        {"recommender.params.taste__epochs": 10, "data.holdout_days": 7},
     ]
     config = load_config(None, points[1])
     flat = flatten(config)
-    assert flat["recommender.params.epochs"] == "10"
+    assert flat["recommender.params.taste__epochs"] == "10"
     assert flat["data.holdout_days"] == "7.0"
     assert flat["features.item_matrices"] == '["content_metadata", "content_embeddings"]'
     assert parse_sets(["features.user_matrices=[advocate_profile,audience],[audience]"]) == {

@@ -207,7 +207,7 @@ Config = TrainConfig | BenchmarkConfig
 
 
 def _check_params(model: str, params: Mapping[str, Any], where: str) -> None:
-    from recsys.models import MODELS
+    from recsys.models import MODELS, make_recommender
 
     known = MODELS[model]().get_params()
     for key, value in params.items():
@@ -223,7 +223,7 @@ def _check_params(model: str, params: Mapping[str, Any], where: str) -> None:
         if isinstance(default, str) and not isinstance(value, str):
             raise ValueError(f"{where}.{key}: expected text, got {value!r}")
     try:
-        MODELS[model](**params)
+        make_recommender(model, params)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{where}: {exc}") from exc
 

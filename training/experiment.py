@@ -248,7 +248,7 @@ def _benchmark_point(
 
 def _factory(cls: Any, params: dict[str, Any]) -> Callable[[], Any]:
     def make() -> Any:
-        return cls(**params)
+        return cls().set_params(**params)
 
     return make
 

@@ -39,7 +39,7 @@ from features.encoder import SentenceTransformerEncoder, TextEncoder
 from features.pipeline import FeaturePipeline, FeatureSet
 from features.snapshot import Snapshot
 from recsys.base import Recommender
-from recsys.models import MODELS
+from recsys.models import make_recommender
 from recsys.progress import Progress, resolve
 from training.config import TrainConfig, config_yaml
 from training.datasets import (
@@ -175,7 +175,7 @@ def train(
     with stages("fit"):
         dataset = build_dataset(snapshot, features, config.features, log)
         name = config.recommender.model
-        recommender = MODELS[name](**config.model_params(name)).fit(dataset)
+        recommender = make_recommender(name, config.model_params(name)).fit(dataset)
     with stages("sanity"):
         sanity = sanity_checks(recommender, snapshot, config)
     result = TrainResult(
@@ -236,7 +236,7 @@ def evaluate_recommenders(
     skipped: dict[str, str] = {}
     with stages("holdout_models"):
         for name in dict.fromkeys(names):
-            factory = functools.partial(MODELS[name], **config.model_params(name))
+            factory = functools.partial(make_recommender, name, config.model_params(name))
             strict = name == config.recommender.model  # a baseline that cannot fit is skipped
             with resolve(stages.progress).stage(f"holdout {name}"):
                 model, fit_seconds = fit_model(name, factory, dataset, skipped, strict=strict)

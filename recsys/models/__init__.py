@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from recsys.base import Recommender
@@ -17,6 +18,14 @@ MODELS: dict[str, type[Recommender]] = {
     model.name: model
     for model in (Popular, RecentPopular, ContentBased, LightFMCF, LightFMHybrid, Hybrid)
 }
+
+
+def make_recommender(name: str, params: Mapping[str, object] | None = None) -> Recommender:
+    """An unfitted model ``name`` with ``params``; nested names reach a model's parts
+    (``{"taste__epochs": 10, "colleague_trend": None}`` for the hybrid)."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r} (known: {', '.join(MODELS)})")
+    return MODELS[name]().set_params(**dict(params or {}))
 
 
 def load_recommender(folder: str | Path) -> Recommender:
@@ -38,4 +47,5 @@ __all__ = [
     "Popular",
     "RecentPopular",
     "load_recommender",
+    "make_recommender",
 ]

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Self
 
 import numpy as np
-import scipy.sparse as sp
 
 from recsys.base import Recommender
 from recsys.dataset import Dataset
-from recsys.matrix import FeatureMatrix
-
-DAY = 86_400.0
+from recsys.matrix import FeatureMatrix, dense, rows_by_name, unit_rows
+from recsys.models.component import FitContext, Fold, ScoreComponent, register
+from recsys.models.decayed import DAY
 
 
 class ContentBased(Recommender):
@@ -73,7 +73,7 @@ class ContentBased(Recommender):
         rows = dataclasses.replace(dataset, item_features=selected).item_feature_rows()
         if self.centre not in (False, True, "cold"):
             raise ValueError(f"centre must be False, True or 'cold', got {self.centre!r}")
-        raw = _dense(rows)
+        raw = dense(rows)
         present = np.any(raw != 0, axis=1)
         self.centre_ = np.zeros(raw.shape[1])
         if self.centre and present.any():
@@ -85,7 +85,7 @@ class ContentBased(Recommender):
             self.sums_ = np.zeros((n_users, self.history_vectors_.shape[1]))
         else:
             self.history_vectors_ = None
-            self.item_vectors_ = self._unit_centred(raw) if self.centre else _unit_rows(raw)
+            self.item_vectors_ = self._unit_centred(raw) if self.centre else unit_rows(raw)
         self.affinity_ = np.zeros((n_users, self.item_vectors_.shape[1]))
         self.user_time_ = np.full(n_users, -np.inf)
         self.popularity_ = np.zeros(len(dataset.items))
@@ -94,13 +94,13 @@ class ContentBased(Recommender):
         self._accumulate(
             events.users, events.items, events.times.astype(np.float64), events.weights
         )
-        self.cold_sum_ = _unit_rows(self.affinity_).sum(axis=0)
+        self.cold_sum_ = unit_rows(self.affinity_).sum(axis=0)
 
     def _observe(self, users, items, times, weights) -> None:
         touched = np.unique(users)
-        before = _unit_rows(self.affinity_[touched]).sum(axis=0)
+        before = unit_rows(self.affinity_[touched]).sum(axis=0)
         self._accumulate(users, items, np.asarray(times, np.float64), weights)
-        self.cold_sum_ += _unit_rows(self.affinity_[touched]).sum(axis=0) - before
+        self.cold_sum_ += unit_rows(self.affinity_[touched]).sum(axis=0) - before
 
     def _accumulate(
         self, users: np.ndarray, items: np.ndarray, times: np.ndarray, weights: np.ndarray
@@ -135,7 +135,7 @@ class ContentBased(Recommender):
         history rows (what an event adds to the profile) are ``[unit(raw), unit(raw -
         centre_)]``, and the profile is kept as its two unit halves, so a warm item scores
         the uncentred cosine and a cold one the centred cosine (both divided by sqrt 2)."""
-        plain, centred = _unit_rows(raw), self._unit_centred(raw)
+        plain, centred = unit_rows(raw), self._unit_centred(raw)
         cold = np.asarray(cold, bool)[:, None]
         rows = np.hstack([np.where(cold, 0.0, plain), np.where(cold, centred, 0.0)])
         return rows, np.hstack([plain, centred])
@@ -143,7 +143,7 @@ class ContentBased(Recommender):
     def _unit_centred(self, raw: np.ndarray) -> np.ndarray:
         """Unit rows of ``raw - centre_``; rows with no embedding (all zero) stay zero."""
         present = np.any(raw != 0, axis=1)
-        return _unit_rows(np.where(present[:, None], raw - self.centre_, 0.0))
+        return unit_rows(np.where(present[:, None], raw - self.centre_, 0.0))
 
     def _decay(self, seconds: np.ndarray) -> np.ndarray:
         seconds = np.asarray(seconds, np.float64)
@@ -152,16 +152,35 @@ class ContentBased(Recommender):
         return np.exp2(-seconds / (self.half_life_days * DAY))
 
     # -- scoring ----------------------------------------------------------------------
-    def _score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
+    def own_profiles(self, users: np.ndarray) -> np.ndarray:
+        """Unit affinity directions; zero rows for unknown employees or empty histories."""
+        users = np.asarray(users, np.int64)
         profiles = np.zeros((len(users), self.item_vectors_.shape[1]))
         known = users >= 0
-        profiles[known] = _unit_rows(self.affinity_[users[known]])
+        profiles[known] = unit_rows(self.affinity_[users[known]])
+        return profiles
+
+    def profiles(self, users: np.ndarray) -> np.ndarray:
+        """:meth:`own_profiles`, with the cold direction for the empty rows."""
+        profiles = self.own_profiles(users)
         empty = ~np.any(profiles != 0, axis=1)
-        profiles[empty] = _unit_rows(self.cold_sum_[None, :])[0]
-        cosine = profiles @ self.item_vectors_[items].T
+        profiles[empty] = self.cold_profile()
+        return profiles
+
+    def cold_profile(self) -> np.ndarray:
+        """The direction of employees without a history of their own."""
+        return unit_rows(self.cold_sum_[None, :])[0]
+
+    def tiebreak_values(self) -> np.ndarray:
+        """``tiebreak * popularity / max popularity`` of every item."""
         top = self.popularity_.max(initial=0.0)
-        popularity = self.popularity_[items] / top if top > 0 else np.zeros(len(items))
-        return cosine + self.tiebreak * popularity[None, :]
+        if top <= 0:
+            return np.zeros(len(self.popularity_))
+        return self.tiebreak * self.popularity_ / top
+
+    def _score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
+        cosine = self.profiles(users) @ self.item_vectors_[items].T
+        return cosine + self.tiebreak_values()[items][None, :]
 
     # -- live catalogue ---------------------------------------------------------------
     def _add_users(self, count: int) -> None:
@@ -175,7 +194,7 @@ class ContentBased(Recommender):
     ) -> None:
         rows = np.zeros((len(internal), len(self.feature_names_)))
         if features is not None:
-            rows = _rows_by_name(features, content_ids, self.feature_names_)
+            rows = rows_by_name(features, content_ids, self.feature_names_)
         if self._split():  # added content is cold: the centred half
             vectors, history = self._split_rows(rows, np.ones(len(internal), bool))
             self.history_vectors_ = np.vstack([self.history_vectors_, history])
@@ -215,33 +234,82 @@ class ContentBased(Recommender):
 def _halves_unit(matrix: np.ndarray) -> np.ndarray:
     """Each half of every row scaled to unit norm (zero halves stay zero)."""
     half = matrix.shape[1] // 2
-    return np.hstack([_unit_rows(matrix[:, :half]), _unit_rows(matrix[:, half:])])
+    return np.hstack([unit_rows(matrix[:, :half]), unit_rows(matrix[:, half:])])
 
 
-def _dense(values: np.ndarray | sp.spmatrix) -> np.ndarray:
-    if sp.issparse(values):
-        return np.asarray(values.toarray(), np.float64)
-    return np.asarray(values, np.float64)
+@register
+class Affinity(ContentBased, ScoreComponent):
+    """The hybrid's content affinity: ``unit(profile_u) . e_i + tiebreak * popularity_i /
+    max popularity`` (:class:`ContentBased`; the cold direction for employees without a
+    history of their own), when the item features have ``feature_prefix`` columns."""
 
+    name = "affinity"
 
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm; zero rows stay zero."""
-    matrix = np.asarray(matrix, np.float64)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+    def left_out(self, dataset: Dataset) -> str | None:
+        features = dataset.item_features
+        if features is None or not any(n.startswith(self.feature_prefix) for n in features.names):
+            return f"no item feature column starts with {self.feature_prefix!r}"
+        return None
 
+    def fit_component(self, dataset: Dataset, context: FitContext) -> Self:
+        self._remember(dataset, seen=False)
+        self._fit(dataset)
+        return self
 
-def _rows_by_name(features: FeatureMatrix, ids: list[str], names: np.ndarray) -> np.ndarray:
-    """Dense rows of ``features`` for ``ids`` in the column order ``names``.
+    # -- shapes -----------------------------------------------------------------------
+    def pairs(self, users: np.ndarray, items: np.ndarray, times: np.ndarray) -> np.ndarray:
+        dot = np.einsum("ij,ij->i", self.profiles(users), self.item_vectors_[items])
+        return dot + self.tiebreak_values()[items]
 
-    Ids the matrix lacks get zero rows; columns it lacks are zero; extra columns are ignored.
-    """
-    out = np.zeros((len(ids), len(names)))
-    rows = features.ids.to_internal(ids, missing="ignore")
-    position = {name: j for j, name in enumerate(features.names)}
-    columns = np.asarray([position.get(str(n), -1) for n in names], np.int64)
-    present, have = np.flatnonzero(rows >= 0), columns >= 0
-    if len(present) and have.any():
-        block = _dense(features.values[rows[present]])
-        out[np.ix_(present, np.flatnonzero(have))] = block[:, columns[have]]
-    return out
+    def row(self, user: int, items: np.ndarray, as_of: float) -> np.ndarray:
+        profile = self.profiles(np.asarray([user]))[0]
+        return self.item_vectors_[items] @ profile + self.tiebreak_values()[items]
+
+    def item_values(self, as_of: float) -> np.ndarray | None:
+        return self.tiebreak_values()
+
+    def static_scores(
+        self, users: np.ndarray, columns: np.ndarray | None, fold: Fold
+    ) -> np.ndarray | None:
+        block = fold.scaled_rows(self.item_vectors_)
+        block = block if columns is None else block[columns]
+        return self.own_profiles(users).astype(np.float32) @ block.T
+
+    def live_scores(
+        self, users: np.ndarray, columns: np.ndarray | None, as_of: float, fold: Fold
+    ) -> np.ndarray | None:
+        """The cold direction's affinity for employees without a profile of their own (it
+        moves with everyone's events): one row, cached until the next event."""
+        users = np.asarray(users, np.int64)
+        empty = np.ones(len(users), bool)
+        known = users >= 0
+        empty[known] = ~np.any(self.affinity_[users[known]] != 0, axis=1)
+        if not empty.any():
+            return None
+        row = fold.live(
+            "cold",
+            lambda: fold.scaled_rows(self.item_vectors_) @ self.cold_profile().astype(np.float32),
+        )
+        out = np.zeros((len(users), len(row) if columns is None else len(columns)), np.float32)
+        out[empty] = row if columns is None else row[columns]
+        return out
+
+    def static_sources(self) -> tuple[np.ndarray, ...]:
+        return (self.item_vectors_,)
+
+    # -- live state -------------------------------------------------------------------
+    def observe_events(self, users, items, times, weights) -> None:
+        self._observe(users, items, times, weights)
+
+    def grow_users(self, count: int) -> None:
+        self._add_users(count)
+
+    def grow_items(self, internal, content_ids, features, times) -> None:
+        self._add_items(internal, content_ids, features)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return self._state()
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
+        self._set_state(arrays)
+        return self

@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import logging
 from itertools import chain, pairwise
+from typing import Self
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import Ridge
 
 from recsys.dataset import Dataset
-from recsys.matrix import FeatureMatrix
-from recsys.models.content import _rows_by_name
+from recsys.matrix import dense, rows_by_name
+from recsys.models.component import FitContext, Fold, ScoreComponent, register
 
 logger = logging.getLogger(__name__)
 
@@ -42,26 +43,58 @@ SEARCH_ITEMS = 1_500
 K = 10
 
 
-class ItemItem:
-    """EASE item-item weights plus each employee's live history (see the module docstring)."""
+@register
+class ItemItem(ScoreComponent):
+    """EASE item-item weights plus each employee's live history (see the module docstring).
 
-    def __init__(self, lam: float | None, random_state: int) -> None:
+    ``lam``: the ridge strength (None: chosen on a holdout of the training pairs, then kept
+    for the hybrid's final fit, see :meth:`refit_settings`); ``max_items``: above this many
+    items the component is left out (its matrix is items x items).
+    """
+
+    name = "ease"
+
+    def __init__(self, *, lam: float | None = None, max_items: int = 5_000) -> None:
         self.lam = lam
-        self.random_state = random_state
+        self.max_items = max_items
 
-    @classmethod
-    def fit(cls, dataset: Dataset, lam: float | None, random_state: int) -> ItemItem:
-        model = cls(lam, random_state)
+    def left_out(self, dataset: Dataset) -> str | None:
+        if not len(dataset.interactions):
+            return "no events"
+        if len(dataset.items) > self.max_items:
+            return f"{len(dataset.items)} items > max_items={self.max_items}"
+        return None
+
+    def fit_component(self, dataset: Dataset, context: FitContext) -> Self:
         matrix = dataset.matrix(binary=True)
-        if lam is None:
-            model.lam_, model.validation_ = _choose_lambda(matrix, random_state)
+        if self.lam is None:
+            self.lam_, self.validation_ = _choose_lambda(matrix, context.random_state)
         else:
-            model.lam_, model.validation_ = float(lam), {}
-        model.weights_ = ease_weights(matrix, model.lam_)
-        model.history_ = [set(map(int, row.indices)) for row in matrix]
-        return model
+            self.lam_, self.validation_ = float(self.lam), {}
+        self.weights_ = ease_weights(matrix, self.lam_)
+        self.history_ = [set(map(int, row.indices)) for row in matrix]
+        return self
 
-    def _observe(self, users, items, times, weights) -> None:
+    def refit_settings(self) -> Self:
+        """The final fit keeps the lambda chosen on the second stage's data."""
+        return type(self)(lam=self.lam_, max_items=self.max_items)
+
+    def chosen(self) -> dict[str, float]:
+        return {"lam_": float(self.lam_)}
+
+    def pairs(self, users: np.ndarray, items: np.ndarray, times: np.ndarray) -> np.ndarray:
+        return self.pair_scores(users, items)
+
+    def static_scores(
+        self, users: np.ndarray, columns: np.ndarray | None, fold: Fold
+    ) -> np.ndarray | None:
+        items = np.arange(len(fold.weights)) if columns is None else columns
+        return self.scores(users, items) * fold.float_weights[items][None, :]
+
+    def static_sources(self) -> tuple[np.ndarray, ...]:
+        return (self.weights_,)
+
+    def observe_events(self, users, items, times, weights) -> None:
         n_fit = self.weights_.shape[0]
         for user, item in zip(np.asarray(users).tolist(), np.asarray(items).tolist(), strict=True):
             if item < n_fit:  # content added after fit has no EASE row: it adds nothing
@@ -119,24 +152,13 @@ class ItemItem:
         values[inside] = self.weights_[indices[inside], targets[inside]]
         return np.bincount(pair, values, minlength=len(users))
 
-    def row_scores(self, user: int, items: np.ndarray) -> np.ndarray:
-        """:meth:`pair_scores` of one employee (-1: none) with each of ``items``."""
-        items = np.asarray(items, np.int64)
-        out = np.zeros(len(items))
-        history = list(self.history_[user]) if user >= 0 else []
-        inside = np.flatnonzero(items < self.weights_.shape[0])
-        if history and len(inside):
-            block = self.weights_[np.ix_(np.asarray(history, np.int64), items[inside])]
-            out[inside] = block.sum(axis=0, dtype=np.float64)
-        return out
-
-    def _add_users(self, count: int) -> None:
+    def grow_users(self, count: int) -> None:
         self.history_.extend(set() for _ in range(count))
 
-    def _add_items(self, internal, content_ids, features) -> None:
+    def grow_items(self, internal, content_ids, features, times) -> None:
         """New content stays outside ``weights_`` (scored 0; no copy of the matrix)."""
 
-    def _state(self) -> dict[str, np.ndarray]:
+    def state(self) -> dict[str, np.ndarray]:
         counts = np.fromiter(map(len, self.history_), np.int64, count=len(self.history_))
         flat = np.fromiter((i for r in self.history_ for i in sorted(r)), np.int64)
         return {
@@ -146,12 +168,13 @@ class ItemItem:
             "history_indices": flat,
         }
 
-    def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
+    def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
         self.weights_ = arrays["weights"]
         self.lam_ = float(arrays["lam"][0])
         self.validation_ = {}
         indptr, flat = arrays["history_indptr"], arrays["history_indices"].tolist()
         self.history_ = [set(flat[a:b]) for a, b in pairwise(indptr.tolist())]
+        return self
 
 
 def ease_weights(matrix: sp.spmatrix, lam: float, dtype: type = np.float64) -> np.ndarray:
@@ -215,43 +238,54 @@ def eigen_scores(
     return history - ((projected * inverse) @ vectors.T) / diagonal[None, :]
 
 
-class ItemPrior:
-    """Ridge regression of ``log1p(interactions)`` per item on its feature row."""
+@register
+class ItemPrior(ScoreComponent):
+    """Ridge regression of ``log1p(interactions)`` per item on its feature row (item-only)."""
 
-    def __init__(self, alpha: float) -> None:
+    name = "item_prior"
+
+    def __init__(self, *, alpha: float = 10.0) -> None:
         self.alpha = alpha
 
-    @classmethod
-    def fit(cls, dataset: Dataset, alpha: float) -> ItemPrior:
-        model = cls(alpha)
+    def left_out(self, dataset: Dataset) -> str | None:
+        if dataset.item_features is None or not dataset.item_features.names:
+            return "no item features"
+        return None
+
+    def fit_component(self, dataset: Dataset, context: FitContext) -> Self:
         rows = dataset.item_feature_rows()
-        features = _dense(rows)
+        if rows is None or dataset.item_features is None:
+            raise ValueError("ItemPrior needs item features")
+        features = dense(rows)
         counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
         target = np.log1p(counts.astype(np.float64))
         # items without events may be new rather than unpopular: learn from engaged ones
         engaged = counts > 0 if (counts > 0).sum() >= 2 else np.ones(len(counts), bool)
-        ridge = Ridge(alpha=alpha).fit(features[engaged], target[engaged])
-        model.feature_names_ = np.asarray(dataset.item_features.names, dtype=np.str_)
-        model.coef_ = ridge.coef_.astype(np.float64)
-        model.intercept_ = float(ridge.intercept_)
-        model.values_ = features @ model.coef_ + model.intercept_
-        return model
+        ridge = Ridge(alpha=self.alpha).fit(features[engaged], target[engaged])
+        self.feature_names_ = np.asarray(dataset.item_features.names, dtype=np.str_)
+        self.coef_ = ridge.coef_.astype(np.float64)
+        self.intercept_ = float(ridge.intercept_)
+        self.values_ = features @ self.coef_ + self.intercept_
+        return self
 
-    def _add_items(self, internal, content_ids, features: FeatureMatrix | None) -> None:
+    def is_item_only(self) -> bool:
+        return True
+
+    def pairs(self, users: np.ndarray, items: np.ndarray, times: np.ndarray) -> np.ndarray:
+        return np.asarray(self.values_, np.float64)[items]
+
+    def item_values(self, as_of: float) -> np.ndarray | None:
+        return np.asarray(self.values_, np.float64)
+
+    def grow_items(self, internal, content_ids, features, times) -> None:
         extra = np.full(len(internal), self.intercept_)
         if features is not None:
-            rows = _rows_by_name(features, list(content_ids), self.feature_names_)
+            rows = rows_by_name(features, list(content_ids), self.feature_names_)
             known = features.ids.to_internal(list(content_ids), missing="ignore") >= 0
             extra[known] = rows[known] @ self.coef_ + self.intercept_
         self.values_ = np.concatenate([self.values_, extra])
 
-    def _observe(self, users, items, times, weights) -> None:
-        """The prior is fixed between fits."""
-
-    def _add_users(self, count: int) -> None:
-        """Item-only: nothing per employee."""
-
-    def _state(self) -> dict[str, np.ndarray]:
+    def state(self) -> dict[str, np.ndarray]:
         return {
             "feature_names": self.feature_names_,
             "coef": self.coef_,
@@ -259,16 +293,9 @@ class ItemPrior:
             "values": self.values_,
         }
 
-    def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
+    def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
         self.feature_names_ = arrays["feature_names"]
         self.coef_ = arrays["coef"]
         self.intercept_ = float(arrays["intercept"][0])
         self.values_ = arrays["values"]
-
-
-def _dense(values: np.ndarray | sp.spmatrix | None) -> np.ndarray:
-    if values is None:
-        raise ValueError("ItemPrior needs item features")
-    if sp.issparse(values):
-        return np.asarray(values.toarray(), np.float64)
-    return np.asarray(values, np.float64)
+        return self

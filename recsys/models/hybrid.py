@@ -55,27 +55,25 @@ weights folded into float32 user and item blocks (one matrix product per bilinea
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import LogisticRegression
 
 from recsys.base import Recommender
 from recsys.dataset import Dataset
 from recsys.matrix import FeatureMatrix
-from recsys.models.content import ContentBased, _rows_by_name
+from recsys.models.component import COMPONENTS, FitContext, ScoreComponent
+from recsys.models.content import Affinity
 from recsys.models.ease import ItemItem, ItemPrior
-from recsys.models.hybrid_scoring import (
-    TREND_NAMES,
-    FoldedScorer,
-    Head,
-    pair_values,
-    row_values,
-)
-from recsys.models.lightfm_hybrid import LightFMHybrid
-from recsys.models.popular import RecentPopular
-from recsys.models.second_stage import observe_parts, random_examples, time_examples
-from recsys.models.trends import ColleagueTrend, DepartmentTrend, department_of_rows
+from recsys.models.freshness import Freshness
+from recsys.models.hybrid_scoring import FoldedScorer, Head, pair_values
+from recsys.models.lightfm_hybrid import Taste
+from recsys.models.popular import GlobalTrend
+from recsys.models.second_stage import observe_all, random_examples, time_examples
+from recsys.models.trends import ColleagueTrend, DepartmentTrend
 
 logger = logging.getLogger(__name__)
 
@@ -86,28 +84,71 @@ SECOND_STAGES = ("auto", "time", "random")
 MIN_WARM_POSITIVES = 1
 MIN_COLD_POSITIVES = 20
 
-#: Fallback weights (on raw values) when the second stage cannot be learned.
-PRIOR_COEF: dict[str, float] = {
-    "taste": 1.0,
-    "affinity": 1.0,
-    "global_trend_short": 1.0,
-    "global_trend_long": 1.0,
-    "department_trend": 1.0,
-    "colleague_trend": 1.0,
-    "ease": 1.0,
-    "item_prior": 1.0,
-    "freshness": -0.1,
+#: The built-in components, in score order: parameter name -> its default settings.
+DEFAULT_COMPONENTS: dict[str, Any] = {
+    "taste": Taste,
+    "affinity": Affinity,
+    "global_trend_short": lambda: GlobalTrend(half_life_days=1 / 24),
+    "global_trend_long": lambda: GlobalTrend(half_life_days=2.0),
+    "department_trend": DepartmentTrend,
+    "colleague_trend": ColleagueTrend,
+    "ease": ItemItem,
+    "item_prior": ItemPrior,
+    "freshness": Freshness,
 }
+
+#: Fallback weight on the raw value of a component when no second stage can be learned.
+PRIOR_COEF: dict[str, float] = {"freshness": -0.1}
+
+#: Parameters of hybrids saved before the component redesign -> their nested names.
+FLAT_PARAMS: dict[str, str] = {
+    **{
+        name: f"taste__{name}"
+        for name in (
+            "no_components",
+            "epochs",
+            "learning_rate",
+            "loss",
+            "item_alpha",
+            "user_alpha",
+            "num_threads",
+            "user_feature_prefix",
+            "item_feature_prefix",
+        )
+    },
+    "embedding_prefix": "affinity__feature_prefix",
+    "content_half_life_days": "affinity__half_life_days",
+    "centre_embeddings": "affinity__centre",
+    "short_half_life_days": "global_trend_short__half_life_days",
+    "long_half_life_days": "global_trend_long__half_life_days",
+    "department_prefix": "department_trend__prefix",
+    "department_half_life_days": "department_trend__half_life_days",
+    "colleague_half_life_days": "colleague_trend__half_life_days",
+    "ease_lambda": "ease__lam",
+    "ease_max_items": "ease__max_items",
+    "prior_alpha": "item_prior__alpha",
+}
+#: Flat switches of those hybrids: False (or None) left the component out.
+FLAT_SWITCHES = {"ease": "ease", "item_prior": "item_prior"}
+WEIGHTED = ("global_trend_short", "global_trend_long", "department_trend", "colleague_trend")
+DEFAULT = "default"
 
 
 class Hybrid(Recommender):
     """LightFM taste + content affinity + live trends + freshness, mixed by a logistic model.
 
-    Cold employees get the cold paths of the inner models (mean LightFM user, the content
-    model's mean affinity, no department); :meth:`add_users` with profile features serves
-    new employees from their profile (LightFM user features, their colleague vector, their
-    department's trend) with no refit; new content (:meth:`add_items`) goes to every
-    component model, and :meth:`observe` feeds every one of them (live trends, affinity).
+    Each component is a parameter holding its settings (a
+    :class:`~recsys.models.component.ScoreComponent`, or None to leave it out), so nested
+    parameters name them: ``Hybrid().set_params(taste__epochs=10, colleague_trend=None)``.
+    ``extra_components`` adds registered components after the built-in ones (keyed by their
+    ``name``). ``random_state`` seeds the second stage and every component that takes one.
+    Fitted components are ``components_`` (name -> fitted copy); components a dataset
+    cannot feed (e.g. no embedding columns) are left out and logged.
+
+    Cold employees get the cold paths of the components (mean LightFM user, the mean
+    affinity, no department); :meth:`add_users` with profile features serves new employees
+    from their profile with no refit; new content (:meth:`add_items`) goes to every
+    component, and :meth:`observe` feeds every one of them (live trends, affinity).
     """
 
     name = "hybrid"
@@ -115,65 +156,82 @@ class Hybrid(Recommender):
     def __init__(
         self,
         *,
-        no_components: int = 64,
-        epochs: int = 30,
-        learning_rate: float = 0.05,
-        loss: str = "warp",
-        item_alpha: float = 0.0,
-        user_alpha: float = 0.0,
-        num_threads: int = 1,
-        user_feature_prefix: str = "",
-        item_feature_prefix: str = "",
-        embedding_prefix: str = "emb_",
-        content_half_life_days: float | None = 30.0,
-        centre_embeddings: bool | str = False,
-        short_half_life_days: float = 1 / 24,
-        long_half_life_days: float = 2.0,
-        department_prefix: str = "department=",
-        department_half_life_days: float = 2.0,
-        colleague_half_life_days: float | None = 0.25,
-        ease: bool = True,
-        ease_lambda: float | None = None,
-        ease_max_items: int = 5_000,
-        item_prior: bool = True,
-        prior_alpha: float = 10.0,
-        weighted_trends: bool = False,
+        taste: Taste | str | None = DEFAULT,
+        affinity: Affinity | str | None = DEFAULT,
+        global_trend_short: GlobalTrend | str | None = DEFAULT,
+        global_trend_long: GlobalTrend | str | None = DEFAULT,
+        department_trend: DepartmentTrend | str | None = DEFAULT,
+        colleague_trend: ColleagueTrend | str | None = DEFAULT,
+        ease: ItemItem | str | None = DEFAULT,
+        item_prior: ItemPrior | str | None = DEFAULT,
+        freshness: Freshness | str | None = DEFAULT,
+        extra_components: tuple[ScoreComponent, ...] = (),
         validation_fraction: float = 0.15,
         negatives: int = 20,
         C: float = 1.0,
         second_stage: str = "auto",
         random_state: int = 42,
     ) -> None:
-        self.no_components = no_components
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.loss = loss
-        self.item_alpha = item_alpha
-        self.user_alpha = user_alpha
-        self.num_threads = num_threads
-        self.user_feature_prefix = user_feature_prefix
-        self.item_feature_prefix = item_feature_prefix
-        self.embedding_prefix = embedding_prefix
-        self.content_half_life_days = content_half_life_days
-        self.centre_embeddings = centre_embeddings
-        self.short_half_life_days = short_half_life_days
-        self.long_half_life_days = long_half_life_days
-        self.department_prefix = department_prefix
-        self.department_half_life_days = department_half_life_days
-        self.colleague_half_life_days = colleague_half_life_days
-        self.ease = ease
-        self.ease_lambda = ease_lambda
-        self.ease_max_items = ease_max_items
-        self.item_prior = item_prior
-        self.prior_alpha = prior_alpha
-        self.weighted_trends = weighted_trends
+        # a fresh default per hybrid: nested set_params never changes another one's
+        self.taste = _default("taste", taste)
+        self.affinity = _default("affinity", affinity)
+        self.global_trend_short = _default("global_trend_short", global_trend_short)
+        self.global_trend_long = _default("global_trend_long", global_trend_long)
+        self.department_trend = _default("department_trend", department_trend)
+        self.colleague_trend = _default("colleague_trend", colleague_trend)
+        self.ease = _default("ease", ease)
+        self.item_prior = _default("item_prior", item_prior)
+        self.freshness = _default("freshness", freshness)
+        self.extra_components = extra_components
         self.validation_fraction = validation_fraction
         self.negatives = negatives
         self.C = C
         self.second_stage = second_stage
         self.random_state = random_state
 
-    # -- public extras ----------------------------------------------------------------
+    # -- parameters -------------------------------------------------------------------
+    def settings(self) -> dict[str, ScoreComponent]:
+        """The configured (unfitted) components by name, in score order."""
+        out: dict[str, ScoreComponent] = {}
+        for name in DEFAULT_COMPONENTS:
+            component = getattr(self, name)
+            if component is None:
+                continue
+            if not isinstance(component, ScoreComponent):
+                raise TypeError(
+                    f"{name} must be a score component or None, got {type(component).__name__}"
+                )
+            out[name] = component
+        for component in self.extra_components:
+            if not isinstance(component, ScoreComponent) or component.name in out:
+                raise ValueError(
+                    f"extra_components: {component!r} is not a score component with a new name"
+                )
+            out[component.name] = component
+        return out
+
+    def _saved_params(self) -> dict[str, object]:
+        """JSON parameters: the nested settings, None for components left out."""
+        params = self.get_params(deep=True)
+        return {
+            k: v
+            for k, v in params.items()
+            if not isinstance(v, BaseEstimator) and k != "extra_components"
+        }
+
+    @classmethod
+    def _from_params(cls, params: Mapping[str, object]) -> Hybrid:
+        return cls().set_params(**upgrade_params(params))
+
+    def chosen_params(self) -> dict[str, float]:
+        """Hyper-parameters chosen during fit, as ``component__name_`` (e.g. EASE's lambda)."""
+        self._check_fitted()
+        return {
+            f"{name}__{key}": value
+            for name, component in self.components_.items()
+            for key, value in component.chosen().items()
+        }
+
     # -- public extras ----------------------------------------------------------------
     def components(
         self, users: np.ndarray, items: np.ndarray, as_of: float
@@ -182,15 +240,13 @@ class Hybrid(Recommender):
         self._check_fitted()
         users = np.asarray(users, np.int64)
         items = np.asarray(items, np.int64)
-        names = [str(n) for n in self.component_names_]
         if len(users) == 1 and np.ndim(as_of) == 0:  # a feed's reasons: one employee
-            cache = self.scorer_.item_rows(float(as_of))
-            row = row_values(self.parts_, self.item_times_, users[0], items, as_of, names, cache)
-            return {name: row[name].reshape(1, len(items)) for name in names}
+            rows = self.scorer_.raw_rows(int(users[0]), items, float(as_of))
+            return {name: row.reshape(1, len(items)) for name, row in rows.items()}
         grid_users = np.repeat(users, len(items))
         grid_items = np.tile(items, len(users))
-        values = pair_values(self.parts_, self.item_times_, grid_users, grid_items, as_of, names)
-        return {name: values[name].reshape(len(users), len(items)) for name in names}
+        values = pair_values(self.components_, grid_users, grid_items, as_of)
+        return {name: v.reshape(len(users), len(items)) for name, v in values.items()}
 
     def contributions(
         self, users: np.ndarray, items: np.ndarray, as_of: float
@@ -201,14 +257,12 @@ class Hybrid(Recommender):
         ``cold_start`` entry holds the difference of the two heads' intercepts (0 for warm
         items), so the sum still is score - ``intercept_``.
         """
-        names = [str(n) for n in self.component_names_]
+        self._check_fitted()
+        names = list(self.components_)
         items = np.asarray(items, np.int64)
         users = np.asarray(users, np.int64)
         if len(users) == 1 and np.ndim(as_of) == 0:  # a feed's reasons: one employee
-            self._check_fitted()
-            rows = self.scorer_.contribution_rows(
-                int(users[0]), items, float(as_of), self.item_times_
-            )
+            rows = self.scorer_.contribution_rows(int(users[0]), items, float(as_of))
             out = {name: rows[j][None, :] for j, name in enumerate(names)}
             if self.has_cold_head_:
                 out["cold_start"] = self.scorer_.head_rows()[3][items][None, :].copy()
@@ -219,8 +273,8 @@ class Hybrid(Recommender):
         values = coef[:, None, :] * (stacked - mean[:, None, :]) / scale[:, None, :]
         out: dict[str, np.ndarray] = dict(zip(names, values, strict=True))
         if self.has_cold_head_:
-            rows = (len(np.atleast_1d(users)), len(items))
-            out["cold_start"] = np.broadcast_to(shift, rows).copy()
+            rows_shape = (len(np.atleast_1d(users)), len(items))
+            out["cold_start"] = np.broadcast_to(shift, rows_shape).copy()
         return out
 
     # -- learning ---------------------------------------------------------------------
@@ -229,14 +283,20 @@ class Hybrid(Recommender):
             raise ValueError(
                 f"validation_fraction must be in (0, 1), got {self.validation_fraction}"
             )
-        names = self._names(dataset)
-        self.__dict__.pop("ease_lambda_", None)
+        settings = self._usable(dataset)
+        names = list(settings)
         self.second_stage_ = self.resolve_second_stage(dataset)
         build = time_examples if self.second_stage_ == "time" else random_examples
+        staged: dict[str, ScoreComponent] = {}
+
+        def fit_part(part: Dataset) -> dict[str, ScoreComponent]:
+            staged.update(self._fit_components(part, settings, reset_unseen=True))
+            return staged
+
         x, y, cold, groups = build(
             dataset,
             names,
-            lambda part: self._fit_parts(part, names, reset_unseen=True),
+            fit_part,
             validation_fraction=self.validation_fraction,
             negatives=self.negatives,
             rng=np.random.default_rng(self.random_state),
@@ -250,8 +310,28 @@ class Hybrid(Recommender):
         self._set_heads(warm, cold_head or warm, cold_head is not None, len(y))
         counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
         self.item_cold_ = counts == 0
-        self.parts_ = self._fit_parts(dataset, names)
+        final = {n: (staged[n].refit_settings() if n in staged else c) for n, c in settings.items()}
+        self.components_ = self._fit_components(dataset, final)
         self._new_scorer()
+
+    def _usable(self, dataset: Dataset) -> dict[str, ScoreComponent]:
+        """Copies of the configured components ``dataset`` can feed (the others logged),
+        seeded with ``random_state``."""
+        out: dict[str, ScoreComponent] = {}
+        for name, component in self.settings().items():
+            reason = component.left_out(dataset)
+            if reason is not None:
+                if name != "taste":
+                    logger.info("hybrid: %s left out: %s", name, reason)
+                    continue
+                raise ValueError(f"hybrid: the taste component cannot be fitted: {reason}")
+            copy = clone(component)
+            if "random_state" in copy.get_params(deep=False):
+                copy.set_params(random_state=self.random_state)
+            out[name] = copy
+        if "taste" not in out:
+            raise ValueError("hybrid: taste must not be None (other components build on it)")
+        return out
 
     def resolve_second_stage(self, dataset: Dataset) -> str:
         """``"time"`` or ``"random"``: ``second_stage``, with ``"auto"`` resolved by the rule
@@ -264,72 +344,20 @@ class Hybrid(Recommender):
             return self.second_stage
         return "random" if dataset.item_times is None else "time"
 
-    def _names(self, dataset: Dataset) -> list[str]:
-        names = ["taste"]
-        if _has_columns(dataset.item_features, self.embedding_prefix):
-            names.append("affinity")
-        names += ["global_trend_short", "global_trend_long"]
-        if _has_columns(dataset.user_features, self.department_prefix):
-            names.append("department_trend")
-        if self.colleague_half_life_days is not None:
-            names.append("colleague_trend")
-        if self._uses_ease(dataset):
-            names.append("ease")
-        if self.item_prior and dataset.item_features is not None and dataset.item_features.names:
-            names.append("item_prior")
-        return names if dataset.item_times is None else [*names, "freshness"]
-
-    def _uses_ease(self, dataset: Dataset) -> bool:
-        if not self.ease or not len(dataset.interactions):
-            return False
-        if len(dataset.items) > self.ease_max_items:
-            logger.info(
-                "hybrid: EASE left out: %d items > ease_max_items=%d",
-                len(dataset.items),
-                self.ease_max_items,
-            )
-            return False
-        return True
-
-    def _fit_parts(
-        self, dataset: Dataset, names: list[str], *, reset_unseen: bool = False
-    ) -> dict[str, object]:
-        """Every component model of ``names`` fitted on ``dataset``."""
-        taste = _without_seen(self._empty_part("taste").fit(dataset))
-        if reset_unseen:
-            _reset_unseen_items(taste, dataset)
-        parts: dict[str, object] = {"taste": taste}
-        if "affinity" in names:
-            parts["affinity"] = _without_seen(self._empty_part("affinity").fit(dataset))
-        for key in TREND_NAMES:
-            parts[key] = _without_seen(self._empty_part(key).fit(dataset))
-        if "department_trend" in names:
-            parts["department_trend"] = DepartmentTrend.fit(
-                dataset,
-                self.department_prefix,
-                self.department_half_life_days,
-                self.weighted_trends,
-            )
-        if "colleague_trend" in names:
-            parts["colleague_trend"] = ColleagueTrend.fit(
-                dataset,
-                taste.user_vectors_,
-                taste.cold_vector_,
-                self.colleague_half_life_days,
-                self.weighted_trends,
-            )
-        if "ease" in names:
-            # lambda: given, or chosen once (on the first data fitted) and then reused
-            lam = (
-                self.ease_lambda
-                if self.ease_lambda is not None
-                else self.__dict__.get("ease_lambda_")
-            )
-            parts["ease"] = ItemItem.fit(dataset, lam, self.random_state)
-            self.ease_lambda_ = parts["ease"].lam_
-        if "item_prior" in names:
-            parts["item_prior"] = ItemPrior.fit(dataset, self.prior_alpha)
-        return parts
+    def _fit_components(
+        self,
+        dataset: Dataset,
+        settings: Mapping[str, ScoreComponent],
+        *,
+        reset_unseen: bool = False,
+    ) -> dict[str, ScoreComponent]:
+        """Fresh copies of ``settings`` fitted on ``dataset``, in order (a component may
+        build on those before it)."""
+        fitted: dict[str, ScoreComponent] = {}
+        for name, component in settings.items():
+            context = FitContext(dict(fitted), self.random_state, reset_unseen)
+            fitted[name] = clone(component).fit_component(dataset, context)
+        return fitted
 
     def _learn_head(
         self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None, min_positives: int
@@ -377,7 +405,7 @@ class Hybrid(Recommender):
     @staticmethod
     def _prior_head(names: list[str]) -> Head:
         n = len(names)
-        coef = np.asarray([PRIOR_COEF[name] for name in names], np.float64)
+        coef = np.asarray([PRIOR_COEF.get(name, 1.0) for name in names], np.float64)
         return Head(coef, np.zeros(n), np.ones(n), 0.0)
 
     def _set_heads(self, warm: Head, cold: Head, has_cold: bool, examples: int) -> None:
@@ -398,8 +426,7 @@ class Hybrid(Recommender):
     # -- scoring ----------------------------------------------------------------------
     def _new_scorer(self) -> None:
         warm, cold = self.heads()
-        names = [str(n) for n in self.component_names_]
-        self.scorer_ = FoldedScorer(self.parts_, names, warm, cold, lambda: self.item_cold_)
+        self.scorer_ = FoldedScorer(self.components_, warm, cold, lambda: self.item_cold_)
         self.scorer_.enable_rows(getattr(self, "_row_cache_bytes", 0))
 
     def keep_user_rows(self, max_bytes: int) -> None:
@@ -428,52 +455,46 @@ class Hybrid(Recommender):
         return self.scorer_.warm(users)
 
     def _score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
-        return self.scorer_.score(users, items, as_of, self.item_times_)
+        return self.scorer_.score(users, items, as_of)
 
     # -- live state -------------------------------------------------------------------
     def _observe(self, users, items, times, weights) -> None:
-        observe_parts(self.parts_, users, items, times, weights)
+        observe_all(self.components_, users, items, times, weights)
         self.scorer_.invalidate()
         self.scorer_.drop_users(users)
 
     def _add_users(self, count: int) -> None:
-        for part in self.parts_.values():
-            part._add_users(count)
+        for component in self.components_.values():
+            component.grow_users(count)
         self.scorer_.invalidate()
 
     def _add_items(
         self, internal: np.ndarray, content_ids: list[str], features: FeatureMatrix | None
     ) -> None:
-        for part in self.parts_.values():
-            part._add_items(internal, content_ids, features)
+        times = self.item_times_[internal]
+        for component in self.components_.values():
+            component.grow_items(internal, content_ids, features, times)
         self.item_cold_ = np.concatenate([self.item_cold_, np.ones(len(internal), bool)])
         self.scorer_.invalidate()
 
     def _set_user_features(
         self, internal: np.ndarray, employee_ids: list[str], features: FeatureMatrix
     ) -> None:
-        """Profiles to the parts: taste (and the colleague vectors from it) for employees
-        added after fit; the department (``department_prefix`` columns) for everyone given."""
-        taste: LightFMHybrid = self.parts_["taste"]  # type: ignore[assignment]
-        taste._set_user_features(internal, employee_ids, features)
-        colleagues = self.parts_.get("colleague_trend")
-        if isinstance(colleagues, ColleagueTrend) and len(taste.user_feature_names_):
-            vectors, usable = taste.profile_rows(employee_ids, features)
-            chosen = usable & (internal >= taste.n_fit_users_)
-            colleagues.set_user_vectors(internal[chosen], vectors[chosen])
-        departments = self.parts_.get("department_trend")
-        if isinstance(departments, DepartmentTrend):
-            rows = _rows_by_name(features, employee_ids, departments.department_names_)
-            found = department_of_rows(rows)
-            given = found >= 0
-            departments.set_departments(internal[given], found[given])
+        """Profiles to the components (taste and the colleague vectors from it for employees
+        added after fit; the department for everyone given)."""
+        for component in self.components_.values():
+            component.set_profiles(internal, employee_ids, features, self.components_)
         self.scorer_.invalidate()
         self.scorer_.drop_users(internal)
 
     # -- persistence ------------------------------------------------------------------
     def _state(self) -> dict[str, np.ndarray]:
+        names = list(self.components_)
         arrays = {
-            "component_names": self.component_names_,
+            "component_names": np.asarray(names, dtype=np.str_),
+            "component_classes": np.asarray(
+                [self.components_[n].name for n in names], dtype=np.str_
+            ),
             "coef": self.coef_,
             "intercept": np.asarray([self.intercept_]),
             "means": self.means_,
@@ -487,98 +508,78 @@ class Hybrid(Recommender):
             "has_cold_head": np.asarray([self.has_cold_head_]),
             "item_cold": self.item_cold_,
         }
-        for key, part in self.parts_.items():
-            arrays |= {f"{key}__{k}": v for k, v in part._state().items()}
+        for key, component in self.components_.items():
+            arrays |= {f"{key}__{k}": v for k, v in component.state().items()}
         return arrays
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
+        arrays = upgrade_state(arrays, self.item_times_)
         self.component_names_ = arrays["component_names"]
         warm = Head(
             arrays["coef"], arrays["means"], arrays["scales"], float(arrays["intercept"][0])
         )
-        cold = warm
-        if "cold_coef" in arrays:
-            cold = Head(
-                arrays["cold_coef"],
-                arrays["cold_means"],
-                arrays["cold_scales"],
-                float(arrays["cold_intercept"][0]),
-            )
-        has_cold = bool(arrays["has_cold_head"][0]) if "has_cold_head" in arrays else False
-        self._set_heads(warm, cold, has_cold, int(arrays["validation_examples"][0]))
-        self.item_cold_ = arrays.get("item_cold", np.zeros(len(self.item_times_), bool))
-        stage = arrays.get("second_stage")
-        self.second_stage_ = "time" if stage is None else str(stage[0])
-        parts: dict[str, object] = {}
-        for name in map(str, self.component_names_):
-            if name == "freshness":
-                continue
+        cold = Head(
+            arrays["cold_coef"],
+            arrays["cold_means"],
+            arrays["cold_scales"],
+            float(arrays["cold_intercept"][0]),
+        )
+        self._set_heads(
+            warm, cold, bool(arrays["has_cold_head"][0]), int(arrays["validation_examples"][0])
+        )
+        self.item_cold_ = arrays["item_cold"]
+        self.second_stage_ = str(arrays["second_stage"][0])
+        settings = self.settings()
+        components: dict[str, ScoreComponent] = {}
+        for name, kind in zip(
+            map(str, arrays["component_names"]), map(str, arrays["component_classes"]), strict=True
+        ):
             prefix = f"{name}__"
             state = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
-            part = self._empty_part(name)
-            part._set_state(state)
-            parts[name] = part
-        self.parts_ = parts
+            configured = settings.get(name)
+            component = clone(configured) if configured is not None else COMPONENTS[kind]()
+            components[name] = component.load_state(state)
+        self.components_ = components
         self._new_scorer()
-
-    def _empty_part(self, name: str):
-        if name == "taste":
-            return LightFMHybrid(
-                no_components=self.no_components,
-                epochs=self.epochs,
-                learning_rate=self.learning_rate,
-                loss=self.loss,
-                item_alpha=self.item_alpha,
-                user_alpha=self.user_alpha,
-                random_state=self.random_state,
-                num_threads=self.num_threads,
-                user_feature_prefix=self.user_feature_prefix,
-                item_feature_prefix=self.item_feature_prefix,
-            )
-        if name == "affinity":
-            return ContentBased(
-                feature_prefix=self.embedding_prefix,
-                half_life_days=self.content_half_life_days,
-                centre=self.centre_embeddings,
-            )
-        if name == "global_trend_short":
-            return RecentPopular(
-                half_life_days=self.short_half_life_days, weighted=self.weighted_trends
-            )
-        if name == "global_trend_long":
-            return RecentPopular(
-                half_life_days=self.long_half_life_days, weighted=self.weighted_trends
-            )
-        if name == "department_trend":
-            return DepartmentTrend(self.department_half_life_days, self.weighted_trends)
-        if name == "colleague_trend":
-            return ColleagueTrend(self.colleague_half_life_days or 1.0, self.weighted_trends)
-        if name == "ease":
-            return ItemItem(self.ease_lambda, self.random_state)
-        if name == "item_prior":
-            return ItemPrior(self.prior_alpha)
-        raise ValueError(f"unknown component {name!r}")
 
 
 # -- helpers ------------------------------------------------------------------------------
-def _has_columns(features: FeatureMatrix | None, prefix: str) -> bool:
-    return features is not None and any(n.startswith(prefix) for n in features.names)
+def _default(name: str, value: object) -> object:
+    """The parameter's value, or a fresh default component for ``"default"``."""
+    return DEFAULT_COMPONENTS[name]() if isinstance(value, str) and value == DEFAULT else value
 
 
-def _without_seen(part: Recommender) -> Recommender:
-    """A part without its own seen-item sets: the hybrid keeps them once (parts are never
-    asked to rank on their own; their live state is fed by ``_observe``)."""
-    part.seen_ = []
-    return part
+def upgrade_params(params: Mapping[str, object]) -> dict[str, object]:
+    """Parameters of a hybrid saved before the component redesign in today's names."""
+    out: dict[str, object] = {}
+    for key, value in params.items():
+        if key in FLAT_SWITCHES:
+            if value is False or value is None:
+                out[FLAT_SWITCHES[key]] = None
+        elif key == "colleague_half_life_days" and value is None:
+            out["colleague_trend"] = None
+        elif key == "weighted_trends":
+            out |= {f"{name}__weighted": value for name in WEIGHTED}
+        else:
+            out[FLAT_PARAMS.get(key, key)] = value
+    dropped = {k.split("__")[0] for k, v in out.items() if v is None and "__" not in k}
+    return {k: v for k, v in out.items() if k.split("__")[0] not in dropped or "__" not in k}
 
 
-def _reset_unseen_items(taste: LightFMHybrid, dataset: Dataset) -> None:
-    """Items with no event in ``dataset`` get the representation new content gets live."""
-    counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
-    unseen = np.flatnonzero(counts == 0)
-    if not len(unseen):
-        return
-    ids = [str(c) for c in dataset.items.external[unseen]]
-    vectors, bias = taste._new_item_rows(ids, dataset.item_features)
-    taste.item_vectors_[unseen] = vectors
-    taste.item_bias_[unseen] = bias
+def upgrade_state(arrays: dict[str, np.ndarray], item_times: np.ndarray) -> dict[str, np.ndarray]:
+    """Arrays of a hybrid saved before the component redesign in today's layout: each
+    component's class named, the cold head present, freshness holding its item times."""
+    arrays = dict(arrays)
+    names = [str(n) for n in arrays["component_names"]]
+    if "component_classes" not in arrays:
+        kinds = {"global_trend_short": "global_trend", "global_trend_long": "global_trend"}
+        arrays["component_classes"] = np.asarray([kinds.get(n, n) for n in names], np.str_)
+    if "cold_coef" not in arrays:
+        for key in ("coef", "intercept", "means", "scales"):
+            arrays[f"cold_{key}"] = arrays[key]
+    arrays.setdefault("has_cold_head", np.asarray([False]))
+    arrays.setdefault("item_cold", np.zeros(len(item_times), bool))
+    arrays.setdefault("second_stage", np.asarray(["time"], np.str_))
+    if "freshness" in names and "freshness__times" not in arrays:
+        arrays["freshness__times"] = np.asarray(item_times, np.float64)
+    return arrays

@@ -69,12 +69,18 @@ class LightFMBase(Recommender):
         self.cold_bias_ = np.float32(user_bias.mean(dtype=np.float64))
         self.new_item_vector_ = item_vectors.mean(axis=0, dtype=np.float64).astype(np.float32)
 
-    def _score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
+    def user_factors(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """float32 (vectors, biases) of ``users`` (internal ids; -1: the cold employee)."""
+        users = np.asarray(users, np.int64)
         known = users >= 0
         vectors = np.broadcast_to(self.cold_vector_, (len(users), len(self.cold_vector_))).copy()
         bias = np.full(len(users), self.cold_bias_, np.float32)
         vectors[known] = self.user_vectors_[users[known]]
         bias[known] = self.user_bias_[users[known]]
+        return vectors, bias
+
+    def _score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
+        vectors, bias = self.user_factors(users)
         return lfm.scores(vectors, bias, self.item_vectors_[items], self.item_bias_[items])
 
     def _add_users(self, count: int) -> None:

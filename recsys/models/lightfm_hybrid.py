@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -10,6 +11,7 @@ import scipy.sparse as sp
 from recsys import lightfm_adapter as lfm
 from recsys.dataset import Dataset
 from recsys.matrix import FeatureMatrix
+from recsys.models.component import FitContext, Fold, ScoreComponent, register
 from recsys.models.lightfm_cf import LightFMBase
 
 
@@ -246,3 +248,86 @@ def _from_features(
     usable = np.diff(normalised.indptr) > 0
     vectors, bias = lfm.representations(normalised, embeddings, biases)
     return vectors, bias, usable
+
+
+@register
+class Taste(LightFMHybrid, ScoreComponent):
+    """The hybrid's long-term taste: ``u . v + b_u + b_i`` of LightFM representations
+    (:class:`LightFMHybrid`; cold employees the mean user, new content from its features)."""
+
+    name = "taste"
+
+    def fit_component(self, dataset: Dataset, context: FitContext) -> Self:
+        self._remember(dataset, seen=False)
+        self._fit(dataset)
+        if context.reset_unseen:
+            self._reset_unseen_items(dataset)
+        return self
+
+    def _reset_unseen_items(self, dataset: Dataset) -> None:
+        """Items with no event in ``dataset`` get the representation new content gets live."""
+        counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
+        unseen = np.flatnonzero(counts == 0)
+        if not len(unseen):
+            return
+        ids = [str(c) for c in dataset.items.external[unseen]]
+        vectors, bias = self._new_item_rows(ids, dataset.item_features)
+        self.item_vectors_[unseen] = vectors
+        self.item_bias_[unseen] = bias
+
+    # -- shapes -----------------------------------------------------------------------
+    def pairs(self, users: np.ndarray, items: np.ndarray, times: np.ndarray) -> np.ndarray:
+        vectors, bias = self.user_factors(users)
+        dot = np.einsum("ij,ij->i", vectors, self.item_vectors_[items], dtype=np.float64)
+        return dot + bias + self.item_bias_[items]
+
+    def item_values(self, as_of: float) -> np.ndarray | None:
+        return self.item_bias_
+
+    def static_scores(
+        self, users: np.ndarray, columns: np.ndarray | None, fold: Fold
+    ) -> np.ndarray | None:
+        vectors, bias = self.user_factors(users)
+        block = fold.scaled_rows(self.item_vectors_)
+        weights = fold.float_weights
+        if columns is not None:
+            block, weights = block[columns], weights[columns]
+        scores = vectors @ block.T
+        scores += bias[:, None] * weights[None, :]
+        return scores
+
+    def static_sources(self) -> tuple[np.ndarray, ...]:
+        return (self.item_vectors_,)
+
+    def employee_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(every employee's vector, the cold employee's vector)."""
+        return self.user_vectors_, self.cold_vector_
+
+    def profile_vectors(
+        self, internal: np.ndarray, employee_ids: list[str], features: FeatureMatrix
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(internal ids, vectors) of the employees added after fit that ``features`` gives
+        a usable profile row (what :meth:`set_profiles` uses)."""
+        internal = np.asarray(internal, np.int64)
+        if not len(self.user_feature_names_):
+            return internal[:0], np.zeros((0, len(self.cold_vector_)), np.float32)
+        vectors, usable = self.profile_rows(employee_ids, features)
+        chosen = usable & (internal >= self.n_fit_users_)
+        return internal[chosen], vectors[chosen]
+
+    # -- live state -------------------------------------------------------------------
+    def grow_users(self, count: int) -> None:
+        self._add_users(count)
+
+    def grow_items(self, internal, content_ids, features, times) -> None:
+        self._add_items(internal, content_ids, features)
+
+    def set_profiles(self, internal, employee_ids, features, fitted) -> None:
+        self._set_user_features(internal, employee_ids, features)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return self._state()
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
+        self._set_state(arrays)
+        return self

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 import numpy as np
 
 from recsys.base import Recommender
 from recsys.dataset import Dataset
 from recsys.matrix import FeatureMatrix
-
-DAY = 86_400.0
+from recsys.models.component import FitContext, ScoreComponent, register
+from recsys.models.decayed import Decayed, log_trend
 
 
 class Popular(Recommender):
@@ -42,7 +44,7 @@ class Popular(Recommender):
         self.counts_ = arrays["counts"]
 
 
-class RecentPopular(Recommender):
+class RecentPopular(Decayed, Recommender):
     """Exponentially time-decayed counts: what is hot right now, kept live by ``observe``.
 
     An event of weight w at time t adds ``w * 2 ** (-(as_of - t) / half_life)`` to its
@@ -67,19 +69,14 @@ class RecentPopular(Recommender):
     def _observe(self, users, items, times, weights) -> None:
         if len(times) == 0:
             return
-        latest = float(np.max(times))
-        if latest > self.reference_:
-            self.decayed_ *= self._decay(latest - self.reference_)
-            self.reference_ = latest
+        shift = self.advance(np.asarray(times))
+        if shift != 1.0:
+            self.decayed_ *= shift
         values = np.asarray(weights, np.float64) if self.weighted else np.ones(len(items))
-        np.add.at(self.decayed_, items, values * self._decay(self.reference_ - np.asarray(times)))
-
-    def _decay(self, seconds: float | np.ndarray) -> float | np.ndarray:
-        return np.exp2(-np.asarray(seconds, np.float64) / (self.half_life_days * DAY))
+        np.add.at(self.decayed_, items, values * self.decay(self.reference_ - np.asarray(times)))
 
     def _score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
-        factor = self._decay(max(as_of - self.reference_, 0.0))
-        return np.broadcast_to(self.decayed_[items] * factor, (len(users), len(items)))
+        return np.broadcast_to(self.decayed_[items] * self.factor(as_of), (len(users), len(items)))
 
     def _add_items(
         self, internal: np.ndarray, content_ids: list[str], features: FeatureMatrix | None
@@ -92,3 +89,38 @@ class RecentPopular(Recommender):
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.decayed_ = arrays["decayed"]
         self.reference_ = float(arrays["reference"][0])
+
+
+@register
+class GlobalTrend(RecentPopular, ScoreComponent):
+    """The hybrid's global trend: ``log1p`` of :class:`RecentPopular`'s decayed count at the
+    request time (item-only; the hybrid has a short and a long half-life one)."""
+
+    name = "global_trend"
+
+    def fit_component(self, dataset: Dataset, context: FitContext) -> Self:
+        self._remember(dataset, seen=False)
+        self._fit(dataset)
+        return self
+
+    def is_item_only(self) -> bool:
+        return True
+
+    def pairs(self, users: np.ndarray, items: np.ndarray, times: np.ndarray) -> np.ndarray:
+        return log_trend(self.decayed_[items], self.factor(times))
+
+    def item_values(self, as_of: float) -> np.ndarray | None:
+        return log_trend(self.decayed_, self.factor(as_of))
+
+    def observe_events(self, users, items, times, weights) -> None:
+        self._observe(users, items, times, weights)
+
+    def grow_items(self, internal, content_ids, features, times) -> None:
+        self._add_items(internal, content_ids, features)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return self._state()
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
+        self._set_state(arrays)
+        return self

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
 from recsys.dataset import Dataset
+from recsys.models.component import ScoreComponent
 from recsys.models.hybrid_scoring import pair_values
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ logger = logging.getLogger(__name__)
 #: (X, y, cold, group): raw values, labels, rows on items scored as new content, and the
 #: ranking each row belongs to (rows of one group are candidates of one ranking).
 Examples = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-FitParts = Callable[[Dataset], dict[str, object]]
+FitParts = Callable[[Dataset], dict[str, ScoreComponent]]
 
 
 def _empty(names: list[str]) -> Examples:
@@ -95,7 +96,7 @@ def time_examples(
         end = int(np.searchsorted(times[event_order], start_time, side="left"))
         if end > observed:
             chosen = event_order[observed:end]
-            observe_parts(
+            observe_all(
                 parts,
                 events.users[chosen],
                 events.items[chosen],
@@ -166,7 +167,7 @@ def _block_rows(parts, item_times, names, users, items, times, neg_items, valid)
     all_users = np.concatenate([users, np.repeat(users, counts)])
     all_items = np.concatenate([items, neg_items[valid]])
     all_times = np.concatenate([times, np.repeat(times, counts)])
-    values = pair_values(parts, item_times, all_users, all_items, all_times, names)
+    values = pair_values(parts, all_users, all_items, all_times)
     x = np.column_stack([values[name] for name in names])
     y = np.r_[np.ones(len(users), np.int64), np.zeros(int(counts.sum()), np.int64)]
     return x, y, all_items
@@ -276,18 +277,18 @@ def _holdout_rows(
         chosen = np.sort(rng.choice(pool, size=count, replace=False, p=weights))
         candidates = np.r_[mine, chosen].astype(np.int64)
         repeated = np.full(len(candidates), user, np.int64)
-        values = pair_values(parts, item_times, repeated, candidates, as_of, names)
+        values = pair_values(parts, repeated, candidates, as_of)
         rows.append(np.column_stack([values[name] for name in names]))
         labels.append(np.r_[np.ones(len(mine), np.int64), np.zeros(count, np.int64)])
         groups.append(np.full(len(candidates), user, np.int64))
     return np.vstack(rows), np.concatenate(labels), np.concatenate(groups)
 
 
-def observe_parts(parts: dict[str, object], users, items, times, weights) -> None:
-    """Feed events (internal ids) to every component model's live state."""
+def observe_all(components: Mapping[str, ScoreComponent], users, items, times, weights) -> None:
+    """Feed events (internal ids) to every component's live state."""
     users = np.asarray(users, np.int64)
     items = np.asarray(items, np.int64)
     times = np.asarray(times, np.float64)
     weights = np.asarray(weights, np.float32)
-    for part in parts.values():
-        part._observe(users, items, times, weights)
+    for component in components.values():
+        component.observe_events(users, items, times, weights)

@@ -30,6 +30,7 @@ from recsys.dataset import Dataset
 from recsys.ids import IdMap
 from recsys.matrix import FeatureMatrix
 from recsys.metrics import auc, mean_over_users, ranking_metrics_per_user
+from recsys.models import make_recommender
 from training.evaluation.protocols import movielens_100k, movielens_cold_items
 from training.evaluation.registry import (
     BENCHMARKS,
@@ -53,9 +54,9 @@ CONFIGS: dict[str, dict[str, object]] = {
     "lightfm_hybrid": {"item_feature_prefix": "genre="},
     "content": {"centre": True},
     "hybrid": {
-        "item_feature_prefix": "genre=",
-        "colleague_half_life_days": None,
-        "centre_embeddings": "cold",
+        "taste__item_feature_prefix": "genre=",
+        "colleague_trend": None,
+        "affinity__centre": "cold",
     },
 }
 
@@ -124,7 +125,7 @@ def configured(
     used: dict[str, dict[str, object]] = {}
     for name, factory in chosen.items():
         if name in CONFIGS and is_registered_default(name, factory):
-            chosen[name] = functools.partial(factory, **CONFIGS[name])
+            chosen[name] = functools.partial(make_recommender, name, CONFIGS[name])
             used[name] = CONFIGS[name]
     return chosen, used
 

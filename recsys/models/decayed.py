@@ -1,0 +1,41 @@
+"""Exponentially decayed sums kept relative to the latest event seen (``reference_``).
+
+Each live event costs O(1) (O(dimensions) for vectors) and never overflows: the stored sums
+are as of ``reference_``, and a value at a later time ``t`` is the sum times
+``2 ** (-(t - reference_) / half_life)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DAY = 86_400.0
+
+
+class Decayed:
+    """The clock of decayed sums: ``half_life_days``, ``reference_`` and the decay factor."""
+
+    half_life_days: float
+    reference_: float
+
+    def decay(self, seconds: np.ndarray | float) -> np.ndarray:
+        """``2 ** (-seconds / half_life)``."""
+        return np.exp2(-np.asarray(seconds, np.float64) / (self.half_life_days * DAY))
+
+    def factor(self, times: np.ndarray | float) -> np.ndarray:
+        """Decay from ``reference_`` to each time (1 for times before it)."""
+        return self.decay(np.maximum(np.asarray(times, np.float64) - self.reference_, 0.0))
+
+    def advance(self, times: np.ndarray) -> float:
+        """Move ``reference_`` to the latest of ``times``; the factor to apply to old sums."""
+        latest = float(np.max(times))
+        if latest <= self.reference_:
+            return 1.0
+        shift = float(self.decay(latest - self.reference_))
+        self.reference_ = latest
+        return shift
+
+
+def log_trend(decayed: np.ndarray, factor: np.ndarray | float) -> np.ndarray:
+    """A trend component's value: ``log1p`` of the decayed count at the factor's time."""
+    return np.log1p(np.maximum(decayed * factor, 0.0))
