@@ -31,6 +31,7 @@ from features.data.contract import SENIORITIES
 from features.snapshot import Snapshot
 from recsys.ids import IdMap
 from recsys.matrix import FeatureMatrix
+from recsys.times import DAY
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ def _tenure(column: pd.Series, as_of: pd.Timestamp) -> tuple[sp.csr_matrix, list
     if hired.dt.tz is not None:
         hired = hired.dt.tz_convert("UTC").dt.tz_localize(None)
     moment = as_of.tz_convert("UTC").tz_localize(None)
-    days = (moment - hired).dt.total_seconds().to_numpy(dtype=float) / 86_400.0
+    days = (moment - hired).dt.total_seconds().to_numpy(dtype=float) / DAY
     missing = np.isnan(days)
     years = np.clip(np.nan_to_num(days), 0.0, None) / DAYS_PER_YEAR
     values = np.column_stack([years, missing]).astype(np.float32)

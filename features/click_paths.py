@@ -25,11 +25,13 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from features.data.reader import fetch_rows, naive_utc
+from features.data.reader import fetch_rows
 from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
+from features.data.times import naive_utc, whole_seconds
 
 logger = logging.getLogger(__name__)
+_ISO = "ISO8601"
 
 DEFAULT_LOOKBACK = timedelta(days=30)
 ATTRIBUTES = ("share", "advocate", "content", "network", "department", "content_type")
@@ -107,7 +109,9 @@ def read_click_paths(
     clicks = _clicks(store, since, until)
     shares = _share_attributes(store, since, until)
     conversions = _conversions(store, naive_utc(start), naive_utc(end))
-    paths = _paths(clicks, conversions, int(lookback.total_seconds()), _seconds([end])[0])
+    paths = _paths(
+        clicks, conversions, int(lookback.total_seconds()), whole_seconds([end], format=_ISO)[0]
+    )
     return replace(paths, attributes=_attributes(paths.attributes["share"], shares))
 
 
@@ -133,7 +137,7 @@ def _clicks(store: Store, since: datetime, until: datetime) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(
         fetch_rows(store, query), columns=["visitor", "time", "share"]
     )
-    frame["time"] = _seconds(frame["time"])
+    frame["time"] = whole_seconds(frame["time"], format=_ISO)  # naive UTC or SQLite text
     return frame
 
 
@@ -172,17 +176,11 @@ def _conversions(store: Store, start: datetime, end: datetime) -> pd.DataFrame:
     ).where(table.c.timestamp >= start, table.c.timestamp < end)  # fmt: skip
     columns = ["conversion_id", "visitor", "time", "value", "currency"]
     frame = pd.DataFrame.from_records(fetch_rows(store, query), columns=columns)
-    frame["time"] = _seconds(frame["time"])
+    frame["time"] = whole_seconds(frame["time"], format=_ISO)  # naive UTC or SQLite text
     frame["value"] = pd.to_numeric(frame["value"]).astype("float64")
     currency = frame["currency"].astype(object)
     frame["currency"] = currency.where(currency.notna(), None)
     return frame
-
-
-def _seconds(values: object) -> np.ndarray:
-    """Naive-UTC datetimes or SQLite's text times as int64 Unix seconds."""
-    stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
-    return (stamps.astype("datetime64[ns, UTC]").astype("int64") // 10**9).to_numpy(np.int64)
 
 
 def _paths(clicks: pd.DataFrame, conversions: pd.DataFrame, lookback: int, end: int) -> ClickPaths:

@@ -12,6 +12,7 @@ from features.builder import check_fitted, multi_hot, one_hot, select_rows, voca
 from features.snapshot import Snapshot
 from recsys.ids import IdMap
 from recsys.matrix import FeatureMatrix
+from recsys.times import DAY
 
 # (name, lower bound in days, upper bound in days): age = as_of - published_at
 AGE_BUCKETS: tuple[tuple[str, float, float], ...] = (
@@ -62,7 +63,7 @@ class ContentMetadata:
 
 def _age(content: pd.DataFrame, as_of: pd.Timestamp) -> tuple[sp.csr_matrix, list[str]]:
     published = pd.to_datetime(content["published_at"], utc=True)
-    age_days = ((as_of - published).dt.total_seconds() / 86400.0).to_numpy()
+    age_days = ((as_of - published).dt.total_seconds() / DAY).to_numpy()
     columns = [((age_days >= low) & (age_days < high)) for _, low, high in AGE_BUCKETS]
     expires = pd.to_datetime(content["expires_at"], utc=True)
     columns.append((expires <= as_of).fillna(False).to_numpy(dtype=bool))

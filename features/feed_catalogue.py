@@ -31,9 +31,10 @@ import pandas as pd
 import sqlalchemy as sa
 
 from features.data.contract import APPROVAL_STATUSES
-from features.data.reader import StoreReader, naive_utc, utc
+from features.data.reader import StoreReader
 from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
+from features.data.times import column_seconds, naive_utc, utc
 from features.snapshot import Snapshot
 from recsys.catalogue import NETWORKS, Audience, Catalogue
 from recsys.ids import IdMap
@@ -129,7 +130,7 @@ def _feed_data(
         audience=build_audience(advocates, excluding),
         titles=titles,
         missing=tuple(missing["content_id"].astype(str)),
-        missing_published_at=_seconds(missing["published_at"]),
+        missing_published_at=column_seconds(missing["published_at"]),
         problems=tuple(problems),
     )
     logger.info("feed data: %s", data.summary())
@@ -237,13 +238,7 @@ def _lists(column: pd.Series | None, n: int | None = None) -> list[list[str]]:
     return [[] if _missing(v) else [str(x) for x in v if not _missing(x)] for v in column]
 
 
-def _seconds(column: pd.Series) -> np.ndarray:
-    """Unix seconds (NaN where missing)."""
-    times = pd.to_datetime(column, utc=True)
-    return ((times - pd.Timestamp(0, tz="UTC")).dt.total_seconds()).to_numpy(np.float64)
-
-
 def _optional_seconds(column: pd.Series | None, n: int) -> list[float | None]:
     if column is None:
         return [None] * n
-    return [None if np.isnan(v) else float(v) for v in _seconds(column)]
+    return [None if np.isnan(v) else float(v) for v in column_seconds(column)]

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from features.builder import profiled_rows
-from features.data.reader import utc
+from features.data.times import utc
 from features.snapshot import Snapshot
 
 logger = logging.getLogger(__name__)

@@ -54,6 +54,7 @@ from features.data.contract import EVENT_TYPES, NETWORKS
 from features.snapshot import Snapshot
 from recsys.ids import IdMap
 from recsys.matrix import FeatureMatrix
+from recsys.times import DAY, decay
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ class _Events:
 
     def __init__(self, frame: pd.DataFrame, index: pd.Index, as_of: pd.Timestamp) -> None:
         stamps = pd.to_datetime(frame["timestamp"], utc=True)
-        age = (as_of - stamps).dt.total_seconds().to_numpy(dtype=np.float64) / 86_400.0
+        age = (as_of - stamps).dt.total_seconds().to_numpy(dtype=np.float64) / DAY
         row = lookup(frame["employee_id"], index)
         kind = lookup(frame["event_type"], pd.Index(EVENT_TYPES))
         content, uniques = pd.factorize(frame["content_id"])
@@ -276,7 +277,7 @@ def _affinity(
     """Time-decayed, event-weighted mean content embedding per advocate, L2-normalised."""
     position = embeddings.ids.to_internal(events.uniques, missing="ignore")
     column = position[events.content] if events.size else np.zeros(0, dtype=np.int64)
-    weight = weights[events.kind] * np.exp2(-np.clip(events.age, 0.0, None) / half_life)
+    weight = weights[events.kind] * decay(np.clip(events.age, 0.0, None) * DAY, half_life)
     keep = (column >= 0) & (weight > 0)
     if events.size and not keep.any():
         logger.warning("no weighted event is on content with an embedding: affinity is zero")

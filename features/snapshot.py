@@ -14,7 +14,8 @@ from datetime import datetime
 import pandas as pd
 
 from features.data.contract import FEED_TABLES, TABLES
-from features.data.reader import StoreReader, utc
+from features.data.reader import StoreReader
+from features.data.times import utc
 
 logger = logging.getLogger(__name__)
 

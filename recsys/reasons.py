@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from recsys.catalogue import Catalogue, Employee
+from recsys.times import HOUR
 
 if TYPE_CHECKING:
     from recsys.base import Recommender
@@ -407,7 +408,6 @@ WHOLE_SCORE_KINDS: dict[str, ReasonKind] = {
 }
 #: Most engaged items searched for "similar to" when an employee shared nothing.
 MAX_HISTORY = 1000
-HOUR = 3600.0
 
 
 def component_kind(name: str) -> ReasonKind | None:

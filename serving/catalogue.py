@@ -27,6 +27,7 @@ from features.content_metadata import ContentMetadata
 from features.data.reader import StoreReader
 from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
+from features.data.times import column_seconds
 from features.encoder import TextEncoder
 from features.feed_catalogue import (
     ADVOCATE_COLUMNS,
@@ -130,8 +131,8 @@ class CatalogueReader:
     def published(self, view: StoreView, content_ids: Sequence[str]) -> np.ndarray:
         """Publication times (unix seconds, 0 if missing) of ``content_ids``."""
         frame = view.content.drop_duplicates("content_id", keep="last")
-        times = pd.to_datetime(frame.set_index("content_id")["published_at"], utc=True)
-        seconds = (times - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+        times = frame.set_index("content_id")["published_at"]
+        seconds = pd.Series(column_seconds(times), index=times.index)
         return seconds.reindex(list(content_ids)).fillna(0).to_numpy(np.int64)
 
     def catalogue(

@@ -20,6 +20,7 @@ import pandas as pd
 from features.data.contract import INTERACTIONS
 from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
+from features.data.times import column_seconds
 from features.data.validation import Reason, Rejection, ValidationContext, validate_chunk
 from serving.schemas import EventIn
 
@@ -153,9 +154,7 @@ def _frame(events: Sequence[EventIn], now: datetime) -> pd.DataFrame:
 
 
 def _new_events(new: pd.DataFrame) -> NewEvents:
-    times = pd.to_datetime(new["timestamp"], utc=True)
-    epoch = pd.Timestamp(0, tz="UTC")
-    seconds = (times - epoch).dt.total_seconds().to_numpy(np.float64)
+    seconds = column_seconds(new["timestamp"])
     networks = [None if pd.isna(n) else str(n) for n in new["network"]]
     return NewEvents(
         new["employee_id"].astype(str).tolist(),

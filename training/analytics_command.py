@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from features.program.request import DEFAULT_ATTRIBUTION_MODEL
+from recsys.times import DAY
 from training import console
 from training.attribution_command import DB_HELP
 
@@ -125,7 +126,7 @@ def analytics(
 
 def _default_end(store) -> datetime:
     """Midnight after the last share (or now, if the store has no events)."""
-    from features.data.reader import utc
+    from features.data.times import utc
 
     _, last = store.time_range("interactions", "timestamp")
     moment = utc(last).to_pydatetime() if last else datetime.now(UTC)
@@ -206,4 +207,4 @@ def _change(value: object) -> str:
 
 def _days(period: dict) -> int:
     start, end = (datetime.fromisoformat(period[k]) for k in ("start", "end"))
-    return round((end - start).total_seconds() / 86_400)
+    return round((end - start).total_seconds() / DAY)

@@ -33,9 +33,9 @@ from features.click_paths import (
 )
 from features.data import schema
 from features.data.errors import FieldError
-from features.data.reader import naive_utc, utc
 from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
+from features.data.times import naive_utc, utc
 from features.program.request import (
     DEFAULT_ATTRIBUTION_CHANNEL,
     DEFAULT_ATTRIBUTION_MODEL,
@@ -56,7 +56,6 @@ DEFAULT_MODEL = DEFAULT_ATTRIBUTION_MODEL
 DEFAULT_CHANNEL = DEFAULT_ATTRIBUTION_CHANNEL
 DEFAULT_LOOKBACK_DAYS = 30.0
 DEFAULT_MIN_GROUP_SIZE = 5
-DAY_SECONDS = 86_400
 
 
 class AttributionRequestError(FieldError):

@@ -20,7 +20,7 @@ import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -28,6 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from features.data.contract import EVENT_TYPES
+from recsys.times import to_utc
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class DataConfig(_Section):
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
+            return to_utc(value)  # naive means UTC; an aware time keeps its offset as written
         return value
 
     @field_validator("event_weights")

@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from recsys import times
+
 console = Console()
 errors = Console(stderr=True)
 
@@ -23,16 +25,14 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def parse_time(option: str, text: str | None) -> datetime | None:
-    """``text`` (ISO 8601; naive is UTC) as an aware UTC time, or a usage error naming
-    ``option``."""
+    """``text`` (ISO 8601 with ``Z``, an offset or naive = UTC) as an aware UTC time, or a
+    usage error (exit 2) naming ``option``: every time option of the CLI is read here."""
     if text is None:
         return None
-    from features.data.reader import utc
-
     try:
-        return utc(text).to_pydatetime()
-    except (ValueError, TypeError):
-        raise fail(f"{option}: cannot read {text!r} as a date or time (ISO 8601)") from None
+        return times.parse_time(text, field=option)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
 
 
 def invoke(command: Callable[..., Any], **given: Any) -> Any:

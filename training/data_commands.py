@@ -87,10 +87,8 @@ def generate_command(
     days: int = typer.Option(180, min=1, help="Days of history."),
     seed: int = typer.Option(0, help="Random seed: same seed, same bytes."),
     interactions_per_employee: float = typer.Option(50.0, min=0.0, help="Mean events each."),
-    end: datetime | None = typer.Option(
-        None,
-        formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
-        help="Last day of the data (UTC); default 2026-11-01.",
+    end: str | None = typer.Option(
+        None, help="Last day of the data (ISO 8601; naive is UTC); default 2026-11-01."
     ),
     file_format: FileFormat = typer.Option(FileFormat.csv, "--file-format", help="csv or parquet."),
 ) -> None:
@@ -105,7 +103,7 @@ def generate_command(
         "interactions_per_employee": interactions_per_employee,
     }
     if end is not None:
-        options["end"] = end.replace(tzinfo=UTC)
+        options["end"] = console.parse_time("--end", end)
     try:
         config = OrgConfig(**options)
     except ValueError as exc:

@@ -17,19 +17,6 @@ features_app = typer.Typer(help="Build content and advocate features.", no_args_
 MODEL_ENV = "ADVOCACY_ENCODER_MODEL"
 
 
-def parse_time(value: str | None) -> datetime:
-    """An ISO 8601 time (naive = UTC), or now."""
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise typer.BadParameter(
-            f"{value!r} is not an ISO 8601 time", param_hint="--as-of"
-        ) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 @features_app.command("build")
 def build_command(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
@@ -53,7 +40,7 @@ def build_command(
     from features.pipeline import FeaturePipeline
     from features.snapshot import Snapshot
 
-    moment = parse_time(as_of)
+    moment = console.parse_time("--as-of", as_of) or datetime.now(UTC)
     store = Store.open(db)
     started = time.perf_counter()
     snapshot = Snapshot.load(StoreReader(store), moment)

@@ -22,10 +22,11 @@ import pandas as pd
 
 from features.data.contract import NETWORKS
 from features.data.errors import FieldError
-from features.data.reader import StoreReader, utc
+from features.data.reader import StoreReader
 from features.data.reviews import latest_reviews
 from features.data.score_history import record_scores
 from features.data.store import Store
+from features.data.times import utc
 from features.influence_features import advocate_groups
 from features.snapshot import Snapshot
 from recsys.influence import (
@@ -39,7 +40,8 @@ from recsys.influence import (
 from recsys.influence.reviews import DEFAULT_MARGIN
 from recsys.matrix import FeatureMatrix
 from recsys.progress import current
-from training.influence_job import TimeLike, data_start, score_snapshot
+from recsys.times import TimeLike
+from training.influence_job import data_start, score_snapshot
 
 #: What ``select_candidates(review_state=...)`` accepts: never reviewed, or the decision in force.
 REVIEW_STATES = ("none", "approve", "dismiss")

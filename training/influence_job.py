@@ -25,14 +25,13 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from features.data.reader import utc
+from features.data.times import utc
 from features.influence_features import (
     InfluenceFeatures,
     advocate_attributes,
@@ -50,12 +49,12 @@ from recsys.influence import (
 )
 from recsys.matrix import FeatureMatrix
 from recsys.progress import current
+from recsys.times import TimeLike
 
 logger = logging.getLogger(__name__)
 
 FEATURE_PARAMS = ("networks", "prior_impressions", "lift_prior_shares", "org_network")
 SCORER_PARAMS = tuple(InfluenceScorer().get_params())
-TimeLike = datetime | pd.Timestamp | str
 RECOMMENDED_LABELLED = 20
 
 

@@ -48,21 +48,15 @@ CSV_FIELDS = (
 
 def _check_time(as_of: str | None) -> None:
     """A usage error (exit 2) when ``--as-of`` is not a date or time."""
-    if as_of is None:
-        return
-    from features.data.reader import utc
-
-    try:
-        utc(as_of)
-    except (ValueError, TypeError):
-        raise console.fail(f"--as-of: cannot read {as_of!r} as a date or time (ISO 8601)") from None
+    console.parse_time("--as-of", as_of)
 
 
 def _scorer(
     store: Store, model: Path | None, as_of: str | None, horizon_days: float
 ) -> InfluenceScorer:
     """The saved scorer at ``model``, or one fitted on ``store`` as of ``as_of``."""
-    from features.data.reader import StoreReader, utc
+    from features.data.reader import StoreReader
+    from features.data.times import utc
     from features.snapshot import Snapshot
     from recsys.influence import InfluenceScorer
     from training.influence_job import RECOMMENDED_LABELLED, fit_influence
@@ -317,8 +311,9 @@ def fit(
     as_json: bool = typer.Option(False, "--json", help="Print the training summary as JSON."),
 ) -> None:
     """Fit the scorer on the store and save it (manifest.json + arrays.npz, no pickle)."""
-    from features.data.reader import StoreReader, utc
+    from features.data.reader import StoreReader
     from features.data.store import Store
+    from features.data.times import utc
     from features.snapshot import Snapshot
     from training.influence_job import RECOMMENDED_LABELLED, fit_influence
 

@@ -41,6 +41,7 @@ from features.snapshot import Snapshot
 from recsys.base import Recommender
 from recsys.models import make_recommender
 from recsys.progress import Progress, resolve
+from recsys.times import DAY, epoch_seconds
 from training.config import TrainConfig, config_yaml
 from training.datasets import (
     DataValidationError,
@@ -55,7 +56,6 @@ from training.evaluation.report import fit_model
 
 logger = logging.getLogger(__name__)
 
-DAY = 86_400
 PROTOCOL = "store-replay"
 
 
@@ -309,7 +309,7 @@ def sanity_checks(model: Recommender, snapshot: Snapshot, config: TrainConfig) -
     people = snapshot.advocates["employee_id"].astype(str).to_numpy(object)
     rng = np.random.default_rng(config.seed)
     sample = rng.choice(people, min(gate.sample_employees, len(people)), replace=False)
-    as_of = float(snapshot.as_of.timestamp())
+    as_of = epoch_seconds(snapshot.as_of)
     latencies, scores, shown = [], [], set()
     for person in sample.tolist():
         clock = time.perf_counter()

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
+from features.data.times import column_seconds
 from recsys.catalogue import NETWORKS
 from training.registry import FOLDER_ARTIFACT
 
@@ -207,8 +208,7 @@ def ranking_times(values: object, n: int) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         seconds = series.astype(np.float64)
     else:
-        stamps = pd.to_datetime(series, utc=True, format="ISO8601")
-        seconds = (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+        seconds = pd.Series(column_seconds(series, format="ISO8601"))
     return seconds.fillna(now).to_numpy(np.float64)
 
 

@@ -17,23 +17,13 @@ from features.data.contract import TABLES, Kind
 from features.data.rows import SQLITE_DATETIME
 from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
+from features.data.times import naive_utc
 
 _TIME_COLUMN = {
     "interactions": "timestamp",
     "share_outcomes": "measured_at",
     "social_accounts": "as_of",
 }
-
-
-def utc(moment: datetime | pd.Timestamp | str) -> pd.Timestamp:
-    """A UTC-aware timestamp (naive input is taken as UTC)."""
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
-def naive_utc(moment: datetime | pd.Timestamp | str) -> datetime:
-    """``moment`` as the naive UTC datetime the store holds (naive input is taken as UTC)."""
-    return utc(moment).tz_localize(None).to_pydatetime()
 
 
 class StoreReader:

@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import get_args
 
-import pandas as pd
 import sqlalchemy as sa
 
 from features.builder import OptedOutError
 from features.data import schema
 from features.data.errors import FieldError
-from features.data.reader import naive_utc
 from features.data.store import Store
+from features.data.times import naive_utc, utc
 from recsys.ids import UnknownIdError
 from recsys.influence.candidate import Decision, ReviewState
 
@@ -111,9 +110,7 @@ def _checked(
         not isinstance(score, int | float) or math.isnan(score) or not 0.0 <= score <= 1.0
     ):
         raise ReviewError("score", f"must be a probability in [0, 1], got {score!r}")
-    moment = datetime.now(UTC) if at is None else pd.Timestamp(at)
-    stamp = pd.Timestamp(moment)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    stamp = utc(datetime.now(UTC) if at is None else at)
     return Review(
         employee_id=str(employee_id).strip(),
         decision=choice,  # type: ignore[arg-type]
@@ -149,8 +146,7 @@ def latest_reviews(store: Store) -> dict[str, Review]:
 
 
 def _review(row: sa.RowMapping) -> Review:
-    at = pd.Timestamp(row["decided_at"])
-    at = at.tz_localize("UTC") if at.tzinfo is None else at.tz_convert("UTC")
+    at = utc(row["decided_at"])
     return Review(
         employee_id=str(row["employee_id"]),
         decision=row["decision"],

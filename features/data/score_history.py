@@ -20,8 +20,8 @@ import sqlalchemy as sa
 
 from features.data import schema
 from features.data.errors import FieldError
-from features.data.reader import naive_utc, utc
 from features.data.store import Store
+from features.data.times import naive_utc, utc
 from recsys.influence.candidate import Candidate
 
 logger = logging.getLogger(__name__)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from features.data.contract import FieldSpec, Kind, TableSpec
 from features.data.currencies import ISO_4217
+from features.data.times import utc
 
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
@@ -87,9 +88,7 @@ class ValidationContext:
 
     @property
     def latest_allowed(self) -> pd.Timestamp:
-        now = pd.Timestamp(self.now)
-        now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
-        return now + pd.Timedelta(self.future_tolerance)
+        return utc(self.now) + pd.Timedelta(self.future_tolerance)
 
 
 def missing_columns(spec: TableSpec, columns: list[str]) -> list[str]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
@@ -32,15 +32,6 @@ _SQLITE_MODIFIERS: dict[str, tuple[str, ...]] = {
     "week": ("weekday 0", "-6 days"),  # the next Sunday (or the day itself), back to Monday
     "month": ("start of month",),
 }
-
-
-def naive_utc(moment: datetime | date) -> datetime:
-    """``moment`` as a naive UTC datetime (a date is its midnight; naive is taken as UTC)."""
-    if not isinstance(moment, datetime):
-        return datetime.combine(moment, time())
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from types import MappingProxyType
 from features.data.currencies import ISO_4217
 from features.data.errors import FieldError
 from features.program.figures import FIGURES, PER_CURRENCY
-from features.program.periods import GRAINS, naive_utc
+from features.program.periods import GRAINS
+from recsys.times import naive_utc
 
 ADVOCATE_DIMENSIONS = ("department", "region", "advocate")
 CONTENT_DIMENSIONS = ("content_type", "topic", "content")

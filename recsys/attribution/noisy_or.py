@@ -57,8 +57,8 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
 from recsys.attribution.paths import TouchPaths
+from recsys.times import DAY
 
-DAY = 86_400.0
 LOGIT_BOUND = 30.0  # log-odds are kept in [-30, 30]: probabilities in (1e-13, 1 - 1e-13)
 
 

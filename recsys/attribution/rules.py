@@ -20,8 +20,7 @@ import numpy as np
 
 from recsys.attribution.base import AttributionModel
 from recsys.attribution.paths import TouchPaths
-
-DAY = 86_400.0
+from recsys.times import decay
 
 
 class LastTouch(AttributionModel):
@@ -74,7 +73,7 @@ class TimeDecay(AttributionModel):
     def _weights(self, paths: TouchPaths) -> np.ndarray:
         last = paths.touch_time[paths.indptr[1:] - 1]
         age = last[paths.path_index()] - paths.touch_time
-        return np.exp2(-age / (self.half_life_days * DAY))
+        return decay(age, self.half_life_days)
 
 
 class PositionBased(AttributionModel):

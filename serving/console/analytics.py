@@ -20,7 +20,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from features.data.directory import content_titles
-from features.program.periods import Buckets, naive_utc
+from features.program.periods import Buckets
+from recsys.times import naive_utc
 from serving.console.analytics_query import (
     MIN_GROUP_SIZE,
     TABLE_ROWS,

@@ -22,7 +22,7 @@ CSS classes: ``chart`` and ``chart-line`` / ``chart-bars`` on the ``<svg>``; ``c
 and legend swatches draw in ``currentColor``); ``chart-row``, ``chart-bar``, ``chart-value``,
 ``chart-withheld`` (bar charts); ``chart-note`` ("no data", "+ 3 more", the y label).
 
-Times on the x axis are UTC (:func:`features.program.periods.naive_utc`).
+Times on the x axis are UTC (:func:`recsys.times.naive_utc`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from datetime import date, datetime, timedelta
 
 from markupsafe import Markup, escape
 
-from features.program.periods import naive_utc
+from recsys.times import DAY, HOUR, epoch_seconds, naive_utc
 
 X = datetime | date | float
 Formatter = Callable[[float], str]
@@ -51,9 +51,7 @@ X_PAD = 0.02  # share of the width left clear at each end of the x axis
 INK, MUTED, GRID, AXIS, HALO = "#333333", "#5b6475", "#e3e6eb", "#8a919c", "#ffffff"
 _MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _EPOCH = datetime(1970, 1, 1)
-_HOUR = 3600.0
-_DAY = 86_400.0
-_MONDAY = 4 * _DAY  # 1970-01-05, the first Monday after the epoch
+_MONDAY = 4 * DAY  # 1970-01-05, the first Monday after the epoch
 _MIDDLE = ' dy=".35em"'  # centres a text on its y
 
 
@@ -119,7 +117,7 @@ def _text_width(text: str) -> float:
 def _x_number(x: X) -> float:
     """Seconds since the epoch (UTC) for a date or datetime, the number itself otherwise."""
     if isinstance(x, date):
-        return (naive_utc(x) - _EPOCH).total_seconds()
+        return epoch_seconds(x)
     return float(x)
 
 
@@ -151,7 +149,7 @@ def _month_ticks(lo: float, hi: float, months: int) -> list[float]:
     index = -(-index // months) * months  # up to a multiple of the step
     ticks = []
     while 12 <= index < 120_000 and (moment := datetime(index // 12, index % 12 + 1, 1)) <= end:
-        ticks.append((moment - _EPOCH).total_seconds())
+        ticks.append(epoch_seconds(moment))
         index += months
     return ticks
 
@@ -163,16 +161,16 @@ _TIME_STEPS: tuple[tuple[str, int], ...] = (
     *(("month", n) for n in (1, 2, 3, 6)),
     *(("year", n) for n in (1, 2, 5, 10, 20, 50, 100)),
 )
-_UNIT_SECONDS = {"hour": _HOUR, "day": _DAY, "week": 7 * _DAY, "month": 28 * _DAY}
+_UNIT_SECONDS = {"hour": HOUR, "day": DAY, "week": 7 * DAY, "month": 28 * DAY}
 
 
 def _calendar_ticks(lo: float, hi: float, unit: str, n: int) -> list[float]:
     if unit == "hour":
-        return _fixed_ticks(lo, hi, n * _HOUR, 0.0)
+        return _fixed_ticks(lo, hi, n * HOUR, 0.0)
     if unit == "day":
-        return _fixed_ticks(lo, hi, n * _DAY, 0.0)
+        return _fixed_ticks(lo, hi, n * DAY, 0.0)
     if unit == "week":
-        return _fixed_ticks(lo, hi, n * 7 * _DAY, _MONDAY)
+        return _fixed_ticks(lo, hi, n * 7 * DAY, _MONDAY)
     return _month_ticks(lo, hi, n * 12 if unit == "year" else n)
 
 
@@ -201,7 +199,7 @@ def time_ticks(
     ticks: list[float] = []
     unit = "year"
     for unit, n in _TIME_STEPS:
-        seconds = n * _UNIT_SECONDS.get(unit, 365 * _DAY)
+        seconds = n * _UNIT_SECONDS.get(unit, 365 * DAY)
         if (hi - lo) / seconds > 2 * max_ticks + 2 or (unit == "hour" and whole_days):
             continue  # far too many (skipped without listing them), or not wanted
         if len(ticks := _calendar_ticks(lo, hi, unit, n)) <= max_ticks:
@@ -309,7 +307,7 @@ def _x_axis(xs: list[float], kind: str, width: float) -> tuple[tuple[float, floa
     """The x range (padded around a single x) and its ticks as (position, label)."""
     lo, hi = min(xs), max(xs)
     if lo == hi:
-        pad = _DAY if kind != "number" else max(abs(lo) * 0.1, 1.0)
+        pad = DAY if kind != "number" else max(abs(lo) * 0.1, 1.0)
         lo, hi = lo - pad, hi + pad
     max_ticks = max(2, min(8, int(width // 120)))
     if kind != "number":

@@ -32,10 +32,10 @@ import pandas as pd
 from recsys.base import Recommender
 from recsys.dataset import Dataset
 from recsys.ids import IdMap
+from recsys.times import DAY, TimeLike
 from training.evaluation.protocols import (
     CandidateIndex,
     DeskDropReplay,
-    TimeLike,
     deskdrop_replay,
     unix_seconds,
 )
@@ -50,7 +50,6 @@ from training.evaluation.report import K, fit_model, models_in_progress, result,
 logger = logging.getLogger(__name__)
 
 DEFAULT_SPLIT_AT = "2016-11-01"
-DAY = 86_400
 
 #: Days before the split scored for tuning (split 2016-11-01: October 2016).
 VALIDATION_DAYS = 31

@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from recsys.times import TimeLike, epoch_seconds
+
 logger = logging.getLogger(__name__)
 
 MOVIELENS_COLUMNS = ["user_id", "item_id", "rating", "timestamp"]
 DESKDROP_COLUMNS = ["timestamp", "eventType", "contentId", "personId"]
-TimeLike = int | float | str | datetime | pd.Timestamp
 
 
 def stratified_split(
@@ -151,13 +151,9 @@ def read_deskdrop_events(path: Path | str) -> pd.DataFrame:
 
 
 def unix_seconds(value: TimeLike) -> int:
-    """Unix seconds of a number (taken as seconds) or a date/time (naive means UTC)."""
-    if isinstance(value, int | float | np.integer | np.floating):
-        return int(value)
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize("UTC")
-    return int(stamp.timestamp())
+    """Whole Unix seconds (:func:`recsys.times.epoch_seconds`, truncated) of a number (taken
+    as seconds) or a date/time (naive means UTC)."""
+    return int(epoch_seconds(value))
 
 
 @dataclass(frozen=True)

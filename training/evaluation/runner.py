@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from recsys.times import TimeLike
 from training.evaluation.deskdrop import (
     DEFAULT_SPLIT_AT,
     EVENT_WEIGHTS,
@@ -44,7 +45,7 @@ from training.evaluation.movielens import (
     movielens_cold_benchmark,
     movielens_item_features,
 )
-from training.evaluation.protocols import TimeLike, read_deskdrop_events
+from training.evaluation.protocols import read_deskdrop_events
 from training.evaluation.registry import (
     BENCHMARKS,
     DATA_FOLDERS,

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-DAY = 86_400
+from recsys import times
+
+DAY = int(times.DAY)  # whole seconds: the generator computes in int64
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class OrgConfig:
     @property
     def end_s(self) -> int:
         """End of the window in whole Unix seconds."""
-        return int(self.end.timestamp() // 1)
+        return int(times.epoch_seconds(self.end) // 1)
 
     @property
     def start_s(self) -> int:
