@@ -11,7 +11,7 @@ from recsys.base import Recommender
 from recsys.dataset import Dataset
 from recsys.matrix import FeatureMatrix, dense, rows_by_name, unit_rows
 from recsys.models.component import FitContext, Fold, ScoreComponent, register
-from recsys.models.decayed import DAY
+from recsys.times import decay
 
 
 class ContentBased(Recommender):
@@ -149,7 +149,7 @@ class ContentBased(Recommender):
         seconds = np.asarray(seconds, np.float64)
         if self.half_life_days is None:
             return np.ones_like(seconds)
-        return np.exp2(-seconds / (self.half_life_days * DAY))
+        return decay(seconds, self.half_life_days)
 
     # -- scoring ----------------------------------------------------------------------
     def own_profiles(self, users: np.ndarray) -> np.ndarray:

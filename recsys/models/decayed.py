@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-DAY = 86_400.0
+from recsys.times import decay
 
 
 class Decayed:
@@ -20,7 +20,7 @@ class Decayed:
 
     def decay(self, seconds: np.ndarray | float) -> np.ndarray:
         """``2 ** (-seconds / half_life)``."""
-        return np.exp2(-np.asarray(seconds, np.float64) / (self.half_life_days * DAY))
+        return decay(np.asarray(seconds, np.float64), self.half_life_days)
 
     def factor(self, times: np.ndarray | float) -> np.ndarray:
         """Decay from ``reference_`` to each time (1 for times before it)."""

@@ -8,8 +8,7 @@ import numpy as np
 
 from recsys.dataset import Dataset
 from recsys.models.component import FitContext, ScoreComponent, register
-
-HOUR = 3_600.0
+from recsys.times import HOUR
 
 
 @register

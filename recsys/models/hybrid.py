@@ -54,6 +54,7 @@ weights folded into float32 user and item blocks (one matrix product per bilinea
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -495,6 +496,9 @@ class Hybrid(Recommender):
             "component_classes": np.asarray(
                 [self.components_[n].name for n in names], dtype=np.str_
             ),
+            "component_params": np.asarray(
+                [json.dumps(self.components_[n].get_params()) for n in names], dtype=np.str_
+            ),
             "coef": self.coef_,
             "intercept": np.asarray([self.intercept_]),
             "means": self.means_,
@@ -531,13 +535,22 @@ class Hybrid(Recommender):
         self.second_stage_ = str(arrays["second_stage"][0])
         settings = self.settings()
         components: dict[str, ScoreComponent] = {}
-        for name, kind in zip(
-            map(str, arrays["component_names"]), map(str, arrays["component_classes"]), strict=True
+        saved = arrays.get("component_params")
+        for j, (name, kind) in enumerate(
+            zip(
+                map(str, arrays["component_names"]),
+                map(str, arrays["component_classes"]),
+                strict=True,
+            )
         ):
             prefix = f"{name}__"
             state = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
             configured = settings.get(name)
-            component = clone(configured) if configured is not None else COMPONENTS[kind]()
+            if configured is not None:
+                component = clone(configured)
+            else:  # an extra component: rebuilt from its class and saved parameters
+                params = json.loads(str(saved[j])) if saved is not None else {}
+                component = COMPONENTS[kind](**params)
             components[name] = component.load_state(state)
         self.components_ = components
         self._new_scorer()
