@@ -144,7 +144,7 @@ def _recommender(args: argparse.Namespace, state: dict) -> dict:
     from features.data.store import Store
     from features.pipeline import FeaturePipeline
     from features.snapshot import Snapshot
-    from recsys.models import MODELS
+    from recsys.models import make_recommender
     from training.config import load_config
     from training.datasets import build_dataset, engagement_log
 
@@ -166,7 +166,7 @@ def _recommender(args: argparse.Namespace, state: dict) -> dict:
     dataset = build_dataset(snapshot, features, config.features, log)
     lap("dataset")
     params = config.model_params("hybrid")
-    model = MODELS["hybrid"](**params).fit(dataset)
+    model = make_recommender("hybrid", params).fit(dataset)
     lap("fit")
     model.save(args.work / "model")
     store.dispose()

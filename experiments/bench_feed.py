@@ -48,6 +48,7 @@ from recsys.feed import FeedRanker  # noqa: E402
 from recsys.ids import IdMap  # noqa: E402
 from recsys.matrix import FeatureMatrix  # noqa: E402
 from recsys.models import Hybrid  # noqa: E402
+from recsys.models.hybrid import upgrade_params  # noqa: E402
 from recsys.policy import PolicyConfig  # noqa: E402
 
 K = 20
@@ -140,7 +141,8 @@ def main() -> None:
         "--hybrid",
         type=json.loads,
         default={},
-        help="Hybrid parameters as JSON, e.g. '{\"ease\": false}' (default: the defaults)",
+        help="Hybrid parameters as JSON, nested names, e.g. '{\"ease\": null}' (default: the "
+        "defaults; flat names of hybrids before the component redesign are upgraded)",
     )
     parser.add_argument(
         "--model-dir",
@@ -156,10 +158,11 @@ def main() -> None:
     started = time.perf_counter()
     data = dataset(tables, args.embeddings)
     loaded = bool(args.model_dir and (args.model_dir / "manifest.json").exists())
+    params = {"taste__epochs": args.epochs, **upgrade_params(args.hybrid)}
     if loaded:
         model = Hybrid.load(args.model_dir)
     else:
-        model = Hybrid(**{"epochs": args.epochs, **args.hybrid}).fit(data)
+        model = Hybrid().set_params(**params).fit(data)
         if args.model_dir:
             model.save(args.model_dir)
     fitted = time.perf_counter()
@@ -169,7 +172,7 @@ def main() -> None:
         "employees": len(data.users),
         "content": len(data.items),
         "events": len(data.interactions),
-        "hybrid_params": {"epochs": args.epochs, **args.hybrid},
+        "hybrid_params": params,
         "components": [str(n) for n in model.component_names_],
         "fit_seconds": round(fitted - started, 2),
         "model_loaded": loaded,

@@ -12,8 +12,9 @@ measurement runs in its own child process, so peaks are its own:
   the process's peak RSS, VmHWM), then the feeds of ``--serve`` employees in one
   ``recommend`` call (k=20) and ``save`` (folder size).
 
-LightFM runs ``--epochs`` epochs (default 5) to keep the run short on a shared machine; memory
-does not depend on the epoch count. Prints one JSON document::
+LightFM (the hybrid's ``taste__epochs``) runs ``--epochs`` epochs (default 5) to keep the run
+short on a shared machine; memory does not depend on the epoch count. Prints one JSON
+document::
 
     python experiments/bench_memory.py [--employees 100000 --content 20000 --per-employee 50]
 """
@@ -118,7 +119,7 @@ def child(mode: str, path: Path, epochs: int, serve: int) -> None:
     if mode == "hybrid":
         from recsys.models.hybrid import Hybrid
 
-        model = Hybrid(epochs=epochs)
+        model = Hybrid().set_params(taste__epochs=epochs)
         tracemalloc.start()
         started = time.perf_counter()
         model.fit(dataset)

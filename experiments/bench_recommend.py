@@ -10,8 +10,10 @@ Prints one JSON document. Parts (``--parts``, comma-separated, default all):
   catalogue (``single_*_half_candidates``: what a served feed passes after eligibility), and
   the feeds of 10,000 employees in one ``recommend`` call (seconds). BLAS runs
   single-threaded (``OPENBLAS_NUM_THREADS=1`` unless set). The hybrid leaves EASE out above
-  ``ease_max_items`` (5,000) items: ``--latency-content 5000`` or
-  ``--hybrid '{"ease_max_items": 10000}'`` measure it with EASE.
+  ``ease__max_items`` (5,000) items: ``--latency-content 5000`` or
+  ``--hybrid '{"ease__max_items": 10000}'`` measure it with EASE (``--hybrid`` takes the
+  hybrid's nested parameters; the flat names of hybrids before the component redesign,
+  e.g. ``ease_max_items``, are upgraded).
 - ``saved`` (with ``--model-dir DIR``): the same one-employee figures for a saved model
   (e.g. a hybrid with every component, EASE included, fitted by ``bench_feed.py
   --model-dir``), plus ``after_event_*``: ``observe`` of one event, then the next feed (the
@@ -51,7 +53,8 @@ sys.path.insert(0, str(ROOT))
 
 from recsys.dataset import Dataset  # noqa: E402
 from recsys.ids import IdMap  # noqa: E402
-from recsys.models import MODELS  # noqa: E402
+from recsys.models import MODELS, make_recommender  # noqa: E402
+from recsys.models.hybrid import upgrade_params  # noqa: E402
 
 DEFAULT_MODELS = ["popular", "recent_popular", "lightfm_cf", "lightfm_hybrid", "hybrid"]
 LIGHTFM = {"lightfm_cf", "lightfm_hybrid", "hybrid"}
@@ -75,11 +78,12 @@ def _peak_rss_mb() -> float:
 
 
 def _make_model(name: str, epochs: int | None, hybrid: dict | None = None):
-    cls = MODELS[name]
-    params = dict(hybrid or {}) if name == "hybrid" else {}
+    """Model ``name``; the hybrid with ``hybrid`` (nested parameters, old flat names
+    upgraded); ``epochs`` for LightFM (the hybrid's ``taste__epochs``)."""
+    params = upgrade_params(hybrid or {}) if name == "hybrid" else {}
     if epochs is not None and name in LIGHTFM:
-        params["epochs"] = epochs
-    return cls(**params)
+        params["taste__epochs" if name == "hybrid" else "epochs"] = epochs
+    return make_recommender(name, params)
 
 
 def org_dataset(employees: int, content: int, per_employee: float = 50.0) -> Dataset:
@@ -359,7 +363,9 @@ def main() -> None:
     parser.add_argument("--latency-employees", type=int, default=10_000)
     parser.add_argument("--latency-content", type=int, default=10_000)
     parser.add_argument(
-        "--hybrid", default="{}", help='Hybrid parameters (JSON), e.g. {"ease_max_items": 10000}'
+        "--hybrid",
+        default="{}",
+        help='Hybrid parameters (JSON, nested names), e.g. {"ease__max_items": 10000}',
     )
     parser.add_argument("--large-epochs", type=int, default=5)
     parser.add_argument("--serve", type=int, default=1000)

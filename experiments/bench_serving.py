@@ -6,8 +6,8 @@ live champion promotion and new content under load.
    logged and registered in an MLflow store there (version 1 is champion). Reused when the
    folder already holds them for the same settings. The report lists the models'
    components: each swap run adds ``--new-content`` items to a reused store, and above
-   ``ease_max_items`` (5,000) the hybrid leaves EASE out (``--model-param
-   ease_max_items=6000`` keeps it).
+   ``ease__max_items`` (5,000) the hybrid leaves EASE out (``--model-param
+   ease__max_items=6000`` keeps it).
 2. ``bentoml serve`` of ``serving.service:AdvocacyService`` (champion from the registry,
    refresh intervals at the service's defaults) and of
    ``experiments.trivial_service:TrivialService`` on free ports; once each has settled (at
@@ -97,12 +97,17 @@ def parse_args() -> argparse.Namespace:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="Override a hybrid parameter (JSON value), e.g. ease=false; repeatable.",
+        help="Override a hybrid parameter (nested name, JSON value), e.g. ease=null or "
+        "taste__epochs=10; repeatable (flat names of older hybrids are upgraded).",
     )
     return parser.parse_args()
 
 
 def model_params(args: argparse.Namespace) -> dict[str, object]:
+    """``--model-param`` overrides as the hybrid's nested parameters (flat names of hybrids
+    before the component redesign, e.g. ``ease_max_items`` or ``ease=false``, upgraded)."""
+    from recsys.models.hybrid import upgrade_params
+
     params: dict[str, object] = {}
     for item in args.model_param:
         key, sep, value = item.partition("=")
@@ -112,7 +117,7 @@ def model_params(args: argparse.Namespace) -> dict[str, object]:
             params[key.strip()] = json.loads(value)
         except json.JSONDecodeError:
             params[key.strip()] = value
-    return params
+    return upgrade_params(params)
 
 
 # -- 1. data and models ---------------------------------------------------------------------
@@ -189,11 +194,12 @@ def _organisation(work: Path, args: argparse.Namespace):
 
 def _fit_models(store, work: Path, end: datetime, overrides: dict) -> tuple[list[Path], list[str]]:
     """The two saved models and their components (EASE is left out above
-    ``ease_max_items``: each swap run adds ``--new-content`` items to a reused store)."""
+    ``ease__max_items``: each swap run adds ``--new-content`` items to a reused store)."""
     from features.data.reader import StoreReader
     from features.pipeline import FeaturePipeline
     from features.snapshot import Snapshot
-    from recsys.models import MODELS
+    from recsys.models import make_recommender
+    from recsys.models.hybrid import upgrade_params
     from training.config import load_config
     from training.datasets import build_dataset, engagement_log
 
@@ -204,8 +210,11 @@ def _fit_models(store, work: Path, end: datetime, overrides: dict) -> tuple[list
     dataset = build_dataset(snapshot, features, config.features, log)
     folders = []
     for seed in (1, 2):
-        params = {**config.model_params("hybrid"), **overrides, "random_state": seed}
-        model = MODELS["hybrid"](**params).fit(dataset)
+        # upgraded together: a component left out drops the config's settings of it
+        params = upgrade_params(
+            {**config.model_params("hybrid"), **overrides, "random_state": seed}
+        )
+        model = make_recommender("hybrid", params).fit(dataset)
         folders.append(model.save(work / f"hybrid-{seed}"))
         components = [str(n) for n in model.component_names_]
         print(f"fitted model {seed}: {components}", file=sys.stderr)

@@ -3,7 +3,9 @@
 The validation window is the :data:`~training.evaluation.deskdrop.VALIDATION_DAYS` before the
 test split (split 2016-11-01: fit on events before 2016-10-01, score October's pairs with the
 replay protocol). Events at or after the split are dropped before anything is built. Each
-configuration in the grid is fitted and replayed; prints one JSON document, best first::
+configuration in the grid (half-lives in days of the hybrid's trend components; None leaves
+the component out) is fitted and replayed; prints one JSON document, best first, each
+configuration as the hybrid's nested parameters::
 
     python experiments/tune_deskdrop.py [--split-at 2016-11-01] [--quick]
 """
@@ -22,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from recsys.models.hybrid import Hybrid  # noqa: E402
+from recsys.models import make_recommender  # noqa: E402
 from training.evaluation.deskdrop import (  # noqa: E402
     VALIDATION_DAYS,
     deskdrop_benchmark,
@@ -32,12 +34,25 @@ from training.evaluation.protocols import read_deskdrop_events  # noqa: E402
 
 SHARED = Path(os.environ.get("ADVOCACY_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
-GRID = {
-    "colleague_half_life_days": [None, 0.25, 1.0, 4.0],
-    "short_half_life_days": [1 / 24, 0.25],
-    "long_half_life_days": [2.0],
+#: Component -> half-lives (days) tried; None leaves the component out.
+GRID: dict[str, list[float | None]] = {
+    "colleague_trend": [None, 0.25, 1.0, 4.0],
+    "global_trend_short": [1 / 24, 0.25],
+    "global_trend_long": [2.0],
 }
-QUICK = {"colleague_half_life_days": [None, 1.0], "short_half_life_days": [0.25]}
+QUICK: dict[str, list[float | None]] = {
+    "colleague_trend": [None, 1.0],
+    "global_trend_short": [0.25],
+}
+
+
+def hybrid_params(half_lives: dict[str, float | None]) -> dict[str, object]:
+    """Nested hybrid parameters of one grid point: ``<component>__half_life_days``, or
+    ``<component>=None`` to leave it out."""
+    return {
+        name if days is None else f"{name}__half_life_days": days
+        for name, days in half_lives.items()
+    }
 
 
 def main() -> None:
@@ -53,8 +68,8 @@ def main() -> None:
     rows = []
     started = time.perf_counter()
     for values in itertools.product(*grid.values()):
-        params = dict(zip(names, values, strict=True))
-        factory = functools.partial(Hybrid, **params)
+        params = hybrid_params(dict(zip(names, values, strict=True)))
+        factory = functools.partial(make_recommender, "hybrid", params)
         result = deskdrop_benchmark(
             events, {"hybrid": factory}, split_at=start, until=end, tune=False
         )
