@@ -256,7 +256,7 @@ def test_serve_refuses_a_bad_configuration(tmp_path: Path, monkeypatch) -> None:
     import typer
     from typer.testing import CliRunner
 
-    from training.serve_command import serve
+    from training.commands.serve import serve
 
     app = typer.Typer()
     app.command()(serve)
