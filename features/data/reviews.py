@@ -14,7 +14,6 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import get_args
 
 import pandas as pd
 import sqlalchemy as sa
@@ -23,13 +22,12 @@ from features.builder import OptedOutError
 from features.data import schema
 from features.data.errors import FieldError
 from features.data.reader import naive_utc
+from features.data.review_state import DECISIONS, Decision, ReviewState
 from features.data.store import Store
 from recsys.ids import UnknownIdError
-from recsys.influence.candidate import Decision, ReviewState
 
 logger = logging.getLogger(__name__)
 
-DECISIONS: tuple[str, ...] = get_args(Decision)
 TABLE = schema.influencer_reviews
 
 
