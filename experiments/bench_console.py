@@ -220,7 +220,7 @@ def prepare_in_child(args: argparse.Namespace) -> dict:
 
 # -- 2. the server ------------------------------------------------------------------------
 def start_server(args: argparse.Namespace, state: dict, port: int) -> subprocess.Popen:
-    """``advocacy serve`` (``training.serve_command.serve``) of the prepared store and models."""
+    """``advocacy serve`` (``training.commands.serve.serve``) of the prepared store and models."""
     env = {
         **os.environ,
         "ADVOCACY_TOKENS": f"{FRONTEND}:frontend,{MANAGER}:manager",
@@ -228,7 +228,7 @@ def start_server(args: argparse.Namespace, state: dict, port: int) -> subprocess
         "BENTOML_DO_NOT_TRACK": "True",
         "OPENBLAS_NUM_THREADS": "1",
     }
-    serve = "import typer; from training.serve_command import serve; typer.run(serve)"
+    serve = "import typer; from training.commands.serve import serve; typer.run(serve)"
     command = [sys.executable, "-c", serve, "--port", str(port), "--host", "127.0.0.1"]
     command += ["--db", state["db_url"], "--model-dir", str(args.work / "model")]
     command += ["--influencer-dir", str(args.work / "influencers")]

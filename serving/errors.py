@@ -8,9 +8,13 @@ The body has the shape of BentoML's own validation answers: ``{"error": message,
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http import HTTPStatus
 
 from starlette.responses import JSONResponse
+
+from features.data.errors import FieldError
 
 
 class ServingError(Exception):
@@ -62,3 +66,19 @@ class Unprocessable(ServingError):
 class NotReady(ServingError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
     kind = "not_ready"
+
+
+@contextmanager
+def refused(field: str | None = None) -> Iterator[None]:
+    """A value the code below refuses is the request's fault: 422 with the message.
+
+    A :class:`~features.data.errors.FieldError` names its field (``exc.field``); any other
+    ``ValueError`` is put on ``field`` (None: the request as a whole). Messages are never
+    parsed for a field name.
+    """
+    try:
+        yield
+    except FieldError as exc:
+        raise Unprocessable(str(exc), field=exc.field) from None
+    except ValueError as exc:
+        raise Unprocessable(str(exc), field=field) from None

@@ -20,17 +20,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from features.data.errors import FieldError
 from features.data.reviews import Review, review_history
 from features.data.score_history import ScorePoint, has_scores, record_scores, score_history
 from features.data.store import Store
 from recsys.influence import Candidate, apply_reviews
-from serving.errors import NotFound, NotReady, ServingError, Unprocessable
+from serving.errors import NotFound, NotReady, ServingError, Unprocessable, refused
 from serving.state import InfluencerState, StateHolder
 from training.influence_candidates import (
     ScoredOrganisation,
@@ -199,10 +197,10 @@ class InfluencerViews:
         """Candidates with the reviews in force, flagged first then by score
         (``training.influence_candidates.select_candidates``); a bad filter is Unprocessable
         (checked before any scoring)."""
-        with _unprocessable():
+        with refused():
             check_filters(network=network, tier=tier, review_state=review_state, top=top)
         influencer, scored = self.scored()
-        with _unprocessable():
+        with refused():
             chosen = select_candidates(
                 scored,
                 current_reviews(self.store),
@@ -255,7 +253,7 @@ class InfluencerViews:
         return scored, found
 
     def _score(self, influencer: InfluencerState) -> ScoredOrganisation:
-        with _unprocessable():
+        with refused():
             scored = score_organisation(
                 self.store,
                 influencer.scorer,  # type: ignore[arg-type]
@@ -284,14 +282,3 @@ def _id(employee_id: str) -> str:
     if not str(employee_id or "").strip():
         raise Unprocessable("must not be blank", field="employee_id")
     return str(employee_id).strip()
-
-
-@contextmanager
-def _unprocessable() -> Iterator[None]:
-    """A refused value (ValueError) is the request's fault: 422 naming the field."""
-    try:
-        yield
-    except FieldError as exc:
-        raise Unprocessable(str(exc), field=exc.field) from None
-    except ValueError as exc:
-        raise Unprocessable(str(exc)) from None

@@ -4,7 +4,8 @@ A :class:`ModelSource` answers "which version should be served now?" with a
 :class:`ModelVersion` whose ``path`` is a local folder (``Recommender.save`` output or a
 saved influencer scorer). The refresher polls it and loads a version only when it changes;
 ``describe()`` tells people what is there (the console's model page).
-Serving never imports MLflow: the registry source goes through ``training.registry``.
+Serving never imports MLflow itself: the registry source reads through
+``training.registry_reader`` (imported at the first poll, and nothing else of ``training``).
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ class FolderSource:
 
 
 class RegistrySource:
-    """The ``champion`` alias of a registered model, through :mod:`training.registry`.
+    """The ``champion`` alias of a registered model, through :mod:`training.registry_reader`.
 
     Each poll asks the registry which version holds the alias; a version is downloaded
     once into ``cache_dir/<name>/<version>`` (default ``<data dir>/models``) and reused.
@@ -124,7 +125,7 @@ class RegistrySource:
         self.cache_dir = cache_dir
 
     def fetch(self) -> ModelVersion | None:
-        from training import registry
+        from training import registry_reader as registry
 
         ref = registry.champion(self.name, tracking_uri=self.tracking_uri, dst=self.cache_dir)
         if ref is None:
@@ -135,9 +136,9 @@ class RegistrySource:
         """Keep the download: a rollback to it needs no new download."""
 
     def describe(self) -> dict[str, Any]:
-        """``source`` "registry" and :func:`training.registry.describe` (``name``,
+        """``source`` "registry" and :func:`training.registry_reader.describe` (``name``,
         ``champion``, ``versions``, ``history``); an unreachable registry raises a
         ``ConnectionError``."""
-        from training import registry
+        from training import registry_reader as registry
 
         return {"source": "registry"} | registry.describe(self.name, tracking_uri=self.tracking_uri)

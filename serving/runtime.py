@@ -14,8 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +36,7 @@ from serving import metrics
 from serving.auth import Tokens
 from serving.catalogue import CatalogueReader
 from serving.config import DEFAULT_CANDIDATES_TTL, DEFAULT_SCORE_CACHE_MB, ServingConfig
-from serving.errors import NotFound, NotReady, Unprocessable
+from serving.errors import NotFound, NotReady, Unprocessable, refused
 from serving.events import EventRecorder, EventsResult
 from serving.influencers import InfluencerViews
 from serving.model_source import FolderSource, ModelSource, ModelVersion, RegistrySource
@@ -212,7 +211,7 @@ class Runtime:
         """One employee's :class:`~serving.schemas.FeedOut` as its JSON body (:func:`feed_body`)."""
         wanted = _filters(filters)
         now = self._ranking_time()
-        with self.holder.lock, _refused():
+        with self.holder.lock, refused():
             state = self._state()
             feed = state.ranker.feed(
                 employee_id, k, as_of=now.timestamp(), filters=wanted, profile=_employee(profile)
@@ -231,7 +230,7 @@ class Runtime:
         feeds: list[Feed] = []
         for start in range(0, len(employee_ids), BATCH_CHUNK):
             chunk = employee_ids[start : start + BATCH_CHUNK]
-            with self.holder.lock, _refused():
+            with self.holder.lock, refused():
                 feeds += state.ranker.feeds(chunk, k, as_of=now.timestamp(), filters=wanted)
             await asyncio.sleep(0)
         for feed in feeds:
@@ -245,7 +244,7 @@ class Runtime:
 
     def similar(self, content_id: str, k: int, employee_id: str | None) -> SimilarOut:
         now = self._ranking_time()
-        with self.holder.lock:
+        with self.holder.lock, refused("content_id"):
             state = self._state()
             try:
                 items = state.ranker.similar(
@@ -253,8 +252,6 @@ class Runtime:
                 )
             except UnknownIdError:
                 raise NotFound(f"no content with id {content_id!r}", field="content_id") from None
-            except ValueError as exc:
-                raise Unprocessable(str(exc), field=_field_of(str(exc), "content_id")) from None
         return SimilarOut(
             content_id=content_id,
             items=[_item_out(i) for i in items],
@@ -268,7 +265,7 @@ class Runtime:
         """Why ``content_id`` is or is not in the employee's feed of ``k`` items now
         (:meth:`recsys.feed.FeedRanker.standing`)."""
         now = self._ranking_time()
-        with self.holder.lock, _refused():
+        with self.holder.lock, refused():
             state = self._state()
             try:
                 return state.ranker.standing(
@@ -412,26 +409,6 @@ class Runtime:
         if state is None:
             raise NotReady("no recommender model is loaded yet (see /readyz)")
         return state
-
-
-@contextmanager
-def _refused() -> Iterator[None]:
-    """A value the ranker or the candidate listing refuses (ValueError) is the request's
-    fault: 422 naming the field."""
-    try:
-        yield
-    except ValueError as exc:
-        raise Unprocessable(str(exc), field=_field_of(str(exc))) from None
-
-
-def _field_of(message: str, default: str | None = None) -> str | None:
-    """The request field a ranker message names (``k ...``, ``FeedFilters.languages ...``)."""
-    head = message.split(" ", 1)[0].rstrip(":")
-    if head in ("network", "department", "top"):
-        return head
-    if head.startswith("FeedFilters."):
-        return "filters." + head.removeprefix("FeedFilters.")
-    return head if head in ("k", "employee_id", "content_id", "as_of") else default
 
 
 def _filters(filters: Filters | None) -> FeedFilters | None:

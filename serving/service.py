@@ -28,6 +28,7 @@ import orjson
 from pydantic import BaseModel, Field, ValidationError
 from starlette.responses import JSONResponse
 
+from features.program.request import DEFAULT_ATTRIBUTION_CHANNEL, DEFAULT_ATTRIBUTION_MODEL
 from serving.auth import Endpoint
 from serving.config import ServingConfig
 from serving.console import MOUNT as CONSOLE_MOUNT
@@ -53,7 +54,6 @@ from serving.schemas import (
     SimilarOut,
     StatusOut,
 )
-from training.attribution_job import DEFAULT_CHANNEL, DEFAULT_MODEL
 
 logger = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ class AdvocacyService:
         end: datetime,
         ctx: bentoml.Context,
         group_by: Annotated[list[Code], Field(max_length=8)] | None = None,
-        attribution_model: Code = DEFAULT_MODEL,
+        attribution_model: Code = DEFAULT_ATTRIBUTION_MODEL,
         min_group_size: Annotated[int, Field(ge=0, le=1000)] = 5,
         top: Annotated[int, Field(ge=1, le=10_000)] | None = None,
         order_by: Annotated[str, Field(min_length=1, max_length=80)] | None = None,
@@ -273,11 +273,11 @@ class AdvocacyService:
     async def attribution(
         self,
         ctx: bentoml.Context,
-        model: Code = DEFAULT_MODEL,
+        model: Code = DEFAULT_ATTRIBUTION_MODEL,
         start: datetime | None = None,
         end: datetime | None = None,
         lookback_days: Annotated[float, Field(ge=0.01, le=365)] = 30.0,
-        channel: Code = DEFAULT_CHANNEL,
+        channel: Code = DEFAULT_ATTRIBUTION_CHANNEL,
         by: Annotated[list[Code], Field(min_length=1, max_length=6)] | None = None,
         top: Annotated[int, Field(ge=1, le=1000)] = 20,
         min_group_size: Annotated[int, Field(ge=1, le=1000)] = 5,

@@ -178,7 +178,7 @@ def served(org: Org) -> Iterator[tuple[str, Path]]:
         "OPENBLAS_NUM_THREADS": "1",
     }
     log = org.folder / "server.log"
-    serve = "import typer; from training.serve_command import serve; typer.run(serve)"
+    serve = "import typer; from training.commands.serve import serve; typer.run(serve)"
     command = [sys.executable, "-c", serve, "--port", str(port), "--host", "127.0.0.1"]
     command += ["--db", org.store.url, "--model-dir", str(org.folder / "model")]
     command += ["--influencer-dir", str(org.folder / "influencers")]

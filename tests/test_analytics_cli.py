@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from features.data import schema
 from features.data.store import Store
 from features.data.validation import ValidationContext
-from training.analytics_command import analytics
-from training.data_commands import import_and_refresh
+from training.commands.analytics import analytics
+from training.commands.data import import_and_refresh
 
 SMALL = Path(__file__).parent / "fixtures" / "contract_small"
 WINDOW = ["--from", "2026-10-01", "--to", "2026-11-01"]

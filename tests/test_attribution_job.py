@@ -18,13 +18,13 @@ from features.data import schema
 from features.data.importer import import_path
 from features.data.store import Store
 from features.data.validation import ValidationContext
-from training.attribution_command import attribution
 from training.attribution_job import (
     AttributionRequest,
     AttributionRequestError,
     attribute,
     save_credits,
 )
+from training.commands.attribution import attribution
 
 SMALL = Path(__file__).parent / "fixtures" / "contract_small"
 START, END = datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)

@@ -163,7 +163,7 @@ def test_the_demo_starts_the_server_with_the_console_and_a_manager_token(
     its command-line default (a new serve option once broke it)."""
     import typer
 
-    from training import demo_command, serve_command
+    from training.commands import demo, serve
 
     started: dict[str, object] = {}
 
@@ -171,9 +171,9 @@ def test_the_demo_starts_the_server_with_the_console_and_a_manager_token(
         started.update(command=command, env=env)
         return 0
 
-    monkeypatch.setattr(serve_command, "_run", run)
+    monkeypatch.setattr(serve, "_run", run)
     with pytest.raises(typer.Exit) as stopped:
-        demo_command._serve(3999)
+        demo._serve(3999)
     assert stopped.value.exit_code == 0
     assert "serving.service:AdvocacyService" in started["command"]  # type: ignore[operator]
     env = started["env"]

@@ -11,8 +11,8 @@ import scipy.sparse as sp
 from recsys.dataset import Dataset
 from recsys.ids import IdMap
 from recsys.matrix import FeatureMatrix
-from recsys.models import MODELS, ContentBased
 from recsys.matrix import unit_rows as _unit_rows
+from recsys.models import MODELS, ContentBased
 from tests.recsys_contract import DAY, RecommenderContract, tiny_dataset
 
 # items a..e of the contract dataset: a, b near topic x; c, d near topic y; e in between

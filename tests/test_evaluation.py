@@ -13,7 +13,7 @@ import typer
 from typer.testing import CliRunner
 
 from recsys.models import Popular, RecentPopular
-from training.evaluate_command import evaluate
+from training.commands.evaluate import evaluate
 from training.evaluation.runner import (
     BENCHMARKS,
     TUNED,

@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 from features.data.store import Store
 from tests.test_training_pipeline import QUICK
 from tests.test_training_support import AS_OF, encoder, tiny_org  # noqa: F401 (fixtures)
+from training.commands.train import experiment_app, retrain, rollback, train
 from training.config import ConfigError
 from training.experiment import EXPERIMENT, expand, run_experiment
 from training.registry import RECOMMENDER, Registry, make_client
 from training.tracking import Tracker
-from training.train_command import experiment_app, retrain, rollback, train
 
 app = typer.Typer()
 app.command("train")(train)

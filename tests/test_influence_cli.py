@@ -19,8 +19,8 @@ from features.data.store import Store
 from features.data.synthetic import OrgConfig, generate, write
 from features.data.validation import ValidationContext
 from tests.conftest import NOW
-from training.evaluate_command import evaluate
-from training.influencers_command import influencers_app
+from training.commands.evaluate import evaluate
+from training.commands.influencers import influencers_app
 
 runner = CliRunner()
 CONFIG = OrgConfig(employees=400, content=120, days=150, seed=3, interactions_per_employee=150)

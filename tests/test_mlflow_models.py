@@ -26,6 +26,7 @@ from serving.model_source import RegistrySource
 from serving.runtime import Dependencies, Runtime
 from tests.test_training_pipeline import quick_config
 from tests.test_training_support import AS_OF, encoder, tiny_org  # noqa: F401 (fixtures)
+from training.commands.train import train as train_command
 from training.pipeline import Stages, TrainResult, train
 from training.registry import INFLUENCERS, RECOMMENDER
 from training.tracking import (
@@ -37,7 +38,6 @@ from training.tracking import (
     log_training,
     ui_path,
 )
-from training.train_command import train as train_command
 
 MOMENT = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)  # after the data, content still live
 NOTEBOOK = """

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from features.data.errors import FieldError
 from features.data.store import Store
 from recsys.catalogue import Audience, Catalogue
 from recsys.dataset import Dataset
@@ -21,7 +22,7 @@ from recsys.models import RecentPopular
 from serving.auth import Endpoint, Role, TokenConfigError, Tokens
 from serving.catalogue import CatalogueReader
 from serving.config import ConfigError, ServingConfig
-from serving.errors import Forbidden, Unauthorized
+from serving.errors import Forbidden, Unauthorized, Unprocessable, refused
 from serving.events import EventRecorder, NewEvents
 from serving.model_source import FolderSource, ModelVersion
 from serving.runtime import Dependencies
@@ -42,6 +43,20 @@ TOKEN = "frontend-token-0123456789"
 
 
 # -- tokens -----------------------------------------------------------------------------------
+def test_a_refused_value_is_a_422_on_the_field_its_error_names() -> None:
+    """The field comes from ``FieldError.field``, never from the message; another
+    ValueError goes on the caller's field."""
+    with pytest.raises(Unprocessable) as named, refused("content_id"):
+        raise FieldError("k", "must be >= 1, got 0")
+    assert (named.value.field, named.value.message) == ("k", "k: must be >= 1, got 0")
+    with pytest.raises(Unprocessable) as plain, refused("content_id"):
+        raise ValueError("k must be >= 1")  # a message naming a field is not parsed
+    assert (plain.value.field, plain.value.message) == ("content_id", "k must be >= 1")
+    with pytest.raises(Unprocessable) as whole, refused():
+        raise ValueError("similar: the model has no item vectors")
+    assert whole.value.field is None and whole.value.status == 422
+
+
 def test_tokens_from_the_variable_and_a_file(tmp_path: Path) -> None:
     tokens = Tokens.parse(f"{TOKEN}:frontend, manager-token-012345678:Manager")
     assert tokens.role_of(TOKEN) is Role.FRONTEND
@@ -256,7 +271,7 @@ def test_serve_refuses_a_bad_configuration(tmp_path: Path, monkeypatch) -> None:
     import typer
     from typer.testing import CliRunner
 
-    from training.serve_command import serve
+    from training.commands.serve import serve
 
     app = typer.Typer()
     app.command()(serve)

@@ -72,7 +72,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
         "OPENBLAS_NUM_THREADS": "1",
     }
     log = folder / "server.log"
-    serve = "import typer; from training.serve_command import serve; typer.run(serve)"
+    serve = "import typer; from training.commands.serve import serve; typer.run(serve)"
     command = [sys.executable, "-c", serve, "--port", str(port), "--host", "127.0.0.1"]
     command += ["--db", store.url, "--model-dir", str(folder / "model")]
     command += ["--influencer-dir", str(folder / "influencers")]

@@ -43,8 +43,14 @@ def test_shipped_configs_are_valid(path: Path) -> None:
         ({"gate.tolerance": "a"}, "gate.tolerance: Input should be a valid number"),
         ({"recommender.model": "nope"}, "recommender.model: unknown model 'nope'"),
         ({"recommender.baselines": ["nope"]}, "recommender.baselines: unknown model 'nope'"),
-        ({"recommender.params.taste__epochs": "x"}, "recommender.params.taste__epochs: expected a number"),
-        ({"recommender.params.taste__epochs": 2.5}, "recommender.params.taste__epochs: expected an integer"),
+        (
+            {"recommender.params.taste__epochs": "x"},
+            "recommender.params.taste__epochs: expected a number",
+        ),
+        (
+            {"recommender.params.taste__epochs": 2.5},
+            "recommender.params.taste__epochs: expected an integer",
+        ),
         ({"recommender.params.bogus": 1}, "recommender.params.bogus: not a parameter of"),
         ({"features.user_matrices": ["x"]}, "features.user_matrices.0: Input should be"),
         ({"data.event_weights": {"klick": 1}}, "data.event_weights: unknown event type"),

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from training.analytics_command import analytics
-from training.attribution_command import attribution
-from training.data_commands import data_app
-from training.demo_command import demo
-from training.evaluate_command import evaluate
-from training.features_command import features_app
-from training.influencers_command import influencers_app
+from training.commands.analytics import analytics
+from training.commands.attribution import attribution
+from training.commands.data import data_app
+from training.commands.demo import demo
+from training.commands.evaluate import evaluate
+from training.commands.features import features_app
+from training.commands.influencers import influencers_app
+from training.commands.serve import serve
+from training.commands.train import experiment_app, retrain, rollback, train
 from training.progress import configure
-from training.serve_command import serve
-from training.train_command import experiment_app, retrain, rollback, train
 
 app = typer.Typer(
     name="advocacy",

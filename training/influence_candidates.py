@@ -7,7 +7,8 @@ opt out (the expensive part) into a :class:`ScoredOrganisation`; ``select_candid
 organisation (the service) shows a review at once without scoring again. ``list_candidates``
 and ``candidate_fairness`` do both for one answer (the CLI). ``backfill_scores`` records the
 scores as of past times in the score history. The scorer is fitted by
-:mod:`training.influence_job`.
+:mod:`training.influence_job`; scoring is :mod:`training.influence_scoring` (this module never
+imports the fitting job, so the service does not).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from recsys.influence.reviews import DEFAULT_MARGIN
 from recsys.matrix import FeatureMatrix
 from recsys.progress import current
 from recsys.times import TimeLike
-from training.influence_job import data_start, score_snapshot
+from training.influence_scoring import data_start, score_snapshot
 
 #: What ``select_candidates(review_state=...)`` accepts: never reviewed, or the decision in force.
 REVIEW_STATES = ("none", "approve", "dismiss")

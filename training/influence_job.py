@@ -1,5 +1,6 @@
 """Fitting and evaluating the micro-influencer scorer: the facade over
-``features.influence_*`` and ``recsys.influence`` (the candidates it scores are
+``features.influence_*`` and ``recsys.influence`` (scoring with a fitted scorer is
+:mod:`training.influence_scoring`, re-exported here; the candidates it scores are
 :mod:`training.influence_candidates`).
 
 Time
@@ -24,7 +25,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -32,16 +32,11 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from features.data.times import utc
-from features.influence_features import (
-    InfluenceFeatures,
-    advocate_attributes,
-    advocate_groups,
-)
+from features.influence_features import advocate_groups
 from features.influence_labels import influence_labels
 from features.snapshot import Snapshot
 from recsys.ids import IdMap
 from recsys.influence import (
-    Candidate,
     FollowersBaseline,
     InfluenceScorer,
     LeaderboardBaseline,
@@ -50,6 +45,8 @@ from recsys.influence import (
 from recsys.matrix import FeatureMatrix
 from recsys.progress import current
 from recsys.times import TimeLike
+from training.influence_scoring import build_features, data_start
+from training.influence_scoring import score_snapshot as score_snapshot  # the job's API too
 
 logger = logging.getLogger(__name__)
 
@@ -87,12 +84,6 @@ def split_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, A
         )
     features = {k: v for k, v in config.items() if k in FEATURE_PARAMS}
     return features, {k: v for k, v in config.items() if k in SCORER_PARAMS}
-
-
-def build_features(snapshot: Snapshot, config: Mapping[str, Any] | None = None) -> FeatureMatrix:
-    """The influence feature matrix as of ``snapshot.as_of`` (advocates not opted out)."""
-    builder = InfluenceFeatures(**dict(config or {}))
-    return builder.fit(snapshot).transform(snapshot)
 
 
 def fit_influence(
@@ -180,13 +171,6 @@ def _label_windows(
     return parts, summaries
 
 
-def data_start(snapshot: Snapshot) -> pd.Timestamp:
-    """The first interaction in ``snapshot`` (its ``as_of`` when there is none)."""
-    if snapshot.interactions.empty:
-        return snapshot.as_of
-    return pd.to_datetime(snapshot.interactions["timestamp"], utc=True).min()
-
-
 def _stack(parts: list[tuple[FeatureMatrix, np.ndarray, int]]) -> tuple[FeatureMatrix, np.ndarray]:
     """Windows one under the other (row ids ``employee@window``) with their labels."""
     if len(parts) == 1:
@@ -200,23 +184,6 @@ def _stack(parts: list[tuple[FeatureMatrix, np.ndarray, int]]) -> tuple[FeatureM
 
 def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple | list) else value
-
-
-def score_snapshot(
-    snapshot: Snapshot, scorer: InfluenceScorer
-) -> tuple[FeatureMatrix, list[Candidate]]:
-    """Features as of ``snapshot.as_of`` and a candidate per advocate who did not opt out."""
-    features = build_features(snapshot, scorer.training_.get("features_config"))
-    candidates = scorer.score(features)
-    attributes = advocate_attributes(snapshot, list(features.ids.external))
-    departments = attributes["department"].astype(object).where(attributes["department"].notna())
-    return features, [
-        _with_department(c, d) for c, d in zip(candidates, departments.tolist(), strict=True)
-    ]
-
-
-def _with_department(candidate: Candidate, department: object) -> Candidate:
-    return replace(candidate, department=None if department is None else str(department))
 
 
 def ranking_metrics(

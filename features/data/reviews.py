@@ -14,21 +14,19 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import get_args
 
 import sqlalchemy as sa
 
 from features.builder import OptedOutError
 from features.data import schema
 from features.data.errors import FieldError
+from features.data.review_state import DECISIONS, Decision, ReviewState
 from features.data.store import Store
 from features.data.times import naive_utc, utc
 from recsys.ids import UnknownIdError
-from recsys.influence.candidate import Decision, ReviewState
 
 logger = logging.getLogger(__name__)
 
-DECISIONS: tuple[str, ...] = get_args(Decision)
 TABLE = schema.influencer_reviews
 
 

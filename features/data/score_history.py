@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 import pandas as pd
 import sqlalchemy as sa
@@ -22,11 +23,24 @@ from features.data import schema
 from features.data.errors import FieldError
 from features.data.store import Store
 from features.data.times import naive_utc, utc
-from recsys.influence.candidate import Candidate
 
 logger = logging.getLogger(__name__)
 
 TABLE = schema.influencer_scores
+
+
+class Scored(Protocol):
+    """What a score row is made of: a ``recsys.influence.Candidate`` is one (the store
+    needs only these fields, not the scorer's types)."""
+
+    @property
+    def employee_id(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def tier(self) -> str: ...
+    @property
+    def flagged(self) -> bool: ...
 
 
 class ScoreHistoryError(FieldError):
@@ -51,7 +65,7 @@ def scoring_day(moment: datetime | pd.Timestamp | str) -> pd.Timestamp:
 
 def record_scores(
     store: Store,
-    candidates: Iterable[Candidate],
+    candidates: Iterable[Scored],
     *,
     scored_at: datetime | pd.Timestamp | str,
     model_version: str,
@@ -74,7 +88,7 @@ def record_scores(
     return day
 
 
-def _row(candidate: Candidate, version: str) -> tuple[str, str, float, str, bool]:
+def _row(candidate: Scored, version: str) -> tuple[str, str, float, str, bool]:
     """``(employee_id, model_version, score, tier, flagged)``: :data:`_COLUMNS` but the day."""
     return (
         str(candidate.employee_id),

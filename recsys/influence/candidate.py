@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Literal, NamedTuple
 
+from features.data.review_state import Decision, ReviewState
+
 ConfidenceLevel = Literal["low", "medium", "high"]
-Decision = Literal["approve", "dismiss"]
+__all__ = ["Candidate", "Confidence", "ConfidenceLevel", "Decision", "Reason", "ReviewState"]
 
 
 class Reason(NamedTuple):
@@ -31,22 +32,6 @@ class Confidence:
 
     level: ConfidenceLevel
     reason: str
-
-
-@dataclass(frozen=True)
-class ReviewState:
-    """The latest review decision on an advocate, as shown next to the candidate.
-
-    ``suppressed`` is True when a dismissal still holds: the candidate is not flagged again
-    until its score exceeds ``score`` (the score at dismissal) by the configured margin.
-    """
-
-    decision: Decision
-    reviewer: str
-    note: str
-    at: datetime
-    score: float | None
-    suppressed: bool = False
 
 
 @dataclass(frozen=True)

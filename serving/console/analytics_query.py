@@ -26,7 +26,7 @@ from features.data.currencies import ISO_4217
 from features.data.directory import content_titles
 from features.program.figures import Figures
 from features.program.periods import GRAINS
-from features.program.request import DIMENSIONS
+from features.program.request import DEFAULT_ATTRIBUTION_MODEL, DIMENSIONS
 from serving.console.charts import format_number
 from serving.errors import Unprocessable
 from serving.program import ProgramViews
@@ -193,7 +193,6 @@ class Query:
 def parse_query(params: QueryParams, today: date, emv: Sequence[str]) -> Query:
     """The filters in ``params`` (defaults for those missing); Unprocessable names a bad one."""
     from recsys.attribution import MODELS
-    from training.attribution_job import DEFAULT_MODEL
 
     last = _day(params, "to", today)
     first = _day(params, "from", last - timedelta(days=DEFAULT_DAYS - 1))
@@ -201,7 +200,7 @@ def parse_query(params: QueryParams, today: date, emv: Sequence[str]) -> Query:
         raise Unprocessable(f"must not be before from ({first})", field="to")
     by = _choice(params, "by", DEFAULT_BY, ("none", *DIMENSIONS))
     period = _choice(params, "period", DEFAULT_PERIOD, GRAINS)
-    model = _choice(params, "model", DEFAULT_MODEL, tuple(MODELS))
+    model = _choice(params, "model", DEFAULT_ATTRIBUTION_MODEL, tuple(MODELS))
     query = Query(first, last, None if by == "none" else by, period, model, _metric(params, emv))
     if query.days > MAX_DAYS:
         raise Unprocessable(f"at most {MAX_DAYS // 366} years before to", field="from")

@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from features.data.directory import group_choices
+from features.program.request import DEFAULT_ATTRIBUTION_MODEL
 from recsys.catalogue import NETWORKS
 from recsys.influence.candidate import Candidate
 from recsys.influence.tiers import TIERS
@@ -173,7 +174,7 @@ async def candidate_page(request: Request, page: Page) -> Response:
             start=now - timedelta(days=SHARES_DAYS),
             end=now,
             group_by=["content"],
-            attribution_model=_default_model(),
+            attribution_model=DEFAULT_ATTRIBUTION_MODEL,
             min_group_size=5,
             top=None,
             order_by="shares",
@@ -224,12 +225,6 @@ async def review(request: Request, page: Page) -> Response:
     await page.work(lambda: runtime.review(employee_id, decision, note, page.session.name))
     target = f"{MOUNT}/candidate?" + urlencode({"employee_id": employee_id, "saved": decision})
     return secured(RedirectResponse(target, status_code=303))
-
-
-def _default_model() -> str:
-    from training.attribution_job import DEFAULT_MODEL
-
-    return DEFAULT_MODEL
 
 
 # -- fairness -------------------------------------------------------------------------

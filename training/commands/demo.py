@@ -20,7 +20,7 @@ import typer
 from features.data.store import Store, data_dir, default_db_url
 from features.data.validation import ValidationContext
 from training import console
-from training.data_commands import import_and_refresh
+from training.commands.data import import_and_refresh
 
 STEPS = 4
 HISTORY_EVERY_DAYS = 14
@@ -83,7 +83,7 @@ def _step(number: int, text: str) -> None:
 
 
 def _train(config: Path) -> None:
-    from training.train_command import train
+    from training.commands.train import train
 
     console.invoke(train, config=config)
 
@@ -91,7 +91,7 @@ def _train(config: Path) -> None:
 def _record_history(days: int) -> None:
     """The influencer champion's scores every ``HISTORY_EVERY_DAYS`` over ``days``; a note
     instead when there is no champion to score with."""
-    from training.influencers_command import history
+    from training.commands.influencers import history
 
     try:
         console.invoke(history, every_days=HISTORY_EVERY_DAYS, since_days=days)
@@ -101,7 +101,7 @@ def _record_history(days: int) -> None:
 
 
 def _serve(port: int) -> None:
-    from training.serve_command import serve
+    from training.commands.serve import serve
 
     console.invoke(serve, port=port, host="127.0.0.1", new_tokens=True)
 

@@ -286,7 +286,7 @@ def fairness(
     Counts only advocates who did not opt out. Exit code 4: the store has nothing to score.
     """
     from features.data.store import Store
-    from training.evaluate_command import print_fairness
+    from training.commands.evaluate import print_fairness
     from training.influence_candidates import candidate_fairness
 
     _check_time(as_of)

@@ -19,7 +19,7 @@ from pathlib import Path
 import typer
 
 from training import console
-from training.data_commands import DB_HELP
+from training.commands.data import DB_HELP
 
 SERVICE = "serving.service:AdvocacyService"
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from typing import Any
 import typer
 
 from training import console
-from training.data_commands import DB_HELP
+from training.commands.data import DB_HELP
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import typer
 from features.program.request import DEFAULT_ATTRIBUTION_MODEL
 from recsys.times import DAY
 from training import console
-from training.attribution_command import DB_HELP
+from training.commands.attribution import DB_HELP
 
 DEFAULT_DAYS = 90
 SHOWN = (

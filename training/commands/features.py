@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from training import console
-from training.data_commands import DB_HELP
+from training.commands.data import DB_HELP
 
 features_app = typer.Typer(help="Build content and advocate features.", no_args_is_help=True)
 

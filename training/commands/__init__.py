@@ -1,0 +1,1 @@
+"""The `advocacy` CLI sub-commands, one module each (``training.cli`` assembles them)."""
