@@ -22,13 +22,17 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/advocacy demo
 
+# mypy reads its files and exclusions from [tool.mypy] in pyproject.toml
 test: $(STAMP)
 	$(BIN)/ruff check recsys features training serving experiments tests
+	$(BIN)/ruff format --check recsys features training serving experiments tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check recsys features training serving experiments tests
 	$(BIN)/ruff format --check recsys features training serving experiments tests
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

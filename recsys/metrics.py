@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ class _Hits:
     def n_relevant(self) -> np.ndarray:
         return self.relevant.counts
 
-    def undefined_as_nan(self, values: np.ndarray) -> np.ndarray:
+    def undefined_as_nan(self, values: npt.ArrayLike) -> np.ndarray:
         return np.where(self.n_relevant > 0, values, np.nan)
 
 

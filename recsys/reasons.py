@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 import numpy as np
 
@@ -359,7 +359,7 @@ def _look_up(lookup: Lookup | None, key: int | None) -> str | None:
     return lookup.get(key) or None
 
 
-def _known(hours: float | None) -> bool:
+def _known(hours: float | None) -> TypeGuard[float]:
     return hours is not None and math.isfinite(hours) and hours >= 0
 
 

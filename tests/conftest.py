@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +21,29 @@ PG_URL = os.environ.get("ADVOCACY_TEST_PG_URL", "postgresql+psycopg://postgres@1
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-def _unavailable(message: str) -> None:
+#: Fixtures (or fixture parameters ``name -> value``) that need the PostgreSQL server.
+POSTGRES_FIXTURES = {"pg_store"}
+POSTGRES_PARAMS = {"store": "postgresql", "tracking_uri": "postgresql"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The markers follow the fixtures, so a new test cannot forget them: ``slow`` on every
+    test that reads the real datasets (``shared_data``), ``postgres`` on every test that
+    needs the server at 127.0.0.1:5432. Both run by default (CI runs everything); leave
+    them out locally with ``-m "not slow"`` / ``-m "not postgres"``."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        if "shared_data" in names:
+            item.add_marker(pytest.mark.slow)
+        if names & POSTGRES_FIXTURES or any(
+            params.get(name) == value for name, value in POSTGRES_PARAMS.items()
+        ):
+            item.add_marker(pytest.mark.postgres)
+
+
+def _unavailable(message: str) -> NoReturn:
     """Skip on a user's machine; fail in CI, where everything must be there."""
     if IN_CI:
         pytest.fail(f"{message} (CI=true: this must not be skipped)")

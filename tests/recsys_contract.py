@@ -1,7 +1,13 @@
-"""The contract every recommender passes: subclass and define ``make_model``."""
+"""The contract every recommender passes: subclass and define ``make_model``.
+
+Every model of ``recsys.models.MODELS`` must have such a subclass in a ``tests/test_*.py``
+module: tests/test_model_contract_coverage.py compares :func:`covered_models` with the
+registry.
+"""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import numpy as np
@@ -132,3 +138,23 @@ def _leaves(params: dict) -> dict:
     from sklearn.base import BaseEstimator
 
     return {k: v for k, v in params.items() if not isinstance(v, BaseEstimator)}
+
+
+def contract_classes() -> list[type[RecommenderContract]]:
+    """Every test class running the contract, from the ``tests/test_*.py`` modules that use it
+    (imported here, so the answer does not depend on which test files were collected)."""
+    for path in sorted(Path(__file__).parent.glob("test_*.py")):
+        if "RecommenderContract" in path.read_text():
+            importlib.import_module(f"tests.{path.stem}")
+    found: list[type[RecommenderContract]] = []
+    todo = list(RecommenderContract.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return [cls for cls in found if cls.make_model is not RecommenderContract.make_model]
+
+
+def covered_models() -> set[type[Recommender]]:
+    """The recommender classes the contract runs on (the exact class ``make_model`` builds)."""
+    return {type(cls().make_model()) for cls in contract_classes()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import subprocess
 import sys
@@ -172,3 +173,44 @@ def test_a_pickled_encoder_carries_its_configuration_only(
     assert len(payload) < 10_000
     copy = pickle.loads(payload)
     assert not copy.is_loaded and copy.model_id == encoder.model_id
+
+
+def test_loading_leaves_the_process_environment_alone() -> None:
+    # importing the libraries sets variables of their own (scikit-learn: KMP_*, torch:
+    # TORCHINDUCTOR_CACHE_DIR): import them first, then nothing the encoder does may add any
+    import sentence_transformers  # noqa: F401
+    import torch  # noqa: F401
+    import transformers  # noqa: F401
+
+    before = dict(os.environ)
+    SentenceTransformerEncoder(max_seq_length=64).encode(["load a fresh model"])
+    with pytest.raises(FileNotFoundError, match="local Hugging Face cache"):
+        _ = SentenceTransformerEncoder("no-such-org/no-such-model-xyz").model_id
+    assert dict(os.environ) == before
+
+
+def test_loading_never_opens_a_network_connection() -> None:
+    """Without HF_HUB_OFFLINE set by anyone, a fresh process with every socket connection
+    and name lookup refused loads the packaged model and the hub-name lookup fails locally."""
+    code = (
+        "import os, socket\n"
+        "for key in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE'):\n"
+        "    os.environ.pop(key, None)\n"
+        "def refuse(*args, **kwargs):\n"
+        "    raise AssertionError(f'network use: {args!r}')\n"
+        "socket.socket.connect = socket.socket.connect_ex = refuse\n"
+        "socket.getaddrinfo = socket.create_connection = refuse\n"
+        "import sentence_transformers, torch, transformers\n"  # their own variables first
+        "from features.encoder import SentenceTransformerEncoder\n"
+        "before = dict(os.environ)\n"
+        "assert SentenceTransformerEncoder().encode(['offline']).shape == (1, 384)\n"
+        "try:\n"
+        "    SentenceTransformerEncoder('no-such-org/no-such-model-xyz').model_id\n"
+        "except FileNotFoundError:\n"
+        "    pass\n"
+        "assert dict(os.environ) == before\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr

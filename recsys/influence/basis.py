@@ -156,3 +156,7 @@ class SumBasis:
             return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
 
         return cls([AdditiveBasis.from_arrays(n_knots, part(0)), StepBasis.from_arrays(part(1))])
+
+
+#: Any of the bases above (what a fitted scorer's ``basis_`` holds).
+Basis = AdditiveBasis | StepBasis | SumBasis

@@ -135,10 +135,15 @@ def _boost(
     ``validate``, the held-out loss after each round."""
     start = _start(y, loss)
     score = np.full(len(x), start)
-    held = np.full(len(validate[0]), start) if validate else None
     if init is not None:
         score = score + init[0]
-        held = held + init[1] if validate else None
+    held: np.ndarray | None = None  # the held-out scores, with ``validate``
+    if validate is not None:
+        held = np.full(len(validate[0]), start)
+        if init is not None:
+            if init[1] is None:
+                raise ValueError("init needs held-out offsets when validate is given")
+            held = held + init[1]
     stumps: list[tuple[int, float, float, float]] = []
     curve = np.zeros(rounds if validate else 0)
     tree = DecisionTreeRegressor(max_depth=1, min_samples_leaf=min_leaf)
@@ -148,7 +153,7 @@ def _boost(
         tree.fit(x, -g / h, sample_weight=h)
         t = tree.tree_
         if t.node_count < 3:  # no split helps: nothing left to learn
-            if validate:
+            if validate is not None and held is not None:
                 curve[r:] = curve[r - 1] if r else _loss(held, validate[1], loss)
             break
         feature, threshold = int(t.feature[0]), float(t.threshold[0])
@@ -156,7 +161,7 @@ def _boost(
         right = learning_rate * float(t.value[2].ravel()[0])
         stumps.append((feature, threshold, left, right))
         score += np.where(x[:, feature] <= threshold, left, right)
-        if validate:
+        if validate is not None and held is not None:
             held += np.where(validate[0][:, feature] <= threshold, left, right)
             curve[r] = _loss(held, validate[1], loss)
     return stumps, curve

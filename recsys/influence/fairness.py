@@ -23,12 +23,13 @@ def flag_rates(
     each dimension's ratio of the lowest to the highest rate among groups of at least
     ``min_group`` advocates (1 = even; the "four-fifths rule" would flag < 0.8)."""
     flags = np.asarray(flagged, dtype=bool)
+    dimensions: dict[str, object] = {}
     report: dict[str, object] = {
         "advocates": len(flags),
         "flagged": int(flags.sum()),
         "rate": _rate(int(flags.sum()), len(flags)),
         "min_group": min_group,
-        "dimensions": {},
+        "dimensions": dimensions,
     }
     for dimension, values in groups.items():
         if len(values) != len(flags):
@@ -41,7 +42,7 @@ def flag_rates(
             rows[group] = {"advocates": n, "flagged": k, "rate": _rate(k, n)}
         rates = [g["rate"] for g in rows.values() if g["advocates"] >= min_group]
         top = max(rates) if rates else 0.0
-        report["dimensions"][dimension] = {  # type: ignore[index]
+        dimensions[dimension] = {
             "groups": rows,
             "min_max_ratio": round(min(rates) / top, 4) if rates and top > 0 else None,
         }

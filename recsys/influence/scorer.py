@@ -44,7 +44,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from recsys.influence.basis import AdditiveBasis, StepBasis, SumBasis
+from recsys.influence.basis import AdditiveBasis, Basis, StepBasis, SumBasis
 from recsys.influence.boosting import Stumps, boost_stumps
 from recsys.influence.candidate import Candidate, Confidence
 from recsys.influence.reasons import info, percentiles, pick, reasons_for
@@ -75,6 +75,8 @@ _PARAMS = (
 
 class InfluenceScorer(BaseEstimator):
     """Scores advocates as micro-influencer candidates (see the module docstring)."""
+
+    basis_: Basis  # set by fit (or load): the additive, step or summed basis of the learner
 
     def __init__(
         self,
@@ -227,7 +229,8 @@ class InfluenceScorer(BaseEstimator):
         self.calibration_ = "pairwise (Bradley-Terry strength, not a probability)"
         both = np.vstack([a, b])
         extra: dict = {}
-        parts, coefs = [], []
+        parts: list[AdditiveBasis | StepBasis] = []
+        coefs: list[np.ndarray] = []
         if self.learner in ("spline", "blend"):
             spline = AdditiveBasis(self.n_knots).fit(both)
             diff = spline.transform(a) - spline.transform(b)

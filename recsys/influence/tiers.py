@@ -38,4 +38,4 @@ def in_band(
     low, high = check_pair("band", band)
     followers = np.atleast_2d(np.asarray(followers_by_network, dtype=float))
     inside = ((followers >= low) & (followers <= high)).any(axis=1)
-    return inside & ~(followers >= macro_from).any(axis=1)
+    return np.asarray(inside & ~(followers >= macro_from).any(axis=1), dtype=bool)
