@@ -40,6 +40,10 @@ class Recommender(BaseEstimator, ABC):
     """
 
     name: ClassVar[str] = "recommender"
+    users_: IdMap
+    items_: IdMap
+    seen_: list[set[int]]
+    item_times_: np.ndarray
 
     # -- public API -------------------------------------------------------------------
     def fit(self, dataset: Dataset) -> Self:

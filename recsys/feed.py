@@ -512,14 +512,14 @@ class FeedRanker:
         keep = np.ones(len(catalogue), dtype=bool)
         if not filters:
             return keep
-        if filters.networks:
+        if filters.networks and catalogue.networks is not None:
             networks = catalogue.networks
             keep &= (networks.sizes() == 0) | networks.rows_containing_any(filters.networks)
         if filters.content_types:
             wanted = {_code(t) for t in filters.content_types}
             codes = [j for j, t in enumerate(catalogue.type_vocabulary) if _code(t) in wanted]
             keep &= np.isin(catalogue.content_type, codes)
-        if filters.languages:
+        if filters.languages and catalogue.language is not None:
             keep &= catalogue.language.rows_containing_any(filters.languages)
         if filters.exclude_ids:
             keep[self._internal(filters.exclude_ids)] = False

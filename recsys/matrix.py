@@ -64,7 +64,7 @@ class FeatureMatrix:
 def dense(values: np.ndarray | sp.spmatrix) -> np.ndarray:
     """float64 dense copy of a dense or sparse block."""
     if sp.issparse(values):
-        return np.asarray(values.toarray(), np.float64)
+        return np.asarray(sp.csr_matrix(values).toarray(), np.float64)
     return np.asarray(values, np.float64)
 
 

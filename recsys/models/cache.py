@@ -15,8 +15,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 
 def _nbytes(value: object) -> int:
@@ -80,9 +83,7 @@ class SourceCache:
     def __init__(self, max_entries: int = 256, max_bytes: int = 1 << 31) -> None:
         self._cache = BoundedCache(max_entries, max_bytes)
 
-    def get(
-        self, key: Hashable, sources: tuple[np.ndarray, ...], build: Callable[[], np.ndarray]
-    ) -> np.ndarray:
+    def get(self, key: Hashable, sources: tuple[np.ndarray, ...], build: Callable[[], T]) -> T:
         """The entry of ``key`` built from ``sources`` (rebuilt when any is another object)."""
         found = self._cache.get(key)
         if isinstance(found, tuple) and all(a is b for a, b in zip(found[0], sources, strict=True)):

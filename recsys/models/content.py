@@ -46,6 +46,7 @@ class ContentBased(Recommender):
     """
 
     name = "content"
+    history_vectors_: np.ndarray | None
 
     def __init__(
         self,
@@ -112,9 +113,10 @@ class ContentBased(Recommender):
         latest = np.full(len(self.user_time_), -np.inf)
         np.maximum.at(latest, users, times)
         moved = np.flatnonzero(latest > self.user_time_)
-        split = self._split()
+        history = self.history_vectors_
+        split = history is not None
         target = self.sums_ if split else self.affinity_
-        source = self.history_vectors_ if split else self.item_vectors_
+        source = history if history is not None else self.item_vectors_
         if self.half_life_days is not None:
             old = np.isfinite(self.user_time_[moved])
             shift = latest[moved[old]] - self.user_time_[moved[old]]
@@ -127,7 +129,7 @@ class ContentBased(Recommender):
             self.affinity_[touched] = _halves_unit(self.sums_[touched])
 
     def _split(self) -> bool:
-        return getattr(self, "history_vectors_", None) is not None
+        return self.history_vectors_ is not None
 
     def _split_rows(self, raw: np.ndarray, cold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``centre="cold"``: (item rows, history rows) of width 2 d. Scoring rows are
@@ -195,7 +197,7 @@ class ContentBased(Recommender):
         rows = np.zeros((len(internal), len(self.feature_names_)))
         if features is not None:
             rows = rows_by_name(features, content_ids, self.feature_names_)
-        if self._split():  # added content is cold: the centred half
+        if self.history_vectors_ is not None:  # added content is cold: the centred half
             vectors, history = self._split_rows(rows, np.ones(len(internal), bool))
             self.history_vectors_ = np.vstack([self.history_vectors_, history])
         else:
@@ -214,7 +216,9 @@ class ContentBased(Recommender):
             "cold_sum": self.cold_sum_,
             "centre": self.centre_,
         } | (
-            {"history_vectors": self.history_vectors_, "sums": self.sums_} if self._split() else {}
+            {"history_vectors": self.history_vectors_, "sums": self.sums_}
+            if self.history_vectors_ is not None
+            else {}
         )
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
@@ -226,8 +230,8 @@ class ContentBased(Recommender):
         self.cold_sum_ = arrays["cold_sum"]
         # models saved before centring existed: no centre
         self.centre_ = arrays.get("centre", np.zeros(len(self.feature_names_)))
-        if "history_vectors" in arrays:
-            self.history_vectors_ = arrays["history_vectors"]
+        self.history_vectors_ = arrays.get("history_vectors")
+        if self.history_vectors_ is not None:
             self.sums_ = arrays["sums"]
 
 

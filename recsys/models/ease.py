@@ -179,7 +179,7 @@ class ItemItem(ScoreComponent):
 
 def ease_weights(matrix: sp.spmatrix, lam: float, dtype: type = np.float64) -> np.ndarray:
     """EASE's item-item matrix (float32, zero diagonal) of a binary user x item matrix."""
-    gram = np.asarray((matrix.T @ matrix).toarray(), dtype)
+    gram: np.ndarray = np.asarray((matrix.T @ matrix).toarray(), dtype)
     gram[np.diag_indices_from(gram)] += lam
     inverse = np.linalg.inv(gram)
     weights = -inverse / np.diag(inverse)[None, :]

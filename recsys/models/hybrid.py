@@ -264,10 +264,10 @@ class Hybrid(Recommender):
         users = np.asarray(users, np.int64)
         if len(users) == 1 and np.ndim(as_of) == 0:  # a feed's reasons: one employee
             rows = self.scorer_.contribution_rows(int(users[0]), items, float(as_of))
-            out = {name: rows[j][None, :] for j, name in enumerate(names)}
+            one = {name: rows[j][None, :] for j, name in enumerate(names)}
             if self.has_cold_head_:
-                out["cold_start"] = self.scorer_.head_rows()[3][items][None, :].copy()
-            return out
+                one["cold_start"] = self.scorer_.head_rows()[3][items][None, :].copy()
+            return one
         raw = self.components(users, items, as_of)
         coef, mean, scale, shift = (a[..., items] for a in self.scorer_.head_rows())
         stacked = np.stack([raw[name] for name in names])  # (names, users, items)

@@ -129,7 +129,7 @@ class FoldedScorer:
             shift = np.where(cold, other.intercept - warm.intercept, 0.0)
             return rows[0], rows[1], scales, shift
 
-        return self.static.get(("heads", "rows"), (cold,), build)  # type: ignore[return-value]
+        return self.static.get(("heads", "rows"), (cold,), build)
 
     # -- one employee's raw and standardised rows (a feed's reasons) ----------------------
     def raw_rows(self, user: int, items: np.ndarray, as_of: float) -> dict[str, np.ndarray]:

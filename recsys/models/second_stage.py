@@ -162,7 +162,9 @@ def _negatives(
     return chosen, valid
 
 
-def _block_rows(parts, item_times, names, users, items, times, neg_items, valid) -> Examples:
+def _block_rows(
+    parts, item_times, names, users, items, times, neg_items, valid
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     counts = valid.sum(axis=1)
     all_users = np.concatenate([users, np.repeat(users, counts)])
     all_items = np.concatenate([items, neg_items[valid]])
@@ -259,7 +261,7 @@ def _holdout_rows(
     rng,
     as_of,
     n_items,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per employee of ``positives`` (pair keys): their items and sampled untouched items of
     ``pool_items`` (weighted by ``popularity``), as rows of raw component values."""
     rows: list[np.ndarray] = [np.zeros((0, len(names)))]

@@ -167,7 +167,7 @@ class ColleagueTrend(Decayed, ScoreComponent):
             raise ValueError(
                 f"colleague_trend half_life_days must be > 0, got {self.half_life_days}"
             )
-        vectors, cold = context.component("taste").employee_vectors()  # type: ignore[attr-defined]
+        vectors, cold = context.component("taste").employee_vectors()
         self.user_vectors_ = unit_rows(vectors).astype(np.float32)
         self.cold_vector_ = unit_rows(np.asarray(cold)[None, :])[0].astype(np.float32)
         self.live_ = np.zeros((len(dataset.items), vectors.shape[1]), np.float32)
@@ -227,7 +227,7 @@ class ColleagueTrend(Decayed, ScoreComponent):
         taste = fitted.get("taste")
         if taste is None:
             return
-        rows, vectors = taste.profile_vectors(internal, employee_ids, features)  # type: ignore[attr-defined]
+        rows, vectors = taste.profile_vectors(internal, employee_ids, features)
         self.user_vectors_[rows] = unit_rows(vectors)
 
     def grow_users(self, count: int) -> None:
@@ -259,7 +259,7 @@ def department_of_rows(rows: np.ndarray | sp.spmatrix | None) -> np.ndarray:
     """Index of each row's largest department column; -1 for an all-zero row."""
     if rows is None:
         return np.zeros(0, np.int64)
-    rows = np.asarray(rows.toarray() if sp.issparse(rows) else rows, np.float64)
+    rows = np.asarray(sp.csr_matrix(rows).toarray() if sp.issparse(rows) else rows, np.float64)
     if rows.shape[1] == 0:
         return np.full(rows.shape[0], -1, np.int64)
     has = np.any(rows != 0, axis=1)
