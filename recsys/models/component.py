@@ -28,6 +28,7 @@ from typing import ClassVar, Self
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from recsys.base import Recommender
 from recsys.dataset import Dataset
 from recsys.matrix import FeatureMatrix
 from recsys.models.cache import BoundedCache, SourceCache
@@ -199,6 +200,36 @@ class ScoreComponent(BaseEstimator, ABC):
     @abstractmethod
     def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
         """Restore what :meth:`state` returned; returns self."""
+
+
+class RecommenderComponent(Recommender, ScoreComponent):
+    """A component that is also a recommender of its own (taste, affinity, global trend):
+    the component's hooks are the recommender's, and it keeps no seen items (the hybrid
+    keeps them once)."""
+
+    def fit_component(self, dataset: Dataset, context: FitContext) -> Self:
+        self._remember(dataset, seen=False)
+        self._fit(dataset)
+        return self
+
+    def observe_events(self, users, items, times, weights) -> None:
+        self._observe(users, items, times, weights)
+
+    def grow_users(self, count: int) -> None:
+        self._add_users(count)
+
+    def grow_items(self, internal, content_ids, features, times) -> None:
+        self._add_items(internal, content_ids, features)
+
+    def set_profiles(self, internal, employee_ids, features, fitted) -> None:
+        self._set_user_features(internal, employee_ids, features)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return self._state()
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
+        self._set_state(arrays)
+        return self
 
 
 #: Component classes by name: what a saved hybrid's components are rebuilt from.

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Self
 
 import numpy as np
 
 from recsys.base import Recommender
 from recsys.dataset import Dataset
 from recsys.matrix import FeatureMatrix, dense, rows_by_name, unit_rows
-from recsys.models.component import FitContext, Fold, ScoreComponent, register
+from recsys.models.component import Fold, RecommenderComponent, register
 from recsys.times import decay
 
 
@@ -242,7 +241,7 @@ def _halves_unit(matrix: np.ndarray) -> np.ndarray:
 
 
 @register
-class Affinity(ContentBased, ScoreComponent):
+class Affinity(ContentBased, RecommenderComponent):
     """The hybrid's content affinity: ``unit(profile_u) . e_i + tiebreak * popularity_i /
     max popularity`` (:class:`ContentBased`; the cold direction for employees without a
     history of their own), when the item features have ``feature_prefix`` columns."""
@@ -254,11 +253,6 @@ class Affinity(ContentBased, ScoreComponent):
         if features is None or not any(n.startswith(self.feature_prefix) for n in features.names):
             return f"no item feature column starts with {self.feature_prefix!r}"
         return None
-
-    def fit_component(self, dataset: Dataset, context: FitContext) -> Self:
-        self._remember(dataset, seen=False)
-        self._fit(dataset)
-        return self
 
     # -- shapes -----------------------------------------------------------------------
     def pairs(self, users: np.ndarray, items: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -302,18 +296,3 @@ class Affinity(ContentBased, ScoreComponent):
         return (self.item_vectors_,)
 
     # -- live state -------------------------------------------------------------------
-    def observe_events(self, users, items, times, weights) -> None:
-        self._observe(users, items, times, weights)
-
-    def grow_users(self, count: int) -> None:
-        self._add_users(count)
-
-    def grow_items(self, internal, content_ids, features, times) -> None:
-        self._add_items(internal, content_ids, features)
-
-    def state(self) -> dict[str, np.ndarray]:
-        return self._state()
-
-    def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
-        self._set_state(arrays)
-        return self

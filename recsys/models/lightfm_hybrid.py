@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from recsys import lightfm_adapter as lfm
 from recsys.dataset import Dataset
 from recsys.matrix import FeatureMatrix
-from recsys.models.component import FitContext, Fold, ScoreComponent, register
+from recsys.models.component import FitContext, Fold, RecommenderComponent, register
 from recsys.models.lightfm_cf import LightFMBase
 
 
@@ -251,15 +251,14 @@ def _from_features(
 
 
 @register
-class Taste(LightFMHybrid, ScoreComponent):
+class Taste(LightFMHybrid, RecommenderComponent):
     """The hybrid's long-term taste: ``u . v + b_u + b_i`` of LightFM representations
     (:class:`LightFMHybrid`; cold employees the mean user, new content from its features)."""
 
     name = "taste"
 
     def fit_component(self, dataset: Dataset, context: FitContext) -> Self:
-        self._remember(dataset, seen=False)
-        self._fit(dataset)
+        super().fit_component(dataset, context)
         if context.reset_unseen:
             self._reset_unseen_items(dataset)
         return self
@@ -316,18 +315,3 @@ class Taste(LightFMHybrid, ScoreComponent):
         return internal[chosen], vectors[chosen]
 
     # -- live state -------------------------------------------------------------------
-    def grow_users(self, count: int) -> None:
-        self._add_users(count)
-
-    def grow_items(self, internal, content_ids, features, times) -> None:
-        self._add_items(internal, content_ids, features)
-
-    def set_profiles(self, internal, employee_ids, features, fitted) -> None:
-        self._set_user_features(internal, employee_ids, features)
-
-    def state(self) -> dict[str, np.ndarray]:
-        return self._state()
-
-    def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
-        self._set_state(arrays)
-        return self

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Self
-
 import numpy as np
 
 from recsys.base import Recommender
 from recsys.dataset import Dataset
 from recsys.matrix import FeatureMatrix
-from recsys.models.component import FitContext, ScoreComponent, register
+from recsys.models.component import RecommenderComponent, register
 from recsys.models.decayed import Decayed, log_trend
 
 
@@ -92,16 +90,11 @@ class RecentPopular(Decayed, Recommender):
 
 
 @register
-class GlobalTrend(RecentPopular, ScoreComponent):
+class GlobalTrend(RecentPopular, RecommenderComponent):
     """The hybrid's global trend: ``log1p`` of :class:`RecentPopular`'s decayed count at the
     request time (item-only; the hybrid has a short and a long half-life one)."""
 
     name = "global_trend"
-
-    def fit_component(self, dataset: Dataset, context: FitContext) -> Self:
-        self._remember(dataset, seen=False)
-        self._fit(dataset)
-        return self
 
     def is_item_only(self) -> bool:
         return True
@@ -111,16 +104,3 @@ class GlobalTrend(RecentPopular, ScoreComponent):
 
     def item_values(self, as_of: float) -> np.ndarray | None:
         return log_trend(self.decayed_, self.factor(as_of))
-
-    def observe_events(self, users, items, times, weights) -> None:
-        self._observe(users, items, times, weights)
-
-    def grow_items(self, internal, content_ids, features, times) -> None:
-        self._add_items(internal, content_ids, features)
-
-    def state(self) -> dict[str, np.ndarray]:
-        return self._state()
-
-    def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
-        self._set_state(arrays)
-        return self
