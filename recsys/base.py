@@ -104,6 +104,11 @@ class Recommender(BaseEstimator, ABC):
             scores += batch_scores
         return ids, scores
 
+    def chosen_params(self) -> dict[str, float]:
+        """Hyper-parameters the model chose during ``fit`` (learned state, logged with the
+        run); none by default."""
+        return {}
+
     def observe(
         self,
         employee_ids: Sequence[str],
@@ -349,8 +354,8 @@ class Recommender(BaseEstimator, ABC):
     ) -> tuple[np.ndarray, np.ndarray]:
         """(row, column) positions where ``users[row]`` has seen ``items[column]``.
 
-        A repeated item is marked at its last copy only, as the former {item: position}
-        dict kept (rankings never hold the same item twice).
+        A repeated item is marked at its last copy only (rankings never hold the same item
+        twice).
         """
         users = np.asarray(users, np.int64)
         items = np.asarray(items, np.int64)
@@ -385,7 +390,7 @@ def _rows_as_sets(matrix: sp.csr_matrix) -> list[set[int]]:
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
-    """``np.unique(values)`` for int64 (sort + adjacent dedupe: several times faster)."""
+    """``np.unique(values)`` for int64: a sort and an adjacent dedupe."""
     values = np.sort(values)
     if len(values) > 1:
         values = values[np.concatenate(([True], values[1:] != values[:-1]))]

@@ -85,8 +85,8 @@ def test_grid_runs_as_children_of_one_parent_best_first(
 
 def test_grid_errors_name_the_point_before_anything_runs(tmp_path: Path) -> None:
     path = _config(tmp_path, "bad")
-    with pytest.raises(ConfigError, match=r"recommender.params.epochs.*epochs': 'x'"):
-        expand([path], {"recommender.params.epochs": [3, "x"]})
+    with pytest.raises(ConfigError, match=r"recommender.params.taste__epochs.*taste__epochs': 'x'"):
+        expand([path], {"recommender.params.taste__epochs": [3, "x"]})
 
 
 def test_benchmark_config_runs_the_offline_benchmark(shared_data: Path, tmp_path: Path) -> None:

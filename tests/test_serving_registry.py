@@ -217,7 +217,7 @@ def test_folder_source_describes_the_saved_model(world, tmp_path: Path) -> None:
         "training": {"features_as_of": "2026-11-26T12:00:00"},
         "libraries": {},
     }
-    assert described["params"]["no_components"] == 8 and "numpy" in described["libraries"]
+    assert described["params"]["taste__no_components"] == 8 and "numpy" in described["libraries"]
     assert datetime.fromisoformat(described["saved_at"]).utcoffset().total_seconds() == 0
 
     scorer = FolderSource(folder / "inf-1", INFLUENCERS).describe()

@@ -24,8 +24,8 @@ from training.pipeline import holdout_start, live_catalogue, train
 QUICK = {
     "data.as_of": AS_OF,
     "data.holdout_days": 10,
-    "recommender.params.epochs": 3,
-    "recommender.params.no_components": 16,
+    "recommender.params.taste__epochs": 3,
+    "recommender.params.taste__no_components": 16,
     "recommender.baselines": ["popular", "recent_popular"],
     "influencer.enabled": False,
 }

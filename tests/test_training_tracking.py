@@ -23,7 +23,14 @@ from tests.test_training_support import (  # noqa: F401 (fixtures)
 from training.config import flatten
 from training.pipeline import TrainResult, train
 from training.registry import INFLUENCERS, RECOMMENDER
-from training.tracking import EXPERIMENT_KIND, KIND_TAG, Tracker, log_training, metric_key
+from training.tracking import (
+    EXPERIMENT_KIND,
+    KIND_TAG,
+    Tracker,
+    chosen_params,
+    log_training,
+    metric_key,
+)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +57,8 @@ def test_a_training_is_one_run_with_params_metrics_tags_artifacts_and_versions(
     experiment = tracker.client.get_experiment(run.info.experiment_id)
     assert experiment.tags[KIND_TAG] == EXPERIMENT_KIND
 
-    assert run.data.params == flatten(result.config)
+    assert run.data.params == flatten(result.config) | chosen_params(result)
+    assert float(run.data.params["recommender.chosen.ease__lam_"]) > 0  # chosen during fit
     metrics = run.data.metrics
     hybrid = result.evaluation["models"]["hybrid"]
     assert metrics["rec.hybrid.ndcg_at_10"] == pytest.approx(hybrid["ndcg@10"])

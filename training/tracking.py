@@ -291,6 +291,13 @@ def _dataset_input(
     return DatasetInput(dataset, tags=[InputTag(MLFLOW_DATASET_CONTEXT, context)])
 
 
+def chosen_params(result: Any) -> dict[str, str]:
+    """What the shipped recommender chose during fit (e.g. EASE's lambda), as run parameters
+    ``recommender.chosen.<component>__<name>_``."""
+    chosen = result.recommender.chosen_params()
+    return {f"recommender.chosen.{key}": str(value) for key, value in chosen.items()}
+
+
 def log_training(
     tracker: Tracker,
     result: Any,
@@ -316,7 +323,7 @@ def log_training(
     from training import plots
     from training.mlflow_models import log_models
 
-    tracker.log_params(run_id, flatten(result.config))
+    tracker.log_params(run_id, flatten(result.config) | chosen_params(result))
     metrics = training_metrics(result)
     stamp = int(time.time() * 1000)
     tracker.log_metrics(run_id, metrics, stamp)

@@ -20,17 +20,15 @@ class ContentBased(Recommender):
     ``feature_prefix`` (e.g. ``emb_*``), L2-normalised. With ``centre`` (the hybrid's
     affinity sets it) the mean embedding of the fitted catalogue (``centre_``; rows with no
     embedding left out) is subtracted first, also from content added later: sentence
-    embeddings share a large common direction, so uncentred cosines mostly measure it (on a
-    MovieLens validation split carved from training data, ``experiments/tune_hybrid.py``,
-    centring lifted the per-user cold-item AUC of the affinity alone from 0.585 to 0.719,
-    but lowered the warm top-10 of the hybrid). ``centre="cold"`` centres only for content
+    embeddings share a large common direction, so uncentred cosines mostly measure it (the
+    measured effect is in docs/recommenders.md). ``centre="cold"`` centres only for content
     with no event in ``fit`` and content added later (see :meth:`_split_rows`): warm items
     keep the uncentred cosine; it doubles the width of the profiles.
-    An employee's affinity is the
-    time-decayed, weighted mean of the embeddings of the items they interacted with: an event
-    of weight w at time t counts ``w * 2 ** (-(t_last - t) / half_life)`` where ``t_last`` is
-    that employee's latest event (``half_life_days=None``: no decay). Only its direction
-    matters for the cosine, so the sums are kept per employee relative to their own latest
+    An employee's affinity is the time-decayed, weighted mean of the embeddings of the items
+    they interacted with: an event of weight w at time t counts
+    ``w * 2 ** (-(t_last - t) / half_life)`` where ``t_last`` is that employee's latest event
+    (``half_life_days=None``: no decay). Only its direction matters for the cosine, so the
+    sums are kept per employee relative to their own latest
     event and each live event (:meth:`observe`) costs O(dimensions).
 
     Scores are ``cosine + tiebreak * popularity``: ``popularity`` is the item's weighted

@@ -8,9 +8,8 @@ value of (employee u, item i) is ``x_u . B[:, i]``, where ``x_u`` is the employe
 :data:`EASE_LAMBDAS` on a seeded per-employee holdout of the training pairs (recall@10 of
 the held-out items; never on anything outside the training data) unless given; the hybrid
 chooses it once per fit, on the data its second stage is fitted on, and reuses it. EASE holds
-an items x items matrix and its fit inverts one, so the hybrid runs it only up to
-``ease_max_items`` items (default 5,000: 100 MB of float32; at 10,000 items the two
-inversions of a fit took minutes on the shared benchmark machine); above that the hybrid
+an items x items matrix and its fit inverts one, so it runs only up to ``max_items`` items
+(default 5,000: 100 MB of float32; fit times in docs/recommenders.md); above that the hybrid
 leaves the component out and logs why. Content added later scores 0 (it is outside the
 matrix, which is not copied to grow).
 
@@ -122,10 +121,7 @@ class ItemItem(ScoreComponent):
 
         One sparse-dense product of the employees' history rows with ``weights_`` (it reads
         only the rows their histories touch, no copy), then the candidate columns of that
-        small result. Gathering the (history x candidates) block of ``weights_`` first was
-        slower in every measured case but large batches over a few candidates, and copying
-        the candidate columns of ``weights_`` (the whole matrix, ~100 MB at 5,000 items)
-        dominated a feed's cost.
+        small result; ``weights_`` itself is never copied.
         """
         items = np.asarray(items, np.int64)
         n_fit = self.weights_.shape[0]

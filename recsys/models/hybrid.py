@@ -1,30 +1,29 @@
 """Hybrid: long-term taste plus live signals, combined by a learned second stage.
 
-Components, each a score per (employee, item) at the request time ``as_of`` (exact
-definitions: :mod:`recsys.models.hybrid_scoring`):
+Components (one :class:`~recsys.models.component.ScoreComponent` each, a parameter of the
+hybrid; None leaves one out), each a score per (employee, item) at the request time
+``as_of``:
 
-- ``taste``: the score of an inner :class:`~recsys.models.lightfm_hybrid.LightFMHybrid`;
-- ``affinity``: :class:`~recsys.models.content.ContentBased` cosine, when the item features
-  have columns starting with ``embedding_prefix`` (otherwise omitted); ``centre_embeddings``
-  is its ``centre`` (True: embeddings centred on the catalogue mean; ``"cold"``: only for
-  content with no event in ``fit``, scored by the cold head);
-- ``global_trend_short`` / ``global_trend_long``: ``log1p`` of
-  :class:`~recsys.models.popular.RecentPopular` decayed counts at two half-lives;
-- ``department_trend``: ``log1p`` of decayed counts among employees of the employee's
-  department, when the user features have columns starting with ``department_prefix``
-  (otherwise omitted);
+- ``taste``: LightFM representations (:class:`~recsys.models.lightfm_hybrid.Taste`);
+- ``affinity``: content-embedding cosine (:class:`~recsys.models.content.Affinity`), when the
+  item features have its ``feature_prefix`` columns; ``affinity__centre="cold"`` centres the
+  embeddings for content with no event in ``fit`` only;
+- ``global_trend_short`` / ``global_trend_long``: ``log1p`` of decayed counts at two
+  half-lives (:class:`~recsys.models.popular.GlobalTrend`);
+- ``department_trend``: decayed counts among the employee's department
+  (:class:`~recsys.models.trends.DepartmentTrend`), when the user features have its
+  ``prefix`` columns;
 - ``colleague_trend``: what employees of similar taste engage with now
-  (:class:`~recsys.models.trends.ColleagueTrend`: the employee's unit LightFM vector dotted
-  with the decayed sum of the vectors of each item's engagers; live through ``observe``, so
-  new content gets it from its first engagers); omitted when ``colleague_half_life_days``
-  is None;
+  (:class:`~recsys.models.trends.ColleagueTrend`; new content gets it from its first
+  engagers);
 - ``ease``: EASE item-item weights over the employee's live history
-  (:class:`~recsys.models.ease.ItemItem`), when ``ease`` and the catalogue has at most
-  ``ease_max_items`` items (otherwise omitted, logged);
-- ``item_prior``: the item's ``log1p`` interaction count predicted from its features
-  (:class:`~recsys.models.ease.ItemPrior`), when ``item_prior`` and there are item features;
-- ``freshness``: ``log1p`` of the hours since the item's time (``item_times_``), when the
-  dataset has ``item_times`` (otherwise omitted).
+  (:class:`~recsys.models.ease.ItemItem`), up to its ``max_items`` items;
+- ``item_prior``: the item's predicted ``log1p`` interaction count from its features
+  (:class:`~recsys.models.ease.ItemPrior`);
+- ``freshness``: ``log1p`` of the hours since the item's time
+  (:class:`~recsys.models.freshness.Freshness`), when the dataset has item times.
+
+Components a dataset cannot feed are left out and logged (taste is required).
 
 Two heads: content with no event in ``fit`` (``item_cold_``: unseen at fit or added later)
 is scored by a cold head learned on items held out whole (see :meth:`Hybrid._learn_head`),
@@ -41,10 +40,8 @@ employee; the live components observe the replayed events block by block), or ``
 a seeded random holdout. ``"auto"``: ``"time"`` when the dataset has ``item_times``.
 Finally the components are refitted on all events.
 
-Defaults: the trend and colleague half-lives were chosen on the DeskDrop October 2016
-validation window (``experiments/tune_deskdrop.py``); the MovieLens benchmarks use
-``training.evaluation.movielens.CONFIGS`` (checked on train-only validation splits,
-``experiments/tune_hybrid.py``).
+Defaults: the half-lives come from ``experiments/tune_deskdrop.py``; the MovieLens
+benchmarks use ``training.evaluation.movielens.CONFIGS`` (``experiments/tune_hybrid.py``).
 
 A score is the decision function ``intercept + sum(coef * (value - mean) / scale)``; the
 parts are available from :meth:`components` and :meth:`contributions` (for reasons).
@@ -370,8 +367,7 @@ class Hybrid(Recommender):
         compares: what differs between employees (a heavy user's larger taste scores) does
         not leak into them. A 1-d logistic fit on the uncentred decision values then scales
         them and sets the intercept (Platt), so the cold head stays comparable with the warm
-        one. (On the MovieLens validation split the centred fit lifted cold AUC and lowered
-        warm ndcg, so the warm head is a plain logistic regression.)
+        one. The warm head is a plain logistic regression (why: docs/recommenders.md).
         """
         if int((y == 1).sum()) < min_positives or int((y == 0).sum()) < min_positives:
             return None

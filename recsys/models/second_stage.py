@@ -8,8 +8,7 @@ items the employee had not touched), which the hybrid's logistic regression lear
 blocks of equally many positives; before a block, the live components observe every event
 before the block's first time, then all of the block's examples are computed at once, each at
 its own time (trends decayed to it, freshness from it). So within a block the live state lags
-by at most the block's span (1/``blocks`` of the held-back events), where the former per-event
-loop had none; with the default 200 blocks on DeskDrop a block spans about an hour. At most
+by at most the block's span (1/``blocks`` of the held-back events). At most
 ``max_positives`` positives (a seeded sample, default 100,000) become examples, which bounds
 the memory of the examples (each positive gives ``1 + negatives`` rows).
 """
