@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recsys.models.cache import BoundedCache, SourceCache
+from recsys.models.cache import BoundedCache, SourceCache, freeze
 from recsys.models.component import Fold, ScoreComponent
 from recsys.models.user_rows import UserRows
 
@@ -240,11 +240,14 @@ class FoldedScorer:
             return
         self.rows = UserRows(max_bytes) if max_bytes > 0 else None
 
-    def static_sources(self) -> tuple[object, ...]:
-        """What the static rows are computed from (replaced, never changed in place)."""
-        sources: list[object] = [self.cold_items()]
+    def static_sources(self) -> tuple[np.ndarray, ...]:
+        """What the static rows are computed from: replaced, never changed in place (made
+        read-only here, the rule :mod:`recsys.models.cache` asserts)."""
+        sources = [self.cold_items()]
         for component in self.components.values():
             sources.extend(component.static_sources())
+        for source in sources:
+            freeze(source)
         return tuple(sources)
 
     def warm(self, users: np.ndarray, chunk: int = 256) -> int:
