@@ -14,7 +14,7 @@ from http import HTTPStatus
 
 from starlette.responses import JSONResponse
 
-from features.data.errors import FieldError
+from recsys.errors import FieldError
 
 
 class ServingError(Exception):
@@ -72,7 +72,7 @@ class NotReady(ServingError):
 def refused(field: str | None = None) -> Iterator[None]:
     """A value the code below refuses is the request's fault: 422 with the message.
 
-    A :class:`~features.data.errors.FieldError` names its field (``exc.field``); any other
+    A :class:`~recsys.errors.FieldError` names its field (``exc.field``); any other
     ``ValueError`` is put on ``field`` (None: the request as a whole). Messages are never
     parsed for a field name.
     """

@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from features.data.errors import FieldError
 from features.data.store import Store
+from recsys.errors import FieldError
 from serving.errors import Unprocessable
 from serving.schemas import AnalyticsOut, AttributionOut
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from features.data.errors import FieldError
 from features.data.importer import import_path
 from features.data.reader import StoreReader
 from features.data.reviews import record_review
@@ -20,6 +19,7 @@ from features.data.store import Store
 from features.data.synthetic import OrgConfig, SyntheticOrg, generate, write
 from features.data.validation import ValidationContext
 from features.snapshot import Snapshot
+from recsys.errors import FieldError
 from recsys.influence import TIERS, ReviewState
 from tests.conftest import NOW
 from training.evaluation.influence import run_synthetic_influencers

@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from features.data.errors import FieldError
 from features.data.store import Store
 from recsys.catalogue import Audience, Catalogue
 from recsys.dataset import Dataset
+from recsys.errors import FieldError
 from recsys.feed import FeedRanker
 from recsys.models import RecentPopular
 from serving.auth import Endpoint, Role, TokenConfigError, Tokens

@@ -32,7 +32,6 @@ from features.click_paths import (
     read_click_paths,
 )
 from features.data import schema
-from features.data.errors import FieldError
 from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
 from features.data.times import naive_utc, utc
@@ -49,6 +48,7 @@ from recsys.attribution import (
     make_model,
     roll_up,
 )
+from recsys.errors import FieldError
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from features.data.contract import NETWORKS
-from features.data.errors import FieldError
 from features.data.reader import StoreReader
 from features.data.reviews import latest_reviews
 from features.data.score_history import record_scores
@@ -30,6 +29,7 @@ from features.data.store import Store
 from features.data.times import utc
 from features.influence_features import advocate_groups
 from features.snapshot import Snapshot
+from recsys.errors import FieldError
 from recsys.influence import (
     TIERS,
     Candidate,
@@ -151,7 +151,7 @@ def select_candidates(
     ``department`` matches case-insensitively; ``network`` keeps advocates with an account
     (followers > 0) on that network; ``tier`` is one of :data:`~recsys.influence.TIERS`;
     ``review_state`` is ``"none"`` (never reviewed), ``"approve"`` or ``"dismiss"`` (the
-    decision in force). A bad value raises :class:`~features.data.errors.FieldError` naming it.
+    decision in force). A bad value raises :class:`~recsys.errors.FieldError` naming it.
     """
     check_filters(network=network, tier=tier, review_state=review_state, top=top)
     keep = _static_mask(scored, department, network, tier)
@@ -193,7 +193,7 @@ def check_filters(
     review_state: str | None = None,
     top: int | None = None,
 ) -> None:
-    """Raise :class:`~features.data.errors.FieldError` for a filter value
+    """Raise :class:`~recsys.errors.FieldError` for a filter value
     :func:`select_candidates` refuses (callers check before the scoring)."""
     if top is not None and top < 1:
         raise FieldError("top", f"must be >= 1, got {top}")

@@ -19,10 +19,10 @@ import sqlalchemy as sa
 
 from features.builder import OptedOutError
 from features.data import schema
-from features.data.errors import FieldError
 from features.data.review_state import DECISIONS, Decision, ReviewState
 from features.data.store import Store
 from features.data.times import naive_utc, utc
+from recsys.errors import FieldError
 from recsys.ids import UnknownIdError
 
 logger = logging.getLogger(__name__)

@@ -20,9 +20,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from features.data import schema
-from features.data.errors import FieldError
 from features.data.store import Store
 from features.data.times import naive_utc, utc
+from recsys.errors import FieldError
 
 logger = logging.getLogger(__name__)
 

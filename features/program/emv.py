@@ -32,7 +32,7 @@ import yaml
 
 from features.data.contract import NETWORKS
 from features.data.currencies import ISO_4217
-from features.data.errors import FieldError
+from recsys.errors import FieldError
 
 EXAMPLE_CONFIG = Path(__file__).with_name("emv.example.yaml")
 """The shipped example rates (marked ``example: true``): replace them before reporting EMV."""

@@ -16,9 +16,9 @@ from datetime import date, datetime
 from types import MappingProxyType
 
 from features.data.currencies import ISO_4217
-from features.data.errors import FieldError
 from features.program.figures import FIGURES, PER_CURRENCY
 from features.program.periods import GRAINS
+from recsys.errors import FieldError
 from recsys.times import naive_utc
 
 ADVOCATE_DIMENSIONS = ("department", "region", "advocate")

@@ -1,7 +1,8 @@
 """The one shape of a refused input: a ``ValueError`` that names the field at fault.
 
-Callers (the CLI, the service) read ``field`` to say which option or body field was wrong;
-they never parse the message.
+Raised by every layer (the store, the feature builders, the feed, the jobs); callers (the
+CLI, the service) read ``field`` to say which option or body field was wrong and never parse
+the message. Defined here, at the bottom, so that ``recsys`` can raise it too.
 """
 
 from __future__ import annotations
