@@ -36,7 +36,7 @@ from recsys.diversity import CapsWalk
 from recsys.ids import UnknownIdError
 from recsys.metrics import top_k
 from recsys.policy import PolicyConfig, Rule, audience_mask, explain_ineligible, select
-from recsys.reasons import Reason, ReasonBuilder, ReasonKind, item_vectors
+from recsys.reasons import FeedReason, ReasonBuilder, ReasonKind, item_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class FeedItem:
     title: str
     score: float
     rank: int  # 1-based
-    reasons: tuple[Reason, ...]  # largest contribution first; empty if none contributed
+    reasons: tuple[FeedReason, ...]  # largest contribution first; empty if none contributed
 
 
 @dataclass(frozen=True)
@@ -614,8 +614,8 @@ __all__ = [
     "FeedFilters",
     "FeedItem",
     "FeedRanker",
+    "FeedReason",
     "PolicyConfig",
-    "Reason",
     "ReasonKind",
     "Rule",
 ]

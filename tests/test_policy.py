@@ -20,7 +20,14 @@ from recsys.policy import (
     eligible_mask,
     explain_ineligible,
 )
-from recsys.reasons import KINDS, Reason, ReasonKind, ScoreComponents, reasons_for, reasons_for_rows
+from recsys.reasons import (
+    KINDS,
+    FeedReason,
+    ReasonKind,
+    ScoreComponents,
+    reasons_for,
+    reasons_for_rows,
+)
 
 AS_OF = 1000.0
 EMPLOYEE = Employee(region="EMEA", department="Engineering", languages=("en", "de"))
@@ -531,14 +538,14 @@ def test_reasons_for_rows_on_literal_components() -> None:
     rows = reasons_for_rows(components, 2, titles={2: "Cloud launch"})
     assert rows == [
         (
-            Reason(ReasonKind.AFFINITY, 0.5, "Similar to “Cloud launch” you shared"),
-            Reason(ReasonKind.FRESHNESS, 0.5, "Just published (3 hours ago)"),
+            FeedReason(ReasonKind.AFFINITY, 0.5, "Similar to “Cloud launch” you shared"),
+            FeedReason(ReasonKind.FRESHNESS, 0.5, "Just published (3 hours ago)"),
         ),
         (
-            Reason(ReasonKind.FRESHNESS, 0.3, "Recently published (4 days ago)"),
-            Reason(ReasonKind.GLOBAL_TREND, 0.3, "Popular across the company right now"),
+            FeedReason(ReasonKind.FRESHNESS, 0.3, "Recently published (4 days ago)"),
+            FeedReason(ReasonKind.GLOBAL_TREND, 0.3, "Popular across the company right now"),
         ),
-        (Reason(ReasonKind.FRESHNESS, 1.0, "Recently published"),),
+        (FeedReason(ReasonKind.FRESHNESS, 1.0, "Recently published"),),
         (),
     ]
     assert reasons_for_rows(ScoreComponents(), 1) == []

@@ -289,12 +289,12 @@ def test_the_feed_body_is_what_the_response_schema_serialises() -> None:
     from datetime import UTC, datetime
 
     from recsys.feed import Feed, FeedItem
-    from recsys.reasons import Reason, ReasonKind
+    from recsys.reasons import FeedReason, ReasonKind
     from serving.runtime import _json_time, feed_body
     from serving.schemas import FeedOut
 
     now = datetime(2026, 12, 2, 3, 4, 5, tzinfo=UTC)
-    reasons = (Reason(ReasonKind.AFFINITY, 0.7, "Similar to “X” you shared"),)
+    reasons = (FeedReason(ReasonKind.AFFINITY, 0.7, "Similar to “X” you shared"),)
     items = (FeedItem("c1", "Title", 1.25, 1, reasons), FeedItem("c2", "", -0.5, 2, ()))
     feed = Feed("e1", items, False, now.timestamp())
     body = feed_body(feed, "advocacy-recommender@3", _json_time(now))
