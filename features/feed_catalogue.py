@@ -36,7 +36,7 @@ from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
 from features.data.times import column_seconds, naive_utc, utc
 from features.snapshot import Snapshot
-from recsys.catalogue import NETWORKS, Audience, Catalogue
+from recsys.catalogue import NETWORKS, Catalogue, FeedAudience
 from recsys.ids import IdMap
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class FeedData:
     """The inputs of a :class:`~recsys.feed.FeedRanker` built from store data."""
 
     catalogue: Catalogue
-    audience: Audience
+    audience: FeedAudience
     titles: dict[str, str]
     missing: tuple[str, ...] = ()
     missing_published_at: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -192,7 +192,7 @@ def _networks(aligned: pd.DataFrame, problems: list[str]) -> list[list[str]]:
     return out
 
 
-def build_audience(advocates: pd.DataFrame, excluding: pd.DataFrame) -> Audience:
+def build_audience(advocates: pd.DataFrame, excluding: pd.DataFrame) -> FeedAudience:
     """Advocates' attributes, with the content each shared or dismissed (``excluding`` holds
     ``employee_id``, ``content_id`` and ``event_type`` rows)."""
     n = len(advocates)
@@ -203,7 +203,7 @@ def build_audience(advocates: pd.DataFrame, excluding: pd.DataFrame) -> Audience
         .to_dict()
         for kind in EXCLUDING_EVENTS
     }
-    return Audience.from_lists(
+    return FeedAudience.from_lists(
         [str(e) for e in advocates["employee_id"]],
         _texts(advocates.get("region"), n),
         _texts(advocates.get("department"), n),

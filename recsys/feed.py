@@ -2,7 +2,7 @@
 
 :class:`FeedRanker` wires a fitted :class:`~recsys.base.Recommender` to a
 :class:`~recsys.catalogue.Catalogue` (aligned with the model's ``items_``) and an
-:class:`~recsys.catalogue.Audience`. Per request:
+:class:`~recsys.catalogue.FeedAudience`. Per request:
 
 1. candidates: the catalogue items live at ``as_of`` (approved, published, not expired)
    that the employee's region/department/languages allow, minus what they already shared
@@ -31,7 +31,7 @@ import numpy as np
 from sklearn.exceptions import NotFittedError
 
 from recsys.base import Recommender
-from recsys.catalogue import NETWORKS, Audience, Catalogue, Employee, _code
+from recsys.catalogue import NETWORKS, Catalogue, Employee, FeedAudience, _code
 from recsys.diversity import CapsWalk
 from recsys.ids import UnknownIdError
 from recsys.metrics import top_k
@@ -157,7 +157,7 @@ class FeedRanker:
         self,
         model: Recommender,
         catalogue: Catalogue,
-        audience: Audience,
+        audience: FeedAudience,
         policy: PolicyConfig | None = None,
         titles: Mapping[str, str] | None = None,
     ) -> None:
@@ -186,7 +186,7 @@ class FeedRanker:
         return self._catalogue
 
     @property
-    def audience(self) -> Audience:
+    def audience(self) -> FeedAudience:
         return self._audience
 
     @property
@@ -205,13 +205,13 @@ class FeedRanker:
         """The same catalogue, audience and policy with another fitted model."""
         return FeedRanker(model, self._catalogue, self._audience, self._policy, self._titles)
 
-    def with_audience(self, audience: Audience) -> FeedRanker:
+    def with_audience(self, audience: FeedAudience) -> FeedRanker:
         """The same model and catalogue with refreshed employees (new shares, moves).
 
         Cheap (no re-check of the catalogue, caches shared): servers call it on every
         batch of shares and dismissals."""
-        if not isinstance(audience, Audience):
-            raise TypeError(f"audience must be an Audience, got {type(audience).__name__}")
+        if not isinstance(audience, FeedAudience):
+            raise TypeError(f"audience must be a FeedAudience, got {type(audience).__name__}")
         ranker = copy.copy(self)
         ranker._audience = audience
         return ranker
@@ -607,10 +607,10 @@ def _check_employee_id(employee_id: object) -> str:
 
 __all__ = [
     "MAX_K",
-    "Audience",
     "Catalogue",
     "Employee",
     "Feed",
+    "FeedAudience",
     "FeedFilters",
     "FeedItem",
     "FeedRanker",

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from features.data.contract import APPROVAL_STATUSES
 from recsys.catalogue import APPROVAL_STATUSES as POLICY_STATUSES
-from recsys.catalogue import Audience, Catalogue, Employee
+from recsys.catalogue import Catalogue, Employee, FeedAudience
 from recsys.diversity import CapsWalk, diversify, mmr, score_order
 from recsys.policy import (
     PolicyConfig,
@@ -113,7 +113,9 @@ def test_first_rule_wins_when_several_apply() -> None:
 
 
 def test_audience_lookup_and_unknown_employee() -> None:
-    audience = Audience.from_lists(["e1", "e2"], ["EMEA", None], ["Sales", None], [["en"], None])
+    audience = FeedAudience.from_lists(
+        ["e1", "e2"], ["EMEA", None], ["Sales", None], [["en"], None]
+    )
     assert audience["e1"] == Employee("EMEA", "Sales", ("en",))
     assert audience["e2"] == Employee()
     assert audience["nobody"] == Employee()

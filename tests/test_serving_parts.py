@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from features.data.errors import FieldError
 from features.data.store import Store
-from recsys.catalogue import Audience, Catalogue
+from recsys.catalogue import Catalogue, FeedAudience
 from recsys.dataset import Dataset
 from recsys.feed import FeedRanker
 from recsys.models import RecentPopular
@@ -181,7 +181,7 @@ def _ranker(seed_events: int) -> FeedRanker:
         content_type=["article", "article"],
         content_ids=["a", "b"],
     )
-    return FeedRanker(model, catalogue, Audience({}))
+    return FeedRanker(model, catalogue, FeedAudience({}))
 
 
 def _events(kind: str, content_id: str, n: int) -> NewEvents:
