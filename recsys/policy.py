@@ -27,7 +27,7 @@ import numpy as np
 
 from recsys.catalogue import Catalogue, CodeSets, Employee
 from recsys.diversity import Selection, aligned_scores, check_caps, diversify, mmr
-from recsys.reasons import FeedReason, Lookup, ScoreComponents, reasons_for_rows
+from recsys.reasons import FeedReason, Lookup, ScoreComponents, feed_reasons_for_rows
 
 
 class Rule(StrEnum):
@@ -190,7 +190,7 @@ class RankingPolicy:
         picked = keep[chosen.items]
         reasons: list[tuple[FeedReason, ...]] = [()] * len(picked)
         if components is not None and len(components) and len(picked):
-            reasons = reasons_for_rows(
+            reasons = feed_reasons_for_rows(
                 components.take(picked),
                 self.config.reasons_per_item,
                 titles=titles,

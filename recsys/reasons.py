@@ -2,7 +2,7 @@
 
 A scorer that can split its score into additive parts fills a :class:`ScoreComponents`
 (one array per part, aligned with the candidates, holding each part's *contribution to
-the score*, i.e. already weighted). :func:`reasons_for` turns the parts of one candidate
+the score*, i.e. already weighted). :func:`feed_reasons` turns the parts of one candidate
 into at most three human reasons:
 
 - only parts whose contribution is above ``min_contribution`` (default 0) are named, so a
@@ -171,7 +171,7 @@ class FeedReason:
     text: str
 
 
-def reasons_for(
+def feed_reasons(
     components: ScoreComponents,
     position: int,
     k: int = 1,
@@ -201,7 +201,7 @@ def reasons_for(
     )
 
 
-def reasons_for_rows(
+def feed_reasons_for_rows(
     components: ScoreComponents,
     k: int = 1,
     *,
@@ -209,7 +209,7 @@ def reasons_for_rows(
     topics: Lookup | None = None,
     min_contribution: float = 0.0,
 ) -> list[tuple[FeedReason, ...]]:
-    """:func:`reasons_for` for every candidate at once (the same reasons, in order).
+    """:func:`feed_reasons` for every candidate at once (the same reasons, in order).
 
     The (candidates x parts) contribution matrix is ranked with numpy; texts are formatted
     only for the (at most ``k``) parts chosen per candidate.
@@ -483,7 +483,7 @@ class ReasonBuilder:
         if components is None:
             return [()] * len(items)
         topics = self.catalogue.topics.vocabulary
-        return reasons_for_rows(
+        return feed_reasons_for_rows(
             components,
             self.per_item,
             titles=self.titles,
@@ -496,7 +496,7 @@ class ReasonBuilder:
     ) -> list[tuple[FeedReason, ...]]:
         """A "similar to <query title>" reason per item, contribution = cosine."""
         components = ScoreComponents(similar=cosines, similar_item=np.full(len(items), query))
-        return reasons_for_rows(components, 1, titles=self.titles)
+        return feed_reasons_for_rows(components, 1, titles=self.titles)
 
     def components(
         self,

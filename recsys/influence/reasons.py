@@ -131,14 +131,14 @@ def pick(
     return [row[mask].tolist() for row, mask in zip(order, keep, strict=True)]
 
 
-def reasons_for(
+def score_drivers(
     names: tuple[str, ...],
     contributions: np.ndarray,
     chosen: list[int],
     display: Mapping[str, float],
     percentile: Mapping[str, float],
 ) -> tuple[ScoreDriver, ...]:
-    """The reasons of one row: the ``chosen`` features (see :func:`pick`); ``display`` and
+    """The score drivers of one row: the ``chosen`` features (see :func:`pick`); ``display`` and
     ``percentile`` map display columns to this row's value and organisation percentile."""
     out = []
     for j in chosen:
