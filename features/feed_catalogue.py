@@ -3,7 +3,7 @@
 :func:`build_feed_data` turns a :class:`~features.snapshot.Snapshot` (or :func:`load_feed_data`
 the store itself, reading only the columns and events it needs) into a :class:`FeedData`:
 
-- ``catalogue``: a :class:`~recsys.catalogue.Catalogue` aligned with a model's ``items_``
+- ``catalogue``: a :class:`~recsys.feed_arrays.Catalogue` aligned with a model's ``items_``
   (row i = the model's item i): approval, publication and expiry, allowed regions,
   departments and languages, topics, content type, language and target networks. Model items
   the content table no longer holds are never shown (treated as retired);
@@ -36,7 +36,7 @@ from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
 from features.data.times import column_seconds, naive_utc, utc
 from features.snapshot import Snapshot
-from recsys.catalogue import NETWORKS, Catalogue, FeedAudience
+from recsys.feed_arrays import NETWORKS, Catalogue, FeedAudience
 from recsys.ids import IdMap
 
 logger = logging.getLogger(__name__)

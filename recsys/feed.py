@@ -1,8 +1,8 @@
 """The ranked feed: eligibility, model scores, diversity and reasons, with external ids.
 
 :class:`FeedRanker` wires a fitted :class:`~recsys.base.Recommender` to a
-:class:`~recsys.catalogue.Catalogue` (aligned with the model's ``items_``) and an
-:class:`~recsys.catalogue.FeedAudience`. Per request:
+:class:`~recsys.feed_arrays.Catalogue` (aligned with the model's ``items_``) and an
+:class:`~recsys.feed_arrays.FeedAudience`. Per request:
 
 1. candidates: the catalogue items live at ``as_of`` (approved, published, not expired)
    that the employee's region/department/languages allow, minus what they already shared
@@ -31,8 +31,8 @@ import numpy as np
 from sklearn.exceptions import NotFittedError
 
 from recsys.base import Recommender
-from recsys.catalogue import NETWORKS, Catalogue, Employee, FeedAudience, _code
 from recsys.diversity import CapsWalk
+from recsys.feed_arrays import NETWORKS, Catalogue, Employee, FeedAudience, _code
 from recsys.ids import UnknownIdError
 from recsys.metrics import top_k
 from recsys.policy import PolicyConfig, Rule, audience_mask, explain_ineligible, select

@@ -25,8 +25,8 @@ from enum import StrEnum
 
 import numpy as np
 
-from recsys.catalogue import Catalogue, CodeSets, Employee
 from recsys.diversity import Selection, aligned_scores, check_caps, diversify, mmr
+from recsys.feed_arrays import Catalogue, CodeSets, Employee
 from recsys.reasons import FeedReason, Lookup, ScoreComponents, feed_reasons_for_rows
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, TypeGuard
 
 import numpy as np
 
-from recsys.catalogue import Catalogue, Employee
+from recsys.feed_arrays import Catalogue, Employee
 from recsys.times import HOUR
 
 if TYPE_CHECKING:

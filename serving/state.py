@@ -31,8 +31,8 @@ from datetime import datetime
 import numpy as np
 
 from features.sharing_history import DEFAULT_EVENT_WEIGHTS
-from recsys.catalogue import FeedAudience
 from recsys.feed import FeedRanker
+from recsys.feed_arrays import FeedAudience
 from serving.events import NewEvents
 from serving.model_source import ModelVersion
 

@@ -12,9 +12,9 @@ import scipy.sparse as sp
 
 from features.data.synthetic import OrgConfig, generate
 from recsys.base import Recommender
-from recsys.catalogue import Catalogue, Employee, FeedAudience
 from recsys.dataset import Dataset
 from recsys.feed import Feed, FeedFilters, FeedRanker
+from recsys.feed_arrays import Catalogue, Employee, FeedAudience
 from recsys.ids import IdMap, UnknownIdError
 from recsys.matrix import FeatureMatrix
 from recsys.metrics import top_k

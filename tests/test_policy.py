@@ -10,9 +10,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from features.data.contract import APPROVAL_STATUSES
-from recsys.catalogue import APPROVAL_STATUSES as POLICY_STATUSES
-from recsys.catalogue import Catalogue, Employee, FeedAudience
 from recsys.diversity import CapsWalk, diversify, mmr, score_order
+from recsys.feed_arrays import APPROVAL_STATUSES as POLICY_STATUSES
+from recsys.feed_arrays import Catalogue, Employee, FeedAudience
 from recsys.policy import (
     PolicyConfig,
     RankingPolicy,

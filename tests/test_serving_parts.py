@@ -15,12 +15,12 @@ from starlette.testclient import TestClient
 
 from features.data.errors import FieldError
 from features.data.store import Store
-from recsys.catalogue import Catalogue, FeedAudience
 from recsys.dataset import Dataset
 from recsys.feed import FeedRanker
+from recsys.feed_arrays import Catalogue, FeedAudience
 from recsys.models import RecentPopular
 from serving.auth import Endpoint, Role, TokenConfigError, Tokens
-from serving.catalogue import CatalogueReader
+from serving.catalogue_reader import CatalogueReader
 from serving.config import ConfigError, ServingConfig
 from serving.errors import Forbidden, Unauthorized, Unprocessable, refused
 from serving.events import EventRecorder, NewEvents
