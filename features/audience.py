@@ -41,7 +41,7 @@ Block = tuple[np.ndarray, list[str]]
 ENGAGEMENT = ("reactions", "comments", "reshares")
 
 
-class Audience:
+class AudienceFeatures:
     """Followers per network and engagement earned per share, with its stability.
 
     Parameters
@@ -53,7 +53,7 @@ class Audience:
     def __init__(self, *, networks: Sequence[str] = NETWORKS) -> None:
         self.networks = networks
 
-    def fit(self, snapshot: Snapshot) -> Audience:
+    def fit(self, snapshot: Snapshot) -> AudienceFeatures:
         """Check the networks (nothing is learned from data)."""
         unknown = sorted(set(self.networks) - set(NETWORKS))
         if unknown:

@@ -3,7 +3,7 @@
 :func:`build_feed_data` turns a :class:`~features.snapshot.Snapshot` (or :func:`load_feed_data`
 the store itself, reading only the columns and events it needs) into a :class:`FeedData`:
 
-- ``catalogue``: a :class:`~recsys.catalogue.Catalogue` aligned with a model's ``items_``
+- ``catalogue``: a :class:`~recsys.feed_arrays.Catalogue` aligned with a model's ``items_``
   (row i = the model's item i): approval, publication and expiry, allowed regions,
   departments and languages, topics, content type, language and target networks. Model items
   the content table no longer holds are never shown (treated as retired);
@@ -36,7 +36,7 @@ from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
 from features.data.times import column_seconds, naive_utc, utc
 from features.snapshot import Snapshot
-from recsys.catalogue import NETWORKS, Audience, Catalogue
+from recsys.feed_arrays import NETWORKS, Catalogue, FeedAudience
 from recsys.ids import IdMap
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class FeedData:
     """The inputs of a :class:`~recsys.feed.FeedRanker` built from store data."""
 
     catalogue: Catalogue
-    audience: Audience
+    audience: FeedAudience
     titles: dict[str, str]
     missing: tuple[str, ...] = ()
     missing_published_at: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -192,7 +192,7 @@ def _networks(aligned: pd.DataFrame, problems: list[str]) -> list[list[str]]:
     return out
 
 
-def build_audience(advocates: pd.DataFrame, excluding: pd.DataFrame) -> Audience:
+def build_audience(advocates: pd.DataFrame, excluding: pd.DataFrame) -> FeedAudience:
     """Advocates' attributes, with the content each shared or dismissed (``excluding`` holds
     ``employee_id``, ``content_id`` and ``event_type`` rows)."""
     n = len(advocates)
@@ -203,7 +203,7 @@ def build_audience(advocates: pd.DataFrame, excluding: pd.DataFrame) -> Audience
         .to_dict()
         for kind in EXCLUDING_EVENTS
     }
-    return Audience.from_lists(
+    return FeedAudience.from_lists(
         [str(e) for e in advocates["employee_id"]],
         _texts(advocates.get("region"), n),
         _texts(advocates.get("department"), n),

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from features.audience import Audience
+from features.audience import AudienceFeatures
 from features.builder import check_fitted, profiled_rows
 from features.data.contract import NETWORKS
 from features.org_network import OrgNetwork
@@ -107,7 +107,7 @@ class InfluenceFeatures:
     def fit(self, snapshot: Snapshot) -> InfluenceFeatures:
         if self.prior_impressions < 0 or self.lift_prior_shares < 0:
             raise ValueError("prior_impressions and lift_prior_shares must be >= 0")
-        self.audience_ = Audience(networks=self.networks).fit(snapshot)
+        self.audience_ = AudienceFeatures(networks=self.networks).fit(snapshot)
         self.history_ = SharingHistory().fit(snapshot)
         self.network_ = OrgNetwork().fit(snapshot) if self.org_network else None
         return self

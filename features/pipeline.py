@@ -12,7 +12,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from features.advocate_profile import AdvocateProfile
-from features.audience import Audience
+from features.audience import AudienceFeatures
 from features.content_embeddings import ContentEmbeddings
 from features.content_metadata import ContentMetadata
 from features.data.store import Store
@@ -133,7 +133,7 @@ class FeaturePipeline:
             "content_metadata": ContentMetadata(),
             "advocate_profile": AdvocateProfile(),
             "sharing_history": SharingHistory(half_life_days=self.history_half_life_days),
-            "audience": Audience(),
+            "audience": AudienceFeatures(),
             "org_network": OrgNetwork(),
         }
         for builder in self.builders_.values():

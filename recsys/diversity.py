@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recsys.catalogue import Catalogue
+from recsys.feed_arrays import Catalogue
 
 
 @dataclass(frozen=True)

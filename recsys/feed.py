@@ -1,8 +1,8 @@
 """The ranked feed: eligibility, model scores, diversity and reasons, with external ids.
 
 :class:`FeedRanker` wires a fitted :class:`~recsys.base.Recommender` to a
-:class:`~recsys.catalogue.Catalogue` (aligned with the model's ``items_``) and an
-:class:`~recsys.catalogue.Audience`. Per request:
+:class:`~recsys.feed_arrays.Catalogue` (aligned with the model's ``items_``) and an
+:class:`~recsys.feed_arrays.FeedAudience`. Per request:
 
 1. candidates: the catalogue items live at ``as_of`` (approved, published, not expired)
    that the employee's region/department/languages allow, minus what they already shared
@@ -31,12 +31,12 @@ import numpy as np
 from sklearn.exceptions import NotFittedError
 
 from recsys.base import Recommender
-from recsys.catalogue import NETWORKS, Audience, Catalogue, Employee, _code
 from recsys.diversity import CapsWalk
+from recsys.feed_arrays import NETWORKS, Catalogue, Employee, FeedAudience, _code
 from recsys.ids import UnknownIdError
 from recsys.metrics import top_k
 from recsys.policy import PolicyConfig, Rule, audience_mask, explain_ineligible, select
-from recsys.reasons import Reason, ReasonBuilder, ReasonKind, item_vectors
+from recsys.reasons import FeedReason, ReasonBuilder, ReasonKind, item_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class FeedItem:
     title: str
     score: float
     rank: int  # 1-based
-    reasons: tuple[Reason, ...]  # largest contribution first; empty if none contributed
+    reasons: tuple[FeedReason, ...]  # largest contribution first; empty if none contributed
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ class FeedRanker:
         self,
         model: Recommender,
         catalogue: Catalogue,
-        audience: Audience,
+        audience: FeedAudience,
         policy: PolicyConfig | None = None,
         titles: Mapping[str, str] | None = None,
     ) -> None:
@@ -186,7 +186,7 @@ class FeedRanker:
         return self._catalogue
 
     @property
-    def audience(self) -> Audience:
+    def audience(self) -> FeedAudience:
         return self._audience
 
     @property
@@ -205,13 +205,13 @@ class FeedRanker:
         """The same catalogue, audience and policy with another fitted model."""
         return FeedRanker(model, self._catalogue, self._audience, self._policy, self._titles)
 
-    def with_audience(self, audience: Audience) -> FeedRanker:
+    def with_audience(self, audience: FeedAudience) -> FeedRanker:
         """The same model and catalogue with refreshed employees (new shares, moves).
 
         Cheap (no re-check of the catalogue, caches shared): servers call it on every
         batch of shares and dismissals."""
-        if not isinstance(audience, Audience):
-            raise TypeError(f"audience must be an Audience, got {type(audience).__name__}")
+        if not isinstance(audience, FeedAudience):
+            raise TypeError(f"audience must be a FeedAudience, got {type(audience).__name__}")
         ranker = copy.copy(self)
         ranker._audience = audience
         return ranker
@@ -607,15 +607,15 @@ def _check_employee_id(employee_id: object) -> str:
 
 __all__ = [
     "MAX_K",
-    "Audience",
     "Catalogue",
     "Employee",
     "Feed",
+    "FeedAudience",
     "FeedFilters",
     "FeedItem",
     "FeedRanker",
+    "FeedReason",
     "PolicyConfig",
-    "Reason",
     "ReasonKind",
     "Rule",
 ]

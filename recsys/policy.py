@@ -25,9 +25,9 @@ from enum import StrEnum
 
 import numpy as np
 
-from recsys.catalogue import Catalogue, CodeSets, Employee
 from recsys.diversity import Selection, aligned_scores, check_caps, diversify, mmr
-from recsys.reasons import Lookup, Reason, ScoreComponents, reasons_for_rows
+from recsys.feed_arrays import Catalogue, CodeSets, Employee
+from recsys.reasons import FeedReason, Lookup, ScoreComponents, feed_reasons_for_rows
 
 
 class Rule(StrEnum):
@@ -149,7 +149,7 @@ class Recommendation:
 
     item: int
     score: float
-    reasons: tuple[Reason, ...] = ()
+    reasons: tuple[FeedReason, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -188,9 +188,9 @@ class RankingPolicy:
         keep = keep[eligible_mask(catalogue, employee, items[keep], as_of, shared_items)]
         chosen = select(items[keep], values[keep], self.config, catalogue, item_vectors)
         picked = keep[chosen.items]
-        reasons: list[tuple[Reason, ...]] = [()] * len(picked)
+        reasons: list[tuple[FeedReason, ...]] = [()] * len(picked)
         if components is not None and len(components) and len(picked):
-            reasons = reasons_for_rows(
+            reasons = feed_reasons_for_rows(
                 components.take(picked),
                 self.config.reasons_per_item,
                 titles=titles,

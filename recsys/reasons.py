@@ -2,7 +2,7 @@
 
 A scorer that can split its score into additive parts fills a :class:`ScoreComponents`
 (one array per part, aligned with the candidates, holding each part's *contribution to
-the score*, i.e. already weighted). :func:`reasons_for` turns the parts of one candidate
+the score*, i.e. already weighted). :func:`feed_reasons` turns the parts of one candidate
 into at most three human reasons:
 
 - only parts whose contribution is above ``min_contribution`` (default 0) are named, so a
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, TypeGuard
 
 import numpy as np
 
-from recsys.catalogue import Catalogue, Employee
+from recsys.feed_arrays import Catalogue, Employee
 from recsys.times import HOUR
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ _COMPONENT_FIELDS = tuple(spec.name for spec in fields(ScoreComponents))
 
 
 @dataclass(frozen=True)
-class Reason:
+class FeedReason:
     """One reason: where it comes from, how much it contributed, and its text."""
 
     kind: ReasonKind
@@ -171,7 +171,7 @@ class Reason:
     text: str
 
 
-def reasons_for(
+def feed_reasons(
     components: ScoreComponents,
     position: int,
     k: int = 1,
@@ -179,7 +179,7 @@ def reasons_for(
     titles: Lookup | None = None,
     topics: Lookup | None = None,
     min_contribution: float = 0.0,
-) -> tuple[Reason, ...]:
+) -> tuple[FeedReason, ...]:
     """Up to ``k`` (1-3) reasons for the candidate at ``position``, largest contribution first.
 
     Only parts contributing strictly more than ``min_contribution`` are named.
@@ -196,20 +196,20 @@ def reasons_for(
     named.sort(key=lambda pair: (-pair[1], rank[pair[0]]))
     details = _Details(components)
     return tuple(
-        Reason(kind, value, _text(kind, details, position, titles, topics))
+        FeedReason(kind, value, _text(kind, details, position, titles, topics))
         for kind, value in named[:k]
     )
 
 
-def reasons_for_rows(
+def feed_reasons_for_rows(
     components: ScoreComponents,
     k: int = 1,
     *,
     titles: Lookup | None = None,
     topics: Lookup | None = None,
     min_contribution: float = 0.0,
-) -> list[tuple[Reason, ...]]:
-    """:func:`reasons_for` for every candidate at once (the same reasons, in order).
+) -> list[tuple[FeedReason, ...]]:
+    """:func:`feed_reasons` for every candidate at once (the same reasons, in order).
 
     The (candidates x parts) contribution matrix is ranked with numpy; texts are formatted
     only for the (at most ``k``) parts chosen per candidate.
@@ -230,11 +230,11 @@ def reasons_for_rows(
     counts = np.minimum(named.sum(axis=1), k).tolist()
     picked = np.take_along_axis(values, order, axis=1).tolist()
     order_rows = order.tolist()
-    out: list[tuple[Reason, ...]] = []
+    out: list[tuple[FeedReason, ...]] = []
     for row, count in enumerate(counts):
         out.append(
             tuple(
-                Reason(kinds[column], value, _text(kinds[column], details, row, titles, topics))
+                FeedReason(kinds[column], value, _text(kinds[column], details, row, titles, topics))
                 for column, value in zip(order_rows[row][:count], picked[row][:count], strict=True)
             )
         )
@@ -475,7 +475,7 @@ class ReasonBuilder:
         items: np.ndarray,
         scores: np.ndarray,
         as_of: float,
-    ) -> list[tuple[Reason, ...]]:
+    ) -> list[tuple[FeedReason, ...]]:
         """Reasons per item (internal ids, with the scores they were ranked by)."""
         if not len(items):
             return []
@@ -483,7 +483,7 @@ class ReasonBuilder:
         if components is None:
             return [()] * len(items)
         topics = self.catalogue.topics.vocabulary
-        return reasons_for_rows(
+        return feed_reasons_for_rows(
             components,
             self.per_item,
             titles=self.titles,
@@ -493,10 +493,10 @@ class ReasonBuilder:
 
     def similar(
         self, items: np.ndarray, query: int, cosines: np.ndarray
-    ) -> list[tuple[Reason, ...]]:
+    ) -> list[tuple[FeedReason, ...]]:
         """A "similar to <query title>" reason per item, contribution = cosine."""
         components = ScoreComponents(similar=cosines, similar_item=np.full(len(items), query))
-        return reasons_for_rows(components, 1, titles=self.titles)
+        return feed_reasons_for_rows(components, 1, titles=self.titles)
 
     def components(
         self,

@@ -21,7 +21,7 @@ from features.data.contract import INTERACTIONS
 from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
 from features.data.times import column_seconds
-from features.data.validation import Reason, Rejection, ValidationContext, validate_chunk
+from features.data.validation import Rejection, RejectionReason, ValidationContext, validate_chunk
 from serving.schemas import EventIn
 
 logger = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ class EventRecorder:
                         INTERACTIONS.name,
                         int(row),
                         column,
-                        Reason.UNKNOWN_FOREIGN_KEY,
+                        RejectionReason.UNKNOWN_FOREIGN_KEY,
                         str(value),
                         message,
                     )

@@ -20,7 +20,7 @@ from recsys.feed import FeedRanker
 from recsys.models import load_recommender
 from recsys.policy import PolicyConfig
 from serving import metrics
-from serving.catalogue import CatalogueReader, StoreView
+from serving.catalogue_reader import CatalogueReader, StoreView
 from serving.model_source import ModelSource, ModelVersion
 from serving.state import InfluencerState, LiveState, StateHolder, replay_audience
 

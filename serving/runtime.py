@@ -27,14 +27,14 @@ from features.data.reviews import Review
 from features.data.score_history import ScorePoint
 from features.data.store import Store, data_dir
 from features.encoder import TextEncoder
-from recsys.catalogue import NETWORKS, Employee
 from recsys.feed import Feed, FeedFilters, FeedItem, Standing
+from recsys.feed_arrays import NETWORKS, Employee
 from recsys.ids import UnknownIdError
 from recsys.influence import Candidate
 from recsys.policy import PolicyConfig
 from serving import metrics
 from serving.auth import Tokens
-from serving.catalogue import CatalogueReader
+from serving.catalogue_reader import CatalogueReader
 from serving.config import DEFAULT_CANDIDATES_TTL, DEFAULT_SCORE_CACHE_MB, ServingConfig
 from serving.errors import NotFound, NotReady, Unprocessable, refused
 from serving.events import EventRecorder, EventsResult

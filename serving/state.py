@@ -31,8 +31,8 @@ from datetime import datetime
 import numpy as np
 
 from features.sharing_history import DEFAULT_EVENT_WEIGHTS
-from recsys.catalogue import Audience
 from recsys.feed import FeedRanker
+from recsys.feed_arrays import FeedAudience
 from serving.events import NewEvents
 from serving.model_source import ModelVersion
 
@@ -151,7 +151,7 @@ def _applied(ranker: FeedRanker, events: NewEvents) -> FeedRanker:
     return ranker if audience is ranker.audience else ranker.with_audience(audience)
 
 
-def replay_audience(audience: Audience, batches: list[NewEvents]) -> Audience:
+def replay_audience(audience: FeedAudience, batches: list[NewEvents]) -> FeedAudience:
     """``audience`` with the shares and dismissals of ``batches`` added (same object if none)."""
     shared: dict[str, list[str]] = {}
     dismissed: dict[str, list[str]] = {}

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
 from features.advocate_profile import AdvocateProfile
-from features.audience import Audience
+from features.audience import AudienceFeatures
 from features.builder import OptedOutError
 from features.data.synthetic import OrgConfig, generate
 from features.org_network import OrgNetwork
@@ -247,11 +247,11 @@ def test_history_opt_out_unknown_ids_and_empty_history(snapshot: Snapshot) -> No
         SharingHistory(event_weights={"retweet": 1.0}).fit(snapshot)
 
 
-# --- Audience ----------------------------------------------------------------------------
+# --- AudienceFeatures --------------------------------------------------------------------
 
 
 def test_audience_accounts_and_outcomes(snapshot: Snapshot) -> None:
-    frame = _frame(Audience().fit(snapshot).transform(snapshot))
+    frame = _frame(AudienceFeatures().fit(snapshot).transform(snapshot))
     assert list(frame.index) == PROFILED
     ana, ben, dan = frame.loc["ana"], frame.loc["ben"], frame.loc["dan"]
     assert ana[["has_linkedin", "followers_linkedin", "following_linkedin"]].tolist() == [
@@ -283,7 +283,7 @@ def test_audience_accounts_and_outcomes(snapshot: Snapshot) -> None:
 
 
 def test_audience_opt_out_and_missing_tables(snapshot: Snapshot) -> None:
-    builder = Audience(networks=("linkedin",)).fit(snapshot)
+    builder = AudienceFeatures(networks=("linkedin",)).fit(snapshot)
     with pytest.raises(OptedOutError, match="cara"):
         builder.transform(snapshot, ["cara"])
     empty = Snapshot.from_frames(AS_OF, advocates=_advocates())
@@ -291,7 +291,7 @@ def test_audience_opt_out_and_missing_tables(snapshot: Snapshot) -> None:
     assert list(frame.index) == PROFILED and (frame.to_numpy() == 0).all()
     assert "has_linkedin" in frame.columns and "has_x" not in frame.columns
     with pytest.raises(ValueError, match="myspace"):
-        Audience(networks=("myspace",)).fit(snapshot)
+        AudienceFeatures(networks=("myspace",)).fit(snapshot)
 
 
 # --- as-of correctness -------------------------------------------------------------------
@@ -302,7 +302,7 @@ def test_audience_opt_out_and_missing_tables(snapshot: Snapshot) -> None:
     [
         AdvocateProfile,
         lambda: SharingHistory(embeddings=_embeddings()),
-        Audience,
+        AudienceFeatures,
         OrgNetwork,
     ],
     ids=["profile", "history", "audience", "network"],
@@ -339,7 +339,7 @@ def test_builders_on_a_synthetic_org(org_snapshot: Snapshot) -> None:
     profile = AdvocateProfile().fit(snapshot)
     assert len(profile.transform(snapshot).ids) == len(snapshot.advocates)
     parts = [profile.transform(snapshot, profiled)]
-    for builder in (SharingHistory(embeddings=embeddings), Audience(), OrgNetwork()):
+    for builder in (SharingHistory(embeddings=embeddings), AudienceFeatures(), OrgNetwork()):
         matrix = builder.fit(snapshot).transform(snapshot)
         assert list(matrix.ids.external) == profiled
         assert not opted_out & set(matrix.ids.external)
@@ -355,14 +355,14 @@ def test_builders_on_a_synthetic_org(org_snapshot: Snapshot) -> None:
     assert combined.shape[0] == len(profiled)
     later = replace(snapshot, as_of=snapshot.as_of - 20 * DAY)  # uncut: later events present
     cut = snapshot.cut(later.as_of)
-    for builder in (SharingHistory(embeddings=embeddings), Audience()):
+    for builder in (SharingHistory(embeddings=embeddings), AudienceFeatures()):
         np.testing.assert_array_equal(
             builder.fit(cut).transform(later).values, builder.transform(cut).values
         )
 
 
 @pytest.mark.parametrize(
-    "make", [SharingHistory, Audience, OrgNetwork], ids=["history", "audience", "network"]
+    "make", [SharingHistory, AudienceFeatures, OrgNetwork], ids=["history", "audience", "network"]
 )
 def test_advocates_unseen_in_fit_get_rows(snapshot: Snapshot, make: type) -> None:
     frames = _frames()

@@ -30,7 +30,7 @@ from sklearn.exceptions import NotFittedError
 
 import features
 from features.advocate_profile import AdvocateProfile
-from features.audience import Audience
+from features.audience import AudienceFeatures
 from features.content_embeddings import ContentEmbeddings
 from features.content_metadata import ContentMetadata
 from features.encoder import SentenceTransformerEncoder, TextEncoder
@@ -189,7 +189,7 @@ CASES = [
         lambda encoder: SharingHistory(embeddings=_embeddings()),
         "advocate",
     ),
-    Case("audience", lambda encoder: Audience(), "advocate"),
+    Case("audience", lambda encoder: AudienceFeatures(), "advocate"),
     Case("org_network", lambda encoder: OrgNetwork(), "advocate"),
     Case("org_network+networkx", lambda encoder: OrgNetwork(backend="networkx"), "advocate"),
     Case("influence_features", lambda encoder: InfluenceFeatures(), "advocate"),

@@ -12,9 +12,9 @@ import scipy.sparse as sp
 
 from features.data.synthetic import OrgConfig, generate
 from recsys.base import Recommender
-from recsys.catalogue import Audience, Catalogue, Employee
 from recsys.dataset import Dataset
 from recsys.feed import Feed, FeedFilters, FeedRanker
+from recsys.feed_arrays import Catalogue, Employee, FeedAudience
 from recsys.ids import IdMap, UnknownIdError
 from recsys.matrix import FeatureMatrix
 from recsys.metrics import top_k
@@ -62,8 +62,8 @@ def catalogue_of(rows: list[tuple]) -> Catalogue:
     )
 
 
-def audience() -> Audience:
-    return Audience.from_lists(
+def audience() -> FeedAudience:
+    return FeedAudience.from_lists(
         ["e1", "e2", "e3"],
         ["EMEA", "APAC", None],
         ["Engineering", "Sales", None],
@@ -339,7 +339,7 @@ def reason_ranker(per_item: int = 3) -> FeedRanker:
     vectors = np.eye(6)
     vectors[3, 4] = 1.0  # like-old is closest to old-post
     model = Additive(REASON_PARTS, vectors).fit(dataset_of(REASON_ROWS))
-    people = Audience.from_lists(
+    people = FeedAudience.from_lists(
         ["e1"], ["EMEA"], ["Eng"], [["en"]], interests=[["cloud"]], shared={"e1": ["old-post"]}
     )
     titles = {"old-post": "Our old post"}
@@ -445,7 +445,7 @@ def test_catalogue_must_be_aligned_with_the_model() -> None:
 
 def test_with_audience_takes_new_shares() -> None:
     feeds = ranker()
-    people = Audience(feeds.audience.employees, {"e1": ("ok1", "shared")}, {})
+    people = FeedAudience(feeds.audience.employees, {"e1": ("ok1", "shared")}, {})
     assert feeds.with_audience(people).audience is people and feeds.audience is not people
     assert ids_of(feeds.with_audience(people).feed("e1", 100, as_of=AS_OF)) == [
         "dismissed",
@@ -494,7 +494,7 @@ def test_hybrid_on_a_synthetic_organisation_end_to_end() -> None:
         allowed_languages=list(content["allowed_languages"]),
         language=list(content["language"]),
     )
-    people = Audience.from_lists(
+    people = FeedAudience.from_lists(
         list(advocates["employee_id"]),
         list(advocates["region"]),
         list(advocates["department"]),

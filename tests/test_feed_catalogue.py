@@ -15,9 +15,9 @@ from features.data.synthetic import OrgConfig, generate
 from features.data.validation import ValidationContext
 from features.feed_catalogue import build_feed_data, load_feed_data
 from features.snapshot import Snapshot
-from recsys.catalogue import Employee
 from recsys.dataset import Dataset
 from recsys.feed import FeedRanker
+from recsys.feed_arrays import Employee
 from recsys.ids import IdMap
 from recsys.models import Popular
 from recsys.policy import explain_ineligible

@@ -10,9 +10,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from features.data.contract import APPROVAL_STATUSES
-from recsys.catalogue import APPROVAL_STATUSES as POLICY_STATUSES
-from recsys.catalogue import Audience, Catalogue, Employee
 from recsys.diversity import CapsWalk, diversify, mmr, score_order
+from recsys.feed_arrays import APPROVAL_STATUSES as POLICY_STATUSES
+from recsys.feed_arrays import Catalogue, Employee, FeedAudience
 from recsys.policy import (
     PolicyConfig,
     RankingPolicy,
@@ -20,7 +20,14 @@ from recsys.policy import (
     eligible_mask,
     explain_ineligible,
 )
-from recsys.reasons import KINDS, Reason, ReasonKind, ScoreComponents, reasons_for, reasons_for_rows
+from recsys.reasons import (
+    KINDS,
+    FeedReason,
+    ReasonKind,
+    ScoreComponents,
+    feed_reasons,
+    feed_reasons_for_rows,
+)
 
 AS_OF = 1000.0
 EMPLOYEE = Employee(region="EMEA", department="Engineering", languages=("en", "de"))
@@ -106,7 +113,9 @@ def test_first_rule_wins_when_several_apply() -> None:
 
 
 def test_audience_lookup_and_unknown_employee() -> None:
-    audience = Audience.from_lists(["e1", "e2"], ["EMEA", None], ["Sales", None], [["en"], None])
+    audience = FeedAudience.from_lists(
+        ["e1", "e2"], ["EMEA", None], ["Sales", None], [["en"], None]
+    )
     assert audience["e1"] == Employee("EMEA", "Sales", ("en",))
     assert audience["e2"] == Employee()
     assert audience["nobody"] == Employee()
@@ -283,13 +292,13 @@ def test_reason_texts_carry_the_real_values() -> None:
         age_hours=[300.0, 5.0],
         global_trend=[0.0, 0.05],
     )
-    first = reasons_for(components, 0, 3, titles=TITLES, topics=TOPICS)
+    first = feed_reasons(components, 0, 3, titles=TITLES, topics=TOPICS)
     assert [r.text for r in first] == [
         "Similar to “Our cloud launch” you shared",
         "Trending in your department (5 colleagues engaged this week)",
         "New in Cloud",
     ]
-    second = reasons_for(components, 1, 3, titles=TITLES.get, topics=TOPICS)
+    second = feed_reasons(components, 1, 3, titles=TITLES.get, topics=TOPICS)
     assert [r.text for r in second] == [
         "Just published (5 hours ago)",
         "Trending in your department (1 colleague engaged this week)",
@@ -300,7 +309,7 @@ def test_reason_texts_carry_the_real_values() -> None:
 def test_freshness_text_follows_the_age() -> None:
     ages = [0.5, 30.0, 100.0, float("nan")]
     components = ScoreComponents(freshness=[1.0] * 4, age_hours=ages)
-    assert [reasons_for(components, j)[0].text for j in range(4)] == [
+    assert [feed_reasons(components, j)[0].text for j in range(4)] == [
         "Just published (less than an hour ago)",
         "Just published (30 hours ago)",
         "Recently published (4 days ago)",
@@ -310,17 +319,17 @@ def test_freshness_text_follows_the_age() -> None:
 
 def test_reasons_without_details_stay_generic_and_threshold_applies() -> None:
     components = ScoreComponents(affinity=[0.5], topic_new=[0.2], department_trend=[0.1])
-    texts = [r.text for r in reasons_for(components, 0, 3)]
+    texts = [r.text for r in feed_reasons(components, 0, 3)]
     assert texts == [
         "Similar to what you share",
         "New in a topic you follow",
         ("Trending in your department"),
     ]
-    kept = reasons_for(components, 0, 3, min_contribution=0.15)
+    kept = feed_reasons(components, 0, 3, min_contribution=0.15)
     assert [r.kind for r in kept] == [ReasonKind.AFFINITY, ReasonKind.TOPIC_NEW]
-    assert reasons_for(ScoreComponents(global_trend=[0.0]), 0, 3) == ()
+    assert feed_reasons(ScoreComponents(global_trend=[0.0]), 0, 3) == ()
     with pytest.raises(ValueError):
-        reasons_for(components, 0, 4)
+        feed_reasons(components, 0, 4)
     with pytest.raises(ValueError, match="lengths"):
         ScoreComponents(affinity=[1.0], freshness=[1.0, 2.0])
 
@@ -332,7 +341,7 @@ contribution = st.one_of(st.just(0.0), st.floats(-1, 1, allow_nan=False), st.jus
 @given(st.lists(contribution, min_size=len(KINDS), max_size=len(KINDS)), st.integers(1, 3))
 def test_reasons_are_faithful(values: list[float], k: int) -> None:
     components = ScoreComponents(**{kind.value: [v] for kind, v in zip(KINDS, values, strict=True)})
-    reasons = reasons_for(components, 0, k)
+    reasons = feed_reasons(components, 0, k)
     given_values = dict(zip(KINDS, values, strict=True))
     positive = [kind for kind in KINDS if given_values[kind] > 0]
     assert len(reasons) == min(k, len(positive))
@@ -341,7 +350,7 @@ def test_reasons_are_faithful(values: list[float], k: int) -> None:
     assert contributions == sorted(contributions, reverse=True)
     named = {r.kind for r in reasons}
     assert all(given_values[kind] <= min(contributions) for kind in set(positive) - named)
-    assert reasons == reasons_for(components, 0, k)
+    assert reasons == feed_reasons(components, 0, k)
 
 
 # -- the policy -----------------------------------------------------------------------------
@@ -509,18 +518,18 @@ def component_rows(draw: st.DrawFn) -> ScoreComponents:
 
 @settings(max_examples=300, deadline=None)
 @given(component_rows(), st.integers(1, 3), st.sampled_from([0.0, -0.5, 0.1]))
-def test_reasons_for_rows_equal_reasons_for_one_by_one(
+def test_feed_reasons_for_rows_equal_feed_reasons_one_by_one(
     components: ScoreComponents, k: int, floor: float
 ) -> None:
     kw = {"titles": {0: "Zero", 2: "Two"}, "topics": {0: "ai", 1: "cloud", 2: "", 3: "data"}.get}
-    rows = reasons_for_rows(components, k, min_contribution=floor, **kw)
+    rows = feed_reasons_for_rows(components, k, min_contribution=floor, **kw)
     expected = [
-        reasons_for(components, j, k, min_contribution=floor, **kw) for j in range(len(components))
+        feed_reasons(components, j, k, min_contribution=floor, **kw) for j in range(len(components))
     ]
     assert rows == expected
 
 
-def test_reasons_for_rows_on_literal_components() -> None:
+def test_feed_reasons_for_rows_on_literal_components() -> None:
     components = ScoreComponents(
         affinity=[0.5, 0.2, float("nan"), 0.0],
         freshness=[0.5, 0.3, 1.0, -1.0],
@@ -528,22 +537,22 @@ def test_reasons_for_rows_on_literal_components() -> None:
         similar_item=[2, -1, -1, -1],
         age_hours=[3.5, 100.0, float("nan"), 1.0],
     )
-    rows = reasons_for_rows(components, 2, titles={2: "Cloud launch"})
+    rows = feed_reasons_for_rows(components, 2, titles={2: "Cloud launch"})
     assert rows == [
         (
-            Reason(ReasonKind.AFFINITY, 0.5, "Similar to “Cloud launch” you shared"),
-            Reason(ReasonKind.FRESHNESS, 0.5, "Just published (3 hours ago)"),
+            FeedReason(ReasonKind.AFFINITY, 0.5, "Similar to “Cloud launch” you shared"),
+            FeedReason(ReasonKind.FRESHNESS, 0.5, "Just published (3 hours ago)"),
         ),
         (
-            Reason(ReasonKind.FRESHNESS, 0.3, "Recently published (4 days ago)"),
-            Reason(ReasonKind.GLOBAL_TREND, 0.3, "Popular across the company right now"),
+            FeedReason(ReasonKind.FRESHNESS, 0.3, "Recently published (4 days ago)"),
+            FeedReason(ReasonKind.GLOBAL_TREND, 0.3, "Popular across the company right now"),
         ),
-        (Reason(ReasonKind.FRESHNESS, 1.0, "Recently published"),),
+        (FeedReason(ReasonKind.FRESHNESS, 1.0, "Recently published"),),
         (),
     ]
-    assert reasons_for_rows(ScoreComponents(), 1) == []
+    assert feed_reasons_for_rows(ScoreComponents(), 1) == []
     with pytest.raises(ValueError, match="k must be between 1 and 3"):
-        reasons_for_rows(components, 0)
+        feed_reasons_for_rows(components, 0)
 
 
 @settings(max_examples=150, deadline=None)

@@ -14,13 +14,13 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from features.data.store import Store
-from recsys.catalogue import Audience, Catalogue
 from recsys.dataset import Dataset
 from recsys.errors import FieldError
 from recsys.feed import FeedRanker
+from recsys.feed_arrays import Catalogue, FeedAudience
 from recsys.models import RecentPopular
 from serving.auth import Endpoint, Role, TokenConfigError, Tokens
-from serving.catalogue import CatalogueReader
+from serving.catalogue_reader import CatalogueReader
 from serving.config import ConfigError, ServingConfig
 from serving.errors import Forbidden, Unauthorized, Unprocessable, refused
 from serving.events import EventRecorder, NewEvents
@@ -181,7 +181,7 @@ def _ranker(seed_events: int) -> FeedRanker:
         content_type=["article", "article"],
         content_ids=["a", "b"],
     )
-    return FeedRanker(model, catalogue, Audience({}))
+    return FeedRanker(model, catalogue, FeedAudience({}))
 
 
 def _events(kind: str, content_id: str, n: int) -> NewEvents:
@@ -289,12 +289,12 @@ def test_the_feed_body_is_what_the_response_schema_serialises() -> None:
     from datetime import UTC, datetime
 
     from recsys.feed import Feed, FeedItem
-    from recsys.reasons import Reason, ReasonKind
+    from recsys.reasons import FeedReason, ReasonKind
     from serving.runtime import _json_time, feed_body
     from serving.schemas import FeedOut
 
     now = datetime(2026, 12, 2, 3, 4, 5, tzinfo=UTC)
-    reasons = (Reason(ReasonKind.AFFINITY, 0.7, "Similar to “X” you shared"),)
+    reasons = (FeedReason(ReasonKind.AFFINITY, 0.7, "Similar to “X” you shared"),)
     items = (FeedItem("c1", "Title", 1.25, 1, reasons), FeedItem("c2", "", -0.5, 2, ()))
     feed = Feed("e1", items, False, now.timestamp())
     body = feed_body(feed, "advocacy-recommender@3", _json_time(now))

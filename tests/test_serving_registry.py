@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 from starlette.testclient import TestClient
 
 from features.data.store import Store
-from recsys.catalogue import NETWORKS
+from recsys.feed_arrays import NETWORKS
 from serving.auth import Tokens
 from serving.model_source import FolderSource, RegistrySource
 from serving.runtime import Dependencies

@@ -186,7 +186,7 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple | list) else value
 
 
-def ranking_metrics(
+def influence_ranking_metrics(
     score: np.ndarray, relevant: np.ndarray, k: int, *, labelled: np.ndarray | None = None
 ) -> dict[str, float | None]:
     """``auc`` (over ``labelled`` rows), ``precision@k`` and ``recall@k`` of ``score``'s top k
@@ -290,7 +290,7 @@ def _entry(
     fit_seconds: float,
     score_seconds: float,
 ) -> dict:
-    metrics = ranking_metrics(score, relevant, k, labelled=labelled)
+    metrics = influence_ranking_metrics(score, relevant, k, labelled=labelled)
     n = int(len(score) if labelled is None else np.sum(labelled))
     return {
         **metrics,

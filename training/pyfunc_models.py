@@ -38,7 +38,7 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
 from features.data.times import column_seconds
-from recsys.catalogue import NETWORKS
+from recsys.feed_arrays import NETWORKS
 from training.registry import FOLDER_ARTIFACT
 
 DEFAULT_K = 10
@@ -165,7 +165,7 @@ def _store_ranker(model: Any, url: str | None) -> Any:
     what :class:`serving.refresh.Refresher` builds when it loads a champion (content the
     model does not know yet is added with its features first)."""
     from recsys.feed import FeedRanker
-    from serving.catalogue import CatalogueReader
+    from serving.catalogue_reader import CatalogueReader
 
     store = open_store(url)
     try:

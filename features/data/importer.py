@@ -29,8 +29,8 @@ from features.data.sources import (
 )
 from features.data.store import Store
 from features.data.validation import (
-    Reason,
     Rejection,
+    RejectionReason,
     ValidationContext,
     rejections_for,
     validate_chunk,
@@ -176,7 +176,7 @@ class Importer:
                     frame,
                     unknown,
                     field=fk.field,
-                    reason=Reason.UNKNOWN_FOREIGN_KEY,
+                    reason=RejectionReason.UNKNOWN_FOREIGN_KEY,
                     message=message,
                     file=file,
                 )

@@ -25,7 +25,7 @@ _FALSE = frozenset({"false", "f", "no", "n", "0"})
 _VALUE_PREVIEW = 80
 
 
-class Reason(StrEnum):
+class RejectionReason(StrEnum):
     """Why a row was rejected."""
 
     MISSING_VALUE = "missing_value"
@@ -46,7 +46,7 @@ class Rejection:
     table: str
     row: int  # 1-based data row in the file (the header is not counted)
     field: str
-    reason: Reason
+    reason: RejectionReason
     value: str
     message: str
 
@@ -75,7 +75,7 @@ class ValidatedChunk:
 class _Problem:
     mask: np.ndarray
     field: str
-    reason: Reason
+    reason: RejectionReason
     message: str
 
 
@@ -129,7 +129,7 @@ def rejections_for(
     mask: np.ndarray,
     *,
     field: str,
-    reason: Reason,
+    reason: RejectionReason,
     message: str,
     file: str,
 ) -> list[Rejection]:
@@ -210,7 +210,7 @@ def _parse_field(
     problems = []
     if spec.required and missing.any():
         problems.append(
-            _Problem(missing, spec.name, Reason.MISSING_VALUE, "required value is missing")
+            _Problem(missing, spec.name, RejectionReason.MISSING_VALUE, "required value is missing")
         )
     values, invalid = _PARSERS[spec.kind](spec, text, context)
     problems.extend(p for p in invalid if p.mask.any())
@@ -232,7 +232,7 @@ def _parse_code(spec: FieldSpec, text: pd.Series, _: ValidationContext):
             _Problem(
                 present & ~allowed,
                 spec.name,
-                Reason.NOT_ALLOWED,
+                RejectionReason.NOT_ALLOWED,
                 f"must be one of: {', '.join(spec.choices)}",
             )
         )
@@ -242,7 +242,10 @@ def _parse_code(spec: FieldSpec, text: pd.Series, _: ValidationContext):
         ).to_numpy(dtype=bool)
         problems.append(
             _Problem(
-                bad, spec.name, Reason.BAD_TYPE, "must be a short code (letters, digits, -_./)"
+                bad,
+                spec.name,
+                RejectionReason.BAD_TYPE,
+                "must be a short code (letters, digits, -_./)",
             )
         )
     return values.astype(object).where(values.notna(), None), problems
@@ -257,13 +260,13 @@ def _parse_currency(spec: FieldSpec, text: pd.Series, _: ValidationContext):
         _Problem(
             present & ~shaped,
             spec.name,
-            Reason.BAD_TYPE,
+            RejectionReason.BAD_TYPE,
             "must be a three-letter ISO 4217 currency code, e.g. EUR",
         ),
         _Problem(
             present & shaped & ~known,
             spec.name,
-            Reason.NOT_ALLOWED,
+            RejectionReason.NOT_ALLOWED,
             "is not an ISO 4217 currency code",
         ),
     ]
@@ -278,11 +281,13 @@ def _parse_number(spec: FieldSpec, text: pd.Series, _: ValidationContext):
     if spec.kind is Kind.INT:
         is_int = finite & (np.mod(np.where(finite, numbers, 0), 1) == 0)
         problems.append(
-            _Problem(present & ~is_int, spec.name, Reason.BAD_TYPE, "must be an integer")
+            _Problem(present & ~is_int, spec.name, RejectionReason.BAD_TYPE, "must be an integer")
         )
         ok = is_int
     else:
-        problems.append(_Problem(present & ~finite, spec.name, Reason.BAD_TYPE, "must be a number"))
+        problems.append(
+            _Problem(present & ~finite, spec.name, RejectionReason.BAD_TYPE, "must be a number")
+        )
         ok = finite
     if spec.min_value is not None:
         low = numbers <= spec.min_value if spec.exclusive_min else numbers < spec.min_value
@@ -291,7 +296,7 @@ def _parse_number(spec: FieldSpec, text: pd.Series, _: ValidationContext):
             _Problem(
                 present & ok & low,
                 spec.name,
-                Reason.OUT_OF_RANGE,
+                RejectionReason.OUT_OF_RANGE,
                 f"must be {relation} {spec.min_value:g}",
             )
         )
@@ -307,7 +312,7 @@ def _parse_bool(spec: FieldSpec, text: pd.Series, _: ValidationContext):
     false = lower.isin(_FALSE).to_numpy(dtype=bool)
     present = text.notna().to_numpy()
     problem = _Problem(
-        present & ~(true | false), spec.name, Reason.BAD_TYPE, "must be true or false"
+        present & ~(true | false), spec.name, RejectionReason.BAD_TYPE, "must be true or false"
     )
     values = pd.Series(true, index=text.index, dtype="boolean").mask(~(true | false))
     return values, [problem]
@@ -321,7 +326,7 @@ def _parse_timestamp(spec: FieldSpec, text: pd.Series, context: ValidationContex
         _Problem(
             unparsable,
             spec.name,
-            Reason.UNPARSABLE_TIMESTAMP,
+            RejectionReason.UNPARSABLE_TIMESTAMP,
             "must be an ISO 8601 time, e.g. 2026-03-01T09:30:00Z",
         )
     ]
@@ -331,7 +336,7 @@ def _parse_timestamp(spec: FieldSpec, text: pd.Series, context: ValidationContex
             _Problem(
                 future,
                 spec.name,
-                Reason.FUTURE_TIMESTAMP,
+                RejectionReason.FUTURE_TIMESTAMP,
                 f"lies in the future (later than {context.latest_allowed.isoformat()})",
             )
         )
@@ -341,7 +346,7 @@ def _parse_timestamp(spec: FieldSpec, text: pd.Series, context: ValidationContex
 def _parse_date(spec: FieldSpec, text: pd.Series, _: ValidationContext):
     stamps = pd.to_datetime(text, errors="coerce", format="ISO8601")
     bad = text.notna().to_numpy() & stamps.isna().to_numpy()
-    problem = _Problem(bad, spec.name, Reason.BAD_TYPE, "must be a date YYYY-MM-DD")
+    problem = _Problem(bad, spec.name, RejectionReason.BAD_TYPE, "must be a date YYYY-MM-DD")
     dates = stamps.dt.date.astype(object).where(stamps.notna(), None)
     return dates, [problem]
 
@@ -355,7 +360,9 @@ def _parse_list(spec: FieldSpec, text: pd.Series, _: ValidationContext):
             bad[i] = True
             items = []
         values.append([item.lower() for item in items] if spec.lowercase else items)
-    problem = _Problem(bad, spec.name, Reason.BAD_TYPE, "must be a;b;c or a JSON array of strings")
+    problem = _Problem(
+        bad, spec.name, RejectionReason.BAD_TYPE, "must be a;b;c or a JSON array of strings"
+    )
     return pd.Series(values, index=text.index, dtype=object), [problem]
 
 
@@ -387,7 +394,9 @@ def _cross_field_problems(table: str, parsed: dict[str, pd.Series]) -> list[_Pro
 
 def _expiry_after_publication(parsed: dict[str, pd.Series]) -> _Problem:
     bad = (parsed["expires_at"] <= parsed["published_at"]).fillna(False).to_numpy(dtype=bool)
-    return _Problem(bad, "expires_at", Reason.INCONSISTENT, "must be later than published_at")
+    return _Problem(
+        bad, "expires_at", RejectionReason.INCONSISTENT, "must be later than published_at"
+    )
 
 
 def _share_has_network(parsed: dict[str, pd.Series]) -> _Problem:
@@ -396,7 +405,7 @@ def _share_has_network(parsed: dict[str, pd.Series]) -> _Problem:
     return _Problem(
         share & no_network,
         "network",
-        Reason.MISSING_VALUE,
+        RejectionReason.MISSING_VALUE,
         "a share needs the network it was shared to",
     )
 
@@ -407,7 +416,7 @@ def _value_has_currency(parsed: dict[str, pd.Series]) -> _Problem:
     return _Problem(
         valued & no_currency,
         "currency",
-        Reason.MISSING_VALUE,
+        RejectionReason.MISSING_VALUE,
         "a conversion value needs its ISO 4217 currency",
     )
 
@@ -415,7 +424,7 @@ def _value_has_currency(parsed: dict[str, pd.Series]) -> _Problem:
 def _no_self_edge(parsed: dict[str, pd.Series]) -> _Problem:
     same = (parsed["employee_a"] == parsed["employee_b"]).fillna(False).to_numpy(dtype=bool)
     return _Problem(
-        same, "employee_b", Reason.INCONSISTENT, "an edge needs two different employees"
+        same, "employee_b", RejectionReason.INCONSISTENT, "an edge needs two different employees"
     )
 
 

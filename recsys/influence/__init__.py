@@ -5,7 +5,7 @@ See docs/influencers.md for the definition, the label, the flag rule and the eva
 """
 
 from recsys.influence.baselines import FollowersBaseline, LeaderboardBaseline
-from recsys.influence.candidate import Candidate, Confidence, Reason, ReviewState
+from recsys.influence.candidate import Candidate, Confidence, ReviewState, ScoreDriver
 from recsys.influence.fairness import flag_rates
 from recsys.influence.reviews import apply_reviews
 from recsys.influence.scorer import DEFAULT_FEATURES, InfluenceScorer
@@ -19,8 +19,8 @@ __all__ = [
     "FollowersBaseline",
     "InfluenceScorer",
     "LeaderboardBaseline",
-    "Reason",
     "ReviewState",
+    "ScoreDriver",
     "apply_reviews",
     "flag_rates",
     "in_band",

@@ -8,11 +8,11 @@ from typing import Literal, NamedTuple
 from features.data.review_state import Decision, ReviewState
 
 ConfidenceLevel = Literal["low", "medium", "high"]
-__all__ = ["Candidate", "Confidence", "ConfidenceLevel", "Decision", "Reason", "ReviewState"]
+__all__ = ["Candidate", "Confidence", "ConfidenceLevel", "Decision", "ReviewState", "ScoreDriver"]
 
 
-class Reason(NamedTuple):
-    """One feature that drives a score.
+class ScoreDriver(NamedTuple):
+    """One feature that drives a score (shown as one of a candidate's ``reasons``).
 
     ``value`` is the readable value of the feature (e.g. followers, not their log),
     ``percentile`` the share of the organisation at or below it (0-100), ``contribution`` its
@@ -42,7 +42,7 @@ class Candidate:
     score: float
     tier: str
     flagged: bool
-    reasons: tuple[Reason, ...]
+    reasons: tuple[ScoreDriver, ...]  # the features driving the score (JSON field ``reasons``)
     confidence: Confidence
     followers_max: float = 0.0
     in_band: bool = False
@@ -53,7 +53,7 @@ class Candidate:
         return replace(self, review=review, flagged=flagged)
 
     def to_dict(self) -> dict[str, object]:
-        """A JSON-able dict (reasons as objects, times as ISO 8601)."""
+        """A JSON-able dict (score drivers as ``reasons`` objects, times as ISO 8601)."""
         review = None
         if self.review is not None:
             review = {

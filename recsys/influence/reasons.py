@@ -1,4 +1,4 @@
-"""Reasons: the features that drive one score, with their readable value and percentile.
+"""Score drivers: the features that drive one score, with their readable value and percentile.
 
 The contributions come from the model (``InfluenceScorer.contributions``); this module only
 chooses the largest ones and writes them for people. :data:`FEATURE_INFO` says, per model
@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from recsys.influence.candidate import Reason
+from recsys.influence.candidate import ScoreDriver
 
 Unit = Literal["count", "percent", "times", "number"]
 
@@ -131,14 +131,14 @@ def pick(
     return [row[mask].tolist() for row, mask in zip(order, keep, strict=True)]
 
 
-def reasons_for(
+def score_drivers(
     names: tuple[str, ...],
     contributions: np.ndarray,
     chosen: list[int],
     display: Mapping[str, float],
     percentile: Mapping[str, float],
-) -> tuple[Reason, ...]:
-    """The reasons of one row: the ``chosen`` features (see :func:`pick`); ``display`` and
+) -> tuple[ScoreDriver, ...]:
+    """The score drivers of one row: the ``chosen`` features (see :func:`pick`); ``display`` and
     ``percentile`` map display columns to this row's value and organisation percentile."""
     out = []
     for j in chosen:
@@ -146,5 +146,5 @@ def reasons_for(
         column = info(feature).display
         value, pct = float(display[column]), float(percentile[column])
         text = reason_text(feature, value, pct, float(contributions[j]))
-        out.append(Reason(feature, value, pct, text, float(contributions[j])))
+        out.append(ScoreDriver(feature, value, pct, text, float(contributions[j])))
     return tuple(out)

@@ -47,7 +47,7 @@ from sklearn.model_selection import StratifiedKFold
 from recsys.influence.basis import AdditiveBasis, Basis, StepBasis, SumBasis
 from recsys.influence.boosting import Stumps, boost_stumps
 from recsys.influence.candidate import Candidate, Confidence
-from recsys.influence.reasons import info, percentiles, pick, reasons_for
+from recsys.influence.reasons import info, percentiles, pick, score_drivers
 from recsys.influence.tiers import DEFAULT_BAND, DEFAULT_TIERS, check_pair, in_band, tiers
 from recsys.matrix import FeatureMatrix
 
@@ -325,7 +325,7 @@ class InfluenceScorer(BaseEstimator):
         chosen = pick(contributions, most=self.max_reasons)
         out = []
         for i in range(len(ids)):
-            reasons = reasons_for(
+            reasons = score_drivers(
                 self.feature_names_,
                 contributions[i],
                 chosen[i],

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from features.data.directory import group_choices
 from features.program.request import DEFAULT_ATTRIBUTION_MODEL
-from recsys.catalogue import NETWORKS
+from recsys.feed_arrays import NETWORKS
 from recsys.influence.candidate import Candidate
 from recsys.influence.tiers import TIERS
 from serving.console.app import MOUNT, Handler, Page, secured

@@ -58,7 +58,7 @@ from recsys.influence import (
     flag_rates,
 )
 from recsys.matrix import FeatureMatrix
-from training.influence_job import fit_influence, ranking_metrics, score_snapshot
+from training.influence_job import fit_influence, influence_ranking_metrics, score_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ def _synthetic_models(
     """The model (candidate order) and both baselines against the planted truth."""
     flagged = np.array([c.flagged for c in candidates], bool)
     order = np.array([2.0 * c.flagged + c.in_band + c.score for c in candidates])
-    model = _entry(ranking_metrics(order, truth, k), len(truth), seconds)
+    model = _entry(influence_ranking_metrics(order, truth, k), len(truth), seconds)
     model["flagged"] = int(flagged.sum())
     model["flagged_precision"] = round(float(truth[flagged].mean()), 6) if flagged.any() else None
     model["flagged_recall"] = round(float(truth[flagged].sum() / max(truth.sum(), 1)), 6)
@@ -181,7 +181,9 @@ def _synthetic_models(
         clock = time.perf_counter()
         score = baseline.fit(features).decision_function(features)
         models[name] = _entry(
-            ranking_metrics(score, truth, k), len(truth), {"score": time.perf_counter() - clock}
+            influence_ranking_metrics(score, truth, k),
+            len(truth),
+            {"score": time.perf_counter() - clock},
         )
     return models
 

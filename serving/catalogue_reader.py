@@ -2,7 +2,7 @@
 
 :class:`CatalogueReader` reads the content table, the advocates and the shares and
 dismissals (:mod:`features.feed_catalogue` turns them into the feed's
-:class:`~recsys.catalogue.Catalogue` and :class:`~recsys.catalogue.Audience`), tells which
+:class:`~recsys.feed_arrays.Catalogue` and :class:`~recsys.feed_arrays.FeedAudience`), tells which
 live content a model does not know yet and builds that content's features the way training
 does: the content metadata columns (vocabularies of the current content table; values the
 model never saw fall in ``__other__`` columns or are ignored by name) next to the
@@ -39,7 +39,7 @@ from features.feed_catalogue import (
 )
 from features.snapshot import Snapshot
 from recsys.base import Recommender
-from recsys.catalogue import Audience, Catalogue
+from recsys.feed_arrays import Catalogue, FeedAudience
 from recsys.ids import IdMap
 from recsys.matrix import FeatureMatrix
 
@@ -148,7 +148,7 @@ class CatalogueReader:
         }
         return catalogue, titles
 
-    def audience(self, view: StoreView) -> Audience:
+    def audience(self, view: StoreView) -> FeedAudience:
         return build_audience(view.advocates, view.excluding)
 
     def warm(self) -> None:

@@ -237,7 +237,7 @@ class Employee:
 
 
 @dataclass(frozen=True)
-class Audience:
+class FeedAudience:
     """Employees by id: their attributes, and the content each already shared or dismissed.
 
     ``shared`` / ``dismissed`` map an employee id to content ids (external); the feed never
@@ -260,7 +260,7 @@ class Audience:
         interests: Sequence[Iterable[str] | None] | None = None,
         shared: Mapping[str, Iterable[str]] | None = None,
         dismissed: Mapping[str, Iterable[str]] | None = None,
-    ) -> Audience:
+    ) -> FeedAudience:
         n = len(employee_ids)
         rows = zip(
             employee_ids,
