@@ -32,6 +32,7 @@ from sklearn.exceptions import NotFittedError
 
 from recsys.base import Recommender
 from recsys.diversity import CapsWalk
+from recsys.errors import FieldError
 from recsys.feed_arrays import NETWORKS, Catalogue, Employee, FeedAudience, _code
 from recsys.ids import UnknownIdError
 from recsys.metrics import top_k
@@ -81,11 +82,11 @@ class FeedFilters:
                 raise TypeError(f"FeedFilters.{spec.name} must be a list of strings, got {value!r}")
             bad = [v for v in value if not isinstance(v, str) or not v.strip()]
             if bad:
-                raise ValueError(f"FeedFilters.{spec.name}: not non-empty strings: {bad[:5]}")
+                raise FieldError(f"filters.{spec.name}", f"not non-empty strings: {bad[:5]}")
             object.__setattr__(self, spec.name, tuple(value))
         unknown = sorted({_code(n) for n in self.networks} - set(NETWORKS))
         if unknown:
-            raise ValueError(f"FeedFilters.networks: unknown {unknown}; known: {list(NETWORKS)}")
+            raise FieldError("filters.networks", f"unknown {unknown}; known: {list(NETWORKS)}")
 
     def __bool__(self) -> bool:
         return any(getattr(self, spec.name) for spec in dataclasses.fields(self))
@@ -580,16 +581,16 @@ def _check_aligned(model: Recommender, catalogue: Catalogue) -> None:
 
 def _check_k(k: int) -> None:
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= MAX_K:
-        raise ValueError(f"k must be an integer between 1 and {MAX_K}, got {k!r}")
+        raise FieldError("k", f"must be an integer between 1 and {MAX_K}, got {k!r}")
 
 
 def _check_as_of(as_of: float) -> float:
     try:
         moment = float(as_of)
     except (TypeError, ValueError):
-        raise ValueError(f"as_of must be unix seconds, got {as_of!r}") from None
+        raise FieldError("as_of", f"must be unix seconds, got {as_of!r}") from None
     if not math.isfinite(moment):
-        raise ValueError(f"as_of must be finite unix seconds, got {as_of!r}")
+        raise FieldError("as_of", f"must be finite unix seconds, got {as_of!r}")
     return moment
 
 
@@ -601,7 +602,7 @@ def _check_filters(filters: object) -> FeedFilters | None:
 
 def _check_employee_id(employee_id: object) -> str:
     if not isinstance(employee_id, str) or not employee_id.strip():
-        raise ValueError(f"employee_id must be a non-empty string, got {employee_id!r}")
+        raise FieldError("employee_id", f"must be a non-empty string, got {employee_id!r}")
     return employee_id
 
 

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from features.data.synthetic import OrgConfig, generate
 from recsys.base import Recommender
 from recsys.dataset import Dataset
+from recsys.errors import FieldError
 from recsys.feed import Feed, FeedFilters, FeedRanker
 from recsys.feed_arrays import Catalogue, Employee, FeedAudience
 from recsys.ids import IdMap, UnknownIdError
@@ -192,14 +193,19 @@ def test_filters_are_honoured(filters: FeedFilters, expected: list[str]) -> None
 def test_bad_requests_are_clear_errors() -> None:
     feeds = ranker()
     for k in (0, 101, 2.5, True):
-        with pytest.raises(ValueError, match="k must"):
+        with pytest.raises(FieldError, match="k: must"):
             feeds.feed("e1", k, as_of=AS_OF)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="as_of"):
+    with pytest.raises(FieldError, match="as_of") as error:
         feeds.feed("e1", 3, as_of=float("nan"))
-    with pytest.raises(ValueError, match="employee_id"):
+    assert error.value.field == "as_of"
+    with pytest.raises(FieldError, match="employee_id"):
         feeds.feed("", 3, as_of=AS_OF)
-    with pytest.raises(ValueError, match="networks"):
+    with pytest.raises(FieldError, match="myspace") as error:
         FeedFilters(networks=("myspace",))
+    assert error.value.field == "filters.networks"
+    with pytest.raises(FieldError) as error:
+        FeedFilters(languages=(" ",))
+    assert error.value.field == "filters.languages"
     with pytest.raises(TypeError, match="content_types"):
         FeedFilters(content_types="job")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="profile"):
