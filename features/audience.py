@@ -1,7 +1,7 @@
 """Audience features: reach on each network and what shares earned there, as of ``as_of``.
 
 These are the inputs of the micro-influencer scorer. Only advocates who did not opt out get a
-row (see :class:`features.sharing_history.OptedOutError`).
+row (see :class:`recsys.errors.OptedOutError`).
 
 Columns (``<net>`` is each network of ``networks``, default every contract network)
 - From the latest ``social_accounts`` snapshot per (advocate, network) at or before ``as_of``:

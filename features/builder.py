@@ -18,13 +18,10 @@ import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
 from features.snapshot import Snapshot
+from recsys.errors import OptedOutError
 from recsys.ids import IdMap, UnknownIdError
 
 OTHER = "__other__"
-OPT_OUT_POLICY = (
-    "opt-out policy: advocates who opted out are never profiled - no sharing history, audience "
-    "or org-network features are built for them"
-)
 
 
 def check_fitted(builder: object, attribute: str) -> None:
@@ -90,20 +87,11 @@ def multi_hot(
     return matrix, [f"{prefix}={v}" for v in vocab]
 
 
-class OptedOutError(ValueError):
-    """Features that profile behaviour were asked for advocates who opted out."""
-
-    def __init__(self, ids: Sequence[str]) -> None:
-        shown = ", ".join(map(str, ids[:5])) + (" ..." if len(ids) > 5 else "")
-        super().__init__(f"advocate(s) {shown} opted out ({OPT_OUT_POLICY})")
-        self.ids = list(ids)
-
-
 def profiled_rows(snapshot: Snapshot, ids: Sequence[str] | None) -> pd.DataFrame:
     """Advocate rows for ``ids`` in that order (default: all who did not opt out).
 
     Raises :class:`~recsys.ids.UnknownIdError` for ids not in the snapshot and
-    :class:`OptedOutError` for advocates who opted out.
+    :class:`~recsys.errors.OptedOutError` for advocates who opted out.
     """
     profiled = snapshot.profiled_advocates
     if ids is None:

@@ -22,11 +22,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from pydantic import TypeAdapter
 
-from features.builder import OptedOutError
 from features.data.reviews import Review
 from features.data.score_history import ScorePoint
 from features.data.store import Store, data_dir
 from features.encoder import TextEncoder
+from recsys.errors import OptedOutError
 from recsys.feed import Feed, FeedFilters, FeedItem, Standing
 from recsys.feed_arrays import NETWORKS, Employee
 from recsys.ids import UnknownIdError

@@ -12,11 +12,11 @@ from sklearn.exceptions import NotFittedError
 
 from features.advocate_profile import AdvocateProfile
 from features.audience import AudienceFeatures
-from features.builder import OptedOutError
 from features.data.synthetic import OrgConfig, generate
 from features.org_network import OrgNetwork
 from features.sharing_history import SharingHistory
 from features.snapshot import Snapshot
+from recsys.errors import OptedOutError
 from recsys.ids import IdMap, UnknownIdError
 from recsys.matrix import FeatureMatrix
 

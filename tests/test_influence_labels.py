@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.builder import OptedOutError
 from features.data.contract import TABLES
 from features.influence_features import InfluenceFeatures, engagement_lift
 from features.influence_labels import influence_labels
 from features.snapshot import Snapshot
+from recsys.errors import OptedOutError
 
 T = pd.Timestamp("2026-10-15T00:00:00Z")
 END = T + pd.Timedelta(days=10)

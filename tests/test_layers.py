@@ -100,9 +100,10 @@ def test_serving_imports_only_the_training_modules_it_may(path: Path) -> None:
     assert not wrong, f"{path.relative_to(ROOT)} imports {sorted(wrong)}"
 
 
-def test_the_store_does_not_import_the_scorer() -> None:
+def test_the_store_does_not_import_the_scorer_or_the_builders() -> None:
     loaded = imported_after("features.data.reviews", "features.data.score_history")
     assert not {m for m in loaded if m.startswith("recsys.influence")}
+    assert "features.builder" not in loaded  # the layer above the store
 
 
 def test_recsys_influence_does_not_import_the_store() -> None:

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.builder import OptedOutError
 from features.data.synthetic import OrgConfig, generate
 from features.org_network import BACKENDS, OrgNetwork, network_features
 from features.snapshot import Snapshot
+from recsys.errors import OptedOutError
 from recsys.ids import UnknownIdError
 from tests.conftest import _unavailable
 

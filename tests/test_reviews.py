@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from features.builder import OptedOutError
 from features.data import schema
 from features.data.reviews import ReviewError, latest_reviews, record_review, review_history
 from features.data.store import Store
+from recsys.errors import OptedOutError
 from recsys.ids import UnknownIdError
 
 AT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)

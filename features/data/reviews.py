@@ -17,12 +17,11 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from features.builder import OptedOutError
 from features.data import schema
 from features.data.review_state import DECISIONS, Decision, ReviewState
 from features.data.store import Store
 from features.data.times import naive_utc, utc
-from recsys.errors import FieldError
+from recsys.errors import FieldError, OptedOutError
 from recsys.ids import UnknownIdError
 
 logger = logging.getLogger(__name__)

@@ -205,9 +205,9 @@ def review(
     if approve == dismiss:
         raise console.fail("give exactly one of --approve and --dismiss")
     _check_time(as_of)
-    from features.builder import OptedOutError
     from features.data.reviews import ReviewError, record_review
     from features.data.store import Store
+    from recsys.errors import OptedOutError
     from recsys.ids import UnknownIdError
 
     store = Store.open(db)
@@ -249,7 +249,7 @@ def _current_score(
     store: Store, employee_id: str, model: Path | None, as_of: str | None, horizon_days: float
 ) -> float:
     """The advocate's score now, or a usage error when they cannot be scored."""
-    from features.builder import OptedOutError
+    from recsys.errors import OptedOutError
     from recsys.ids import UnknownIdError
     from training.influence_candidates import list_candidates
 
