@@ -122,3 +122,10 @@ def test_a_hybrid_with_the_new_component_saves_and_loads(hybrid: Hybrid, tmp_pat
     assert loaded.components_["constant_prior"].value == 0.5
     users, items = np.arange(3), np.arange(len(hybrid.items_))
     np.testing.assert_allclose(loaded.score(users, items, AS_OF), hybrid.score(users, items, AS_OF))
+
+
+def test_loading_an_unregistered_component_names_it(hybrid: Hybrid, tmp_path, monkeypatch) -> None:
+    hybrid.save(tmp_path / "model")
+    monkeypatch.delitem(COMPONENTS, "constant_prior")
+    with pytest.raises(ValueError, match="unknown score component 'constant_prior'"):
+        Hybrid.load(tmp_path / "model")

@@ -545,6 +545,11 @@ class Hybrid(Recommender):
             if configured is not None:
                 component = clone(configured)
             else:  # an extra component: rebuilt from its class and saved parameters
+                if kind not in COMPONENTS:
+                    raise ValueError(
+                        f"component {name!r}: unknown score component {kind!r} (known: "
+                        f"{', '.join(COMPONENTS)}); import the module that registers it first"
+                    )
                 params = json.loads(str(saved[j])) if saved is not None else {}
                 component = COMPONENTS[kind](**params)
             components[name] = component.load_state(state)
