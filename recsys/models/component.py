@@ -152,13 +152,14 @@ class ScoreComponent(BaseEstimator, ABC):
         self, users: np.ndarray, columns: np.ndarray | None, fold: Fold
     ) -> np.ndarray | None:
         """Weighted part that only the employees' own events (and replaced sources) change:
-        float32 (len(users), items or ``columns``), or None."""
+        a fresh float32 array (len(users), items or ``columns``), or None."""
         return None
 
     def live_scores(
         self, users: np.ndarray, columns: np.ndarray | None, as_of: float, fold: Fold
     ) -> np.ndarray | None:
-        """Weighted part that everyone's events or the time change, float32, or None."""
+        """Weighted part that everyone's events or the time change, float32 (len(users) or
+        1, items or ``columns``; may be a cached array, never written to), or None."""
         return None
 
     def static_sources(self) -> tuple[np.ndarray, ...]:

@@ -217,21 +217,31 @@ class FoldedScorer:
         items or ``columns``)."""
         vector = self.item_vector(as_of)
         out = (vector if columns is None else vector[columns])[None, :]
+        fresh = False  # parts may be cached arrays: the first sum makes the one copy
         for name, component in self.components.items():
             part = component.live_scores(users, columns, as_of, self.folds[name])
-            if part is not None:
-                out = out + part
+            if part is None:
+                continue
+            if fresh and part.shape == out.shape:
+                out += part
+            else:
+                out, fresh = out + part, True
         return out
 
     def _static_block(self, users: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
         """Every component's static part: float32 (users, items or ``columns``)."""
         n = len(self.cold_items()) if columns is None else len(columns)
-        scores = np.zeros((len(users), n), np.float32)
+        scores: np.ndarray | None = None
         for name, component in self.components.items():
             part = component.static_scores(users, columns, self.folds[name])
-            if part is not None:
+            if part is None:
+                continue
+            if scores is None:  # the first part is fresh (the protocol): sum into it
+                owned = part.dtype == np.float32 and part.flags.writeable and part.flags.owndata
+                scores = part if owned else part.astype(np.float32)
+            else:
                 scores += part
-        return scores
+        return np.zeros((len(users), n), np.float32) if scores is None else scores
 
     # -- kept rows: the static part between calls ----------------------------------------
     def enable_rows(self, max_bytes: int) -> None:
