@@ -33,7 +33,7 @@ from sklearn.exceptions import NotFittedError
 from recsys.base import Recommender
 from recsys.diversity import CapsWalk
 from recsys.errors import FieldError
-from recsys.feed_arrays import NETWORKS, Catalogue, Employee, FeedAudience, _code
+from recsys.feed_arrays import NETWORKS, Catalogue, Employee, FeedAudience, normal_code
 from recsys.ids import UnknownIdError
 from recsys.metrics import top_k
 from recsys.policy import PolicyConfig, Rule, audience_mask, explain_ineligible, select
@@ -84,7 +84,7 @@ class FeedFilters:
             if bad:
                 raise FieldError(f"filters.{spec.name}", f"not non-empty strings: {bad[:5]}")
             object.__setattr__(self, spec.name, tuple(value))
-        unknown = sorted({_code(n) for n in self.networks} - set(NETWORKS))
+        unknown = sorted({normal_code(n) for n in self.networks} - set(NETWORKS))
         if unknown:
             raise FieldError("filters.networks", f"unknown {unknown}; known: {list(NETWORKS)}")
 
@@ -517,8 +517,8 @@ class FeedRanker:
             networks = catalogue.networks
             keep &= (networks.sizes() == 0) | networks.rows_containing_any(filters.networks)
         if filters.content_types:
-            wanted = {_code(t) for t in filters.content_types}
-            codes = [j for j, t in enumerate(catalogue.type_vocabulary) if _code(t) in wanted]
+            wanted = {normal_code(t) for t in filters.content_types}
+            codes = [j for j, t in enumerate(catalogue.type_vocabulary) if normal_code(t) in wanted]
             keep &= np.isin(catalogue.content_type, codes)
         if filters.languages and catalogue.language is not None:
             keep &= catalogue.language.rows_containing_any(filters.languages)

@@ -18,7 +18,8 @@ APPROVAL_STATUSES = ("draft", "approved", "rejected", "retired")
 NETWORKS = ("linkedin", "x", "facebook", "instagram", "xing", "other")
 
 
-def _code(value: object) -> str:
+def normal_code(value: object) -> str:
+    """A code as matched everywhere: blanks stripped, case folded."""
     return str(value).strip().casefold()
 
 
@@ -35,7 +36,7 @@ class CodeSets:
     def __post_init__(self) -> None:
         sizes = np.diff(self.indptr)
         object.__setattr__(self, "rows", np.repeat(np.arange(len(sizes)), sizes))
-        index = {_code(v): i for i, v in enumerate(self.vocabulary)}
+        index = {normal_code(v): i for i, v in enumerate(self.vocabulary)}
         object.__setattr__(self, "_index", index)
 
     @classmethod
@@ -48,7 +49,7 @@ class CodeSets:
         for values in lists:
             row = []
             for value in values or ():
-                key = _code(value)
+                key = normal_code(value)
                 if key not in index:
                     index[key] = len(vocabulary)
                     vocabulary.append(str(value).strip())
@@ -70,7 +71,7 @@ class CodeSets:
 
     def code_of(self, value: object) -> int:
         """The code of ``value``, or -1 if absent (or ``None``)."""
-        return -1 if value is None else self._index.get(_code(value), -1)
+        return -1 if value is None else self._index.get(normal_code(value), -1)
 
     def rows_containing_any(self, values: Iterable[object]) -> np.ndarray:
         """Bool per row: does its set hold any of ``values``?"""
@@ -134,7 +135,7 @@ class Catalogue:
     ) -> Catalogue:
         """Build from plain lists aligned with internal ids (``None`` lists = no value)."""
         n = len(approval_status)
-        status = [_code(s) for s in approval_status]
+        status = [normal_code(s) for s in approval_status]
         unknown = sorted(set(status) - set(APPROVAL_STATUSES))
         if unknown:
             raise ValueError(f"approval_status: unknown values {unknown}")
@@ -200,7 +201,7 @@ class Catalogue:
 
 
 def _check_networks(lists: Iterable[Iterable[str] | None]) -> None:
-    unknown = {_code(v) for values in lists for v in values or ()} - set(NETWORKS)
+    unknown = {normal_code(v) for values in lists for v in values or ()} - set(NETWORKS)
     if unknown:
         raise ValueError(f"networks: unknown values {sorted(unknown)}; known: {list(NETWORKS)}")
 
