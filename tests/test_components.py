@@ -10,7 +10,7 @@ import pytest
 
 from recsys.dataset import Dataset
 from recsys.models import Hybrid
-from recsys.models.cache import BoundedCache, SourceCache
+from recsys.models.cache import BoundedCache, SourceCache, TimedCache
 from recsys.models.component import COMPONENTS, FitContext, Fold, ScoreComponent, register
 from recsys.models.hybrid import DEFAULT_COMPONENTS
 from tests.test_hybrid import SMALL, _with_features, trend_dataset
@@ -67,7 +67,8 @@ def test_every_registered_component_is_in_the_suite(hybrid: Hybrid) -> None:
 def _folded(component: ScoreComponent, users: np.ndarray, n_items: int) -> np.ndarray:
     """The catalogue shape with unit weights: item-only + static + live parts."""
     ones = np.ones(n_items)
-    fold = Fold("c", lambda: ones, lambda: np.zeros(n_items, bool), SourceCache(), BoundedCache())
+    cold = np.zeros(n_items, bool)
+    fold = Fold("c", lambda: ones, lambda: cold, SourceCache(), BoundedCache(), TimedCache())
     total = np.zeros((len(users), n_items))
     values = component.item_values(AS_OF)
     if values is not None:

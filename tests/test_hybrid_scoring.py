@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from recsys.models.hybrid import Hybrid
-from recsys.models.hybrid_scoring import pair_values
+from recsys.models.hybrid_scoring import LIVE_TIMES, pair_values
 from tests.recsys_contract import DAY
 from tests.test_hybrid import SMALL, _with_features, trend_dataset
 
@@ -131,3 +131,12 @@ def test_one_employee_rows_equal_the_pair_values() -> None:
             np.testing.assert_allclose(row[name], pairs[name], rtol=1e-9, atol=1e-12)
     _exact(model, np.asarray([1]), items, as_of)
     _exact(model, np.asarray([-1]), items, as_of)
+
+
+def test_live_entries_of_older_request_times_are_dropped() -> None:
+    """A server asks at a new second every second: only the latest times' entries stay."""
+    model = Hybrid().set_params(**SMALL).fit(_with_features(trend_dataset()))
+    scorer, every = model.scorer_, np.arange(len(model.items_))
+    for second in range(10):
+        model.score(np.asarray([0, -1]), every, 10.5 * DAY + second)
+    assert scorer.timed.times() == [10.5 * DAY + 8, 10.5 * DAY + 9][-LIVE_TIMES:]

@@ -7,7 +7,8 @@ The folded scorer keeps two kinds of derived arrays:
   flags likewise): an entry is valid while its sources are the same objects. The rule is
   asserted here, once: a source is made read-only when an entry is built from it, so an
   in-place change raises instead of leaving a stale entry;
-- *live* entries (:class:`BoundedCache`), which any event may change: dropped by ``clear``.
+- *live* entries, which any event may change, dropped by ``clear``: per request time
+  (:class:`TimedCache`: the latest few times) or not tied to a time (:class:`BoundedCache`).
 """
 
 from __future__ import annotations
@@ -75,6 +76,41 @@ class BoundedCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class TimedCache:
+    """Live entries of the latest ``max_times`` request times, each time a
+    :class:`BoundedCache`; the entries of an older time are dropped whole when a new time
+    comes (requests move forward in time: a server's clock, a replay)."""
+
+    def __init__(
+        self, max_times: int = 2, max_entries: int = 256, max_bytes: int = 1 << 30
+    ) -> None:
+        if max_times < 1:
+            raise ValueError(f"max_times must be >= 1, got {max_times}")
+        self.max_times = max_times
+        self._bounds = (max_entries, max_bytes)
+        self._times: OrderedDict[float, BoundedCache] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def at(self, as_of: float) -> BoundedCache:
+        """The entries of time ``as_of``."""
+        with self._lock:
+            found = self._times.get(as_of)
+            if found is None:
+                found = self._times[as_of] = BoundedCache(*self._bounds)
+                while len(self._times) > self.max_times:
+                    self._times.popitem(last=False)
+            return found
+
+    def times(self) -> list[float]:
+        """The request times whose entries are kept, oldest first."""
+        with self._lock:
+            return list(self._times)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._times.clear()
 
 
 class SourceCache:

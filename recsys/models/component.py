@@ -31,7 +31,7 @@ from sklearn.base import BaseEstimator
 from recsys.base import Recommender
 from recsys.dataset import Dataset
 from recsys.matrix import FeatureMatrix
-from recsys.models.cache import BoundedCache, SourceCache
+from recsys.models.cache import BoundedCache, SourceCache, TimedCache
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,8 @@ class Fold:
 
     ``weights`` is the float64 weight of the component's raw value for every item (warm or
     cold head); :meth:`static` entries live while their source arrays are the same objects
-    (the cold flags are always among them), :meth:`live` entries until the next event.
+    (the cold flags are always among them), :meth:`live` entries until the next event (or,
+    for a request time, until that time is no longer among the latest ones).
     """
 
     def __init__(
@@ -67,12 +68,14 @@ class Fold:
         cold_items: Callable[[], np.ndarray],
         static: SourceCache,
         live: BoundedCache,
+        timed: TimedCache,
     ) -> None:
         self.name = name
         self._weights = weights
         self._cold_items = cold_items
         self._static = static
         self._live = live
+        self._timed = timed
 
     @property
     def weights(self) -> np.ndarray:
@@ -88,8 +91,13 @@ class Fold:
     ) -> np.ndarray:
         return self._static.get((self.name, key), (self._cold_items(), *sources), build)
 
-    def live(self, key: Hashable, build: Callable[[], np.ndarray]) -> np.ndarray:
-        return self._live.get_or_build((self.name, key), build)  # type: ignore[return-value]
+    def live(
+        self, key: Hashable, build: Callable[[], np.ndarray], as_of: float | None = None
+    ) -> np.ndarray:
+        """An entry kept until the next event (and, with ``as_of``, while that time is
+        among the latest ones)."""
+        cache = self._live if as_of is None else self._timed.at(as_of)
+        return cache.get_or_build((self.name, key), build)  # type: ignore[return-value]
 
     def scaled_rows(self, rows: np.ndarray) -> np.ndarray:
         """float32 ``weights[:, None] * rows`` (item rows replaced, never changed in place;

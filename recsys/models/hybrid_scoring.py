@@ -20,12 +20,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recsys.models.cache import BoundedCache, SourceCache, freeze
+from recsys.models.cache import BoundedCache, SourceCache, TimedCache, freeze
 from recsys.models.component import Fold, ScoreComponent
 from recsys.models.user_rows import UserRows
 
 PAIR_CHUNK = 65_536
-#: Bounds of the live cache (item vectors, department rows, colleague blocks of a time).
+#: Request times whose live entries (item vectors, department rows, colleague blocks,
+#: reasons' rows) are kept; bounds of each time's entries and of the untimed live entries.
+LIVE_TIMES = 2
 LIVE_ENTRIES = 512
 LIVE_BYTES = 1 << 30
 
@@ -72,9 +74,10 @@ class FoldedScorer:
     Items flagged cold (``cold_items()``: no interaction in ``fit``, or added later) use the
     ``cold`` head, the others the ``warm`` head: every component gets a per-item weight.
     Caches (declared here): ``static`` entries are checked against their source arrays on
-    use (:class:`~recsys.models.cache.SourceCache`); ``live`` entries are dropped by
-    :meth:`invalidate`, which the owner calls whenever live state changes (observe, new
-    items or users); ``rows`` keeps per-employee static rows when enabled.
+    use (:class:`~recsys.models.cache.SourceCache`); ``live`` entries and ``timed`` ones (per
+    request time, the latest :data:`LIVE_TIMES` times) are dropped by :meth:`invalidate`,
+    which the owner calls whenever live state changes (observe, new items or users); ``rows``
+    keeps per-employee static rows when enabled.
     """
 
     def __init__(
@@ -90,9 +93,12 @@ class FoldedScorer:
         self.cold_items = cold_items
         self.static = SourceCache()
         self.live = BoundedCache(LIVE_ENTRIES, LIVE_BYTES)
+        self.timed = TimedCache(LIVE_TIMES, LIVE_ENTRIES, LIVE_BYTES)
         self.rows: UserRows | None = None
         self.folds = {
-            name: Fold(name, self._weights_getter(name), cold_items, self.static, self.live)
+            name: Fold(
+                name, self._weights_getter(name), cold_items, self.static, self.live, self.timed
+            )
             for name in self.names
         }
 
@@ -155,7 +161,7 @@ class FoldedScorer:
                 values = component.row(user, np.arange(len(self.cold_items())), as_of)
             return np.asarray(values, np.float64)
 
-        return self.live.get_or_build(("raw row", name, key, as_of), build)  # type: ignore[return-value]
+        return self.timed.at(as_of).get_or_build(("raw row", name, key), build)  # type: ignore[return-value]
 
     def contribution_rows(self, user: int, items: np.ndarray, as_of: float) -> np.ndarray:
         """``coef * (raw - mean) / scale`` of every component (rows in ``names`` order) for
@@ -175,13 +181,14 @@ class FoldedScorer:
                 raw = self._whole_row(name, key, user, as_of)
                 return coef[j] * (raw - mean[j]) / scale[j]
 
-            whole = self.live.get_or_build(("standardised", name, key, as_of), build)
+            whole = self.timed.at(as_of).get_or_build(("standardised", name, key), build)
             out[j] = whole[items]  # type: ignore[index]
         return out
 
     def invalidate(self) -> None:
         """Drop the live caches (static ones are checked against their sources on use)."""
         self.live.clear()
+        self.timed.clear()
 
     # -- scores -------------------------------------------------------------------------
     def score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
@@ -210,7 +217,7 @@ class FoldedScorer:
                     total += self.item_weights(name) * values
             return total.astype(np.float32)
 
-        return self.live.get_or_build(("item vector", as_of), build)  # type: ignore[return-value]
+        return self.timed.at(as_of).get_or_build("item vector", build)  # type: ignore[return-value]
 
     def _live_rows(self, users: np.ndarray, columns: np.ndarray | None, as_of: float):
         """The item vector plus every component's live part: float32 (len(users) or 1,

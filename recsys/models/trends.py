@@ -91,7 +91,7 @@ class DepartmentTrend(Decayed, ScoreComponent):
             trend = self._values(department, every, self.factor(as_of))
             return (fold.weights * trend).astype(np.float32)
 
-        return fold.live(("department", as_of, department), build)
+        return fold.live(("department", department), build, as_of)
 
     # -- live state -------------------------------------------------------------------
     def observe_events(self, users, items, times, weights) -> None:
@@ -187,7 +187,7 @@ class ColleagueTrend(Decayed, ScoreComponent):
         scale = np.float32(self.factor(as_of))
         if columns is None:  # whole rows: the weighted live rows of this time, cached
             block = fold.live(
-                ("block", as_of), lambda: self.live_ * fold.float_weights[:, None] * scale
+                "block", lambda: self.live_ * fold.float_weights[:, None] * scale, as_of
             )
             return self.user_rows(users).astype(np.float32) @ block.T
         # a few items: the live rows used in place, the product weighted per item
