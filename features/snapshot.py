@@ -14,6 +14,7 @@ from datetime import datetime
 import pandas as pd
 
 from features.data.contract import FEED_TABLES, TABLES
+from features.data.event_log import EventLog
 from features.data.reader import StoreReader
 from features.data.times import utc
 
@@ -34,16 +35,25 @@ class Snapshot:
     share_outcomes: pd.DataFrame
     social_accounts: pd.DataFrame
     org_edges: pd.DataFrame
+    #: The highest interaction sequence number read (None: not read from a store); the
+    #: interactions are those numbered up to it and observed by ``as_of``.
+    events_seq: int | None = None
 
     @classmethod
     def load(cls, reader: StoreReader, as_of: datetime | pd.Timestamp) -> Snapshot:
-        """Read the store as of ``as_of``."""
+        """Read the store as of ``as_of`` (interactions: those stored before the read began)."""
         moment = utc(as_of)
-        tables = {name: reader.table(name, as_of=moment) for name in FEED_TABLES}
+        head = EventLog(reader.store).head()
+        tables = {
+            name: reader.table(
+                name, as_of=moment, stored_through=head if name == "interactions" else None
+            )
+            for name in FEED_TABLES
+        }
         logger.info(
             "snapshot as of %s: %s", moment, {name: len(frame) for name, frame in tables.items()}
         )
-        return cls(as_of=moment, **tables)
+        return cls(as_of=moment, events_seq=head, **tables)
 
     @classmethod
     def from_frames(cls, as_of: datetime | pd.Timestamp | str, **frames: pd.DataFrame) -> Snapshot:

@@ -61,11 +61,14 @@ def _rows(store: Store, table: str) -> list[dict[str, object]]:
 
 
 def _read_back(store: Store) -> dict[str, tuple[list[str], list[dict[str, object]]]]:
-    """Each contract table as PostgreSQL's text of every row and as Python rows, sorted."""
+    """Each contract table as PostgreSQL's text of every row and as Python rows, sorted
+    (the contract's columns: not the event sequence, which numbers each write anew)."""
     tables = {}
     with store.engine.connect() as conn:
         for table in TABLES:
-            text = sorted(conn.exec_driver_sql(f'SELECT t::text FROM "{table}" t').scalars())
+            columns = ", ".join(f'"{c}"' for c in TABLES[table].field_names)
+            query = f'SELECT ROW({columns})::text FROM "{table}"'
+            text = sorted(conn.exec_driver_sql(query).scalars())
             tables[table] = (text, _rows(store, table))
     return tables
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.data.event_log import EventLog
 from features.data.reader import StoreReader
 from features.data.store import Store
 from features.pipeline import FeatureSet
@@ -152,6 +153,8 @@ def test_train_evaluates_fits_and_saves(tiny_org: Store, encoder, tmp_path: Path
     spec = json.loads((paths["recommender"] / "feature_spec.json").read_text())
     assert spec["item_matrices"] == ["content_metadata", "content_embeddings"]
     assert spec["encoder_model_id"] == encoder.model_id
+    # the training cut serving replays from: every stored event numbered above it is new
+    assert spec["events_seq"] == snapshot.events_seq == EventLog(tiny_org).head() > 0
     assert any(n.startswith("emb_") for n in spec["item_feature_names"])
     saved = json.loads(paths["evaluation"].read_text())
     assert saved["recommender"]["models"]["hybrid"]["ndcg@10"] == result.primary_metric

@@ -183,7 +183,7 @@ def train(
         profile=profile | {"holdout_start": _iso(split_at)},
         evaluation=evaluation,
         recommender=recommender,
-        feature_spec=feature_spec(config, features, dataset.user_features, encoder),
+        feature_spec=feature_spec(config, features, dataset.user_features, encoder, snapshot),
         sanity=sanity,
     )
     if config.influencer.enabled:
@@ -351,12 +351,19 @@ def live_catalogue(snapshot: Snapshot) -> list[str]:
 
 
 def feature_spec(
-    config: TrainConfig, features: FeatureSet, user_features: Any, encoder: TextEncoder
+    config: TrainConfig,
+    features: FeatureSet,
+    user_features: Any,
+    encoder: TextEncoder,
+    snapshot: Snapshot | None = None,
 ) -> dict[str, Any]:
-    """What serving needs to build feature rows the model understands (feature_spec.json)."""
+    """What serving needs to build feature rows the model understands and to replay the
+    events the model has not seen (``as_of`` and ``events_seq``, see
+    :mod:`features.data.event_log`): feature_spec.json."""
     items = features.combined(list(config.features.item_matrices))
     return {
         "as_of": features.as_of.isoformat(),
+        "events_seq": None if snapshot is None else snapshot.events_seq,
         "user_matrices": list(config.features.user_matrices),
         "item_matrices": list(config.features.item_matrices),
         "user_feature_names": list(user_features.names) if user_features is not None else [],

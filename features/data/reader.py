@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from features.data.contract import TABLES, Kind
 from features.data.rows import SQLITE_DATETIME
-from features.data.schema import CONTRACT_TABLES
+from features.data.schema import CONTRACT_TABLES, event_sequence
 from features.data.store import Store
 from features.data.times import naive_utc
 
@@ -39,18 +39,25 @@ class StoreReader:
         as_of: datetime | None = None,
         since: datetime | None = None,
         columns: Sequence[str] | None = None,
+        stored_through: int | None = None,
     ) -> pd.DataFrame:
-        """Rows of ``name``; for event tables only those observed in ``(since, as_of]``."""
+        """Rows of ``name``; for event tables only those observed in ``(since, as_of]``;
+        for interactions with ``stored_through``, only those numbered up to it
+        (:func:`~features.data.schema.event_sequence`)."""
         target = CONTRACT_TABLES[name]
         selected = list(columns) if columns else list(TABLES[name].field_names)
         query = sa.select(*(target.c[c] for c in selected))
+        if stored_through is not None:
+            if name != "interactions":
+                raise ValueError(f"stored_through: {name} has no event sequence")
+            query = query.where(event_sequence(self.store.dialect) <= stored_through)
         time_column = _TIME_COLUMN.get(name)
         if time_column and as_of is not None:
             query = query.where(target.c[time_column] <= naive_utc(as_of))
         if time_column and since is not None:
             query = query.where(target.c[time_column] > naive_utc(since))
         frame = pd.DataFrame.from_records(fetch_rows(self.store, query), columns=selected)
-        return _typed(name, frame)
+        return typed_frame(name, frame)
 
     def shares(self, *, as_of: datetime) -> pd.DataFrame:
         """Share events up to ``as_of`` with the employee, content, network and time."""
@@ -92,8 +99,9 @@ def _driver_value(value: object, dialect: str) -> object:
     return value
 
 
-def _typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Driver values to typed columns: SQLite gives text for times and JSON."""
+def typed_frame(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Driver values of table ``name`` to typed columns (in place; SQLite gives text for
+    times and JSON)."""
     for spec in TABLES[name].fields:
         if spec.name not in frame:
             continue

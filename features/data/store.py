@@ -65,6 +65,12 @@ def create_engine(url: str) -> Engine:
     return sa.create_engine(parsed, pool_pre_ping=True)
 
 
+def _before_write(conn: sa.Connection, table: str) -> None:
+    """Interactions are numbered in commit order (:func:`~features.data.schema.event_sequence`)."""
+    if table == "interactions":
+        schema.lock_event_sequence(conn)
+
+
 class Store:
     """The contract tables of one database."""
 
@@ -100,6 +106,7 @@ class Store:
         if not rows:
             return
         with self.engine.begin() as conn:
+            _before_write(conn, table)
             conn.execute(self._upsert(table), list(rows))
 
     def write_frame(self, table: str, frame: pd.DataFrame) -> None:
@@ -142,6 +149,7 @@ class Store:
                 sql = f'COPY pg_temp."{staging.name}" ({columns}) FROM STDIN (FORMAT csv)'
                 with cursor.copy(sql) as copy:
                     copy.write(memoryview(data))
+            _before_write(conn, table)  # after the copy: the lock is held for the insert only
             conn.execute(self._upsert(table).from_select(list(spec.field_names), staging))
 
     def _write_sqlite(self, table: str, frame: pd.DataFrame) -> None:
