@@ -88,15 +88,10 @@ class CatalogueReader:
         return StoreView(as_of, content, advocates, excluding, digest, probe)
 
     def probe(self) -> str:
-        """A fingerprint of what :meth:`read` reads, for telling that nothing changed: the
-        raw rows hashed in this process (no parsing, no frames; several times cheaper than
-        a read) and the number of shares and dismissals."""
-        events = CONTRACT_TABLES["interactions"]
-        count = (
-            sa.select(sa.func.count())
-            .select_from(events)
-            .where(events.c.event_type.in_(EXCLUDING_EVENTS))
-        )
+        """A fingerprint of the content and advocate rows :meth:`read` reads, for telling
+        that nothing changed: the raw rows hashed in this process (no parsing, no frames;
+        several times cheaper than a read). Shares and dismissals are not in it: every
+        process applies them as they are stored (:mod:`serving.event_follower`)."""
         with self.store.engine.connect() as conn:
             quote = conn.dialect.identifier_preparer.quote
             parts = []
@@ -104,7 +99,6 @@ class CatalogueReader:
                 # plain SQL: the driver's values as they are (JSON columns not decoded)
                 query = f"SELECT {', '.join(map(quote, columns))} FROM {quote(table)}"
                 parts.append(_fingerprint(conn.exec_driver_sql(query).all()))
-            parts.append(int(conn.execute(count).scalar_one()))
         return ":".join(map(str, parts))
 
     def missing(self, view: StoreView, model: Recommender) -> list[str]:

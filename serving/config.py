@@ -8,6 +8,7 @@
 | ``ADVOCACY_INFLUENCER_MODEL_DIR`` | serve this saved influencer scorer folder | |
 | ``ADVOCACY_CATALOGUE_REFRESH`` | seconds between catalogue refreshes | 30 |
 | ``ADVOCACY_MODEL_REFRESH`` | seconds between polls of the champion alias | 60 |
+| ``ADVOCACY_EVENT_FOLLOW`` | seconds between reads of the store's new events | 1 |
 | ``ADVOCACY_SCORE_CACHE_MB`` | memory for per-employee score rows (0: none) | 512 |
 | ``ADVOCACY_EMV_CONFIG`` | earned media value rates (YAML, ``features.program.emv``) | examples |
 | ``ADVOCACY_CANDIDATES_TTL`` | seconds influencer scores are kept (reviews: read fresh) | 600 |
@@ -32,6 +33,7 @@ MODEL_DIR_ENV = "ADVOCACY_MODEL_DIR"
 INFLUENCER_DIR_ENV = "ADVOCACY_INFLUENCER_MODEL_DIR"
 CATALOGUE_REFRESH_ENV = "ADVOCACY_CATALOGUE_REFRESH"
 MODEL_REFRESH_ENV = "ADVOCACY_MODEL_REFRESH"
+EVENT_FOLLOW_ENV = "ADVOCACY_EVENT_FOLLOW"
 SCORE_CACHE_ENV = "ADVOCACY_SCORE_CACHE_MB"
 EMV_CONFIG_ENV = "ADVOCACY_EMV_CONFIG"
 CANDIDATES_TTL_ENV = "ADVOCACY_CANDIDATES_TTL"
@@ -42,6 +44,7 @@ DEFAULT_SESSION_HOURS = 8.0
 
 DEFAULT_CATALOGUE_REFRESH = 30.0
 DEFAULT_MODEL_REFRESH = 60.0
+DEFAULT_EVENT_FOLLOW = 1.0
 #: Seconds the influencer candidates' scored organisation is kept (reviews are read fresh).
 DEFAULT_CANDIDATES_TTL = 600.0
 #: Per-employee static score rows the hybrid keeps (4 bytes per item per employee: 512 MB
@@ -63,6 +66,7 @@ class ServingConfig:
     influencer_dir: Path | None = None
     catalogue_refresh: float = DEFAULT_CATALOGUE_REFRESH
     model_refresh: float = DEFAULT_MODEL_REFRESH
+    event_follow: float = DEFAULT_EVENT_FOLLOW
     tokens_spec: str | None = None
     tokens_file: Path | None = None
     score_cache_mb: float = DEFAULT_SCORE_CACHE_MB
@@ -76,7 +80,7 @@ class ServingConfig:
             raise ConfigError(
                 f"{CONSOLE_SECRET_ENV} needs at least {MIN_CONSOLE_SECRET} characters"
             )
-        for name in ("catalogue_refresh", "model_refresh", "candidates_ttl"):
+        for name in ("catalogue_refresh", "model_refresh", "event_follow", "candidates_ttl"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0 seconds, got {getattr(self, name)}")
         if not self.console_session_hours > 0:
@@ -100,6 +104,7 @@ class ServingConfig:
             influencer_dir=_path(env.get(INFLUENCER_DIR_ENV)),
             catalogue_refresh=_seconds(env, CATALOGUE_REFRESH_ENV, DEFAULT_CATALOGUE_REFRESH),
             model_refresh=_seconds(env, MODEL_REFRESH_ENV, DEFAULT_MODEL_REFRESH),
+            event_follow=_seconds(env, EVENT_FOLLOW_ENV, DEFAULT_EVENT_FOLLOW),
             tokens_spec=env.get(TOKENS_ENV) or None,
             tokens_file=_path(env.get(TOKENS_FILE_ENV)),
             score_cache_mb=_megabytes(env, SCORE_CACHE_ENV, DEFAULT_SCORE_CACHE_MB),

@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 
 from features.data.contract import INTERACTIONS
-from features.data.schema import CONTRACT_TABLES
+from features.data.schema import CONTRACT_TABLES, event_sequence
 from features.data.store import Store
 from features.data.times import column_seconds
 from features.data.validation import Rejection, RejectionReason, ValidationContext, validate_chunk
@@ -32,16 +33,55 @@ _REFERENCES = {"employee_id": ("advocates", "advocate"), "content_id": ("content
 
 @dataclass(frozen=True)
 class NewEvents:
-    """Events stored for the first time, as parallel lists (what ``observe`` takes)."""
+    """Stored events as parallel lists (what ``observe`` takes) with their sequence numbers
+    in the store (:mod:`features.data.event_log`)."""
 
     employee_ids: list[str]
     content_ids: list[str]
     event_types: list[str]
     networks: list[str | None]
     times: np.ndarray  # unix seconds
+    seqs: np.ndarray  # int64, the store's numbers
 
     def __len__(self) -> int:
         return len(self.employee_ids)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> NewEvents:
+        """Events from interaction rows with a ``seq`` column (in the frame's order)."""
+        networks = [None if pd.isna(n) else str(n) for n in frame["network"]]
+        return cls(
+            frame["employee_id"].astype(str).tolist(),
+            frame["content_id"].astype(str).tolist(),
+            frame["event_type"].astype(str).tolist(),
+            networks,
+            column_seconds(frame["timestamp"]),
+            frame["seq"].to_numpy(np.int64),
+        )
+
+    def take(self, keep: np.ndarray) -> NewEvents:
+        """The events at the positions ``keep`` (indices or a mask)."""
+        rows = np.arange(len(self))[keep]
+        return NewEvents(
+            [self.employee_ids[i] for i in rows],
+            [self.content_ids[i] for i in rows],
+            [self.event_types[i] for i in rows],
+            [self.networks[i] for i in rows],
+            self.times[rows],
+            self.seqs[rows],
+        )
+
+    def numbered_after(self, seq: int) -> NewEvents:
+        """The events numbered above ``seq``."""
+        keep = self.seqs > seq
+        return self if keep.all() else self.take(keep)
+
+    def without(self, cursor: int, seen: set[int]) -> NewEvents:
+        """The events numbered above ``cursor`` and not in ``seen``."""
+        keep = self.seqs > cursor
+        if seen:
+            keep &= ~np.isin(self.seqs, np.fromiter(seen, np.int64, len(seen)))
+        return self if keep.all() else self.take(keep)
 
 
 @dataclass
@@ -93,10 +133,11 @@ class EventRecorder:
             stored = self._stored_ids(valid["event_id"].tolist())
             new = valid.loc[first & ~valid["event_id"].isin(stored).to_numpy()]
             self.store.write_frame(INTERACTIONS.name, new)
+            numbered = new.assign(seq=self._numbers(new["event_id"].tolist()))
         result.stored = len(new)
         result.duplicates = result.accepted - result.stored
         result.rejections.sort(key=lambda r: (r.row, r.field))
-        result.new = _new_events(new)
+        result.new = NewEvents.from_frame(numbered)
         result.new_share_ids = new.loc[new["event_type"] == "share", "event_id"].tolist()
         return result
 
@@ -123,6 +164,17 @@ class EventRecorder:
                 )
             bad |= unknown
         return valid.loc[~bad], rejections
+
+    def _numbers(self, event_ids: list[str]) -> list[int]:
+        """The sequence numbers the store gave ``event_ids`` (just written), in order."""
+        if not event_ids:
+            return []
+        table = CONTRACT_TABLES[INTERACTIONS.name]
+        seq = event_sequence(self.store.dialect)
+        query = sa.select(table.c.event_id, seq).where(table.c.event_id.in_(event_ids))
+        with self.store.engine.connect() as conn:
+            numbers = {event_id: seq for event_id, seq in conn.execute(query)}
+        return [int(numbers[event_id]) for event_id in event_ids]
 
     def _stored_ids(self, event_ids: list[str]) -> set[str]:
         if not event_ids:
@@ -151,15 +203,3 @@ def _frame(events: Sequence[EventIn], now: datetime) -> pd.DataFrame:
         for e in events
     ]
     return pd.DataFrame(rows, columns=list(INTERACTIONS.field_names), dtype=object)
-
-
-def _new_events(new: pd.DataFrame) -> NewEvents:
-    seconds = column_seconds(new["timestamp"])
-    networks = [None if pd.isna(n) else str(n) for n in new["network"]]
-    return NewEvents(
-        new["employee_id"].astype(str).tolist(),
-        new["content_id"].astype(str).tolist(),
-        new["event_type"].astype(str).tolist(),
-        networks,
-        seconds,
-    )

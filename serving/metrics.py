@@ -28,7 +28,10 @@ def _counters() -> dict[str, Any]:
             name="advocacy_feeds", documentation="Feeds served.", labelnames=["cold_start"]
         ),
         "events": prometheus_client.Counter(
-            name="advocacy_events", documentation="Events received.", labelnames=["outcome"]
+            name="advocacy_events",
+            documentation="Events received (stored, duplicate, rejected) or read from the store's"
+            " event log (followed).",
+            labelnames=["outcome"],
         ),
         "refreshes": prometheus_client.Counter(
             name="advocacy_refreshes", documentation="State refreshes.", labelnames=["kind"]
@@ -64,6 +67,10 @@ def events_recorded(stored: int, duplicates: int, rejected: int) -> None:
     _inc("events", stored, outcome="stored")
     _inc("events", duplicates, outcome="duplicate")
     _inc("events", rejected, outcome="rejected")
+
+
+def events_followed(count: int) -> None:
+    _inc("events", count, outcome="followed")
 
 
 def refreshed(kind: str) -> None:

@@ -21,6 +21,7 @@ from recsys.models import load_recommender
 from recsys.policy import PolicyConfig
 from serving import metrics
 from serving.catalogue_reader import CatalogueReader, StoreView
+from serving.event_follower import EventFollower, ModelCut
 from serving.model_source import ModelSource, ModelVersion
 from serving.state import InfluencerState, LiveState, StateHolder, replay_audience
 
@@ -36,12 +37,14 @@ class Refresher:
         *,
         model_source: ModelSource,
         catalogue: CatalogueReader,
+        follower: EventFollower,
         clock: Callable[[], datetime],
         influencer_source: ModelSource | None = None,
         influencer_loader: Callable[[ModelVersion], object] | None = None,
         policy: PolicyConfig | None = None,
         model_refresh: float = 60.0,
         catalogue_refresh: float = 30.0,
+        event_follow: float = 1.0,
         score_cache_bytes: int = 0,
         on_influencer: Callable[[], None] | None = None,
     ) -> None:
@@ -49,12 +52,14 @@ class Refresher:
         self.on_influencer = on_influencer
         self.model_source = model_source
         self.catalogue = catalogue
+        self.follower = follower
         self.clock = clock
         self.influencer_source = influencer_source
         self.influencer_loader = influencer_loader
         self.policy = policy
         self.model_refresh = model_refresh
         self.catalogue_refresh = catalogue_refresh
+        self.event_follow = event_follow
         self.score_cache_bytes = score_cache_bytes
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -71,17 +76,18 @@ class Refresher:
             if current is not None and current.model_version.version == version.version:
                 self.model_source.release(version)
                 return False
-            position = self.holder.journal.position
             try:
                 model = load_recommender(version.path)
+                cut = ModelCut.of(version.path)
             finally:
                 self.model_source.release(version)
             view = self.catalogue.read()
             ranker = self._ranker(model, view, add_missing=True)
+            ranker, through, _ = self.follower.replay(ranker, cut)
             self._warm(model)  # before it serves: its first feeds are as fast as the next
             now = self.clock()
             state = LiveState(ranker, version, now, view.digest, now, view.probe)
-            self.holder.swap(state, replay_from=position)
+            self.holder.swap(state, replayed_through=through)
             metrics.refreshed("model")
             logger.info("serving %s (%d items)", version.label, len(ranker.catalogue))
             return True
@@ -156,7 +162,7 @@ class Refresher:
 
     # -- pollers ----------------------------------------------------------------------
     def start(self) -> None:
-        """Poll in two daemon threads until :meth:`stop`."""
+        """Poll in three daemon threads (models, catalogue, event log) until :meth:`stop`."""
         if self._threads:
             return
         self._stop.clear()
@@ -171,6 +177,12 @@ class Refresher:
                 target=self._loop,
                 args=(self.catalogue_refresh, self.refresh_catalogue, self.catalogue.warm),
                 name="advocacy-catalogue-refresh",
+                daemon=True,
+            ),
+            threading.Thread(
+                target=self._loop,
+                args=(self.event_follow, self.follower.follow),
+                name="advocacy-event-follow",
                 daemon=True,
             ),
         ]
@@ -188,19 +200,22 @@ class Refresher:
         return self.refresh_influencer() or swapped
 
     def _loop(
-        self, interval: float, step: Callable[[], bool], first: Callable[[], None] | None = None
+        self, interval: float, step: Callable[[], object], first: Callable[[], None] | None = None
     ) -> None:
         if first is not None:
             try:
                 first()
             except Exception:
                 logger.exception("warm-up failed; it is retried when needed")
+        error = None  # this loop's last error: a success clears only its own
         while not self._stop.wait(interval):
             try:
                 step()
-                self.holder.last_error = None
+                if error is not None and self.holder.last_error == error:
+                    self.holder.last_error = None
+                error = None
             except Exception as exc:  # a failed refresh keeps the current state serving
-                self.holder.last_error = f"{type(exc).__name__}: {exc}"
+                error = self.holder.last_error = f"{type(exc).__name__}: {exc}"
                 logger.exception("refresh failed; still serving the current state")
 
     # -- internals --------------------------------------------------------------------

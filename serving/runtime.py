@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from pydantic import TypeAdapter
 
+from features.data.event_log import EventLog
 from features.data.reviews import Review
 from features.data.score_history import ScorePoint
 from features.data.store import Store, data_dir
@@ -37,6 +39,7 @@ from serving.auth import Tokens
 from serving.catalogue_reader import CatalogueReader
 from serving.config import DEFAULT_CANDIDATES_TTL, DEFAULT_SCORE_CACHE_MB, ServingConfig
 from serving.errors import NotFound, NotReady, Unprocessable, refused
+from serving.event_follower import EventFollower
 from serving.events import EventRecorder, EventsResult
 from serving.influencers import InfluencerViews
 from serving.model_source import FolderSource, ModelSource, ModelVersion, RegistrySource
@@ -83,6 +86,7 @@ class Dependencies:
     policy: PolicyConfig | None = None
     catalogue_refresh: float = 30.0
     model_refresh: float = 60.0
+    event_follow: float = 1.0
     pollers: bool = True
     score_cache_bytes: int = int(DEFAULT_SCORE_CACHE_MB) << 20
     emv_config: Path | None = None  # None: the shipped example rates
@@ -114,6 +118,7 @@ def dependencies_from_config(config: ServingConfig) -> Dependencies:
         influencer_source=influencers,
         catalogue_refresh=config.catalogue_refresh,
         model_refresh=config.model_refresh,
+        event_follow=config.event_follow,
         score_cache_bytes=config.score_cache_bytes,
         emv_config=config.emv_config,
         candidates_ttl=config.candidates_ttl,
@@ -141,16 +146,19 @@ class Runtime:
             deps.store, self.holder, deps.clock, deps.candidates_ttl
         )
         self.catalogue = CatalogueReader(deps.store, deps.clock, deps.encoder)
+        self.follower = EventFollower(EventLog(deps.store), self.holder)
         self.refresher = Refresher(
             self.holder,
             model_source=deps.model_source,
             catalogue=self.catalogue,
+            follower=self.follower,
             clock=deps.clock,
             influencer_source=deps.influencer_source,
             influencer_loader=load_influencer_scorer,
             policy=deps.policy,
             model_refresh=deps.model_refresh,
             catalogue_refresh=deps.catalogue_refresh,
+            event_follow=deps.event_follow,
             score_cache_bytes=deps.score_cache_bytes,
             # a polling service scores the organisation as soon as a scorer loads
             on_influencer=self.influencer_views.warm if deps.pollers else None,
@@ -202,6 +210,8 @@ class Runtime:
             live_items=0 if state is None else _live_items(state, self.clock()),
             catalogue_refreshed_at=None if state is None else state.catalogue_refreshed_at,
             last_refresh_error=self.holder.last_error,
+            events_applied_through=self.holder.cursor,
+            process_id=os.getpid(),
         )
 
     # -- feeds (in memory, under the state lock) --------------------------------------

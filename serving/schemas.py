@@ -174,6 +174,11 @@ class StatusOut(BaseModel):
     live_items: int
     catalogue_refreshed_at: datetime | None
     last_refresh_error: str | None
+    events_applied_through: int = Field(
+        description="Every stored event numbered up to this is applied to the live model"
+        " (the store's event log; every process follows it)."
+    )
+    process_id: int = Field(description="The answering worker process (one per worker).")
 
 
 # -- program managers: analytics and attribution (features.program, training.attribution_job)

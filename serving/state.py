@@ -8,13 +8,14 @@ under a request.
 Mutations are short and happen under ``holder.lock``, which request handlers also hold
 while they rank (on the event loop: uncontended, it costs nothing):
 
-- live events: ``model.observe`` in place, and shares/dismissals added to the audience
-  (a new ranker over a new audience);
+- live events (the process's own as soon as they are stored, every process's from the
+  store's event log, :mod:`serving.event_follower`), each applied once: ``model.observe``
+  in place, and shares/dismissals added to the audience (a new ranker over a new audience);
 - content added to the catalogue: ``model.add_items`` in place with features prepared
   outside the lock, then a new ranker over the new catalogue;
-- a new champion: loaded, aligned and given the new content *outside* the lock; inside it
-  only the events applied since the load started are replayed onto it (from the
-  :class:`EventJournal`) and the reference is replaced.
+- a new champion: loaded, aligned, given the new content and the stored events it was not
+  trained on *outside* the lock; inside it only the events applied meanwhile are replayed
+  onto it (from the :class:`EventJournal`) and the reference is replaced.
 """
 
 from __future__ import annotations
@@ -68,7 +69,12 @@ class InfluencerState:
 
 
 class EventJournal:
-    """Recently applied events with a sequence number: replayed onto a model being swapped in."""
+    """Recently applied events, numbered by batch: replayed onto a state being built.
+
+    A model being swapped in gets the events numbered above what it replayed from the
+    store (:meth:`stored_after`); a catalogue refresh gets the shares and dismissals
+    applied since it started (:meth:`since`, by batch position).
+    """
 
     def __init__(self, keep_seconds: float = JOURNAL_SECONDS) -> None:
         self.keep_seconds = keep_seconds
@@ -77,7 +83,7 @@ class EventJournal:
 
     @property
     def position(self) -> int:
-        """The sequence number the next batch will get."""
+        """The position the next batch will get."""
         return self._next
 
     def append(self, events: NewEvents) -> None:
@@ -89,11 +95,21 @@ class EventJournal:
 
     def since(self, position: int) -> list[NewEvents]:
         """Batches appended at or after ``position`` (still kept)."""
-        return [events for seq, _, events in self._entries if seq >= position]
+        return [events for index, _, events in self._entries if index >= position]
+
+    def stored_after(self, seq: int) -> list[NewEvents]:
+        """The kept events whose sequence number is above ``seq``, in the order applied."""
+        batches = (events.numbered_after(seq) for _, _, events in self._entries)
+        return [events for events in batches if len(events)]
 
 
 class StateHolder:
-    """The current :class:`LiveState` (and influencer scorer) and the lock for mutations."""
+    """The current :class:`LiveState` (and influencer scorer) and the lock for mutations.
+
+    Events are applied to the state exactly once: every stored event numbered up to
+    ``cursor`` is in it, and so are those above it listed in ``ahead`` (a process's own
+    events, applied as soon as they are stored; the follower skips them).
+    """
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -101,6 +117,9 @@ class StateHolder:
         self._state: LiveState | None = None
         self._influencer: InfluencerState | None = None
         self.last_error: str | None = None
+        self.cursor = 0
+        self.ahead: set[int] = set()
+        self.applied = 0  # events applied since start (all types)
 
     @property
     def state(self) -> LiveState | None:
@@ -110,33 +129,50 @@ class StateHolder:
     def influencer(self) -> InfluencerState | None:
         return self._influencer
 
-    def swap(self, state: LiveState, *, replay_from: int | None = None) -> None:
-        """Make ``state`` current; with ``replay_from``, first apply the journal since then."""
+    def swap(self, state: LiveState, *, replayed_through: int | None = None) -> None:
+        """Make ``state`` current. With ``replayed_through`` (``state`` holds every stored
+        event up to that number), first apply the journal's events above it."""
         with self.lock:
-            if replay_from is not None:
-                for events in self.journal.since(replay_from):
-                    state = dataclasses.replace(state, ranker=_applied(state.ranker, events))
+            if replayed_through is not None:
+                for events in self.journal.stored_after(replayed_through):
+                    state = dataclasses.replace(state, ranker=applied(state.ranker, events))
+                self.advance(replayed_through)
             self._state = state
 
     def set_influencer(self, influencer: InfluencerState) -> None:
         self._influencer = influencer
 
     def apply(self, events: NewEvents) -> int:
-        """Apply newly stored events to the live state; returns how many the model observed."""
+        """Apply stored events not applied yet; returns how many of them the model observed.
+
+        Without a state nothing is applied: loading a model replays the store.
+        """
         if not len(events):
             return 0
         with self.lock:
             state = self._state
-            self.journal.append(events)
             if state is None:
                 return 0
-            ranker = _applied(state.ranker, events)
+            fresh = events.without(self.cursor, self.ahead)
+            if not len(fresh):
+                return 0
+            self.ahead.update(fresh.seqs.tolist())
+            self.journal.append(fresh)
+            self.applied += len(fresh)
+            ranker = applied(state.ranker, fresh)
             if ranker is not state.ranker:
                 self._state = dataclasses.replace(state, ranker=ranker)
-            return int(sum(EVENT_WEIGHTS.get(t, 0.0) > 0 for t in events.event_types))
+            return int(sum(EVENT_WEIGHTS.get(t, 0.0) > 0 for t in fresh.event_types))
+
+    def advance(self, through: int) -> None:
+        """Every stored event numbered up to ``through`` has been applied (or skipped)."""
+        with self.lock:
+            if through > self.cursor:
+                self.cursor = through
+                self.ahead = {seq for seq in self.ahead if seq > through}
 
 
-def _applied(ranker: FeedRanker, events: NewEvents) -> FeedRanker:
+def applied(ranker: FeedRanker, events: NewEvents) -> FeedRanker:
     """``observe`` the engagement events in place; shares and dismissals join the audience."""
     weights = np.asarray([EVENT_WEIGHTS.get(t, 0.0) for t in events.event_types], np.float32)
     engaged = np.flatnonzero(weights > 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
@@ -22,7 +23,7 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 #: Fixtures (or fixture parameters ``name -> value``) that need the PostgreSQL server.
-POSTGRES_FIXTURES = {"pg_store"}
+POSTGRES_FIXTURES = {"pg_store", "module_pg_store"}
 POSTGRES_PARAMS = {"store": "postgresql", "tracking_uri": "postgresql"}
 
 
@@ -71,8 +72,8 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     store.dispose()
 
 
-@pytest.fixture
-def pg_store() -> Iterator[Store]:
+@contextmanager
+def _pg_schema_store() -> Iterator[Store]:
     """A store in a fresh PostgreSQL schema of database ``test``, dropped afterwards."""
     schema_name = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_URL)
@@ -84,11 +85,27 @@ def pg_store() -> Iterator[Store]:
         _unavailable(f"PostgreSQL not reachable at {PG_URL}: {exc.orig}")
     url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema_name}"})
     store = Store.open(url.render_as_string(hide_password=False))
-    yield store
-    store.dispose()
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema_name}" CASCADE'))
-    admin.dispose()
+    try:
+        yield store
+    finally:
+        store.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema_name}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_store() -> Iterator[Store]:
+    """A store in a fresh PostgreSQL schema of database ``test``, dropped afterwards."""
+    with _pg_schema_store() as store:
+        yield store
+
+
+@pytest.fixture(scope="module")
+def module_pg_store() -> Iterator[Store]:
+    """:func:`pg_store` shared by the tests of one module (servers started once)."""
+    with _pg_schema_store() as store:
+        yield store
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
