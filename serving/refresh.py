@@ -84,12 +84,12 @@ class Refresher:
             view = self.catalogue.read()
             ranker = self._ranker(model, view, add_missing=True)
             ranker, through, _ = self.follower.replay(ranker, cut)
-            self._warm(model)  # before it serves: its first feeds are as fast as the next
             now = self.clock()
             state = LiveState(ranker, version, now, view.digest, now, view.probe)
             self.holder.swap(state, replayed_through=through)
             metrics.refreshed("model")
             logger.info("serving %s (%d items)", version.label, len(ranker.catalogue))
+            self._warm(model)  # live: feeds compute the rows not kept yet themselves
             return True
 
     def refresh_catalogue(self) -> bool:
