@@ -168,7 +168,8 @@ class Refresher:
 
     # -- pollers ----------------------------------------------------------------------
     def start(self) -> None:
-        """Poll in two daemon threads until :meth:`stop`."""
+        """Poll in two daemon threads until :meth:`stop`, and load the text encoder in a
+        third."""
         if self._threads:
             return
         self._stop.clear()
@@ -181,18 +182,16 @@ class Refresher:
             ),
             threading.Thread(
                 target=self._loop,
-                args=(
-                    "catalogue",
-                    self.catalogue_refresh,
-                    self.refresh_catalogue,
-                    self.catalogue.warm,
-                ),
+                args=("catalogue", self.catalogue_refresh, self.refresh_catalogue),
                 name="advocacy-catalogue-refresh",
                 daemon=True,
             ),
         ]
         for thread in self._threads:
             thread.start()
+        # the text encoder loads beside the pollers (seconds), so the catalogue is refreshed
+        # from the start; a daemon that ends with the load, not joined by stop()
+        threading.Thread(target=self._warm_encoder, name="advocacy-encoder", daemon=True).start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -209,20 +208,15 @@ class Refresher:
         """The error of each poller whose last attempt failed (``model``, ``catalogue``)."""
         return {kind: streak.error for kind, streak in self._failing.items()}
 
-    def _loop(
-        self,
-        kind: str,
-        interval: float,
-        step: Callable[[], bool],
-        first: Callable[[], None] | None = None,
-    ) -> None:
+    def _warm_encoder(self) -> None:
+        try:
+            self.catalogue.warm()
+        except Exception:
+            logger.exception("text encoder not loaded; it loads when new content needs it")
+
+    def _loop(self, kind: str, interval: float, step: Callable[[], bool]) -> None:
         """Run ``step`` every ``interval`` seconds until :meth:`stop`; a failure keeps the
         current state serving and is retried at the next interval (:meth:`_failed`)."""
-        if first is not None:
-            try:
-                first()
-            except Exception:
-                logger.exception("warm-up failed; it is retried when needed")
         while not self._stop.wait(interval):
             try:
                 step()

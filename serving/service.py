@@ -128,7 +128,9 @@ class AdvocacyService:
         self.runtime = Runtime(deps)
         self.runtime.start()
 
-    def __is_ready__(self) -> bool:
+    async def __is_ready__(self) -> bool:
+        """On the event loop (BentoML runs a sync one on a worker thread, which can all be
+        busy waiting on a dead store): an answer at once."""
         return self.runtime.ready()
 
     @bentoml.on_shutdown
