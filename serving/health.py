@@ -60,17 +60,17 @@ def is_outage(exc: BaseException) -> bool:
 def _outage(exc: BaseException) -> bool:
     if isinstance(exc, sa.exc.TimeoutError | sa.exc.DisconnectionError):
         return True
+    driver: BaseException | None = exc
     if isinstance(exc, sa.exc.DBAPIError):
         if exc.connection_invalidated:
             return True
-        exc = exc.orig
-    if isinstance(exc, sqlite3.Error):
-        code = getattr(exc, "sqlite_errorcode", None)
+        driver = exc.orig
+    if isinstance(driver, sqlite3.Error):
+        code = getattr(driver, "sqlite_errorcode", None)
         return code is not None and (code & 0xFF) in _SQLITE_UNAVAILABLE
     psycopg = sys.modules.get("psycopg")
-    return psycopg is not None and isinstance(
-        exc, psycopg.OperationalError | psycopg.InterfaceError
-    )
+    errors = () if psycopg is None else (psycopg.OperationalError, psycopg.InterfaceError)
+    return isinstance(driver, errors)
 
 
 def describe(exc: BaseException) -> str:

@@ -206,7 +206,8 @@ class Refresher:
     @property
     def errors(self) -> dict[str, str]:
         """The error of each poller whose last attempt failed (``model``, ``catalogue``)."""
-        return {kind: streak.error for kind, streak in self._failing.items()}
+        failing = dict(self._failing)  # a copy: the pollers change it meanwhile
+        return {kind: streak.error for kind, streak in failing.items()}
 
     def _warm_encoder(self) -> None:
         try:

@@ -307,7 +307,7 @@ def _post(client: httpx.Client, path: str, body: object, token: str = FRONTEND) 
 def _feed(client: httpx.Client, employee: str, k: int = 5) -> dict[str, Any]:
     answer = _post(client, "/feed", {"employee_id": employee, "k": k})
     assert answer.status_code == 200, answer.text
-    return answer.json()  # type: ignore[no-any-return]
+    return answer.json()
 
 
 def _ids(feed: dict[str, Any]) -> list[str]:
@@ -317,7 +317,7 @@ def _ids(feed: dict[str, Any]) -> list[str]:
 def _status(client: httpx.Client) -> dict[str, Any]:
     answer = _post(client, "/status", {}, MANAGER)
     assert answer.status_code == 200, answer.text
-    return answer.json()  # type: ignore[no-any-return]
+    return answer.json()
 
 
 def _events(client: httpx.Client, events: list[dict[str, str]]) -> httpx.Response:

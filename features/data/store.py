@@ -100,7 +100,7 @@ def create_engine(url: str, *, timeouts: Timeouts | None = None) -> Engine:
     if postgres and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     bounded = _postgres_args(parsed, timeouts) if postgres and timeouts is not None else {}
-    return sa.create_engine(parsed, pool_pre_ping=True, **bounded)  # type: ignore[arg-type]
+    return sa.create_engine(parsed, pool_pre_ping=True, **bounded)
 
 
 class Store:
