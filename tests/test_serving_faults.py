@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import numpy as np
@@ -48,6 +48,8 @@ MANAGER = "manager-token-0123456789"
 READY_TIMEOUT = 180.0
 PERIOD = {"start": "2026-08-01T00:00:00Z", "end": "2026-11-27T00:00:00Z"}
 MODEL_FAILURES = 'advocacy_refresh_failures_total{kind="model"}'
+T = TypeVar("T")
+_TIMES: dict[str, float] = {}  # what the outage test measured
 
 
 # -- telling an outage from a fault of the query ----------------------------------------------
@@ -176,28 +178,35 @@ def test_a_store_outage_keeps_feeds_and_refuses_events_until_it_returns(
     assert _events(client, [_event("up-1", "e1", "c02", "view")]).status_code == 200
     before = _feed(client, "e1")
     shared = before["items"][0]["content_id"]
-    missed = [_event("down-1", "e1", shared, "share", "linkedin"), _event("down-2", "e2", "c03")]
+    missed = [
+        _event("down-1", "e1", shared, "share", "linkedin"),
+        _event("down-2", "e2", "c03"),
+        _event("down-3", "e3", "c04", "like"),
+    ]
     cluster = clusters["store"]
 
     cluster.stop()
-    stopped = datetime.now(UTC)
+    stopped, clock = datetime.now(UTC), time.monotonic()
     try:
-        assert client.get("/livez").status_code == 200
-        ready = client.get("/readyz")
+        first = _timed(lambda: _events(client, missed), "first /events")  # before the probe
+        assert first.status_code == 503 and "retry-after" in first.headers, first.text
+        assert _timed(lambda: client.get("/livez"), "/livez").status_code == 200
+        ready = _timed(lambda: client.get("/readyz"), "/readyz")
         assert ready.status_code == 200, (ready.text, _status(client), _tail(server["log"]))
-        during = _feed(client, "e1")
+        during = _timed(lambda: _feed(client, "e1"), "/feed")
         assert (_ids(during), during["model_version"]) == (_ids(before), before["model_version"])
         down = _eventually(lambda: not _status(client)["store_reachable"])
         assert down, _status(client)
-        status = _status(client)
+        _TIMES["outage seen by /status"] = time.monotonic() - clock
+        status = _timed(lambda: _status(client), "/status")
         assert status["ready"] and status["degraded"] and status["store_unreachable_since"]
         assert _eventually(lambda: "catalogue" in _status(client)["refresh_errors"])
 
-        refused = _events(client, missed)
+        refused = _timed(lambda: _events(client, missed), "/events")
         assert refused.status_code == 503, refused.text
         assert int(refused.headers["retry-after"]) > 0
         assert refused.json()["detail"][0]["type"] == "store_unavailable"
-        assert "none of the 2 events was stored" in refused.json()["error"]
+        assert "none of the 3 events was stored" in refused.json()["error"]
         analytics = _post(client, "/analytics", PERIOD, MANAGER)
         assert analytics.status_code == 503 and "retry-after" in analytics.headers
         review = {"employee_id": "e3", "decision": "approve", "reviewer": "pm"}
@@ -207,16 +216,18 @@ def test_a_store_outage_keeps_feeds_and_refuses_events_until_it_returns(
         assert "unreachable" in client.get("/console/status").text  # no store needed
         metrics = client.get("/metrics").text
         assert _metric(metrics, "advocacy_store_up") == 0
-        assert _metric(metrics, 'advocacy_events_total{outcome="unavailable"}') >= 2
+        assert _metric(metrics, 'advocacy_events_total{outcome="unavailable"}') >= 6
         assert server["process"].poll() is None
     finally:
         cluster.start()
 
+    clock = time.monotonic()
     assert _eventually(lambda: not _status(client)["degraded"], timeout=30), _status(client)
+    _TIMES["recovery seen by /status"] = time.monotonic() - clock
     assert _status(client)["refresh_errors"] == {}
     again = _events(client, missed)
     assert again.status_code == 200, again.text
-    assert (again.json()["stored"], again.json()["duplicates"]) == (2, 0)  # none stored before
+    assert (again.json()["stored"], again.json()["duplicates"]) == (3, 0)  # none stored before
     assert shared not in _ids(_feed(client, "e1", k=100))  # the share was applied
     assert _post(client, "/analytics", PERIOD, MANAGER).status_code == 200
     assert client.get("/console/analytics").status_code == 200
@@ -224,6 +235,7 @@ def test_a_store_outage_keeps_feeds_and_refuses_events_until_it_returns(
     assert datetime.fromisoformat(refreshed) > stopped  # the poller works again
     assert _metric(client.get("/metrics").text, "advocacy_store_up") == 1
     _assert_no_server_errors(server["log"])
+    print("store outage, seconds:", {k: round(v, 3) for k, v in _TIMES.items()})
 
 
 # -- the registry ---------------------------------------------------------------------------
@@ -236,8 +248,10 @@ def test_a_registry_outage_keeps_the_champion_serving(
     cluster = clusters["registry"]
 
     cluster.stop()
+    clock = time.monotonic()
     try:
         assert _eventually(lambda: "model" in _status(client)["refresh_errors"])
+        seen = time.monotonic() - clock
         assert client.get("/readyz").status_code == 200
         assert _feed(client, "e2")["model_version"] == before["model_version"]
         status = _status(client)
@@ -251,11 +265,14 @@ def test_a_registry_outage_keeps_the_champion_serving(
 
     models: Models = world["models"]
     version = models.publish(RECOMMENDER, world["folder"] / "rec")
+    clock = time.monotonic()
     assert _eventually(
         lambda: _feed(client, "e2")["model_version"] == f"{RECOMMENDER}@{version}", timeout=30
     )
+    swapped = time.monotonic() - clock
     assert _eventually(lambda: not _status(client)["degraded"])
     _assert_no_server_errors(server["log"])
+    print(f"registry outage: seen in {seen:.2f} s; a new champion served {swapped:.2f} s after")
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -346,6 +363,15 @@ def _metric(text: str, name: str, default: float | None = None) -> float:
         return default
     assert values, f"{name} not in /metrics"
     return sum(values)
+
+
+def _timed(call: Callable[[], T], name: str) -> T:
+    """``call()``, its wall time kept in ``_TIMES[name]`` (printed, never asserted)."""
+    started = time.monotonic()
+    try:
+        return call()
+    finally:
+        _TIMES[name] = time.monotonic() - started
 
 
 def _eventually(check: Callable[[], bool], timeout: float = 20.0) -> bool:
