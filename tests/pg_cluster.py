@@ -4,7 +4,8 @@ The shared server on 127.0.0.1:5432 is used by other tests and is never touched:
 :class:`Cluster` is a new cluster made by the installed ``initdb`` in a temporary folder,
 served on a free port (TCP on 127.0.0.1, its socket in the folder), trust authentication,
 ``fsync`` off. ``initdb`` and ``pg_ctl`` refuse to run as root, so as root they run as the
-``postgres`` user (``runuser``), which then owns the folder.
+``postgres`` user (``runuser``, else ``su``), which then owns the folder. A test that is
+killed leaves its server running: ``pg_ctl -D /tmp/advocacy-pg-*/data stop`` ends it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import glob
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import subprocess
@@ -104,8 +106,10 @@ class Cluster:
 
     def _run(self, program: str, *args: str) -> None:
         command = [str(self.binaries / program), *args]
-        if os.geteuid() == 0:
+        if os.geteuid() == 0 and shutil.which("runuser"):
             command = ["runuser", "-u", SERVER_USER, "--", *command]
+        elif os.geteuid() == 0:
+            command = ["su", SERVER_USER, "-s", "/bin/sh", "-c", shlex.join(command)]
         done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
         if done.returncode != 0:
             log = self.log.read_text()[-2000:] if self.log.exists() else ""
