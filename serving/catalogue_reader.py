@@ -7,13 +7,14 @@ live content a model does not know yet and builds that content's features the wa
 does: the content metadata columns (vocabularies of the current content table; values the
 model never saw fall in ``__other__`` columns or are ignored by name) next to the
 sentence-transformers embedding, read from the store's embedding cache or computed and
-cached. The encoder loads on first use, on the refresher's thread, never on a request.
+cached. The encoder loads on first use, on a refresher thread, never on a request.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -74,6 +75,7 @@ class CatalogueReader:
         self.clock = clock
         self._encoder = encoder
         self._embeddings: ContentEmbeddings | None = None
+        self._loading = threading.Lock()  # one encoder load (warm-up or first new content)
 
     def read(self, probe: str | None = None) -> StoreView:
         """The tables as they are now: the content fields the feed needs (no bodies), the
@@ -146,18 +148,19 @@ class CatalogueReader:
         return build_audience(view.advocates, view.excluding)
 
     def warm(self) -> None:
-        """Load the text encoder now (on the refresher's thread), so the first new content
-        is embedded without the encoder's start-up time."""
+        """Load the text encoder now (on a background thread of the refresher), so the first
+        new content is embedded without the encoder's start-up time."""
         self._embedder(Snapshot.from_frames(self.clock()))
 
     def _embedder(self, snapshot: Snapshot) -> ContentEmbeddings:
-        if self._embeddings is None:
-            encoder = self._encoder() if callable(self._encoder) else self._encoder
-            embeddings = ContentEmbeddings(encoder, self.store).fit(snapshot)
-            if hasattr(embeddings.encoder_, "encode"):
-                embeddings.encoder_.encode(["warm up"])  # loads the weights now
-            self._embeddings = embeddings
-        return self._embeddings
+        with self._loading:
+            if self._embeddings is None:
+                encoder = self._encoder() if callable(self._encoder) else self._encoder
+                embeddings = ContentEmbeddings(encoder, self.store).fit(snapshot)
+                if hasattr(embeddings.encoder_, "encode"):
+                    embeddings.encoder_.encode(["warm up"])  # loads the weights now
+                self._embeddings = embeddings
+            return self._embeddings
 
     def _excluding(self) -> pd.DataFrame:
         table = CONTRACT_TABLES["interactions"]

@@ -1,7 +1,8 @@
 """Domain errors of the service and their HTTP answers.
 
 Every error a valid client can cause maps to a 4xx answer naming the field and the
-problem; 503 means the service cannot answer yet (no model loaded, store unreachable).
+problem; 503 means the service cannot answer now: no model loaded yet (``not_ready``), or
+the store does not answer (``store_unavailable``, with ``Retry-After``).
 The body has the shape of BentoML's own validation answers: ``{"error": message,
 "detail": [{"loc": [field], "msg": message, "type": kind}]}``.
 """
@@ -33,9 +34,14 @@ class ServingError(Exception):
         detail = [{"loc": loc, "msg": self.message, "type": self.kind}]
         return {"error": self.message, "detail": detail}
 
+    def headers(self) -> dict[str, str]:
+        """Headers the answer carries (``WWW-Authenticate`` on a 401)."""
+        return {"WWW-Authenticate": "Bearer"} if self.status == HTTPStatus.UNAUTHORIZED else {}
+
     def response(self) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if self.status == HTTPStatus.UNAUTHORIZED else None
-        return JSONResponse(self.body(), status_code=int(self.status), headers=headers)
+        return JSONResponse(
+            self.body(), status_code=int(self.status), headers=self.headers() or None
+        )
 
 
 class BadRequest(ServingError):
@@ -66,6 +72,25 @@ class Unprocessable(ServingError):
 class NotReady(ServingError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
     kind = "not_ready"
+
+
+#: Seconds a client is told to wait (``Retry-After``) when the store does not answer.
+STORE_RETRY_AFTER = 5
+
+
+class StoreUnavailable(ServingError):
+    """The store did not answer (PostgreSQL down, restarting or unreachable): nothing of the
+    request was stored; the same request can be sent again after ``Retry-After`` seconds."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    kind = "store_unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = STORE_RETRY_AFTER) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 @contextmanager

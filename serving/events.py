@@ -115,6 +115,12 @@ class EventRecorder:
         self._lock = threading.Lock()
 
     def record(self, events: Sequence[EventIn]) -> EventsResult:
+        """Validate ``events``, check their references and store the new ones.
+
+        The new events are written in one transaction: a store that fails (down, restarting,
+        a timeout) raises before anything is counted, and none of them is stored; the
+        caller answers 503 and the same request can be sent again.
+        """
         now = self.clock()
         frame = _frame(events, now)
         context = ValidationContext(now=now, future_tolerance=self.future_tolerance)

@@ -1,8 +1,13 @@
 """Domain counters next to BentoML's own request metrics on ``/metrics`` (Prometheus).
 
 - ``advocacy_feeds_total{cold_start}``: feeds served;
-- ``advocacy_events_total{outcome}``: events stored, duplicates, rejected;
+- ``advocacy_events_total{outcome}``: events stored, duplicates, rejected, and
+  ``unavailable`` (received while the store did not answer: refused with 503, not stored);
 - ``advocacy_refreshes_total{kind}``: model swaps and catalogue refreshes;
+- ``advocacy_refresh_failures_total{kind}``: failed polls (``model``: the model sources,
+  ``catalogue``: the store's content), each retried at the next interval;
+- ``advocacy_store_up``: 1 while the store answers the service's probe, 0 while it does not
+  (the lowest over the live workers);
 - ``advocacy_model_info{version}``: 1 for the recommender version being served;
 - ``advocacy_catalogue_items``: items the live model knows (the catalogue's size).
 
@@ -35,6 +40,16 @@ def _counters() -> dict[str, Any]:
         ),
         "refreshes": prometheus_client.Counter(
             name="advocacy_refreshes", documentation="State refreshes.", labelnames=["kind"]
+        ),
+        "refresh_failures": prometheus_client.Counter(
+            name="advocacy_refresh_failures",
+            documentation="Failed polls (retried at the next interval).",
+            labelnames=["kind"],
+        ),
+        "store_up": prometheus_client.Gauge(
+            name="advocacy_store_up",
+            documentation="1 while the store answers the service's probe, else 0.",
+            multiprocess_mode="livemin",
         ),
         "model": prometheus_client.Gauge(
             name="advocacy_model_info",
@@ -73,8 +88,24 @@ def events_followed(count: int) -> None:
     _inc("events", count, outcome="followed")
 
 
+def events_unavailable(received: int) -> None:
+    """Events refused with 503 because the store did not answer (none stored)."""
+    _inc("events", received, outcome="unavailable")
+
+
 def refreshed(kind: str) -> None:
     _inc("refreshes", kind=kind)
+
+
+def refresh_failed(kind: str) -> None:
+    _inc("refresh_failures", kind=kind)
+
+
+def store_up(up: bool) -> None:
+    try:
+        _counters()["store_up"].set(1 if up else 0)
+    except Exception as exc:  # metrics are best effort
+        logger.debug("gauge store_up not updated: %s", exc)
 
 
 def serving(previous: str | None, version: str, catalogue_items: int) -> None:

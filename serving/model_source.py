@@ -13,12 +13,31 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
+
+#: MLflow's HTTP client settings for a service (MLflow's own defaults: 7 retries with
+#: exponential backoff and a 120 s timeout, about four minutes per call to a dead server).
+#: A poll that fails is retried at the next interval anyway.
+REGISTRY_WAITS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
+}
+
+
+def bound_registry_waits(environ: MutableMapping[str, str] | None = None) -> None:
+    """Set :data:`REGISTRY_WAITS` in this process's environment where not set already (the
+    operator's values win): an unreachable tracking server fails a poll in seconds."""
+    env = os.environ if environ is None else environ
+    for name, value in REGISTRY_WAITS.items():
+        env.setdefault(name, value)
 
 
 @dataclass(frozen=True)

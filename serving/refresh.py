@@ -22,10 +22,20 @@ from recsys.policy import PolicyConfig
 from serving import metrics
 from serving.catalogue_reader import CatalogueReader, StoreView
 from serving.event_follower import EventFollower, ModelCut
+from serving.health import describe, is_outage
 from serving.model_source import ModelSource, ModelVersion
 from serving.state import InfluencerState, LiveState, StateHolder, replay_audience
 
 logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class _Streak:
+    """A poller's run of failed attempts: the last error, how many, when last logged."""
+
+    error: str
+    logged: float
+    count: int = 0
 
 
 class Refresher:
@@ -64,14 +74,16 @@ class Refresher:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._work = threading.Lock()  # one refresh at a time (model or catalogue)
+        self._failing: dict[str, _Streak] = {}  # pollers whose last attempt failed
 
     # -- one-shot refreshes (also what the pollers call) -------------------------------
     def refresh_model(self) -> bool:
         """Swap in the source's current version if it is new; True if swapped."""
+        # asked outside the lock: a slow or unreachable registry never holds up the catalogue
+        version = self.model_source.fetch()
+        if version is None:
+            return False
         with self._work:
-            version = self.model_source.fetch()
-            if version is None:
-                return False
             current = self.holder.state
             if current is not None and current.model_version.version == version.version:
                 self.model_source.release(version)
@@ -162,32 +174,36 @@ class Refresher:
 
     # -- pollers ----------------------------------------------------------------------
     def start(self) -> None:
-        """Poll in three daemon threads (models, catalogue, event log) until :meth:`stop`."""
+        """Poll in three daemon threads (models, catalogue, event log) until :meth:`stop`,
+        and load the text encoder in a fourth."""
         if self._threads:
             return
         self._stop.clear()
         self._threads = [
             threading.Thread(
                 target=self._loop,
-                args=(self.model_refresh, self._refresh_models),
+                args=("model", self.model_refresh, self._refresh_models),
                 name="advocacy-model-refresh",
                 daemon=True,
             ),
             threading.Thread(
                 target=self._loop,
-                args=(self.catalogue_refresh, self.refresh_catalogue, self.catalogue.warm),
+                args=("catalogue", self.catalogue_refresh, self.refresh_catalogue),
                 name="advocacy-catalogue-refresh",
                 daemon=True,
             ),
             threading.Thread(
                 target=self._loop,
-                args=(self.event_follow, self.follower.follow),
+                args=("events", self.event_follow, self.follower.follow),
                 name="advocacy-event-follow",
                 daemon=True,
             ),
         ]
         for thread in self._threads:
             thread.start()
+        # the text encoder loads beside the pollers (seconds), so the catalogue is refreshed
+        # from the start; a daemon that ends with the load, not joined by stop()
+        threading.Thread(target=self._warm_encoder, name="advocacy-encoder", daemon=True).start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -199,24 +215,56 @@ class Refresher:
         swapped = self.refresh_model()
         return self.refresh_influencer() or swapped
 
-    def _loop(
-        self, interval: float, step: Callable[[], object], first: Callable[[], None] | None = None
-    ) -> None:
-        if first is not None:
-            try:
-                first()
-            except Exception:
-                logger.exception("warm-up failed; it is retried when needed")
-        error = None  # this loop's last error: a success clears only its own
+    @property
+    def errors(self) -> dict[str, str]:
+        """The error of each poller whose last attempt failed (``model``, ``catalogue``,
+        ``events``)."""
+        failing = dict(self._failing)  # a copy: the pollers change it meanwhile
+        return {kind: streak.error for kind, streak in failing.items()}
+
+    def _warm_encoder(self) -> None:
+        try:
+            self.catalogue.warm()
+        except Exception:
+            logger.exception("text encoder not loaded; it loads when new content needs it")
+
+    def _loop(self, kind: str, interval: float, step: Callable[[], object]) -> None:
+        """Run ``step`` every ``interval`` seconds until :meth:`stop`; a failure keeps the
+        current state serving and is retried at the next interval (:meth:`_failed`)."""
         while not self._stop.wait(interval):
             try:
                 step()
-                if error is not None and self.holder.last_error == error:
-                    self.holder.last_error = None
-                error = None
-            except Exception as exc:  # a failed refresh keeps the current state serving
-                error = self.holder.last_error = f"{type(exc).__name__}: {exc}"
-                logger.exception("refresh failed; still serving the current state")
+            except Exception as exc:
+                self._failed(kind, exc)
+            else:
+                self._succeeded(kind)
+
+    def _failed(self, kind: str, exc: Exception) -> None:
+        """Count the failure; log the first of a run with its traceback (a store or
+        registry that does not answer: one line) and then one line a minute."""
+        error = describe(exc)
+        self.holder.last_error = error
+        metrics.refresh_failed(kind)
+        streak = self._failing.setdefault(kind, _Streak(error, time.monotonic()))
+        streak.error, streak.count = error, streak.count + 1
+        if streak.count == 1:
+            expected = is_outage(exc) or isinstance(exc, ConnectionError)
+            logger.warning(
+                "%s refresh failed (%s); still serving the current state, retrying",
+                kind,
+                error,
+                exc_info=not expected,
+            )
+        elif time.monotonic() - streak.logged >= 60:
+            streak.logged = time.monotonic()
+            logger.warning("%s refresh still failing after %d tries: %s", kind, streak.count, error)
+
+    def _succeeded(self, kind: str) -> None:
+        streak = self._failing.pop(kind, None)
+        if streak is not None:
+            logger.info("%s refresh works again after %d failed tries", kind, streak.count)
+        if not self._failing:
+            self.holder.last_error = None
 
     # -- internals --------------------------------------------------------------------
     def _ranker(self, model: Recommender, view: StoreView, *, add_missing: bool) -> FeedRanker:

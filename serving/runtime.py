@@ -20,13 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlalchemy as sa
 from pydantic import TypeAdapter
 
 from features.data.event_log import EventLog
 from features.data.reviews import Review
 from features.data.score_history import ScorePoint
-from features.data.store import Store, data_dir
+from features.data.store import Store, Timeouts, data_dir
 from features.encoder import TextEncoder
 from recsys.errors import OptedOutError
 from recsys.feed import Feed, FeedFilters, FeedItem, Standing
@@ -38,11 +37,18 @@ from serving import metrics
 from serving.auth import Tokens
 from serving.catalogue_reader import CatalogueReader
 from serving.config import DEFAULT_CANDIDATES_TTL, DEFAULT_SCORE_CACHE_MB, ServingConfig
-from serving.errors import NotFound, NotReady, Unprocessable, refused
+from serving.errors import NotFound, NotReady, StoreUnavailable, Unprocessable, refused
 from serving.event_follower import EventFollower
 from serving.events import EventRecorder, EventsResult
+from serving.health import CHECK_INTERVAL, StoreHealth
 from serving.influencers import InfluencerViews
-from serving.model_source import FolderSource, ModelSource, ModelVersion, RegistrySource
+from serving.model_source import (
+    FolderSource,
+    ModelSource,
+    ModelVersion,
+    RegistrySource,
+    bound_registry_waits,
+)
 from serving.program import ProgramViews
 from serving.refresh import Refresher
 from serving.schemas import (
@@ -67,6 +73,9 @@ RECOMMENDER = "advocacy-recommender"
 INFLUENCERS = "advocacy-influencers"
 #: Employees ranked per lock hold in a batch (the event loop serves others in between).
 BATCH_CHUNK = 32
+#: How long the service waits on its store: 3 s to connect, 30 s per statement (under the
+#: 60 s request timeout), 10 s for a free pooled connection (:class:`Timeouts`).
+STORE_TIMEOUTS = Timeouts(connect=3.0, statement=30.0, pool=10.0)
 
 
 def utc_now() -> datetime:
@@ -93,12 +102,16 @@ class Dependencies:
     candidates_ttl: float = DEFAULT_CANDIDATES_TTL
     console_secret: bytes | None = None  # None: a random key per process
     console_session_hours: float = 8.0
+    store_check: float = CHECK_INTERVAL  # seconds between probes of the store
 
 
 def dependencies_from_config(config: ServingConfig) -> Dependencies:
-    """The store, the model sources (a folder if configured, else the registry) and tokens."""
-    store = Store.open(config.db_url)
+    """The store (with :data:`STORE_TIMEOUTS`), the model sources (a folder if configured,
+    else the registry, with bounded waits: :func:`bound_registry_waits`) and tokens."""
+    store = Store.open(config.db_url, timeouts=STORE_TIMEOUTS)
     cache = data_dir() / "models"
+    if config.model_dir is None or config.influencer_dir is None:
+        bound_registry_waits()
     if config.model_dir is not None:
         model_source: ModelSource = FolderSource(config.model_dir, RECOMMENDER)
     else:
@@ -165,44 +178,51 @@ class Runtime:
         )
         self.recorder = EventRecorder(deps.store, deps.clock)
         self.program = ProgramViews(deps.store, deps.emv_config)
+        self.health = StoreHealth(deps.store, deps.clock, interval=deps.store_check)
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
-        """Load what can be loaded now, then poll; a missing model leaves readyz false."""
+        """Load what can be loaded now, then poll; a missing model leaves readyz false.
+        The store's probe runs whether or not the pollers do."""
         if not self.tokens:
             logger.warning("no API tokens configured: every protected endpoint answers 401")
+        self.health.check()
         for step in (self.refresher.refresh_model, self.refresher.refresh_influencer):
             try:
                 step()
             except Exception as exc:
                 self.holder.last_error = f"{type(exc).__name__}: {exc}"
                 logger.exception("initial load failed; the pollers will retry")
+        self.health.start()
         if self.deps.pollers:
             self.refresher.start()
 
     def close(self) -> None:
+        self.health.stop()
         self.refresher.stop()
 
     # -- readiness --------------------------------------------------------------------
-    def store_reachable(self) -> bool:
-        try:
-            with self.store.engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-            return True
-        except Exception as exc:
-            logger.warning("store unreachable: %s", type(exc).__name__)
-            return False
-
     def ready(self) -> bool:
-        return self.holder.state is not None and self.store_reachable()
+        """A recommender is loaded: feeds can be served (``/readyz``).
+
+        The store is not asked: a replica whose store is down still serves feeds from its
+        loaded state, and every replica shares the store, so taking them out of a load
+        balancer would turn a store outage into a feed outage. ``/status`` (``degraded``,
+        ``store_reachable``) and ``advocacy_store_up`` tell it instead."""
+        return self.holder.state is not None
 
     def status(self) -> StatusOut:
+        """What is served and what is failing, from memory (never waits on the store)."""
         state, influencer = self.holder.state, self.holder.influencer
-        reachable = self.store_reachable()
+        reachable = self.health.reachable
+        errors = self.refresher.errors
         return StatusOut(
-            ready=state is not None and reachable,
+            ready=state is not None,
+            degraded=state is not None and (not reachable or bool(errors)),
             model_loaded=state is not None,
             store_reachable=reachable,
+            store_unreachable_since=self.health.down_since,
+            refresh_errors=errors,
             model_version=None if state is None else state.model_version.label,
             model_loaded_at=None if state is None else state.model_loaded_at,
             influencer_model_version=None if influencer is None else influencer.version.label,
@@ -287,8 +307,18 @@ class Runtime:
     # -- events -----------------------------------------------------------------------
     def record_events(self, events: list[EventIn]) -> EventsResult:
         """Validate and store, and add new shares to the program rollups (a worker thread's
-        job: it waits for the database)."""
-        result = self.recorder.record(events)
+        job: it waits for the database). While the store is down: StoreUnavailable, and
+        none of the events is stored (all of a request's events are written in one
+        transaction)."""
+        unstored = f"the store does not answer: none of the {len(events)} events was stored"
+        unstored += "; send the same request again (events are idempotent on event_id)"
+        try:
+            self.health.require(unstored)
+            with self.health.guard(unstored):
+                result = self.recorder.record(events)
+        except StoreUnavailable:
+            metrics.events_unavailable(len(events))
+            raise
         if result.new_share_ids:
             self.program.add_shares(result.new_share_ids)
         return result

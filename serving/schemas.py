@@ -164,9 +164,16 @@ class ReviewOut(BaseModel):
 
 
 class StatusOut(BaseModel):
-    ready: bool
+    ready: bool = Field(description="A recommender is loaded and feeds are served (/readyz).")
+    degraded: bool = Field(
+        description="Serving from the loaded state while the store or a model source does not"
+        " answer: events and store reads answer 503, new champions wait."
+    )
     model_loaded: bool
-    store_reachable: bool
+    store_reachable: bool = Field(description="The store answered the last probe (every 2 s).")
+    store_unreachable_since: datetime | None = Field(
+        description="When the store stopped answering; null while it answers."
+    )
     model_version: str | None
     model_loaded_at: datetime | None
     influencer_model_version: str | None
@@ -179,6 +186,9 @@ class StatusOut(BaseModel):
         " (the store's event log; every process follows it)."
     )
     process_id: int = Field(description="The answering worker process (one per worker).")
+    refresh_errors: dict[str, str] = Field(
+        description="The error of each poller (model, catalogue, events) whose last attempt failed."
+    )
 
 
 # -- program managers: analytics and attribution (features.program, training.attribution_job)

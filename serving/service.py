@@ -3,10 +3,15 @@
 Endpoints (POST, JSON; bearer token with a role, see :mod:`serving.auth`): ``/feed``,
 ``/feeds_batch``, ``/similar``, ``/events`` (front ends), ``/influencers``,
 ``/influencer_review``, ``/analytics``, ``/attribution`` (program managers), ``/status``.
-BentoML's own ``/healthz``, ``/livez`` (process up), ``/readyz`` (model loaded and store
-reachable, from :meth:`AdvocacyService.__is_ready__`) and ``/metrics`` (Prometheus) need no
-token; the OpenAPI spec is at ``/docs.json``. The program manager console
-(:mod:`serving.console`) is mounted at ``/console``.
+BentoML's own ``/healthz``, ``/livez`` (process up), ``/readyz`` (a model is loaded, from
+:meth:`AdvocacyService.__is_ready__`; the store is not asked, see
+:meth:`~serving.runtime.Runtime.ready`) and ``/metrics`` (Prometheus) need no token; the
+OpenAPI spec is at ``/docs.json``. The program manager console (:mod:`serving.console`) is
+mounted at ``/console``.
+
+While the store does not answer, feeds keep coming from the loaded state; the endpoints
+that need the store answer 503 ``store_unavailable`` with ``Retry-After``
+(:class:`~serving.errors.StoreUnavailable`), never a 500.
 
 Configuration comes from the environment (:class:`~serving.config.ServingConfig`); a host
 or a test injects its own :class:`~serving.runtime.Dependencies` with
@@ -123,7 +128,9 @@ class AdvocacyService:
         self.runtime = Runtime(deps)
         self.runtime.start()
 
-    def __is_ready__(self) -> bool:
+    async def __is_ready__(self) -> bool:
+        """On the event loop (BentoML runs a sync one on a worker thread, which can all be
+        busy waiting on a dead store): an answer at once."""
         return self.runtime.ready()
 
     @bentoml.on_shutdown
@@ -184,12 +191,13 @@ class AdvocacyService:
         """Store events (idempotent on event_id) and apply them to the live model.
 
         200 when every event was accepted; 422 when some were rejected (the body lists
-        each with its index, field and reason; the valid ones are stored all the same).
+        each with its index, field and reason; the valid ones are stored all the same);
+        503 with ``Retry-After`` when the store does not answer: none was stored.
         """
         try:
             self.runtime.tokens.authorize(_authorization(ctx), Endpoint.EVENTS)
             result = await anyio.to_thread.run_sync(self.runtime.record_events, events)
-            answer = self.runtime.apply_events(result)
+            answer = self.runtime.apply_events(result)  # only what was stored
         except ServingError as error:
             return _error(ctx, error)  # type: ignore[return-value]
         if answer.rejected:
@@ -303,8 +311,9 @@ class AdvocacyService:
     # -- operations ---------------------------------------------------------------------
     @bentoml.api(route="/status")
     async def status(self, ctx: bentoml.Context) -> StatusOut:
-        """Model version, catalogue size, last refreshes (any role)."""
-        return await self._answer(ctx, Endpoint.STATUS, self.runtime.status, threaded=True)
+        """Model version, catalogue size, last refreshes, whether the store answers and
+        ``degraded`` (any role). From memory: it answers at once while the store is down."""
+        return await self._answer(ctx, Endpoint.STATUS, self.runtime.status)
 
     async def _answer(
         self,
@@ -315,12 +324,13 @@ class AdvocacyService:
         threaded: bool = False,
     ) -> T:
         """Authorize, then run ``work`` (on a worker thread if ``threaded``); domain errors
-        become their 4xx/503 answers."""
+        become their 4xx/503 answers, a store that does not answer a 503 with Retry-After."""
         try:
             self.runtime.tokens.authorize(_authorization(ctx), endpoint)
-            if threaded:
-                return await anyio.to_thread.run_sync(work)
-            return work()
+            with self.runtime.health.guard():
+                if threaded:
+                    return await anyio.to_thread.run_sync(work)
+                return work()
         except ServingError as error:
             return _error(ctx, error)  # type: ignore[return-value]
 
@@ -330,9 +340,9 @@ def _authorization(ctx: bentoml.Context) -> str | None:
 
 
 def _error(ctx: bentoml.Context, error: ServingError) -> JSONResponse:
+    """The error's answer; its headers (``WWW-Authenticate``, ``Retry-After``) are set on
+    the context too, which BentoML copies onto the response."""
     ctx.response.status_code = int(error.status)
-    response = error.response()
-    for name, value in response.headers.items():
-        if name.lower() == "www-authenticate":
-            ctx.response.metadata[name] = value
-    return response
+    for name, value in error.headers().items():
+        ctx.response.metadata[name] = value
+    return error.response()

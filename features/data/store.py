@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -51,8 +52,43 @@ def _sqlite_pragmas(dbapi_connection: object, _: object) -> None:
     cursor.close()
 
 
-def create_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get their folder, WAL and foreign keys."""
+@dataclass(frozen=True)
+class Timeouts:
+    """Bounds on waiting for a PostgreSQL store, in seconds (the service's, so that a
+    request never waits long on a dead or stuck store; tools keep the driver's defaults).
+
+    ``connect``: libpq's ``connect_timeout`` (whole seconds, at least 2); ``statement``: the
+    server's ``statement_timeout`` for every statement of the engine (None: none);
+    ``pool``: waiting for a free pooled connection. TCP keepalives (10 s idle, 3 probes 5 s
+    apart) and a 15 s ``tcp_user_timeout`` notice a peer that went silent mid-query.
+    """
+
+    connect: float = 3.0
+    statement: float | None = 30.0
+    pool: float = 10.0
+
+
+def _postgres_args(url: sa.URL, timeouts: Timeouts) -> dict[str, object]:
+    """``connect_args`` and pool settings of :class:`Timeouts` (options of ``url`` kept)."""
+    args: dict[str, object] = {
+        "connect_timeout": max(2, round(timeouts.connect)),
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 15_000,
+    }
+    if timeouts.statement is not None:
+        given = url.query.get("options")
+        options = [given] if isinstance(given, str) else list(given or ())
+        options.append(f"-c statement_timeout={round(timeouts.statement * 1000)}")
+        args["options"] = " ".join(options)
+    return {"connect_args": args, "pool_timeout": timeouts.pool}
+
+
+def create_engine(url: str, *, timeouts: Timeouts | None = None) -> Engine:
+    """An engine for ``url``; SQLite files get their folder, WAL and foreign keys;
+    PostgreSQL gets pre-ping and, with ``timeouts``, bounded waits (:class:`Timeouts`)."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -60,9 +96,11 @@ def create_engine(url: str) -> Engine:
         engine = sa.create_engine(url)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+    postgres = parsed.get_backend_name() == "postgresql"
+    if postgres and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return sa.create_engine(parsed, pool_pre_ping=True)
+    bounded = _postgres_args(parsed, timeouts) if postgres and timeouts is not None else {}
+    return sa.create_engine(parsed, pool_pre_ping=True, **bounded)
 
 
 def _before_write(conn: sa.Connection, table: str) -> None:
@@ -78,9 +116,12 @@ class Store:
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str | None = None, *, migrate: bool = True) -> Store:
-        """Connect to ``url`` (default :func:`default_db_url`) and bring its schema up to date."""
-        store = cls(create_engine(url or default_db_url()))
+    def open(
+        cls, url: str | None = None, *, migrate: bool = True, timeouts: Timeouts | None = None
+    ) -> Store:
+        """Connect to ``url`` (default :func:`default_db_url`) and bring its schema up to date
+        (``timeouts``: see :class:`Timeouts`)."""
+        store = cls(create_engine(url or default_db_url(), timeouts=timeouts))
         if migrate:
             schema.migrate(store.engine)
         return store

@@ -5,8 +5,8 @@ every script, style and chart is served from here. A page handler receives the r
 a :class:`Page` (the signed-in session, the runtime, rendering) and returns a response;
 :meth:`Console.page` wraps it with the session check (a missing or expired session goes to
 the sign-in form), the CSRF check of a POST, the service's errors shown as an error page
-with their status, and the response headers (CSP without inline script or style, no
-caching, no framing).
+with their status (a store that does not answer: 503 with ``Retry-After``), and the
+response headers (CSP without inline script or style, no caching, no framing).
 
 Personal identifiers travel in query strings and form bodies, never in paths: the access
 log records paths only.
@@ -140,15 +140,19 @@ class Console:
                         " CSRF token). Reload the page and try again.",
                     )
             try:
-                return await handler(request, page)
+                with page.runtime.health.guard():
+                    return await handler(request, page)
             except ServingError as error:
-                return page.render(
+                response = page.render(
                     "error.html",
                     status=int(error.status),
-                    title=_TITLES.get(int(error.status), "Cannot show this"),
+                    title=_TITLES.get(error.kind)
+                    or _TITLES.get(int(error.status), "Cannot show this"),
                     message=error.message,
                     field=error.field,
                 )
+                response.headers.update(error.headers())
+                return response
 
         return endpoint
 
@@ -221,12 +225,13 @@ class Console:
         return response
 
 
-_TITLES = {
+_TITLES: dict[int | str, str] = {
     400: "Bad request",
     403: "Not allowed",
     404: "Not found",
     422: "Check the form",
     503: "Not ready yet",
+    "store_unavailable": "The data store does not answer",
 }
 
 
