@@ -1,8 +1,9 @@
-"""Two ``advocacy serve`` processes on one PostgreSQL store share their live state through
-the store's event log: a share posted to one leaves the other's feeds within 2 s, trending
-from events posted to one shows in the other, events imported with ``advocacy data import``
-reach both, and a restarted process rebuilds its state from the model and the events after
-its training cut-off, applying none twice."""
+"""Two ``advocacy serve`` processes on one PostgreSQL store, and one service with two
+workers, share their live state through the store's event log: a share posted to one leaves
+the others' feeds within 2 s, trending from events posted to one shows in the others,
+events imported with ``advocacy data import`` reach them all, and a restarted process
+rebuilds its state from the model and the events after its training cut-off, applying none
+twice."""
 
 from __future__ import annotations
 
@@ -43,14 +44,38 @@ def organisation(module_pg_store: Store, tmp_path_factory: pytest.TempPathFactor
     return folder
 
 
-def _launch(store: Store, folder: Path, name: str) -> Served:
-    return launch(folder / name, store.url, ["--model-dir", str(folder / "model")])
+def _launch(store: Store, folder: Path, name: str, workers: int = 1) -> Served:
+    options = ["--model-dir", str(folder / "model"), "--workers", str(workers)]
+    return launch(folder / name, store.url, options)
 
 
 @pytest.fixture(scope="module")
-def replicas(module_pg_store: Store, organisation: Path) -> Iterator[list[Served]]:
-    with serving(*(_launch(module_pg_store, organisation, name) for name in "ab")) as both:
-        yield both
+def servers(module_pg_store: Store, organisation: Path) -> Iterator[list[Served]]:
+    """Processes ``a`` and ``b``, and a service of two workers, started side by side."""
+    launched = [_launch(module_pg_store, organisation, name) for name in "ab"]
+    launched.append(_launch(module_pg_store, organisation, "workers", workers=2))
+    with serving(*launched) as ready:
+        yield ready
+
+
+@pytest.fixture(scope="module")
+def replicas(servers: list[Served]) -> list[Served]:
+    return servers[:2]
+
+
+@pytest.fixture(scope="module")
+def two_workers(servers: list[Served]) -> Served:
+    return servers[2]
+
+
+def workers_status(server: Served, rounds: int = 40) -> dict[int, int]:
+    """``process_id -> events_applied_through`` of the workers that answered ``rounds``
+    new connections (each may be accepted by either worker)."""
+    seen: dict[int, int] = {}
+    for _ in range(rounds):
+        status = server.post("/status", {}).json()
+        seen[status["process_id"]] = status["events_applied_through"]
+    return seen
 
 
 def feed(server: Served, employee: str, k: int = 50) -> list[tuple[str, float]]:
@@ -133,12 +158,29 @@ def test_trending_from_events_posted_to_one_shows_in_the_other(
     assert not feed_differences(a, b, [reader, EMPLOYEE])
 
 
-def test_events_imported_while_serving_reach_every_process(
-    replicas: list[Served], module_pg_store: Store, tmp_path: Path
+def test_a_share_posted_to_one_worker_leaves_every_workers_feeds(
+    two_workers: Served, module_pg_store: Store
 ) -> None:
-    a, b = replicas
+    employee = "e6"
+    target = ids(two_workers, employee)[0]
+    event = {"event_id": "rep-share-w", "employee_id": employee, "content_id": target}
+    post_events(two_workers, [event | {"event_type": "share", "network": "x"}])
+    head = EventLog(module_pg_store).head()
+
+    def everywhere() -> bool:
+        workers = workers_status(two_workers, rounds=10)
+        return len(workers) == 2 and min(workers.values()) >= head
+
+    seconds = until(everywhere, timeout=10.0)
+    assert seconds is not None and seconds <= FOLLOW_GOAL, (seconds, workers_status(two_workers))
+    assert all(target not in ids(two_workers, employee) for _ in range(20))
+
+
+def test_events_imported_while_serving_reach_every_process(
+    servers: list[Served], module_pg_store: Store, tmp_path: Path
+) -> None:
     employee = "e4"
-    target = ids(a, employee)[0]
+    target = ids(servers[0], employee)[0]
     (tmp_path / "import").mkdir()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     (tmp_path / "import" / "interactions.csv").write_text(
@@ -150,7 +192,7 @@ def test_events_imported_while_serving_reach_every_process(
         [*command, "--db", module_pg_store.url], cwd=ROOT, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    for server in (a, b):
+    for server in servers:
         assert until(lambda s=server: target not in ids(s, employee), timeout=10.0) is not None
 
 
