@@ -22,7 +22,7 @@ from training import console
 from training.commands.data import DB_HELP
 
 SERVICE = "serving.service:AdvocacyService"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the repository (training/commands/serve.py)
 
 
 def serve(
