@@ -159,7 +159,7 @@ def test_feed_filters(service) -> None:
         "/feed", json={"employee_id": "e1", "filters": {"networks": ["myspace"]}}, headers=auth()
     )
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["filters.networks"]
+    assert response.json()["detail"][0]["loc"] == ["filters", "networks"]
     assert "myspace" in response.json()["error"]
 
 
