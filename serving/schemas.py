@@ -209,11 +209,10 @@ class EventsRejectedOut(EventsOut, ErrorOut):
 
     @classmethod
     def of(cls, answer: EventsOut) -> EventsRejectedOut:
-        noun = "event was" if answer.rejected == 1 else "events were"
         return cls(
             **answer.model_dump(),
-            error=f"{answer.rejected} of {answer.received} {noun} rejected; "
-            f"the {answer.accepted} valid ones are stored",
+            error=f"{answer.rejected} of {answer.received} events rejected "
+            "(the valid ones are stored)",
             detail=[
                 ErrorDetailOut(loc=["events", r.index, r.field], msg=r.message, type=r.reason)
                 for r in answer.rejections
