@@ -18,6 +18,7 @@ and a pickle with a list).
 from __future__ import annotations
 
 import importlib.metadata
+import inspect
 import typing
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any, NamedTuple
@@ -34,7 +35,6 @@ OPENAPI_VERSION = "3.1.0"
 DOCS_PATH = "/docs.json"
 REF = "#/components/schemas/{model}"
 SECURITY_SCHEME = "bearer"
-TIMEOUT_SECONDS = 60
 _NOT_JSON = frozenset(
     {
         b"multipart/form-data",
@@ -72,7 +72,7 @@ COMMON: Mapping[int, Answer] = {
     403: Answer("The token's role may not call this endpoint."),
     415: Answer("A form or pickle body (`Content-Type`): send `application/json`."),
     500: Answer("An unexpected error (a bug: the server log has it); no `detail`."),
-    504: Answer(f"Not answered within {TIMEOUT_SECONDS} s; no `detail`."),
+    504: Answer("Not answered within the request timeout ({timeout} s); no `detail`."),
 }
 SPECIFIC: Mapping[Endpoint, Mapping[int, Answer]] = {
     Endpoint.FEED: {
@@ -151,6 +151,7 @@ def published_spec(service: Any) -> dict[str, Any]:
     """The OpenAPI 3.1 spec of ``service`` (a ``bentoml.Service``): BentoML's paths with
     each API's request, answers and security replaced (see the module docstring)."""
     spec = service.openapi_spec.asdict()
+    timeout = service.config.get("traffic", {}).get("timeout")
     schemas: dict[str, Any] = {}
     for name, api in service.apis.items():
         endpoint = Endpoint(name)
@@ -164,7 +165,7 @@ def published_spec(service: Any) -> dict[str, Any]:
         ok = {"200": _response("OK.", _component(schemas, output.__name__, output))}
         errors = {
             str(status): _response(
-                answer.description,
+                answer.description.format(timeout=timeout),
                 _component(schemas, answer.body.__name__, answer.body),
                 HEADERS.get(status),
             )
@@ -179,8 +180,8 @@ def published_spec(service: Any) -> dict[str, Any]:
     spec["openapi"] = OPENAPI_VERSION
     spec["info"] = {
         "title": spec["info"]["title"],
-        "description": spec["info"].get("description", ""),
-        "version": importlib.metadata.version("advocacy-recsys"),
+        "description": inspect.getdoc(service.inner) or "",
+        "version": _version(spec["info"]["version"]),
     }
     spec["components"] = {
         "schemas": dict(sorted(schemas.items())),
@@ -192,7 +193,7 @@ def published_spec(service: Any) -> dict[str, Any]:
             }
         },
     }
-    return spec  # type: ignore[no-any-return]
+    return spec
 
 
 class AsPublished:
@@ -261,6 +262,15 @@ def _response(
     if headers:
         response["headers"] = headers
     return response
+
+
+def _version(bento_version: str) -> str:
+    """The installed package's version; in a Bento that only copied the sources, the
+    Bento's own."""
+    try:
+        return importlib.metadata.version("advocacy-recsys")
+    except importlib.metadata.PackageNotFoundError:
+        return bento_version
 
 
 def _camel(name: str) -> str:
