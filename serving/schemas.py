@@ -179,7 +179,7 @@ class ErrorDetailOut(BaseModel):
 
     loc: list[str | int] = Field(
         description="Where: the path of the body field (names and list positions), "
-        "['Authorization'] for the token, [] for the request as a whole."
+        "['Authorization'] or ['Content-Type'] for a header, [] for the request as a whole."
     )
     msg: str = Field(description="What is wrong with it.")
     type: str = Field(
