@@ -3,8 +3,10 @@
 Every error a valid client can cause maps to a 4xx answer naming the field and the
 problem; 503 means the service cannot answer now: no model loaded yet (``not_ready``), or
 the store does not answer (``store_unavailable``, with ``Retry-After``).
-The body has the shape of BentoML's own validation answers: ``{"error": message,
-"detail": [{"loc": [field], "msg": message, "type": kind}]}``.
+The body is :class:`~serving.schemas.ErrorOut`, the shape of BentoML's own validation
+answers: ``{"error": message, "detail": [{"loc": path, "msg": message, "type": kind}]}``,
+where ``path`` is the field's path as BentoML gives it (``filters.networks`` is
+``["filters", "networks"]``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from http import HTTPStatus
 from starlette.responses import JSONResponse
 
 from recsys.errors import FieldError
+from serving.schemas import ErrorDetailOut, ErrorOut
 
 
 class ServingError(Exception):
@@ -30,9 +33,9 @@ class ServingError(Exception):
         self.field = field
 
     def body(self) -> dict[str, object]:
-        loc = [self.field] if self.field else []
-        detail = [{"loc": loc, "msg": self.message, "type": self.kind}]
-        return {"error": self.message, "detail": detail}
+        loc: list[str | int] = list(self.field.split(".")) if self.field else []
+        detail = ErrorDetailOut(loc=loc, msg=self.message, type=self.kind)
+        return ErrorOut(error=self.message, detail=[detail]).model_dump(exclude_none=True)
 
     def headers(self) -> dict[str, str]:
         """Headers the answer carries (``WWW-Authenticate`` on a 401)."""
@@ -67,6 +70,11 @@ class NotFound(ServingError):
 class Unprocessable(ServingError):
     status = HTTPStatus.UNPROCESSABLE_ENTITY
     kind = "unprocessable"
+
+
+class UnsupportedMediaType(ServingError):
+    status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    kind = "unsupported_media_type"
 
 
 class NotReady(ServingError):

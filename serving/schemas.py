@@ -1,17 +1,32 @@
 """Request and response bodies of the service (pydantic; published in the OpenAPI spec).
 
-Ids are strings of 1-200 characters. Event fields are deliberately loose here (plain
-strings): events are checked by the data contract's own validation, so that one bad event
-is reported with its index, field and reason and the valid events of the same request are
-stored.
+Every answer other than a 2xx has the body of :class:`ErrorOut` (the partial rejection of
+``/events`` adds its counts to it: :class:`EventsRejectedOut`).
+
+Request values are taken as the spec publishes them, without conversion: numbers and
+booleans as JSON numbers and booleans (``"5"``, or ``0`` for false, are refused), times as
+ISO 8601 strings (:data:`Time`). Ids are strings of 1-200 characters. Event fields are
+deliberately loose here (plain strings): events are checked by the data contract's own
+validation, so that one bad event is reported with its index, field and reason and the
+valid events of the same request are stored.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    StrictBool,
+)
+from pydantic_core import core_schema
 
 from features.program.figures import Figures
 
@@ -21,11 +36,56 @@ MAX_EVENTS = 1000
 
 Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
-K = Annotated[int, Field(ge=1, le=MAX_K, description=f"How many items (1-{MAX_K}).")]
+Flag = StrictBool
+
+
+def _number(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+def _text(value: object) -> object:
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an ISO 8601 date-time string")
+    return value
+
+
+@dataclass(frozen=True)
+class Whole:
+    """A request's integer from ``ge`` to ``le`` (``Annotated[int, Whole(1, 100)]``): a JSON
+    number without a fraction (``20`` or ``20.0``, as JSON Schema's ``integer``); strings and
+    booleans, which pydantic would convert, are refused. (A class rather than ``Field`` plus
+    a validator: BentoML repeats the metadata of ``X | None`` parameters, which would publish
+    the bounds twice.)"""
+
+    ge: int
+    le: int
+
+    def __get_pydantic_core_schema__(
+        self, source: object, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        bounded = core_schema.int_schema(ge=self.ge, le=self.le)
+        return core_schema.no_info_before_validator_function(_number, bounded)
+
+
+K = Annotated[int, Whole(1, MAX_K), Field(description=f"How many items (1-{MAX_K}).")]
+Time = Annotated[datetime, BeforeValidator(_text)]
+"""A request's time: an ISO 8601 string (a date alone is its midnight; without an offset,
+UTC). Unix seconds, which pydantic would take, are refused: the spec publishes a string."""
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+UtcTime = Annotated[datetime, AfterValidator(_utc)]
+"""A time in an answer, always with its offset (RFC 3339 date-times need one): a naive time
+(the store's and the program reports' times are naive UTC) is written as UTC."""
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # no conversions, as the spec says
 
 
 class Filters(_Model):
@@ -64,20 +124,20 @@ class FeedOut(BaseModel):
     items: list[FeedItemOut]
     cold_start: bool
     model_version: str
-    as_of: datetime
+    as_of: UtcTime
 
 
 class FeedsBatchOut(BaseModel):
     feeds: list[FeedOut]
     model_version: str
-    as_of: datetime
+    as_of: UtcTime
 
 
 class SimilarOut(BaseModel):
     content_id: str
     items: list[FeedItemOut]
     model_version: str
-    as_of: datetime
+    as_of: UtcTime
 
 
 class EventIn(_Model):
@@ -113,6 +173,53 @@ class EventsOut(BaseModel):
     rejections: list[EventRejectionOut]
 
 
+# -- errors -----------------------------------------------------------------------------
+class ErrorDetailOut(BaseModel):
+    """One problem with the request."""
+
+    loc: list[str | int] = Field(
+        description="Where: the path of the body field (names and list positions), "
+        "['Authorization'] or ['Content-Type'] for a header, [] for the request as a whole."
+    )
+    msg: str = Field(description="What is wrong with it.")
+    type: str = Field(
+        description="The kind: pydantic's error type for a request the schema refuses "
+        "(missing, int_parsing, json_invalid, ...), else unauthorized, forbidden, not_found, "
+        "unprocessable, not_ready, unsupported_media_type, or an event's rejection reason."
+    )
+    url: str | None = Field(
+        default=None, description="pydantic's page on the error type (schema refusals only)."
+    )
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer."""
+
+    error: str = Field(description="What went wrong, for a person to read.")
+    detail: list[ErrorDetailOut] = Field(
+        default_factory=list,
+        description="Each problem with the request, field by field; absent from 500 and 504.",
+    )
+
+
+class EventsRejectedOut(EventsOut, ErrorOut):
+    """``/events`` when some events were refused (422): the counts and rejections of
+    :class:`EventsOut` (the valid events are stored all the same), with the error fields
+    of :class:`ErrorOut` (one ``detail`` per rejection, at ``["events", index, field]``)."""
+
+    @classmethod
+    def of(cls, answer: EventsOut) -> EventsRejectedOut:
+        return cls(
+            **answer.model_dump(),
+            error=f"{answer.rejected} of {answer.received} events rejected "
+            "(the valid ones are stored)",
+            detail=[
+                ErrorDetailOut(loc=["events", r.index, r.field], msg=r.message, type=r.reason)
+                for r in answer.rejections
+            ],
+        )
+
+
 class InfluencerReasonOut(BaseModel):
     feature: str
     value: float
@@ -130,7 +237,7 @@ class ReviewStateOut(BaseModel):
     decision: str
     reviewer: str
     note: str
-    at: datetime
+    at: UtcTime
     score_at_review: float | None
     suppressed: bool
 
@@ -151,7 +258,7 @@ class InfluencerOut(BaseModel):
 class InfluencersOut(BaseModel):
     candidates: list[InfluencerOut]
     model_version: str
-    as_of: datetime
+    as_of: UtcTime
 
 
 class ReviewOut(BaseModel):
@@ -160,7 +267,7 @@ class ReviewOut(BaseModel):
     reviewer: str
     note: str
     score: float | None
-    at: datetime
+    at: UtcTime
 
 
 class StatusOut(BaseModel):
@@ -175,11 +282,11 @@ class StatusOut(BaseModel):
         description="When the store stopped answering; null while it answers."
     )
     model_version: str | None
-    model_loaded_at: datetime | None
+    model_loaded_at: UtcTime | None
     influencer_model_version: str | None
     catalogue_items: int
     live_items: int
-    catalogue_refreshed_at: datetime | None
+    catalogue_refreshed_at: UtcTime | None
     last_refresh_error: str | None
     events_applied_through: int = Field(
         description="Every stored event numbered up to this is applied to the live model"
@@ -212,13 +319,13 @@ class ReportRowOut(BaseModel):
 
 
 class SpanOut(BaseModel):
-    start: datetime
-    end: datetime
+    start: UtcTime
+    end: UtcTime
 
 
 class AttributionRunOut(BaseModel):
     model: str
-    computed_at: datetime
+    computed_at: UtcTime
     lookback_days: float
     conversions: int
     unattributed: int
@@ -265,8 +372,8 @@ class AttributionOut(BaseModel):
     model: str
     channel: str
     params: dict[str, str | float | int | bool | None]
-    start: datetime
-    end: datetime
+    start: UtcTime
+    end: UtcTime
     lookback_days: float
     seconds: float
     totals: AttributionTotalsOut

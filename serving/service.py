@@ -6,8 +6,9 @@ Endpoints (POST, JSON; bearer token with a role, see :mod:`serving.auth`): ``/fe
 BentoML's own ``/healthz``, ``/livez`` (process up), ``/readyz`` (a model is loaded, from
 :meth:`AdvocacyService.__is_ready__`; the store is not asked, see
 :meth:`~serving.runtime.Runtime.ready`) and ``/metrics`` (Prometheus) need no token; the
-OpenAPI spec is at ``/docs.json``. The program manager console (:mod:`serving.console`) is
-mounted at ``/console``.
+OpenAPI spec at ``/docs.json`` documents every status each endpoint answers
+(:mod:`serving.openapi`). The program manager console (:mod:`serving.console`) is mounted
+at ``/console``.
 
 While the store does not answer, feeds keep coming from the loaded state; the endpoints
 that need the store answer 503 ``store_unavailable`` with ``Retry-After``
@@ -24,13 +25,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, TypeVar
 
 import anyio
 import bentoml
 import orjson
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, StrictFloat, ValidationError
 from starlette.responses import JSONResponse
 
 from features.program.request import DEFAULT_ATTRIBUTION_CHANNEL, DEFAULT_ATTRIBUTION_MODEL
@@ -39,6 +39,7 @@ from serving.config import ServingConfig
 from serving.console import MOUNT as CONSOLE_MOUNT
 from serving.console import MountedConsole
 from serving.errors import ServingError
+from serving.openapi import AsPublished
 from serving.runtime import Dependencies, Runtime, dependencies_from_config
 from serving.schemas import (
     MAX_BATCH_EMPLOYEES,
@@ -48,9 +49,11 @@ from serving.schemas import (
     Code,
     EventIn,
     EventsOut,
+    EventsRejectedOut,
     FeedOut,
     FeedsBatchOut,
     Filters,
+    Flag,
     Id,
     InfluencersOut,
     K,
@@ -58,6 +61,8 @@ from serving.schemas import (
     ReviewOut,
     SimilarOut,
     StatusOut,
+    Time,
+    Whole,
 )
 
 logger = logging.getLogger(__name__)
@@ -65,6 +70,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
 _factory: Callable[[], Dependencies] | None = None
 _BENTOML_ERROR_LOGGER = "bentoml._internal.server.http_app"
+_NO_URL = {"detail": {"__all__": {"url"}}}
 
 
 class FeedResponse(JSONResponse):
@@ -202,6 +208,8 @@ class AdvocacyService:
             return _error(ctx, error)  # type: ignore[return-value]
         if answer.rejected:
             ctx.response.status_code = 422
+            body = EventsRejectedOut.of(answer).model_dump(mode="json", exclude=_NO_URL)
+            return JSONResponse(body, status_code=422)  # type: ignore[return-value]
         return answer
 
     # -- program managers ---------------------------------------------------------------
@@ -209,10 +217,10 @@ class AdvocacyService:
     async def influencers(
         self,
         ctx: bentoml.Context,
-        top: Annotated[int, Field(ge=1, le=10_000)] | None = 50,
+        top: Annotated[int, Whole(1, 10_000)] | None = 50,
         department: Annotated[str, Field(min_length=1, max_length=200)] | None = None,
         network: Annotated[str, Field(min_length=1, max_length=64)] | None = None,
-        flagged_only: bool = False,
+        flagged_only: Flag = False,
     ) -> InfluencersOut:
         """Micro-influencer candidates with score, tier, reasons, confidence and review."""
         return await self._answer(
@@ -242,15 +250,15 @@ class AdvocacyService:
     @bentoml.api(route="/analytics")
     async def analytics(
         self,
-        start: datetime,
-        end: datetime,
+        start: Time,
+        end: Time,
         ctx: bentoml.Context,
         group_by: Annotated[list[Code], Field(max_length=8)] | None = None,
         attribution_model: Code = DEFAULT_ATTRIBUTION_MODEL,
-        min_group_size: Annotated[int, Field(ge=0, le=1000)] = 5,
-        top: Annotated[int, Field(ge=1, le=10_000)] | None = None,
+        min_group_size: Annotated[int, Whole(0, 1000)] = 5,
+        top: Annotated[int, Whole(1, 10_000)] | None = None,
         order_by: Annotated[str, Field(min_length=1, max_length=80)] | None = None,
-        descending: bool = True,
+        descending: Flag = True,
         filters: Annotated[dict[Code, Annotated[str, Field(max_length=200)]], Field(max_length=8)]
         | None = None,
     ) -> AnalyticsOut:
@@ -282,13 +290,13 @@ class AdvocacyService:
         self,
         ctx: bentoml.Context,
         model: Code = DEFAULT_ATTRIBUTION_MODEL,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        lookback_days: Annotated[float, Field(ge=0.01, le=365)] = 30.0,
+        start: Time | None = None,
+        end: Time | None = None,
+        lookback_days: Annotated[StrictFloat, Field(ge=0.01, le=365)] = 30.0,
         channel: Code = DEFAULT_ATTRIBUTION_CHANNEL,
         by: Annotated[list[Code], Field(min_length=1, max_length=6)] | None = None,
-        top: Annotated[int, Field(ge=1, le=1000)] = 20,
-        min_group_size: Annotated[int, Field(ge=1, le=1000)] = 5,
+        top: Annotated[int, Whole(1, 1000)] = 20,
+        min_group_size: Annotated[int, Whole(1, 1000)] = 5,
     ) -> AttributionOut:
         """Conversions credited by one attribution model to advocates, content, networks,
         departments, content types or shares (``by``); unattributed conversions counted."""
@@ -333,6 +341,9 @@ class AdvocacyService:
                 return work()
         except ServingError as error:
             return _error(ctx, error)  # type: ignore[return-value]
+
+
+AdvocacyService.add_asgi_middleware(AsPublished, service=AdvocacyService)
 
 
 def _authorization(ctx: bentoml.Context) -> str | None:

@@ -159,7 +159,7 @@ def test_feed_filters(service) -> None:
         "/feed", json={"employee_id": "e1", "filters": {"networks": ["myspace"]}}, headers=auth()
     )
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["filters.networks"]
+    assert response.json()["detail"][0]["loc"] == ["filters", "networks"]
     assert "myspace" in response.json()["error"]
 
 
@@ -338,15 +338,6 @@ def test_influencers_without_a_scorer_is_503(service) -> None:
     response = client.post("/influencers", json={}, headers=auth(MANAGER))
     assert response.status_code == 503
     assert "influencer" in response.json()["error"]
-
-
-def test_openapi_lists_every_endpoint(service) -> None:
-    client, _, _ = service
-    paths = client.get("/docs.json").json()["paths"]
-    for path in ("/feed", "/feeds_batch", "/similar", "/events", "/influencers"):
-        assert path in paths
-    assert "/influencer_review" in paths and "/status" in paths
-    assert "/analytics" in paths and "/attribution" in paths
 
 
 # -- live catalogue and model -----------------------------------------------------------------
