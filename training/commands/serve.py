@@ -22,7 +22,9 @@ from training import console
 from training.commands.data import DB_HELP
 
 SERVICE = "serving.service:AdvocacyService"
-ROOT = Path(__file__).resolve().parents[1]
+#: The project root: the working directory of `bentoml serve` (its workers import the
+#: packages from there).
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def serve(
