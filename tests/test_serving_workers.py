@@ -71,7 +71,8 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         "BENTOML_DO_NOT_TRACK": "True",
         "OPENBLAS_NUM_THREADS": "1",
     }
-    env.pop("ADVOCACY_WORKERS", None)
+    for name in ("ADVOCACY_WORKERS", "ADVOCACY_CONSOLE_SECRET"):
+        env.pop(name, None)
     log = folder / "server.log"
     command = [sys.executable, "-c", SERVE, "--port", str(port), "--host", "127.0.0.1"]
     command += ["--db", store.url, "--model-dir", str(folder / "model"), "--workers", "2"]
@@ -123,6 +124,9 @@ def test_two_workers_run_and_answer(two_workers: dict[str, object]) -> None:
     assert len(workers) == 2, [w.cmdline() for w in workers]
     # the workers import the project from its root (this tree), not an installed copy
     assert {w.cwd() for w in workers} == {str(ROOT)}
+    # one console key for both, made for the run: a sign-in holds on either worker
+    keys = {w.environ().get("ADVOCACY_CONSOLE_SECRET") for w in workers}
+    assert len(keys) == 1 and len(keys.pop() or "") >= 32
     assert "with 2 workers" in log.read_text()
     # each worker builds its own service instance (and loads the model)
     started = [f"advocacy:{n}] Service advocacy initialized" for n in (1, 2)]

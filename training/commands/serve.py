@@ -103,6 +103,10 @@ def serve(
     except (ConfigError, TokenConfigError) as exc:
         console.errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    if processes > 1 and config.console_secret is None:
+        # without it each worker signs console sessions with its own random key, and a
+        # sign-in would hold only on the worker that made it: one key for this run's workers
+        env["ADVOCACY_CONSOLE_SECRET"] = secrets.token_urlsafe(48)
     if config.emv_config is not None:
         from features.program import EmvConfigError, load_emv_config
 
