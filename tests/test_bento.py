@@ -182,3 +182,30 @@ def test_the_built_bento_starts_and_answers_livez(served_bento, bento: Path) -> 
     ]
     # one worker, running the Bento's copy of the packages
     assert [w.cwd() for w in workers] == [str(bento / "src")]
+
+
+def test_the_kubernetes_manifest_probes_and_configures_the_service() -> None:
+    """deploy/kubernetes.yaml (not applied here: no cluster): a Deployment of N replicas whose
+    probes are the service's /livez and /readyz, configured by variables the service reads,
+    and a Service in front of its port."""
+    from serving import config
+
+    documents = list(yaml.safe_load_all((ROOT / "deploy" / "kubernetes.yaml").read_text()))
+    kinds = {doc["kind"]: doc for doc in documents}
+    assert set(kinds) == {"Deployment", "Service"}
+    deployment, service = kinds["Deployment"], kinds["Service"]
+    assert deployment["spec"]["replicas"] >= 2
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert container["startupProbe"]["httpGet"]["path"] == "/livez"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    (port,) = container["ports"]
+    assert port["containerPort"] == 3000  # the image's `bentoml serve` port
+    assert service["spec"]["ports"][0]["targetPort"] == port["name"]
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    known = {value for name, value in vars(config).items() if name.endswith("_ENV")}
+    known |= {"ADVOCACY_TOKENS", "ADVOCACY_TOKENS_FILE", "ADVOCACY_DATA_DIR"}
+    names = {env["name"] for env in container["env"]}
+    assert names - {"OPENBLAS_NUM_THREADS"} <= known, names - known
+    assert {"ADVOCACY_DB_URL", "MLFLOW_TRACKING_URI", "ADVOCACY_CONSOLE_SECRET"} <= names
+    assert container["resources"]["limits"]["memory"]
