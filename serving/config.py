@@ -16,6 +16,7 @@
 | ``ADVOCACY_CONSOLE_SESSION_HOURS`` | how long a console sign-in lasts | 8 |
 | ``ADVOCACY_TOKENS`` | ``token:role,token:role`` | |
 | ``ADVOCACY_TOKENS_FILE`` | a file of ``token:role`` lines | |
+| ``ADVOCACY_WORKERS`` | BentoML worker processes (each loads the model) | 1 |
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ EMV_CONFIG_ENV = "ADVOCACY_EMV_CONFIG"
 CANDIDATES_TTL_ENV = "ADVOCACY_CANDIDATES_TTL"
 CONSOLE_SECRET_ENV = "ADVOCACY_CONSOLE_SECRET"
 CONSOLE_SESSION_ENV = "ADVOCACY_CONSOLE_SESSION_HOURS"
+WORKERS_ENV = "ADVOCACY_WORKERS"
 MIN_CONSOLE_SECRET = 32
 DEFAULT_SESSION_HOURS = 8.0
 
@@ -54,6 +56,26 @@ DEFAULT_SCORE_CACHE_MB = 512.0
 
 class ConfigError(ValueError):
     """A configuration value that cannot be used; names the variable."""
+
+
+def workers_from_env(environ: Mapping[str, str] | None = None) -> int:
+    """The number of BentoML worker processes, ``ADVOCACY_WORKERS`` (default 1).
+
+    Read when :mod:`serving.service` is imported (the ``@bentoml.service`` decorator takes
+    it); ``BENTOML_CONFIG_OVERRIDES`` (``{"services": {"advocacy": {"workers": N}}}``)
+    still takes precedence, as for any option of the decorator.
+    """
+    env = os.environ if environ is None else environ
+    raw = env.get(WORKERS_ENV, "").strip()
+    if not raw:
+        return 1
+    try:
+        workers = int(raw)
+    except ValueError:
+        raise ConfigError(f"{WORKERS_ENV} must be a whole number >= 1, got {raw!r}") from None
+    if workers < 1:
+        raise ConfigError(f"{WORKERS_ENV} must be a whole number >= 1, got {raw!r}")
+    return workers
 
 
 @dataclass(frozen=True)

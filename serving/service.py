@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse
 
 from features.program.request import DEFAULT_ATTRIBUTION_CHANNEL, DEFAULT_ATTRIBUTION_MODEL
 from serving.auth import Endpoint
-from serving.config import ServingConfig
+from serving.config import ServingConfig, workers_from_env
 from serving.console import MOUNT as CONSOLE_MOUNT
 from serving.console import MountedConsole
 from serving.errors import ServingError
@@ -117,7 +117,7 @@ def _current_runtime() -> Runtime:
 @bentoml.asgi_app(MountedConsole(_current_runtime), path=CONSOLE_MOUNT)
 @bentoml.service(
     name="advocacy",
-    workers=1,
+    workers=workers_from_env(),
     traffic={"timeout": 60},
     metrics={"enabled": True},
 )

@@ -22,7 +22,9 @@ from training import console
 from training.commands.data import DB_HELP
 
 SERVICE = "serving.service:AdvocacyService"
-ROOT = Path(__file__).resolve().parents[2]  # the project folder: bentoml's --working-dir
+#: The project root: the working directory of `bentoml serve` (its workers import the
+#: packages from there).
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def serve(
@@ -53,6 +55,14 @@ def serve(
     emv_config: Path | None = typer.Option(
         None, "--emv-config", help="Earned media value rates (YAML; default: shipped examples)."
     ),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        "-w",
+        min=1,
+        help="BentoML worker processes, each with its own copy of the model"
+        " (default: $ADVOCACY_WORKERS or 1).",
+    ),
     new_tokens: bool = typer.Option(
         False,
         "--new-tokens",
@@ -66,7 +76,7 @@ def serve(
     OpenAPI spec is at /docs.json; /healthz, /readyz and /metrics need no token.
     """
     from serving.auth import TokenConfigError
-    from serving.config import ConfigError, ServingConfig
+    from serving.config import ConfigError, ServingConfig, workers_from_env
 
     env = dict(os.environ)
     settings = {
@@ -78,6 +88,7 @@ def serve(
         "ADVOCACY_CATALOGUE_REFRESH": None if catalogue_refresh is None else str(catalogue_refresh),
         "ADVOCACY_MODEL_REFRESH": None if model_refresh is None else str(model_refresh),
         "ADVOCACY_EMV_CONFIG": _absolute(emv_config),
+        "ADVOCACY_WORKERS": None if workers is None else str(workers),
     }
     env.update({k: v for k, v in settings.items() if v is not None})
     made: dict[str, str] = {}
@@ -88,9 +99,14 @@ def serve(
     try:
         config = ServingConfig.from_env(env)
         tokens = config.tokens()
+        processes = workers_from_env(env)
     except (ConfigError, TokenConfigError) as exc:
         console.errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    if processes > 1 and config.console_secret is None:
+        # without it each worker signs console sessions with its own random key, and a
+        # sign-in would hold only on the worker that made it: one key for this run's workers
+        env["ADVOCACY_CONSOLE_SECRET"] = secrets.token_urlsafe(48)
     if config.emv_config is not None:
         from features.program import EmvConfigError, load_emv_config
 
@@ -108,7 +124,11 @@ def serve(
             " every protected endpoint will answer 401"
         )
     url = f"http://{host}:{port}"
-    console.console.print(f"serving on {url} (OpenAPI: {url}/docs.json)")
+    plural = "s" if processes > 1 else ""
+    console.console.print(
+        f"serving on {url} with {processes} worker{plural} (OpenAPI: {url}/docs.json)",
+        soft_wrap=True,
+    )
     console.console.print(
         f"program manager console: {url}/console (a manager or admin token)", soft_wrap=True
     )
