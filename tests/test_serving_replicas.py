@@ -68,16 +68,6 @@ def two_workers(servers: list[Served]) -> Served:
     return servers[2]
 
 
-def workers_status(server: Served, rounds: int = 40) -> dict[int, int]:
-    """``process_id -> events_applied_through`` of the workers that answered ``rounds``
-    new connections (each may be accepted by either worker)."""
-    seen: dict[int, int] = {}
-    for _ in range(rounds):
-        status = server.post("/status", {}).json()
-        seen[status["process_id"]] = status["events_applied_through"]
-    return seen
-
-
 def feed(server: Served, employee: str, k: int = 50) -> list[tuple[str, float]]:
     answer = server.post("/feed", {"employee_id": employee, "k": k})
     assert answer.status_code == 200, answer.text
@@ -133,6 +123,7 @@ def test_a_share_posted_to_one_process_leaves_the_others_feeds(replicas: list[Se
     post_events(a, [event | {"event_type": "share", "network": "linkedin"}])
     assert target not in ids(a, EMPLOYEE)  # its own: at once
     seconds = until(lambda: target not in ids(b, EMPLOYEE), timeout=10.0)
+    print(f"a share left the other process's feed after {seconds} s")  # for the docs
     assert seconds is not None and seconds <= FOLLOW_GOAL, seconds
 
 
@@ -166,13 +157,13 @@ def test_a_share_posted_to_one_worker_leaves_every_workers_feeds(
     event = {"event_id": "rep-share-w", "employee_id": employee, "content_id": target}
     post_events(two_workers, [event | {"event_type": "share", "network": "x"}])
     head = EventLog(module_pg_store).head()
-
-    def everywhere() -> bool:
-        workers = workers_status(two_workers, rounds=10)
-        return len(workers) == 2 and min(workers.values()) >= head
-
-    seconds = until(everywhere, timeout=10.0)
-    assert seconds is not None and seconds <= FOLLOW_GOAL, (seconds, workers_status(two_workers))
+    started, caught_up = time.monotonic(), {}  # worker -> seconds until it had the share
+    while len(caught_up) < 2 and time.monotonic() - started < 10.0:
+        status = two_workers.post("/status", {}).json()  # a new connection: either worker
+        if status["events_applied_through"] >= head:
+            caught_up.setdefault(status["process_id"], time.monotonic() - started)
+    print(f"a share was applied by the workers after {caught_up} s")  # for the docs
+    assert len(caught_up) == 2 and max(caught_up.values()) <= FOLLOW_GOAL, caught_up
     assert all(target not in ids(two_workers, employee) for _ in range(20))
 
 
