@@ -35,7 +35,7 @@ from features.data.store import Store
 from features.data.validation import ValidationContext
 from features.snapshot import Snapshot
 from serving.model_source import FolderSource
-from tests.test_serving_server import ADMIN, FRONTEND, MANAGER, _free_port, _wait_ready
+from tests.served import ADMIN, FRONTEND, MANAGER, free_port, wait_ready
 from training.registry import INFLUENCERS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,7 +168,7 @@ def _opt_out(store: Store, org: Path, employee_id: str, now: datetime) -> None:
 @contextmanager
 def served(org: Org) -> Iterator[tuple[str, Path]]:
     """``advocacy serve`` over ``org`` in a subprocess: its URL and its log file."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "ADVOCACY_TOKENS": f"{FRONTEND}:frontend,{MANAGER}:manager,{ADMIN}:admin",
@@ -188,7 +188,7 @@ def served(org: Org) -> Iterator[tuple[str, Path]]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, process, log)
+        wait_ready(url, process, log)
         yield url, log
     finally:
         process.terminate()

@@ -67,11 +67,16 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def launch(
-    folder: Path, db_url: str, options: Sequence[str], env: dict[str, str] | None = None
+    folder: Path,
+    db_url: str,
+    options: Sequence[str],
+    env: dict[str, str] | None = None,
+    unset: Sequence[str] = (),
 ) -> Served:
     """Start ``advocacy serve --db db_url *options`` on a free port (not waiting for it).
 
-    ``folder`` holds the log and the BentoML home; ``env`` adds to this process's environment.
+    ``folder`` holds the log and the BentoML home; ``env`` adds to this process's environment
+    and ``unset`` names variables of it the server must not see.
     """
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -83,6 +88,8 @@ def launch(
         "OPENBLAS_NUM_THREADS": "1",
         **(env or {}),
     }
+    for name in unset:
+        environment.pop(name, None)
     log = folder / f"server-{port}.log"
     command = [sys.executable, "-c", _SERVE, "--port", str(port), "--host", "127.0.0.1"]
     command += ["--db", db_url, *options]

@@ -21,7 +21,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from deploy.pin_requirements import closure, project_requirements, render
-from tests.test_serving_server import _free_port
+from tests.served import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("recsys", "features", "training", "serving")
@@ -133,7 +133,7 @@ def test_the_image_is_described(bento: Path) -> None:
 def served_bento(
     bento: Path, tmp_path: Path
 ) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
-    port = _free_port()
+    port = free_port()
     env = _environment(bento.parents[2])
     env.update(
         {

@@ -6,21 +6,19 @@ OpenAPI spec."""
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 
 from features.data.store import Store
 from serving.service import AdvocacyService
+from tests.served import ADMIN, FRONTEND, MANAGER, ROOT, launch, serving
 from tests.test_serving_data import (
     content,
     fit_model,
@@ -29,34 +27,7 @@ from tests.test_serving_data import (
     write_table,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-FRONTEND = "frontend-token-0123456789"
-MANAGER = "manager-token-0123456789"
-ADMIN = "admin-token-0123456789abc"
-READY_TIMEOUT = 180.0
 SCHEMATHESIS_EXAMPLES = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(
-                f"bentoml serve exited with {process.returncode}:\n{log.read_text()[-3000:]}"
-            )
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"the service was not ready in {READY_TIMEOUT} s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="module")
@@ -64,34 +35,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
     folder = tmp_path_factory.mktemp("served")
     store = Store.open(f"sqlite:///{folder / 'store.db'}")
     served_organisation(store, folder, employees=100)
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ADVOCACY_TOKENS": f"{FRONTEND}:frontend,{MANAGER}:manager,{ADMIN}:admin",
-        "BENTOML_HOME": str(folder / "bentoml"),
-        "BENTOML_DO_NOT_TRACK": "True",
-        "OPENBLAS_NUM_THREADS": "1",
-    }
-    log = folder / "server.log"
-    serve = "import typer; from training.commands.serve import serve; typer.run(serve)"
-    command = [sys.executable, "-c", serve, "--port", str(port), "--host", "127.0.0.1"]
-    command += ["--db", store.url, "--model-dir", str(folder / "model")]
-    command += ["--influencer-dir", str(folder / "influencers")]
-    command += ["--catalogue-refresh", "1", "--model-refresh", "1"]
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(ROOT)
-        )
-    url = f"http://127.0.0.1:{port}"
+    options = [
+        "--model-dir",
+        str(folder / "model"),
+        "--influencer-dir",
+        str(folder / "influencers"),
+    ]
+    options += ["--catalogue-refresh", "1", "--model-refresh", "1"]
     try:
-        _wait_ready(url, process, log)
-        yield {"url": url, "store": store, "folder": folder, "log": log}
+        with serving(launch(folder, store.url, options)) as (served,):
+            yield {"url": served.url, "store": store, "folder": folder, "log": served.log}
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
         store.dispose()
 
 

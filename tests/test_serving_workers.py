@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,11 +14,9 @@ from typer.testing import CliRunner
 
 from features.data.store import Store
 from serving.config import ConfigError, workers_from_env
+from tests.served import FRONTEND, ROOT, launch, serving
 from tests.test_serving_data import fill_store, fit_model
-from tests.test_serving_server import FRONTEND, _free_port, _wait_ready
 
-ROOT = Path(__file__).resolve().parents[1]
-SERVE = "import typer; from training.commands.serve import serve; typer.run(serve)"
 #: The command line of a BentoML 1.4 worker process (one per worker, children of the server).
 WORKER_MODULE = "_bentoml_impl.worker.service"
 
@@ -63,33 +58,12 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     store = Store.open(f"sqlite:///{folder / 'store.db'}")
     fill_store(store)
     fit_model(store, folder / "model")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ADVOCACY_TOKENS": f"{FRONTEND}:frontend",
-        "BENTOML_HOME": str(folder / "bentoml"),
-        "BENTOML_DO_NOT_TRACK": "True",
-        "OPENBLAS_NUM_THREADS": "1",
-    }
-    for name in ("ADVOCACY_WORKERS", "ADVOCACY_CONSOLE_SECRET"):
-        env.pop(name, None)
-    log = folder / "server.log"
-    command = [sys.executable, "-c", SERVE, "--port", str(port), "--host", "127.0.0.1"]
-    command += ["--db", store.url, "--model-dir", str(folder / "model"), "--workers", "2"]
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(ROOT)
-        )
-    url = f"http://127.0.0.1:{port}"
+    options = ["--model-dir", str(folder / "model"), "--workers", "2"]
+    unset = ("ADVOCACY_WORKERS", "ADVOCACY_CONSOLE_SECRET")
     try:
-        _wait_ready(url, process, log)
-        yield {"url": url, "pid": process.pid, "log": log}
+        with serving(launch(folder, store.url, options, unset=unset)) as (served,):
+            yield {"url": served.url, "pid": served.process.pid, "log": served.log}
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
         store.dispose()
 
 
