@@ -283,12 +283,13 @@ class Hybrid(Recommender):
         evaluated by the compiled kernels (:meth:`FoldedScorer.kernel_contribution_rows`)."""
         self._check_fitted()
         items = np.ascontiguousarray(items, np.int64)
-        rows = self.scorer_.kernel_contribution_rows(int(user), items, float(as_of))
+        cold = bool(self.has_cold_head_)
+        rows = self.scorer_.kernel_contribution_rows(int(user), items, float(as_of), int(cold))
         names = tuple(self.components_)
-        if not self.has_cold_head_:
+        if not cold:
             return names, rows
-        shift = self.scorer_.head_rows()[3][items]
-        return (*names, "cold_start"), np.vstack([rows, shift[None, :]])
+        rows[-1] = self.scorer_.head_rows()[3][items]
+        return (*names, "cold_start"), rows
 
     # -- learning ---------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:

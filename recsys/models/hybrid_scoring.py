@@ -180,19 +180,25 @@ class FoldedScorer:
                 out[j] = self._standardised_row(name, key, j, user, as_of)[items]
         return out
 
-    def kernel_contribution_rows(self, user: int, items: np.ndarray, as_of: float) -> np.ndarray:
-        """:meth:`contribution_rows` with the per-employee rows of components that give
-        their terms (``row_terms``) evaluated by the compiled kernels of
-        :mod:`recsys.feed_kernel` (the same values up to the order of a dot product's sum)."""
+    def kernel_contribution_rows(
+        self, user: int, items: np.ndarray, as_of: float, extra: int = 0
+    ) -> np.ndarray:
+        """:meth:`contribution_rows` (and ``extra`` rows left for the caller) with the
+        per-employee rows of components that give their terms (``row_terms``) evaluated by
+        the compiled kernels of :mod:`recsys.feed_kernel` (the same values up to the order
+        of a dot product's sum), and the shared rows gathered from one block per time and
+        key (:meth:`_shared_block`)."""
         from recsys import feed_kernel
 
         items = np.ascontiguousarray(items, np.int64)
         coef, mean, scale, _ = self.head_rows()
-        out = np.empty((len(self.names), len(items)))
-        for j, (name, component) in enumerate(self.components.items()):
-            key = component.row_key(user)
-            if key is not None:
-                np.take(self._standardised_row(name, key, j, user, as_of), items, out=out[j])
+        out = np.empty((len(self.names) + extra, len(items)))
+        keys = tuple(component.row_key(user) for component in self.components.values())
+        shared, block = self._shared_block(keys, user, as_of)
+        if len(shared):
+            out[shared] = block[:, items]
+        for j, component in enumerate(self.components.values()):
+            if keys[j] is not None:
                 continue
             terms = component.row_terms(user, items, as_of)
             if isinstance(terms, DotRow):
@@ -217,6 +223,22 @@ class FoldedScorer:
                 raw = component.row(user, items, as_of)
                 out[j] = coef[j, items] * (raw - mean[j, items]) / scale[j, items]
         return out
+
+    def _shared_block(
+        self, keys: tuple[Hashable | None, ...], user: int, as_of: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The components whose rows are shared (a ``row_key``) and their standardised rows
+        stacked (kept per time and keys): one gather serves them all."""
+
+        def build() -> tuple[np.ndarray, np.ndarray]:
+            shared = [j for j, key in enumerate(keys) if key is not None]
+            rows = [self._standardised_row(self.names[j], keys[j], j, user, as_of) for j in shared]
+            n = len(self.cold_items())
+            block = np.vstack(rows) if rows else np.zeros((0, n))
+            return np.asarray(shared, np.int64), block
+
+        found = self.timed.at(as_of).get_or_build(("shared block", keys), build)
+        return found  # type: ignore[return-value]
 
     def _standardised_row(
         self, name: str, key: Hashable, j: int, user: int, as_of: float
