@@ -18,7 +18,9 @@ live champion promotion and new content under load.
 3. For each concurrency level (1, 4, 16 clients, ``--seconds`` each, after a warm-up), every
    service in turn: requests/s, p50/p99 latency (ms), errors, and the server's CPU time per
    request (its processes, from the OS: steadier than requests/s when the machine's speed
-   drifts); each advocacy server's ratios to the trivial one. Clients are asyncio tasks of
+   drifts); each advocacy server's ratios to the trivial one. The seconds are split in
+   ``--rounds`` rounds, the services taking turns, so that a slower minute of a shared
+   machine hits them all. Clients are asyncio tasks of
    this process on the same machine (they compete with the servers for the CPU, equally).
 4. ``--swap-seconds`` (60) at 4 clients on a fresh advocacy server (the first kernel, the
    same worker count) that polls the alias every ``--swap-model-refresh`` and the catalogue
@@ -72,6 +74,12 @@ def parse_args() -> argparse.Namespace:
         "--workers", default="1", help="BentoML workers per service, comma-separated runs."
     )
     parser.add_argument("--seconds", type=float, default=15.0, help="Per level and service.")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="Each level's seconds split in this many rounds, the services taking turns.",
+    )
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument(
         "--settle",
@@ -433,7 +441,27 @@ async def load(
     }
     if events is not None:
         result["versions_seen"] = versions
+    result["_latencies_ms"] = values
+    result["_seconds"] = elapsed
     return result
+
+
+def merged(parts: list[dict]) -> dict[str, object]:
+    """One level's result from its rounds: requests and errors summed, requests/s over
+    the time of every round, percentiles over every latency."""
+    values = np.concatenate([p["_latencies_ms"] for p in parts])
+    requests = sum(int(p["requests"]) for p in parts)
+    seconds = sum(float(p["_seconds"]) for p in parts)
+    return {
+        "clients": parts[0]["clients"],
+        "requests": requests,
+        "throughput_rps": round(requests / seconds, 1),
+        "p50_ms": round(float(np.percentile(values, 50)), 2) if len(values) else None,
+        "p99_ms": round(float(np.percentile(values, 99)), 2) if len(values) else None,
+        "errors": sum(int(p["errors"]) for p in parts),
+        "error_samples": sorted({e for p in parts for e in p["error_samples"]})[:5],
+        "rounds_rps": [p["throughput_rps"] for p in parts],
+    }
 
 
 def levels(
@@ -448,13 +476,20 @@ def levels(
     rows = []
     for clients in (int(c) for c in args.levels.split(",")):
         row: dict[str, object] = {"clients": clients}
-        for name, url in urls.items():
+        parts: dict[str, list[dict]] = {name: [] for name in urls}
+        spent = dict.fromkeys(urls, 0.0)
+        for url in urls.values():
             asyncio.run(load(url, clients, args.warmup, employees, args.k))
-            before = server_cpu_seconds(servers[name])
-            result = asyncio.run(load(url, clients, args.seconds, employees, args.k))
-            spent = server_cpu_seconds(servers[name]) - before
+        for _ in range(args.rounds):  # interleaved: the machine's drift hits every service
+            for name, url in urls.items():
+                before = server_cpu_seconds(servers[name])
+                seconds = args.seconds / args.rounds
+                parts[name].append(asyncio.run(load(url, clients, seconds, employees, args.k)))
+                spent[name] += server_cpu_seconds(servers[name]) - before
+        for name in urls:
+            result = merged(parts[name])
             result["server_cpu_ms_per_request"] = round(
-                1000 * spent / max(int(result["requests"]), 1),  # type: ignore[call-overload]
+                1000 * spent[name] / max(int(result["requests"]), 1),  # type: ignore[call-overload]
                 3,
             )
             row[name] = result
@@ -536,7 +571,7 @@ def swap_run(args: argparse.Namespace, url: str, prepared: dict, employees: list
     helper.start()
     result = asyncio.run(load(url, 4, args.swap_seconds, employees, args.k, events=[]))
     helper.join()
-    return {**result, **marks}
+    return {**{k: v for k, v in result.items() if not k.startswith("_")}, **marks}
 
 
 def _add_content(store, ids: list[str]) -> None:

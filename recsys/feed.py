@@ -499,20 +499,28 @@ class FeedRanker:
         return self._finish(request, items, values, as_of)
 
     def _kernel_feed(self, request: _Request, k: int, as_of: float) -> Feed | None:
-        """One feed through the compiled kernels: the model's whole score row (when it has
-        one, :meth:`~recsys.models.hybrid.Hybrid.score_row`) and the best ``k`` eligible
-        items in one pass; None: the model cannot give the row (see :meth:`_rank_batch`)."""
-        score_row = getattr(self._model, "score_row", None)
-        if not callable(score_row):
-            return None
+        """One feed through the compiled kernels: the model's score row for the employee
+        (its parts, when it gives them: :meth:`~recsys.models.hybrid.Hybrid.score_parts`,
+        else :meth:`~recsys.models.hybrid.Hybrid.score_row`) walked once for the best ``k``
+        eligible items; None: the model gives neither (see :meth:`_rank_batch`)."""
         eligible = request.eligible
         count = int(np.count_nonzero(eligible))
         if not count:
             return self._finish(request, np.zeros(0, np.int64), np.zeros(0), as_of)
-        row = score_row(request.user, as_of, count)
+        found, best = np.empty(k, np.int64), np.empty(k)
+        score_parts = getattr(self._model, "score_parts", None)
+        given = score_parts(request.user, as_of, count) if callable(score_parts) else None
+        if given is not None and len(given[1]) <= 4 and _kernel_rows(given[0], *given[1]):
+            static, (vector, *live) = given
+            rows = [*live, vector, vector, vector][:3]
+            count = feed_kernel.top_eligible_sum(
+                static, vector, *rows, len(live), eligible, k, found, best
+            )
+            return self._finish(request, found[:count], best[:count], as_of)
+        score_row = getattr(self._model, "score_row", None)
+        row = score_row(request.user, as_of, count) if callable(score_row) else None
         if row is None:
             return None
-        found, best = np.empty(k, np.int64), np.empty(k)
         count = feed_kernel.top_eligible(row[: len(eligible)], eligible, k, found, best)
         return self._finish(request, found[:count], best[:count], as_of)
 
@@ -636,6 +644,14 @@ class FeedRanker:
             lists = (ids, [self._titles.get(c, "") for c in ids])
             self.__dict__["_id_title_lists"] = lists
         return lists
+
+
+def _kernel_rows(*rows: np.ndarray) -> bool:
+    """Whether the compiled walk takes these rows as they are (writable C float32 rows)."""
+    return all(
+        r.dtype == np.float32 and r.ndim == 1 and r.flags.c_contiguous and r.flags.writeable
+        for r in rows
+    )
 
 
 def _new_item(

@@ -142,6 +142,48 @@ def top_eligible(
     return found
 
 
+@_compile(
+    [
+        "int64(float32[::1], float32[::1], float32[::1], float32[::1], float32[::1], int64,"
+        " boolean[::1], int64, int64[::1], float64[::1])"
+    ]
+)
+def top_eligible_sum(
+    static, vector, first, second, third, parts, eligible, k, out_items, out_scores
+) -> int:  # pragma: no cover - compiled
+    """:func:`top_eligible` of the float32 scores ``static + live`` (over ``eligible``'s
+    length), ``live`` being ``vector`` plus the first ``parts`` (0-3) of ``first``,
+    ``second``, ``third``, added in that order in float32: the sums numpy makes of the
+    same rows, without writing them."""
+    found = 0
+    for i in range(eligible.shape[0]):
+        if not eligible[i]:
+            continue
+        live = vector[i]
+        if parts > 0:
+            live = np.float32(live + first[i])
+        if parts > 1:
+            live = np.float32(live + second[i])
+        if parts > 2:
+            live = np.float32(live + third[i])
+        value = np.float64(np.float32(static[i] + live))
+        if not np.isfinite(value):
+            continue
+        if found == k:
+            if value <= out_scores[k - 1]:
+                continue
+            found -= 1
+        j = found
+        while j > 0 and out_scores[j - 1] < value:
+            out_scores[j] = out_scores[j - 1]
+            out_items[j] = out_items[j - 1]
+            j -= 1
+        out_scores[j] = value
+        out_items[j] = i
+        found += 1
+    return found
+
+
 # -- reasons: contributions of the chosen items, and which parts each item names ------------
 @_compile(
     [

@@ -477,6 +477,15 @@ class Hybrid(Recommender):
         self._check_fitted()
         return self.scorer_.score_row(int(user), float(as_of), int(candidates))
 
+    def score_parts(
+        self, user: int, as_of: float, candidates: int
+    ) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        """:meth:`score_row` as its static row and live rows, summed by the caller
+        (:meth:`FoldedScorer.score_parts`): the feed's kernel adds them while it walks the
+        items."""
+        self._check_fitted()
+        return self.scorer_.score_parts(int(user), float(as_of), int(candidates))
+
     # -- live state -------------------------------------------------------------------
     def _observe(self, users, items, times, weights) -> None:
         observe_all(self.components_, users, items, times, weights)

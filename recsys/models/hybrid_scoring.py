@@ -285,6 +285,35 @@ class FoldedScorer:
         scores += self._live_rows(users, None, as_of)
         return scores[0]
 
+    def score_parts(
+        self, user: int, as_of: float, candidates: int
+    ) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        """:meth:`score_row` before its two sums: the static row (a kept row itself: read,
+        never write) and the live rows (the item vector first) whose float32 sum, in order,
+        is added to it. None when :meth:`score_row` would be None, or a live part is not one
+        float32 row over every item (then only :meth:`score_row` sums it as :meth:`score`)."""
+        n = len(self.cold_items())
+        if self.rows is None and candidates * 4 <= n:
+            return None
+        users = np.asarray([user], np.int64)
+        parts = [self.item_vector(as_of)]
+        for name, component in self.components.items():
+            part = component.live_scores(users, None, as_of, self.folds[name])
+            if part is None:
+                continue
+            if part.dtype != np.float32 or part.shape != (1, n):
+                return None
+            parts.append(part[0])
+        return self._static_row(user), parts
+
+    def _static_row(self, user: int) -> np.ndarray:
+        """The static row of one employee: the kept one when there is one (not a copy)."""
+        rows = self.rows
+        if rows is None or user < 0:
+            return self._static_rows(np.asarray([user], np.int64))[0]
+        row = rows.get(user, self.static_sources())
+        return row if row is not None else self._static_rows(np.asarray([user], np.int64))[0]
+
     def item_vector(self, as_of: float) -> np.ndarray:
         """Every weighted item-only term at ``as_of`` over the catalogue (float32, cached)."""
 
