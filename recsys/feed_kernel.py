@@ -188,15 +188,16 @@ def top_eligible_sum(
 @_compile(
     [
         (_F8, matrix, _I8, _SCALAR, _SCALAR, _F8, _F8, _F8, _F8, _F8)
-        for matrix in _matrices(("float32", "float64"))
+        for matrix in _matrices(("float32",))
     ]
 )
 def dot_contributions(
     vector, matrix, items, scale, offset, bias, coef, mean, sd, out
 ) -> None:  # pragma: no cover - compiled
     """``out[t] = coef[i] * (raw - mean[i]) / sd[i]`` for ``i = items[t]``, ``raw = scale *
-    (vector . matrix[i]) + offset + bias[t]`` (:class:`~recsys.models.component.DotRow`;
-    an empty ``bias`` adds nothing)."""
+    (vector . matrix[i]) + offset + bias[t]`` (:class:`~recsys.models.component.DotRow`
+    of float32 rows; an empty ``bias`` adds nothing). The dot product is summed in float64
+    in order, as numpy's einsum of float32 rows sums it here."""
     d = vector.shape[0]
     for t in range(items.shape[0]):
         i = items[t]
@@ -295,34 +296,6 @@ def choose_reasons(
             out_columns[t, j] = c
             count += 1
         out_counts[t] = count
-
-
-@_compile(["void(float64[:, ::1], int64[::1], int64[::1], int64[::1])"])
-def most_similar(vectors, items, history, out) -> None:  # pragma: no cover - compiled
-    """For each of ``items``, the ``history`` item of largest cosine (``vectors`` are unit
-    rows; the first of equal ones), or -1 when none is above 0 (``out``). Each cosine is
-    summed over the dimensions in order; the items are walked together so the loop over
-    them vectorises."""
-    n, d = items.shape[0], vectors.shape[1]
-    best = np.full(n, -np.inf)
-    out[:] = -1
-    block = np.empty((d, n))
-    for t in range(n):
-        for j in range(d):
-            block[j, t] = vectors[items[t], j]
-    cosine = np.empty(n)
-    for h in history:
-        cosine[:] = 0.0
-        for j in range(d):
-            value = vectors[h, j]
-            for t in range(n):
-                cosine[t] += block[j, t] * value
-        for t in range(n):
-            if cosine[t] > best[t]:
-                best[t] = cosine[t]
-                if cosine[t] > 0:
-                    out[t] = h
-    return
 
 
 COMPILE_SECONDS = time.perf_counter() - _started

@@ -758,8 +758,9 @@ class ReasonBuilder:
         new_topic: np.ndarray,
         as_of: float,
     ) -> _Details:
-        """The detail lists :func:`_text` reads, filled where a chosen reason needs them
-        (what :meth:`components` computes for every item)."""
+        """The detail lists :func:`_text` reads (what :meth:`components` computes), the
+        ages only where a freshness reason was chosen, the similar items only when an
+        affinity reason was (then with numpy's product, as :meth:`_similar_items`)."""
         k = len(items)
         lists: dict[str, list | None] = dict.fromkeys(DETAILS)
         lists["new_topic"] = new_topic.tolist()
@@ -771,37 +772,11 @@ class ReasonBuilder:
                 age = (as_of - float(published[items[t]])) / HOUR
                 ages[t] = age if math.isfinite(age) else -1.0
         lists["age_hours"] = ages
-        wanted = [t for t, kinds in enumerate(picked) if ReasonKind.AFFINITY in kinds]
-        if wanted:
-            lists["similar_item"], lists["similar_item_shared"] = self._kernel_similar(
-                user, shared, items, wanted
-            )
+        if any(ReasonKind.AFFINITY in kinds for kinds in picked):
+            similar = self._similar_items(user, shared, items)  # the same product as numpy's
+            lists["similar_item"] = similar["similar_item"].tolist()
+            shared_flags = similar.get("similar_item_shared")
+            lists["similar_item_shared"] = None if shared_flags is None else shared_flags.tolist()
         details = _Details.__new__(_Details)
         details._lists = lists
         return details
-
-    def _kernel_similar(
-        self, user: int, shared: np.ndarray, items: np.ndarray, wanted: list[int]
-    ) -> tuple[list[int], list[int] | None]:
-        """:meth:`_similar_items` for the items at ``wanted`` (-1 elsewhere)."""
-        from recsys import feed_kernel
-
-        vectors = self.unit_vectors()
-        similar = [-1] * len(items)
-        history, was_shared = shared, 1
-        if not len(history) and user >= 0:
-            seen = getattr(self.model, "seen_", None)
-            engaged = sorted(seen[user])[-MAX_HISTORY:] if seen is not None else []
-            history, was_shared = np.asarray(engaged, np.int64), 0
-        if vectors is None or not len(history):
-            return similar, None
-        history = np.ascontiguousarray(history[history < len(vectors)], np.int64)
-        inside = [t for t in wanted if items[t] < len(vectors)]
-        if not len(history) or not (items < len(vectors)).any():
-            return similar, None
-        found = np.empty(len(inside), np.int64)
-        if inside:
-            feed_kernel.most_similar(vectors, items[inside], history, found)
-        for t, h in zip(inside, found.tolist(), strict=True):
-            similar[t] = h
-        return similar, [was_shared] * len(items)

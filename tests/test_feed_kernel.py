@@ -153,8 +153,9 @@ def test_kernel_equals_numpy_after_live_events_and_in_batches(organisation: Feed
     now = latest(organisation)
     model = organisation.model
     rng = np.random.default_rng(0)
-    items = [str(i) for i in model.items_.external[rng.integers(len(model.items_), size=50)]]
-    model.observe(people[:50], items, np.full(50, now - 60.0), np.ones(50, np.float32))
+    n = len(people)
+    items = [str(i) for i in model.items_.external[rng.integers(len(model.items_), size=n)]]
+    model.observe(people, items, np.full(n, now - 60.0), np.ones(n, np.float32))
     assert compare(organisation, people, now, k=20) > 0
     reference = organisation.with_kernel("numpy")
     assert_same(organisation.feeds(people, 20, as_of=now), reference.feeds(people, 20, as_of=now))

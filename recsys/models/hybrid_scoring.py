@@ -201,7 +201,14 @@ class FoldedScorer:
             if keys[j] is not None:
                 continue
             terms = component.row_terms(user, items, as_of)
-            if isinstance(terms, DotRow):
+            if isinstance(terms, DotRow) and terms.matrix.dtype != np.float32:
+                # float64 rows: numpy's product, as the component's row computes it (a
+                # standardisation with a tiny scale magnifies a different order of the sum)
+                raw = terms.scale * (terms.matrix[items] @ terms.vector) + terms.offset
+                if terms.bias is not None:
+                    raw = raw + terms.bias
+                out[j] = coef[j, items] * (raw - mean[j, items]) / scale[j, items]
+            elif isinstance(terms, DotRow):
                 bias = _NO_BIAS if terms.bias is None else terms.bias
                 feed_kernel.dot_contributions(
                     terms.vector,
