@@ -98,10 +98,19 @@ else:  # pragma: no cover
     _F8 = _I8 = _SCALAR = None
 
 
+def _rows(dtypes: tuple[str, ...]) -> list[Any]:
+    """C-contiguous 1-D array types of these dtypes, writable and read-only."""
+    return [
+        numba.types.Array(getattr(numba.types, dtype), 1, "C", readonly=readonly)
+        for dtype in dtypes
+        for readonly in (False, True)
+    ]
+
+
 def _typed(signatures: list[Any]) -> list[Any]:
     """Signatures as numba takes them: strings as they are, argument tuples as ``void``
     functions of those types."""
-    return [s if isinstance(s, str) else numba.types.void(*s) for s in signatures]
+    return [s if not isinstance(s, tuple) else numba.types.void(*s) for s in signatures]
 
 
 _started = time.perf_counter()
@@ -110,9 +119,11 @@ _started = time.perf_counter()
 # -- the best k eligible items of a score row ----------------------------------------------
 @_compile(
     [
-        "int64(float32[::1], boolean[::1], int64, int64[::1], float64[::1])",
-        "int64(float64[::1], boolean[::1], int64, int64[::1], float64[::1])",
+        numba.types.int64(row, numba.types.boolean[::1], numba.types.int64, _I8, _F8)
+        for row in _rows(("float32", "float64"))
     ]
+    if numba is not None
+    else []
 )
 def top_eligible(
     scores: np.ndarray, eligible: np.ndarray, k: int, out_items: np.ndarray, out_scores: np.ndarray
