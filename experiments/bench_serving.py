@@ -439,8 +439,11 @@ async def load(
         "errors": len(errors),
         "error_samples": sorted(set(errors))[:5],
     }
-    if events is not None:
-        result["versions_seen"] = versions
+    if events is not None:  # each version's first and last answer (workers swap apart)
+        seen: dict[str, list[float]] = {}
+        for at, version in versions:
+            seen.setdefault(version, [at, at])[1] = at
+        result["versions_seen"] = seen
     result["_latencies_ms"] = values
     result["_seconds"] = elapsed
     return result
