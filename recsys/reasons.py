@@ -422,6 +422,35 @@ WHOLE_SCORE_KINDS: dict[str, ReasonKind] = {
 }
 #: Most engaged items searched for "similar to" when an employee shared nothing.
 MAX_HISTORY = 1000
+#: Reason texts remembered per ranker by what they are written from (emptied past this).
+MAX_TEXTS = 50_000
+
+
+def _text_key(
+    kind: ReasonKind,
+    details: _Details,
+    position: int,
+    topics: list[int],
+    items: list[int],
+    published: np.ndarray,
+    as_of: float,
+) -> tuple:
+    """What the text of a reason of ``kind`` at ``position`` is written from (its writer
+    reads nothing else; titles and topic names are fixed per ranker)."""
+    if kind is ReasonKind.FRESHNESS:
+        hours = details.value("age_hours", position)
+        if not _known(hours):
+            return (kind, -2)
+        return (kind, -1 if hours < 1 else int(hours))
+    if kind is ReasonKind.TOPIC_NEW:
+        return (kind, topics[position])
+    if kind is ReasonKind.AFFINITY:
+        return (
+            kind,
+            details.code("similar_item", position),
+            details.code("similar_item_shared", position) != 0,
+        )
+    return (kind, position, items[position], as_of)  # not remembered across items
 
 
 def component_kind(name: str) -> ReasonKind | None:
@@ -668,20 +697,31 @@ class ReasonBuilder:
             [columns[c] for c in row[:n]] for row, n in zip(chosen_rows, counts_list, strict=True)
         ]
         texts = self._feed_texts(names, user)
+        memo: dict[tuple, str] = self.__dict__.setdefault("_text_memo", {})
+        if len(memo) > MAX_TEXTS:
+            memo.clear()
         details: _Details | None = None
         vocabulary = topics.vocabulary
         look_up_topic: Lookup = lambda code: vocabulary[code]  # noqa: E731
+        topic_list = new_topic.tolist()
+        item_list = items.tolist()
+        published = self.catalogue.published_at
         out: list[tuple[FeedReason, ...]] = []
         for t, (row, contributions) in enumerate(zip(chosen_rows, values.tolist(), strict=True)):
             reasons = []
             for c, value in zip(row[: counts_list[t]], contributions, strict=False):
                 text = texts[c]
                 if not isinstance(text, str):
+                    kind = columns[c]
                     if details is None:
                         details = self._kernel_details(
                             user, shared, items, picked, new_topic, as_of
                         )
-                    text = text(details, t, self.titles, look_up_topic)
+                    key = _text_key(kind, details, t, topic_list, item_list, published, as_of)
+                    found = memo.get(key)
+                    if found is None:
+                        found = memo[key] = text(details, t, self.titles, look_up_topic)
+                    text = found
                 reasons.append(new_reason(columns[c], value, text))
             out.append(tuple(reasons))
         return out
@@ -689,16 +729,23 @@ class ReasonBuilder:
     def _feed_texts(self, names: tuple[str, ...], user: int) -> list[str | Callable[..., str]]:
         """:meth:`_column_texts` with the texts that are the same for every item of this
         employee's feed written out: the taste's (cold or not) and the department trend's
-        (no count of colleagues is computed here)."""
-        texts = list(self._column_texts(names))
-        columns = self._columns(names)[0]
-        one = _Details.__new__(_Details)
-        one._lists = dict.fromkeys(DETAILS)
-        one._lists["taste_cold"] = [int(user < 0)]
-        for c, kind in enumerate(columns):
-            if kind in (ReasonKind.TASTE, ReasonKind.DEPARTMENT_TREND):
-                texts[c] = _TEXTS[kind](one, 0, None, None)
-        return texts
+        (no count of colleagues is computed here); cached per name list and cold flag."""
+        cold = int(user < 0)
+        cached = self.__dict__.get("_feed_texts_cache")
+        if cached is not None and cached[0] == names:
+            return cached[1][cold]
+        variants = []
+        for flag in (0, 1):
+            texts = list(self._column_texts(names))
+            one = _Details.__new__(_Details)
+            one._lists = dict.fromkeys(DETAILS)
+            one._lists["taste_cold"] = [flag]
+            for c, kind in enumerate(self._columns(names)[0]):
+                if kind in (ReasonKind.TASTE, ReasonKind.DEPARTMENT_TREND):
+                    texts[c] = _TEXTS[kind](one, 0, None, None)
+            variants.append(texts)
+        self.__dict__["_feed_texts_cache"] = (names, variants)
+        return variants[cold]
 
     def _interest_codes(self, interests: tuple[str, ...]) -> list[int]:
         """Topic codes of an employee's interests (remembered per interests)."""
