@@ -439,10 +439,12 @@ async def load(
         "errors": len(errors),
         "error_samples": sorted(set(errors))[:5],
     }
-    if events is not None:  # each version's first and last answer (workers swap apart)
-        seen: dict[str, list[float]] = {}
-        for at, version in versions:
-            seen.setdefault(version, [at, at])[1] = at
+    if events is not None:  # each version's first answer, and when it was last left
+        seen: dict[str, dict[str, float | None]] = {}  # (workers swap apart: it may return)
+        for j, (at, version) in enumerate(versions):
+            entry = seen.setdefault(version, {"first_s": at, "left_s": None})
+            if j + 1 < len(versions):
+                entry["left_s"] = versions[j + 1][0]
         result["versions_seen"] = seen
     result["_latencies_ms"] = values
     result["_seconds"] = elapsed
