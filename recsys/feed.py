@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
+from recsys import feed_kernel
 from recsys.base import Recommender
 from recsys.diversity import CapsWalk
 from recsys.errors import FieldError
@@ -152,6 +153,11 @@ class FeedRanker:
     shorter than the model's items (content beyond it is never shown) but not longer: add
     content the model lacks with ``model.add_items`` first. ``titles`` maps content ids to
     titles (for items and "similar to" reasons). ``policy.k`` is ignored (k is per request).
+
+    ``kernel`` (:func:`~recsys.feed_kernel.resolve_kernel`: ``"numba"``, the default, or
+    ``"numpy"``) chooses how a feed's scores, best items and reasons are computed: the
+    compiled kernels of :mod:`recsys.feed_kernel`, or the numpy code they are tested
+    against (the reference). Both give the same feeds.
     """
 
     def __init__(
@@ -161,6 +167,8 @@ class FeedRanker:
         audience: FeedAudience,
         policy: PolicyConfig | None = None,
         titles: Mapping[str, str] | None = None,
+        *,
+        kernel: str | None = None,
     ) -> None:
         _check_aligned(model, catalogue)
         self._model = model
@@ -168,13 +176,16 @@ class FeedRanker:
         self._audience = audience
         self._policy = policy or PolicyConfig()
         self._titles: Mapping[str, str] = dict(titles or {})
+        self._kernel = feed_kernel.resolve_kernel(kernel)
         self._masks: dict[tuple, np.ndarray] = {}
+        self._live: tuple[float, np.ndarray] | None = None
         self._reasons = ReasonBuilder(
             model,
             catalogue,
             self._title_of,
             self._policy.reasons_per_item,
             self._policy.min_contribution,
+            self._kernel,
         )
 
     # -- read-only views ----------------------------------------------------------------
@@ -194,17 +205,32 @@ class FeedRanker:
     def policy(self) -> PolicyConfig:
         return self._policy
 
+    @property
+    def kernel(self) -> str:
+        """``"numba"`` or ``"numpy"``: how feeds are computed (the same feeds either way)."""
+        return self._kernel
+
     # -- swaps --------------------------------------------------------------------------
     def with_catalogue(
         self, catalogue: Catalogue, titles: Mapping[str, str] | None = None
     ) -> FeedRanker:
         """The same model, audience and policy over a refreshed catalogue (and titles)."""
         titles = self._titles if titles is None else titles
-        return FeedRanker(self._model, catalogue, self._audience, self._policy, titles)
+        return FeedRanker(
+            self._model, catalogue, self._audience, self._policy, titles, kernel=self._kernel
+        )
 
     def with_model(self, model: Recommender) -> FeedRanker:
         """The same catalogue, audience and policy with another fitted model."""
-        return FeedRanker(model, self._catalogue, self._audience, self._policy, self._titles)
+        return FeedRanker(
+            model, self._catalogue, self._audience, self._policy, self._titles, kernel=self._kernel
+        )
+
+    def with_kernel(self, kernel: str) -> FeedRanker:
+        """The same ranker computing its feeds with another kernel (``"numba"``/``"numpy"``)."""
+        return FeedRanker(
+            self._model, self._catalogue, self._audience, self._policy, self._titles, kernel=kernel
+        )
 
     def with_audience(self, audience: FeedAudience) -> FeedRanker:
         """The same model and catalogue with refreshed employees (new shares, moves).
@@ -384,7 +410,9 @@ class FeedRanker:
         filters = _check_filters(filters)
         ids = [_check_employee_id(e) for e in employee_ids]
         users = self._model.users_.to_internal(ids, missing="ignore")
-        base = self._catalogue.live(moment) & self._filter_mask(filters)
+        base = self._live_at(moment)
+        if filters:
+            base = base & self._filter_mask(filters)
         feeds: list[Feed] = []
         for start in range(0, len(ids), BATCH_USERS):
             chunk = range(start, min(start + BATCH_USERS, len(ids)))
@@ -416,6 +444,16 @@ class FeedRanker:
         eligible[dismissed] = False
         return _Request(employee_id, user, employee, shared, eligible)
 
+    def _live_at(self, as_of: float) -> np.ndarray:
+        """:meth:`Catalogue.live` (read-only), remembered for the latest time: requests of
+        the same second share it."""
+        found = self._live
+        if found is None or found[0] != as_of:
+            mask = self._catalogue.live(as_of)
+            mask.flags.writeable = False
+            found = self._live = (as_of, mask)
+        return found[1]
+
     def _allowed(self, employee: Employee) -> np.ndarray:
         """:func:`~recsys.policy.audience_mask`, remembered per (region, department,
         languages): it does not depend on time, and few employees differ in all three."""
@@ -430,6 +468,10 @@ class FeedRanker:
         return mask
 
     def _rank_batch(self, requests: list[_Request], k: int, as_of: float) -> list[Feed]:
+        if self._kernel == "numba" and len(requests) == 1 and self._plain():
+            feed = self._kernel_feed(requests[0], k, as_of)
+            if feed is not None:
+                return [feed]
         union = np.zeros(len(self._catalogue), dtype=bool)
         for request in requests:
             union |= request.eligible
@@ -447,16 +489,64 @@ class FeedRanker:
     def _rank_one(
         self, request: _Request, candidates: np.ndarray, scores: np.ndarray, k: int, as_of: float
     ) -> Feed:
+        if self._kernel == "numba" and self._plain():
+            eligible = np.ascontiguousarray(request.eligible[candidates])
+            found, best = np.empty(k, np.int64), np.empty(k)
+            count = feed_kernel.top_eligible(np.ascontiguousarray(scores), eligible, k, found, best)
+            return self._finish(request, candidates[found[:count]], best[:count], as_of)
         scores = np.where(request.eligible[candidates] & np.isfinite(scores), scores, -np.inf)
         items, values = self._select(candidates, scores, k)
+        return self._finish(request, items, values, as_of)
+
+    def _kernel_feed(self, request: _Request, k: int, as_of: float) -> Feed | None:
+        """One feed through the compiled kernels: the model's score row for the employee
+        (its parts, when it gives them: :meth:`~recsys.models.hybrid.Hybrid.score_parts`,
+        else :meth:`~recsys.models.hybrid.Hybrid.score_row`) walked once for the best ``k``
+        eligible items; None: the model gives neither (see :meth:`_rank_batch`)."""
+        eligible = request.eligible
+        count = int(np.count_nonzero(eligible))
+        if not count:
+            return self._finish(request, np.zeros(0, np.int64), np.zeros(0), as_of)
+        found, best = np.empty(k, np.int64), np.empty(k)
+        score_parts = getattr(self._model, "score_parts", None)
+        given = score_parts(request.user, as_of, count) if callable(score_parts) else None
+        if given is not None and len(given[1]) <= 4 and _kernel_rows(given[0], *given[1]):
+            static, (vector, *live) = given
+            rows = [*live, vector, vector, vector][:3]
+            count = feed_kernel.top_eligible_sum(
+                static, vector, *rows, len(live), eligible, k, found, best
+            )
+            return self._finish(request, found[:count], best[:count], as_of)
+        score_row = getattr(self._model, "score_row", None)
+        row = score_row(request.user, as_of, count) if callable(score_row) else None
+        if row is None:
+            return None
+        count = feed_kernel.top_eligible(row[: len(eligible)], eligible, k, found, best)
+        return self._finish(request, found[:count], best[:count], as_of)
+
+    def _finish(
+        self, request: _Request, items: np.ndarray, values: np.ndarray, as_of: float
+    ) -> Feed:
+        """The feed of these items (internal ids, best first) with their reasons."""
         reasons = self._reasons.for_feed(
             request.user, request.employee, request.shared, items, values, as_of
         )
-        entries = tuple(
-            FeedItem(self._content_id(i), self._title_of(i), float(v), rank + 1, r)
-            for rank, (i, v, r) in enumerate(zip(items, values, reasons, strict=True))
-        )
-        return Feed(request.employee_id, entries, bool(request.user < 0), as_of)
+        ids, titles = self._lists()
+        entries = []
+        for rank, (i, v, r) in enumerate(
+            zip(items.tolist(), values.tolist(), reasons, strict=True)
+        ):
+            if 0 <= i < len(ids):
+                content_id, title = ids[i], titles[i]
+            else:
+                content_id, title = self._content_id(i), self._title_of(i)
+            entries.append(_new_item(content_id, title, v, rank + 1, r))
+        return Feed(request.employee_id, tuple(entries), bool(request.user < 0), as_of)
+
+    def _plain(self) -> bool:
+        """No diversity: the feed is the best ``k`` eligible items."""
+        policy = self._policy
+        return not (policy.max_per_topic or policy.max_per_type or policy.use_mmr)
 
     def _select(
         self, candidates: np.ndarray, scores: np.ndarray, k: int
@@ -554,6 +644,31 @@ class FeedRanker:
             lists = (ids, [self._titles.get(c, "") for c in ids])
             self.__dict__["_id_title_lists"] = lists
         return lists
+
+
+def _kernel_rows(*rows: np.ndarray) -> bool:
+    """Whether the compiled walk takes these rows as they are (writable C float32 rows)."""
+    return all(
+        r.dtype == np.float32 and r.ndim == 1 and r.flags.c_contiguous and r.flags.writeable
+        for r in rows
+    )
+
+
+def _new_item(
+    content_id: str, title: str, score: float, rank: int, reasons: tuple[FeedReason, ...]
+) -> FeedItem:
+    """``FeedItem(...)`` without the frozen dataclass's per-field ``__setattr__``."""
+    item = _NEW(FeedItem)
+    fields = item.__dict__
+    fields["content_id"] = content_id
+    fields["title"] = title
+    fields["score"] = score
+    fields["rank"] = rank
+    fields["reasons"] = reasons
+    return item
+
+
+_NEW = object.__new__
 
 
 def _check_aligned(model: Recommender, catalogue: Catalogue) -> None:

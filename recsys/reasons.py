@@ -171,6 +171,20 @@ class FeedReason:
     text: str
 
 
+def new_reason(kind: ReasonKind, contribution: float, text: str) -> FeedReason:
+    """``FeedReason(kind, contribution, text)`` without the frozen dataclass's per-field
+    ``__setattr__`` (a feed makes up to 300 of them)."""
+    reason = _NEW(FeedReason)
+    fields = reason.__dict__
+    fields["kind"] = kind
+    fields["contribution"] = contribution
+    fields["text"] = text
+    return reason
+
+
+_NEW = object.__new__
+
+
 def feed_reasons(
     components: ScoreComponents,
     position: int,
@@ -408,6 +422,35 @@ WHOLE_SCORE_KINDS: dict[str, ReasonKind] = {
 }
 #: Most engaged items searched for "similar to" when an employee shared nothing.
 MAX_HISTORY = 1000
+#: Reason texts remembered per ranker by what they are written from (emptied past this).
+MAX_TEXTS = 50_000
+
+
+def _text_key(
+    kind: ReasonKind,
+    details: _Details,
+    position: int,
+    topics: list[int],
+    items: list[int],
+    published: np.ndarray,
+    as_of: float,
+) -> tuple:
+    """What the text of a reason of ``kind`` at ``position`` is written from (its writer
+    reads nothing else; titles and topic names are fixed per ranker)."""
+    if kind is ReasonKind.FRESHNESS:
+        hours = details.value("age_hours", position)
+        if not _known(hours):
+            return (kind, -2)
+        return (kind, -1 if hours < 1 else int(hours))
+    if kind is ReasonKind.TOPIC_NEW:
+        return (kind, topics[position])
+    if kind is ReasonKind.AFFINITY:
+        return (
+            kind,
+            details.code("similar_item", position),
+            details.code("similar_item_shared", position) != 0,
+        )
+    return (kind, position, items[position], as_of)  # not remembered across items
 
 
 def component_kind(name: str) -> ReasonKind | None:
@@ -448,12 +491,14 @@ class ReasonBuilder:
         titles: Lookup,
         per_item: int = 2,
         min_contribution: float = 0.0,
+        kernel: str = "numpy",
     ) -> None:
         self.model = model
         self.catalogue = catalogue
         self.titles = titles
         self.per_item = per_item
         self.min_contribution = min_contribution
+        self.kernel = kernel
         self._unit: tuple[np.ndarray, np.ndarray] | None = None
 
     def unit_vectors(self) -> np.ndarray | None:
@@ -479,6 +524,8 @@ class ReasonBuilder:
         """Reasons per item (internal ids, with the scores they were ranked by)."""
         if not len(items):
             return []
+        if self.kernel == "numba" and callable(getattr(self.model, "contribution_matrix", None)):
+            return self._kernel_reasons(user, employee, shared, items, as_of)
         components = self.components(user, employee, shared, items, scores, as_of)
         if components is None:
             return [()] * len(items)
@@ -599,3 +646,184 @@ class ReasonBuilder:
         out["similar_item"][np.flatnonzero(inside)[found]] = history[best[found]]
         out["similar_item_shared"] = np.full(len(items), was_shared)
         return out
+
+    # -- the compiled path -------------------------------------------------------------
+    def _kernel_reasons(
+        self, user: int, employee: Employee, shared: np.ndarray, items: np.ndarray, as_of: float
+    ) -> list[tuple[FeedReason, ...]]:
+        """:meth:`for_feed` of a model with ``contribution_matrix`` through the compiled
+        kernels (:mod:`recsys.feed_kernel`): the same reasons as :meth:`components` and
+        :func:`feed_reasons_for_rows`, with details (similar items, ages) found only for
+        the reasons chosen."""
+        from recsys import feed_kernel
+
+        items = np.ascontiguousarray(items, np.int64)
+        names, rows = self.model.contribution_matrix(user, items, as_of)
+        columns, column_of, fresh, topic = self._columns(names)
+        k = len(items)
+        if not columns:
+            return [()] * k
+        topics = self.catalogue.topics
+        followed = np.zeros(len(topics.vocabulary), bool)
+        if fresh >= 0:
+            followed[self._interest_codes(employee.interests)] = True
+            lists = self.catalogue.topic_lists
+            followed[[c for item in shared.tolist() for c in lists[item]]] = True
+        per_item = self.per_item
+        chosen = np.zeros((k, per_item), np.int64)
+        values = np.zeros((k, per_item))
+        counts = np.zeros(k, np.int64)
+        new_topic = np.zeros(k, np.int64)
+        feed_kernel.choose_reasons(
+            rows,
+            column_of,
+            len(columns),
+            fresh,
+            topic,
+            topics.indptr,
+            topics.codes,
+            followed,
+            items,
+            per_item,
+            float(self.min_contribution),
+            chosen,
+            values,
+            counts,
+            new_topic,
+        )
+        counts_list = counts.tolist()
+        chosen_rows = chosen.tolist()
+        picked = [
+            [columns[c] for c in row[:n]] for row, n in zip(chosen_rows, counts_list, strict=True)
+        ]
+        texts = self._feed_texts(names, user)
+        memo: dict[tuple, str] = self.__dict__.setdefault("_text_memo", {})
+        if len(memo) > MAX_TEXTS:
+            memo.clear()
+        details: _Details | None = None
+        vocabulary = topics.vocabulary
+        look_up_topic: Lookup = lambda code: vocabulary[code]  # noqa: E731
+        topic_list = new_topic.tolist()
+        item_list = items.tolist()
+        published = self.catalogue.published_at
+        out: list[tuple[FeedReason, ...]] = []
+        for t, (row, contributions) in enumerate(zip(chosen_rows, values.tolist(), strict=True)):
+            reasons = []
+            for c, value in zip(row[: counts_list[t]], contributions, strict=False):
+                text = texts[c]
+                if not isinstance(text, str):
+                    kind = columns[c]
+                    if details is None:
+                        details = self._kernel_details(
+                            user, shared, items, picked, new_topic, as_of
+                        )
+                    key = _text_key(kind, details, t, topic_list, item_list, published, as_of)
+                    found = memo.get(key)
+                    if found is None:
+                        found = memo[key] = text(details, t, self.titles, look_up_topic)
+                    text = found
+                reasons.append(new_reason(columns[c], value, text))
+            out.append(tuple(reasons))
+        return out
+
+    def _feed_texts(self, names: tuple[str, ...], user: int) -> list[str | Callable[..., str]]:
+        """:meth:`_column_texts` with the texts that are the same for every item of this
+        employee's feed written out: the taste's (cold or not) and the department trend's
+        (no count of colleagues is computed here); cached per name list and cold flag."""
+        cold = int(user < 0)
+        cached = self.__dict__.get("_feed_texts_cache")
+        if cached is not None and cached[0] == names:
+            return cached[1][cold]
+        variants = []
+        for flag in (0, 1):
+            texts = list(self._column_texts(names))
+            one = _Details.__new__(_Details)
+            one._lists = dict.fromkeys(DETAILS)
+            one._lists["taste_cold"] = [flag]
+            for c, kind in enumerate(self._columns(names)[0]):
+                if kind in (ReasonKind.TASTE, ReasonKind.DEPARTMENT_TREND):
+                    texts[c] = _TEXTS[kind](one, 0, None, None)
+            variants.append(texts)
+        self.__dict__["_feed_texts_cache"] = (names, variants)
+        return variants[cold]
+
+    def _interest_codes(self, interests: tuple[str, ...]) -> list[int]:
+        """Topic codes of an employee's interests (remembered per interests)."""
+        cache = self.__dict__.setdefault("_interests", {})
+        codes = cache.get(interests)
+        if codes is None:
+            topics = self.catalogue.topics
+            codes = [c for c in (topics.code_of(tag) for tag in interests) if c >= 0]
+            if len(cache) < 4096:
+                cache[interests] = codes
+        return codes
+
+    def _column_texts(self, names: tuple[str, ...]) -> list[str | Callable[..., str]]:
+        """Per column of :meth:`_columns`, its constant text or the function writing it
+        (as :func:`_text` chooses them); cached per name list."""
+        cached = self.__dict__.get("_kernel_texts")
+        if cached is not None and cached[0] == names:
+            return cached[1]
+        texts: list[str | Callable[..., str]] = [
+            _CONSTANT_TEXTS.get(kind) or _TEXTS.get(kind) or "Popular across the company right now"
+            for kind in self._columns(names)[0]
+        ]
+        self.__dict__["_kernel_texts"] = (names, texts)
+        return texts
+
+    def _columns(self, names: tuple[str, ...]) -> tuple[list[ReasonKind], np.ndarray, int, int]:
+        """The reason columns of these components (:data:`KINDS` order, ``topic_new`` with
+        ``freshness``), each component's column (-1: none), and the freshness and
+        topic_new columns (-1: none); cached per name list."""
+        cached = self.__dict__.get("_kernel_columns")
+        if cached is not None and cached[0] == names:
+            return cached[1]
+        kinds = {component_kind(str(name)) for name in names} - {None}
+        if ReasonKind.FRESHNESS in kinds:
+            kinds.add(ReasonKind.TOPIC_NEW)
+        columns = [kind for kind in KINDS if kind in kinds]
+        index = {kind: j for j, kind in enumerate(columns)}
+        column_of = np.asarray(
+            [index.get(component_kind(str(name)), -1) for name in names],  # type: ignore[arg-type]
+            np.int64,
+        )
+        plan = (
+            columns,
+            column_of,
+            index.get(ReasonKind.FRESHNESS, -1),
+            index.get(ReasonKind.TOPIC_NEW, -1),
+        )
+        self.__dict__["_kernel_columns"] = (names, plan)
+        return plan
+
+    def _kernel_details(
+        self,
+        user: int,
+        shared: np.ndarray,
+        items: np.ndarray,
+        picked: list[list[ReasonKind]],
+        new_topic: np.ndarray,
+        as_of: float,
+    ) -> _Details:
+        """The detail lists :func:`_text` reads (what :meth:`components` computes), the
+        ages only where a freshness reason was chosen, the similar items only when an
+        affinity reason was (then with numpy's product, as :meth:`_similar_items`)."""
+        k = len(items)
+        lists: dict[str, list | None] = dict.fromkeys(DETAILS)
+        lists["new_topic"] = new_topic.tolist()
+        lists["taste_cold"] = [int(user < 0)] * k
+        published = self.catalogue.published_at
+        ages = [-1.0] * k
+        for t, kinds in enumerate(picked):
+            if ReasonKind.FRESHNESS in kinds:
+                age = (as_of - float(published[items[t]])) / HOUR
+                ages[t] = age if math.isfinite(age) else -1.0
+        lists["age_hours"] = ages
+        if any(ReasonKind.AFFINITY in kinds for kinds in picked):
+            similar = self._similar_items(user, shared, items)  # the same product as numpy's
+            lists["similar_item"] = similar["similar_item"].tolist()
+            shared_flags = similar.get("similar_item_shared")
+            lists["similar_item_shared"] = None if shared_flags is None else shared_flags.tolist()
+        details = _Details.__new__(_Details)
+        details._lists = lists
+        return details

@@ -10,6 +10,7 @@
 | ``ADVOCACY_MODEL_REFRESH`` | seconds between polls of the champion alias | 60 |
 | ``ADVOCACY_EVENT_FOLLOW`` | seconds between reads of the store's new events | 1 |
 | ``ADVOCACY_SCORE_CACHE_MB`` | memory for per-employee score rows (0: none) | 512 |
+| ``ADVOCACY_FEED_KERNEL`` | ``numba`` (compiled) or ``numpy`` (the reference): same feeds | numba |
 | ``ADVOCACY_EMV_CONFIG`` | earned media value rates (YAML, ``features.program.emv``) | examples |
 | ``ADVOCACY_CANDIDATES_TTL`` | seconds influencer scores are kept (reviews: read fresh) | 600 |
 | ``ADVOCACY_CONSOLE_SECRET`` | key signing console sessions (32+ characters) | random per process |
@@ -26,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from recsys.feed_kernel import KERNEL_ENV, resolve_kernel
 from serving.auth import TOKENS_ENV, TOKENS_FILE_ENV, Tokens
 
 DB_URL_ENV = "ADVOCACY_DB_URL"
@@ -96,6 +98,7 @@ class ServingConfig:
     candidates_ttl: float = DEFAULT_CANDIDATES_TTL
     console_secret: str | None = None
     console_session_hours: float = DEFAULT_SESSION_HOURS
+    feed_kernel: str | None = None  # checked here; rankers read ADVOCACY_FEED_KERNEL themselves
 
     def __post_init__(self) -> None:
         if self.console_secret is not None and len(self.console_secret) < MIN_CONSOLE_SECRET:
@@ -111,6 +114,11 @@ class ServingConfig:
             )
         if not self.score_cache_mb >= 0:
             raise ConfigError(f"score_cache_mb must be >= 0, got {self.score_cache_mb}")
+        if self.feed_kernel is not None:
+            try:
+                resolve_kernel(self.feed_kernel)
+            except ValueError as exc:
+                raise ConfigError(f"{KERNEL_ENV}: {exc}") from None
 
     @property
     def score_cache_bytes(self) -> int:
@@ -134,6 +142,7 @@ class ServingConfig:
             candidates_ttl=_seconds(env, CANDIDATES_TTL_ENV, DEFAULT_CANDIDATES_TTL),
             console_secret=env.get(CONSOLE_SECRET_ENV) or None,
             console_session_hours=_hours(env, CONSOLE_SESSION_ENV, DEFAULT_SESSION_HOURS),
+            feed_kernel=env.get(KERNEL_ENV) or None,
         )
 
     def tokens(self) -> Tokens:

@@ -512,8 +512,10 @@ def _time_adapter() -> TypeAdapter[datetime]:
     return TypeAdapter(datetime)
 
 
+@functools.lru_cache(maxsize=8)
 def _json_time(moment: datetime) -> str:
-    """A time as the response schemas serialise it (pydantic's JSON form)."""
+    """A time as the response schemas serialise it (pydantic's JSON form); remembered for
+    the latest few times (feeds are ranked to the second, so most requests share one)."""
     return str(_time_adapter().dump_python(moment, mode="json"))
 
 

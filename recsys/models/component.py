@@ -52,6 +52,28 @@ class FitContext:
         return found
 
 
+@dataclass(frozen=True)
+class DotRow:
+    """One employee's raw values of items ``i`` (rows of ``matrix``) as ``scale * (vector .
+    matrix[i]) + offset + bias[j]`` (``bias[j]``: the j-th requested item's term, None: 0),
+    the dot product summed in float64."""
+
+    vector: np.ndarray  # float64 (d,)
+    matrix: np.ndarray  # (n_items, d), float32 or float64, C-contiguous
+    scale: float = 1.0
+    offset: float = 0.0
+    bias: np.ndarray | None = None  # float64, one per requested item
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One employee's raw row as ``sum(matrix[h, i] for h in history)`` in float64, summed
+    in ``history`` order (0 for items beyond ``matrix``'s columns)."""
+
+    history: np.ndarray  # int64 item ids
+    matrix: np.ndarray  # (n, n) float32, C-contiguous
+
+
 class Fold:
     """A component's view of the folded scorer: its per-item weights and its cache entries.
 
@@ -142,6 +164,12 @@ class ScoreComponent(BaseEstimator, ABC):
         """:meth:`pairs` of one employee with ``items`` at one time."""
         items = np.asarray(items, np.int64)
         return self.pairs(np.full(len(items), user, np.int64), items, np.full(len(items), as_of))
+
+    def row_terms(self, user: int, items: np.ndarray, as_of: float) -> DotRow | HistoryRow | None:
+        """:meth:`row` of one employee over ``items`` as terms a compiled kernel evaluates
+        (:mod:`recsys.feed_kernel`), when the row is one dot product or one history sum per
+        item; None: only :meth:`row` computes it."""
+        return None
 
     def row_key(self, user: int) -> Hashable | None:
         """What the employee's whole row depends on besides the time, when it is shared with

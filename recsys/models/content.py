@@ -9,7 +9,7 @@ import numpy as np
 from recsys.base import Recommender
 from recsys.dataset import Dataset
 from recsys.matrix import FeatureMatrix, dense, rows_by_name, unit_rows
-from recsys.models.component import Fold, RecommenderComponent, register
+from recsys.models.component import DotRow, Fold, RecommenderComponent, register
 from recsys.times import decay
 
 
@@ -264,6 +264,22 @@ class Affinity(ContentBased, RecommenderComponent):
     def item_values(self, as_of: float) -> np.ndarray | None:
         return self.tiebreak_values()
 
+    def row_terms(self, user: int, items: np.ndarray, as_of: float) -> DotRow | None:
+        """``profile . e_i + tiebreak_i`` (:meth:`row`) as a dot row."""
+        profile = unit_rows(self.affinity_[user : user + 1])[0] if user >= 0 else None
+        if profile is None or not profile.any():  # no history of their own: the cold one
+            profile = self.cold_profile()
+        return DotRow(
+            profile, np.ascontiguousarray(self.item_vectors_), bias=self._tiebreak_of(items)
+        )
+
+    def _tiebreak_of(self, items: np.ndarray) -> np.ndarray:
+        """:meth:`tiebreak_values` of ``items`` only (the same values)."""
+        top = self.popularity_.max(initial=0.0)
+        if top <= 0:
+            return np.zeros(len(items))
+        return self.tiebreak * self.popularity_[items] / top
+
     def static_scores(
         self, users: np.ndarray, columns: np.ndarray | None, fold: Fold
     ) -> np.ndarray | None:
@@ -277,6 +293,8 @@ class Affinity(ContentBased, RecommenderComponent):
         """The cold direction's affinity for employees without a profile of their own (it
         moves with everyone's events): one row, cached until the next event."""
         users = np.asarray(users, np.int64)
+        if len(users) == 1 and users[0] >= 0 and self.affinity_[users[0]].any():
+            return None  # one employee with a profile of their own (a feed)
         empty = np.ones(len(users), bool)
         known = users >= 0
         empty[known] = ~np.any(self.affinity_[users[known]] != 0, axis=1)

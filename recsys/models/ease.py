@@ -30,7 +30,7 @@ from sklearn.linear_model import Ridge
 
 from recsys.dataset import Dataset
 from recsys.matrix import dense, rows_by_name
-from recsys.models.component import FitContext, Fold, ScoreComponent, register
+from recsys.models.component import FitContext, Fold, HistoryRow, ScoreComponent, register
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,10 @@ class ItemItem(ScoreComponent):
 
     def pairs(self, users: np.ndarray, items: np.ndarray, times: np.ndarray) -> np.ndarray:
         return self.pair_scores(users, items)
+
+    def row_terms(self, user: int, items: np.ndarray, as_of: float) -> HistoryRow | None:
+        """``x_u . B[:, i]`` (:meth:`pair_scores`) as a history row, in the same order."""
+        return HistoryRow(self._histories(np.asarray([user], np.int64))[0], self.weights_)
 
     def static_scores(
         self, users: np.ndarray, columns: np.ndarray | None, fold: Fold

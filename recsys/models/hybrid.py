@@ -275,6 +275,22 @@ class Hybrid(Recommender):
             out["cold_start"] = np.broadcast_to(shift, rows_shape).copy()
         return out
 
+    def contribution_matrix(
+        self, user: int, items: np.ndarray, as_of: float
+    ) -> tuple[tuple[str, ...], np.ndarray]:
+        """:meth:`contributions` of one employee (-1 = cold) as names and one float64 row
+        per name (``cold_start`` last when there is a cold head), the per-employee rows
+        evaluated by the compiled kernels (:meth:`FoldedScorer.kernel_contribution_rows`)."""
+        self._check_fitted()
+        items = np.ascontiguousarray(items, np.int64)
+        cold = bool(self.has_cold_head_)
+        rows = self.scorer_.kernel_contribution_rows(int(user), items, float(as_of), int(cold))
+        names = tuple(self.components_)
+        if not cold:
+            return names, rows
+        rows[-1] = self.scorer_.head_rows()[3][items]
+        return (*names, "cold_start"), rows
+
     # -- learning ---------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:
         if not 0.0 < self.validation_fraction < 1.0:
@@ -453,6 +469,22 @@ class Hybrid(Recommender):
 
     def _score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
         return self.scorer_.score(users, items, as_of)
+
+    def score_row(self, user: int, as_of: float, candidates: int) -> np.ndarray | None:
+        """One employee's float32 scores over every item (internal id ``user``, -1 = cold),
+        the values :meth:`score` gives them, or None when :meth:`score` would compute
+        ``candidates`` items apart (:meth:`FoldedScorer.score_row`). Read-only use."""
+        self._check_fitted()
+        return self.scorer_.score_row(int(user), float(as_of), int(candidates))
+
+    def score_parts(
+        self, user: int, as_of: float, candidates: int
+    ) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        """:meth:`score_row` as its static row and live rows, summed by the caller
+        (:meth:`FoldedScorer.score_parts`): the feed's kernel adds them while it walks the
+        items."""
+        self._check_fitted()
+        return self.scorer_.score_parts(int(user), float(as_of), int(candidates))
 
     # -- live state -------------------------------------------------------------------
     def _observe(self, users, items, times, weights) -> None:

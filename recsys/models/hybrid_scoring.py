@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from recsys.models.cache import BoundedCache, SourceCache, TimedCache, freeze
-from recsys.models.component import Fold, ScoreComponent
+from recsys.models.component import DotRow, Fold, HistoryRow, ScoreComponent
 from recsys.models.user_rows import UserRows
 
 PAIR_CHUNK = 65_536
@@ -30,6 +30,7 @@ PAIR_CHUNK = 65_536
 LIVE_TIMES = 2
 LIVE_ENTRIES = 512
 LIVE_BYTES = 1 << 30
+_NO_BIAS = np.zeros(0)
 
 
 def pair_values(
@@ -175,15 +176,88 @@ class FoldedScorer:
             if key is None:
                 raw = component.row(user, items, as_of)
                 out[j] = coef[j, items] * (raw - mean[j, items]) / scale[j, items]
-                continue
-
-            def build(name: str = name, key: Hashable = key, j: int = j) -> np.ndarray:
-                raw = self._whole_row(name, key, user, as_of)
-                return coef[j] * (raw - mean[j]) / scale[j]
-
-            whole = self.timed.at(as_of).get_or_build(("standardised", name, key), build)
-            out[j] = whole[items]  # type: ignore[index]
+            else:
+                out[j] = self._standardised_row(name, key, j, user, as_of)[items]
         return out
+
+    def kernel_contribution_rows(
+        self, user: int, items: np.ndarray, as_of: float, extra: int = 0
+    ) -> np.ndarray:
+        """:meth:`contribution_rows` (and ``extra`` rows left for the caller) with the
+        per-employee rows of components that give their terms (``row_terms``) evaluated by
+        the compiled kernels of :mod:`recsys.feed_kernel` (the same values up to the order
+        of a dot product's sum), and the shared rows gathered from one block per time and
+        key (:meth:`_shared_block`)."""
+        from recsys import feed_kernel
+
+        items = np.ascontiguousarray(items, np.int64)
+        coef, mean, scale, _ = self.head_rows()
+        out = np.empty((len(self.names) + extra, len(items)))
+        keys = tuple(component.row_key(user) for component in self.components.values())
+        shared, block = self._shared_block(keys, user, as_of)
+        if len(shared):
+            out[shared] = block[:, items]
+        for j, component in enumerate(self.components.values()):
+            if keys[j] is not None:
+                continue
+            terms = component.row_terms(user, items, as_of)
+            if isinstance(terms, DotRow) and terms.matrix.dtype != np.float32:
+                # float64 rows: numpy's product, as the component's row computes it (a
+                # standardisation with a tiny scale magnifies a different order of the sum)
+                raw = terms.scale * (terms.matrix[items] @ terms.vector) + terms.offset
+                if terms.bias is not None:
+                    raw = raw + terms.bias
+                out[j] = coef[j, items] * (raw - mean[j, items]) / scale[j, items]
+            elif isinstance(terms, DotRow):
+                bias = _NO_BIAS if terms.bias is None else terms.bias
+                feed_kernel.dot_contributions(
+                    terms.vector,
+                    terms.matrix,
+                    items,
+                    terms.scale,
+                    terms.offset,
+                    bias,
+                    coef[j],
+                    mean[j],
+                    scale[j],
+                    out[j],
+                )
+            elif isinstance(terms, HistoryRow):
+                feed_kernel.history_contributions(
+                    terms.history, terms.matrix, items, coef[j], mean[j], scale[j], out[j]
+                )
+            else:
+                raw = component.row(user, items, as_of)
+                out[j] = coef[j, items] * (raw - mean[j, items]) / scale[j, items]
+        return out
+
+    def _shared_block(
+        self, keys: tuple[Hashable | None, ...], user: int, as_of: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The components whose rows are shared (a ``row_key``) and their standardised rows
+        stacked (kept per time and keys): one gather serves them all."""
+
+        def build() -> tuple[np.ndarray, np.ndarray]:
+            shared = [j for j, key in enumerate(keys) if key is not None]
+            rows = [self._standardised_row(self.names[j], keys[j], j, user, as_of) for j in shared]
+            n = len(self.cold_items())
+            block = np.vstack(rows) if rows else np.zeros((0, n))
+            return np.asarray(shared, np.int64), block
+
+        found = self.timed.at(as_of).get_or_build(("shared block", keys), build)
+        return found  # type: ignore[return-value]
+
+    def _standardised_row(
+        self, name: str, key: Hashable, j: int, user: int, as_of: float
+    ) -> np.ndarray:
+        """A shared row standardised over the whole catalogue (kept per time)."""
+
+        def build() -> np.ndarray:
+            coef, mean, scale, _ = self.head_rows()
+            raw = self._whole_row(name, key, user, as_of)
+            return coef[j] * (raw - mean[j]) / scale[j]
+
+        return self.timed.at(as_of).get_or_build(("standardised", name, key), build)  # type: ignore[return-value]
 
     def invalidate(self) -> None:
         """Drop the live caches (static ones are checked against their sources on use)."""
@@ -205,6 +279,47 @@ class FoldedScorer:
         scores = self._static_block(users, items)
         scores += self._live_rows(users, items, as_of)
         return scores
+
+    def score_row(self, user: int, as_of: float, candidates: int) -> np.ndarray | None:
+        """One employee's float32 scores over every item, as :meth:`score` computes them
+        when it scores whole rows (kept rows, or ``candidates`` above a quarter of the
+        items); None when :meth:`score` would score ``candidates`` columns alone (whose
+        float32 sums may differ in the last bit)."""
+        if self.rows is None and candidates * 4 <= len(self.cold_items()):
+            return None
+        users = np.asarray([user], np.int64)
+        scores = self._static_rows(users)
+        scores += self._live_rows(users, None, as_of)
+        return scores[0]
+
+    def score_parts(
+        self, user: int, as_of: float, candidates: int
+    ) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        """:meth:`score_row` before its two sums: the static row (a kept row itself: read,
+        never write) and the live rows (the item vector first) whose float32 sum, in order,
+        is added to it. None when :meth:`score_row` would be None, or a live part is not one
+        float32 row over every item (then only :meth:`score_row` sums it as :meth:`score`)."""
+        n = len(self.cold_items())
+        if self.rows is None and candidates * 4 <= n:
+            return None
+        users = np.asarray([user], np.int64)
+        parts = [self.item_vector(as_of)]
+        for name, component in self.components.items():
+            part = component.live_scores(users, None, as_of, self.folds[name])
+            if part is None:
+                continue
+            if part.dtype != np.float32 or part.shape != (1, n):
+                return None
+            parts.append(part[0])
+        return self._static_row(user), parts
+
+    def _static_row(self, user: int) -> np.ndarray:
+        """The static row of one employee: the kept one when there is one (not a copy)."""
+        rows = self.rows
+        if rows is None or user < 0:
+            return self._static_rows(np.asarray([user], np.int64))[0]
+        row = rows.get(user, self.static_sources())
+        return row if row is not None else self._static_rows(np.asarray([user], np.int64))[0]
 
     def item_vector(self, as_of: float) -> np.ndarray:
         """Every weighted item-only term at ``as_of`` over the catalogue (float32, cached)."""

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from recsys import lightfm_adapter as lfm
 from recsys.dataset import Dataset
 from recsys.matrix import FeatureMatrix
-from recsys.models.component import FitContext, Fold, RecommenderComponent, register
+from recsys.models.component import DotRow, FitContext, Fold, RecommenderComponent, register
 from recsys.models.lightfm_cf import LightFMBase
 
 
@@ -282,6 +282,18 @@ class Taste(LightFMHybrid, RecommenderComponent):
 
     def item_values(self, as_of: float) -> np.ndarray | None:
         return self.item_bias_
+
+    def row_terms(self, user: int, items: np.ndarray, as_of: float) -> DotRow | None:
+        """``u . v_i + b_u + b_i`` (:meth:`pairs`) as a dot row."""
+        known = user >= 0  # float32 as user_factors gives them
+        vector = (self.user_vectors_[user] if known else self.cold_vector_).astype(np.float32)
+        bias = np.float32(self.user_bias_[user] if known else self.cold_bias_)
+        return DotRow(
+            vector.astype(np.float64),
+            np.ascontiguousarray(self.item_vectors_),
+            offset=float(bias),
+            bias=self.item_bias_[items].astype(np.float64),
+        )
 
     def static_scores(
         self, users: np.ndarray, columns: np.ndarray | None, fold: Fold

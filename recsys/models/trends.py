@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from recsys.dataset import Dataset
 from recsys.matrix import rows_by_name, unit_rows
-from recsys.models.component import FitContext, Fold, ScoreComponent, register
+from recsys.models.component import DotRow, FitContext, Fold, ScoreComponent, register
 from recsys.models.decayed import Decayed, log_trend
 
 
@@ -68,7 +68,7 @@ class DepartmentTrend(Decayed, ScoreComponent):
         return out
 
     def row_key(self, user: int) -> Hashable | None:
-        return int(self.departments(np.asarray([user]))[0])
+        return int(self.user_department_[user]) if user >= 0 else -1
 
     def live_scores(
         self, users: np.ndarray, columns: np.ndarray | None, as_of: float, fold: Fold
@@ -181,6 +181,11 @@ class ColleagueTrend(Decayed, ScoreComponent):
         dot = np.einsum("ij,ij->i", self.user_rows(users), self.live_[items], dtype=np.float64)
         return dot * self.factor(times)
 
+    def row_terms(self, user: int, items: np.ndarray, as_of: float) -> DotRow | None:
+        """``q_u . live_i * factor(as_of)`` (:meth:`pairs`) as a dot row."""
+        vector = self.user_vectors_[user] if user >= 0 else self.cold_vector_
+        return DotRow(vector.astype(np.float64), self.live_, scale=float(self.factor(as_of)))
+
     def live_scores(
         self, users: np.ndarray, columns: np.ndarray | None, as_of: float, fold: Fold
     ) -> np.ndarray | None:
@@ -199,6 +204,8 @@ class ColleagueTrend(Decayed, ScoreComponent):
     def user_rows(self, users: np.ndarray) -> np.ndarray:
         """Unit taste vectors of ``users`` (the cold vector for -1)."""
         users = np.asarray(users, np.int64)
+        if len(users) and users.min() >= 0:  # every employee known: one gather
+            return self.user_vectors_[users]
         out = np.broadcast_to(self.cold_vector_, (len(users), len(self.cold_vector_))).copy()
         known = users >= 0
         out[known] = self.user_vectors_[users[known]]
