@@ -38,6 +38,7 @@ from recsys.models import RecentPopular
 from serving.health import describe, is_outage
 from tests.conftest import _unavailable
 from tests.pg_cluster import Cluster, ClusterError, bin_dir, free_port
+from tests.served import wait_ready
 from tests.test_serving_data import NOW, add_synthetic_org, fill_store, fit_influencers
 from tests.test_serving_registry import Models
 from training.registry import INFLUENCERS, RECOMMENDER
@@ -45,7 +46,6 @@ from training.registry import INFLUENCERS, RECOMMENDER
 ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = "frontend-token-0123456789"
 MANAGER = "manager-token-0123456789"
-READY_TIMEOUT = 180.0
 PERIOD = {"start": "2026-08-01T00:00:00Z", "end": "2026-11-27T00:00:00Z"}
 MODEL_FAILURES = 'advocacy_refresh_failures_total{kind="model"}'
 T = TypeVar("T")
@@ -156,7 +156,7 @@ def server(world: dict[str, Any], clusters: dict[str, Cluster]) -> Iterator[dict
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, process, log)
+        wait_ready(url, process, log)
         with httpx.Client(base_url=url, timeout=30) as client:
             yield {"client": client, "process": process, "log": log}
     finally:
@@ -291,20 +291,6 @@ def fit_popular(store: Store, folder: Path) -> None:
         items=IdMap.from_ids([str(c) for c in snapshot.content["content_id"]], "content"),
     )
     RecentPopular().fit(dataset).save(folder)
-
-
-def _wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"advocacy serve exited with {process.returncode}:\n{_tail(log)}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"the service was not ready in {READY_TIMEOUT} s:\n{_tail(log)}")
 
 
 def _tail(log: Path) -> str:
