@@ -9,6 +9,7 @@ there; requests only ever see a finished :class:`~serving.state.LiveState`.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import threading
 import time
@@ -56,6 +57,7 @@ class Refresher:
         catalogue_refresh: float = 30.0,
         event_follow: float = 1.0,
         score_cache_bytes: int = 0,
+        freeze_heap: bool = False,
         on_influencer: Callable[[], None] | None = None,
     ) -> None:
         self.holder = holder
@@ -71,9 +73,11 @@ class Refresher:
         self.catalogue_refresh = catalogue_refresh
         self.event_follow = event_follow
         self.score_cache_bytes = score_cache_bytes
+        self.freeze_heap = freeze_heap
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._work = threading.Lock()  # one refresh at a time (model or catalogue)
+        self._warming = threading.Lock()  # one warm-up of score rows at a time
         self._failing: dict[str, _Streak] = {}  # pollers whose last attempt failed
 
     # -- one-shot refreshes (also what the pollers call) -------------------------------
@@ -101,8 +105,12 @@ class Refresher:
             self.holder.swap(state, replayed_through=through)
             metrics.refreshed("model")
             logger.info("serving %s (%d items)", version.label, len(ranker.catalogue))
-            self._warm(model)  # live: feeds compute the rows not kept yet themselves
-            return True
+        # live already, and the catalogue poller free meanwhile: feeds compute the rows not
+        # kept yet themselves
+        self._warm(model)
+        if self.freeze_heap:
+            settle_heap()
+        return True
 
     def refresh_catalogue(self) -> bool:
         """Bring new, changed, expired or withdrawn content live; True if the state changed."""
@@ -147,9 +155,9 @@ class Refresher:
             logger.info(
                 "catalogue refreshed: %d items, %d new to the model", len(ids), len(missing)
             )
-            if missing:  # the kept score rows lack the new content: refill them (live)
-                self._warm(model)
-            return True
+        if missing:  # the kept score rows lack the new content: refill them (live)
+            self._warm(model)
+        return True
 
     def refresh_influencer(self) -> bool:
         """Load the influencer scorer's current version if it is new; True if loaded."""
@@ -285,9 +293,10 @@ class Refresher:
         if keep is None:
             return
         try:
-            started = time.perf_counter()
-            keep(self.score_cache_bytes)
-            added = model.warm_user_rows()  # type: ignore[attr-defined]
+            with self._warming:
+                started = time.perf_counter()
+                keep(self.score_cache_bytes)
+                added = model.warm_user_rows()  # type: ignore[attr-defined]
             logger.info(
                 "kept score rows of %d employees in %.1f s", added, time.perf_counter() - started
             )
@@ -308,3 +317,16 @@ class Refresher:
                 if probe is not None:
                     changes["catalogue_probe"] = probe
                 self.holder.swap(dataclasses.replace(state, **changes))
+
+
+def settle_heap() -> None:
+    """Collect the garbage, then freeze what is left (the loaded model, its catalogue and
+    caches) out of the cyclic garbage collector's reach.
+
+    A loaded worker holds ~800k tracked objects; without this, a full collection scans them
+    all (~0.5 s holding the interpreter, measured at 10k employees x 5k content) every
+    ~20 s under load. Called once per model swap: the frozen objects are unfrozen and
+    collected first, so a replaced model's reference cycles are freed."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()

@@ -103,6 +103,9 @@ class Dependencies:
     console_secret: bytes | None = None  # None: a random key per process
     console_session_hours: float = 8.0
     store_check: float = CHECK_INTERVAL  # seconds between probes of the store
+    # after each model load, freeze the heap out of the garbage collector's scans
+    # (:func:`serving.refresh.settle_heap`): for a process that serves and does little else
+    freeze_heap: bool = False
 
 
 def dependencies_from_config(config: ServingConfig) -> Dependencies:
@@ -137,6 +140,7 @@ def dependencies_from_config(config: ServingConfig) -> Dependencies:
         candidates_ttl=config.candidates_ttl,
         console_secret=None if config.console_secret is None else config.console_secret.encode(),
         console_session_hours=config.console_session_hours,
+        freeze_heap=True,  # the service's own process
     )
 
 
@@ -173,6 +177,7 @@ class Runtime:
             catalogue_refresh=deps.catalogue_refresh,
             event_follow=deps.event_follow,
             score_cache_bytes=deps.score_cache_bytes,
+            freeze_heap=deps.freeze_heap,
             # a polling service scores the organisation as soon as a scorer loads
             on_influencer=self.influencer_views.warm if deps.pollers else None,
         )

@@ -7,6 +7,8 @@ by hand here (``pollers=False``) except in the poller test.
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -17,8 +19,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from features.data.store import Store
+from recsys.models import Hybrid
 from serving.auth import Tokens
 from serving.model_source import FolderSource
+from serving.refresh import settle_heap
 from serving.runtime import Dependencies
 from serving.service import AdvocacyService, use_dependencies
 from tests.test_serving_data import (
@@ -387,6 +391,60 @@ def test_a_new_model_version_is_swapped_in(service, world) -> None:
     assert after["model_version"] != before
     assert "c13" in ids(after)  # content added live is given to the new model too
     assert "c05" not in ids(feed(client, "e5", k=100))  # shares survive the swap
+
+
+def test_the_catalogue_refreshes_while_a_new_model_warms_its_score_rows(
+    service, world, monkeypatch
+) -> None:
+    """The swap is live before its score rows are warmed, and the warm-up (seconds on a
+    large organisation) does not hold up the catalogue poller."""
+    client, instance, _ = service
+    refresher = instance.runtime.refresher
+    warming, release = threading.Event(), threading.Event()
+    original = Hybrid.warm_user_rows
+
+    def slow_warm(model: Hybrid, *args: object) -> int:
+        warming.set()
+        assert release.wait(30)
+        return original(model, *args)
+
+    monkeypatch.setattr(Hybrid, "warm_user_rows", slow_warm)
+    before = feed(client, "e1")["model_version"]
+    time.sleep(0.01)
+    fit_model(world["store"], world["folder"] / "model", seed=11)
+    swap = threading.Thread(target=refresher.refresh_model)
+    swap.start()
+    try:
+        assert warming.wait(60)
+        assert feed(client, "e1")["model_version"] != before  # served while warming
+        fresh = content().iloc[[1]].assign(content_id="c14", title="Fresh while warming")
+        write_table(world["store"], "content", fresh)
+        assert refresher.refresh_catalogue() is True  # not waiting for the warm-up
+        assert "c14" in ids(feed(client, "e2", k=100))
+    finally:
+        release.set()
+        swap.join(60)
+    assert not swap.is_alive()
+
+
+def test_a_model_swap_freezes_the_heap_when_the_process_asks(service, world) -> None:
+    """``freeze_heap`` (the service's own process): the loaded model is moved out of the
+    garbage collector's scans; each swap unfreezes and collects first."""
+    _, instance, _ = service
+    refresher = instance.runtime.refresher
+    assert refresher.freeze_heap is False  # an embedding process's heap is left alone
+    refresher.freeze_heap = True
+    try:
+        time.sleep(0.01)
+        fit_model(world["store"], world["folder"] / "model", seed=12)
+        assert refresher.refresh_model() is True
+        frozen = gc.get_freeze_count()
+        assert frozen > 1000
+        settle_heap()  # again: the same objects, not twice as many
+        assert gc.get_freeze_count() < 1.5 * frozen
+    finally:
+        refresher.freeze_heap = False
+        gc.unfreeze()
 
 
 def test_blank_ids_are_refused_and_bodies_are_not_logged(service, caplog) -> None:
