@@ -85,10 +85,13 @@ def rows_by_name(features: FeatureMatrix, ids: list[str], names: np.ndarray) -> 
 
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm (float64); zero rows stay zero."""
+    """Rows scaled to unit L2 norm (float64); zero rows stay zero.
+
+    The norms are ``np.linalg.norm(matrix, axis=1)``'s own arithmetic (the same values),
+    without its argument handling: a feed normalises one row per request."""
     matrix = np.asarray(matrix, np.float64)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+    norms = np.sqrt(np.add.reduce(matrix * matrix, axis=1, keepdims=True))
+    return np.divide(matrix, norms, out=np.zeros(matrix.shape), where=norms > 0)
 
 
 def save_matrix(matrix: FeatureMatrix, path: str | Path) -> None:

@@ -23,8 +23,20 @@ class Decayed:
         return decay(np.asarray(seconds, np.float64), self.half_life_days)
 
     def factor(self, times: np.ndarray | float) -> np.ndarray:
-        """Decay from ``reference_`` to each time (1 for times before it)."""
-        return self.decay(np.maximum(np.asarray(times, np.float64) - self.reference_, 0.0))
+        """Decay from ``reference_`` to each time (1 for times before it).
+
+        The factor of one time (a ``float``, as feeds ask it: several times per request, at
+        the same second) is remembered with the ``reference_`` and half-life of its
+        computation."""
+        if type(times) is not float:
+            return self.decay(np.maximum(np.asarray(times, np.float64) - self.reference_, 0.0))
+        key = (times, self.reference_, self.half_life_days)
+        last = self.__dict__.get("_last_factor")
+        if last is not None and last[0] == key:
+            return last[1]  # type: ignore[no-any-return]
+        value = self.decay(np.maximum(np.asarray(times, np.float64) - key[1], 0.0))
+        self.__dict__["_last_factor"] = (key, value)
+        return value
 
     def advance(self, times: np.ndarray) -> float:
         """Move ``reference_`` to the latest of ``times``; the factor to apply to old sums."""
