@@ -10,6 +10,8 @@ import pytest
 
 from features.data import times as pdtimes
 from recsys import times
+from recsys.matrix import unit_rows
+from recsys.models.decayed import Decayed
 
 PLUS2 = timezone(timedelta(hours=2))
 
@@ -95,3 +97,30 @@ def test_column_seconds_and_whole_seconds() -> None:
     naive = [datetime(2016, 11, 1, 0, 0, 1), "2016-11-01 00:00:02.9"]
     whole = pdtimes.whole_seconds(naive, format="ISO8601")
     assert whole.dtype == np.int64 and whole.tolist() == [1477958401, 1477958402]
+
+
+def test_a_decayed_factor_of_one_time_is_remembered_with_its_reference() -> None:
+    """``Decayed.factor`` of a float (a feed's time) equals the array path, before and after
+    the reference moves and the half-life changes."""
+    clock = Decayed()
+    clock.half_life_days, clock.reference_ = 7.0, 1_000_000.0
+    for moment in (1_000_000.0, 1_086_400.0, 1_086_400.0, 999_000.0):
+        assert clock.factor(moment) == clock.factor(np.asarray([moment]))[0]
+    assert clock.factor(1_000_000.0 + 7 * 86_400.0) == 0.5
+    assert clock.advance(np.asarray([1_000_000.0 + 7 * 86_400.0])) == 0.5
+    assert clock.factor(1_000_000.0 + 7 * 86_400.0) == 1.0  # the new reference
+    clock.half_life_days = 1.0
+    assert clock.factor(1_000_000.0 + 8 * 86_400.0) == 0.5
+
+
+def test_unit_rows_equal_numpy_norms() -> None:
+    rng = np.random.default_rng(3)
+    matrix = rng.standard_normal((40, 384))
+    matrix[5] = 0.0
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    expected = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+    assert np.array_equal(unit_rows(matrix), expected)
+    assert np.array_equal(
+        unit_rows(matrix.astype(np.float32)[:3]),
+        unit_rows(matrix.astype(np.float32)[:3].astype(np.float64)),
+    )
