@@ -118,6 +118,38 @@ _started = time.perf_counter()
 
 
 # -- the best k eligible items of a score row ----------------------------------------------
+def _inline(signature: str) -> Callable[[Callable[..., Any]], Any]:
+    """A compiled helper that the kernels inline (not called from Python)."""
+
+    def decorate(function: Callable[..., Any]) -> Any:
+        if numba is None:  # pragma: no cover
+            return function
+        return numba.njit(signature, inline="always", nogil=True)(function)
+
+    return decorate
+
+
+@_inline("int64(float64, int64, int64, int64, int64[::1], float64[::1])")
+def _keep_best(value, i, found, k, out_items, out_scores) -> int:  # pragma: no cover - compiled
+    """Insert position ``i`` with ``value`` into the ``found`` best so far (at most ``k``,
+    best first; a tie keeps the earlier position ahead; a value that is not finite is
+    skipped); returns the new count."""
+    if not np.isfinite(value):
+        return found
+    if found == k:
+        if value <= out_scores[k - 1]:  # ties: the earlier (lower) position stays
+            return found
+        found -= 1
+    j = found
+    while j > 0 and out_scores[j - 1] < value:
+        out_scores[j] = out_scores[j - 1]
+        out_items[j] = out_items[j - 1]
+        j -= 1
+    out_scores[j] = value
+    out_items[j] = i
+    return found + 1
+
+
 @_compile(
     [
         numba.types.int64(row, numba.types.boolean[::1], numba.types.int64, _I8, _F8)
@@ -134,23 +166,8 @@ def top_eligible(
     to ``out_items`` / ``out_scores`` (as float64); returns how many were found."""
     found = 0
     for i in range(scores.shape[0]):
-        if not eligible[i]:
-            continue
-        value = np.float64(scores[i])
-        if not np.isfinite(value):
-            continue
-        if found == k:
-            if value <= out_scores[k - 1]:  # ties: the earlier (lower) position stays
-                continue
-            found -= 1
-        j = found
-        while j > 0 and out_scores[j - 1] < value:
-            out_scores[j] = out_scores[j - 1]
-            out_items[j] = out_items[j - 1]
-            j -= 1
-        out_scores[j] = value
-        out_items[j] = i
-        found += 1
+        if eligible[i]:
+            found = _keep_best(np.float64(scores[i]), i, found, k, out_items, out_scores)
     return found
 
 
@@ -179,20 +196,7 @@ def top_eligible_sum(
         if parts > 2:
             live = np.float32(live + third[i])
         value = np.float64(np.float32(static[i] + live))
-        if not np.isfinite(value):
-            continue
-        if found == k:
-            if value <= out_scores[k - 1]:
-                continue
-            found -= 1
-        j = found
-        while j > 0 and out_scores[j - 1] < value:
-            out_scores[j] = out_scores[j - 1]
-            out_items[j] = out_items[j - 1]
-            j -= 1
-        out_scores[j] = value
-        out_items[j] = i
-        found += 1
+        found = _keep_best(value, i, found, k, out_items, out_scores)
     return found
 
 
