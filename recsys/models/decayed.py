@@ -33,7 +33,7 @@ class Decayed:
         key = (times, self.reference_, self.half_life_days)
         last = self.__dict__.get("_last_factor")
         if last is not None and last[0] == key:
-            return last[1]  # type: ignore[no-any-return]
+            return last[1]
         value = self.decay(np.maximum(np.asarray(times, np.float64) - key[1], 0.0))
         self.__dict__["_last_factor"] = (key, value)
         return value
