@@ -119,14 +119,14 @@ def world(
     clusters: dict[str, Cluster], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("faults")
-    with ThreadPoolExecutor(1) as pool:  # MLflow makes its tables while the store is filled
-        registry = pool.submit(Models, clusters["registry"].url(), folder / "artifacts")
-        store = Store.open(clusters["store"].url())
-        fill_store(store)
-        add_synthetic_org(store, folder / "org", employees=40)
-        fit_popular(store, folder / "rec")
-        fit_influencers(store, folder / "inf")
-        models = registry.result()
+    # one after the other: MLflow making its tables (~2 s) on a thread beside Store.open once
+    # raced SQLAlchemy's lazy imports ("partially initialized module sqlalchemy.orm.exc")
+    models = Models(clusters["registry"].url(), folder / "artifacts")
+    store = Store.open(clusters["store"].url())
+    fill_store(store)
+    add_synthetic_org(store, folder / "org", employees=40)
+    fit_popular(store, folder / "rec")
+    fit_influencers(store, folder / "inf")
     assert models.publish(RECOMMENDER, folder / "rec") == "1"
     assert models.publish(INFLUENCERS, folder / "inf") == "1"
     yield {"store": store, "folder": folder, "models": models}
