@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,10 +33,9 @@ from features.data.store import Store
 from features.data.validation import ValidationContext
 from features.snapshot import Snapshot
 from serving.model_source import FolderSource
-from tests.served import ADMIN, FRONTEND, MANAGER, free_port, wait_ready
+from tests.served import launch, serving
 from training.registry import INFLUENCERS
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 CHROMIUM_FLAGS = (
@@ -168,34 +165,11 @@ def _opt_out(store: Store, org: Path, employee_id: str, now: datetime) -> None:
 @contextmanager
 def served(org: Org) -> Iterator[tuple[str, Path]]:
     """``advocacy serve`` over ``org`` in a subprocess: its URL and its log file."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "ADVOCACY_TOKENS": f"{FRONTEND}:frontend,{MANAGER}:manager,{ADMIN}:admin",
-        "ADVOCACY_CONSOLE_SECRET": CONSOLE_SECRET,
-        "BENTOML_HOME": str(org.folder / "bentoml"),
-        "BENTOML_DO_NOT_TRACK": "True",
-        "OPENBLAS_NUM_THREADS": "1",
-    }
-    log = org.folder / "server.log"
-    serve = "import typer; from training.commands.serve import serve; typer.run(serve)"
-    command = [sys.executable, "-c", serve, "--port", str(port), "--host", "127.0.0.1"]
-    command += ["--db", org.store.url, "--model-dir", str(org.folder / "model")]
-    command += ["--influencer-dir", str(org.folder / "influencers")]
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(ROOT)
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, process, log)
-        yield url, log
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    options = ["--model-dir", str(org.folder / "model")]
+    options += ["--influencer-dir", str(org.folder / "influencers")]
+    env = {"ADVOCACY_CONSOLE_SECRET": CONSOLE_SECRET}
+    with serving(launch(org.folder, org.store.url, options, env=env)) as (server,):
+        yield server.url, server.log
 
 
 MAX_SHOT_HEIGHT = 1800

@@ -41,29 +41,40 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
+def wait_ready(
+    url: str,
+    process: subprocess.Popen,
+    log: Path,
+    path: str = "/readyz",
+    timeout: float = READY_TIMEOUT,
+) -> None:
+    """Until ``url + path`` answers 200 (``/livez`` for a server that is never ready)."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(
                 f"bentoml serve exited with {process.returncode}:\n{log.read_text()[-3000:]}"
             )
         try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(0.5)
-    pytest.fail(f"the service was not ready in {READY_TIMEOUT} s:\n{log.read_text()[-3000:]}")
+        time.sleep(0.25)
+    pytest.fail(f"{path} did not answer 200 in {timeout} s:\n{log.read_text()[-3000:]}")
 
 
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
+def stop(*processes: subprocess.Popen) -> None:
+    """SIGTERM to every one at once, then wait for each (a server takes ~2 s to go)."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
 
 
 def launch(
@@ -108,5 +119,4 @@ def serving(*launched: Served) -> Iterator[list[Served]]:
             wait_ready(server.url, server.process, server.log)
         yield list(launched)
     finally:
-        for server in launched:
-            stop(server.process)
+        stop(*(server.process for server in launched))

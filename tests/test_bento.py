@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from deploy.pin_requirements import closure, project_requirements, render
-from tests.served import free_port
+from tests.served import free_port, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("recsys", "features", "training", "serving")
@@ -154,26 +153,12 @@ def served_bento(
     try:
         yield f"http://127.0.0.1:{port}", process, log
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def test_the_built_bento_starts_and_answers_livez(served_bento, bento: Path) -> None:
     url, process, log = served_bento
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()[-3000:]
-        try:
-            if httpx.get(f"{url}/livez", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    else:
-        pytest.fail(f"/livez did not answer in 120 s:\n{log.read_text()[-3000:]}")
+    wait_ready(url, process, log, path="/livez", timeout=120)
     assert httpx.get(f"{url}/readyz", timeout=5).status_code == 503  # no model in the folder
     workers = [
         child

@@ -29,8 +29,6 @@ from features.data.reviews import review_history
 from serving.console.session import SESSION_COOKIE
 from tests.conftest import IN_CI
 from tests.console_browser import (
-    FRONTEND,
-    MANAGER,
     Org,
     build_org,
     chrome,
@@ -39,6 +37,7 @@ from tests.console_browser import (
     screenshot,
     served,
 )
+from tests.served import FRONTEND, MANAGER
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 

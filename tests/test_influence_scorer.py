@@ -307,6 +307,45 @@ def test_boosted_stumps_find_the_step_that_decides_every_pair() -> None:
     assert stumps.rounds == 50
 
 
+@pytest.mark.parametrize(
+    ("rows", "values", "min_leaf"),
+    [(3000, "normal", 20), (2000, "ties", 20), (400, "levels", 20), (1500, "heavy", 5)],
+)
+def test_each_stump_is_the_split_scikit_learns_tree_makes(
+    rows: int, values: str, min_leaf: int
+) -> None:
+    """The stump finder (columns sorted once) against ``DecisionTreeRegressor(max_depth=1)``
+    on weighted targets: the same feature and threshold, the same leaf values."""
+    from sklearn.tree import DecisionTreeRegressor
+
+    from recsys.influence.boosting import _StumpFinder
+
+    rng = np.random.default_rng(rows)
+    x = {
+        "normal": lambda: rng.normal(size=(rows, 9)),
+        "ties": lambda: np.round(rng.normal(size=(rows, 6)), 1),
+        "levels": lambda: rng.integers(0, 3, size=(rows, 4)).astype(float),
+        "heavy": lambda: np.log1p(rng.pareto(1.0, size=(rows, 5)) * 1e4),
+    }[values]()
+    finder = _StumpFinder(x, min_leaf)
+    tree = DecisionTreeRegressor(max_depth=1, min_samples_leaf=min_leaf)
+    for _ in range(15):
+        target, weight = rng.normal(size=rows), rng.random(rows) + 0.01
+        t = tree.fit(x, target, sample_weight=weight).tree_
+        found = finder.fit(target, weight)
+        assert found is not None and t.node_count == 3
+        assert found[:2] == (int(t.feature[0]), float(t.threshold[0]))
+        expected = [float(t.value[1].ravel()[0]), float(t.value[2].ravel()[0])]
+        np.testing.assert_allclose(found[2:], expected, rtol=1e-9, atol=1e-12)
+    assert finder.fit(np.ones(rows), np.ones(rows)) is None  # a pure node is a leaf
+    assert (
+        _StumpFinder(x[: 2 * min_leaf - 1], min_leaf).fit(
+            rng.normal(size=2 * min_leaf - 1), np.ones(2 * min_leaf - 1)
+        )
+        is None
+    )  # too few rows for two leaves
+
+
 @pytest.mark.parametrize("learner", ["boosted", "blend"])
 def test_boosted_pairwise_scorer_is_additive_exact_and_persists(
     learner: str, tmp_path: Path

@@ -10,11 +10,8 @@ catalogue and the registry every second.
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -38,14 +35,11 @@ from recsys.models import RecentPopular
 from serving.health import describe, is_outage
 from tests.conftest import _unavailable
 from tests.pg_cluster import Cluster, ClusterError, bin_dir, free_port
-from tests.served import wait_ready
+from tests.served import FRONTEND, MANAGER, launch, serving
 from tests.test_serving_data import NOW, add_synthetic_org, fill_store, fit_influencers
 from tests.test_serving_registry import Models
 from training.registry import INFLUENCERS, RECOMMENDER
 
-ROOT = Path(__file__).resolve().parents[1]
-FRONTEND = "frontend-token-0123456789"
-MANAGER = "manager-token-0123456789"
 PERIOD = {"start": "2026-08-01T00:00:00Z", "end": "2026-11-27T00:00:00Z"}
 MODEL_FAILURES = 'advocacy_refresh_failures_total{kind="model"}'
 T = TypeVar("T")
@@ -119,14 +113,14 @@ def world(
     clusters: dict[str, Cluster], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("faults")
-    with ThreadPoolExecutor(1) as pool:  # MLflow makes its tables while the store is filled
-        registry = pool.submit(Models, clusters["registry"].url(), folder / "artifacts")
-        store = Store.open(clusters["store"].url())
-        fill_store(store)
-        add_synthetic_org(store, folder / "org", employees=40)
-        fit_popular(store, folder / "rec")
-        fit_influencers(store, folder / "inf")
-        models = registry.result()
+    # one after the other: MLflow making its tables (~2 s) on a thread beside Store.open once
+    # raced SQLAlchemy's lazy imports ("partially initialized module sqlalchemy.orm.exc")
+    models = Models(clusters["registry"].url(), folder / "artifacts")
+    store = Store.open(clusters["store"].url())
+    fill_store(store)
+    add_synthetic_org(store, folder / "org", employees=40)
+    fit_popular(store, folder / "rec")
+    fit_influencers(store, folder / "inf")
     assert models.publish(RECOMMENDER, folder / "rec") == "1"
     assert models.publish(INFLUENCERS, folder / "inf") == "1"
     yield {"store": store, "folder": folder, "models": models}
@@ -136,35 +130,12 @@ def world(
 @pytest.fixture(scope="module")
 def server(world: dict[str, Any], clusters: dict[str, Cluster]) -> Iterator[dict[str, Any]]:
     folder: Path = world["folder"]
-    port = free_port()
-    env = {
-        **os.environ,
-        "ADVOCACY_TOKENS": f"{FRONTEND}:frontend,{MANAGER}:manager",
-        "ADVOCACY_DATA_DIR": str(folder / "data"),
-        "BENTOML_HOME": str(folder / "bentoml"),
-        "BENTOML_DO_NOT_TRACK": "True",
-        "OPENBLAS_NUM_THREADS": "1",
-    }
-    log = folder / "server.log"
-    serve = "import typer; from training.commands.serve import serve; typer.run(serve)"
-    command = [sys.executable, "-c", serve, "--port", str(port), "--host", "127.0.0.1"]
-    command += ["--db", clusters["store"].url(), "--tracking-uri", clusters["registry"].url()]
-    command += ["--catalogue-refresh", "1", "--model-refresh", "1"]
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(ROOT)
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, process, log)
-        with httpx.Client(base_url=url, timeout=30) as client:
-            yield {"client": client, "process": process, "log": log}
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    options = ["--tracking-uri", clusters["registry"].url()]
+    options += ["--catalogue-refresh", "1", "--model-refresh", "1"]
+    env = {"ADVOCACY_DATA_DIR": str(folder / "data")}
+    launched = launch(folder, clusters["store"].url(), options, env=env)
+    with serving(launched) as (served,), httpx.Client(base_url=served.url, timeout=30) as client:
+        yield {"client": client, "process": served.process, "log": served.log}
 
 
 # -- the store ------------------------------------------------------------------------------

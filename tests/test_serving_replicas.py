@@ -3,7 +3,8 @@ workers, share their live state through the store's event log: a share posted to
 the others' feeds within 2 s, trending from events posted to one shows in the others,
 events imported with ``advocacy data import`` reach them all, and a restarted process
 rebuilds its state from the model and the events after its training cut-off, applying none
-twice."""
+twice. The two-worker service also shows that ``--workers 2`` runs two worker processes that
+each load the model and answer."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
 from features.data.event_log import EventLog
 from features.data.store import Store
-from tests.served import ROOT, Served, launch, serving
+from tests.served import FRONTEND, ROOT, Served, launch, serving
 from tests.test_serving_data import NOW, add_synthetic_org, fill_store, fit_model
+from tests.test_serving_workers import worker_processes
 
 FOLLOW_GOAL = 2.0  # seconds, the issue's goal for a share to reach every process
 EMPLOYEE = "e1"
@@ -46,7 +49,9 @@ def organisation(module_pg_store: Store, tmp_path_factory: pytest.TempPathFactor
 
 def _launch(store: Store, folder: Path, name: str, workers: int = 1) -> Served:
     options = ["--model-dir", str(folder / "model"), "--workers", str(workers)]
-    return launch(folder / name, store.url, options)
+    # the worker count and the console key come from the command line and the run alone
+    unset = ("ADVOCACY_WORKERS", "ADVOCACY_CONSOLE_SECRET")
+    return launch(folder / name, store.url, options, unset=unset)
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +152,32 @@ def test_trending_from_events_posted_to_one_shows_in_the_other(
     after = dict(feed(b, reader))
     assert after.get(target, -np.inf) > before[target], (before, after)
     assert not feed_differences(a, b, [reader, EMPLOYEE])
+
+
+def test_two_workers_run_and_answer(two_workers: Served) -> None:
+    """``advocacy serve --workers 2`` runs two BentoML worker processes that each load the
+    model and answer."""
+    log = two_workers.log
+    workers = worker_processes(two_workers.process.pid)
+    assert len(workers) == 2, [w.cmdline() for w in workers]
+    # the workers import the project from its root (this tree), not an installed copy
+    assert {w.cwd() for w in workers} == {str(ROOT)}
+    # one console key for both, made for the run: a sign-in holds on either worker
+    keys = {w.environ().get("ADVOCACY_CONSOLE_SECRET") for w in workers}
+    assert len(keys) == 1 and len(keys.pop() or "") >= 32
+    assert "with 2 workers" in log.read_text()
+    # each worker builds its own service instance (and loads the model)
+    started = [f"advocacy:{n}] Service advocacy initialized" for n in (1, 2)]
+    assert until(lambda: all(line in log.read_text() for line in started), 60.0) is not None, (
+        log.read_text()[-3000:]
+    )
+    headers = {"Authorization": f"Bearer {FRONTEND}"}
+    for _ in range(8):  # new connections: either worker may accept each
+        with httpx.Client(base_url=two_workers.url, timeout=30) as client:
+            assert until(lambda c=client: c.get("/readyz").status_code == 200, 60.0) is not None
+            answer = client.post("/feed", json={"employee_id": "e1", "k": 5}, headers=headers)
+        assert answer.status_code == 200, answer.text
+        assert len(answer.json()["items"]) == 5
 
 
 def test_a_share_posted_to_one_worker_leaves_every_workers_feeds(

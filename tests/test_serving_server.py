@@ -27,7 +27,9 @@ from tests.test_serving_data import (
     write_table,
 )
 
-SCHEMATHESIS_EXAMPLES = 30
+#: Cases per operation and phase: 12 make ~1,070 in all, a margin above the 1,000 asserted (10
+#: made 1,043; 30, the former value, 1,347: the coverage phase makes most whatever the number)
+SCHEMATHESIS_EXAMPLES = 12
 
 
 @pytest.fixture(scope="module")
@@ -175,8 +177,8 @@ def test_schemathesis_checks_all_pass_over_the_published_spec(server, tmp_path) 
     (with the repository's schemathesis.toml): every operation of the spec, the coverage,
     fuzzing and stateful phases, every check (no server error, statuses, content types,
     headers and bodies as published, valid data accepted, invalid data refused, the token
-    enforced). ``SCHEMATHESIS_EXAMPLES`` cases per operation and phase: ~1,300 in all, ~2 min
-    here."""
+    enforced). ``SCHEMATHESIS_EXAMPLES`` cases per operation and phase: ~1,070 in all (the
+    assertion asks for 1,000)."""
     report = tmp_path / "schemathesis.json"
     st = [sys.executable, "-c", "from schemathesis.cli import schemathesis; schemathesis()"]
     config = ["--config-file", str(ROOT / "schemathesis.toml")]

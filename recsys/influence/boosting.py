@@ -2,9 +2,12 @@
 
 A sum of stumps is a sum of one step function per feature (a generalised additive model), so
 the per-feature terms of the score are exact contributions, like the spline model's. Each round
-fits scikit-learn's ``DecisionTreeRegressor(max_depth=1)`` to the Newton pseudo-residuals
-``-g / h`` of the loss with weights ``h`` (second-order boosting) and adds
-``learning_rate`` times its leaf values to every row's score.
+fits a stump to the Newton pseudo-residuals ``-g / h`` of the loss with weights ``h``
+(second-order boosting) and adds ``learning_rate`` times its leaf values to every row's score.
+The stump is the split scikit-learn's ``DecisionTreeRegressor(max_depth=1, min_samples_leaf)``
+makes (same feature and threshold, leaf values equal to ~1e-13; tests compare the two), found
+by :class:`_StumpFinder` from the columns sorted once instead of re-sorted every round: a
+round ~4x faster (the PeerIndex benchmark, 1,750 rounds: 13 s -> 3.5 s, the same model).
 
 Losses
     ``pairs``: rows are ``[A; B]`` (two halves), the score of a pair is ``F(A) - F(B)`` and the
@@ -24,11 +27,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import expit, log_expit
-from sklearn.tree import DecisionTreeRegressor
 
 logger = logging.getLogger(__name__)
 
 LOSSES = ("pairs", "labels")
+_EPSILON = float(np.finfo(np.float64).eps)  # scikit-learn's: a node this pure is a leaf
+_FEATURE_THRESHOLD = 1e-7  # scikit-learn's: values closer than this are not split apart
 
 
 @dataclass(frozen=True)
@@ -146,25 +150,72 @@ def _boost(
             held = held + init[1]
     stumps: list[tuple[int, float, float, float]] = []
     curve = np.zeros(rounds if validate else 0)
-    tree = DecisionTreeRegressor(max_depth=1, min_samples_leaf=min_leaf)
+    finder = _StumpFinder(x, min_leaf) if rounds else None
     for r in range(rounds):
         g, h = _gradients(score, y, loss)
         h = np.maximum(h, 1e-12)
-        tree.fit(x, -g / h, sample_weight=h)
-        t = tree.tree_
-        if t.node_count < 3:  # no split helps: nothing left to learn
+        split = finder.fit(-g / h, h) if finder is not None else None
+        if split is None:  # no split helps: nothing left to learn
             if validate is not None and held is not None:
                 curve[r:] = curve[r - 1] if r else _loss(held, validate[1], loss)
             break
-        feature, threshold = int(t.feature[0]), float(t.threshold[0])
-        left = learning_rate * float(t.value[1].ravel()[0])
-        right = learning_rate * float(t.value[2].ravel()[0])
+        feature, threshold, left_value, right_value = split
+        left, right = learning_rate * left_value, learning_rate * right_value
         stumps.append((feature, threshold, left, right))
         score += np.where(x[:, feature] <= threshold, left, right)
         if validate is not None and held is not None:
             held += np.where(validate[0][:, feature] <= threshold, left, right)
             curve[r] = _loss(held, validate[1], loss)
     return stumps, curve
+
+
+class _StumpFinder:
+    """The best depth-1 regression tree of weighted targets over the fixed rows ``x``: the
+    split scikit-learn's ``DecisionTreeRegressor(max_depth=1, min_samples_leaf=min_leaf)``
+    makes (``x`` as float32 like it; splits only between values further apart than
+    ``_FEATURE_THRESHOLD``, each side with ``min_leaf`` rows or more; the largest
+    ``sum_left^2 / w_left + sum_right^2 / w_right``, the first position of the first feature
+    on a tie; the threshold half-way). The columns are sorted once; each fit is two cumulative
+    sums over them."""
+
+    def __init__(self, x: np.ndarray, min_leaf: int) -> None:
+        values = np.asarray(x, dtype=np.float32).astype(np.float64).T  # one row per feature
+        self.order = np.argsort(values, axis=1, kind="stable")
+        self.sorted = np.take_along_axis(values, self.order, axis=1)
+        n = values.shape[1]
+        left = np.arange(1, n)  # the rows left of a split between sorted p and p + 1
+        self.valid = (
+            (self.sorted[:, 1:] > self.sorted[:, :-1] + _FEATURE_THRESHOLD)
+            & (left >= min_leaf)
+            & (n - left >= min_leaf)
+        )
+
+    def fit(self, target: np.ndarray, weight: np.ndarray) -> tuple[int, float, float, float] | None:
+        """``(feature, threshold, left value, right value)`` (rows ``<= threshold`` go left;
+        values are weighted means), or None when no split is allowed or the node is pure."""
+        if not self.valid.size:
+            return None
+        weighted = weight * target
+        total_w, total = float(weight.sum()), float(weighted.sum())
+        if float((weighted * target).sum()) / total_w - (total / total_w) ** 2 <= _EPSILON:
+            return None
+        left_w = np.cumsum(weight[self.order], axis=1)[:, :-1]
+        left = np.cumsum(weighted[self.order], axis=1)[:, :-1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            proxy = left * left / left_w + (total - left) ** 2 / (total_w - left_w)
+        proxy[~self.valid] = -np.inf
+        positions = np.argmax(proxy, axis=1)
+        best = proxy[np.arange(len(proxy)), positions]
+        feature = int(np.argmax(best))
+        if not np.isfinite(best[feature]):
+            return None
+        p = int(positions[feature])
+        low, high = float(self.sorted[feature, p]), float(self.sorted[feature, p + 1])
+        threshold = low / 2.0 + high / 2.0
+        if threshold == high or not np.isfinite(threshold):
+            threshold = low
+        w, s = float(left_w[feature, p]), float(left[feature, p])
+        return feature, threshold, s / w, (total - s) / (total_w - w)
 
 
 def _collect(

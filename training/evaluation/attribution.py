@@ -1,12 +1,15 @@
 """The ``synthetic-attribution`` benchmark: every attribution model against the planted
 causal truth of synthetic organisations, all in the same run.
 
-Per seed: a synthetic organisation (``features.data.synthetic``) is written as contract
-files and imported into a fresh SQLite store, exactly as a company's data would be; every
-registered model attributes all its conversions (``training.attribution_job``: same paths,
-same lookback, same channel). Each model's credit per advocate and per content item is
-compared with the true causal credit (the conversions each one's clicks caused, from the
-generator's latent causes, never from a contract table):
+Per seed: a synthetic organisation (``features.data.synthetic``) is generated, and the
+tables attribution reads (advocates, content, the share events, link clicks and conversions)
+are written as contract files and imported into a fresh SQLite store, exactly as a company's
+data would be (the views, likes, accounts and edges it never reads are left out: four fifths
+of the rows, and most of a seed's time); every registered model attributes all its
+conversions (``training.attribution_job``: same paths, same lookback, same channel). Each
+model's credit per advocate and per content item is compared with the true causal credit
+(the conversions each one's clicks caused, from the generator's latent causes, never from a
+contract table):
 
 - ``spearman``: rank correlation between estimated and true credit over the advocates
   (content items) that could be credited or truly earned credit: those with a touch on a
@@ -29,6 +32,7 @@ test with ``spearman_all_clicked``.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from datetime import timedelta
@@ -40,7 +44,7 @@ from scipy.stats import spearmanr
 
 from features.data.importer import import_path
 from features.data.store import Store
-from features.data.synthetic import OrgConfig, generate, write
+from features.data.synthetic import OrgConfig, SyntheticOrg, generate, write
 from features.data.validation import ValidationContext
 from recsys.attribution import MODELS
 from training.attribution_job import DEFAULT_CHANNEL, Attribution, AttributionRequest, attribute
@@ -49,6 +53,8 @@ LEVELS = {"advocate": "advocate", "content": "content"}
 DATA_DRIVEN = ("markov", "shapley")
 BASELINE = "last_touch"
 MEASURES = ("spearman", "nae", "spearman_all_clicked")
+#: What :func:`attribution_tables` keeps.
+ATTRIBUTION_TABLES = ("advocates", "content", "interactions", "link_clicks", "conversions")
 
 
 def run_synthetic_attribution(
@@ -99,7 +105,7 @@ def run_synthetic_attribution(
 def _run_seed(config: OrgConfig, names: tuple[str, ...], lookback: float, channel: str) -> dict:
     org = generate(config)
     with tempfile.TemporaryDirectory(prefix="advocacy-attribution-") as folder:
-        write(org, Path(folder) / "org")
+        write(attribution_tables(org), Path(folder) / "org")
         store = Store.open(f"sqlite:///{Path(folder) / 'store.db'}")
         try:
             context = ValidationContext(config.end + timedelta(days=1))
@@ -123,6 +129,16 @@ def _run_seed(config: OrgConfig, names: tuple[str, ...], lookback: float, channe
         finally:
             store.dispose()
     return result
+
+
+def attribution_tables(org: SyntheticOrg) -> SyntheticOrg:
+    """``org`` with only the tables attribution reads, and of the interactions only the
+    shares: :func:`~features.click_paths.read_click_paths` joins clicks to their share
+    event, its advocate and its content item, and reads nothing else."""
+    tables = {name: org.tables[name] for name in ATTRIBUTION_TABLES}
+    events = tables["interactions"]
+    tables["interactions"] = events.loc[events["event_type"] == "share"]
+    return dataclasses.replace(org, tables=tables)
 
 
 def _data(org) -> dict[str, object]:
