@@ -77,7 +77,10 @@ class Refresher:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._work = threading.Lock()  # one refresh at a time (model or catalogue)
-        self._warming = threading.Lock()  # one warm-up of score rows at a time
+        # one warm-up of score rows at a time; a request meanwhile is left to the running one
+        self._warming = threading.Lock()
+        self._warm_running = False
+        self._warm_next: Recommender | None = None
         self._failing: dict[str, _Streak] = {}  # pollers whose last attempt failed
 
     # -- one-shot refreshes (also what the pollers call) -------------------------------
@@ -288,15 +291,32 @@ class Refresher:
 
     def _warm(self, model: Recommender) -> None:
         """Keep per-employee score rows in a model that can (the hybrid) and fill them;
-        safe beside requests and events. A failure only costs speed."""
+        safe beside requests and events. A failure only costs speed.
+
+        One warm-up runs at a time, and a poller never waits for another's: asked while one
+        runs, this returns at once and the running warm-up goes again for ``model`` (the
+        latest asked) when it is done."""
+        with self._warming:
+            if self._warm_running:
+                self._warm_next = model
+                return
+            self._warm_running = True
+        while True:
+            self._warm_once(model)
+            with self._warming:
+                if self._warm_next is None:
+                    self._warm_running = False
+                    return
+                model, self._warm_next = self._warm_next, None
+
+    def _warm_once(self, model: Recommender) -> None:
         keep = getattr(model, "keep_user_rows", None)
         if keep is None:
             return
         try:
-            with self._warming:
-                started = time.perf_counter()
-                keep(self.score_cache_bytes)
-                added = model.warm_user_rows()  # type: ignore[attr-defined]
+            started = time.perf_counter()
+            keep(self.score_cache_bytes)
+            added = model.warm_user_rows()  # type: ignore[attr-defined]
             logger.info(
                 "kept score rows of %d employees in %.1f s", added, time.perf_counter() - started
             )
