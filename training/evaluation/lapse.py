@@ -85,6 +85,7 @@ def deskdrop_lapse(
     rows = {t: _rows(log, t, horizon_days) for t in sorted(set(grid) | set(origins))}
     per_window: dict[str, dict[str, dict]] = {name: {} for name in MODELS}
     skipped: dict[str, str] = {}
+    training: dict[str, dict[str, int]] = {}
     for origin in origins:
         train = [t for t in grid if t + horizon <= origin and len(rows[t][1])]
         x, y = rows[origin]
@@ -100,9 +101,8 @@ def deskdrop_lapse(
         models |= {name: baseline(name, names) for name in BASELINES}
         for name, model in models.items():
             p = model.fit(x_train, y_train).predict_proba(x)
-            entry = window_metrics(y, p)
-            entry |= {"train_origins": len(train), "train_rows": len(y_train)}
-            per_window[name][utc(int(origin))] = entry
+            per_window[name][utc(int(origin))] = window_metrics(y, p)
+        training[utc(int(origin))] = {"origins": len(train), "rows": len(y_train)}
     entries = {name: {**_means(w), "windows": w} for name, w in per_window.items()}
     protocol = {
         "horizon_days": horizon_days,
@@ -112,6 +112,7 @@ def deskdrop_lapse(
         "baselines": "recency = days since last event, frequency = -events in 60 days;"
         " probability = logistic fit of the label on the score over the training rows",
         "features": list(names),
+        "training_rows": training,
         "skipped_windows": skipped,
     }
     return result(BENCHMARK, protocol, entries, started)
