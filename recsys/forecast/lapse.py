@@ -216,7 +216,8 @@ class LapseModel(BaseEstimator):
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         """Log-odds of lapsing: ``intercept_ + contributions(X).sum(axis=1)``."""
-        return self.intercept_ + self.contributions(X).sum(axis=1)
+        parts = self.contributions(X)
+        return self.intercept_ + parts.sum(axis=1)
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         """``coef_j * z_j`` per row and feature (log-odds of lapsing, exact)."""
