@@ -4,6 +4,7 @@ the baselines, ``advocacy evaluate deskdrop-lapse`` and the real DeskDrop figure
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +31,10 @@ from training.evaluation.lapse import deskdrop_lapse
 
 KINDS = ("LIKE", "VIEW")
 ORIGIN = 100 * DAY
+MODEL_NAMES = ("lapse", "recency", "frequency")
 
 
-def tiny_log(extra: list[tuple[float, int, int]] = ()) -> ActivityLog:  # type: ignore[assignment]
+def tiny_log(extra: Sequence[tuple[float, int, int]] = ()) -> ActivityLog:
     """(day, person, kind) rows: person 0 at days 40, 90 (LIKE), 95; person 1 at day 10;
     person 2 at day 99.5 and after the origin at day 105."""
     rows = [(95.0, 0, 1), (90.0, 0, 0), (40.0, 0, 1), (10.0, 1, 1), (99.5, 2, 1), (105.0, 2, 1)]
@@ -216,3 +218,31 @@ def test_cli_json_table_and_errors(tmp_path: Path) -> None:
     assert cli("deskdrop-lapse", "--data", str(tmp_path / "nope")).exit_code == 2
     bad = cli(*args[:3], "--windows", "May")
     assert bad.exit_code == 2 and "May" in bad.output
+
+
+def test_deskdrop_lapse_real(shared_data: Path) -> None:
+    """The measured figures on the real DeskDrop log (docs/lapse.md). The issue's goal (lapse
+    beats the better baseline by >= 0.03 AUC on every window, Brier below both) is met for the
+    Brier score everywhere but for the AUC margin only on 2016-08, -09 and -12: asserted as
+    measured, so that a change that loses ground fails."""
+    from training.evaluation.protocols import read_deskdrop_events
+
+    result = deskdrop_lapse(read_deskdrop_events(shared_data / "deskdrop"))
+    models = result["models"]
+    assert list(result["protocol"]["skipped_windows"]) == ["2016-04-01T00:00:00+00:00"]
+    windows = list(models["lapse"]["windows"])
+    assert [w[:7] for w in windows] == [f"2016-{m:02d}" for m in range(5, 13)]
+    margins = {}
+    for window in windows:
+        lapse, recency, frequency = (models[m]["windows"][window] for m in MODEL_NAMES)
+        assert lapse["n"] == recency["n"] == frequency["n"] > 800
+        assert lapse["brier"] < min(recency["brier"], frequency["brier"])
+        assert lapse["auc"] > recency["auc"] + 0.04
+        margins[window[:7]] = lapse["auc"] - max(recency["auc"], frequency["auc"])
+    assert {w for w, m in margins.items() if m >= 0.03} == {"2016-08", "2016-09", "2016-12"}
+    assert min(margins.values()) > -0.005  # 2016-07: a tie with frequency (-0.0012)
+    assert models["lapse"]["auc"] == pytest.approx(0.7778, abs=0.002)
+    assert models["lapse"]["auc"] > models["frequency"]["auc"] + 0.02
+    assert models["frequency"]["auc"] > models["recency"]["auc"]
+    assert models["lapse"]["brier"] < models["frequency"]["brier"] - 0.015
+    assert result["seconds"] < 30
