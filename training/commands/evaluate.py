@@ -12,6 +12,7 @@ from training import console
 MODELS_HELP = "Comma-separated model names (default: every registered model that can fit)."
 INFLUENCE_BENCHMARKS = ("synthetic-influencers", "peerindex")
 ATTRIBUTION_BENCHMARK = "synthetic-attribution"
+LAPSE_BENCHMARK = "deskdrop-lapse"
 PEERINDEX_FILE = Path("peerindex") / "train_public.csv"
 
 
@@ -20,7 +21,7 @@ def evaluate(
         ...,
         help="movielens-100k, movielens-100k-cold, deskdrop-replay (recommenders);"
         " synthetic-influencers, peerindex (micro-influencer scorer); synthetic-attribution"
-        " (attribution models).",
+        " (attribution models); deskdrop-lapse (lapse forecast).",
     ),
     data: Path | None = typer.Option(
         None,
@@ -35,6 +36,12 @@ def evaluate(
     ),
     until: str | None = typer.Option(
         None, "--until", help="deskdrop-replay: end of the test window (default: the log's end)."
+    ),
+    windows: str | None = typer.Option(
+        None,
+        "--windows",
+        help="deskdrop-lapse: origins, comma-separated dates (default: month starts of"
+        " 2016-04..2016-12).",
     ),
     models: str | None = typer.Option(None, "--models", help=MODELS_HELP),
     train: Path | None = typer.Option(
@@ -65,7 +72,10 @@ def evaluate(
         200.0, "--interactions-per-employee", min=1, help="synthetic-influencers."
     ),
     horizon_days: float = typer.Option(
-        30.0, "--horizon-days", min=1, help="synthetic-influencers: label window in days."
+        30.0,
+        "--horizon-days",
+        min=1,
+        help="synthetic-influencers, deskdrop-lapse: label window in days.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -75,6 +85,9 @@ def evaluate(
     """
     if benchmark == ATTRIBUTION_BENCHMARK:
         _evaluate_attribution(seeds, models, as_json)
+        return
+    if benchmark == LAPSE_BENCHMARK:
+        _evaluate_lapse(data, windows, horizon_days, as_json)
         return
     if benchmark in INFLUENCE_BENCHMARKS:
         options = {
@@ -244,6 +257,44 @@ def _evaluate_attribution(seeds: str, models: str | None, as_json: bool) -> None
     console.console.print(f"goal (beats last_touch on spearman and nae): {result['goal']}")
     console.console.print(f"on spearman_all_clicked and nae: {result['goal_all_clicked']}")
     console.console.print(f"{result['seconds']} s")
+
+
+def _evaluate_lapse(
+    data: Path | None, windows: str | None, horizon_days: float, as_json: bool
+) -> None:
+    """Run ``deskdrop-lapse`` (``training.evaluation.lapse``) and print it."""
+    from training.evaluation.lapse import DEFAULT_WINDOWS, METRICS, deskdrop_lapse
+    from training.evaluation.protocols import read_deskdrop_events
+
+    try:
+        if data is None:
+            raise FileNotFoundError(f"{LAPSE_BENCHMARK} needs --data")
+        folder = data / "deskdrop" if (data / "deskdrop").is_dir() else data
+        if not folder.exists():
+            raise FileNotFoundError(f"data path not found: {data}")
+        origins = DEFAULT_WINDOWS if windows is None else _parts(windows)
+        result = deskdrop_lapse(read_deskdrop_events(folder), origins, horizon_days=horizon_days)
+    except (ValueError, FileNotFoundError) as exc:
+        console.errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        console.print_json(result)
+        return
+    columns = ["window", "model", *METRICS, "n", "lapsed"]
+    rows = []
+    for name, entry in result["models"].items():
+        for window, w in entry["windows"].items():
+            rows.append([window[:10], name, *(_fmt(w[m]) for m in METRICS), w["n"], w["positives"]])
+        rows.append(["mean", name, *(_fmt(entry[m]) for m in METRICS), "", ""])
+    title = f"{LAPSE_BENCHMARK} (horizon {horizon_days:g} days)"
+    console.console.print(console.table(title, columns, rows))
+    for window, reason in result["protocol"]["skipped_windows"].items():
+        console.console.print(f"skipped {window}: {reason}", soft_wrap=True)
+    console.console.print(f"{result['seconds']} s")
+
+
+def _parts(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _peerindex_file(data: Path | None) -> Path:

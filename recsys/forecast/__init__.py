@@ -1,0 +1,26 @@
+"""Forecasts of advocate behaviour (plain numpy/scikit-learn): who is about to lapse.
+
+See :mod:`recsys.forecast.lapse` for the features, the model and its reasons.
+"""
+
+from recsys.forecast.baselines import BASELINES, ScoreBaseline, baseline
+from recsys.forecast.lapse import (
+    ActivityLog,
+    LapseModel,
+    eligible,
+    feature_names,
+    lapse_features,
+    lapse_labels,
+)
+
+__all__ = [
+    "BASELINES",
+    "ActivityLog",
+    "LapseModel",
+    "ScoreBaseline",
+    "baseline",
+    "eligible",
+    "feature_names",
+    "lapse_features",
+    "lapse_labels",
+]
