@@ -65,7 +65,7 @@ from serving.schemas import (
     SimilarOut,
     StatusOut,
 )
-from serving.state import LiveState, StateHolder
+from serving.state import LiveState, StateHolder, engagements
 
 logger = logging.getLogger(__name__)
 
@@ -329,8 +329,15 @@ class Runtime:
         return result
 
     def apply_events(self, result: EventsResult) -> EventsOut:
-        """Apply the newly stored events to the live model (in memory, under the lock)."""
-        applied = self.holder.apply(result.new) if result.new is not None else 0
+        """Apply the newly stored events to the live model (in memory, under the lock).
+
+        ``applied`` counts the request's new events the live model has observed, whether
+        this call applied them or the event follower got to them first (it reads the store
+        every second, and may read them between their write and this call)."""
+        applied = 0
+        if result.new is not None:
+            self.holder.apply(result.new)
+            applied = engagements(result.new) if self.holder.state is not None else 0
         metrics.events_recorded(result.stored, result.duplicates, result.rejected)
         return EventsOut(
             received=result.received,

@@ -162,7 +162,7 @@ class StateHolder:
             ranker = applied(state.ranker, fresh)
             if ranker is not state.ranker:
                 self._state = dataclasses.replace(state, ranker=ranker)
-            return int(sum(EVENT_WEIGHTS.get(t, 0.0) > 0 for t in fresh.event_types))
+            return engagements(fresh)
 
     def advance(self, through: int) -> None:
         """Every stored event numbered up to ``through`` has been applied (or skipped)."""
@@ -170,6 +170,11 @@ class StateHolder:
             if through > self.cursor:
                 self.cursor = through
                 self.ahead = {seq for seq in self.ahead if seq > through}
+
+
+def engagements(events: NewEvents) -> int:
+    """How many of ``events`` the model observes (engagement kinds; shares among them)."""
+    return int(sum(EVENT_WEIGHTS.get(t, 0.0) > 0 for t in events.event_types))
 
 
 def applied(ranker: FeedRanker, events: NewEvents) -> FeedRanker:

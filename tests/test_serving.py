@@ -24,6 +24,7 @@ from serving.auth import Tokens
 from serving.model_source import FolderSource
 from serving.refresh import settle_heap
 from serving.runtime import Dependencies
+from serving.schemas import EventIn
 from serving.service import AdvocacyService, use_dependencies
 from tests.test_serving_data import (
     NOW,
@@ -214,6 +215,17 @@ def test_a_share_removes_the_item_from_the_next_feed(service) -> None:
     assert response.status_code == 200, response.text
     assert response.json()["stored"] == 1 and response.json()["applied"] == 1
     assert target not in ids(feed(client, "e6", k=100))
+
+
+def test_applied_counts_events_the_event_follower_applied_first(service) -> None:
+    """The follower reads the store every second and may apply a request's events between
+    their write and the request's own apply: they still count as applied."""
+    _, instance, _ = service
+    runtime = instance.runtime
+    result = runtime.record_events([EventIn(**event("f-e3-1", "e3", "c02", "like"))])
+    runtime.follower.follow()  # the follower's round, between the write and the apply
+    answer = runtime.apply_events(result)
+    assert (answer.stored, answer.applied) == (1, 1)
 
 
 def test_events_are_idempotent_on_event_id(service) -> None:
