@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 from features.data.reviews import review_history
 from features.data.store import Store
 from serving.auth import Tokens
+from serving.console.app import fact_label, fact_time
 from serving.model_source import FolderSource
 from serving.runtime import Dependencies
 from serving.service import use_dependencies
@@ -263,3 +264,15 @@ def test_status_shows_the_service_and_both_models(client: TestClient) -> None:
     for element in ("service-status", "model-recommender", "model-influencers"):
         assert f'id="{element}"' in page.text
     assert "hybrid" in page.text
+    # recorded facts read as labels and times, not as keys and ISO strings
+    assert "Features as of" in page.text and "features_as_of" not in page.text
+    assert " UTC" in page.text and "+00:00" not in page.text
+
+
+def test_recorded_facts_read_as_labels_and_times() -> None:
+    assert fact_label("top_decile_engagement_per_share") == "Top decile engagement per share"
+    assert fact_time("2026-11-03T08:43:33+00:00") == "2026-11-03 08:43:33 UTC"
+    assert fact_time("2026-11-03T10:43:33+02:00") == "2026-11-03 08:43:33 UTC"
+    assert fact_time("2026-11-03T08:43:33") == "2026-11-03 08:43:33"
+    for other in ("hybrid", "2026-11-03", "not a timeTxx:yy:zz", 30, None):
+        assert fact_time(other) == other

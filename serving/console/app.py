@@ -18,6 +18,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
@@ -108,6 +109,7 @@ class Console:
             lstrip_blocks=True,
         )
         self.templates.globals.update(nav=NAV, root=MOUNT, csrf_field=CSRF_FIELD, query=_query)
+        self.templates.filters.update(label=fact_label, when=fact_time)
 
     # -- rendering ----------------------------------------------------------------------
     def render(
@@ -335,3 +337,23 @@ def _query(request: Request, **changes: object) -> str:
         else:
             params[key] = str(value)
     return "?" + urlencode(params) if params else "?"
+
+
+def fact_label(key: object) -> str:
+    """A recorded fact's key as a label: ``features_as_of`` -> "Features as of"."""
+    text = str(key).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def fact_time(value: object) -> object:
+    """An ISO 8601 time (as manifests record them) as "2026-11-03 08:43:33 UTC"; any other
+    value as it is."""
+    if not isinstance(value, str) or len(value) < 19 or value[10:11] != "T":
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if moment.tzinfo else "")
