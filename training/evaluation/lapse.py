@@ -82,7 +82,7 @@ def deskdrop_lapse(
     horizon = horizon_days * DAY
     origins = sorted(epoch_seconds(w) for w in windows)
     grid = month_starts(float(log.times[0]), max(origins)) if len(log.times) else []
-    rows = {t: _rows(log, t, horizon_days) for t in sorted(set(grid) | set(origins))}
+    rows = {t: origin_rows(log, t, horizon_days) for t in sorted(set(grid) | set(origins))}
     per_window: dict[str, dict[str, dict]] = {name: {} for name in MODELS}
     skipped: dict[str, str] = {}
     training: dict[str, dict[str, int]] = {}
@@ -118,7 +118,9 @@ def deskdrop_lapse(
     return result(BENCHMARK, protocol, entries, started)
 
 
-def _rows(log: ActivityLog, origin: float, horizon_days: float) -> tuple[np.ndarray, np.ndarray]:
+def origin_rows(
+    log: ActivityLog, origin: float, horizon_days: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Features and labels of the advocates eligible at ``origin``."""
     mask = eligible(log, origin)
     return lapse_features(log, origin)[mask], lapse_labels(log, origin, horizon_days)[mask]
