@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,16 @@ class Served:
     def post(self, path: str, body: object, token: str | None = FRONTEND) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.post(f"{self.url}{path}", json=body, headers=headers, timeout=30)
+
+
+def eventually(check: Callable[[], bool], timeout: float = 20.0) -> bool:
+    """Whether ``check()`` held within ``timeout`` seconds (polled every 0.25 s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.25)
+    return False
 
 
 def free_port() -> int:

@@ -35,7 +35,7 @@ from recsys.models import RecentPopular
 from serving.health import describe, is_outage
 from tests.conftest import _unavailable
 from tests.pg_cluster import Cluster, ClusterError, bin_dir, free_port
-from tests.served import FRONTEND, MANAGER, launch, serving
+from tests.served import FRONTEND, MANAGER, eventually, launch, serving
 from tests.test_serving_data import NOW, add_synthetic_org, fill_store, fit_influencers
 from tests.test_serving_registry import Models
 from training.registry import INFLUENCERS, RECOMMENDER
@@ -145,7 +145,7 @@ def test_a_store_outage_keeps_feeds_and_refuses_events_until_it_returns(
     client: httpx.Client = server["client"]
     assert _sign_in(client).status_code == 303
     loaded = _status(client)["catalogue_refreshed_at"]  # the poller first loads the encoder
-    assert _eventually(lambda: _status(client)["catalogue_refreshed_at"] != loaded, timeout=120)
+    assert eventually(lambda: _status(client)["catalogue_refreshed_at"] != loaded, timeout=120)
     assert _events(client, [_event("up-1", "e1", "c02", "view")]).status_code == 200
     before = _feed(client, "e1")
     shared = before["items"][0]["content_id"]
@@ -166,12 +166,12 @@ def test_a_store_outage_keeps_feeds_and_refuses_events_until_it_returns(
         assert ready.status_code == 200, (ready.text, _status(client), _tail(server["log"]))
         during = _timed(lambda: _feed(client, "e1"), "/feed")
         assert (_ids(during), during["model_version"]) == (_ids(before), before["model_version"])
-        down = _eventually(lambda: not _status(client)["store_reachable"])
+        down = eventually(lambda: not _status(client)["store_reachable"])
         assert down, _status(client)
         _TIMES["outage seen by /status"] = time.monotonic() - clock
         status = _timed(lambda: _status(client), "/status")
         assert status["ready"] and status["degraded"] and status["store_unreachable_since"]
-        assert _eventually(lambda: "catalogue" in _status(client)["refresh_errors"])
+        assert eventually(lambda: "catalogue" in _status(client)["refresh_errors"])
 
         refused = _timed(lambda: _events(client, missed), "/events")
         assert refused.status_code == 503, refused.text
@@ -193,7 +193,7 @@ def test_a_store_outage_keeps_feeds_and_refuses_events_until_it_returns(
         cluster.start()
 
     clock = time.monotonic()
-    assert _eventually(lambda: not _status(client)["degraded"], timeout=30), _status(client)
+    assert eventually(lambda: not _status(client)["degraded"], timeout=30), _status(client)
     _TIMES["recovery seen by /status"] = time.monotonic() - clock
     assert _status(client)["refresh_errors"] == {}
     again = _events(client, missed)
@@ -221,7 +221,7 @@ def test_a_registry_outage_keeps_the_champion_serving(
     cluster.stop()
     clock = time.monotonic()
     try:
-        assert _eventually(lambda: "model" in _status(client)["refresh_errors"])
+        assert eventually(lambda: "model" in _status(client)["refresh_errors"])
         seen = time.monotonic() - clock
         assert client.get("/readyz").status_code == 200
         assert _feed(client, "e2")["model_version"] == before["model_version"]
@@ -237,11 +237,11 @@ def test_a_registry_outage_keeps_the_champion_serving(
     models: Models = world["models"]
     version = models.publish(RECOMMENDER, world["folder"] / "rec")
     clock = time.monotonic()
-    assert _eventually(
+    assert eventually(
         lambda: _feed(client, "e2")["model_version"] == f"{RECOMMENDER}@{version}", timeout=30
     )
     swapped = time.monotonic() - clock
-    assert _eventually(lambda: not _status(client)["degraded"])
+    assert eventually(lambda: not _status(client)["degraded"])
     _assert_no_server_errors(server["log"])
     print(f"registry outage: seen in {seen:.2f} s; a new champion served {swapped:.2f} s after")
 
@@ -329,12 +329,3 @@ def _timed(call: Callable[[], T], name: str) -> T:
         return call()
     finally:
         _TIMES[name] = time.monotonic() - started
-
-
-def _eventually(check: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.25)
-    return False

@@ -9,7 +9,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +17,7 @@ import pytest
 
 from features.data.store import Store
 from serving.service import AdvocacyService
-from tests.served import ADMIN, FRONTEND, MANAGER, ROOT, launch, serving
+from tests.served import ADMIN, FRONTEND, MANAGER, ROOT, eventually, launch, serving
 from tests.test_serving_data import (
     content,
     fit_model,
@@ -136,12 +135,12 @@ def test_new_content_goes_live_within_the_refresh_interval(client, server) -> No
         )
     )
     write_table(server["store"], "content", fresh, now=now)
-    assert _eventually(
+    assert eventually(
         lambda: "live-1" in _ids(post(client, "/feed", {"employee_id": "e2", "k": 100}))
     )
     retired = fresh.assign(approval_status="retired")
     write_table(server["store"], "content", retired, now=now)
-    assert _eventually(
+    assert eventually(
         lambda: "live-1" not in _ids(post(client, "/feed", {"employee_id": "e2", "k": 100}))
     )
 
@@ -162,7 +161,7 @@ def test_a_new_model_is_swapped_in_while_requests_run(client, server) -> None:
     worker.start()
     try:
         fit_model(server["store"], server["folder"] / "model", seed=11)
-        swapped = _eventually(
+        swapped = eventually(
             lambda: post(client, "/feed", {"employee_id": "e1"}).json()["model_version"] != before
         )
     finally:
@@ -212,12 +211,3 @@ def _event(event_id: str, employee: str, content_id: str, kind: str) -> dict[str
 def _ids(response: httpx.Response) -> list[str]:
     assert response.status_code == 200, response.text
     return [item["content_id"] for item in response.json()["items"]]
-
-
-def _eventually(check, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.25)
-    return False
