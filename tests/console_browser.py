@@ -3,9 +3,13 @@
 
 The organisation ends at the current hour (not at the fixed ``NOW`` of the other serving
 tests): the server ranks and scores with the wall clock, so data fixed in the past would
-slide out of the 30- and 90-day windows the pages show. The influencer scorer is fitted with
-lenient flag rules (a 150-person organisation has few measured shares) so that some
-candidates are flagged. Nothing here downloads anything: the browser and its driver are
+slide out of the 30- and 90-day windows the pages show. It is generated once for a fixed
+end, ``GENERATED_END``, and every time in it is moved to end at the current hour, so the
+same organisation is served whenever the tests run (generated for the current hour, its
+events fell differently on the generator's days and the candidates flagged depended on the
+hour: none at 11:00 UTC on 2026-12-03). The influencer scorer is fitted with lenient flag
+rules (a 150-person organisation has few measured shares) so that some candidates are
+flagged. Nothing here downloads anything: the browser and its driver are
 Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them), and
 ``SE_OFFLINE`` keeps Selenium Manager off the network.
 """
@@ -16,7 +20,7 @@ import base64
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest import mock
@@ -52,6 +56,8 @@ CHROMIUM_FLAGS = (
 LAPTOP = (1366, 900)
 PHONE = (390, 844)
 CONSOLE_SECRET = "console-secret-for-the-browser-tests-0123456789"
+#: The end the organisation is generated for, before its times move to the current hour.
+GENERATED_END = datetime(2026, 12, 3, 18, tzinfo=UTC)
 #: Lenient flag rules: enough flagged candidates in a small generated organisation.
 SCORER_CONFIG = {"flag_threshold": 0.1, "min_flag_shares": 1, "min_lift": 0.0}
 
@@ -74,7 +80,7 @@ def build_org(folder: Path, *, employees: int = 150) -> Org:
     the influencer scorer with a score history, and one flagged advocate opted out."""
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     store = Store.open(f"sqlite:///{folder / 'store.db'}")
-    serving_data.fill_store(store)
+    _fill_fixture(store, now)
     _generate(store, folder / "org", now, employees)
     with mock.patch.object(serving_data, "NOW", now):  # the recommender sees every event
         serving_data.fit_model(store, folder / "model")
@@ -87,15 +93,42 @@ def build_org(folder: Path, *, employees: int = 150) -> Org:
     return org
 
 
+def _fill_fixture(store: Store, now: datetime) -> None:
+    """The serving tests' fixture rows, moved like the organisation: as far before ``now``
+    as their ``NOW`` is before ``GENERATED_END``."""
+    moved = now + (serving_data.NOW - GENERATED_END)
+    with mock.patch.object(serving_data, "NOW", moved):
+        tables = {
+            "advocates": serving_data.advocates(),
+            "content": serving_data.content(),
+            "interactions": serving_data.interactions(),
+        }
+    for name, rows in tables.items():
+        serving_data.write_table(store, name, rows, now=now)
+
+
 def _generate(store: Store, folder: Path, now: datetime, employees: int) -> None:
     from features.data.synthetic import OrgConfig, generate, write
 
     config = OrgConfig(
-        employees=employees, content=60, days=90, seed=3, interactions_per_employee=30, end=now
+        employees=employees,
+        content=60,
+        days=90,
+        seed=3,
+        interactions_per_employee=30,
+        end=GENERATED_END,
     )
-    write(generate(config), folder)
+    org = generate(config)
+    moved = {name: _moved(table, now - GENERATED_END) for name, table in org.tables.items()}
+    write(replace(org, tables=moved), folder)
     report = import_path(store, folder, context=ValidationContext(now=now))
     assert report.exit_code == 0, report.to_dict()
+
+
+def _moved(table: pd.DataFrame, by: timedelta) -> pd.DataFrame:
+    """``table`` with every time (a timezone-aware column) later by ``by``."""
+    times = [c for c in table.columns if isinstance(table[c].dtype, pd.DatetimeTZDtype)]
+    return table.assign(**{c: table[c] + by for c in times})
 
 
 def _fit_scorer(store: Store, folder: Path, now: datetime) -> object:
