@@ -331,7 +331,7 @@ def _evaluate_content(
         console.print_json(result)
         return
     rows = [
-        [target, name, *(_fmt(entry[target][m]) for m in METRICS)]
+        [target.removeprefix("lifetime_"), name, *(_fmt(entry[target][m]) for m in METRICS)]
         for target in TARGETS.values()
         for name, entry in result["models"].items()
     ]
