@@ -111,6 +111,25 @@ def test_bad_input_names_the_field() -> None:
         forecast(level=1.5).fit(X, Y)
 
 
+@pytest.mark.parametrize("model", ["ridge", "group_mean"])
+def test_save_and_load_give_the_same_forecasts_without_pickle(model: str, tmp_path: Path) -> None:
+    fitted = forecast(model=model).fit(X, Y)
+    with pytest.raises(NotFittedError):
+        forecast(model=model).save(tmp_path / "unfitted")
+    folder = fitted.save(tmp_path / model)
+    assert sorted(p.name for p in folder.iterdir()) == ["arrays.npz", "manifest.json"]
+    loaded = ContentForecast.load(folder)
+    assert loaded.get_params() == fitted.get_params()
+    new = np.vstack([X, [[7, 3, 100]]])  # an unseen type too
+    np.testing.assert_array_equal(loaded.predict(new), fitted.predict(new))
+    for got, want in zip(loaded.predict_interval(new), fitted.predict_interval(new), strict=True):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="boosting"):
+        forecast(model="boosting").fit(X, Y).save(tmp_path / "boosting")
+    with pytest.raises(FileNotFoundError, match=r"manifest\.json"):
+        ContentForecast.load(tmp_path / "nothing")
+
+
 def test_forecast_metrics_of_literal_forecasts() -> None:
     y = np.array([10.0, 20.0, 40.0, 0.0])
     point = np.array([5.0, 20.0, 60.0, 1.0])
@@ -201,10 +220,7 @@ def test_cli_json_table_and_errors(tmp_path: Path) -> None:
 def test_uci_facebook_real(shared_data: Path) -> None:
     """The measured figures on the real file (docs/content_forecast.md): the model beats both
     baselines on MAPE and rank correlation for both targets, its 80% intervals cover about 80%."""
-    path = shared_data / "uci-facebook-metrics" / "dataset_Facebook.csv"
-    if not path.is_file():
-        pytest.skip(f"UCI Facebook metrics not found at {path}")
-    result = uci_facebook(path)
+    result = uci_facebook(shared_data / "uci-facebook-metrics" / "dataset_Facebook.csv")
     protocol, models = result["protocol"], result["models"]
     assert protocol["used"] == 500 and protocol["dropped_total"] == 0
     assert protocol["missing_unread"] == {"like": 1, "share": 4}

@@ -24,11 +24,17 @@ Interval
     out-of-fold residuals, per target, are added to the predicted log (extended to 0 when
     needed, so the interval always contains the point). The coverage is measured on held-out
     posts by :func:`forecast_metrics`.
+Saved form
+    :meth:`ContentForecast.save` writes ``manifest.json`` (parameters) and ``arrays.npz`` (the
+    encoding, the ridge's coefficients or the group means, the residual quantiles); no pickle.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -39,6 +45,9 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold
 
 MODELS = ("ridge", "boosting", "group_mean")
+#: Version of the files written by :meth:`ContentForecast.save`.
+FORMAT_VERSION = 1
+_LIST_PARAMS = ("features", "categorical", "targets")
 
 
 class ContentForecast(BaseEstimator):
@@ -188,9 +197,11 @@ class ContentForecast(BaseEstimator):
             blocks.append((x[:, numeric] - self.numeric_mean_) / self.numeric_scale_)
         return np.hstack(blocks)
 
-    def _fit_estimators(self, x: np.ndarray, logs: np.ndarray) -> list[object]:
+    def _fit_estimators(self, x: np.ndarray, logs: np.ndarray) -> list[Any]:
         if self.model == "ridge":
-            return [Ridge(alpha=self.alpha).fit(self._design(x), logs)]
+            ridge = Ridge(alpha=self.alpha).fit(self._design(x), logs)
+            coef = np.asarray(ridge.coef_).reshape(logs.shape[1], -1)
+            return [_Linear(coef, np.atleast_1d(np.asarray(ridge.intercept_, np.float64)))]
         if self.model == "boosting":
             return [
                 GradientBoostingRegressor(
@@ -205,9 +216,9 @@ class ContentForecast(BaseEstimator):
             ]
         return [_GroupMean(self._group_columns()).fit(x, logs)]
 
-    def _predict_logs(self, estimators: list, x: np.ndarray) -> np.ndarray:
+    def _predict_logs(self, estimators: list[Any], x: np.ndarray) -> np.ndarray:
         if self.model == "ridge":
-            return np.asarray(estimators[0].predict(self._design(x))).reshape(len(x), -1)
+            return np.asarray(estimators[0].predict(self._design(x)))
         if self.model == "boosting":
             return np.column_stack([e.predict(x) for e in estimators])
         return np.asarray(estimators[0].predict(x))
@@ -215,6 +226,79 @@ class ContentForecast(BaseEstimator):
     def _group_columns(self) -> list[int]:
         names = tuple(self.features)
         return [names.index(c) for c in self.categorical]
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``manifest.json`` and ``arrays.npz`` (plain arrays, no pickle) to ``folder``.
+        Ridge and group-mean models only (boosting has no plain-array form)."""
+        if not hasattr(self, "estimators_"):
+            raise NotFittedError("ContentForecast is not fitted")
+        if self.model == "boosting":
+            raise ValueError("ContentForecast: a 'boosting' model cannot be saved as arrays")
+        params = self.get_params()
+        params = {k: list(v) if k in _LIST_PARAMS else v for k, v in params.items()}
+        params["periods"] = [[name, float(period)] for name, period in self.periods]
+        manifest = {
+            "kind": "content_forecast",
+            "format_version": FORMAT_VERSION,
+            "params": params,
+            "categorical_columns": list(self.categories_),
+        }
+        arrays = {
+            "numeric_mean": self.numeric_mean_,
+            "numeric_scale": self.numeric_scale_,
+            "residual_quantiles": self.residual_quantiles_,
+            **{f"categories_{i}": v for i, v in enumerate(self.categories_.values())},
+            **self.estimators_[0].arrays(),
+        }
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez(folder / "arrays.npz", **arrays)
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> ContentForecast:
+        """The model written by :meth:`save` to ``folder``."""
+        path = Path(folder) / "manifest.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"no content forecast at {folder}: {path.name} is missing")
+        manifest = json.loads(path.read_text())
+        if manifest.get("kind") != "content_forecast":
+            raise ValueError(f"{path} is not a content forecast (kind {manifest.get('kind')!r})")
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{path}: unsupported format_version {manifest.get('format_version')}")
+        params = manifest["params"]
+        params |= {k: tuple(params[k]) for k in _LIST_PARAMS}
+        params["periods"] = tuple((str(name), float(p)) for name, p in params["periods"])
+        model = cls(**params)
+        with np.load(Path(folder) / "arrays.npz", allow_pickle=False) as stored:
+            arrays = {k: stored[k] for k in stored.files}
+        model.numeric_mean_, model.numeric_scale_ = arrays["numeric_mean"], arrays["numeric_scale"]
+        model.residual_quantiles_ = arrays["residual_quantiles"]
+        columns = manifest["categorical_columns"]
+        model.categories_ = {c: arrays[f"categories_{i}"] for i, c in enumerate(columns)}
+        inner = _Linear if model.model == "ridge" else _GroupMean
+        model.estimators_ = [inner.from_arrays(arrays, model._group_columns())]
+        return model
+
+
+class _Linear:
+    """``design @ coef.T + intercept``: the fitted ridge as plain arrays."""
+
+    def __init__(self, coef: np.ndarray, intercept: np.ndarray) -> None:
+        self.coef, self.intercept = coef, intercept
+
+    def predict(self, design: np.ndarray) -> np.ndarray:
+        return np.asarray(design @ self.coef.T + self.intercept)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"coef": self.coef, "intercept": self.intercept}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], columns: Sequence[int]) -> _Linear:
+        return cls(arrays["coef"], arrays["intercept"])
 
 
 class _GroupMean:
@@ -233,6 +317,15 @@ class _GroupMean:
         self.means_ = sums / counts[:, None]
         self.overall_ = logs.mean(axis=0)
         return self
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"keys": self.keys_, "means": self.means_, "overall": self.overall_}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], columns: Sequence[int]) -> _GroupMean:
+        out = cls(columns)
+        out.keys_, out.means_, out.overall_ = arrays["keys"], arrays["means"], arrays["overall"]
+        return out
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         out = np.tile(self.overall_, (len(x), 1))
