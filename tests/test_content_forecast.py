@@ -109,6 +109,10 @@ def test_bad_input_names_the_field() -> None:
         forecast(model="magic").fit(X, Y)
     with pytest.raises(ValueError, match="level"):
         forecast(level=1.5).fit(X, Y)
+    with pytest.raises(ValueError, match="cv"):
+        forecast(cv=1).fit(X, Y)
+    with pytest.raises(ValueError, match="must be numbers"):
+        forecast().fit([["Photo", 9, 100]] * 12, Y)
 
 
 @pytest.mark.parametrize("model", ["ridge", "group_mean"])

@@ -128,10 +128,18 @@ class ContentForecast(BaseEstimator):
             raise ValueError(f"ContentForecast: level must be in (0, 1), got {self.level}")
         if any(period <= 0 for _, period in self.periods):
             raise ValueError("ContentForecast: periods must be positive")
+        if self.cv < 2:
+            raise ValueError(f"ContentForecast: cv must be at least 2, got {self.cv}")
 
     def _checked_inputs(self, X: np.ndarray) -> np.ndarray:
         names = tuple(self.features)
-        x = np.asarray(X, np.float64)
+        try:
+            x = np.asarray(X, np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"ContentForecast: inputs {list(names)} must be numbers (codes for the categorical"
+                f" ones): {exc}"
+            ) from None
         if x.ndim != 2 or x.shape[1] != len(names):
             raise ValueError(
                 f"ContentForecast: expected {len(names)} input columns {list(names)}, got shape"
