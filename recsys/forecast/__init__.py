@@ -1,9 +1,11 @@
-"""Forecasts of advocate behaviour (plain numpy/scikit-learn): who is about to lapse.
+"""Forecasts (plain numpy/scikit-learn): who is about to lapse, how content will perform.
 
-See :mod:`recsys.forecast.lapse` for the features, the model and its reasons.
+See :mod:`recsys.forecast.lapse` for the lapse features, model and reasons, and
+:mod:`recsys.forecast.content` for the content performance forecast and its interval.
 """
 
 from recsys.forecast.baselines import BASELINES, ScoreBaseline, baseline
+from recsys.forecast.content import ContentForecast, forecast_metrics
 from recsys.forecast.lapse import (
     ActivityLog,
     LapseModel,
@@ -16,11 +18,13 @@ from recsys.forecast.lapse import (
 __all__ = [
     "BASELINES",
     "ActivityLog",
+    "ContentForecast",
     "LapseModel",
     "ScoreBaseline",
     "baseline",
     "eligible",
     "feature_names",
+    "forecast_metrics",
     "lapse_features",
     "lapse_labels",
 ]
