@@ -14,6 +14,7 @@ INFLUENCE_BENCHMARKS = ("synthetic-influencers", "peerindex")
 ATTRIBUTION_BENCHMARK = "synthetic-attribution"
 LAPSE_BENCHMARK = "deskdrop-lapse"
 CONTENT_BENCHMARK = "uci-facebook"
+SCREENING_BENCHMARK = "synthetic-screening"
 PEERINDEX_FILE = Path("peerindex") / "train_public.csv"
 
 
@@ -23,7 +24,7 @@ def evaluate(
         help="movielens-100k, movielens-100k-cold, deskdrop-replay (recommenders);"
         " synthetic-influencers, peerindex (micro-influencer scorer); synthetic-attribution"
         " (attribution models); deskdrop-lapse (lapse forecast); uci-facebook (content"
-        " performance forecast).",
+        " performance forecast); synthetic-screening (content screening).",
     ),
     data: Path | None = typer.Option(
         None,
@@ -75,9 +76,15 @@ def evaluate(
     k: int | None = typer.Option(
         None, "--k", min=1, help="Influence benchmarks: k of precision@k / recall@k."
     ),
-    employees: int = typer.Option(2000, "--employees", min=50, help="synthetic-influencers."),
-    content: int = typer.Option(500, "--content", min=10, help="synthetic-influencers."),
-    days: int = typer.Option(180, "--days", min=30, help="synthetic-influencers."),
+    employees: int | None = typer.Option(
+        None, "--employees", min=50, help="synthetic-influencers (2000), synthetic-screening (500)."
+    ),
+    content: int | None = typer.Option(
+        None, "--content", min=10, help="synthetic-influencers (500), synthetic-screening (2000)."
+    ),
+    days: int | None = typer.Option(
+        None, "--days", min=30, help="synthetic-influencers (180), synthetic-screening (60)."
+    ),
     interactions_per_employee: float = typer.Option(
         200.0, "--interactions-per-employee", min=1, help="synthetic-influencers."
     ),
@@ -86,6 +93,16 @@ def evaluate(
         "--horizon-days",
         min=1,
         help="synthetic-influencers, deskdrop-lapse: label window in days.",
+    ),
+    violation_rate: float = typer.Option(
+        0.2,
+        "--violation-rate",
+        min=0.01,
+        max=1.0,
+        help="synthetic-screening: share of content with a planted violation.",
+    ),
+    policy: Path | None = typer.Option(
+        None, "--policy", help="synthetic-screening: the screening policy (the shipped example)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -98,6 +115,15 @@ def evaluate(
         return
     if benchmark == LAPSE_BENCHMARK:
         _evaluate_lapse(data, windows, horizon_days, as_json)
+        return
+    if benchmark == SCREENING_BENCHMARK:
+        sizes = {
+            "employees": employees or 500,
+            "content": content or 2000,
+            "days": days or 60,
+            "seed": seed or 0,
+        }
+        _evaluate_screening(sizes, policy, violation_rate, as_json)
         return
     if benchmark == CONTENT_BENCHMARK:
         split = {"folds": folds or 5, "repeats": repeats, "seed": seed or 0}
@@ -223,9 +249,9 @@ def _evaluate_influence(benchmark: str, options: dict, as_json: bool) -> None:
             )
         else:
             result = run_synthetic_influencers(
-                employees=options["employees"],
-                content=options["content"],
-                days=options["days"],
+                employees=options["employees"] or 2000,
+                content=options["content"] or 500,
+                days=options["days"] or 180,
                 seed=0 if options["seed"] is None else options["seed"],
                 interactions_per_employee=options["interactions_per_employee"],
                 k=options["k"],
@@ -344,6 +370,36 @@ def _evaluate_content(
     for column, count in protocol["dropped_rows"].items():
         console.console.print(f"dropped {count} post(s) missing {column}", soft_wrap=True)
     console.console.print(f"{result['seconds']} s")
+
+
+def _evaluate_screening(
+    sizes: dict[str, int], policy: Path | None, rate: float, as_json: bool
+) -> None:
+    """Run ``synthetic-screening`` (``training.evaluation.screening``) and print it."""
+    from features.screening.policy import EXAMPLE_POLICY, PolicyError
+    from training.evaluation.screening import synthetic_screening
+
+    try:
+        result = synthetic_screening(**sizes, rate=rate, policy=policy or EXAMPLE_POLICY)
+    except (PolicyError, ValueError) as exc:
+        console.errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        console.print_json(result)
+        return
+    metrics = result["models"]["screen"]
+    rows = [
+        [kind, metrics["planted"][kind], _fmt(value)] for kind, value in metrics["recall"].items()
+    ]
+    protocol = result["protocol"]
+    title = f"{SCREENING_BENCHMARK} ({protocol['items']} items, {protocol['planted']} planted)"
+    console.console.print(console.table(title, ["kind", "planted", "recall"], rows))
+    rows = [[name, _fmt(value)] for name, value in metrics["precision"].items()]
+    console.console.print(console.table("precision per detector", ["detector", "precision"], rows))
+    console.console.print(
+        f"false holds {metrics['false_holds']:.2%} of {metrics['clean_items']} clean items;"
+        f" goal met: {metrics['goal_met']}; {protocol['screen_ms_per_item']} ms per item"
+    )
 
 
 def _parts(text: str) -> list[str]:
