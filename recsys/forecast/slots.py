@@ -6,10 +6,12 @@ Slots
     meant to be one place, e.g. a department's site or a country/region); the organisation
     level mixes zones.
 Counts
-    Each event adds its weight to its advocate's slot: ``value`` (e.g. a share's engagement;
-    1 when not given) times ``0.5 ** (age / half_life)`` when ``half_life_days`` is set (age from
-    ``now``, default the last event). A ``network`` key per event splits everything: one
-    independent hierarchy per network.
+    Each event adds its weight to its advocate's slot: its ``value`` (e.g. a share's engagement;
+    1 when not given) over the mean value of its network (so counts are in "average events").
+    With ``half_life_days``, times ``0.5 ** (age / half_life)`` (age from ``now``, default the
+    last event), rescaled so that each advocate's total stays their undecayed total: decay
+    changes the shape of a record, not how much evidence it is. A ``network`` key per event
+    splits everything: one independent hierarchy per network.
 Pooling (posterior means of Dirichlet-multinomial levels)
     Organisation ``p0 = (C + 1/2) / (N + 84)`` (Jeffreys); group ``g``:
     ``p_g = (C_g + a_group * p0) / (N_g + a_group)``; advocate ``i`` of group ``g``:
@@ -137,16 +139,10 @@ class SlotModel(BaseEstimator):
         _check(bool(np.all(groups >= 0)), "person_groups", "negative group position")
         _check(bool(np.all(np.isfinite(t))), "times", "not finite")
         _check(n == 0 or (who.min() >= 0 and who.max() < len(groups)), "persons", "out of range")
-        weight = np.ones(n) if values is None else np.asarray(values, np.float64)
-        _check(weight.shape == (n,), "values", f"{weight.shape} for {n} times")
-        _check(bool(np.all(np.isfinite(weight) & (weight >= 0))), "values", "negative or NaN")
-        if self.half_life_days is not None:
-            _check(self.half_life_days > 0, "half_life_days", "must be positive")
-            end = float(t.max()) if n and now is None else float(now or 0.0)
-            weight = weight * decay(np.maximum(end - t, 0.0), self.half_life_days)
         keys = np.full(n, "all", object) if networks is None else np.asarray(networks, object)
         _check(keys.shape == (n,), "networks", f"{keys.shape} for {n} times")
         names, net = np.unique(keys.astype(str), return_inverse=True)
+        weight = self._weights(values, t, who * len(names) + net, net, now)
         self.networks_ = tuple(str(x) for x in names) or ("all",)
         self.person_groups_ = groups
         self.n_groups_ = int(groups.max()) + 1
@@ -213,6 +209,32 @@ class SlotModel(BaseEstimator):
         own = score[np.arange(len(rows)), np.maximum(habit, 0)]
         lift = np.take_along_axis(score, top, axis=1) / own[:, None] - 1.0
         return np.where(habit[:, None] >= 0, lift, np.nan)
+
+    def _weights(
+        self,
+        values: np.ndarray | Sequence[float] | None,
+        times: np.ndarray,
+        cells: np.ndarray,
+        net: np.ndarray,
+        now: float | None,
+    ) -> np.ndarray:
+        """Event weights: ``values`` over their network's mean (counts in average events);
+        with a half-life, decayed and rescaled so each (advocate, network) ``cells`` total stays
+        the same: decay reshapes a record, it does not make it shorter evidence."""
+        n = len(times)
+        weight = np.ones(n) if values is None else np.asarray(values, np.float64)
+        _check(weight.shape == (n,), "values", f"{weight.shape} for {n} times")
+        _check(bool(np.all(np.isfinite(weight) & (weight >= 0))), "values", "negative or NaN")
+        mean = np.bincount(net, weights=weight) / np.maximum(np.bincount(net), 1)
+        weight = np.where(mean[net] > 0, weight / np.maximum(mean[net], 1e-300), 0.0)
+        if self.half_life_days is None:
+            return weight
+        _check(self.half_life_days > 0, "half_life_days", "must be positive")
+        end = float(now) if now is not None else float(times.max()) if n else 0.0
+        decayed = weight * decay(np.maximum(end - times, 0.0), self.half_life_days)
+        total = np.bincount(cells, weights=weight)[cells]
+        kept = np.bincount(cells, weights=decayed)[cells]
+        return np.where(kept > 0, decayed * total / np.maximum(kept, 1e-300), 0.0)
 
     def _network(self, network: str | None) -> int:
         if not hasattr(self, "networks_"):
