@@ -23,8 +23,9 @@ Prior strengths (fitted, per network)
     advocates' counts around their group, each left out of the mean it is compared with (a
     group against the organisation without it, an advocate against the group without them), so
     a group of one advocate does not explain itself. A log grid over ``[1e-2, 1e5]`` refined by
-    a bounded scalar search; a flat likelihood (no row with two or more events) gives the upper
-    bound (full pooling). Weighted counts enter the same formula (real-valued counts).
+    a bounded scalar search, on at most 20,000 advocates (an even stride); a flat likelihood (no
+    row with more than one event) gives the upper bound (full pooling). Weighted counts enter
+    the same formula (real-valued counts).
 Outputs
     :meth:`SlotModel.scores`: the pooled distribution per slot (share of the advocate's activity,
     or of their engagement when events are weighted by it); :meth:`SlotModel.top_slots` (ties:
@@ -53,6 +54,8 @@ N_SLOTS = 168
 _EPOCH_FROM_MONDAY_HOURS = 72
 #: Bounds of the fitted prior strengths (pseudo-events).
 STRENGTH_BOUNDS = (1e-2, 1e5)
+#: Observations (advocates, groups) a prior strength is fitted on at most (an even stride).
+MAX_STRENGTH_ROWS = 20_000
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _CHUNK = 8192
 
@@ -76,36 +79,57 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 def fit_strength(
-    rows: np.ndarray, counts: np.ndarray, base: np.ndarray, totals: np.ndarray
+    rows: np.ndarray,
+    counts: np.ndarray,
+    base: np.ndarray,
+    totals: np.ndarray,
+    max_rows: int = MAX_STRENGTH_ROWS,
 ) -> float:
     """Strength ``a`` maximising ``sum_j log DirMult(counts_j | a * base_j)``.
 
     The nonzero cells are given flat: ``rows`` (observation of each cell), ``counts`` and the
     base probability ``base`` at that cell; ``totals`` per observation. Zero cells add nothing.
+    Above ``max_rows`` observations with counts, an even stride of them (a single scalar needs
+    no more). A log grid (half a decade apart) refined by a bounded scalar search.
     """
-    keep = totals > 0
-    totals = totals[keep]
-    multi = np.bincount(rows, minlength=len(keep))[keep] >= 2
-    if not len(totals) or not (np.any(multi) or np.any(counts > 1)):
+    rows, counts, base, totals = _stride(rows, counts, base, totals, max_rows)
+    totals = totals[totals > 0]
+    if not len(totals) or not np.any(totals > 1):  # one event per row says nothing
         return STRENGTH_BOUNDS[1]
     base = np.maximum(base, 1e-300)
+    ones = counts == 1  # lgamma(1 + x) - lgamma(x) = log(x), much cheaper
+    base_one, base_more, more = base[ones], base[~ones], counts[~ones]
 
     def loss(log_a: float) -> float:
         a = math.exp(log_a)
         whole = np.sum(gammaln(a) - gammaln(a + totals))
-        cells = np.sum(gammaln(counts + a * base) - gammaln(a * base))
+        cells = np.sum(np.log(a * base_one))
+        cells += np.sum(gammaln(more + a * base_more) - gammaln(a * base_more))
         return -float(whole + cells)
 
     lo, hi = (math.log(b) for b in STRENGTH_BOUNDS)
-    grid = np.linspace(lo, hi, 43)
+    grid = np.linspace(lo, hi, 15)
     values = np.array([loss(x) for x in grid])
     best = int(np.argmin(values))
     if values.max() - values.min() < 1e-9:
         return STRENGTH_BOUNDS[1]
     left, right = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
-    found = minimize_scalar(loss, bounds=(left, right), method="bounded")
+    found = minimize_scalar(loss, bounds=(left, right), method="bounded", options={"xatol": 1e-4})
     log_a = float(found.x) if found.fun <= values[best] else float(grid[best])
     return math.exp(log_a)
+
+
+def _stride(
+    rows: np.ndarray, counts: np.ndarray, base: np.ndarray, totals: np.ndarray, max_rows: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The cells and totals of every ``ceil(used / max_rows)``-th observation with counts."""
+    used = np.flatnonzero(totals > 0)
+    if len(used) <= max_rows:
+        return rows, counts, base, totals
+    chosen = np.zeros(len(totals), bool)
+    chosen[used[:: math.ceil(len(used) / max_rows)]] = True
+    cells = chosen[rows]
+    return rows[cells], counts[cells], base[cells], totals[chosen]
 
 
 class SlotModel(BaseEstimator):
@@ -139,9 +163,7 @@ class SlotModel(BaseEstimator):
         _check(bool(np.all(groups >= 0)), "person_groups", "negative group position")
         _check(bool(np.all(np.isfinite(t))), "times", "not finite")
         _check(n == 0 or (who.min() >= 0 and who.max() < len(groups)), "persons", "out of range")
-        keys = np.full(n, "all", object) if networks is None else np.asarray(networks, object)
-        _check(keys.shape == (n,), "networks", f"{keys.shape} for {n} times")
-        names, net = np.unique(keys.astype(str), return_inverse=True)
+        names, net = _network_codes(networks, n)
         weight = self._weights(values, t, who * len(names) + net, net, now)
         self.networks_ = tuple(str(x) for x in names) or ("all",)
         self.person_groups_ = groups
@@ -251,6 +273,18 @@ class SlotModel(BaseEstimator):
         _check(rows.ndim == 1, "persons", "must be one-dimensional")
         _check(not len(rows) or (rows.min() >= 0 and rows.max() < n), "persons", "out of range")
         return rows
+
+
+def _network_codes(
+    networks: np.ndarray | Sequence[str] | None, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted network names and each event's position among them (one ``"all"`` if none)."""
+    if networks is None:
+        return np.array(["all"]), np.zeros(n, np.int64)
+    keys = np.asarray(networks, object)
+    _check(keys.shape == (n,), "networks", f"{keys.shape} for {n} times")
+    names, codes = np.unique(keys.astype(str), return_inverse=True)
+    return names, codes.astype(np.int64)
 
 
 def _level_fit(
