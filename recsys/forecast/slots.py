@@ -28,10 +28,11 @@ Prior strengths (fitted, per network)
     the same formula (real-valued counts).
 Outputs
     :meth:`SlotModel.scores`: the pooled distribution per slot (share of the advocate's activity,
-    or of their engagement when events are weighted by it); :meth:`SlotModel.top_slots` (ties:
-    the earlier slot of the week); :meth:`SlotModel.habit`: the advocate's own most frequent
-    slot (ties: higher pooled score, then earlier); :meth:`SlotModel.lift`: score of each top
-    slot over the habit slot's, minus 1. :func:`spread_slots` spreads one content item's
+    or of their engagement when events are weighted by it); :meth:`SlotModel.plan`: the top-k
+    slots (ties: the earlier slot of the week), their lift (score over the habit slot's, minus
+    1) and the habit (the advocate's own most frequent slot; ties: higher pooled score, then
+    earlier); :meth:`SlotModel.top_slots`, :meth:`SlotModel.lift`, :meth:`SlotModel.habit` are
+    its parts. :func:`spread_slots` spreads one content item's
     suggestions over colleagues.
 """
 
@@ -185,10 +186,26 @@ class SlotModel(BaseEstimator):
     ) -> np.ndarray:
         """``(len(persons), 168)`` pooled slot distributions (all advocates when ``None``)."""
         j, rows = self._network(network), self._persons(persons)
-        counts = self.person_counts_[j][rows].toarray()
-        prior = self.group_scores_[j][self.person_groups_[rows]]
-        a = self.person_strength_[j]
-        return (counts + a * prior) / (counts.sum(axis=1, keepdims=True) + a)
+        return self._pooled(self.person_counts_[j][rows].toarray(), rows, j)
+
+    def plan(
+        self,
+        persons: np.ndarray | Sequence[int] | None = None,
+        k: int = 3,
+        network: str | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per advocate (all when ``None``), computed 8,192 at a time: the ``(n, k)`` best slots,
+        best first (ties: the earlier slot of the week); their ``(n, k)`` lift, the score of the
+        slot over the score of the habit slot minus 1 (NaN without a habit); the ``(n,)`` habit,
+        the advocate's own most frequent slot (ties: higher pooled score, then the earlier
+        slot; -1 without events in ``network``)."""
+        _check(1 <= k <= N_SLOTS, "k", f"{k} is not in 1..{N_SLOTS}")
+        j, rows = self._network(network), self._persons(persons)
+        parts = [self._plan(rows[i : i + _CHUNK], k, j) for i in range(0, len(rows), _CHUNK)]
+        if not parts:
+            return np.zeros((0, k), np.int64), np.zeros((0, k)), np.zeros(0, np.int64)
+        top, lift, habit = (np.concatenate(p) for p in zip(*parts, strict=True))
+        return top, lift, habit
 
     def top_slots(
         self,
@@ -196,25 +213,8 @@ class SlotModel(BaseEstimator):
         k: int = 3,
         network: str | None = None,
     ) -> np.ndarray:
-        """``(len(persons), k)`` best slots, best first (ties: the earlier slot of the week)."""
-        _check(1 <= k <= N_SLOTS, "k", f"{k} is not in 1..{N_SLOTS}")
-        rows = self._persons(persons)
-        out = [
-            top_k(self.scores(rows[i : i + _CHUNK], network), k)
-            for i in range(0, len(rows), _CHUNK)
-        ]
-        return np.vstack(out) if out else np.zeros((0, k), np.int64)
-
-    def habit(
-        self, persons: np.ndarray | Sequence[int] | None = None, network: str | None = None
-    ) -> np.ndarray:
-        """Each advocate's own most frequent slot (ties: higher pooled score, then the earlier
-        slot); -1 without events in ``network``."""
-        j, rows = self._network(network), self._persons(persons)
-        counts = self.person_counts_[j][rows].toarray()
-        most = counts.max(axis=1, keepdims=True)
-        pick = np.where(counts == most, self.scores(rows, network), -np.inf)
-        return np.where(most[:, 0] > 0, np.argmax(pick, axis=1), -1)
+        """The best ``k`` slots of :meth:`plan`."""
+        return self.plan(persons, k, network)[0]
 
     def lift(
         self,
@@ -222,15 +222,30 @@ class SlotModel(BaseEstimator):
         k: int = 3,
         network: str | None = None,
     ) -> np.ndarray:
-        """``(len(persons), k)``: score of each of :meth:`top_slots` over the score of the
-        :meth:`habit` slot, minus 1 (NaN without a habit)."""
-        rows = self._persons(persons)
-        score = self.scores(rows, network)
+        """The lift over the habit of the best ``k`` slots, as :meth:`plan`."""
+        return self.plan(persons, k, network)[1]
+
+    def habit(
+        self, persons: np.ndarray | Sequence[int] | None = None, network: str | None = None
+    ) -> np.ndarray:
+        """The own most frequent slot of :meth:`plan` (-1 without events)."""
+        return self.plan(persons, 1, network)[2]
+
+    def _pooled(self, counts: np.ndarray, rows: np.ndarray, j: int) -> np.ndarray:
+        prior = self.group_scores_[j][self.person_groups_[rows]]
+        a = self.person_strength_[j]
+        return (counts + a * prior) / (counts.sum(axis=1, keepdims=True) + a)
+
+    def _plan(self, rows: np.ndarray, k: int, j: int) -> tuple[np.ndarray, ...]:
+        counts = self.person_counts_[j][rows].toarray()
+        score = self._pooled(counts, rows, j)
         top = top_k(score, k)
-        habit = self.habit(rows, network)
+        most = counts.max(axis=1, keepdims=True)
+        pick = np.argmax(np.where(counts == most, score, -np.inf), axis=1)
+        habit = np.where(most[:, 0] > 0, pick, -1)
         own = score[np.arange(len(rows)), np.maximum(habit, 0)]
         lift = np.take_along_axis(score, top, axis=1) / own[:, None] - 1.0
-        return np.where(habit[:, None] >= 0, lift, np.nan)
+        return top, np.where(habit[:, None] >= 0, lift, np.nan), habit
 
     def _weights(
         self,
