@@ -16,7 +16,13 @@ from typer.testing import CliRunner
 from recsys.forecast import SlotModel, fit_strength, hour_of_week, slot_name, spread_slots
 from recsys.times import DAY, HOUR
 from training.commands.evaluate import evaluate
-from training.evaluation.slots import deskdrop_slots, person_groups, window_metrics
+from training.evaluation.slots import (
+    deskdrop_slots,
+    next_hits,
+    paired,
+    person_groups,
+    window_metrics,
+)
 
 MONDAY = 4 * DAY  # 1970-01-05 00:00 UTC was a Monday
 
@@ -157,6 +163,13 @@ def test_groups_and_metrics_of_a_literal_window() -> None:
     # person 1: next event slot 9 (hit), hours 9, 30 (week 1), 40: 1 of 3 hit;
     # person 4: next slot 12, hours 12: 0 of 1
     assert metrics == {"next@k": 0.5, "hours@k": pytest.approx(1 / 6), "n": 2, "hours": 4}
+    assert next_hits(top, scored, times, who).tolist() == [True, False]
+    versus = paired(
+        {name: [np.array([True, False])] for name in ("pooled", "own")}
+        | {"organisation": [np.array([False, True])], "own_then_org": [np.array([True, True])]}
+    )
+    assert versus["organisation"]["pooled_only"] == versus["organisation"]["baseline_only"] == 1
+    assert versus["own"] == {"pooled_only": 0, "baseline_only": 0, "sign_test_p": 1.0}
 
 
 def random_events(persons: int = 60, seed: int = 0) -> pd.DataFrame:
@@ -180,8 +193,9 @@ def test_benchmark_shape_and_no_leakage() -> None:
     windows = ["2016-05-01", "2016-06-01", "2016-07-01"]
     result = deskdrop_slots(events, windows)
     assert set(result["models"]) == {"pooled", "organisation", "own", "own_then_org"}
-    for entry in result["models"].values():
-        assert set(entry) == {"next@k", "hours@k", "windows"}
+    for name, entry in result["models"].items():
+        extra = {"versus"} if name == "pooled" else set()
+        assert set(entry) == {"next@k", "hours@k", "windows"} | extra
         assert len(entry["windows"]) == 3
         for window in entry["windows"].values():
             assert set(window) == {"next@k", "hours@k", "n", "hours"}
@@ -220,6 +234,7 @@ def test_cli_json_table_and_errors(tmp_path: Path) -> None:
     }
     table = cli(*args)
     assert table.exit_code == 0 and "own_then_org" in table.output and "next@3" in table.output
+    assert "pooled vs organisation" in table.output and "sign test" in table.output
     assert cli("deskdrop-slots").exit_code == 2
     assert cli("deskdrop-slots", "--data", str(tmp_path / "nope")).exit_code == 2
     bad = cli(*args, "--group", "team")
@@ -243,4 +258,6 @@ def test_deskdrop_slots_real(shared_data: Path) -> None:
     for baseline in ("organisation", "own", "own_then_org"):
         assert models["pooled"]["next@k"] > models[baseline]["next@k"]
         assert models["pooled"]["hours@k"] > models[baseline]["hours@k"] + 0.008
+    versus = models["pooled"]["versus"]["organisation"]
+    assert versus["pooled_only"] > versus["baseline_only"] and versus["sign_test_p"] < 0.05
     assert result["seconds"] < 30

@@ -337,6 +337,12 @@ def _evaluate_slots(
         rows.append(["mean", name, *(_fmt(entry[m]) for m in METRICS), "", ""])
     title = f"{SLOTS_BENCHMARK} (top {k} hour-of-week slots, group {options['group']})"
     console.console.print(console.table(title, columns, rows))
+    for name, v in result["models"]["pooled"]["versus"].items():
+        console.console.print(
+            f"next event, pooled vs {name}: {v['pooled_only']} advocate-windows hit by pooled"
+            f" only, {v['baseline_only']} by {name} only (sign test p={v['sign_test_p']:.3g})",
+            soft_wrap=True,
+        )
     console.console.print(f"{result['seconds']} s")
 
 

@@ -22,6 +22,9 @@ Metrics (per window; overall = the mean over windows)
     ``next@k``: share of the advocates whose next event at or after T falls in their top-k;
     ``hours@k``: per advocate the share of their active clock hours in ``[T, T + horizon)``
     that fall in their top-k, averaged over advocates; ``n`` advocates and ``hours`` counted.
+    ``pooled`` also has ``versus``: per baseline, over all windows' next events, the advocates
+    only ``pooled`` hits, only the baseline hits, and a two-sided sign test on the two (the
+    same advocate in several windows counts in each).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binomtest
 
 from features.data.deskdrop import INTERACTIONS_FILE, find_file, read_interactions
 from features.data.sources import InputError
@@ -103,6 +107,7 @@ def deskdrop_slots(
     times, persons, place = times[order], persons[order], place[order]
     per_window: dict[str, dict[str, dict]] = {name: {} for name in MODELS}
     fitted: dict[str, dict[str, object]] = {}
+    hits: dict[str, list[np.ndarray]] = {name: [] for name in MODELS}
     for origin in sorted(epoch_seconds(w) for w in windows):
         past = times < origin
         groups, names = person_groups(persons[past], place[past], len(person_ids))
@@ -120,12 +125,14 @@ def deskdrop_slots(
             per_window[name][utc(int(origin))] = window_metrics(
                 top, scored, times[future], persons[future]
             )
+            hits[name].append(next_hits(top, scored, times[future], persons[future]))
         fitted[utc(int(origin))] = {
             "group_strength": round(float(model.group_strength_[0]), 3),
             "person_strength": round(float(model.person_strength_[0]), 3),
             "groups": len(names),
         }
     entries = {name: {**_means(w), "windows": w} for name, w in per_window.items()}
+    entries["pooled"]["versus"] = paired(hits)
     protocol = {
         "k": k,
         "horizon_days": horizon_days,
@@ -183,22 +190,51 @@ def window_metrics(
 ) -> dict[str, float | int]:
     """``next@k`` and ``hours@k`` of the top slots ``top`` (rows: ``scored`` advocates) against
     the events ``times``/``persons`` of the horizon (in time order)."""
-    row = np.full(int(persons.max()) + 1, -1)
-    row[scored] = np.arange(len(scored))
-    mine = row[persons] >= 0
-    times, who = times[mine], row[persons[mine]]
-    hit = np.any(top[who] == hour_of_week(times)[:, None], axis=1)
-    _, first = np.unique(who, return_index=True)  # the earliest event of each advocate
-    hours = np.floor(times / HOUR).astype(np.int64)
+    mine, who = _scored_events(scored, times, persons)
+    hit = np.any(top[who] == hour_of_week(mine)[:, None], axis=1)
+    hours = np.floor(mine / HOUR).astype(np.int64)
     _, once = np.unique(np.stack([who, hours]), axis=1, return_index=True)
     per = np.bincount(who[once], weights=hit[once], minlength=len(scored))
     per /= np.bincount(who[once], minlength=len(scored))
     return {
-        "next@k": float(np.mean(hit[first])),
+        "next@k": float(np.mean(next_hits(top, scored, times, persons))),
         "hours@k": float(np.mean(per)),
         "n": len(scored),
         "hours": len(once),
     }
+
+
+def next_hits(
+    top: np.ndarray, scored: np.ndarray, times: np.ndarray, persons: np.ndarray
+) -> np.ndarray:
+    """Per ``scored`` advocate: their earliest event of ``times``/``persons`` (in time order)
+    falls in their row of ``top``."""
+    times, who = _scored_events(scored, times, persons)
+    _, first = np.unique(who, return_index=True)
+    return np.any(top == hour_of_week(times[first])[:, None], axis=1)
+
+
+def _scored_events(
+    scored: np.ndarray, times: np.ndarray, persons: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The events of the ``scored`` advocates, with each one's row in ``scored``."""
+    row = np.full(int(max(persons.max(), scored.max())) + 1, -1)
+    row[scored] = np.arange(len(scored))
+    mine = row[persons] >= 0
+    return times[mine], row[persons[mine]]
+
+
+def paired(hits: dict[str, list[np.ndarray]]) -> dict[str, dict[str, float | int]]:
+    """``pooled`` against each baseline over all windows' next events: the advocates only
+    ``pooled`` hits, only the baseline hits, and the two-sided sign test on them."""
+    ours = np.concatenate(hits["pooled"]) if hits["pooled"] else np.zeros(0, bool)
+    out: dict[str, dict[str, float | int]] = {}
+    for name in MODELS[1:]:
+        theirs = np.concatenate(hits[name]) if hits[name] else np.zeros(0, bool)
+        wins, losses = int(np.sum(ours & ~theirs)), int(np.sum(~ours & theirs))
+        p = binomtest(wins, wins + losses).pvalue if wins + losses else 1.0
+        out[name] = {"pooled_only": wins, "baseline_only": losses, "sign_test_p": float(p)}
+    return out
 
 
 def _means(windows: dict[str, dict]) -> dict[str, float | None]:
