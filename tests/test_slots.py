@@ -88,6 +88,23 @@ def test_deterministic_and_order_free() -> None:
     np.testing.assert_array_equal(first.top_slots(k=3), again.top_slots(k=3))
 
 
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    times, persons, groups = tiny()
+    networks = np.where(np.arange(len(times)) % 3, "linkedin", "x")
+    model = SlotModel(half_life_days=30).fit(times, persons, groups, networks=networks)
+    loaded = SlotModel.load(model.save(tmp_path / "slots"))
+    assert loaded.networks_ == ("linkedin", "x") and loaded.half_life_days == 30
+    for network in loaded.networks_:
+        np.testing.assert_array_equal(loaded.scores(network=network), model.scores(network=network))
+        for mine, theirs in zip(
+            loaded.plan(k=3, network=network), model.plan(k=3, network=network), strict=True
+        ):
+            np.testing.assert_array_equal(mine, theirs)
+    (tmp_path / "other").mkdir()
+    with pytest.raises(FileNotFoundError, match="manifest"):
+        SlotModel.load(tmp_path / "other")
+
+
 def test_values_weight_and_networks_split() -> None:
     times = np.array([at(9), at(9), at(9), at(30), at(50), at(50)])
     persons = np.zeros(6, np.int64)

@@ -32,14 +32,17 @@ Outputs
     slots (ties: the earlier slot of the week), their lift (score over the habit slot's, minus
     1) and the habit (the advocate's own most frequent slot; ties: higher pooled score, then
     earlier); :meth:`SlotModel.top_slots`, :meth:`SlotModel.lift`, :meth:`SlotModel.habit` are
-    its parts. :func:`spread_slots` spreads one content item's
-    suggestions over colleagues.
+    its parts. :meth:`SlotModel.save` / :meth:`SlotModel.load`: ``manifest.json`` +
+    ``arrays.npz``. :func:`spread_slots` spreads one content item's suggestions over colleagues.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -59,6 +62,9 @@ STRENGTH_BOUNDS = (1e-2, 1e5)
 MAX_STRENGTH_ROWS = 20_000
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _CHUNK = 8192
+#: Version of the saved model's layout (``manifest.json`` + ``arrays.npz``).
+FORMAT_VERSION = 1
+_CSR_PARTS = ("data", "indices", "indptr")
 
 
 def hour_of_week(times: np.ndarray | Sequence[float]) -> np.ndarray:
@@ -159,7 +165,7 @@ class SlotModel(BaseEstimator):
         who = np.asarray(persons, np.int64)
         groups = np.asarray(person_groups, np.int64)
         n = len(t)
-        _check(who.shape == (n,), "persons", f"{who.shape[0]} values for {n} times")
+        _check(who.shape == (n,), "persons", f"shape {who.shape} for {n} times")
         _check(groups.ndim == 1 and len(groups) > 0, "person_groups", "needs one group per person")
         _check(bool(np.all(groups >= 0)), "person_groups", "negative group position")
         _check(bool(np.all(np.isfinite(t))), "times", "not finite")
@@ -246,6 +252,54 @@ class SlotModel(BaseEstimator):
         own = score[np.arange(len(rows)), np.maximum(habit, 0)]
         lift = np.take_along_axis(score, top, axis=1) / own[:, None] - 1.0
         return top, np.where(habit[:, None] >= 0, lift, np.nan), habit
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``manifest.json`` and ``arrays.npz`` (plain arrays, no pickle) to ``folder``."""
+        self._network(None)
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        manifest = {
+            "kind": "slot_model",
+            "format_version": FORMAT_VERSION,
+            "params": {"half_life_days": self.half_life_days},
+            "networks": list(self.networks_),
+            "group_strength": self.group_strength_.tolist(),
+            "person_strength": self.person_strength_.tolist(),
+        }
+        arrays: dict[str, Any] = {"org": self.org_, "group_scores": self.group_scores_}
+        arrays["person_groups"] = self.person_groups_
+        for j, counts in enumerate(self.person_counts_):
+            arrays |= {f"{part}_{j}": getattr(counts, part) for part in _CSR_PARTS}
+        np.savez(folder / "arrays.npz", **arrays)
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> SlotModel:
+        """The model :meth:`save` wrote to ``folder``."""
+        path = Path(folder) / "manifest.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"no slot model at {folder}: {path.name} is missing")
+        manifest = json.loads(path.read_text())
+        if manifest.get("kind") != "slot_model":
+            raise ValueError(f"{path}: kind {manifest.get('kind')!r} is not a slot model")
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{path}: unsupported format_version {manifest.get('format_version')}")
+        model = cls(**manifest["params"])
+        with np.load(Path(folder) / "arrays.npz", allow_pickle=False) as stored:
+            arrays = {k: stored[k] for k in stored.files}
+        model.networks_ = tuple(manifest["networks"])
+        model.group_strength_ = np.asarray(manifest["group_strength"], np.float64)
+        model.person_strength_ = np.asarray(manifest["person_strength"], np.float64)
+        model.org_, model.group_scores_ = arrays["org"], arrays["group_scores"]
+        model.person_groups_ = arrays["person_groups"]
+        model.n_groups_ = model.group_scores_.shape[1]
+        shape = (len(model.person_groups_), N_SLOTS)
+        model.person_counts_ = [
+            sp.csr_matrix(tuple(arrays[f"{p}_{j}"] for p in _CSR_PARTS), shape)
+            for j in range(len(model.networks_))
+        ]
+        return model
 
     def _weights(
         self,
