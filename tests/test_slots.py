@@ -228,6 +228,9 @@ def test_benchmark_shape_and_no_leakage() -> None:
     assert again["protocol"]["fitted"] == result["protocol"]["fitted"]
     with pytest.raises(ValueError, match="group"):
         deskdrop_slots(events, windows, group="team")
+    first = deskdrop_slots(events, ["2016-01-01"])
+    assert first["protocol"]["skipped_windows"] and not first["models"]["pooled"]["windows"]
+    assert first["models"]["pooled"]["versus"]["own"]["pooled_only"] == 0
 
 
 def cli(*args: str) -> object:

@@ -108,6 +108,7 @@ def deskdrop_slots(
     per_window: dict[str, dict[str, dict]] = {name: {} for name in MODELS}
     fitted: dict[str, dict[str, object]] = {}
     hits: dict[str, list[np.ndarray]] = {name: [] for name in MODELS}
+    skipped: dict[str, str] = {}
     for origin in sorted(epoch_seconds(w) for w in windows):
         past = times < origin
         groups, names = person_groups(persons[past], place[past], len(person_ids))
@@ -116,6 +117,7 @@ def deskdrop_slots(
         future = (times >= origin) & (times < origin + horizon_days * DAY)
         scored = np.intersect1d(np.unique(persons[past]), np.unique(persons[future]))
         if not len(scored):
+            skipped[utc(int(origin))] = "nobody with events both before and after the origin"
             continue
         tops = {
             "pooled": model.top_slots(scored, k),
@@ -143,6 +145,7 @@ def deskdrop_slots(
         "origins_utc": [utc(int(epoch_seconds(w))) for w in sorted(windows, key=epoch_seconds)],
         "scored": "an event before T and one in [T, T + horizon)",
         "fitted": fitted,
+        "skipped_windows": skipped,
     }
     return result(BENCHMARK, protocol, entries, started)
 
