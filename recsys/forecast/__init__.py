@@ -1,11 +1,13 @@
-"""Forecasts of advocate behaviour (plain numpy/scikit-learn): who is about to lapse, and when
-to share.
+"""Forecasts (plain numpy/scikit-learn): who is about to lapse, when to share, how content
+will perform.
 
-See :mod:`recsys.forecast.lapse` for the features, the model and its reasons, and
-:mod:`recsys.forecast.slots` for the hour-of-week slots.
+See :mod:`recsys.forecast.lapse` for the lapse features, model and reasons,
+:mod:`recsys.forecast.slots` for the hour-of-week slots to share in, and
+:mod:`recsys.forecast.content` for the content performance forecast and its interval.
 """
 
 from recsys.forecast.baselines import BASELINES, ScoreBaseline, baseline
+from recsys.forecast.content import ContentForecast, forecast_metrics
 from recsys.forecast.lapse import (
     ActivityLog,
     LapseModel,
@@ -27,6 +29,7 @@ __all__ = [
     "BASELINES",
     "N_SLOTS",
     "ActivityLog",
+    "ContentForecast",
     "LapseModel",
     "ScoreBaseline",
     "SlotModel",
@@ -34,6 +37,7 @@ __all__ = [
     "eligible",
     "feature_names",
     "fit_strength",
+    "forecast_metrics",
     "hour_of_week",
     "lapse_features",
     "lapse_labels",

@@ -15,6 +15,7 @@ INFLUENCE_BENCHMARKS = ("synthetic-influencers", "peerindex")
 ATTRIBUTION_BENCHMARK = "synthetic-attribution"
 LAPSE_BENCHMARK = "deskdrop-lapse"
 SLOTS_BENCHMARK = "deskdrop-slots"
+CONTENT_BENCHMARK = "uci-facebook"
 PEERINDEX_FILE = Path("peerindex") / "train_public.csv"
 
 
@@ -23,7 +24,8 @@ def evaluate(
         ...,
         help="movielens-100k, movielens-100k-cold, deskdrop-replay (recommenders);"
         " synthetic-influencers, peerindex (micro-influencer scorer); synthetic-attribution"
-        " (attribution models); deskdrop-lapse (lapse forecast); deskdrop-slots (best hours).",
+        " (attribution models); deskdrop-lapse (lapse forecast); deskdrop-slots (best hours to"
+        " share); uci-facebook (content performance forecast).",
     ),
     data: Path | None = typer.Option(
         None,
@@ -56,10 +58,18 @@ def evaluate(
         0.25, "--test-fraction", min=0.01, max=0.99, help="peerindex: held-out share of --train."
     ),
     folds: int | None = typer.Option(
-        None, "--folds", min=2, help="peerindex: k-fold cross-validation instead of a hold-out."
+        None,
+        "--folds",
+        min=2,
+        help="peerindex: k-fold cross-validation instead of a hold-out; uci-facebook: folds (5).",
+    ),
+    repeats: int = typer.Option(
+        3, "--repeats", min=1, help="uci-facebook: K-fold repeats (seeds seed, seed+1, ...)."
     ),
     seed: int | None = typer.Option(
-        None, "--seed", help="peerindex split seed (42) / synthetic organisation seed (0)."
+        None,
+        "--seed",
+        help="peerindex split seed (42) / synthetic organisation seed (0) / uci-facebook (0).",
     ),
     seeds: str = typer.Option(
         "0,1,2", "--seeds", help="synthetic-attribution: organisation seeds, comma-separated."
@@ -100,6 +110,10 @@ def evaluate(
     if benchmark == SLOTS_BENCHMARK:
         options = {"k": k or 3, "horizon_days": horizon_days, "group": group}
         _evaluate_slots(data, windows, options, as_json)
+        return
+    if benchmark == CONTENT_BENCHMARK:
+        split = {"folds": folds or 5, "repeats": repeats, "seed": seed or 0}
+        _evaluate_content(data, models, split, as_json)
         return
     if benchmark in INFLUENCE_BENCHMARKS:
         options = {
@@ -343,6 +357,45 @@ def _evaluate_slots(
             f" only, {v['baseline_only']} by {name} only (sign test p={v['sign_test_p']:.3g})",
             soft_wrap=True,
         )
+    console.console.print(f"{result['seconds']} s")
+
+
+def _evaluate_content(
+    data: Path | None, models: str | None, split: dict[str, int], as_json: bool
+) -> None:
+    """Run ``uci-facebook`` (``training.evaluation.uci_facebook``) and print it."""
+    from training.evaluation.uci_facebook import (
+        DEFAULT_MODELS,
+        METRICS,
+        TARGETS,
+        data_file,
+        uci_facebook,
+    )
+
+    try:
+        if data is None:
+            raise FileNotFoundError(f"{CONTENT_BENCHMARK} needs --data")
+        names = DEFAULT_MODELS if models is None else tuple(_parts(models))
+        result = uci_facebook(data_file(data), models=names, **split)
+    except (ValueError, FileNotFoundError) as exc:
+        console.errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        console.print_json(result)
+        return
+    rows = [
+        [target.removeprefix("lifetime_"), name, *(_fmt(entry[target][m]) for m in METRICS)]
+        for target in TARGETS.values()
+        for name, entry in result["models"].items()
+    ]
+    protocol = result["protocol"]
+    title = (
+        f"{CONTENT_BENCHMARK} ({protocol['used']} posts, {protocol['folds']}-fold x"
+        f" {protocol['repeats']}, {protocol['level']:.0%} intervals)"
+    )
+    console.console.print(console.table(title, ["target", "model", *METRICS], rows))
+    for column, count in protocol["dropped_rows"].items():
+        console.console.print(f"dropped {count} post(s) missing {column}", soft_wrap=True)
     console.console.print(f"{result['seconds']} s")
 
 
