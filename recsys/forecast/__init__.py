@@ -1,6 +1,8 @@
-"""Forecasts (plain numpy/scikit-learn): who is about to lapse, how content will perform.
+"""Forecasts (plain numpy/scikit-learn): who is about to lapse, when to share, how content
+will perform.
 
-See :mod:`recsys.forecast.lapse` for the lapse features, model and reasons, and
+See :mod:`recsys.forecast.lapse` for the lapse features, model and reasons,
+:mod:`recsys.forecast.slots` for the hour-of-week slots to share in, and
 :mod:`recsys.forecast.content` for the content performance forecast and its interval.
 """
 
@@ -14,17 +16,31 @@ from recsys.forecast.lapse import (
     lapse_features,
     lapse_labels,
 )
+from recsys.forecast.slots import (
+    N_SLOTS,
+    SlotModel,
+    fit_strength,
+    hour_of_week,
+    slot_name,
+    spread_slots,
+)
 
 __all__ = [
     "BASELINES",
+    "N_SLOTS",
     "ActivityLog",
     "ContentForecast",
     "LapseModel",
     "ScoreBaseline",
+    "SlotModel",
     "baseline",
     "eligible",
     "feature_names",
+    "fit_strength",
     "forecast_metrics",
+    "hour_of_week",
     "lapse_features",
     "lapse_labels",
+    "slot_name",
+    "spread_slots",
 ]

@@ -4,6 +4,7 @@ micro-influencer scorer (JSON or a table)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -13,6 +14,7 @@ MODELS_HELP = "Comma-separated model names (default: every registered model that
 INFLUENCE_BENCHMARKS = ("synthetic-influencers", "peerindex")
 ATTRIBUTION_BENCHMARK = "synthetic-attribution"
 LAPSE_BENCHMARK = "deskdrop-lapse"
+SLOTS_BENCHMARK = "deskdrop-slots"
 CONTENT_BENCHMARK = "uci-facebook"
 SCREENING_BENCHMARK = "synthetic-screening"
 PEERINDEX_FILE = Path("peerindex") / "train_public.csv"
@@ -23,8 +25,9 @@ def evaluate(
         ...,
         help="movielens-100k, movielens-100k-cold, deskdrop-replay (recommenders);"
         " synthetic-influencers, peerindex (micro-influencer scorer); synthetic-attribution"
-        " (attribution models); deskdrop-lapse (lapse forecast); uci-facebook (content"
-        " performance forecast); synthetic-screening (content screening).",
+        " (attribution models); deskdrop-lapse (lapse forecast); deskdrop-slots (best hours to"
+        " share); uci-facebook (content performance forecast); synthetic-screening (content"
+        " screening).",
     ),
     data: Path | None = typer.Option(
         None,
@@ -43,8 +46,8 @@ def evaluate(
     windows: str | None = typer.Option(
         None,
         "--windows",
-        help="deskdrop-lapse: origins, comma-separated dates (default: month starts of"
-        " 2016-04..2016-12).",
+        help="deskdrop-lapse, deskdrop-slots: origins, comma-separated dates (default: month"
+        " starts of 2016-04..2016-12).",
     ),
     models: str | None = typer.Option(None, "--models", help=MODELS_HELP),
     train: Path | None = typer.Option(
@@ -74,7 +77,13 @@ def evaluate(
         "0,1,2", "--seeds", help="synthetic-attribution: organisation seeds, comma-separated."
     ),
     k: int | None = typer.Option(
-        None, "--k", min=1, help="Influence benchmarks: k of precision@k / recall@k."
+        None,
+        "--k",
+        min=1,
+        help="Influence benchmarks: k of precision@k / recall@k; deskdrop-slots: top-k slots (3).",
+    ),
+    group: str = typer.Option(
+        "region", "--group", help="deskdrop-slots: advocates' group: region, country or none."
     ),
     employees: int | None = typer.Option(
         None, "--employees", min=50, help="synthetic-influencers (2000), synthetic-screening (500)."
@@ -92,7 +101,7 @@ def evaluate(
         30.0,
         "--horizon-days",
         min=1,
-        help="synthetic-influencers, deskdrop-lapse: label window in days.",
+        help="synthetic-influencers, deskdrop-lapse, deskdrop-slots: label window in days.",
     ),
     violation_rate: float = typer.Option(
         0.2,
@@ -124,6 +133,10 @@ def evaluate(
             "seed": seed or 0,
         }
         _evaluate_screening(sizes, policy, violation_rate, as_json)
+        return
+    if benchmark == SLOTS_BENCHMARK:
+        options = {"k": k or 3, "horizon_days": horizon_days, "group": group}
+        _evaluate_slots(data, windows, options, as_json)
         return
     if benchmark == CONTENT_BENCHMARK:
         split = {"folds": folds or 5, "repeats": repeats, "seed": seed or 0}
@@ -307,11 +320,7 @@ def _evaluate_lapse(
     from training.evaluation.protocols import read_deskdrop_events
 
     try:
-        if data is None:
-            raise FileNotFoundError(f"{LAPSE_BENCHMARK} needs --data")
-        folder = data / "deskdrop" if (data / "deskdrop").is_dir() else data
-        if not folder.exists():
-            raise FileNotFoundError(f"data path not found: {data}")
+        folder = _deskdrop_folder(data, LAPSE_BENCHMARK)
         origins = DEFAULT_WINDOWS if windows is None else _parts(windows)
         result = deskdrop_lapse(read_deskdrop_events(folder), origins, horizon_days=horizon_days)
     except (ValueError, FileNotFoundError) as exc:
@@ -330,6 +339,51 @@ def _evaluate_lapse(
     console.console.print(console.table(title, columns, rows))
     for window, reason in result["protocol"]["skipped_windows"].items():
         console.console.print(f"skipped {window}: {reason}", soft_wrap=True)
+    console.console.print(f"{result['seconds']} s")
+
+
+def _deskdrop_folder(data: Path | None, benchmark: str) -> Path:
+    """The DeskDrop folder given by --data: ``deskdrop/`` under a shared data root, or itself."""
+    if data is None:
+        raise FileNotFoundError(f"{benchmark} needs --data")
+    folder = data / "deskdrop" if (data / "deskdrop").is_dir() else data
+    if not folder.exists():
+        raise FileNotFoundError(f"data path not found: {data}")
+    return folder
+
+
+def _evaluate_slots(
+    data: Path | None, windows: str | None, options: dict[str, Any], as_json: bool
+) -> None:
+    """Run ``deskdrop-slots`` (``training.evaluation.slots``) and print it."""
+    from features.data.sources import InputError
+    from training.evaluation.slots import DEFAULT_WINDOWS, METRICS, deskdrop_slots, read_slot_events
+
+    try:
+        folder = _deskdrop_folder(data, SLOTS_BENCHMARK)
+        origins = DEFAULT_WINDOWS if windows is None else _parts(windows)
+        result = deskdrop_slots(read_slot_events(folder), origins, **options)
+    except (ValueError, FileNotFoundError, InputError) as exc:
+        console.errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        console.print_json(result)
+        return
+    k = options["k"]
+    columns = ["window", "model", *(m.replace("@k", f"@{k}") for m in METRICS), "n", "hours"]
+    rows = []
+    for name, entry in result["models"].items():
+        for window, w in entry["windows"].items():
+            rows.append([window[:10], name, *(_fmt(w[m]) for m in METRICS), w["n"], w["hours"]])
+        rows.append(["mean", name, *(_fmt(entry[m]) for m in METRICS), "", ""])
+    title = f"{SLOTS_BENCHMARK} (top {k} hour-of-week slots, group {options['group']})"
+    console.console.print(console.table(title, columns, rows))
+    for name, v in result["models"]["pooled"]["versus"].items():
+        console.console.print(
+            f"next event, pooled vs {name}: {v['pooled_only']} advocate-windows hit by pooled"
+            f" only, {v['baseline_only']} by {name} only (sign test p={v['sign_test_p']:.3g})",
+            soft_wrap=True,
+        )
     console.console.print(f"{result['seconds']} s")
 
 
