@@ -11,6 +11,7 @@ from training.commands.demo import demo
 from training.commands.evaluate import evaluate
 from training.commands.features import features_app
 from training.commands.influencers import influencers_app
+from training.commands.screening import screening_app
 from training.commands.serve import serve
 from training.commands.train import experiment_app, retrain, rollback, train
 from training.progress import configure
@@ -28,6 +29,7 @@ app.add_typer(features_app, name="features")
 app.command("demo")(demo)
 app.command("evaluate")(evaluate)
 app.add_typer(influencers_app, name="influencers")
+app.add_typer(screening_app, name="screening")
 app.command("serve")(serve)
 app.command("train")(train)
 app.command("retrain")(retrain)
