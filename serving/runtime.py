@@ -67,6 +67,7 @@ from serving.schemas import (
     SimilarOut,
     StatusOut,
 )
+from serving.screening import ScreeningViews
 from serving.state import LiveState, StateHolder, engagements
 
 logger = logging.getLogger(__name__)
@@ -169,6 +170,7 @@ class Runtime:
         self.catalogue = CatalogueReader(
             deps.store, deps.clock, deps.encoder, deps.screening_policy
         )
+        self.screening = ScreeningViews(deps.store, deps.clock)
         self.follower = EventFollower(EventLog(deps.store), self.holder)
         self.refresher = Refresher(
             self.holder,
