@@ -288,6 +288,7 @@ class ScreeningItemOut(BaseModel):
     """The screening decision in force for one content item."""
 
     content_id: str
+    title: str = Field(description="The item's title now.")
     status: str = Field(description="passed, held, blocked or released.")
     decided_by: str = Field(description="`screen`, or the program manager who decided.")
     decided_at: UtcTime

@@ -62,6 +62,7 @@ class ScreeningViews:
 def item_out(record: ScreeningRecord) -> ScreeningItemOut:
     return ScreeningItemOut(
         content_id=record.content_id,
+        title=record.title,
         status=record.status,
         decided_by=record.decided_by,
         decided_at=record.decided_at,

@@ -58,6 +58,7 @@ class ScreeningRecord:
     decided_by: str
     decided_at: datetime  # UTC-aware
     reason: str
+    title: str = ""  # the item's title now ("" when its row is gone)
 
 
 @dataclass(frozen=True)
@@ -175,8 +176,13 @@ def statuses(store: Store) -> dict[str, str]:
 
 
 def records(store: Store, status: str | None = None) -> list[ScreeningRecord]:
-    """The decisions in force (of one ``status``), newest first."""
-    query = sa.select(TABLE).order_by(TABLE.c.decided_at.desc(), TABLE.c.content_id)
+    """The decisions in force (of one ``status``) with each item's title, newest first."""
+    content = schema.CONTRACT_TABLES["content"]
+    query = (
+        sa.select(TABLE, content.c.title)
+        .select_from(TABLE.outerjoin(content, content.c.content_id == TABLE.c.content_id))
+        .order_by(TABLE.c.decided_at.desc(), TABLE.c.content_id)
+    )
     if status is not None:
         query = query.where(TABLE.c.status == status)
     with store.engine.connect() as conn:
@@ -261,4 +267,5 @@ def _record(row: dict) -> ScreeningRecord:
         decided_by=str(row["decided_by"]),
         decided_at=utc(row["decided_at"]).to_pydatetime(),
         reason=str(row["reason"]),
+        title=str(row.get("title") or ""),
     )

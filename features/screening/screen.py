@@ -176,7 +176,7 @@ def _tone(policy: Policy, name: str, text: str) -> Iterator[Finding]:
         score = sentence_tone(sentence)
         if score <= policy.tone.threshold:
             start = match.start() + match.group().index(sentence)
-            rule = f"tone {score:.2f} <= {policy.tone.threshold:g}"
+            rule = f"compound score {score:.2f} at or below {policy.tone.threshold:g}"
             yield Finding(
                 "tone", name, start, start + len(sentence), sentence, rule, policy.tone.action
             )
