@@ -15,6 +15,9 @@ Models (per advocate and network, a ranking of the 168 slots)
     ``pooled_rate`` (ours): :class:`recsys.forecast.slot_rates.SlotRateModel`, the mean
     normalised engagement per share by slot, smoothed over neighbouring hours and shrunk
     advocate -> department -> organisation with the same prior weight in every slot.
+    ``department_rate`` and ``organisation_rate``: the same without the advocate level (the
+    department's rates), and with neither (one group: the organisation's rates, shrunk toward
+    the overall mean; the same for everyone), to show what each level adds.
     ``pooled_ratio``: two :class:`recsys.forecast.SlotModel` fits on the same shares, one
     weighted by the normalised engagement, one counting shares, and the ratio of their pooled
     scores (the prior weight of a slot is proportional to how often the group shares there,
@@ -47,7 +50,16 @@ from training.evaluation.report import json_safe, result, utc
 from training.evaluation.slots import baseline_tops
 
 BENCHMARK = "synthetic-slots"
-MODELS = ("pooled_rate", "pooled_ratio", "pooled_total", "organisation", "habit", "random")
+MODELS = (
+    "pooled_rate",
+    "department_rate",
+    "organisation_rate",
+    "pooled_ratio",
+    "pooled_total",
+    "organisation",
+    "habit",
+    "random",
+)
 METRICS = ("regret@1", "regret@k", "within@1")
 ENGAGEMENT = ("clicks", "reactions", "comments", "reshares")
 SHARE_BUCKETS = ((1, 1), (2, 4), (5, 19), (20, None))
@@ -160,6 +172,8 @@ def evaluate_shares(
     counts = SlotModel().fit(**fit, networks=names)
     weighted = SlotModel().fit(**fit, networks=names, values=shares["value"])
     rate = SlotRateModel(**(rate_params or {})).fit(**fit, values=shares["value"], networks=names)
+    one = fit | {"person_groups": np.zeros_like(groups), "values": shares["value"]}
+    one_group = SlotRateModel(**(rate_params or {})).fit(**one, networks=names)
     per_model: dict[str, list[np.ndarray]] = {m: [] for m in MODELS}
     n_shares, network_of = [], []
     for j, network in enumerate(NETWORKS):
@@ -168,7 +182,7 @@ def evaluate_shares(
             continue
         persons = np.unique(shares["person"][on])
         true = np.stack([truth[(int(p), j)] for p in persons])
-        fitted = (counts, weighted, rate)
+        fitted = (counts, weighted, rate, one_group)
         for name, ranked in _rankings(shares, on, persons, fitted, network, k).items():
             per_model[name].append(_pair_metrics(true, ranked, within))
         best = true.max(axis=1)
@@ -198,12 +212,14 @@ def _rankings(
     shares: dict[str, np.ndarray],
     on: np.ndarray,
     persons: np.ndarray,
-    fitted: tuple[SlotModel, SlotModel, SlotRateModel],
+    fitted: tuple[SlotModel, SlotModel, SlotRateModel, SlotRateModel],
     network: str,
     k: int,
 ) -> dict[str, np.ndarray]:
     """``(len(persons), k)`` best slots of each model but ``random`` on one network."""
-    counts, weighted, rate = fitted
+    counts, weighted, rate, one_group = fitted
+    j = rate.networks_.index(network)
+    department = rate.group_rates_[j][rate.person_groups_[persons]]
     per_share = counts.scores(persons, network)
     per_value = weighted.scores(persons, network)
     slot = hour_of_week(shares["time"][on])
@@ -214,6 +230,8 @@ def _rankings(
     habit = baseline_tops(shares["time"][on], shares["person"][on], persons, k, n_persons)
     return {
         "pooled_rate": top_k(rate.rates(persons, network), k),
+        "department_rate": top_k(department, k),
+        "organisation_rate": np.tile(top_k(one_group.group_rates_[j][:1], k), (len(persons), 1)),
         "pooled_ratio": top_k(per_value / per_share, k),
         "pooled_total": top_k(per_value, k),
         "organisation": np.tile(top_k(org_rate[None, :], k), (len(persons), 1)),
