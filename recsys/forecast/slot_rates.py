@@ -38,7 +38,7 @@ class SlotRateModel(BaseEstimator):
     triangular smoothing over neighbouring slots (0: none).
     """
 
-    def __init__(self, strength: float = 10.0, smooth_hours: int = 3) -> None:
+    def __init__(self, strength: float = 30.0, smooth_hours: int = 5) -> None:
         self.strength = strength
         self.smooth_hours = smooth_hours
 
