@@ -2,7 +2,8 @@
 will perform.
 
 See :mod:`recsys.forecast.lapse` for the lapse features, model and reasons,
-:mod:`recsys.forecast.slots` for the hour-of-week slots to share in, and
+:mod:`recsys.forecast.slots` for the hour-of-week slots to share in,
+:mod:`recsys.forecast.slot_rates` for the engagement per share by slot, and
 :mod:`recsys.forecast.content` for the content performance forecast and its interval.
 """
 
@@ -16,6 +17,7 @@ from recsys.forecast.lapse import (
     lapse_features,
     lapse_labels,
 )
+from recsys.forecast.slot_rates import SlotRateModel
 from recsys.forecast.slots import (
     N_SLOTS,
     SlotModel,
@@ -33,6 +35,7 @@ __all__ = [
     "LapseModel",
     "ScoreBaseline",
     "SlotModel",
+    "SlotRateModel",
     "baseline",
     "eligible",
     "feature_names",

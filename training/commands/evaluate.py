@@ -17,6 +17,7 @@ LAPSE_BENCHMARK = "deskdrop-lapse"
 SLOTS_BENCHMARK = "deskdrop-slots"
 CONTENT_BENCHMARK = "uci-facebook"
 SCREENING_BENCHMARK = "synthetic-screening"
+SYNTHETIC_SLOTS_BENCHMARK = "synthetic-slots"
 PEERINDEX_FILE = Path("peerindex") / "train_public.csv"
 
 
@@ -27,7 +28,7 @@ def evaluate(
         " synthetic-influencers, peerindex (micro-influencer scorer); synthetic-attribution"
         " (attribution models); deskdrop-lapse (lapse forecast); deskdrop-slots (best hours to"
         " share); uci-facebook (content performance forecast); synthetic-screening (content"
-        " screening).",
+        " screening); synthetic-slots (best hours to share vs planted effects).",
     ),
     data: Path | None = typer.Option(
         None,
@@ -86,13 +87,22 @@ def evaluate(
         "region", "--group", help="deskdrop-slots: advocates' group: region, country or none."
     ),
     employees: int | None = typer.Option(
-        None, "--employees", min=50, help="synthetic-influencers (2000), synthetic-screening (500)."
+        None,
+        "--employees",
+        min=50,
+        help="synthetic-influencers (2000), synthetic-screening (500), synthetic-slots (1000).",
     ),
     content: int | None = typer.Option(
-        None, "--content", min=10, help="synthetic-influencers (500), synthetic-screening (2000)."
+        None,
+        "--content",
+        min=10,
+        help="synthetic-influencers (500), synthetic-screening (2000), synthetic-slots (500).",
     ),
     days: int | None = typer.Option(
-        None, "--days", min=30, help="synthetic-influencers (180), synthetic-screening (60)."
+        None,
+        "--days",
+        min=30,
+        help="synthetic-influencers (180), synthetic-screening (60), synthetic-slots (180).",
     ),
     interactions_per_employee: float = typer.Option(
         200.0, "--interactions-per-employee", min=1, help="synthetic-influencers."
@@ -133,6 +143,15 @@ def evaluate(
             "seed": seed or 0,
         }
         _evaluate_screening(sizes, policy, violation_rate, as_json)
+        return
+    if benchmark == SYNTHETIC_SLOTS_BENCHMARK:
+        sizes = {
+            "employees": employees or 1000,
+            "content": content or 500,
+            "days": days or 180,
+            "seed": seed or 0,
+        }
+        _evaluate_synthetic_slots(sizes, k or 3, as_json)
         return
     if benchmark == SLOTS_BENCHMARK:
         options = {"k": k or 3, "horizon_days": horizon_days, "group": group}
@@ -384,6 +403,32 @@ def _evaluate_slots(
             f" only, {v['baseline_only']} by {name} only (sign test p={v['sign_test_p']:.3g})",
             soft_wrap=True,
         )
+    console.console.print(f"{result['seconds']} s")
+
+
+def _evaluate_synthetic_slots(sizes: dict[str, int], k: int, as_json: bool) -> None:
+    """Run ``synthetic-slots`` (``training.evaluation.slots_synthetic``) and print it."""
+    from training.evaluation.slots_synthetic import METRICS, synthetic_slots
+
+    try:
+        result = synthetic_slots(**sizes, k=k)
+    except ValueError as exc:
+        console.errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        console.print_json(result)
+        return
+    columns = ["model", *(m.replace("@k", f"@{k}") for m in METRICS), "pairs"]
+    rows = [
+        [name, *(_fmt(entry[m]) for m in METRICS), entry["pairs"]]
+        for name, entry in result["models"].items()
+    ]
+    protocol = result["protocol"]
+    title = (
+        f"{SYNTHETIC_SLOTS_BENCHMARK} ({protocol['shares_fitted']} shares before"
+        f" {protocol['cut_off'][:10]}, within@1 = {1 - protocol['within']:.0%} of the best)"
+    )
+    console.console.print(console.table(title, columns, rows))
     console.console.print(f"{result['seconds']} s")
 
 

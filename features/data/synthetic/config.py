@@ -31,6 +31,10 @@ class OrgConfig:
 
     ``violation_rate`` is the share of content given one planted screening violation
     (``violations.py``; 0, the default, plants none and leaves every table as before).
+
+    ``slot_effect`` is the standard deviation of the planted log multiplier of a share's
+    engagement by hour-of-week slot, per advocate and network (``slot_effects.py``; 0, the
+    default, plants none and leaves every table as before).
     """
 
     employees: int = 2000
@@ -47,6 +51,7 @@ class OrgConfig:
     baseline_conversion_rate: float = 0.012
     organic_visitor_ratio: float = 0.25
     violation_rate: float = 0.0
+    slot_effect: float = 0.0
 
     def __post_init__(self) -> None:
         for name, low, high in (
@@ -70,6 +75,7 @@ class OrgConfig:
             ("baseline_conversion_rate", 0, 1.0),
             ("organic_visitor_ratio", 0, 100.0),
             ("violation_rate", 0, 1.0),
+            ("slot_effect", 0, 3.0),
         ):
             value = getattr(self, name)
             ok = isinstance(value, int | float) and not isinstance(value, bool)
@@ -108,6 +114,10 @@ class SyntheticOrg:
 
     ``screening_truth`` has one row per planted screening violation (``content_id``,
     ``kind``, ``detector``, ``planted``; empty unless ``OrgConfig.violation_rate`` > 0).
+
+    ``slot_truth`` has one row per advocate, network with a share and hour-of-week slot
+    (``employee_id``, ``network``, ``slot``, ``multiplier`` of the share's expected engagement;
+    empty unless ``OrgConfig.slot_effect`` > 0).
     """
 
     tables: dict[str, pd.DataFrame]
@@ -115,3 +125,4 @@ class SyntheticOrg:
     attribution_truth: pd.DataFrame
     conversion_truth: pd.DataFrame
     screening_truth: pd.DataFrame
+    slot_truth: pd.DataFrame
