@@ -246,3 +246,30 @@ def test_deskdrop_lapse_real(shared_data: Path) -> None:
     assert models["frequency"]["auc"] > models["recency"]["auc"]
     assert models["lapse"]["brier"] < models["frequency"]["brier"] - 0.015
     assert result["seconds"] < 30
+
+
+def test_save_and_load_give_identical_probabilities_and_reasons(tmp_path: Path) -> None:
+    x, y = synthetic_rows(4)
+    model = LapseModel(feature_names(KINDS), C=0.5, horizon_days=14.0, max_reasons=2).fit(x, y)
+    with pytest.raises(NotFittedError):
+        LapseModel(feature_names(KINDS)).save(tmp_path / "unfitted")
+    folder = model.save(tmp_path / "lapse", facts={"origins": ["2016-05-01"]})
+    assert sorted(p.name for p in folder.iterdir()) == ["arrays.npz", "manifest.json"]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["feature_names"] == list(feature_names(KINDS))
+    assert manifest["horizon_days"] == 14.0
+    assert manifest["training"] == {
+        "rows": len(y),
+        "lapsed": int(y.sum()),
+        "origins": ["2016-05-01"],
+    }
+    loaded = LapseModel.load(folder)
+    assert loaded.get_params() == model.get_params()
+    np.testing.assert_array_equal(loaded.predict_proba(x), model.predict_proba(x))
+    assert loaded.reasons(x) == model.reasons(x)
+    with pytest.raises(FileNotFoundError, match="manifest"):
+        LapseModel.load(tmp_path / "nothing")
+    manifest["kind"] = "influence_scorer"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="not a lapse model"):
+        LapseModel.load(folder)
