@@ -7,7 +7,8 @@ in the query, so an opt-out counts at once). Nothing at or after ``as_of`` is re
 that also holds later rows gives the same log. The persons are the advocates with an event in
 that span (sorted ids); the event kinds are always the contract's :data:`EVENT_TYPES`, so the
 feature columns (:func:`recsys.forecast.feature_names`) are the same for every store and time.
-Tenure and events ever count within the lookback only.
+Tenure and events ever count within the lookback only. :func:`snapshot_activity` gives the same
+from a loaded :class:`~features.snapshot.Snapshot` (what ``advocacy train`` reads).
 
 :func:`forecast_lapse` applies a fitted :class:`recsys.forecast.LapseModel` to the advocates
 eligible at ``as_of`` (an event in the 60 days before it): P(lapse), the reasons and the feature
@@ -16,6 +17,7 @@ values, likeliest first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +30,7 @@ from features.data.reader import fetch_rows
 from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
 from features.data.times import column_seconds, naive_utc, utc
+from features.snapshot import Snapshot
 from recsys.forecast import ActivityLog, LapseModel, eligible, feature_names, lapse_features
 
 #: Days of events before ``as_of`` that :func:`read_activity` reads by default (two years:
@@ -69,12 +72,46 @@ def read_activity(
     )
     rows = fetch_rows(store, query)
     stamps, people, kinds = zip(*rows, strict=True) if rows else ((), (), ())
-    persons, ids = pd.factorize(pd.Series(people, dtype=object), sort=True)
+    seconds = column_seconds(pd.Series(stamps, dtype=object), format="ISO8601")
+    return _activity(seconds, people, kinds, end, start)
+
+
+def snapshot_activity(
+    snapshot: Snapshot, *, lookback_days: float = LOOKBACK_DAYS
+) -> AdvocateActivity:
+    """What :func:`read_activity` reads as of ``snapshot.as_of``, from a loaded snapshot (its
+    interactions and advocates, in memory): the same events, persons and kinds."""
+    if not lookback_days > 0:
+        raise ValueError(f"lookback_days must be > 0, got {lookback_days}")
+    end = utc(snapshot.as_of)
+    start = end - pd.Timedelta(days=float(lookback_days))
+    events = snapshot.interactions
+    seconds = column_seconds(events["timestamp"])
+    advocates = snapshot.advocates
+    opted = advocates["opted_out"].fillna(False).astype(bool).to_numpy()
+    out = set(advocates.loc[opted, "employee_id"].astype(str))
+    keep = (seconds >= start.timestamp()) & (seconds < end.timestamp())
+    keep &= ~events["employee_id"].astype(str).isin(out).to_numpy()
+    chosen = events.loc[keep]
+    return _activity(
+        seconds[keep], list(chosen["employee_id"]), list(chosen["event_type"]), end, start
+    )
+
+
+def _activity(
+    seconds: np.ndarray,
+    people: Sequence[object],
+    kinds: Sequence[object],
+    end: pd.Timestamp,
+    start: pd.Timestamp,
+) -> AdvocateActivity:
+    """The :class:`AdvocateActivity` of events (Unix seconds, employee ids, event types)."""
+    persons, ids = pd.factorize(pd.Series(people, dtype=object).astype(str), sort=True)
     kind_codes = pd.Categorical(pd.Series(kinds, dtype=object), categories=EVENT_TYPES).codes
     if (kind_codes < 0).any():
         raise ValueError("interactions.event_type: a stored value is not a contract event type")
     log = ActivityLog.build(
-        column_seconds(pd.Series(stamps, dtype=object), format="ISO8601"),
+        seconds,
         persons,
         np.asarray(kind_codes, np.int64),
         n_persons=len(ids),

@@ -10,9 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.advocate_activity import AdvocateActivity, forecast_lapse, read_activity
+from features.advocate_activity import (
+    AdvocateActivity,
+    forecast_lapse,
+    read_activity,
+    snapshot_activity,
+)
 from features.data.contract import EVENT_TYPES
+from features.data.reader import StoreReader
 from features.data.store import Store
+from features.snapshot import Snapshot
 from recsys.forecast import (
     ActivityLog,
     LapseModel,
@@ -140,3 +147,14 @@ def test_an_empty_store_and_a_model_of_other_features(store: Store) -> None:
     other = LapseModel(feature_names(("VIEW",)))
     with pytest.raises(ValueError, match="features"):
         forecast_lapse(other, activity)
+
+
+def test_a_snapshot_gives_the_activity_the_query_reads(store: Store) -> None:
+    filled(store)
+    write_table(store, "interactions", events(LATER, 100))
+    for lookback in (730.0, 4.0):
+        snapshot = Snapshot.load(StoreReader(store), AS_OF)
+        same_activity(
+            snapshot_activity(snapshot, lookback_days=lookback),
+            read_activity(store, AS_OF, lookback_days=lookback),
+        )
