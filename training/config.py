@@ -154,7 +154,7 @@ class GateConfig(_Section):
     tolerance: float = Field(0.005, ge=0)
     influencer_metric: str | None = None
     influencer_tolerance: float = Field(0.01, ge=0)
-    lapse_metric: Literal["auc", "brier", "precision@10%"] = "auc"
+    lapse_metric: Literal["auc", "precision@10%"] = "auc"  # higher is better
     lapse_tolerance: float = Field(0.01, ge=0)
     min_coverage: float = Field(0.05, ge=0, le=1)
     latency_budget_ms: PositiveFloat = 250.0

@@ -12,6 +12,7 @@ from recsys.forecast.lapse import (
     lapse_features,
     lapse_labels,
 )
+from recsys.forecast.reasons import reason_action, reason_text
 
 __all__ = [
     "BASELINES",
@@ -23,4 +24,6 @@ __all__ = [
     "feature_names",
     "lapse_features",
     "lapse_labels",
+    "reason_action",
+    "reason_text",
 ]

@@ -218,7 +218,7 @@ class LapseModel(BaseEstimator):
         model.fit((x - self.mean_) / self.scale_, labels)
         self.coef_ = model.coef_[0].copy()
         self.intercept_ = float(model.intercept_[0])
-        self.training_ = {"rows": len(labels), "lapsed": int(labels.sum())}
+        self.training_: dict[str, object] = {"rows": len(labels), "lapsed": int(labels.sum())}
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
