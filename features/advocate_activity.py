@@ -31,7 +31,14 @@ from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
 from features.data.times import column_seconds, naive_utc, utc
 from features.snapshot import Snapshot
-from recsys.forecast import ActivityLog, LapseModel, eligible, feature_names, lapse_features
+from recsys.forecast import (
+    ActivityLog,
+    LapseModel,
+    eligible,
+    feature_names,
+    lapse_features,
+    reason_text,
+)
 
 #: Days of events before ``as_of`` that :func:`read_activity` reads by default (two years:
 #: every gap and window feature looks back 90 days at most; tenure and events ever are capped).
@@ -130,6 +137,14 @@ class LapseRisk:
     reasons: list[tuple[str, float]]
     features: dict[str, float]
 
+    def reason_rows(self) -> list[dict[str, object]]:
+        """The reasons as ``{"feature", "contribution", "text"}`` (readable text with the
+        advocate's values, :func:`recsys.forecast.reason_text`)."""
+        return [
+            {"feature": name, "contribution": value, "text": reason_text(name, self.features)}
+            for name, value in self.reasons
+        ]
+
 
 def forecast_lapse(model: LapseModel, activity: AdvocateActivity) -> list[LapseRisk]:
     """The forecast of every advocate eligible at ``activity.as_of``, likeliest to lapse first
@@ -156,3 +171,16 @@ def forecast_lapse(model: LapseModel, activity: AdvocateActivity) -> list[LapseR
         )
         for i in order
     ]
+
+
+def at_risk(
+    risks: Sequence[LapseRisk], *, top: int | None = None, min_probability: float = 0.0
+) -> list[LapseRisk]:
+    """The first ``top`` of ``risks`` (likeliest first) with a probability of at least
+    ``min_probability``."""
+    if not 0.0 <= min_probability <= 1.0:
+        raise ValueError(f"min_probability must be in [0, 1], got {min_probability}")
+    if top is not None and top < 1:
+        raise ValueError(f"top must be >= 1, got {top}")
+    kept = [r for r in risks if r.probability >= min_probability]
+    return kept if top is None else kept[:top]

@@ -79,7 +79,7 @@ class RecommenderModel(PythonModel):
         config = dict(context.model_config or {})
         self.k = int(config.get("k") or DEFAULT_K)
         model = load_recommender(Path(context.artifacts[FOLDER_ARTIFACT]))
-        self.ranker = _store_ranker(model, config.get("store"))
+        self.ranker = store_ranker(model, config.get("store"))
 
     def predict(
         self,
@@ -201,7 +201,7 @@ class LapseForecastModel(PythonModel):
 
 
 # -- helpers ------------------------------------------------------------------------------
-def _store_ranker(model: Any, url: str | None) -> Any:
+def store_ranker(model: Any, url: str | None) -> Any:
     """The service's ranker for ``model`` over the store's catalogue and audience now:
     what :class:`serving.refresh.Refresher` builds when it loads a champion (content the
     model does not know yet is added with its features first)."""

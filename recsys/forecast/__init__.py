@@ -12,7 +12,7 @@ from recsys.forecast.lapse import (
     lapse_features,
     lapse_labels,
 )
-from recsys.forecast.reasons import reason_action, reason_text
+from recsys.forecast.reasons import feed_action, reason_action, reason_text
 
 __all__ = [
     "BASELINES",
@@ -22,6 +22,7 @@ __all__ = [
     "baseline",
     "eligible",
     "feature_names",
+    "feed_action",
     "lapse_features",
     "lapse_labels",
     "reason_action",

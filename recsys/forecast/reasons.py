@@ -4,12 +4,13 @@
 its value for the advocate) into a sentence with the value, e.g. ``days_since_last`` 12 ->
 "no activity for 12 days". :func:`reason_action` is what a programme manager could do about
 it when there is no feed to suggest content from: a falling or low activity -> check in, a
-long silence -> a personal nudge, a short tenure -> onboarding help.
+long silence -> a personal nudge, a short tenure -> onboarding help. :func:`feed_action` is
+the action when their own feed has items: share something matching their interests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 _ACTIONS = {
     "falling": "check in: ask what would make sharing easier for them now",
@@ -62,3 +63,8 @@ def reason_action(feature: str | None) -> str:
     if feature.startswith("share_"):
         return _ACTIONS["mix"]
     return _ACTIONS[_KIND.get(feature, "falling")]
+
+
+def feed_action(titles: Sequence[str]) -> str:
+    """The action that suggests the first items of the advocate's own feed."""
+    return "share something matching your interests: " + "; ".join(titles)
