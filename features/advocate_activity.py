@@ -84,13 +84,19 @@ def read_activity(
 
 
 def snapshot_activity(
-    snapshot: Snapshot, *, lookback_days: float = LOOKBACK_DAYS
+    snapshot: Snapshot,
+    *,
+    lookback_days: float = LOOKBACK_DAYS,
+    as_of: datetime | pd.Timestamp | str | None = None,
 ) -> AdvocateActivity:
-    """What :func:`read_activity` reads as of ``snapshot.as_of``, from a loaded snapshot (its
-    interactions and advocates, in memory): the same events, persons and kinds."""
+    """What :func:`read_activity` reads as of ``as_of`` (default and at most
+    ``snapshot.as_of``), from a loaded snapshot (its interactions and advocates, in memory):
+    the same events, persons and kinds."""
     if not lookback_days > 0:
         raise ValueError(f"lookback_days must be > 0, got {lookback_days}")
-    end = utc(snapshot.as_of)
+    end = utc(snapshot.as_of if as_of is None else as_of)
+    if end > utc(snapshot.as_of):
+        raise ValueError(f"as_of {end} is after the snapshot's as_of {snapshot.as_of}")
     start = end - pd.Timedelta(days=float(lookback_days))
     events = snapshot.interactions
     seconds = column_seconds(events["timestamp"])

@@ -84,6 +84,15 @@ def test_the_last_origin_is_held_out_and_the_shipped_model_sees_every_origin(
     assert len(forecast) > 100
     probabilities = [r.probability for r in forecast]
     assert probabilities == sorted(probabilities, reverse=True)
+    # long after the data stopped: the origins end with the data, not at the cut-off
+    later = Snapshot.load(StoreReader(lapse_org), END + timedelta(days=200))
+    again_model, again = train_lapse(later, LapseConfig())
+    assert again["models"] == evaluation["models"] | {
+        name: {**entry, "seconds": again["models"][name]["seconds"]}
+        for name, entry in evaluation["models"].items()
+    }
+    assert again["protocol"]["origins"] == ORIGINS
+    np.testing.assert_array_equal(again_model.coef_, model.coef_)
 
 
 def test_too_little_history_skips_the_lapse_forecast_and_trains_the_rest(

@@ -2,12 +2,14 @@
 :mod:`features.advocate_activity` and :mod:`recsys.forecast`.
 
 Data
-    The activity of the advocates who have not opted out, before the snapshot's ``as_of`` (the
-    cut-off) within ``lapse.lookback_days`` (:func:`features.advocate_activity.snapshot_activity`).
+    The activity of the advocates who have not opted out, up to the snapshot's last event at or
+    before its ``as_of`` (the cut-off: the data's end, so a store whose data stopped long ago is
+    read where it stopped), within ``lapse.lookback_days`` before it
+    (:func:`features.advocate_activity.snapshot_activity`).
 Origins
     The first of each month T (UTC) from the month of the first event on, whose label window is
-    over before the cut-off (``T + horizon <= cut-off``) and with at least one eligible advocate
-    (an event in the 60 days before T). Rows: features as of T, label = no event in
+    over by the last event (``T + horizon <= end``) and with at least one eligible advocate (an
+    event in the 60 days before T). Rows: features as of T, label = no event in
     ``[T, T + horizon)`` (:func:`training.evaluation.lapse.origin_rows`).
 Held out
     The last origin. ``lapse`` and the baselines ``recency`` and ``frequency`` are fitted on the
@@ -29,8 +31,11 @@ import time
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from features.advocate_activity import AdvocateActivity, snapshot_activity
+from features.data.times import column_seconds
+from features.data.times import utc as utc_time
 from features.snapshot import Snapshot
 from recsys.forecast import LapseModel, feature_names
 from recsys.times import DAY
@@ -47,12 +52,23 @@ class InsufficientLapseHistory(ValueError):
 
 def train_lapse(snapshot: Snapshot, settings: LapseConfig) -> tuple[LapseModel, dict[str, Any]]:
     """The held-out evaluation and the shipped model of ``snapshot`` (module docstring)."""
-    activity = snapshot_activity(snapshot, lookback_days=settings.lookback_days)
+    activity = lapse_activity(snapshot, settings)
     rows = lapse_origin_rows(activity, settings)
     evaluation = evaluate_lapse(activity, settings, rows)
     model = fit_lapse(activity, settings, rows)
     model.training_ |= {"held_out": evaluation["protocol"]["held_out"]}
     return model, evaluation
+
+
+def lapse_activity(snapshot: Snapshot, settings: LapseConfig) -> AdvocateActivity:
+    """The activity the lapse forecast learns from: up to the snapshot's last interaction (just
+    after it), ``settings.lookback_days`` back (module docstring)."""
+    times = column_seconds(snapshot.interactions["timestamp"])
+    times = times[times <= utc_time(snapshot.as_of).timestamp()]
+    if not len(times):
+        raise InsufficientLapseHistory("too little history for the lapse forecast: no events")
+    end = min(pd.Timestamp(float(times.max()) + 1.0, unit="s", tz="UTC"), utc_time(snapshot.as_of))
+    return snapshot_activity(snapshot, lookback_days=settings.lookback_days, as_of=end)
 
 
 def lapse_origin_rows(
@@ -62,18 +78,19 @@ def lapse_origin_rows(
     :class:`InsufficientLapseHistory` below ``settings.min_origins``."""
     log = activity.log
     horizon = settings.horizon_days * DAY
-    grid = month_starts(float(log.times[0]), activity.as_of - horizon) if len(log.times) else []
+    end = float(log.times[-1]) if len(log.times) else activity.as_of
+    grid = month_starts(float(log.times[0]), end - horizon) if len(log.times) else []
     rows = {}
     for origin in grid:
-        if origin + horizon <= activity.as_of:
+        if origin + horizon <= end:
             x, y = origin_rows(log, origin, settings.horizon_days)
             if len(y):
                 rows[origin] = (x, y)
     if len(rows) < settings.min_origins:
         raise InsufficientLapseHistory(
             f"too little history for the lapse forecast: {len(rows)} monthly origin(s) with"
-            f" active advocates and a {settings.horizon_days:g}-day label window before"
-            f" {utc(int(activity.as_of))}; need {settings.min_origins}"
+            f" active advocates and a {settings.horizon_days:g}-day label window before the last"
+            f" event ({utc(int(end))}); need {settings.min_origins}"
         )
     return rows
 
@@ -109,6 +126,7 @@ def evaluate_lapse(
         models[name] = {**window_metrics(y, p), "seconds": seconds}
     protocol = {
         "cut_off": utc(int(activity.as_of)),
+        "data_end": utc(int(activity.log.times[-1])),
         "horizon_days": settings.horizon_days,
         "active_days": 60,
         "lookback_days": settings.lookback_days,

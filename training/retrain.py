@@ -31,13 +31,12 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from features.advocate_activity import snapshot_activity
 from features.data.store import Store, data_dir
 from features.encoder import TextEncoder
 from features.snapshot import Snapshot
 from training.config import ConfigError, TrainConfig, load_config
 from training.datasets import engagement_log
-from training.lapse_job import InsufficientLapseHistory, evaluate_lapse
+from training.lapse_job import InsufficientLapseHistory, evaluate_lapse, lapse_activity
 from training.pipeline import (
     Stages,
     TrainResult,
@@ -300,9 +299,8 @@ def _lapse_gate(tracker: Tracker, result: TrainResult, snapshot: Snapshot) -> Ga
     champion = None
     if current is not None:
         settings = _champion_config(tracker, current.run_id, config).lapse
-        activity = snapshot_activity(snapshot, lookback_days=settings.lookback_days)
         try:
-            evaluation = evaluate_lapse(activity, settings)
+            evaluation = evaluate_lapse(lapse_activity(snapshot, settings), settings)
         except InsufficientLapseHistory as exc:
             logger.warning("lapse champion configuration not evaluated: %s", exc)
         else:
