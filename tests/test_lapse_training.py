@@ -13,6 +13,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from features.advocate_activity import forecast_lapse, read_activity
 from features.data.reader import StoreReader
@@ -21,6 +22,7 @@ from features.snapshot import Snapshot
 from recsys.forecast import LapseModel
 from tests.test_training_pipeline import quick_config
 from tests.test_training_support import encoder, tiny_org, tracking_uri  # noqa: F401 (fixtures)
+from training.cli import app
 from training.config import LapseConfig
 from training.lapse_job import InsufficientLapseHistory, train_lapse
 from training.pipeline import train
@@ -168,5 +170,14 @@ def test_retrain_gates_the_lapse_model_on_the_held_out_origin(
     assert not decision.promote and "worse by" in decision.reason
     current = tracker.registry.champion_version(LAPSE)
     assert current is not None and str(current.version) == first.versions[LAPSE]
+    again = run(0.3)  # the same configuration as the champion: not worse, promoted
+    assert again.decisions[LAPSE].promote
+    assert again.decisions[LAPSE].challenger == pytest.approx(decision.champion)
     history = tracker.registry.history(LAPSE)
-    assert [e["action"] for e in history] == ["promote", "refused"]
+    assert [e["action"] for e in history] == ["promote", "refused", "promote"]
+    back = CliRunner().invoke(
+        app, ["rollback", "--model", "lapse", "--tracking-uri", tracker.tracking_uri]
+    )
+    assert back.exit_code == 0, back.output
+    current = tracker.registry.champion_version(LAPSE)
+    assert current is not None and str(current.version) == first.versions[LAPSE]

@@ -178,7 +178,9 @@ def retrain(
 
 def rollback(
     model: str = typer.Option(
-        "recommender", "--model", help="recommender, influencers, lapse or all."
+        "recommender",
+        "--model",
+        help="recommender, influencers, lapse or all (recommender and influencers).",
     ),
     to: str | None = typer.Option(None, "--to", help="A version (default: the one replaced)."),
     reason: str = typer.Option("", "--reason", help="Why (recorded in the alias history)."),
@@ -196,7 +198,7 @@ def rollback(
     )
 
     names = {"recommender": [RECOMMENDER], "influencers": [INFLUENCERS], "lapse": [LAPSE]}
-    names["all"] = [RECOMMENDER, INFLUENCERS, LAPSE]
+    names["all"] = [RECOMMENDER, INFLUENCERS]  # as before the lapse model; lapse on its own
     if model not in names:
         raise _fail(2, f"--model: expected recommender, influencers, lapse or all, got {model!r}")
     if to is not None and model == "all":
