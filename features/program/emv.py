@@ -28,10 +28,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
-import yaml
-
 from features.data.contract import NETWORKS
 from features.data.currencies import ISO_4217
+from features.yaml_config import mapping, no_unknown_keys, read_yaml
 from recsys.errors import FieldError
 
 EXAMPLE_CONFIG = Path(__file__).with_name("emv.example.yaml")
@@ -99,11 +98,7 @@ class EmvConfig:
 
 def load_emv_config(path: Path | str) -> EmvConfig:
     """The validated config in YAML file ``path``; :class:`EmvConfigError` if unusable."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text())
-    except yaml.YAMLError as exc:
-        raise EmvConfigError("(file)", f"{path} is not valid YAML: {exc}") from None
-    return parse_emv_config(raw, source=str(path))
+    return parse_emv_config(read_yaml(path, EmvConfigError), source=str(path))
 
 
 def parse_emv_config(raw: object, *, source: str = "") -> EmvConfig:
@@ -151,15 +146,11 @@ def _currency(value: object, key: str) -> str:
 
 
 def _mapping(raw: object, key: str) -> dict[str, object]:
-    if not isinstance(raw, dict) or not all(isinstance(k, str) for k in raw):
-        raise EmvConfigError(key, "must be a mapping of names")
-    return raw
+    return mapping(raw, key, EmvConfigError)
 
 
 def _no_unknown_keys(entry: Mapping[str, object], known: tuple[str, ...], prefix: str) -> None:
-    for name in entry:
-        if name not in known:
-            raise EmvConfigError(f"{prefix}{name}", f"unknown key; expected {_listed(known)}")
+    no_unknown_keys(entry, known, prefix, EmvConfigError)
 
 
 def _listed(names: tuple[str, ...]) -> str:

@@ -1,9 +1,14 @@
-"""Forecasts of advocate behaviour (plain numpy/scikit-learn): who is about to lapse.
+"""Forecasts (plain numpy/scikit-learn): who is about to lapse, when to share, how content
+will perform.
 
-See :mod:`recsys.forecast.lapse` for the features, the model and its reasons.
+See :mod:`recsys.forecast.lapse` for the lapse features, model and reasons (their texts and
+suggested actions: :mod:`recsys.forecast.reasons`),
+:mod:`recsys.forecast.slots` for the hour-of-week slots to share in, and
+:mod:`recsys.forecast.content` for the content performance forecast and its interval.
 """
 
 from recsys.forecast.baselines import BASELINES, ScoreBaseline, baseline
+from recsys.forecast.content import ContentForecast, forecast_metrics
 from recsys.forecast.lapse import (
     ActivityLog,
     LapseModel,
@@ -13,18 +18,34 @@ from recsys.forecast.lapse import (
     lapse_labels,
 )
 from recsys.forecast.reasons import feed_action, reason_action, reason_text
+from recsys.forecast.slots import (
+    N_SLOTS,
+    SlotModel,
+    fit_strength,
+    hour_of_week,
+    slot_name,
+    spread_slots,
+)
 
 __all__ = [
     "BASELINES",
+    "N_SLOTS",
     "ActivityLog",
+    "ContentForecast",
     "LapseModel",
     "ScoreBaseline",
+    "SlotModel",
     "baseline",
     "eligible",
     "feature_names",
     "feed_action",
+    "fit_strength",
+    "forecast_metrics",
+    "hour_of_week",
     "lapse_features",
     "lapse_labels",
     "reason_action",
     "reason_text",
+    "slot_name",
+    "spread_slots",
 ]

@@ -30,6 +30,7 @@ from features.data.synthetic.tables import (
     time_column,
     visitor_ids,
 )
+from features.data.synthetic.violations import plant_violations
 from features.data.synthetic.vocabulary import EDGE_KINDS
 from recsys.progress import Progress, Stage, resolve
 
@@ -42,7 +43,8 @@ def generate(config: OrgConfig, progress: Progress | None = None) -> SyntheticOr
     """Generate a synthetic organisation; deterministic in ``config``.
 
     Streams 0-7 draw the six feed tables, 8-9 the link clicks and conversions (spawned
-    after the others, so adding them left the feed tables unchanged). ``progress`` gets one
+    after the others, so adding them left the feed tables unchanged), 10 the planted
+    screening violations (only when ``violation_rate`` > 0). ``progress`` gets one
     stage, "generate organisation", advanced once per part (people, content, ...).
     """
     with resolve(progress).stage("generate organisation", GENERATE_PARTS, "parts") as step:
@@ -54,7 +56,7 @@ def generate(config: OrgConfig, progress: Progress | None = None) -> SyntheticOr
 def _generate(config: OrgConfig, step: Stage) -> tuple[dict, dict, pd.DataFrame]:
     """The contract tables, the attribution truths and the influencer ground truth;
     ``step`` advances after each of the :data:`GENERATE_PARTS` parts."""
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(10)]
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(11)]
     people = make_people(config, rngs[0])
     acc = make_accounts(config, people, rngs[1])
     step.advance()
@@ -94,6 +96,10 @@ def _generate(config: OrgConfig, step: Stage) -> tuple[dict, dict, pd.DataFrame]
     tables |= _attribution(config, people, cat, texts, ev, interactions, outcome_rows, rngs[8:])
     step.advance()
     truth = {name: tables.pop(name) for name in ("attribution_truth", "conversion_truth")}
+    truth["screening_truth"] = pd.DataFrame(columns=["content_id", "kind", "detector", "planted"])
+    if config.violation_rate > 0:
+        planted = plant_violations(tables["content"], config.violation_rate, rngs[10])
+        tables["content"], truth["screening_truth"] = planted
     tables = {
         name: tables[name].loc[:, list(TABLES[name].field_names)]
         for name in TABLE_ORDER
