@@ -77,10 +77,10 @@ def read_activity(
         _EVENTS.c.timestamp < naive_utc(end),
         _EVENTS.c.employee_id.not_in(opted_out),
     )
-    rows = fetch_rows(store, query)
-    stamps, people, kinds = zip(*rows, strict=True) if rows else ((), (), ())
-    seconds = column_seconds(pd.Series(stamps, dtype=object), format="ISO8601")
-    return _activity(seconds, people, kinds, end, start)
+    columns = ["timestamp", "employee_id", "event_type"]
+    rows = pd.DataFrame.from_records(fetch_rows(store, query), columns=columns)
+    seconds = column_seconds(rows["timestamp"].astype(object), format="ISO8601")
+    return _activity(seconds, rows["employee_id"], rows["event_type"], end, start)
 
 
 def snapshot_activity(
@@ -106,21 +106,19 @@ def snapshot_activity(
     keep = (seconds >= start.timestamp()) & (seconds < end.timestamp())
     keep &= ~events["employee_id"].astype(str).isin(out).to_numpy()
     chosen = events.loc[keep]
-    return _activity(
-        seconds[keep], list(chosen["employee_id"]), list(chosen["event_type"]), end, start
-    )
+    return _activity(seconds[keep], chosen["employee_id"], chosen["event_type"], end, start)
 
 
 def _activity(
     seconds: np.ndarray,
-    people: Sequence[object],
-    kinds: Sequence[object],
+    people: pd.Series,
+    kinds: pd.Series,
     end: pd.Timestamp,
     start: pd.Timestamp,
 ) -> AdvocateActivity:
     """The :class:`AdvocateActivity` of events (Unix seconds, employee ids, event types)."""
-    persons, ids = pd.factorize(pd.Series(people, dtype=object).astype(str), sort=True)
-    kind_codes = pd.Categorical(pd.Series(kinds, dtype=object), categories=EVENT_TYPES).codes
+    persons, ids = pd.factorize(people.astype(object).to_numpy(), sort=True)
+    kind_codes = pd.Index(EVENT_TYPES).get_indexer(kinds.astype(object).to_numpy())
     if (kind_codes < 0).any():
         raise ValueError("interactions.event_type: a stored value is not a contract event type")
     log = ActivityLog.build(
