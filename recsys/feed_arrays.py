@@ -206,7 +206,7 @@ class Catalogue:
         """Bool per item: approved, passed by screening, published at or before ``as_of``
         and not expired."""
         published = self.published_at <= as_of  # NaN (never published) is False
-        return self.approved & self.screened & published & ~(self.expires_at <= as_of)  # type: ignore[operator]
+        return self.approved & self.screened & published & ~(self.expires_at <= as_of)
 
 
 def _check_networks(lists: Iterable[Iterable[str] | None]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from training.commands.advocates import advocates_app
 from training.commands.analytics import analytics
 from training.commands.attribution import attribution
 from training.commands.data import data_app
@@ -23,6 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_app, name="data")
+app.add_typer(advocates_app, name="advocates")
 app.command("analytics")(analytics)
 app.command("attribution")(attribution)
 app.add_typer(features_app, name="features")
