@@ -166,7 +166,7 @@ def share_text(
     docstring), the first of the sharer's variants whose text is not in ``taken``
     (all taken: the first). :class:`FieldError` on ``network`` when it is unknown or the
     item is not meant for it."""
-    network = _checked_network(network, item)
+    network = checked_network(network, item)
     limit = policy.length_limits.get(network)
     disclosure = policy.disclosure(network, item.content_type)
     url = item.text.url.strip()
@@ -202,7 +202,9 @@ def share_texts_in_turn(
     return out
 
 
-def _checked_network(network: str, item: ShareItem) -> str:
+def checked_network(network: str, item: ShareItem) -> str:
+    """``network`` lower-cased; :class:`FieldError` on ``network`` when it is unknown or
+    ``item`` is meant for other networks."""
     name = network.strip().lower()
     if name not in NETWORKS:
         raise FieldError("network", f"unknown network {network!r}; one of {', '.join(NETWORKS)}")
