@@ -4,9 +4,11 @@ type, hashtags, truncation, screening refusals, and colleagues' posts differing.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 
 import pytest
 
+from features.data.store import Store
 from features.screening.policy import EXAMPLE_POLICY, load_policy, parse_policy
 from features.screening.screen import ContentText, Status
 from features.share_text import (
@@ -20,7 +22,10 @@ from features.share_text import (
     share_text,
     share_texts_in_turn,
 )
+from features.share_text_source import suggest
 from recsys.errors import FieldError
+from recsys.ids import UnknownIdError
+from training.evaluation.share_text import identical_share
 
 URL = "https://news.example.com/article/c1-how-our-cloud-team-cut-costs-by-a-third-in-one-year"
 BODY = (
@@ -202,3 +207,77 @@ def test_a_network_that_cannot_take_the_item_names_the_field(network, field_text
 def test_an_item_without_title_or_body_gets_no_suggestion() -> None:
     s = share_text(POLICY, Sharer("e1"), _item("", title="", topics=()), "x")
     assert s.text is None and "no text" in s.reason
+
+
+# -- from the store (SQLite and PostgreSQL) ----------------------------------------------
+def _stored(store: Store) -> None:
+    store.write(
+        "advocates",
+        [
+            {"employee_id": "ana", "interests": ["security"], "opted_out": False},
+            {"employee_id": "ben", "interests": ["security"], "opted_out": False},
+            {"employee_id": "cy", "interests": ["security"], "opted_out": False},
+        ],
+    )
+    content = {"title": "How our cloud team cut costs", "body": BODY, "url": URL}
+    content |= {"content_type": "job", "language": "en", "topics": ["cloud", "security"]}
+    content |= {"published_at": datetime(2026, 11, 1), "networks": ["x", "linkedin"]}
+    store.write(
+        "content",
+        [
+            {"content_id": "c1", "approval_status": "approved", **content},
+            {"content_id": "c2", "approval_status": "retired", **content},
+        ],
+    )
+    share = {"content_id": "c1", "event_type": "share", "network": "x"}
+    store.write(
+        "interactions",
+        [
+            {"event_id": "s1", "employee_id": "ben", "timestamp": datetime(2026, 11, 2), **share},
+            {"event_id": "s2", "employee_id": "ben", "timestamp": datetime(2026, 11, 4), **share},
+            {"event_id": "s3", "employee_id": "ana", "timestamp": datetime(2026, 11, 3), **share},
+        ],
+    )
+
+
+def test_suggestions_from_the_store_avoid_colleagues_who_shared_before(store: Store) -> None:
+    _stored(store)
+    ben, ana, cy = (suggest(store, POLICY, e, "c1", "X") for e in ("ben", "ana", "cy"))
+    assert ben.network == "x" and ben.text is not None and ben.text.endswith("#hiring #employee")
+    # in the order they first shared: ben, then ana; cy has not shared yet
+    expected = share_texts_in_turn(
+        POLICY, [Sharer(e, ("security",)) for e in ("ben", "ana", "cy")], _stored_item(), "x"
+    )
+    assert [ben.text, ana.text, cy.text] == [s.text for s in expected]
+    assert len({ben.text, ana.text, cy.text}) == 3
+    assert suggest(store, POLICY, "ana", "c1", "x") == ana  # the same answer every time
+    on_linkedin = suggest(store, POLICY, "ana", "c1", "linkedin")  # nobody shared it there
+    assert on_linkedin.text == share_text(POLICY, Sharer("ana", ("security",)), _stored_item(),
+                                          "linkedin").text  # fmt: skip
+
+
+def _stored_item() -> ShareItem:
+    text = ContentText("How our cloud team cut costs", BODY, URL, ("cloud", "security"), "en")
+    return ShareItem("c1", "job", text, ("x", "linkedin"))
+
+
+def test_unknown_ids_unshareable_content_and_networks_from_the_store(store: Store) -> None:
+    _stored(store)
+    with pytest.raises(UnknownIdError) as info:
+        suggest(store, POLICY, "nobody", "c1", "x")
+    assert info.value.kind == "employee"
+    with pytest.raises(UnknownIdError) as info:
+        suggest(store, POLICY, "ana", "c9", "x")
+    assert info.value.kind == "content"
+    with pytest.raises(FieldError, match="meant for x, linkedin"):
+        suggest(store, POLICY, "ana", "c1", "facebook")
+    retired = suggest(store, POLICY, "ana", "c2", "x")
+    assert retired.text is None and "retired" in retired.reason
+
+
+# -- measurement: 50 colleagues of a synthetic organisation ------------------------------
+def test_fifty_colleagues_of_a_synthetic_organisation_never_get_the_same_post() -> None:
+    figures = identical_share(employees=200, content=40, sharers=50, seed=7, networks=("x",))
+    assert figures["items"] >= 5
+    assert figures["x"]["in_turn"] == 0.0  # the goal: none identical
+    assert figures["x"]["independent"] > 0.0  # without the colleagues' texts, some repeat
