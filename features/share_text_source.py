@@ -11,12 +11,15 @@ already gets the suggestion of their turn (the same answer every time).
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
-from features.screening.policy import Policy
+from features.screening.policy import EXAMPLE_POLICY, Policy, load_policy
 from features.screening.screen import ContentText
 from features.share_text import (
     ShareItem,
@@ -28,9 +31,23 @@ from features.share_text import (
 )
 from recsys.ids import UnknownIdError
 
+#: The screening policy file the CLI and the service read by default.
+POLICY_ENV = "ADVOCACY_POLICY"
 #: Earlier sharers whose suggestions a new suggestion avoids.
 MAX_COLLEAGUES = 500
 SHAREABLE = "approved"
+
+
+def policy_path(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """``path``, else ``$ADVOCACY_POLICY``, else the shipped example policy."""
+    env = os.environ if environ is None else environ
+    chosen = path or env.get(POLICY_ENV) or EXAMPLE_POLICY
+    return Path(chosen).expanduser()
+
+
+def read_policy(path: Path | str | None = None) -> Policy:
+    """The validated policy of :func:`policy_path` (:class:`PolicyError` if unusable)."""
+    return load_policy(policy_path(path))
 
 
 def suggest(

@@ -3,10 +3,13 @@ type, hashtags, truncation, screening refusals, and colleagues' posts differing.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import datetime
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from features.data.store import Store
 from features.screening.policy import EXAMPLE_POLICY, load_policy, parse_policy
@@ -22,9 +25,10 @@ from features.share_text import (
     share_text,
     share_texts_in_turn,
 )
-from features.share_text_source import suggest
+from features.share_text_source import POLICY_ENV, policy_path, suggest
 from recsys.errors import FieldError
 from recsys.ids import UnknownIdError
+from training.cli import app
 from training.evaluation.share_text import identical_share
 
 URL = "https://news.example.com/article/c1-how-our-cloud-team-cut-costs-by-a-third-in-one-year"
@@ -33,6 +37,7 @@ BODY = (
     "Security reviews now take a day instead of a week. "
     "Read how we did it and what we would do differently."
 )
+runner = CliRunner()
 POLICY = parse_policy(
     {
         "terms": {"hold": ["lawsuit"], "block": ["guaranteed returns"]},
@@ -281,3 +286,35 @@ def test_fifty_colleagues_of_a_synthetic_organisation_never_get_the_same_post() 
     assert figures["items"] >= 5
     assert figures["x"]["in_turn"] == 0.0  # the goal: none identical
     assert figures["x"]["independent"] > 0.0  # without the colleagues' texts, some repeat
+
+
+# -- the CLI ------------------------------------------------------------------------------
+def test_the_cli_prints_the_suggestion_and_exit_codes(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    store = Store.open(db)
+    _stored(store)
+    store.dispose()
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("disclosures: {x: {job: '#hiring #employee'}}\nlength_limits: {x: 280}\n")
+    base = ["content", "share-text", "cy", "c1", "--network", "x", "--db", db]
+    shown = runner.invoke(app, [*base, "--policy", str(policy), "--json"])
+    assert shown.exit_code == 0, shown.output
+    body = json.loads(shown.stdout)
+    assert body["text"].endswith("#hiring #employee") and body["length"] <= body["limit"] == 280
+    plain = runner.invoke(app, [*base, "--policy", str(policy)])
+    assert plain.exit_code == 0 and plain.stdout.strip() == body["text"]
+    retired = runner.invoke(app, [*base[:3], "c2", *base[4:]])
+    assert retired.exit_code == 1 and "retired" in retired.stderr
+    unknown = runner.invoke(app, [*base[:2], "nobody", *base[3:]])
+    assert unknown.exit_code == 2 and "unknown employee id(s): nobody" in unknown.stderr
+    network = runner.invoke(app, [*base[:5], "facebook", *base[6:]])
+    assert network.exit_code == 2 and "--network: content 'c1' is meant for" in network.stderr
+    policy.write_text("length_limits: {x: 5}\n")
+    bad = runner.invoke(app, [*base, "--policy", str(policy)])
+    assert bad.exit_code == 2 and "length_limits.x" in bad.stderr
+
+
+def test_the_policy_comes_from_the_option_the_environment_or_the_example() -> None:
+    assert policy_path("a.yaml", {POLICY_ENV: "b.yaml"}) == Path("a.yaml")
+    assert policy_path(None, {POLICY_ENV: "b.yaml"}) == Path("b.yaml")
+    assert policy_path(None, {}) == EXAMPLE_POLICY

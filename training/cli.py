@@ -6,6 +6,7 @@ import typer
 
 from training.commands.analytics import analytics
 from training.commands.attribution import attribution
+from training.commands.content import content_app
 from training.commands.data import data_app
 from training.commands.demo import demo
 from training.commands.evaluate import evaluate
@@ -24,6 +25,7 @@ app = typer.Typer(
 app.add_typer(data_app, name="data")
 app.command("analytics")(analytics)
 app.command("attribution")(attribution)
+app.add_typer(content_app, name="content")
 app.add_typer(features_app, name="features")
 app.command("demo")(demo)
 app.command("evaluate")(evaluate)
