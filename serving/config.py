@@ -12,6 +12,7 @@
 | ``ADVOCACY_SCORE_CACHE_MB`` | memory for per-employee score rows (0: none) | 512 |
 | ``ADVOCACY_FEED_KERNEL`` | ``numba`` (compiled) or ``numpy`` (the reference): same feeds | numba |
 | ``ADVOCACY_EMV_CONFIG`` | earned media value rates (YAML, ``features.program.emv``) | examples |
+| ``ADVOCACY_POLICY`` | screening policy of share texts (YAML, ``features.screening``) | example |
 | ``ADVOCACY_CANDIDATES_TTL`` | seconds influencer scores are kept (reviews: read fresh) | 600 |
 | ``ADVOCACY_CONSOLE_SECRET`` | key signing console sessions (32+ characters) | random per process |
 | ``ADVOCACY_CONSOLE_SESSION_HOURS`` | how long a console sign-in lasts | 8 |
@@ -43,6 +44,7 @@ CANDIDATES_TTL_ENV = "ADVOCACY_CANDIDATES_TTL"
 CONSOLE_SECRET_ENV = "ADVOCACY_CONSOLE_SECRET"
 CONSOLE_SESSION_ENV = "ADVOCACY_CONSOLE_SESSION_HOURS"
 WORKERS_ENV = "ADVOCACY_WORKERS"
+POLICY_ENV = "ADVOCACY_POLICY"  # as features.share_text_source.POLICY_ENV
 MIN_CONSOLE_SECRET = 32
 DEFAULT_SESSION_HOURS = 8.0
 
@@ -95,6 +97,7 @@ class ServingConfig:
     tokens_file: Path | None = None
     score_cache_mb: float = DEFAULT_SCORE_CACHE_MB
     emv_config: Path | None = None
+    policy: Path | None = None  # None: the shipped example policy
     candidates_ttl: float = DEFAULT_CANDIDATES_TTL
     console_secret: str | None = None
     console_session_hours: float = DEFAULT_SESSION_HOURS
@@ -139,6 +142,7 @@ class ServingConfig:
             tokens_file=_path(env.get(TOKENS_FILE_ENV)),
             score_cache_mb=_megabytes(env, SCORE_CACHE_ENV, DEFAULT_SCORE_CACHE_MB),
             emv_config=_path(env.get(EMV_CONFIG_ENV)),
+            policy=_path(env.get(POLICY_ENV)),
             candidates_ttl=_seconds(env, CANDIDATES_TTL_ENV, DEFAULT_CANDIDATES_TTL),
             console_secret=env.get(CONSOLE_SECRET_ENV) or None,
             console_session_hours=_hours(env, CONSOLE_SESSION_ENV, DEFAULT_SESSION_HOURS),

@@ -65,6 +65,7 @@ from serving.schemas import (
     SimilarOut,
     StatusOut,
 )
+from serving.share_text import ShareTexts
 from serving.state import LiveState, StateHolder, engagements
 
 logger = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class Dependencies:
     pollers: bool = True
     score_cache_bytes: int = int(DEFAULT_SCORE_CACHE_MB) << 20
     emv_config: Path | None = None  # None: the shipped example rates
+    policy_file: Path | None = None  # screening policy of share texts; None: the example
     candidates_ttl: float = DEFAULT_CANDIDATES_TTL
     console_secret: bytes | None = None  # None: a random key per process
     console_session_hours: float = 8.0
@@ -137,6 +139,7 @@ def dependencies_from_config(config: ServingConfig) -> Dependencies:
         event_follow=config.event_follow,
         score_cache_bytes=config.score_cache_bytes,
         emv_config=config.emv_config,
+        policy_file=config.policy,
         candidates_ttl=config.candidates_ttl,
         console_secret=None if config.console_secret is None else config.console_secret.encode(),
         console_session_hours=config.console_session_hours,
@@ -183,6 +186,7 @@ class Runtime:
         )
         self.recorder = EventRecorder(deps.store, deps.clock)
         self.program = ProgramViews(deps.store, deps.emv_config)
+        self.share_texts = ShareTexts(deps.store, deps.policy_file)
         self.health = StoreHealth(deps.store, deps.clock, interval=deps.store_check)
 
     # -- life cycle -------------------------------------------------------------------

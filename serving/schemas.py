@@ -155,6 +155,34 @@ class EventIn(_Model):
     value: float | None = None
 
 
+class FindingOut(BaseModel):
+    detector: str
+    field: str
+    start: int
+    end: int
+    excerpt: str = Field(description="What matched (personal data masked).")
+    rule: str
+    action: str
+
+
+class ShareTextOut(BaseModel):
+    """A suggested post (``features.share_text``), or none: ``text`` null and ``reason``."""
+
+    employee_id: str
+    content_id: str
+    network: str
+    text: str | None = Field(description="The post; null when there is none (see reason).")
+    reason: str = Field(description="Why there is no post ('' when there is one).")
+    lead: str = Field(description="The body sentence picked for this advocate.")
+    hashtags: list[str]
+    disclosure: str = Field(description="The policy's disclosure for the network and type.")
+    length: int = Field(description="The post's length as the network counts it.")
+    limit: int | None = Field(description="The policy's length limit; null: none.")
+    truncated: bool = Field(description="The lead was cut at a word boundary (ellipsis).")
+    status: str = Field(description="The screen's decision on the post: passed, held, blocked.")
+    findings: list[FindingOut]
+
+
 class EventRejectionOut(BaseModel):
     index: int = Field(description="0-based position of the event in the request.")
     event_id: str | None
