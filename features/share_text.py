@@ -36,7 +36,7 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from features.data.contract import NETWORKS
 from features.screening.policy import Policy
@@ -136,6 +136,8 @@ def post_length(text: str, network: str) -> int:
         return len(text)
     links = list(URL.finditer(text))
     rest = URL.sub("", text)
+    if rest.isascii():
+        return len(rest) + X_LINK_LENGTH * len(links)
     weight = sum(1 if any(lo <= ord(c) <= hi for lo, hi in _X_SINGLE) else 2 for c in rest)
     return weight + X_LINK_LENGTH * len(links)
 
@@ -166,25 +168,7 @@ def share_text(
     docstring), the first of the sharer's variants whose text is not in ``taken``
     (all taken: the first). :class:`FieldError` on ``network`` when it is unknown or the
     item is not meant for it."""
-    network = checked_network(network, item)
-    limit = policy.length_limits.get(network)
-    disclosure = policy.disclosure(network, item.content_type)
-    url = item.text.url.strip()
-    base = Suggestion(sharer.employee_id, item.content_id, network, None, limit=limit)
-    fixed = _render(ELLIPSIS, (), url, disclosure, layout=0)
-    if limit is not None and post_length(fixed, network) > limit:
-        reason = f"the link and the disclosure alone are longer than {network}'s limit {limit}"
-        return _refused(base, reason, disclosure)
-    first: tuple[str, bool, _Draft] | None = None
-    for draft in itertools.islice(_drafts(sharer, item, disclosure), MAX_VARIANTS):
-        text, truncated, kept = _fit(draft, url, disclosure, network, limit)
-        if first is None:
-            first = (text, truncated, kept)
-        if text not in taken:
-            return _screened(policy, base, item, text, truncated, kept, disclosure)
-    if first is None:
-        return _refused(base, "the item has no text to share", disclosure)
-    return _screened(policy, base, item, *first, disclosure)
+    return _Composer(policy, item, network).suggestion(sharer, taken)
 
 
 def share_texts_in_turn(
@@ -192,14 +176,29 @@ def share_texts_in_turn(
 ) -> list[Suggestion]:
     """Each sharer's suggestion in turn, avoiding the texts suggested to those before
     (colleagues in the order they shared)."""
+    composer = _Composer(policy, item, network)
     taken: set[str] = set()
     out = []
     for sharer in sharers:
-        suggestion = share_text(policy, sharer, item, network, taken=taken)
+        suggestion = composer.suggestion(sharer, taken)
         if suggestion.text is not None:
             taken.add(suggestion.text)
         out.append(suggestion)
     return out
+
+
+def texts_in_turn(
+    policy: Policy, sharers: Iterable[Sharer], item: ShareItem, network: str
+) -> set[str]:
+    """The texts :func:`share_texts_in_turn` suggests to ``sharers`` before screening (a
+    text the screen refuses is refused to anyone: keeping it out of reach costs nothing)."""
+    composer = _Composer(policy, item, network)
+    taken: set[str] = set()
+    for sharer in sharers:
+        chosen = composer.choose(sharer, taken)
+        if chosen is not None:
+            taken.add(chosen[0])
+    return taken
 
 
 def checked_network(network: str, item: ShareItem) -> str:
@@ -217,35 +216,70 @@ def checked_network(network: str, item: ShareItem) -> str:
     return name
 
 
-def _refused(base: Suggestion, reason: str, disclosure: str) -> Suggestion:
-    return Suggestion(
-        base.employee_id, base.content_id, base.network, None, reason=reason,
-        disclosure=disclosure, limit=base.limit,
-    )  # fmt: skip
+class _Composer:
+    """The suggestions of one item on one network: what every sharer's post shares (the
+    limit, the disclosure, the link) and each fitted variant, fitted once."""
 
+    def __init__(self, policy: Policy, item: ShareItem, network: str) -> None:
+        self.policy = policy
+        self.item = item
+        self.network = checked_network(network, item)
+        self.limit = policy.length_limits.get(self.network)
+        self.disclosure = policy.disclosure(self.network, item.content_type)
+        self.url = item.text.url.strip()
+        self.fitted: dict[_Draft, tuple[str, bool, _Draft]] = {}
 
-def _screened(
-    policy: Policy,
-    base: Suggestion,
-    item: ShareItem,
-    text: str,
-    truncated: bool,
-    kept: _Draft,
-    disclosure: str,
-) -> Suggestion:
-    post = ContentText(body=text, topics=item.text.topics, language=item.text.language)
-    result = screen(policy, post)
-    reason = ""
-    if result.status != Status.PASSED:
-        shown = "; ".join(f"{f.detector} {f.rule!r} ({f.excerpt})" for f in result.findings[:5])
-        reason = f"the post would be {result.status} by screening: {shown}"
-    return Suggestion(
-        base.employee_id, base.content_id, base.network,
-        text if result.status == Status.PASSED else None,
-        reason=reason, lead=kept.lead, hashtags=kept.tags, disclosure=disclosure,
-        length=post_length(text, base.network), limit=base.limit, truncated=truncated,
-        status=result.status, findings=result.findings,
-    )  # fmt: skip
+    def choose(self, sharer: Sharer, taken: Collection[str]) -> tuple[str, bool, _Draft] | None:
+        """The sharer's first variant (fitted) whose text is not ``taken`` (all taken: the
+        first); None when the item has no text."""
+        first = None
+        for draft in itertools.islice(_drafts(sharer, self.item, self.disclosure), MAX_VARIANTS):
+            fitted = self.fitted.get(draft)
+            if fitted is None:
+                fitted = _fit(draft, self.url, self.disclosure, self.network, self.limit)
+                self.fitted[draft] = fitted
+            if fitted[0] not in taken:
+                return fitted
+            first = first or fitted
+        return first
+
+    def suggestion(self, sharer: Sharer, taken: Collection[str]) -> Suggestion:
+        base = Suggestion(sharer.employee_id, self.item.content_id, self.network, None)
+        fixed = _render(ELLIPSIS, (), self.url, self.disclosure, layout=0)
+        if self.limit is not None and post_length(fixed, self.network) > self.limit:
+            return self._refused(
+                base,
+                f"the link and the disclosure alone are longer than {self.network}'s"
+                f" limit {self.limit}",
+            )
+        chosen = self.choose(sharer, taken)
+        if chosen is None:
+            return self._refused(base, "the item has no text to share")
+        return self._screened(base, *chosen)
+
+    def _refused(self, base: Suggestion, reason: str) -> Suggestion:
+        return replace(base, reason=reason, disclosure=self.disclosure, limit=self.limit)
+
+    def _screened(self, base: Suggestion, text: str, truncated: bool, kept: _Draft) -> Suggestion:
+        topics, language = self.item.text.topics, self.item.text.language
+        result = screen(self.policy, ContentText(body=text, topics=topics, language=language))
+        reason = ""
+        if result.status != Status.PASSED:
+            shown = "; ".join(f"{f.detector} {f.rule!r} ({f.excerpt})" for f in result.findings[:5])
+            reason = f"the post would be {result.status} by screening: {shown}"
+        return replace(
+            base,
+            text=text if result.status == Status.PASSED else None,
+            reason=reason,
+            lead=kept.lead,
+            hashtags=kept.tags,
+            disclosure=self.disclosure,
+            length=post_length(text, self.network),
+            limit=self.limit,
+            truncated=truncated,
+            status=result.status,
+            findings=result.findings,
+        )
 
 
 # -- variants -----------------------------------------------------------------------------
