@@ -3,7 +3,7 @@
 A suggestion is built from the item's own words only (nothing is invented, so it stays in
 the item's language):
 
-- the **lead**: one of the body's sentences (the title when the body has none), the one
+- the **lead**: one of the body's first 30 sentences (the title when it has none), the one
   whose words overlap most with the employee's interests; ties (and employees without
   interests) are broken by a stable hash of employee id + content id, so colleagues get
   different leads. (The item's topic words are not counted: they are the same for every
@@ -48,6 +48,8 @@ X_LINK_LENGTH = 23
 #: Code point ranges X counts once (twitter-text v3 configuration); all others count twice.
 _X_SINGLE = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 ELLIPSIS = "…"
+#: Body sentences a lead is picked from (the first ones: a long article's opening).
+MAX_SENTENCES = 30
 #: Body sentences after the lead a suggestion may carry.
 MAX_EXTRA_SENTENCES = 2
 #: Variants :func:`share_text` tries before giving up on avoiding ``taken`` texts.
@@ -289,7 +291,7 @@ def _drafts(sharer: Sharer, item: ShareItem, disclosure: str) -> Iterator[_Draft
     interests = () if sharer.opted_out else tuple(sharer.interests)
     salt = f"{sharer.employee_id}\x1f{item.content_id}"
     title = " ".join(item.text.title.split())
-    body = sentences(item.text.body)
+    body = sentences(item.text.body)[:MAX_SENTENCES]
     if not body:
         body, title = ([title], "") if title else ([], "")
     if not body:

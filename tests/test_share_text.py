@@ -93,6 +93,14 @@ def test_a_post_on_x_stays_within_280_with_the_link_and_disclosure_kept() -> Non
         assert URL in s.text and s.text.endswith("#employee")
 
 
+def test_a_long_article_leads_with_one_of_its_first_30_sentences() -> None:
+    body = " ".join(f"Sentence {i} about security." for i in range(200))
+    item = _item(body)
+    leads = {share_text(POLICY, Sharer(e, ("security",)), item, "x").lead for e in "abcdefgh"}
+    assert len(leads) > 1
+    assert all(int(lead.split()[1]) < 30 for lead in leads)
+
+
 def test_the_lead_is_cut_at_a_word_boundary_with_an_ellipsis() -> None:
     words = " ".join(f"word{i}" for i in range(100)) + "."
     s = share_text(POLICY, Sharer("e1"), _item(words, topics=(), title=""), "x")
