@@ -381,8 +381,10 @@ def _render(text: str, tags: Sequence[str], url: str, disclosure: str, *, layout
 
 
 def _join(units: Sequence[str], has_title: bool) -> str:
+    """The text units as one text; a title without final punctuation is followed by a dash
+    (``Title — lead ...``; titles often hold a colon of their own)."""
     if has_title and len(units) > 1 and not re.search(r"[.!?:]$", units[0]):
-        return f"{units[0]}: {' '.join(units[1:])}"
+        return f"{units[0]} — {' '.join(units[1:])}"
     return " ".join(units)
 
 
