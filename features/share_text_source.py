@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
 from features.screening.policy import Policy
+from features.screening.records import screening_status, shown_statuses
 from features.screening.screen import ContentText
 from features.share_text import (
     ShareItem,
@@ -47,13 +48,20 @@ def suggest(
 
     :class:`~recsys.ids.UnknownIdError` (kind ``employee`` or ``content``) for an unknown
     id; :class:`~recsys.errors.FieldError` on ``network`` when it is unknown or the item is
-    not meant for it. Content that is not approved gets no suggestion (the reason says why).
+    not meant for it. Content that is not approved, or that content screening holds or
+    blocks (or has not screened yet), gets no suggestion (the reason says why).
     """
     sharer = _sharer(store, employee_id)
     item, status = _item(store, content_id)
     name = checked_network(network, item)
+    screened = screening_status(store, content_id)
+    reason = ""
     if status != SHAREABLE:
         reason = f"content {content_id!r} is {status}, not approved: it may not be shared"
+    elif screened not in shown_statuses():
+        state = "not screened yet" if screened is None else f"{screened} by content screening"
+        reason = f"content {content_id!r} is {state}: it may not be shared"
+    if reason:
         limit = policy.length_limits.get(name)
         return Suggestion(employee_id, content_id, name, None, reason=reason, limit=limit)
     earlier = _earlier_sharers(store, content_id, name, max_colleagues)

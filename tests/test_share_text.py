@@ -20,6 +20,7 @@ from features.screening.policy import (
     parse_policy,
     resolve_policy,
 )
+from features.screening.records import decide, screen_pending
 from features.screening.screen import ContentText, Status
 from features.share_text import (
     ELLIPSIS,
@@ -258,6 +259,19 @@ def _stored(store: Store) -> None:
             {"event_id": "s3", "employee_id": "ana", "timestamp": datetime(2026, 11, 3), **share},
         ],
     )
+    screen_pending(store, POLICY)
+
+
+def test_content_that_screening_holds_or_has_not_screened_gets_no_suggestion(store: Store) -> None:
+    _stored(store)
+    decide(store, "c1", "block", by="pm", reason="off brand")
+    blocked = suggest(store, POLICY, "ana", "c1", "x")
+    assert blocked.text is None and "blocked by content screening" in blocked.reason
+    store.write("content", [{"content_id": "c3", "title": "New", "body": BODY, "url": URL,
+                             "content_type": "job", "published_at": datetime(2026, 11, 1),
+                             "approval_status": "approved"}])  # fmt: skip
+    unscreened = suggest(store, POLICY, "ana", "c3", "x")
+    assert unscreened.text is None and "not screened yet" in unscreened.reason
 
 
 def test_suggestions_from_the_store_avoid_colleagues_who_shared_before(store: Store) -> None:
