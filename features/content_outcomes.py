@@ -142,7 +142,7 @@ def _measurement_query(windows: sa.CTE) -> sa.Select:
 
 
 def _windows(
-    name: str, keys: list[object], starts: list[datetime], stops: list[datetime]
+    name: str, keys: Sequence[object], starts: list[datetime], stops: list[datetime]
 ) -> sa.CTE:
     """A ``VALUES`` table ``(key, start, stop)``."""
     kind = sa.Integer if keys and isinstance(keys[0], int) else sa.Text

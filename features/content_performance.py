@@ -27,6 +27,9 @@ Columns (:data:`CATEGORICAL` codes, :data:`PERIODS` cycles, the rest numbers)
       before (sharing a topic with the item): the competition for the same feed slots.
     - ``recent_log_shares`` / ``recent_log_reach``: mean ``log1p`` first-week outcome of the
       items whose first week ended in the ``audience_days`` before (0 when none).
+    - ``topic_log_shares`` / ``topic_log_reach``: the mean ``log1p`` first-week outcome of the
+      items sharing a topic with the item whose first week ended in the ``topic_days`` before,
+      shrunk like the author's (below).
     - Author (numbers, not an id): ``log_author_items`` (the author's items whose first week
       ended before), ``author_log_shares`` / ``author_log_reach``: their mean ``log1p``
       first-week outcome, shrunk towards the mean over every such item of the organisation
@@ -75,6 +78,8 @@ _NUMBERS = (
     "log_topic_items_7d",
     "recent_log_shares",
     "recent_log_reach",
+    "topic_log_shares",
+    "topic_log_reach",
     "log_author_items",
     "author_log_shares",
     "author_log_reach",
@@ -98,6 +103,7 @@ class ContentPerformanceFeatures:
         components: int = 8,
         max_topics: int = 30,
         audience_days: float = 30.0,
+        topic_days: float = 90.0,
         author_prior: float = 3.0,
         random_state: int = 0,
     ) -> None:
@@ -105,6 +111,7 @@ class ContentPerformanceFeatures:
         self.components = components
         self.max_topics = max_topics
         self.audience_days = audience_days
+        self.topic_days = topic_days
         self.author_prior = author_prior
         self.random_state = random_state
 
@@ -165,7 +172,7 @@ class ContentPerformanceFeatures:
         expires = _seconds(content["expires_at"])
         live = np.clip((expires - _seconds(content["published_at"])) / DAY, 0.0, 7.0)
         topic_index = {t: j for j, t in enumerate(self.topics_)}
-        first = [items[0] if len(items or ()) else None for items in content["topics"]]
+        first = [str(items[0]) if len(items or ()) else "" for items in content["topics"]]
         hot = np.zeros((len(content), len(self.topics_)))
         for row, items in enumerate(content["topics"]):
             for topic in items or ():
@@ -202,7 +209,7 @@ class ContentPerformanceFeatures:
         self, store: Store, everything: pd.DataFrame, content: pd.DataFrame, moment: np.ndarray
     ) -> dict[str, np.ndarray]:
         """Outcomes of the items whose first week ended by each moment: the organisation's
-        recent level and the author's record."""
+        recent level, the record of the item's topics and of its author."""
         done_by = moment.max() if len(moment) else 0.0
         published = _seconds(everything["published_at"])
         earlier = everything.loc[
@@ -212,22 +219,26 @@ class ContentPerformanceFeatures:
         ended = _seconds(earlier["published_at"]) + WEEK
         authors = earlier["author_id"].astype(str).to_numpy()
         own = content["author_id"].astype(str).to_numpy()
+        overlap = _topic_overlap(content["topics"], earlier["topics"])
         n = len(content)
-        recent, author, count = np.zeros((n, 2)), np.zeros((n, 2)), np.zeros(n)
+        recent, topical, author = np.zeros((n, 2)), np.zeros((n, 2)), np.zeros((n, 2))
+        count = np.zeros(n)
         for i in range(n):
             done = ended <= moment[i]
             window = done & (ended > moment[i] - self.audience_days * DAY)
             if window.any():
                 recent[i] = logs[window].mean(axis=0)
             overall = logs[done].mean(axis=0) if done.any() else np.zeros(2)
+            near = overlap[i] & done & (ended > moment[i] - self.topic_days * DAY)
+            topical[i] = _shrunk(logs[near], overall, self.author_prior)
             mine = done & (authors == own[i])
             count[i] = mine.sum()
-            author[i] = (logs[mine].sum(axis=0) + self.author_prior * overall) / (
-                count[i] + self.author_prior
-            )
+            author[i] = _shrunk(logs[mine], overall, self.author_prior)
         return {
             "recent_log_shares": recent[:, 0],
             "recent_log_reach": recent[:, 1],
+            "topic_log_shares": topical[:, 0],
+            "topic_log_reach": topical[:, 1],
             "log_author_items": np.log1p(count),
             "author_log_shares": author[:, 0],
             "author_log_reach": author[:, 1],
@@ -251,6 +262,27 @@ def _outcomes(
         [_naive(s) for s in stops],
     )
     return figures, published + WEEK <= until
+
+
+def _shrunk(logs: np.ndarray, prior: np.ndarray, weight: float) -> np.ndarray:
+    """Mean of the rows of ``logs`` with ``weight`` pseudo-rows at ``prior``."""
+    return (logs.sum(axis=0) + weight * prior) / (len(logs) + weight)
+
+
+def _topic_overlap(topics: pd.Series, others: pd.Series) -> np.ndarray:
+    """``(len(topics), len(others))``: whether the two items share a topic."""
+    index: dict[str, int] = {}
+    for items in (*topics, *others):
+        for topic in items or ():
+            index.setdefault(str(topic), len(index))
+
+    def hot(column: pd.Series) -> np.ndarray:
+        out = np.zeros((len(column), max(len(index), 1)))
+        for row, items in enumerate(column):
+            out[row, [index[str(t)] for t in items or ()]] = 1.0
+        return out
+
+    return (hot(topics) @ hot(others).T) > 0
 
 
 def _eligibility(
