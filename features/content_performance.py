@@ -124,10 +124,10 @@ class ContentPerformanceFeatures:
         topics = [t for items in content["topics"] for t in (items or ())]
         self.topics_ = vocabulary(topics, limit=self.max_topics)
         self.embeddings_ = ContentEmbeddings(self.encoder, store).fit(_snapshot(content))
-        k = min(self.components, len(content), self.embeddings_.encoder_.dimension)
         self.pca_ = None
-        if k > 0:
+        if self.components > 0 and len(content):
             vectors = self._vectors(content)
+            k = min(self.components, *vectors.shape)
             self.pca_ = PCA(k, random_state=self.random_state).fit(vectors)
         return self
 
@@ -182,7 +182,7 @@ class ContentPerformanceFeatures:
         out = {
             "content_type": np.array([type_index.get(t, -1) for t in content["content_type"]]),
             "primary_topic": np.array([topic_index.get(t, -1) for t in first], np.float64),
-            "weekday": published.dt.weekday.to_numpy(np.float64),
+            "weekday": published.dt.day_of_week.to_numpy(np.float64),
             "hour": (published.dt.hour + published.dt.minute / 60.0).to_numpy(np.float64),
             "live_days": np.where(np.isnan(live), 7.0, live),
         }

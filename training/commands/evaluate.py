@@ -4,6 +4,7 @@ micro-influencer scorer (JSON or a table)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -14,6 +15,9 @@ INFLUENCE_BENCHMARKS = ("synthetic-influencers", "peerindex")
 ATTRIBUTION_BENCHMARK = "synthetic-attribution"
 LAPSE_BENCHMARK = "deskdrop-lapse"
 CONTENT_BENCHMARK = "uci-facebook"
+SYNTHETIC_CONTENT_BENCHMARK = "synthetic-content"
+#: --content when not given: synthetic-influencers, synthetic-content.
+DEFAULT_CONTENT = {"synthetic-influencers": 500, SYNTHETIC_CONTENT_BENCHMARK: 1000}
 PEERINDEX_FILE = Path("peerindex") / "train_public.csv"
 
 
@@ -22,8 +26,8 @@ def evaluate(
         ...,
         help="movielens-100k, movielens-100k-cold, deskdrop-replay (recommenders);"
         " synthetic-influencers, peerindex (micro-influencer scorer); synthetic-attribution"
-        " (attribution models); deskdrop-lapse (lapse forecast); uci-facebook (content"
-        " performance forecast).",
+        " (attribution models); deskdrop-lapse (lapse forecast); uci-facebook, synthetic-content"
+        " (content performance forecast).",
     ),
     data: Path | None = typer.Option(
         None,
@@ -67,7 +71,8 @@ def evaluate(
     seed: int | None = typer.Option(
         None,
         "--seed",
-        help="peerindex split seed (42) / synthetic organisation seed (0) / uci-facebook (0).",
+        help="peerindex split seed (42) / synthetic organisation seed (0) / uci-facebook (0)"
+        " / synthetic-content organisation seed (0).",
     ),
     seeds: str = typer.Option(
         "0,1,2", "--seeds", help="synthetic-attribution: organisation seeds, comma-separated."
@@ -75,11 +80,23 @@ def evaluate(
     k: int | None = typer.Option(
         None, "--k", min=1, help="Influence benchmarks: k of precision@k / recall@k."
     ),
-    employees: int = typer.Option(2000, "--employees", min=50, help="synthetic-influencers."),
-    content: int = typer.Option(500, "--content", min=10, help="synthetic-influencers."),
-    days: int = typer.Option(180, "--days", min=30, help="synthetic-influencers."),
+    employees: int = typer.Option(
+        2000, "--employees", min=50, help="synthetic-influencers, synthetic-content."
+    ),
+    content: int | None = typer.Option(
+        None,
+        "--content",
+        min=10,
+        help="synthetic-influencers (500), synthetic-content (1000): content items.",
+    ),
+    days: int = typer.Option(
+        180, "--days", min=30, help="synthetic-influencers, synthetic-content."
+    ),
     interactions_per_employee: float = typer.Option(
-        200.0, "--interactions-per-employee", min=1, help="synthetic-influencers."
+        200.0,
+        "--interactions-per-employee",
+        min=1,
+        help="synthetic-influencers, synthetic-content.",
     ),
     horizon_days: float = typer.Option(
         30.0,
@@ -103,6 +120,16 @@ def evaluate(
         split = {"folds": folds or 5, "repeats": repeats, "seed": seed or 0}
         _evaluate_content(data, models, split, as_json)
         return
+    org: dict[str, Any] = {
+        "employees": employees,
+        "content": content or DEFAULT_CONTENT.get(benchmark, 500),
+        "days": days,
+        "seed": seed or 0,
+        "interactions_per_employee": interactions_per_employee,
+    }
+    if benchmark == SYNTHETIC_CONTENT_BENCHMARK:
+        _evaluate_synthetic_content(org, models, as_json)
+        return
     if benchmark in INFLUENCE_BENCHMARKS:
         options = {
             "data": data,
@@ -113,7 +140,7 @@ def evaluate(
             "seed": seed,
             "k": k,
             "employees": employees,
-            "content": content,
+            "content": org["content"],
             "days": days,
             "interactions_per_employee": interactions_per_employee,
             "horizon_days": horizon_days,
@@ -343,6 +370,40 @@ def _evaluate_content(
     console.console.print(console.table(title, ["target", "model", *METRICS], rows))
     for column, count in protocol["dropped_rows"].items():
         console.console.print(f"dropped {count} post(s) missing {column}", soft_wrap=True)
+    console.console.print(f"{result['seconds']} s")
+
+
+def _evaluate_synthetic_content(org: dict[str, Any], models: str | None, as_json: bool) -> None:
+    """Run ``synthetic-content`` (``training.evaluation.content_synthetic``) and print it."""
+    from training.evaluation.content_synthetic import (
+        DEFAULT_MODELS,
+        METRICS,
+        OUTCOMES,
+        synthetic_content,
+    )
+
+    try:
+        names = DEFAULT_MODELS if models is None else tuple(_parts(models))
+        result = synthetic_content(models=names, **org)
+    except ValueError as exc:
+        console.errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        console.print_json(result)
+        return
+    rows = [
+        [target, name, *(_fmt(entry[target][m]) for m in METRICS), entry[target]["n_zero"]]
+        for target in OUTCOMES
+        for name, entry in result["models"].items()
+    ]
+    protocol = result["protocol"]
+    title = (
+        f"{SYNTHETIC_CONTENT_BENCHMARK} ({protocol['train_items']} training / "
+        f"{protocol['test_items']} test items, cut-off {protocol['cut_off'][:10]},"
+        f" {protocol['level']:.0%} intervals)"
+    )
+    columns = ["target", "model", *METRICS, "zero"]
+    console.console.print(console.table(title, columns, rows))
     console.console.print(f"{result['seconds']} s")
 
 
