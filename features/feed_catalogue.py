@@ -35,6 +35,8 @@ from features.data.reader import StoreReader
 from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
 from features.data.times import column_seconds, naive_utc, utc
+from features.screening.policy import Policy, resolve_policy
+from features.screening.records import screen_pending, shown_statuses, statuses
 from features.snapshot import Snapshot
 from recsys.feed_arrays import NETWORKS, Catalogue, FeedAudience
 from recsys.ids import IdMap
@@ -88,11 +90,20 @@ def build_feed_data(snapshot: Snapshot, items: IdMap) -> FeedData:
     return _feed_data(snapshot.content, snapshot.advocates, excluding, items)
 
 
-def load_feed_data(store: Store, items: IdMap, as_of: datetime | pd.Timestamp | str) -> FeedData:
+def load_feed_data(
+    store: Store,
+    items: IdMap,
+    as_of: datetime | pd.Timestamp | str,
+    policy: Policy | None = None,
+) -> FeedData:
     """:func:`build_feed_data` straight from the store: the content and advocates as they are,
-    and only the shares and dismissals observed up to ``as_of``."""
+    and only the shares and dismissals observed up to ``as_of``. Content not screened yet is
+    screened first (``policy``, default :func:`~features.screening.policy.resolve_policy`);
+    held and blocked content is kept out of the catalogue."""
+    screen_pending(store, policy or resolve_policy())
     reader = StoreReader(store)
     content = reader.table("content", columns=_present(CONTENT_COLUMNS, "content"))
+    content = with_screening(content, statuses(store))
     advocates = reader.table("advocates", columns=list(ADVOCATE_COLUMNS))
     return _feed_data(content, advocates, _excluding_events(store, as_of), items)
 
@@ -137,11 +148,19 @@ def _feed_data(
     return data
 
 
+def with_screening(content: pd.DataFrame, decided: dict[str, str]) -> pd.DataFrame:
+    """``content`` with a ``screening`` column: each item's status in force (missing when
+    not screened yet), as :func:`build_catalogue` reads it."""
+    return content.assign(screening=content["content_id"].astype(str).map(decided))
+
+
 def build_catalogue(content: pd.DataFrame, items: IdMap) -> tuple[Catalogue, list[str]]:
     """A catalogue row per model item (``items`` order) from the content table, and the
     problems found. Items without a content row are retired (never shown); a row with an
     unknown approval status is kept out of the feed (as a draft); unknown target networks are
-    dropped from a row. Each problem is reported, the rest of the row and table is kept."""
+    dropped from a row. With a ``screening`` column (:func:`with_screening`), only items
+    passed or released by content screening are shown. Each problem is reported, the rest of
+    the row and table is kept."""
     ids = [str(c) for c in items.external]
     frame = content.assign(content_id=content["content_id"].astype(str))
     frame = frame.drop_duplicates("content_id", keep="last").set_index("content_id")
@@ -162,8 +181,15 @@ def build_catalogue(content: pd.DataFrame, items: IdMap) -> tuple[Catalogue, lis
         allowed_languages=_lists(aligned.get("allowed_languages"), len(ids)),
         networks=_networks(aligned, problems),
         language=_texts(aligned.get("language"), len(aligned)),
+        screened=_screened(aligned),
     )
     return catalogue, problems
+
+
+def _screened(aligned: pd.DataFrame) -> list[bool] | None:
+    if "screening" not in aligned.columns:
+        return None
+    return aligned["screening"].isin(shown_statuses()).tolist()
 
 
 def _statuses(aligned: pd.DataFrame, present: np.ndarray, problems: list[str]) -> list[str]:

@@ -93,7 +93,9 @@ class Catalogue:
 
     ``networks`` (target networks; empty = any) and ``language`` (the text's language, at
     most one code) serve request filters; ``content_ids`` (optional) names each row so a
-    feed can check the catalogue is aligned with a model's ``items_``.
+    feed can check the catalogue is aligned with a model's ``items_``. ``screened`` is False
+    for content that content screening holds or blocks, or has not screened yet (None: all
+    True).
     """
 
     approved: np.ndarray  # bool
@@ -108,12 +110,15 @@ class Catalogue:
     networks: CodeSets | None = None  # None: filled with empty sets
     language: CodeSets | None = None  # None: filled with empty sets
     content_ids: tuple[str, ...] | None = None
+    screened: np.ndarray | None = None  # bool; None: filled with True
 
     def __post_init__(self) -> None:
         n = len(self.approved)
         for name in ("networks", "language"):
             if getattr(self, name) is None:
                 object.__setattr__(self, name, CodeSets.empty(n))
+        if self.screened is None:
+            object.__setattr__(self, "screened", np.ones(n, dtype=bool))
         if self.content_ids is not None:
             object.__setattr__(self, "content_ids", tuple(map(str, self.content_ids)))
 
@@ -132,6 +137,7 @@ class Catalogue:
         networks: Sequence[Iterable[str] | None] | None = None,
         language: Sequence[str | None] | None = None,
         content_ids: Sequence[str] | None = None,
+        screened: Sequence[bool] | None = None,
     ) -> Catalogue:
         """Build from plain lists aligned with internal ids (``None`` lists = no value)."""
         n = len(approval_status)
@@ -155,6 +161,7 @@ class Catalogue:
             networks=CodeSets.from_lists(networks or [None] * n),
             language=CodeSets.from_lists(languages or [None] * n),
             content_ids=None if content_ids is None else tuple(map(str, content_ids)),
+            screened=None if screened is None else np.asarray(screened, dtype=bool),
         )
         catalogue._check_lengths(n)
         return catalogue
@@ -173,6 +180,7 @@ class Catalogue:
             "allowed_languages": len(self.allowed_languages),
             "networks": len(self.networks),  # type: ignore[arg-type]
             "language": len(self.language),  # type: ignore[arg-type]
+            "screened": len(self.screened),  # type: ignore[arg-type]
         }
         if self.content_ids is not None:
             parts["content_ids"] = len(self.content_ids)
@@ -195,9 +203,10 @@ class Catalogue:
         return self.content_type.tolist()
 
     def live(self, as_of: float) -> np.ndarray:
-        """Bool per item: approved, published at or before ``as_of`` and not expired."""
+        """Bool per item: approved, passed by screening, published at or before ``as_of``
+        and not expired."""
         published = self.published_at <= as_of  # NaN (never published) is False
-        return self.approved & published & ~(self.expires_at <= as_of)
+        return self.approved & self.screened & published & ~(self.expires_at <= as_of)
 
 
 def _check_networks(lists: Iterable[Iterable[str] | None]) -> None:

@@ -34,6 +34,7 @@ class Rule(StrEnum):
     """Eligibility rules, in the order :func:`explain_ineligible` reports them."""
 
     NOT_APPROVED = "not_approved"
+    HELD = "held_by_screening"
     NOT_PUBLISHED = "not_published"
     EXPIRED = "expired"
     REGION = "region_not_allowed"
@@ -57,6 +58,7 @@ def rule_violations(
     expires = catalogue.expires_at[items]
     return {
         Rule.NOT_APPROVED: ~catalogue.approved[items],
+        Rule.HELD: ~catalogue.screened[items],  # type: ignore[index]
         Rule.NOT_PUBLISHED: ~(published <= as_of),  # NaN (never published) fails too
         Rule.EXPIRED: expires <= as_of,  # NaN (no expiry) never does
         Rule.REGION: _restricted(catalogue.allowed_regions, [employee.region], items),

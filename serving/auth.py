@@ -49,6 +49,8 @@ class Endpoint(StrEnum):
     ANALYTICS = "analytics"
     ATTRIBUTION = "attribution"
     STATUS = "status"
+    SCREENING_QUEUE = "screening_queue"
+    SCREENING_DECISION = "screening_decision"
 
 
 ALLOWED: Mapping[Endpoint, frozenset[Role]] = {
@@ -61,6 +63,8 @@ ALLOWED: Mapping[Endpoint, frozenset[Role]] = {
     Endpoint.ANALYTICS: frozenset({Role.MANAGER, Role.ADMIN}),
     Endpoint.ATTRIBUTION: frozenset({Role.MANAGER, Role.ADMIN}),
     Endpoint.STATUS: frozenset({Role.FRONTEND, Role.MANAGER, Role.ADMIN}),
+    Endpoint.SCREENING_QUEUE: frozenset({Role.MANAGER, Role.ADMIN}),
+    Endpoint.SCREENING_DECISION: frozenset({Role.MANAGER, Role.ADMIN}),
 }
 
 

@@ -37,7 +37,10 @@ from features.feed_catalogue import (
     EXCLUDING_EVENTS,
     build_audience,
     build_catalogue,
+    with_screening,
 )
+from features.screening.policy import Policy, resolve_policy
+from features.screening.records import screen_pending, statuses
 from features.snapshot import Snapshot
 from recsys.base import Recommender
 from recsys.feed_arrays import Catalogue, FeedAudience
@@ -48,6 +51,12 @@ logger = logging.getLogger(__name__)
 
 #: The content columns a refresh reads (the feed's fields, no bodies).
 CONTENT_READ = [*CONTENT_COLUMNS, "author_id"]
+#: The rows :meth:`CatalogueReader.probe` fingerprints: a change in any is a new catalogue.
+PROBED = (
+    ("content", CONTENT_READ),
+    ("content_screening", ("content_id", "status")),
+    ("advocates", ADVOCATE_COLUMNS),
+)
 
 
 @dataclass(frozen=True)
@@ -70,34 +79,42 @@ class CatalogueReader:
         store: Store,
         clock: Callable[[], datetime],
         encoder: TextEncoder | Callable[[], TextEncoder] | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
+        self.policy = policy or resolve_policy()
         self._encoder = encoder
         self._embeddings: ContentEmbeddings | None = None
         self._loading = threading.Lock()  # one encoder load (warm-up or first new content)
 
     def read(self, probe: str | None = None) -> StoreView:
-        """The tables as they are now: the content fields the feed needs (no bodies), the
-        advocates, the shares and dismissals (``probe``: :meth:`probe` just taken)."""
+        """The tables as they are now: the content fields the feed needs (no bodies) with
+        each item's screening status (content not screened yet is screened first, with
+        ``policy``), the advocates, the shares and dismissals (``probe``: :meth:`probe` just
+        taken)."""
+        if screen_pending(self.store, self.policy).screened:
+            probe = None  # the screening decisions changed under the probe taken
         probe = self.probe() if probe is None else probe
         as_of = self.clock()
         reader = StoreReader(self.store)
-        content = reader.table("content", columns=CONTENT_READ)
+        content = with_screening(
+            reader.table("content", columns=CONTENT_READ), statuses(self.store)
+        )
         advocates = reader.table("advocates", columns=list(ADVOCATE_COLUMNS))
         excluding = self._excluding()
         digest = _digest(content, advocates, excluding)
         return StoreView(as_of, content, advocates, excluding, digest, probe)
 
     def probe(self) -> str:
-        """A fingerprint of the content and advocate rows :meth:`read` reads, for telling
-        that nothing changed: the raw rows hashed in this process (no parsing, no frames;
-        several times cheaper than a read). Shares and dismissals are not in it: every
-        process applies them as they are stored (:mod:`serving.event_follower`)."""
+        """A fingerprint of the content, screening and advocate rows :meth:`read` reads, for
+        telling that nothing changed: the raw rows hashed in this process (no parsing, no
+        frames; several times cheaper than a read). Shares and dismissals are not in it:
+        every process applies them as they are stored (:mod:`serving.event_follower`)."""
         with self.store.engine.connect() as conn:
             quote = conn.dialect.identifier_preparer.quote
             parts = []
-            for table, columns in (("content", CONTENT_READ), ("advocates", ADVOCATE_COLUMNS)):
+            for table, columns in PROBED:
                 # plain SQL: the driver's values as they are (JSON columns not decoded)
                 query = f"SELECT {', '.join(map(quote, columns))} FROM {quote(table)}"
                 parts.append(_fingerprint(conn.exec_driver_sql(query).all()))

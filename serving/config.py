@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from features.screening.policy import POLICY_ENV, PolicyError, load_policy
 from recsys.feed_kernel import KERNEL_ENV, resolve_kernel
 from serving.auth import TOKENS_ENV, TOKENS_FILE_ENV, Tokens
 
@@ -95,6 +96,7 @@ class ServingConfig:
     tokens_file: Path | None = None
     score_cache_mb: float = DEFAULT_SCORE_CACHE_MB
     emv_config: Path | None = None
+    screening_policy: Path | None = None  # None: the default policy (features.screening)
     candidates_ttl: float = DEFAULT_CANDIDATES_TTL
     console_secret: str | None = None
     console_session_hours: float = DEFAULT_SESSION_HOURS
@@ -114,6 +116,11 @@ class ServingConfig:
             )
         if not self.score_cache_mb >= 0:
             raise ConfigError(f"score_cache_mb must be >= 0, got {self.score_cache_mb}")
+        if self.screening_policy is not None:
+            try:
+                load_policy(self.screening_policy)
+            except PolicyError as exc:
+                raise ConfigError(f"{POLICY_ENV}: {exc}") from None
         if self.feed_kernel is not None:
             try:
                 resolve_kernel(self.feed_kernel)
@@ -139,6 +146,7 @@ class ServingConfig:
             tokens_file=_path(env.get(TOKENS_FILE_ENV)),
             score_cache_mb=_megabytes(env, SCORE_CACHE_ENV, DEFAULT_SCORE_CACHE_MB),
             emv_config=_path(env.get(EMV_CONFIG_ENV)),
+            screening_policy=_path(env.get(POLICY_ENV)),
             candidates_ttl=_seconds(env, CANDIDATES_TTL_ENV, DEFAULT_CANDIDATES_TTL),
             console_secret=env.get(CONSOLE_SECRET_ENV) or None,
             console_session_hours=_hours(env, CONSOLE_SESSION_ENV, DEFAULT_SESSION_HOURS),

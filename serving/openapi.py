@@ -125,6 +125,18 @@ SPECIFIC: Mapping[Endpoint, Mapping[int, Answer]] = {
         503: Answer(STORE_DOWN),
     },
     Endpoint.STATUS: {},
+    Endpoint.SCREENING_QUEUE: {
+        422: Answer("An unknown status, at its field."),
+        503: Answer(STORE_DOWN),
+    },
+    Endpoint.SCREENING_DECISION: {
+        404: Answer("No screened content with this `content_id`."),
+        422: Answer(
+            "A decision the screening rules refuse, at its field: only held content can be"
+            " released; `reviewer` and `reason` are required."
+        ),
+        503: Answer(STORE_DOWN),
+    },
 }
 HEADERS: Mapping[int, dict[str, Any]] = {
     401: {

@@ -130,7 +130,7 @@ class Refresher:
             model = state.ranker.model
             missing = self.catalogue.missing(view, model)
             if view.digest == state.catalogue_digest and not missing:
-                self._touch(state, probe)
+                self._touch(state, view.probe)
                 return False
             features = self.catalogue.features(view, missing) if missing else None
             ids = [*map(str, model.items_.external), *missing]
@@ -152,7 +152,7 @@ class Refresher:
                         ranker=ranker,
                         catalogue_digest=view.digest,
                         catalogue_refreshed_at=now,
-                        catalogue_probe=probe,
+                        catalogue_probe=view.probe,
                     )
                 )
             logger.info(

@@ -27,6 +27,8 @@ from features.data.reviews import Review
 from features.data.score_history import ScorePoint
 from features.data.store import Store, Timeouts, data_dir
 from features.encoder import TextEncoder
+from features.screening.policy import Policy as ScreeningPolicy
+from features.screening.policy import resolve_policy
 from recsys.errors import OptedOutError
 from recsys.feed import Feed, FeedFilters, FeedItem, Standing
 from recsys.feed_arrays import NETWORKS, Employee
@@ -65,6 +67,7 @@ from serving.schemas import (
     SimilarOut,
     StatusOut,
 )
+from serving.screening import ScreeningViews
 from serving.state import LiveState, StateHolder, engagements
 
 logger = logging.getLogger(__name__)
@@ -99,6 +102,7 @@ class Dependencies:
     pollers: bool = True
     score_cache_bytes: int = int(DEFAULT_SCORE_CACHE_MB) << 20
     emv_config: Path | None = None  # None: the shipped example rates
+    screening_policy: ScreeningPolicy | None = None  # None: features.screening's resolution
     candidates_ttl: float = DEFAULT_CANDIDATES_TTL
     console_secret: bytes | None = None  # None: a random key per process
     console_session_hours: float = 8.0
@@ -137,6 +141,7 @@ def dependencies_from_config(config: ServingConfig) -> Dependencies:
         event_follow=config.event_follow,
         score_cache_bytes=config.score_cache_bytes,
         emv_config=config.emv_config,
+        screening_policy=resolve_policy(config.screening_policy),
         candidates_ttl=config.candidates_ttl,
         console_secret=None if config.console_secret is None else config.console_secret.encode(),
         console_session_hours=config.console_session_hours,
@@ -162,7 +167,10 @@ class Runtime:
         self.influencer_views = InfluencerViews(
             deps.store, self.holder, deps.clock, deps.candidates_ttl
         )
-        self.catalogue = CatalogueReader(deps.store, deps.clock, deps.encoder)
+        self.catalogue = CatalogueReader(
+            deps.store, deps.clock, deps.encoder, deps.screening_policy
+        )
+        self.screening = ScreeningViews(deps.store, deps.clock)
         self.follower = EventFollower(EventLog(deps.store), self.holder)
         self.refresher = Refresher(
             self.holder,

@@ -270,6 +270,38 @@ class ReviewOut(BaseModel):
     at: UtcTime
 
 
+class FindingOut(BaseModel):
+    """One reason screening holds or blocks an item."""
+
+    detector: str = Field(
+        description="terms, patterns, links, sensitive_topic, personal_data, tone or language."
+    )
+    field: str = Field(description="The content field it was found in.")
+    start: int = Field(description="Start of the match in the field; -1: the whole field.")
+    end: int = Field(description="End of the match (exclusive); -1: the whole field.")
+    excerpt: str = Field(description="What matched (personal data masked).")
+    rule: str = Field(description="The policy rule it broke.")
+    action: str = Field(description="block or hold.")
+
+
+class ScreeningItemOut(BaseModel):
+    """The screening decision in force for one content item."""
+
+    content_id: str
+    title: str = Field(description="The item's title now.")
+    status: str = Field(description="passed, held, blocked or released.")
+    decided_by: str = Field(description="`screen`, or the program manager who decided.")
+    decided_at: UtcTime
+    reason: str
+    findings: list[FindingOut]
+
+
+class ScreeningQueueOut(BaseModel):
+    status: str
+    count: int = Field(description="Items with this status (the list holds at most `limit`).")
+    items: list[ScreeningItemOut]
+
+
 class StatusOut(BaseModel):
     ready: bool = Field(description="A recommender is loaded and feeds are served (/readyz).")
     degraded: bool = Field(

@@ -59,6 +59,8 @@ from serving.schemas import (
     K,
     Profile,
     ReviewOut,
+    ScreeningItemOut,
+    ScreeningQueueOut,
     SimilarOut,
     StatusOut,
     Time,
@@ -317,6 +319,40 @@ class AdvocacyService:
         )
 
     # -- operations ---------------------------------------------------------------------
+    @bentoml.api(route="/screening_queue")
+    async def screening_queue(
+        self,
+        ctx: bentoml.Context,
+        status: Annotated[str, Field(pattern="^(held|blocked|released|passed)$")] = "held",
+        limit: Annotated[int, Whole(1, 1000)] = 200,
+    ) -> ScreeningQueueOut:
+        """Content screening holds for a person's decision (or another status), newest
+        first, with each finding."""
+        return await self._answer(
+            ctx,
+            Endpoint.SCREENING_QUEUE,
+            lambda: self.runtime.screening.queue(status, limit),
+            threaded=True,
+        )
+
+    @bentoml.api(route="/screening_decision")
+    async def screening_decision(
+        self,
+        content_id: Id,
+        decision: Annotated[str, Field(pattern="^(release|block)$")],
+        reviewer: Annotated[str, Field(min_length=1, max_length=200)],
+        reason: Annotated[str, Field(min_length=1, max_length=2000)],
+        ctx: bentoml.Context,
+    ) -> ScreeningItemOut:
+        """Release held content (it reaches feeds from the next catalogue refresh) or block
+        content; recorded in the audit log."""
+        return await self._answer(
+            ctx,
+            Endpoint.SCREENING_DECISION,
+            lambda: self.runtime.screening.decide(content_id, decision, reviewer, reason),
+            threaded=True,
+        )
+
     @bentoml.api(route="/status")
     async def status(self, ctx: bentoml.Context) -> StatusOut:
         """Model version, catalogue size, last refreshes, whether the store answers and

@@ -56,6 +56,9 @@ CHROMIUM_FLAGS = (
 LAPTOP = (1366, 900)
 PHONE = (390, 844)
 CONSOLE_SECRET = "console-secret-for-the-browser-tests-0123456789"
+#: Content written with a hostile sentence: the default screening policy holds it.
+HELD_ITEM = "held-hostile-1"
+HOSTILE = "Our competitors are disgusting liars and everyone should hate them."
 #: The end the organisation is generated for, before its times move to the current hour.
 GENERATED_END = datetime(2026, 12, 3, 18, tzinfo=UTC)
 #: Lenient flag rules: enough flagged candidates in a small generated organisation.
@@ -73,6 +76,7 @@ class Org:
     reviewed: str  # an unflagged candidate with shares: dismissed in the tests
     shared_item: str  # a content item ``reviewed`` shared (eligible but for that)
     department: str  # a department with flagged and unflagged candidates
+    held_item: str = HELD_ITEM  # content the default screening policy holds (hostile tone)
 
 
 def build_org(folder: Path, *, employees: int = 150) -> Org:
@@ -82,6 +86,7 @@ def build_org(folder: Path, *, employees: int = 150) -> Org:
     store = Store.open(f"sqlite:///{folder / 'store.db'}")
     _fill_fixture(store, now)
     _generate(store, folder / "org", now, employees)
+    _write_held_item(store, now)
     with mock.patch.object(serving_data, "NOW", now):  # the recommender sees every event
         serving_data.fit_model(store, folder / "model")
     scorer = _fit_scorer(store, folder / "influencers", now)
@@ -123,6 +128,22 @@ def _generate(store: Store, folder: Path, now: datetime, employees: int) -> None
     write(replace(org, tables=moved), folder)
     report = import_path(store, folder, context=ValidationContext(now=now))
     assert report.exit_code == 0, report.to_dict()
+
+
+def _write_held_item(store: Store, now: datetime) -> None:
+    """An approved article for everyone whose body the default policy holds (tone)."""
+    row = (
+        serving_data.content()
+        .iloc[[1]]
+        .assign(
+            content_id=HELD_ITEM,
+            title="A word on the market",
+            body=HOSTILE,
+            published_at=(now - timedelta(days=1)).isoformat(),
+            approval_status="approved",
+        )
+    )
+    serving_data.write_table(store, "content", row, now=now)
 
 
 def _moved(table: pd.DataFrame, by: timedelta) -> pd.DataFrame:
@@ -199,7 +220,7 @@ def _opt_out(store: Store, org: Path, employee_id: str, now: datetime) -> None:
 def served(org: Org) -> Iterator[tuple[str, Path]]:
     """``advocacy serve`` over ``org`` in a subprocess: its URL and its log file."""
     options = ["--model-dir", str(org.folder / "model")]
-    options += ["--influencer-dir", str(org.folder / "influencers")]
+    options += ["--influencer-dir", str(org.folder / "influencers"), "--catalogue-refresh", "2"]
     env = {"ADVOCACY_CONSOLE_SECRET": CONSOLE_SECRET}
     with serving(launch(org.folder, org.store.url, options, env=env)) as (server,):
         yield server.url, server.log

@@ -26,6 +26,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from features.data.reviews import review_history
+from features.screening.records import audit_log
 from serving.console.session import SESSION_COOKIE
 from tests.conftest import IN_CI
 from tests.console_browser import (
@@ -37,7 +38,7 @@ from tests.console_browser import (
     screenshot,
     served,
 )
-from tests.served import FRONTEND, MANAGER
+from tests.served import FRONTEND, MANAGER, eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -351,6 +352,34 @@ def test_status(browser, server, shots) -> None:
         assert "dir-" in browser.find_element(By.ID, part).text, part
     # ``#alias-history`` lists a registry's alias changes: a folder source has none
     look(browser, shots, "status.png")
+
+
+# -- the screening queue ----------------------------------------------------------------
+def test_release_held_content_from_the_screening_queue(browser, server, org, api, shots) -> None:
+    sign_in(browser, server)
+    open_page(browser, server, "/screening")
+    item = browser.find_element(By.ID, f"item-{org.held_item}")
+    assert "tone" in item.text and "disgusting liars" in item.text
+    look(browser, shots, "screening.png")
+    phone_screenshot(browser, shots, "screening-phone.png")
+
+    def in_feed() -> bool:
+        body = {"employee_id": org.reviewed, "k": 100}
+        answer = api.post("/feed", json=body, headers={"Authorization": f"Bearer {FRONTEND}"})
+        return org.held_item in [i["content_id"] for i in answer.json()["items"]]
+
+    assert not in_feed()
+    item = browser.find_element(By.ID, f"item-{org.held_item}")  # the phone shot reloaded it
+    item.find_element(By.TAG_NAME, "textarea").send_keys("Quoted fairly, approved by legal")
+    submit(browser, item.find_element(By.CSS_SELECTOR, "button[value=release]"))
+    assert "released" in browser.find_element(By.ID, "notice").text
+    log = audit_log(org.store, org.held_item)
+    assert [(e["action"], e["actor"]) for e in log] == [
+        ("screened", "screen"), ("release", REVIEWER),
+    ]  # fmt: skip
+    assert eventually(in_feed, timeout=30)
+    open_page(browser, server, "/screening?status=released")
+    assert browser.find_elements(By.ID, f"item-{org.held_item}")
 
 
 # -- the feed preview ------------------------------------------------------------------

@@ -22,8 +22,11 @@ from recsys.forecast import (
     baseline,
     eligible,
     feature_names,
+    feed_action,
     lapse_features,
     lapse_labels,
+    reason_action,
+    reason_text,
 )
 from recsys.times import DAY
 from training.commands.evaluate import evaluate
@@ -246,3 +249,51 @@ def test_deskdrop_lapse_real(shared_data: Path) -> None:
     assert models["frequency"]["auc"] > models["recency"]["auc"]
     assert models["lapse"]["brier"] < models["frequency"]["brier"] - 0.015
     assert result["seconds"] < 30
+
+
+def test_save_and_load_give_identical_probabilities_and_reasons(tmp_path: Path) -> None:
+    x, y = synthetic_rows(4)
+    model = LapseModel(feature_names(KINDS), C=0.5, horizon_days=14.0, max_reasons=2).fit(x, y)
+    with pytest.raises(NotFittedError):
+        LapseModel(feature_names(KINDS)).save(tmp_path / "unfitted")
+    folder = model.save(tmp_path / "lapse", facts={"origins": ["2016-05-01"]})
+    assert sorted(p.name for p in folder.iterdir()) == ["arrays.npz", "manifest.json"]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["feature_names"] == list(feature_names(KINDS))
+    assert manifest["horizon_days"] == 14.0
+    assert manifest["training"] == {
+        "rows": len(y),
+        "lapsed": int(y.sum()),
+        "origins": ["2016-05-01"],
+    }
+    loaded = LapseModel.load(folder)
+    assert loaded.get_params() == model.get_params()
+    np.testing.assert_array_equal(loaded.predict_proba(x), model.predict_proba(x))
+    assert loaded.reasons(x) == model.reasons(x)
+    with pytest.raises(FileNotFoundError, match="manifest"):
+        LapseModel.load(tmp_path / "nothing")
+    manifest["kind"] = "influence_scorer"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="not a lapse model"):
+        LapseModel.load(folder)
+
+
+def test_reason_texts_and_actions() -> None:
+    values = {"days_since_last": 12.0, "events_30d": 2.0, "events_30_90d": 18.0}
+    assert reason_text("days_since_last", values) == "no activity for 12 days"
+    assert reason_text("activity_trend", values) == (
+        "activity falling: 2 events in the last 30 days against 9 a month in the 60 days before"
+    )
+    assert reason_text("events_30d", {"events_30d": 0.0}) == "no events in the last 30 days"
+    assert reason_text("events_60d", {"events_60d": 1.0}) == "only 1 event in the last 60 days"
+    assert reason_text("gap_mean_days", {"gap_mean_days": 90.0}) == (
+        "at most one active day in the last 90 days"
+    )
+    assert reason_text("share_view", {"share_view": 0.25}) == (
+        "25% of the last 60 days' events were of type view"
+    )
+    assert reason_action("activity_trend").startswith("check in")
+    assert reason_action("days_since_last").startswith("send a personal nudge")
+    assert reason_action("tenure_days").startswith("offer onboarding help")
+    assert reason_action(None).startswith("check in")
+    assert feed_action(["A", "B"]) == "share something matching your interests: A; B"

@@ -278,3 +278,70 @@ def test_a_block_outranks_holds_and_every_finding_is_kept() -> None:
         "terms", "terms", "personal_data", "sensitive_topic",
     ]  # fmt: skip
     assert result.findings[0].to_dict()["action"] == "block"
+
+
+# -- planted violations and the benchmark ----------------------------------------------------
+def test_the_planted_vocabulary_is_what_the_example_policy_screens_for() -> None:
+    from features.data.synthetic import violations
+
+    policy = load_policy(EXAMPLE_POLICY)
+    assert set(violations.BLOCK_TERMS) <= set(policy.block_terms)
+    assert set(violations.HOLD_TERMS) <= set(policy.hold_terms)
+    assert set(violations.SENSITIVE_TOPICS) <= policy.sensitive_topics
+    assert policy.allowed_domains is not None
+    for domain in violations.BAD_DOMAINS:
+        assert not any(domain == d or domain.endswith(f".{d}") for d in policy.allowed_domains)
+
+
+def test_planting_leaves_the_other_tables_unchanged_and_writes_the_truth(tmp_path: Path) -> None:
+    from features.data.synthetic import OrgConfig, generate, write
+
+    config = OrgConfig(employees=60, content=200, days=30, seed=4)
+    plain = generate(config)
+    planted = generate(OrgConfig(**{**config.__dict__, "violation_rate": 0.5}))
+    for name, table in plain.tables.items():
+        if name != "content":
+            assert table.equals(planted.tables[name]), name
+    truth = planted.screening_truth
+    assert 70 <= len(truth) <= 130 and set(truth.columns) == {
+        "content_id", "kind", "detector", "planted",
+    }  # fmt: skip
+    assert set(planted.tables["content"]["language"]) == {"en"}
+    assert plain.screening_truth.empty
+    write(planted, tmp_path)
+    assert (tmp_path / "ground_truth_screening.csv").exists()
+    write(plain, tmp_path / "plain")
+    assert not (tmp_path / "plain" / "ground_truth_screening.csv").exists()
+
+
+def test_the_synthetic_benchmark_meets_the_goals() -> None:
+    from training.evaluation.screening import synthetic_screening
+
+    found = synthetic_screening(employees=100, content=1500, days=30, seed=1, rate=0.3)
+    metrics = found["models"]["screen"]
+    assert set(metrics["recall"]) == {
+        "term_block", "term_hold", "pattern", "link", "sensitive_topic", "email", "phone",
+        "card", "iban", "tone", "language",
+    }  # fmt: skip
+    assert min(metrics["recall"].values()) >= 0.95, metrics["recall"]
+    assert metrics["false_holds"] <= 0.02
+    assert metrics["goal_met"] is True
+
+
+def test_the_benchmark_cli(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from training.cli import app
+
+    runner = CliRunner()
+    args = ["evaluate", "synthetic-screening", "--employees", "60", "--content", "300"]
+    done = runner.invoke(app, [*args, "--days", "30", "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["benchmark"] == "synthetic-screening"
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("tone: {threshold: 2}\n")
+    refused = runner.invoke(app, [*args, "--policy", str(bad)])
+    assert refused.exit_code == 2
+    assert "tone.threshold" in refused.output

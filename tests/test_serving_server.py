@@ -145,6 +145,45 @@ def test_new_content_goes_live_within_the_refresh_interval(client, server) -> No
     )
 
 
+def test_held_content_stays_out_of_every_answer_until_a_manager_releases_it(client, server) -> None:
+    now = datetime.now(UTC)
+    hostile = "Our competitors are disgusting liars and everyone should hate them."
+    written = (
+        content()
+        .iloc[[1]]
+        .assign(
+            content_id="held-1",
+            title="A word on the market",
+            body=hostile,
+            published_at=iso(now - timedelta(minutes=5)),
+        )
+    )
+    write_table(server["store"], "content", written, now=now)
+    queued = lambda: post(client, "/screening_queue", {}, MANAGER).json()["items"]  # noqa: E731
+    assert eventually(lambda: "held-1" in [i["content_id"] for i in queued()])
+    item = next(i for i in queued() if i["content_id"] == "held-1")
+    assert item["findings"][0]["detector"] == "tone" and item["status"] == "held"
+
+    def answers() -> list[str]:
+        feed = _ids(post(client, "/feed", {"employee_id": "e2", "k": 100}))
+        batch = post(client, "/feeds_batch", {"employee_ids": ["e2", "e3"], "k": 100}).json()
+        similar = _ids(post(client, "/similar", {"content_id": "c01", "k": 100}))
+        return feed + [i["content_id"] for f in batch["feeds"] for i in f["items"]] + similar
+
+    assert "held-1" not in answers()
+    decision = {"content_id": "held-1", "reviewer": "pm@corp", "reason": "quoted fairly"}
+    assert (
+        post(client, "/screening_decision", {**decision, "decision": "release"}).status_code == 403
+    )
+    released = post(client, "/screening_decision", {**decision, "decision": "release"}, MANAGER)
+    assert released.status_code == 200 and released.json()["status"] == "released"
+    again = post(client, "/screening_decision", {**decision, "decision": "release"}, MANAGER)
+    assert again.status_code == 422 and again.json()["detail"][0]["loc"] == ["decision"]
+    assert eventually(
+        lambda: "held-1" in _ids(post(client, "/feed", {"employee_id": "e2", "k": 100}))
+    )
+
+
 def test_a_new_model_is_swapped_in_while_requests_run(client, server) -> None:
     before = post(client, "/feed", {"employee_id": "e1"}).json()["model_version"]
     failures: list[str] = []

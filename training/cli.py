@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from training.commands.advocates import advocates_app
 from training.commands.analytics import analytics
 from training.commands.attribution import attribution
 from training.commands.data import data_app
@@ -11,6 +12,7 @@ from training.commands.demo import demo
 from training.commands.evaluate import evaluate
 from training.commands.features import features_app
 from training.commands.influencers import influencers_app
+from training.commands.screening import screening_app
 from training.commands.serve import serve
 from training.commands.train import experiment_app, retrain, rollback, train
 from training.progress import configure
@@ -22,12 +24,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_app, name="data")
+app.add_typer(advocates_app, name="advocates")
 app.command("analytics")(analytics)
 app.command("attribution")(attribution)
 app.add_typer(features_app, name="features")
 app.command("demo")(demo)
 app.command("evaluate")(evaluate)
 app.add_typer(influencers_app, name="influencers")
+app.add_typer(screening_app, name="screening")
 app.command("serve")(serve)
 app.command("train")(train)
 app.command("retrain")(retrain)

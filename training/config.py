@@ -5,7 +5,7 @@ Two kinds of config (the ``kind`` key):
 - ``train`` (default): what ``advocacy train``, ``retrain`` and ``experiment run`` do on the
   store: features as of ``data.as_of``, the recommender (``recommender.model`` with
   ``recommender.params``) and its baselines evaluated on the most recent holdout window, the
-  influencer scorer, and the retrain gate.
+  influencer scorer, the lapse forecast, and the retrain gate.
 - ``benchmark``: one of the offline benchmarks of :mod:`training.evaluation.runner` on a
   public dataset (MovieLens-100K, DeskDrop), logged the same way.
 
@@ -137,6 +137,16 @@ class InfluencerConfig(_Section):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class LapseConfig(_Section):
+    """The lapse forecast (``training.lapse_job``): P(no activity in ``horizon_days``)."""
+
+    enabled: bool = True
+    horizon_days: PositiveFloat = 30.0
+    C: PositiveFloat = 0.3
+    lookback_days: PositiveFloat = 730.0
+    min_origins: int = Field(2, ge=2)
+
+
 class GateConfig(_Section):
     """When a challenger may replace the champion (``advocacy retrain``)."""
 
@@ -144,6 +154,8 @@ class GateConfig(_Section):
     tolerance: float = Field(0.005, ge=0)
     influencer_metric: str | None = None
     influencer_tolerance: float = Field(0.01, ge=0)
+    lapse_metric: Literal["auc", "precision@10%"] = "auc"  # higher is better
+    lapse_tolerance: float = Field(0.01, ge=0)
     min_coverage: float = Field(0.05, ge=0, le=1)
     latency_budget_ms: PositiveFloat = 250.0
     sample_employees: int = Field(200, ge=1)
@@ -160,6 +172,7 @@ class TrainConfig(_Section):
     features: FeatureConfig = Field(default_factory=FeatureConfig)
     recommender: RecommenderConfig = Field(default_factory=RecommenderConfig)
     influencer: InfluencerConfig = Field(default_factory=InfluencerConfig)
+    lapse: LapseConfig = Field(default_factory=LapseConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
 
     def model_params(self, name: str) -> dict[str, Any]:

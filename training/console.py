@@ -85,6 +85,13 @@ def print_import_report(report: Mapping[str, object], *, shown: int = 20) -> Non
             console.print(f"... and {hidden:,} more rejections (use --json for the full list)")
     for error in report["errors"]:  # type: ignore[attr-defined]
         errors.print(f"[red]error:[/red] {error}", soft_wrap=True)
+    screening: Mapping[str, int] = report.get("screening") or {}  # type: ignore[assignment]
+    if screening:
+        counts = ", ".join(f"{n:,} {status}" for status, n in screening.items())
+        note = (
+            " (held content waits for `advocacy screening release`)" if "held" in screening else ""
+        )
+        console.print(f"content screened: {counts}{note}")
     rollups = report.get("rollups_seconds")
     extra = f" (program rollups {rollups} s)" if rollups is not None else ""
     console.print(f"{report['seconds']} s{extra}, exit code {report['exit_code']}")

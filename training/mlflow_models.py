@@ -1,4 +1,5 @@
-"""Logging the recommender and the influencer scorer as MLflow ``pyfunc`` models.
+"""Logging the recommender, the influencer scorer and the lapse forecast as MLflow ``pyfunc``
+models.
 
 :func:`log_models` logs a training's saved folders as logged models of its run (the
 wrappers of :mod:`training.pyfunc_models`, given as code: nothing is pickled), with an
@@ -28,13 +29,14 @@ from mlflow.types import ColSpec, Schema
 from mlflow.types.schema import AnyType
 
 from training.config import flatten
-from training.pyfunc_models import CANDIDATE_COLUMNS, FEED_COLUMNS, SCORER_EXTRAS
-from training.registry import FOLDER_ARTIFACT, INFLUENCERS, RECOMMENDER
+from training.pyfunc_models import CANDIDATE_COLUMNS, FEED_COLUMNS, LAPSE_COLUMNS, SCORER_EXTRAS
+from training.registry import FOLDER_ARTIFACT, INFLUENCERS, LAPSE, RECOMMENDER
 from training.tracking import evaluation_metrics
 
 PROJECT = "advocacy-recsys"
 RECOMMENDER_CODE = Path(__file__).with_name("pyfunc_recommender.py")
 INFLUENCERS_CODE = Path(__file__).with_name("pyfunc_influencers.py")
+LAPSE_CODE = Path(__file__).with_name("pyfunc_lapse.py")
 _NAME = re.compile(r"^([A-Za-z0-9_.\-]+)(\[[^\]]*\])?")
 _BATCH = 500
 
@@ -46,10 +48,10 @@ def log_models(
     saved: Mapping[str, Path],
     measured: tuple[Dataset, int],
 ) -> dict[str, LoggedModel]:
-    """The saved recommender (and influencer scorer) of ``result`` (folders ``saved`` by
-    ``TrainResult.save``) logged as pyfunc models of run ``run_id``, by registry name; each
-    with its overall holdout metrics as the run logged them at ``measured``'s timestamp,
-    measured on ``measured``'s dataset."""
+    """The saved recommender (and influencer scorer and lapse forecast) of ``result`` (folders
+    ``saved`` by ``TrainResult.save``) logged as pyfunc models of run ``run_id``, by registry
+    name; each with its overall holdout metrics as the run logged them at ``measured``'s
+    timestamp, measured on ``measured``'s dataset."""
     config = result.config
     common: dict[str, Any] = {
         "params": flatten(config),
@@ -83,6 +85,18 @@ def log_models(
             **common,
         )
         headline[INFLUENCERS] = _overall(result.influence_evaluation or {}, "influence", "inf")
+    if result.lapse is not None:
+        models[LAPSE] = log_pyfunc(
+            client,
+            run_id,
+            name="lapse",
+            code=LAPSE_CODE,
+            folder=saved["lapse"],
+            signature=lapse_signature(result.lapse),
+            model_type="lapse-forecast",
+            **common,
+        )
+        headline[LAPSE] = _overall(result.lapse_evaluation or {}, "lapse", "lapse")
     for name, model in models.items():
         _link_metrics(client, run_id, model.model_id, headline[name], measured)
     return models
@@ -111,6 +125,14 @@ def influencer_signature(scorer: Any) -> ModelSignature:
     columns += [ColSpec("double", n, required=False) for n in optional if n not in required]
     types = ("string", "double", "boolean", "string", "string", "boolean", "string")
     outputs = Schema([ColSpec(t, c) for t, c in zip(types, CANDIDATE_COLUMNS, strict=True)])
+    return ModelSignature(Schema(columns), outputs)
+
+
+def lapse_signature(model: Any) -> ModelSignature:
+    """``employee_id`` and the lapse model's features in, P(lapse) and reasons out."""
+    columns = [ColSpec("string", "employee_id"), *(ColSpec("double", n) for n in model.features)]
+    types = ("string", "double", "string")
+    outputs = Schema([ColSpec(t, c) for t, c in zip(types, LAPSE_COLUMNS, strict=True)])
     return ModelSignature(Schema(columns), outputs)
 
 

@@ -14,7 +14,10 @@
 3. the shipped recommender fitted on every event with features as of ``data.as_of``, and
    sanity checks on it (:func:`sanity_checks`: finite scores, catalogue coverage, latency);
 4. the influencer scorer (:mod:`training.influence_job`) backtested, fitted and scored
-   (``influencer.enabled``).
+   (``influencer.enabled``);
+5. the lapse forecast (:mod:`training.lapse_job`) evaluated on its held-out last monthly origin
+   and fitted on every origin (``lapse.enabled``); with too little history it is skipped
+   (``lapse_skipped`` says why) and the other models are trained as usual.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from training.datasets import (
 from training.evaluation.deskdrop import pair_metrics, replay_ranks
 from training.evaluation.protocols import DeskDropReplay, deskdrop_replay
 from training.evaluation.report import fit_model
+from training.lapse_job import InsufficientLapseHistory, train_lapse
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +76,9 @@ class TrainResult:
     influencer: Any = None
     influence_evaluation: dict[str, Any] | None = None
     influencer_candidates: list[Any] | None = None
+    lapse: Any = None
+    lapse_evaluation: dict[str, Any] | None = None
+    lapse_skipped: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -81,8 +88,16 @@ class TrainResult:
         value = entry.get(self.config.gate.primary_metric)
         return None if value is None else float(value)
 
+    @property
+    def lapse_summary(self) -> dict[str, Any] | None:
+        """The lapse forecast's held-out evaluation, ``{"skipped": why}``, or None (disabled)."""
+        if self.lapse_skipped:
+            return {"skipped": self.lapse_skipped}
+        return self.lapse_evaluation
+
     def save(self, folder: Path) -> dict[str, Path]:
-        """``recommender/`` (model + feature_spec.json), ``influencers/``, JSON and YAML."""
+        """``recommender/`` (model + feature_spec.json), ``influencers/``, ``lapse/``, JSON and
+        YAML."""
         folder.mkdir(parents=True, exist_ok=True)
         paths = {"recommender": self.recommender.save(folder / "recommender")}
         (paths["recommender"] / "feature_spec.json").write_text(
@@ -91,9 +106,12 @@ class TrainResult:
         if self.influencer is not None:
             self.influencer.save(folder / "influencers")
             paths["influencers"] = folder / "influencers"
+        if self.lapse is not None:
+            paths["lapse"] = self.lapse.save(folder / "lapse")
         evaluation = {
             "recommender": self.evaluation,
             "influencers": self.influence_evaluation,
+            "lapse": self.lapse_summary,
             "sanity": {k: v for k, v in self.sanity.items() if k != "scores"},
             "data": self.profile,
             "seconds": self.seconds,
@@ -188,6 +206,8 @@ def train(
     )
     if config.influencer.enabled:
         _train_influencer(result, snapshot, config, stages)
+    if config.lapse.enabled:
+        _train_lapse(result, snapshot, config, stages)
     result.seconds = dict(stages.seconds)
     return result
 
@@ -419,6 +439,20 @@ def evaluate_influencer(job: Any, snapshot: Snapshot, config: TrainConfig) -> di
         random_state=config.seed,
         **settings.params,
     )
+
+
+# -- the lapse forecast -------------------------------------------------------------------
+def _train_lapse(
+    result: TrainResult, snapshot: Snapshot, config: TrainConfig, stages: Stages
+) -> None:
+    """Evaluate and fit the lapse forecast; too little history is logged and recorded in
+    ``result.lapse_skipped`` (the other models are unaffected)."""
+    try:
+        with stages("lapse"):
+            result.lapse, result.lapse_evaluation = train_lapse(snapshot, config.lapse)
+    except InsufficientLapseHistory as exc:
+        result.lapse_skipped = str(exc)
+        logger.warning("lapse forecast not trained: %s", exc)
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -24,6 +24,12 @@ not a past state of the store. Output: one row per feed item, ``employee_id``, `
 columns (its signature lists them); :meth:`InfluencerModel.feature_rows` builds them from a
 store. Output per row: ``employee_id``, ``score``, ``flagged``, ``tier``, ``confidence``,
 ``in_band`` and ``reasons`` (the reasons' texts joined by ``"; "``).
+
+:class:`LapseForecastModel` scores feature rows of the lapse forecast: ``employee_id`` and the
+model's feature columns (:func:`recsys.forecast.feature_names`, built from a store by
+:func:`features.advocate_activity.read_activity`). Output per row: ``employee_id``,
+``probability`` (of no activity in the model's horizon) and ``reasons`` (their texts joined by
+``"; "``).
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ CANDIDATE_COLUMNS = (
 )
 #: Columns the influencer scorer reads when present (flags, tiers, reasons), besides its
 #: features.
+LAPSE_COLUMNS = ("employee_id", "probability", "reasons")
 SCORER_EXTRAS = (
     "followers_max",
     "shares_measured",
@@ -72,7 +79,7 @@ class RecommenderModel(PythonModel):
         config = dict(context.model_config or {})
         self.k = int(config.get("k") or DEFAULT_K)
         model = load_recommender(Path(context.artifacts[FOLDER_ARTIFACT]))
-        self.ranker = _store_ranker(model, config.get("store"))
+        self.ranker = store_ranker(model, config.get("store"))
 
     def predict(
         self,
@@ -159,8 +166,42 @@ class InfluencerModel(PythonModel):
         return frame[[c for c in frame.columns if c in read]]
 
 
+class LapseForecastModel(PythonModel):
+    """The lapse forecast over feature rows (module docstring)."""
+
+    def load_context(self, context: PythonModelContext) -> None:
+        from recsys.forecast import LapseModel
+
+        self.model = LapseModel.load(Path(context.artifacts[FOLDER_ARTIFACT]))
+
+    def predict(
+        self,
+        context: PythonModelContext,
+        model_input: pd.DataFrame,
+        params: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
+        """P(lapse) and the reasons' texts per input row, in input order."""
+        from recsys.forecast import reason_text
+
+        frame = model_input.reset_index(drop=True)
+        names = list(self.model.features)
+        x = frame[names].to_numpy(np.float64)
+        reasons = self.model.reasons(x)
+        texts = [
+            "; ".join(reason_text(name, dict(zip(names, row, strict=True))) for name, _ in found)
+            for found, row in zip(reasons, x.tolist(), strict=True)
+        ]
+        return pd.DataFrame(
+            {
+                "employee_id": frame["employee_id"].astype(str),
+                "probability": self.model.predict_proba(x),
+                "reasons": texts,
+            }
+        )
+
+
 # -- helpers ------------------------------------------------------------------------------
-def _store_ranker(model: Any, url: str | None) -> Any:
+def store_ranker(model: Any, url: str | None) -> Any:
     """The service's ranker for ``model`` over the store's catalogue and audience now:
     what :class:`serving.refresh.Refresher` builds when it loads a champion (content the
     model does not know yet is added with its features first)."""

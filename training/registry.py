@@ -1,9 +1,10 @@
 """The MLflow model registry: versions, the ``champion`` alias, its history, the retrain gate.
 
 Registered models: :data:`RECOMMENDER` (a folder written by ``Recommender.save`` plus
-``feature_spec.json``) and :data:`INFLUENCERS` (a folder written by the influencer scorer's
-``save``). A version made by a training is an MLflow logged model of its run: a ``pyfunc``
-model (:mod:`training.pyfunc_models`) whose artifact :data:`FOLDER_ARTIFACT` is that folder, so
+``feature_spec.json``), :data:`INFLUENCERS` (a folder written by the influencer scorer's
+``save``) and :data:`LAPSE` (a folder written by ``LapseModel.save``). A version made by a
+training is an MLflow logged model of its run: a ``pyfunc`` model
+(:mod:`training.pyfunc_models`) whose artifact :data:`FOLDER_ARTIFACT` is that folder, so
 ``mlflow.pyfunc.load_model("models:/advocacy-recommender@champion")`` works in a notebook
 (:meth:`Registry.register_logged_model`). Versions registered before that have the run's
 artifact folder ``runs:/<run id>/<name>`` as their source (:meth:`Registry.register`); serving
@@ -41,6 +42,7 @@ from training.registry_reader import (
     HEADLINES,
     HISTORY_TAG,
     INFLUENCERS,
+    LAPSE,
     RECOMMENDER,
     TRACKING_ENV,
     Headline,
@@ -62,6 +64,7 @@ __all__ = [
     "HEADLINES",
     "HISTORY_TAG",
     "INFLUENCERS",
+    "LAPSE",
     "RECOMMENDER",
     "TRACKING_ENV",
     "GateDecision",
@@ -87,6 +90,8 @@ DESCRIPTIONS = {
     " over a recsys Recommender folder (manifest.json, arrays.npz, feature_spec.json).",
     INFLUENCERS: "Micro-influencer scorer: an MLflow pyfunc (feature rows in, scores out) over"
     " the scorer's folder (manifest + arrays, no pickle).",
+    LAPSE: "Lapse forecast: an MLflow pyfunc (feature rows in, P(no activity in the horizon) and"
+    " reasons out) over the LapseModel's folder (manifest.json + arrays.npz, no pickle).",
 }
 
 

@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 RECOMMENDER = "advocacy-recommender"
 INFLUENCERS = "advocacy-influencers"
+LAPSE = "advocacy-lapse"
 CHAMPION = "champion"
 HISTORY_TAG = "alias_history."
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
@@ -84,6 +85,7 @@ class Headline:
 HEADLINES = {
     RECOMMENDER: Headline("rec", checks=("sanity.coverage", "sanity.latency_p95_ms")),
     INFLUENCERS: Headline("inf", model="influence", primary="auc"),
+    LAPSE: Headline("lapse", model="lapse", primary="auc"),
 }
 RUN_TAGS = ("config.name", "git.commit", "sanity.passed")  # shown with every ``data.*`` tag
 UNAVAILABLE = ("INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE")

@@ -9,7 +9,10 @@ snapshot to the last gate decision:
    recommender sections) evaluated on the *same* snapshot, holdout window and event weights;
 3. :func:`training.registry.decide` per registered model: ``champion`` moves to the
    challenger only if its primary metric is not worse beyond ``gate.tolerance`` and its
-   sanity checks passed; otherwise the refusal and its reason are recorded. Every outcome is
+   sanity checks passed; otherwise the refusal and its reason are recorded. The influencer
+   scorer and the lapse forecast are gated the same way on their own held-out metric
+   (``gate.influencer_metric``, ``gate.lapse_metric``: the champion's configuration evaluated
+   on the same snapshot). Every outcome is
    in the registered model's alias history and on the run (tags ``gate.*``).
 
 Invalid data (:class:`training.datasets.DataValidationError`) or any failure before step 3
@@ -33,6 +36,7 @@ from features.encoder import TextEncoder
 from features.snapshot import Snapshot
 from training.config import ConfigError, TrainConfig, load_config
 from training.datasets import engagement_log
+from training.lapse_job import InsufficientLapseHistory, evaluate_lapse, lapse_activity
 from training.pipeline import (
     Stages,
     TrainResult,
@@ -44,7 +48,7 @@ from training.pipeline import (
     make_encoder,
     train,
 )
-from training.registry import INFLUENCERS, RECOMMENDER, GateDecision, decide
+from training.registry import INFLUENCERS, LAPSE, RECOMMENDER, GateDecision, decide
 from training.tracking import TrackedRun, Tracker, log_training
 
 logger = logging.getLogger(__name__)
@@ -140,18 +144,26 @@ def first_champions(
     What ``advocacy train`` does so that a fresh installation can serve: no champion to beat,
     so the version needs sane scores (recommender) and a defined primary metric.
     """
+    gate = result.config.gate
     events = []
     for name, version in versions.items():
         if tracker.registry.champion_version(name) is not None:
             continue
         if name == RECOMMENDER:
-            gate = result.config.gate
             decision = decide(
                 result.primary_metric,
                 None,
                 metric=gate.primary_metric,
                 tolerance=gate.tolerance,
                 failures=result.sanity["failures"],
+            )
+        elif name == LAPSE:
+            metric = gate.lapse_metric
+            decision = decide(
+                _model_value(result.lapse_evaluation or {}, "lapse", metric),
+                None,
+                metric=metric,
+                tolerance=gate.lapse_tolerance,
             )
         else:
             metric = _influencer_metric(result)
@@ -189,6 +201,8 @@ def _gate(
         }
         if INFLUENCERS in tracked.versions:
             decisions[INFLUENCERS] = _influencer_gate(tracker, result, snapshot)
+        if LAPSE in tracked.versions:
+            decisions[LAPSE] = _lapse_gate(tracker, result, snapshot)
     events = []
     for name, decision in decisions.items():
         move = registry.promote if decision.promote else registry.refuse
@@ -274,15 +288,39 @@ def _influencer_gate(tracker: Tracker, result: TrainResult, snapshot: Snapshot) 
     return decide(challenger, champion, metric=metric, tolerance=config.gate.influencer_tolerance)
 
 
+def _lapse_gate(tracker: Tracker, result: TrainResult, snapshot: Snapshot) -> GateDecision:
+    """The lapse forecast's held-out metric against the champion configuration's, refitted
+    on the same snapshot (same cut-off, origins and held-out origin); a champion configuration
+    that cannot be evaluated there has no value to beat."""
+    config = result.config
+    metric = config.gate.lapse_metric
+    challenger = _model_value(result.lapse_evaluation or {}, "lapse", metric)
+    current = tracker.registry.champion_version(LAPSE)
+    champion = None
+    if current is not None:
+        settings = _champion_config(tracker, current.run_id, config).lapse
+        try:
+            evaluation = evaluate_lapse(lapse_activity(snapshot, settings), settings)
+        except InsufficientLapseHistory as exc:
+            logger.warning("lapse champion configuration not evaluated: %s", exc)
+        else:
+            champion = _model_value(evaluation, "lapse", metric)
+    return decide(challenger, champion, metric=metric, tolerance=config.gate.lapse_tolerance)
+
+
+def _model_value(evaluation: dict[str, Any], model: str, metric: str) -> float | None:
+    entry = (evaluation.get("models") or {}).get(model) or {}
+    value = entry.get(metric)
+    return None if value is None else float(value)
+
+
 def _influencer_metric(result: TrainResult) -> str:
     protocol = (result.influence_evaluation or {}).get("protocol") or {}
     return result.config.gate.influencer_metric or protocol.get("primary_metric", "auc")
 
 
 def _influence_value(evaluation: dict[str, Any], metric: str) -> float | None:
-    entry = (evaluation.get("models") or {}).get("influence") or {}
-    value = entry.get(metric)
-    return None if value is None else float(value)
+    return _model_value(evaluation, "influence", metric)
 
 
 def _sanity(result: TrainResult) -> dict[str, Any]:

@@ -10,14 +10,17 @@ raises), holding:
 - params: the flattened config (:func:`training.config.flatten`);
 - metrics: every model's holdout metrics and their slices, ``rec.<model>.<metric>`` and
   ``rec.<model>.<slice>.<metric>`` (``@`` is written ``_at_``: ``rec.hybrid.ndcg_at_10``),
-  the influencer scorer's as ``inf.<model>...``, the sanity checks as ``sanity.*`` and the
-  seconds of each stage as ``seconds.<stage>``;
-- tags: git commit, package versions, data time range, row counts, data fingerprint;
+  the influencer scorer's as ``inf.<model>...``, the lapse forecast's (held-out origin) as
+  ``lapse.<model>.<metric>`` (``lapse``, ``recency``, ``frequency``), the sanity checks as
+  ``sanity.*`` and the seconds of each stage as ``seconds.<stage>``;
+- tags: git commit, package versions, data time range, row counts, data fingerprint,
+  ``lapse.skipped`` (why, when the store has too little history for the lapse forecast);
 - dataset inputs (:func:`data_inputs`): ``advocacy-store`` (context ``training``: digest the
   data fingerprint) and ``advocacy-store-holdout`` (context ``evaluation``: the holdout
   window), so runs can be searched by data (``dataset.digest = '<fingerprint>'``);
-- logged models (run outputs): ``recommender`` and ``influencers``, MLflow ``pyfunc`` models
-  over the saved folders (:mod:`training.mlflow_models`), which the registry's versions are;
+- logged models (run outputs): ``recommender``, ``influencers`` and ``lapse``, MLflow
+  ``pyfunc`` models over the saved folders (:mod:`training.mlflow_models`), which the
+  registry's versions are;
 - artifacts: ``evaluation.json``, ``config.yaml`` and ``plots/*.png``.
 """
 
@@ -218,6 +221,8 @@ def training_metrics(result: Any) -> dict[str, float]:
     metrics = evaluation_metrics(result.evaluation, "rec")
     if result.influence_evaluation:
         metrics |= evaluation_metrics(result.influence_evaluation, "inf")
+    if result.lapse_evaluation:
+        metrics |= evaluation_metrics(result.lapse_evaluation, "lapse")
     for key, value in result.sanity.items():
         if key not in ("scores", "failures"):
             _put(metrics, metric_key("sanity", key), value)
@@ -241,6 +246,8 @@ def training_tags(result: Any) -> dict[str, str]:
         "primary_metric": result.config.gate.primary_metric,
         "sanity.passed": str(result.sanity["passed"]),
     }
+    if result.lapse_skipped:
+        tags["lapse.skipped"] = str(result.lapse_skipped)
     tags |= {f"data.rows.{k}": str(v) for k, v in profile["rows"].items()}
     tags |= {f"version.{k}": v for k, v in package_versions().items()}
     return tags

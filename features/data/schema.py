@@ -215,6 +215,40 @@ influencer_scores = sa.Table(
 )
 
 
+# Content screening (features.screening.records), schema step 9: the decision in force
+# per content item (the screen's, or a program manager's release or block) with the hash of
+# the text it judged and the policy's fingerprint; and the append-only log of every decision.
+content_screening = sa.Table(
+    "content_screening",
+    metadata,
+    sa.Column("content_id", sa.Text, primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),  # passed|held|blocked|released
+    sa.Column("findings", sa.JSON, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("policy", sa.String(64), nullable=False),  # the policy's fingerprint
+    sa.Column("decided_by", sa.Text, nullable=False),  # "screen" or the manager
+    sa.Column("decided_at", sa.DateTime, nullable=False),  # naive, always UTC
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Index("ix_content_screening_status", "status"),
+    comment="The screening decision in force per content item.",
+)
+screening_audit = sa.Table(
+    "screening_audit",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime, nullable=False),  # naive, always UTC
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("content_id", sa.Text, nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),  # screened|released|blocked
+    sa.Column("status_before", sa.String(16), nullable=True),
+    sa.Column("status_after", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("findings", sa.JSON, nullable=False),
+    sa.Column("policy", sa.String(64), nullable=False),
+    comment="Every screening decision, append-only (triggers refuse updates and deletes).",
+)
+
+
 def _create_contract_tables(conn: Connection) -> None:
     """The six tables of the first contract (later contract tables have their own steps)."""
     metadata.create_all(conn, tables=[CONTRACT_TABLES[name] for name in FEED_TABLES])
@@ -250,6 +284,37 @@ def _create_program_tables(conn: Connection) -> None:
 
 def _create_influencer_scores(conn: Connection) -> None:
     metadata.create_all(conn, tables=[influencer_scores])
+
+
+def _create_screening_tables(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[content_screening, screening_audit])
+    _append_only(conn, screening_audit.name)
+
+
+def _append_only(conn: Connection, table: str) -> None:
+    """Triggers refusing UPDATE and DELETE on ``table`` (SQLite and PostgreSQL)."""
+    message = f"{table} is append-only"
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.text(
+                f"CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger"
+                f" LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '{message}'; END $$"
+            )
+        )
+        conn.execute(
+            sa.text(
+                f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE"
+                f" ON {table} FOR EACH ROW EXECUTE FUNCTION {table}_append_only()"
+            )
+        )
+        return
+    for event in ("UPDATE", "DELETE"):
+        conn.execute(
+            sa.text(
+                f"CREATE TRIGGER IF NOT EXISTS {table}_no_{event.lower()} BEFORE {event}"
+                f" ON {table} BEGIN SELECT RAISE(ABORT, '{message}'); END"
+            )
+        )
 
 
 #: The column numbering interactions in the order they were stored (see :func:`event_sequence`).
@@ -333,6 +398,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "interactions.seq: the order events were stored in (serving processes follow it)",
         _add_event_sequence,
     ),
+    (
+        9,
+        "content screening: the decision per content item and its append-only audit log",
+        _create_screening_tables,
+    ),
 )
 HEAD = MIGRATIONS[-1][0]
 
@@ -351,6 +421,7 @@ def migrate(engine: Engine) -> int:
         if version is None:
             metadata.create_all(conn)
             _add_event_sequence(conn)  # not in the metadata: the dialects number rows differently
+            _append_only(conn, screening_audit.name)  # triggers: not in the metadata either
             _record(conn, HEAD, "created at head")
             logger.info("created store schema at version %d", HEAD)
             return HEAD

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,10 @@ from features.yaml_config import mapping, no_unknown_keys, read_yaml
 from recsys.errors import FieldError
 
 EXAMPLE_POLICY = Path(__file__).with_name("policy.example.yaml")
+#: The policy used when none is configured: personal data and hostile tone held.
+DEFAULT_POLICY = Path(__file__).with_name("policy.default.yaml")
+#: The environment variable naming the policy file (the CLI and the service read it).
+POLICY_ENV = "ADVOCACY_POLICY"
 
 PERSONAL_DATA_KINDS = ("email", "phone", "card", "iban")
 _TOP_KEYS = (
@@ -106,6 +111,15 @@ class Policy:
         """The disclosure a share of ``content_type`` on ``network`` must carry ('' none)."""
         rules = self.disclosures.get(network, {})
         return rules.get(content_type, rules.get("*", ""))
+
+
+def resolve_policy(
+    path: Path | str | None = None, environ: Mapping[str, str] | None = None
+) -> Policy:
+    """The policy in ``path``, else in the file ``ADVOCACY_POLICY`` names, else the default."""
+    env = os.environ if environ is None else environ
+    chosen = path or env.get(POLICY_ENV) or DEFAULT_POLICY
+    return load_policy(chosen)
 
 
 def load_policy(path: Path | str) -> Policy:

@@ -18,14 +18,14 @@ finding, else ``passed``. Each finding names its detector, the field and span it
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
 
 from features.screening.personal_data import find_personal_data
 from features.screening.policy import Action, Policy
-from features.screening.terms import fold, term_regex
+from features.screening.terms import find_terms, fold
 from features.screening.text_models import identify_language, sentence_tone
 
 URL = re.compile(r"(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
@@ -79,8 +79,30 @@ class ContentText:
     topics: Sequence[str] = ()
     language: str = ""
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, object]) -> ContentText:
+        """The parts of a ``content`` table row (topics a list or contract text ``a;b``;
+        missing values empty)."""
+        topics = row.get("topics")
+        if isinstance(topics, str):
+            topics = [t for t in topics.split(";") if t.strip()]
+        elif not isinstance(topics, list | tuple):
+            topics = []
+        return cls(
+            title=_text(row.get("title")),
+            body=_text(row.get("body")),
+            url=_text(row.get("url")),
+            topics=tuple(str(t).strip() for t in topics),
+            language=_text(row.get("language")),
+        )
+
     def field(self, name: str) -> str:
         return str(getattr(self, name) or "")
+
+
+def _text(value: object) -> str:
+    """A text cell: missing (None, NaN, pandas' NA) is empty."""
+    return value if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True)
@@ -115,13 +137,12 @@ def _findings(policy: Policy, content: ContentText) -> Iterator[Finding]:
 
 
 def _terms(policy: Policy, name: str, text: str) -> Iterator[Finding]:
-    folded = None
+    if not (policy.block_terms or policy.hold_terms):
+        return
+    folded = fold(text)
     for action, terms in ((Action.BLOCK, policy.block_terms), (Action.HOLD, policy.hold_terms)):
-        for term in terms:
-            folded = folded or fold(text)
-            for match in term_regex(term).finditer(folded.text):
-                start, end = folded.span(match.start(), match.end())
-                yield Finding("terms", name, start, end, text[start:end], term, action)
+        for term, start, end in find_terms(folded, terms):
+            yield Finding("terms", name, start, end, text[start:end], term, action)
 
 
 def _patterns(policy: Policy, name: str, text: str) -> Iterator[Finding]:
@@ -155,7 +176,7 @@ def _tone(policy: Policy, name: str, text: str) -> Iterator[Finding]:
         score = sentence_tone(sentence)
         if score <= policy.tone.threshold:
             start = match.start() + match.group().index(sentence)
-            rule = f"tone {score:.2f} <= {policy.tone.threshold:g}"
+            rule = f"compound score {score:.2f} at or below {policy.tone.threshold:g}"
             yield Finding(
                 "tone", name, start, start + len(sentence), sentence, rule, policy.tone.action
             )

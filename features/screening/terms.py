@@ -2,12 +2,13 @@
 
 Text is folded character by character (:func:`fold`): accents dropped (NFKD without the
 combining marks), case folded, and the usual look-alike characters read as letters (``0``
-as ``o``, ``3`` as ``e``, ``@`` as ``a``, ``$`` as ``s`` ...) where they touch a letter
-(``!`` only before one, so that a sentence's ``!`` stays punctuation; ``2024`` stays
-digits). A term matches when its folded letters appear as a whole word (no letter or digit
-just before or after), each letter possibly repeated and followed by at most one separator
-(``f.r.a.u.d``, ``f r a u d``, ``fraaud``); the words of a phrase are separated by any run
-of non-letters. Matches are reported as spans of the original text.
+as ``o``, ``3`` as ``e``, ``@`` as ``a``, ``$`` as ``s`` ...) in words that hold a letter
+(``r37urns``; ``2024`` and ``$500`` stay as they are; ``!`` only before a letter, so that a
+sentence's ``!`` stays punctuation). A term matches when its folded letters appear as a
+whole word (no letter or digit just before or after), each letter possibly repeated and
+followed by at most one separator (``f.r.a.u.d``, ``f r a u d``, ``fraaud``); the words of
+a phrase are separated by any run of non-letters. Matches are reported as spans of the
+original text.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ LOOK_ALIKES = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
 )
 LOOK_ALIKE_CHARS = frozenset("013457@$!")
+_WORD = re.compile(r"(?:[^\W_]|[@$!])+")
 _SEPARATOR = r"[^a-z0-9]?"
 
 
@@ -39,22 +41,32 @@ class Folded:
 
 def fold(text: str) -> Folded:
     """``text`` folded for matching (module docstring), with the map back to ``text``."""
+    letters = _look_alikes_read_as_letters(text)
     chars: list[str] = []
     origin: list[int] = []
     for index, char in enumerate(text):
         folded = _fold_char(char)
-        if char in LOOK_ALIKE_CHARS and _reads_as_letter(text, index):
+        if index in letters:
             folded = folded.translate(LOOK_ALIKES)
         chars.append(folded)
         origin.extend([index] * len(folded))
     return Folded("".join(chars), tuple(origin))
 
 
-def _reads_as_letter(text: str, index: int) -> bool:
-    after = index + 1 < len(text) and text[index + 1].isalpha()
-    if text[index] == "!":
-        return after
-    return after or (index > 0 and text[index - 1].isalpha())
+def _look_alikes_read_as_letters(text: str) -> set[int]:
+    """Indexes of the look-alike characters of words that hold a letter (``r37urns``, not
+    ``2024`` or ``$500``); a ``!`` only when a letter follows it."""
+    found: set[int] = set()
+    for word in _WORD.finditer(text):
+        if any(c.isalpha() for c in word.group()):
+            start = word.start()
+            found.update(
+                start + j
+                for j, c in enumerate(word.group())
+                if c in LOOK_ALIKE_CHARS
+                and (c != "!" or text[start + j + 1 : start + j + 2].isalpha())
+            )
+    return found
 
 
 @lru_cache(maxsize=4096)

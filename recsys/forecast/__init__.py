@@ -1,6 +1,10 @@
-"""Forecasts (plain numpy/scikit-learn): who is about to lapse, how content will perform.
+"""Forecasts (plain numpy/scikit-learn): who is about to lapse, when to share, how content
+will perform.
 
-See :mod:`recsys.forecast.lapse` for the lapse features, model and reasons, and
+See :mod:`recsys.forecast.lapse` for the lapse features, model and reasons (their texts and
+suggested actions: :mod:`recsys.forecast.reasons`),
+:mod:`recsys.forecast.slots` for the hour-of-week slots to share in,
+:mod:`recsys.forecast.slot_rates` for the engagement per share by slot, and
 :mod:`recsys.forecast.content` for the content performance forecast and its interval.
 """
 
@@ -14,17 +18,37 @@ from recsys.forecast.lapse import (
     lapse_features,
     lapse_labels,
 )
+from recsys.forecast.reasons import feed_action, reason_action, reason_text
+from recsys.forecast.slot_rates import SlotRateModel
+from recsys.forecast.slots import (
+    N_SLOTS,
+    SlotModel,
+    fit_strength,
+    hour_of_week,
+    slot_name,
+    spread_slots,
+)
 
 __all__ = [
     "BASELINES",
+    "N_SLOTS",
     "ActivityLog",
     "ContentForecast",
     "LapseModel",
     "ScoreBaseline",
+    "SlotModel",
+    "SlotRateModel",
     "baseline",
     "eligible",
     "feature_names",
+    "feed_action",
+    "fit_strength",
     "forecast_metrics",
+    "hour_of_week",
     "lapse_features",
     "lapse_labels",
+    "reason_action",
+    "reason_text",
+    "slot_name",
+    "spread_slots",
 ]

@@ -15,6 +15,10 @@ Model
     :class:`LapseModel`: fixed ``log1p`` of the count and day columns (:data:`LOG_FEATURES`),
     standardised, an L2 logistic regression on them. Its probabilities are calibrated on their
     own (the log-loss fit) and checked by the Brier score of the evaluation.
+Persistence
+    :meth:`LapseModel.save` writes a folder: ``arrays.npz`` (``mean``, ``scale``, ``coef``, plain
+    arrays) and ``manifest.json`` (params, feature names, horizon, intercept and the training
+    facts); :meth:`LapseModel.load` reads it back (no pickle).
 Reasons
     The log-odds are an exact sum ``intercept_ + sum_j coef_j * z_j`` (``z_j`` the standardised,
     transformed value): :meth:`LapseModel.contributions` returns ``coef_j * z_j`` and
@@ -23,8 +27,10 @@ Reasons
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy.special import expit
@@ -34,6 +40,10 @@ from sklearn.linear_model import LogisticRegression
 
 from recsys.times import DAY
 
+#: Version of the folder :meth:`LapseModel.save` writes.
+FORMAT_VERSION = 1
+#: ``kind`` in the manifest of a saved :class:`LapseModel`.
+MODEL_KIND = "lapse_model"
 #: Days of history that make an advocate eligible (active in them before the origin).
 ACTIVE_DAYS = 60.0
 #: Gap features look this many days back; also their value without a gap.
@@ -208,6 +218,7 @@ class LapseModel(BaseEstimator):
         model.fit((x - self.mean_) / self.scale_, labels)
         self.coef_ = model.coef_[0].copy()
         self.intercept_ = float(model.intercept_[0])
+        self.training_: dict[str, object] = {"rows": len(labels), "lapsed": int(labels.sum())}
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -236,6 +247,54 @@ class LapseModel(BaseEstimator):
             [(names[j], float(row[j])) for j in picks if row[j] > 0]
             for row, picks in zip(parts, chosen, strict=True)
         ]
+
+    def save(self, folder: str | Path, facts: Mapping[str, object] | None = None) -> Path:
+        """Write ``manifest.json`` and ``arrays.npz`` to ``folder`` (see the module docstring);
+        ``facts`` (JSON values, e.g. the training origins) join ``training_`` in the manifest."""
+        if not hasattr(self, "coef_"):
+            raise NotFittedError("LapseModel is not fitted")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        params = self.get_params()
+        params["features"] = list(params["features"])
+        manifest = {
+            "kind": MODEL_KIND,
+            "format_version": FORMAT_VERSION,
+            "params": params,
+            "feature_names": list(self.features),
+            "horizon_days": float(self.horizon_days),
+            "intercept": self.intercept_,
+            "training": {**self.training_, **(facts or {})},
+        }
+        np.savez(folder / "arrays.npz", mean=self.mean_, scale=self.scale_, coef=self.coef_)
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> LapseModel:
+        """A model saved by :meth:`save`: identical probabilities and reasons."""
+        folder = Path(folder)
+        path = folder / "manifest.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"no lapse model at {folder}: {path.name} is missing")
+        manifest = json.loads(path.read_text())
+        if manifest.get("kind") != MODEL_KIND:
+            raise ValueError(f"{path} is not a lapse model (kind {manifest.get('kind')!r})")
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{path}: unsupported format_version {manifest.get('format_version')}")
+        params = dict(manifest["params"])
+        params["features"] = tuple(params["features"])
+        model = cls(**params)
+        with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
+            model.mean_, model.scale_ = stored["mean"], stored["scale"]
+            model.coef_ = stored["coef"]
+        if len(model.coef_) != len(model.features):
+            raise ValueError(
+                f"{folder}: {len(model.coef_)} coefficients for {len(model.features)} features"
+            )
+        model.intercept_ = float(manifest["intercept"])
+        model.training_ = dict(manifest["training"])
+        return model
 
     def _transform(self, x: np.ndarray) -> np.ndarray:
         names = tuple(self.features)

@@ -63,6 +63,7 @@ NAV = (
     ("analytics", "Program analytics"),
     ("fairness", "Fairness"),
     ("feed", "Feed preview"),
+    ("screening", "Screening"),
     ("status", "Model status"),
 )
 
@@ -245,7 +246,7 @@ def console_app(
 ) -> Starlette:
     """The console as an ASGI app to mount at :data:`MOUNT` (``secret``: the session key;
     None draws a random one, so sessions end when the process restarts)."""
-    from serving.console import analytics, candidates, previews, status
+    from serving.console import analytics, candidates, previews, screening, status
 
     signer = SessionSigner(
         secret or secrets.token_bytes(32),
@@ -262,6 +263,7 @@ def console_app(
         *candidates.routes(page),
         *analytics.routes(page),
         *previews.routes(page),
+        *screening.routes(page),
         *status.routes(page),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

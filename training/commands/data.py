@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -12,6 +13,8 @@ from features.data.importer import import_path
 from features.data.sources import DEFAULT_CHUNK_ROWS
 from features.data.store import Store
 from features.data.validation import ValidationContext
+from features.screening.policy import Policy, PolicyError, resolve_policy
+from features.screening.records import screen_pending
 from recsys import progress
 from training import console
 
@@ -41,15 +44,25 @@ def import_command(
         3600.0, help="Seconds an event time may lie in the future (clock skew)."
     ),
     chunk_rows: int = typer.Option(DEFAULT_CHUNK_ROWS, min=1, help="Rows per batch."),
+    policy: Path | None = typer.Option(
+        None, "--policy", help="Screening policy for new content (default $ADVOCACY_POLICY)."
+    ),
 ) -> None:
-    """Validate and store CSV/Parquet files.
+    """Validate and store CSV/Parquet files; screen new or changed content.
 
-    Exit code 0: every row stored; 3: some rows rejected (valid rows are stored);
-    4: unusable input (missing file, unknown format or columns).
+    Exit code 0: every row stored; 2: unusable screening policy; 3: some rows rejected
+    (valid rows are stored); 4: unusable input (missing file, unknown format or columns).
     """
+    try:
+        rules = resolve_policy(policy)
+    except PolicyError as exc:
+        console.errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
     store = Store.open(db)
     context = ValidationContext(datetime.now(UTC), timedelta(seconds=future_tolerance))
-    payload = import_and_refresh(store, path, fmt=str(fmt), context=context, chunk_rows=chunk_rows)
+    payload = import_and_refresh(
+        store, path, fmt=str(fmt), context=context, chunk_rows=chunk_rows, policy=rules
+    )
     if as_json:
         console.print_json(payload)
     else:
@@ -64,18 +77,27 @@ def import_and_refresh(
     context: ValidationContext,
     fmt: str = "contract",
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    policy: Policy | None = None,
 ) -> dict[str, object]:
-    """Import ``path``, then bring the program rollups up to date for the tables it wrote;
-    the import report with ``rollups_seconds`` (part of ``seconds``)."""
+    """Import ``path``, screen new or changed content (``policy``, default
+    :func:`~features.screening.policy.resolve_policy`), then bring the program rollups up to
+    date for the tables it wrote; the import report with ``screening`` (items screened by
+    status), ``screening_seconds`` and ``rollups_seconds`` (both part of ``seconds``)."""
     from features.program import refresh_rollups
 
     report = import_path(store, path, fmt=fmt, context=context, chunk_rows=chunk_rows)
     written = {table for table, rows in report.accepted.items() if rows}
+    started = time.perf_counter()
+    with progress.current().stage("screen content"):
+        screened = screen_pending(store, policy or resolve_policy())
+    screening_seconds = time.perf_counter() - started
     with progress.current().stage("program rollups"):
         refresh = refresh_rollups(store, written)
     payload = report.to_dict()
+    payload["screening"] = dict(sorted(screened.by_status.items()))
+    payload["screening_seconds"] = round(screening_seconds, 3)
     payload["rollups_seconds"] = round(refresh.seconds, 3)
-    payload["seconds"] = round(report.seconds + refresh.seconds, 3)
+    payload["seconds"] = round(report.seconds + screening_seconds + refresh.seconds, 3)
     return payload
 
 

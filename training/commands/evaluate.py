@@ -14,10 +14,11 @@ MODELS_HELP = "Comma-separated model names (default: every registered model that
 INFLUENCE_BENCHMARKS = ("synthetic-influencers", "peerindex")
 ATTRIBUTION_BENCHMARK = "synthetic-attribution"
 LAPSE_BENCHMARK = "deskdrop-lapse"
+SLOTS_BENCHMARK = "deskdrop-slots"
 CONTENT_BENCHMARK = "uci-facebook"
 SYNTHETIC_CONTENT_BENCHMARK = "synthetic-content"
-#: --content when not given: synthetic-influencers, synthetic-content.
-DEFAULT_CONTENT = {"synthetic-influencers": 500, SYNTHETIC_CONTENT_BENCHMARK: 1000}
+SCREENING_BENCHMARK = "synthetic-screening"
+SYNTHETIC_SLOTS_BENCHMARK = "synthetic-slots"
 PEERINDEX_FILE = Path("peerindex") / "train_public.csv"
 
 
@@ -26,8 +27,10 @@ def evaluate(
         ...,
         help="movielens-100k, movielens-100k-cold, deskdrop-replay (recommenders);"
         " synthetic-influencers, peerindex (micro-influencer scorer); synthetic-attribution"
-        " (attribution models); deskdrop-lapse (lapse forecast); uci-facebook, synthetic-content"
-        " (content performance forecast).",
+        " (attribution models); deskdrop-lapse (lapse forecast); deskdrop-slots (best hours to"
+        " share); uci-facebook, synthetic-content (content performance forecast);"
+        " synthetic-screening (content screening); synthetic-slots (best hours to share vs"
+        " planted effects).",
     ),
     data: Path | None = typer.Option(
         None,
@@ -46,8 +49,8 @@ def evaluate(
     windows: str | None = typer.Option(
         None,
         "--windows",
-        help="deskdrop-lapse: origins, comma-separated dates (default: month starts of"
-        " 2016-04..2016-12).",
+        help="deskdrop-lapse, deskdrop-slots: origins, comma-separated dates (default: month"
+        " starts of 2016-04..2016-12).",
     ),
     models: str | None = typer.Option(None, "--models", help=MODELS_HELP),
     train: Path | None = typer.Option(
@@ -78,19 +81,34 @@ def evaluate(
         "0,1,2", "--seeds", help="synthetic-attribution: organisation seeds, comma-separated."
     ),
     k: int | None = typer.Option(
-        None, "--k", min=1, help="Influence benchmarks: k of precision@k / recall@k."
+        None,
+        "--k",
+        min=1,
+        help="Influence benchmarks: k of precision@k / recall@k; deskdrop-slots: top-k slots (3).",
     ),
-    employees: int = typer.Option(
-        2000, "--employees", min=50, help="synthetic-influencers, synthetic-content."
+    group: str = typer.Option(
+        "region", "--group", help="deskdrop-slots: advocates' group: region, country or none."
+    ),
+    employees: int | None = typer.Option(
+        None,
+        "--employees",
+        min=50,
+        help="synthetic-influencers (2000), synthetic-screening (500), synthetic-slots (1000),"
+        " synthetic-content (2000).",
     ),
     content: int | None = typer.Option(
         None,
         "--content",
         min=10,
-        help="synthetic-influencers (500), synthetic-content (1000): content items.",
+        help="synthetic-influencers (500), synthetic-screening (2000), synthetic-slots (500),"
+        " synthetic-content (1000).",
     ),
-    days: int = typer.Option(
-        180, "--days", min=30, help="synthetic-influencers, synthetic-content."
+    days: int | None = typer.Option(
+        None,
+        "--days",
+        min=30,
+        help="synthetic-influencers (180), synthetic-screening (60), synthetic-slots (180),"
+        " synthetic-content (180).",
     ),
     interactions_per_employee: float = typer.Option(
         200.0,
@@ -102,7 +120,17 @@ def evaluate(
         30.0,
         "--horizon-days",
         min=1,
-        help="synthetic-influencers, deskdrop-lapse: label window in days.",
+        help="synthetic-influencers, deskdrop-lapse, deskdrop-slots: label window in days.",
+    ),
+    violation_rate: float = typer.Option(
+        0.2,
+        "--violation-rate",
+        min=0.01,
+        max=1.0,
+        help="synthetic-screening: share of content with a planted violation.",
+    ),
+    policy: Path | None = typer.Option(
+        None, "--policy", help="synthetic-screening: the screening policy (the shipped example)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -116,18 +144,40 @@ def evaluate(
     if benchmark == LAPSE_BENCHMARK:
         _evaluate_lapse(data, windows, horizon_days, as_json)
         return
+    if benchmark == SCREENING_BENCHMARK:
+        sizes = {
+            "employees": employees or 500,
+            "content": content or 2000,
+            "days": days or 60,
+            "seed": seed or 0,
+        }
+        _evaluate_screening(sizes, policy, violation_rate, as_json)
+        return
+    if benchmark == SYNTHETIC_SLOTS_BENCHMARK:
+        sizes = {
+            "employees": employees or 1000,
+            "content": content or 500,
+            "days": days or 180,
+            "seed": seed or 0,
+        }
+        _evaluate_synthetic_slots(sizes, k or 3, as_json)
+        return
+    if benchmark == SLOTS_BENCHMARK:
+        options = {"k": k or 3, "horizon_days": horizon_days, "group": group}
+        _evaluate_slots(data, windows, options, as_json)
+        return
     if benchmark == CONTENT_BENCHMARK:
         split = {"folds": folds or 5, "repeats": repeats, "seed": seed or 0}
         _evaluate_content(data, models, split, as_json)
         return
-    org: dict[str, Any] = {
-        "employees": employees,
-        "content": content or DEFAULT_CONTENT.get(benchmark, 500),
-        "days": days,
-        "seed": seed or 0,
-        "interactions_per_employee": interactions_per_employee,
-    }
     if benchmark == SYNTHETIC_CONTENT_BENCHMARK:
+        org: dict[str, Any] = {
+            "employees": employees or 2000,
+            "content": content or 1000,
+            "days": days or 180,
+            "seed": seed or 0,
+            "interactions_per_employee": interactions_per_employee,
+        }
         _evaluate_synthetic_content(org, models, as_json)
         return
     if benchmark in INFLUENCE_BENCHMARKS:
@@ -140,7 +190,7 @@ def evaluate(
             "seed": seed,
             "k": k,
             "employees": employees,
-            "content": org["content"],
+            "content": content,
             "days": days,
             "interactions_per_employee": interactions_per_employee,
             "horizon_days": horizon_days,
@@ -250,9 +300,9 @@ def _evaluate_influence(benchmark: str, options: dict, as_json: bool) -> None:
             )
         else:
             result = run_synthetic_influencers(
-                employees=options["employees"],
-                content=options["content"],
-                days=options["days"],
+                employees=options["employees"] or 2000,
+                content=options["content"] or 500,
+                days=options["days"] or 180,
                 seed=0 if options["seed"] is None else options["seed"],
                 interactions_per_employee=options["interactions_per_employee"],
                 k=options["k"],
@@ -308,11 +358,7 @@ def _evaluate_lapse(
     from training.evaluation.protocols import read_deskdrop_events
 
     try:
-        if data is None:
-            raise FileNotFoundError(f"{LAPSE_BENCHMARK} needs --data")
-        folder = data / "deskdrop" if (data / "deskdrop").is_dir() else data
-        if not folder.exists():
-            raise FileNotFoundError(f"data path not found: {data}")
+        folder = _deskdrop_folder(data, LAPSE_BENCHMARK)
         origins = DEFAULT_WINDOWS if windows is None else _parts(windows)
         result = deskdrop_lapse(read_deskdrop_events(folder), origins, horizon_days=horizon_days)
     except (ValueError, FileNotFoundError) as exc:
@@ -331,6 +377,77 @@ def _evaluate_lapse(
     console.console.print(console.table(title, columns, rows))
     for window, reason in result["protocol"]["skipped_windows"].items():
         console.console.print(f"skipped {window}: {reason}", soft_wrap=True)
+    console.console.print(f"{result['seconds']} s")
+
+
+def _deskdrop_folder(data: Path | None, benchmark: str) -> Path:
+    """The DeskDrop folder given by --data: ``deskdrop/`` under a shared data root, or itself."""
+    if data is None:
+        raise FileNotFoundError(f"{benchmark} needs --data")
+    folder = data / "deskdrop" if (data / "deskdrop").is_dir() else data
+    if not folder.exists():
+        raise FileNotFoundError(f"data path not found: {data}")
+    return folder
+
+
+def _evaluate_slots(
+    data: Path | None, windows: str | None, options: dict[str, Any], as_json: bool
+) -> None:
+    """Run ``deskdrop-slots`` (``training.evaluation.slots``) and print it."""
+    from features.data.sources import InputError
+    from training.evaluation.slots import DEFAULT_WINDOWS, METRICS, deskdrop_slots, read_slot_events
+
+    try:
+        folder = _deskdrop_folder(data, SLOTS_BENCHMARK)
+        origins = DEFAULT_WINDOWS if windows is None else _parts(windows)
+        result = deskdrop_slots(read_slot_events(folder), origins, **options)
+    except (ValueError, FileNotFoundError, InputError) as exc:
+        console.errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        console.print_json(result)
+        return
+    k = options["k"]
+    columns = ["window", "model", *(m.replace("@k", f"@{k}") for m in METRICS), "n", "hours"]
+    rows = []
+    for name, entry in result["models"].items():
+        for window, w in entry["windows"].items():
+            rows.append([window[:10], name, *(_fmt(w[m]) for m in METRICS), w["n"], w["hours"]])
+        rows.append(["mean", name, *(_fmt(entry[m]) for m in METRICS), "", ""])
+    title = f"{SLOTS_BENCHMARK} (top {k} hour-of-week slots, group {options['group']})"
+    console.console.print(console.table(title, columns, rows))
+    for name, v in result["models"]["pooled"]["versus"].items():
+        console.console.print(
+            f"next event, pooled vs {name}: {v['pooled_only']} advocate-windows hit by pooled"
+            f" only, {v['baseline_only']} by {name} only (sign test p={v['sign_test_p']:.3g})",
+            soft_wrap=True,
+        )
+    console.console.print(f"{result['seconds']} s")
+
+
+def _evaluate_synthetic_slots(sizes: dict[str, int], k: int, as_json: bool) -> None:
+    """Run ``synthetic-slots`` (``training.evaluation.slots_synthetic``) and print it."""
+    from training.evaluation.slots_synthetic import METRICS, synthetic_slots
+
+    try:
+        result = synthetic_slots(**sizes, k=k)
+    except ValueError as exc:
+        console.errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        console.print_json(result)
+        return
+    columns = ["model", *(m.replace("@k", f"@{k}") for m in METRICS), "pairs"]
+    rows = [
+        [name, *(_fmt(entry[m]) for m in METRICS), entry["pairs"]]
+        for name, entry in result["models"].items()
+    ]
+    protocol = result["protocol"]
+    title = (
+        f"{SYNTHETIC_SLOTS_BENCHMARK} ({protocol['shares_fitted']} shares before"
+        f" {protocol['cut_off'][:10]}, within@1 = {1 - protocol['within']:.0%} of the best)"
+    )
+    console.console.print(console.table(title, columns, rows))
     console.console.print(f"{result['seconds']} s")
 
 
@@ -405,6 +522,36 @@ def _evaluate_synthetic_content(org: dict[str, Any], models: str | None, as_json
     columns = ["target", "model", *METRICS, "zero"]
     console.console.print(console.table(title, columns, rows))
     console.console.print(f"{result['seconds']} s")
+
+
+def _evaluate_screening(
+    sizes: dict[str, int], policy: Path | None, rate: float, as_json: bool
+) -> None:
+    """Run ``synthetic-screening`` (``training.evaluation.screening``) and print it."""
+    from features.screening.policy import EXAMPLE_POLICY, PolicyError
+    from training.evaluation.screening import synthetic_screening
+
+    try:
+        result = synthetic_screening(**sizes, rate=rate, policy=policy or EXAMPLE_POLICY)
+    except (PolicyError, ValueError) as exc:
+        console.errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        console.print_json(result)
+        return
+    metrics = result["models"]["screen"]
+    rows = [
+        [kind, metrics["planted"][kind], _fmt(value)] for kind, value in metrics["recall"].items()
+    ]
+    protocol = result["protocol"]
+    title = f"{SCREENING_BENCHMARK} ({protocol['items']} items, {protocol['planted']} planted)"
+    console.console.print(console.table(title, ["kind", "planted", "recall"], rows))
+    rows = [[name, _fmt(value)] for name, value in metrics["precision"].items()]
+    console.console.print(console.table("precision per detector", ["detector", "precision"], rows))
+    console.console.print(
+        f"false holds {metrics['false_holds']:.2%} of {metrics['clean_items']} clean items;"
+        f" goal met: {metrics['goal_met']}; {protocol['screen_ms_per_item']} ms per item"
+    )
 
 
 def _parts(text: str) -> list[str]:

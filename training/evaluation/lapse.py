@@ -34,6 +34,7 @@ from recsys.forecast import (
     BASELINES,
     ActivityLog,
     LapseModel,
+    ScoreBaseline,
     baseline,
     eligible,
     feature_names,
@@ -97,9 +98,7 @@ def deskdrop_lapse(
         if len(np.unique(y_train)) < 2:
             skipped[utc(int(origin))] = "training rows of a single class"
             continue
-        models = {"lapse": LapseModel(names, horizon_days=horizon_days)}
-        models |= {name: baseline(name, names) for name in BASELINES}
-        for name, model in models.items():
+        for name, model in lapse_models(names, horizon_days).items():
             p = model.fit(x_train, y_train).predict_proba(x)
             per_window[name][utc(int(origin))] = window_metrics(y, p)
         training[utc(int(origin))] = {"origins": len(train), "rows": len(y_train)}
@@ -116,6 +115,16 @@ def deskdrop_lapse(
         "skipped_windows": skipped,
     }
     return result(BENCHMARK, protocol, entries, started)
+
+
+def lapse_models(
+    names: Sequence[str], horizon_days: float, C: float = 0.3
+) -> dict[str, LapseModel | ScoreBaseline]:
+    """Unfitted models of :data:`MODELS` over feature columns ``names``."""
+    models: dict[str, LapseModel | ScoreBaseline] = {
+        "lapse": LapseModel(tuple(names), C=C, horizon_days=horizon_days)
+    }
+    return models | {name: baseline(name, names) for name in BASELINES}
 
 
 def origin_rows(

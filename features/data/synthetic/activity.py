@@ -12,6 +12,7 @@ from features.data.synthetic.accounts import NET_REACH, Accounts, followers_at, 
 from features.data.synthetic.catalogue import LOCAL_HOUR_W, Catalog
 from features.data.synthetic.config import DAY, OrgConfig
 from features.data.synthetic.people import People
+from features.data.synthetic.slot_effects import SlotEffects
 from features.data.synthetic.vocabulary import COUNTRIES, TOPICS
 
 logger = logging.getLogger(__name__)
@@ -179,8 +180,20 @@ CLICK_FACTOR = 3.5  # measured clicks per impression = CLICK_FACTOR x engagement
 _FUNNEL_CLICKS = 0.5  # ... of which this part is drawn with the other counts (see below)
 
 
-def make_share_outcomes(cfg: OrgConfig, people: People, cat: Catalog, acc: Accounts, ev, rng):
+def make_share_outcomes(
+    cfg: OrgConfig,
+    people: People,
+    cat: Catalog,
+    acc: Accounts,
+    ev,
+    rng,
+    effects: SlotEffects | None = None,
+):
     """Measurements one day (or at ``end``) and seven days after each share.
+
+    With planted ``effects`` (``slot_effects.py``), a share's expected impressions, and so all
+    its counts, are scaled by its time-of-week multiplier; without, nothing changes (the
+    random draws are the same either way).
 
     Final counts are Poisson(impressions x rate x f) with the share's engagement rate (the
     advocate's, with log-normal noise) and f = ``CLICK_FACTOR`` (3.5) for clicks, 0.75 for
@@ -204,6 +217,8 @@ def make_share_outcomes(cfg: OrgConfig, people: People, cat: Catalog, acc: Accou
     emp, net, t = ev["emp"][s], ev["network"][s], ev["t"][s]
     fol = followers_at(acc, emp, net, t, cfg.end_s)
     reach = np.array(NET_REACH)[net] * cat.pop[ev["item"][s]] ** 0.3 * rng.lognormal(0, 0.5, len(s))
+    if effects is not None:
+        reach = reach * effects.at_times(emp, net, t)
     imps = rng.poisson(fol * reach)
     rate = people.engagement_rate[emp] * rng.lognormal(-0.03, 0.25, len(s))
     # impressions, clicks, reactions, comments, reshares: engagement ~ impressions x rate

@@ -28,6 +28,13 @@ class OrgConfig:
     and 30 days on the site; ``organic_visitor_ratio`` the site visitors who never click a
     share, per clicking visitor. The defaults give about 0.7 link clicks per measured click,
     5-6 conversions per 100 link clicks, a quarter of them baseline.
+
+    ``violation_rate`` is the share of content given one planted screening violation
+    (``violations.py``; 0, the default, plants none and leaves every table as before).
+
+    ``slot_effect`` is the standard deviation of the planted log multiplier of a share's
+    engagement by hour-of-week slot, per advocate and network (``slot_effects.py``; 0, the
+    default, plants none and leaves every table as before).
     """
 
     employees: int = 2000
@@ -43,6 +50,8 @@ class OrgConfig:
     click_conversion_rate: float = 0.05
     baseline_conversion_rate: float = 0.012
     organic_visitor_ratio: float = 0.25
+    violation_rate: float = 0.0
+    slot_effect: float = 0.0
 
     def __post_init__(self) -> None:
         for name, low, high in (
@@ -65,6 +74,8 @@ class OrgConfig:
             ("click_conversion_rate", 0, 1.0),
             ("baseline_conversion_rate", 0, 1.0),
             ("organic_visitor_ratio", 0, 100.0),
+            ("violation_rate", 0, 1.0),
+            ("slot_effect", 0, 3.0),
         ):
             value = getattr(self, name)
             ok = isinstance(value, int | float) and not isinstance(value, bool)
@@ -100,9 +111,18 @@ class SyntheticOrg:
     ``EUR_PER_USD``, ``planted_effect`` its multiplier of a click's effect).
     ``conversion_truth`` has one row per conversion: ``conversion_id``,
     ``caused_by_click_id`` (missing for the baseline) and ``value_eur``.
+
+    ``screening_truth`` has one row per planted screening violation (``content_id``,
+    ``kind``, ``detector``, ``planted``; empty unless ``OrgConfig.violation_rate`` > 0).
+
+    ``slot_truth`` has one row per advocate, network with a share and hour-of-week slot
+    (``employee_id``, ``network``, ``slot``, ``multiplier`` of the share's expected engagement;
+    empty unless ``OrgConfig.slot_effect`` > 0).
     """
 
     tables: dict[str, pd.DataFrame]
     ground_truth: pd.DataFrame
     attribution_truth: pd.DataFrame
     conversion_truth: pd.DataFrame
+    screening_truth: pd.DataFrame
+    slot_truth: pd.DataFrame

@@ -27,11 +27,13 @@ def write(
     """Write each contract table and the ground truth as ``fmt``; return the paths.
     ``progress`` gets one stage, "write tables", advanced by each table's rows.
 
-    The ground truth goes to ``ground_truth_influencers``, ``ground_truth_attribution`` and
-    ``ground_truth_conversions`` (names that are no contract table's, so importing the folder
-    skips them; see ``SyntheticOrg``). Values are written as contract text (ISO 8601 UTC
-    timestamps, ``YYYY-MM-DD`` dates, ``true``/``false``, ``a;b`` lists, missing = empty) in
-    both formats; parquet files hold the same strings. Output depends only on ``org``.
+    The ground truth goes to ``ground_truth_influencers``, ``ground_truth_attribution``,
+    ``ground_truth_conversions`` and, with planted violations, ``ground_truth_screening``,
+    with planted time-of-week effects ``ground_truth_slots`` (names that are no contract
+    table's, so importing the folder skips them; see ``SyntheticOrg``). Values are written as
+    contract text (ISO 8601 UTC timestamps, ``YYYY-MM-DD`` dates, ``true``/``false``, ``a;b``
+    lists, missing = empty) in both formats; parquet files hold the same strings. Output
+    depends only on ``org``.
     """
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
@@ -47,7 +49,11 @@ def write(
         ("influencers", org.ground_truth),
         ("attribution", org.attribution_truth),
         ("conversions", org.conversion_truth),
+        ("screening", org.screening_truth),
+        ("slots", org.slot_truth),
     ):
+        if name in ("screening", "slots") and not len(gt):
+            continue  # only organisations with planted violations / effects have the file
         frames[f"ground_truth_{name}.{fmt}"] = (gt, [_infer_kind(gt[c]) for c in gt.columns])
     paths = []
     total = sum(len(frame) for frame, _ in frames.values())

@@ -16,6 +16,7 @@ from features.data.synthetic.config import OrgConfig, SyntheticOrg
 from features.data.synthetic.conversions import make_conversions
 from features.data.synthetic.network import make_edges
 from features.data.synthetic.people import People, make_people
+from features.data.synthetic.slot_effects import TRUTH_COLUMNS, plant_slot_effects, slot_truth_table
 from features.data.synthetic.tables import (
     advocates_table,
     attribution_truth_table,
@@ -30,6 +31,7 @@ from features.data.synthetic.tables import (
     time_column,
     visitor_ids,
 )
+from features.data.synthetic.violations import plant_violations
 from features.data.synthetic.vocabulary import EDGE_KINDS
 from recsys.progress import Progress, Stage, resolve
 
@@ -42,7 +44,9 @@ def generate(config: OrgConfig, progress: Progress | None = None) -> SyntheticOr
     """Generate a synthetic organisation; deterministic in ``config``.
 
     Streams 0-7 draw the six feed tables, 8-9 the link clicks and conversions (spawned
-    after the others, so adding them left the feed tables unchanged). ``progress`` gets one
+    after the others, so adding them left the feed tables unchanged), 10 the planted
+    screening violations (only when ``violation_rate`` > 0), 11 the planted time-of-week
+    effects on share outcomes (only when ``slot_effect`` > 0). ``progress`` gets one
     stage, "generate organisation", advanced once per part (people, content, ...).
     """
     with resolve(progress).stage("generate organisation", GENERATE_PARTS, "parts") as step:
@@ -54,7 +58,7 @@ def generate(config: OrgConfig, progress: Progress | None = None) -> SyntheticOr
 def _generate(config: OrgConfig, step: Stage) -> tuple[dict, dict, pd.DataFrame]:
     """The contract tables, the attribution truths and the influencer ground truth;
     ``step`` advances after each of the :data:`GENERATE_PARTS` parts."""
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(10)]
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(12)]
     people = make_people(config, rngs[0])
     acc = make_accounts(config, people, rngs[1])
     step.advance()
@@ -64,7 +68,10 @@ def _generate(config: OrgConfig, step: Stage) -> tuple[dict, dict, pd.DataFrame]
     ev = make_interactions(config, people, cat, acc, rngs[4])
     interactions = interactions_table(ev, people, cat)
     step.advance()
-    idx, at, values = make_share_outcomes(config, people, cat, acc, ev, rngs[5])
+    effects = None
+    if config.slot_effect > 0:
+        effects = plant_slot_effects(config.slot_effect, people, rngs[11])
+    idx, at, values = make_share_outcomes(config, people, cat, acc, ev, rngs[5], effects)
     outcomes = pd.DataFrame(
         values, columns=["impressions", "clicks", "reactions", "comments", "reshares"]
     )
@@ -94,6 +101,15 @@ def _generate(config: OrgConfig, step: Stage) -> tuple[dict, dict, pd.DataFrame]
     tables |= _attribution(config, people, cat, texts, ev, interactions, outcome_rows, rngs[8:])
     step.advance()
     truth = {name: tables.pop(name) for name in ("attribution_truth", "conversion_truth")}
+    truth["screening_truth"] = pd.DataFrame(columns=["content_id", "kind", "detector", "planted"])
+    if config.violation_rate > 0:
+        planted = plant_violations(tables["content"], config.violation_rate, rngs[10])
+        tables["content"], truth["screening_truth"] = planted
+    truth["slot_truth"] = pd.DataFrame(columns=TRUTH_COLUMNS)
+    if effects is not None:
+        shares = ev["network"] >= 0
+        emp, net = ev["emp"][shares], ev["network"][shares]
+        truth["slot_truth"] = slot_truth_table(effects, people, emp, net)
     tables = {
         name: tables[name].loc[:, list(TABLES[name].field_names)]
         for name in TABLE_ORDER
