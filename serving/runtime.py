@@ -68,6 +68,7 @@ from serving.schemas import (
     StatusOut,
 )
 from serving.screening import ScreeningViews
+from serving.share_text import ShareTexts
 from serving.state import LiveState, StateHolder, engagements
 
 logger = logging.getLogger(__name__)
@@ -191,6 +192,7 @@ class Runtime:
         )
         self.recorder = EventRecorder(deps.store, deps.clock)
         self.program = ProgramViews(deps.store, deps.emv_config)
+        self.share_texts = ShareTexts(deps.store, self.catalogue.policy)
         self.health = StoreHealth(deps.store, deps.clock, interval=deps.store_check)
 
     # -- life cycle -------------------------------------------------------------------

@@ -22,6 +22,8 @@ runner = CliRunner()
         ["data", "import"],
         ["data", "generate"],
         ["data", "summary"],
+        ["content"],
+        ["content", "share-text"],
         ["demo"],
         ["features"],
         ["features", "build"],
