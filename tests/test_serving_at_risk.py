@@ -323,3 +323,14 @@ def test_a_new_lapse_champion_in_the_registry_is_picked_up(
     models.registry.rollback(LAPSE, reason="serving test")
     assert runtime.refresher.refresh_lapse()
     assert runtime.at_risk(None, 0.0, None) == first
+
+
+def test_serve_refuses_a_lapse_dir_without_a_saved_model(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from training.cli import app
+
+    done = CliRunner().invoke(app, ["serve", "--lapse-dir", str(tmp_path / "nothing")])
+    assert done.exit_code == 2
+    said = " ".join(done.output.split())  # the console wraps long lines
+    assert "--lapse-dir" in said and "no saved model there" in said
