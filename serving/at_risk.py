@@ -6,12 +6,12 @@ loaded lapse model) is the expensive part: one store read of up to two years of 
 :class:`AtRiskViews` keeps one :class:`LapseForecast` per (model version, hour) in a
 :class:`~serving.influencers.ScoredCache` (computed on a background thread, a request waits
 for it at most :data:`~serving.influencers.SCORING_WAIT` seconds, then 503), with every
-advocate's department read beside it. Advocates who opted out since are left out on every
-request (read fresh). Choosing from it (department, probability, top) is
-cheap; the suggested action comes from the caller's ``suggest`` (the live ranker's feeds,
-in memory) with :func:`recsys.forecast.feed_action`, else the advocate's first reason's
-:func:`recsys.forecast.reason_action`. Every method here is database work: call it from a
-worker thread.
+advocate's department read beside it. Choosing from it is cheap: every request leaves out
+the advocates who opted out since (read fresh, so an opt-out counts at once), then filters
+by department, probability and top; the suggested action comes from the caller's
+``suggest`` (the live ranker's feeds, in memory) with :func:`recsys.forecast.feed_action`,
+else the advocate's first reason's :func:`recsys.forecast.reason_action`. Every method here
+is database work: call it from a worker thread.
 """
 
 from __future__ import annotations
@@ -123,14 +123,6 @@ class AtRiskViews:
             for r in chosen
         ]
         return AtRiskList(listed, len(risks), forecast)
-
-    def warm(self) -> None:
-        """Compute the loaded model's forecast of this hour in the background."""
-        lapse = self.holder.lapse
-        if lapse is not None:
-            as_of = self.clock().replace(minute=0, second=0, microsecond=0)
-            key = f"{lapse.version.version}@{as_of.isoformat()}"
-            self.cache.warm(key, lambda: self._compute(lapse, as_of))
 
     def _compute(self, lapse: LapseState, as_of: datetime) -> LapseForecast:
         model: LapseModel = lapse.model  # type: ignore[assignment]
