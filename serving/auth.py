@@ -3,7 +3,7 @@
 Tokens come from a file (one ``token:role`` per line, ``#`` comments) and/or the
 environment variable ``ADVOCACY_TOKENS`` (``token:role,token:role``). Roles:
 
-- ``frontend``: feeds, similar content, events (what advocacy front ends call);
+- ``frontend``: feeds, similar content, events, share texts (what advocacy front ends call);
 - ``manager``: influencer candidates, review decisions, program analytics and attribution,
   advocates at risk of lapsing (program managers);
 - ``admin``: everything.
@@ -44,6 +44,7 @@ class Endpoint(StrEnum):
     FEEDS_BATCH = "feeds_batch"
     SIMILAR = "similar"
     EVENTS = "events"
+    SHARE_TEXT = "share_text"
     INFLUENCERS = "influencers"
     INFLUENCER_REVIEW = "influencer_review"
     ANALYTICS = "analytics"
@@ -59,6 +60,7 @@ ALLOWED: Mapping[Endpoint, frozenset[Role]] = {
     Endpoint.FEEDS_BATCH: frozenset({Role.FRONTEND, Role.ADMIN}),
     Endpoint.SIMILAR: frozenset({Role.FRONTEND, Role.ADMIN}),
     Endpoint.EVENTS: frozenset({Role.FRONTEND, Role.ADMIN}),
+    Endpoint.SHARE_TEXT: frozenset({Role.FRONTEND, Role.ADMIN}),
     Endpoint.INFLUENCERS: frozenset({Role.MANAGER, Role.ADMIN}),
     Endpoint.INFLUENCER_REVIEW: frozenset({Role.MANAGER, Role.ADMIN}),
     Endpoint.ANALYTICS: frozenset({Role.MANAGER, Role.ADMIN}),

@@ -13,6 +13,7 @@
 | ``ADVOCACY_SCORE_CACHE_MB`` | memory for per-employee score rows (0: none) | 512 |
 | ``ADVOCACY_FEED_KERNEL`` | ``numba`` (compiled) or ``numpy`` (the reference): same feeds | numba |
 | ``ADVOCACY_EMV_CONFIG`` | earned media value rates (YAML, ``features.program.emv``) | examples |
+| ``ADVOCACY_POLICY`` | content screening policy (YAML, ``features.screening``) | default |
 | ``ADVOCACY_CANDIDATES_TTL`` | seconds influencer scores are kept (reviews: read fresh) | 600 |
 | ``ADVOCACY_CONSOLE_SECRET`` | key signing console sessions (32+ characters) | random per process |
 | ``ADVOCACY_CONSOLE_SESSION_HOURS`` | how long a console sign-in lasts | 8 |

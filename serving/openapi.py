@@ -101,6 +101,11 @@ SPECIFIC: Mapping[Endpoint, Mapping[int, Answer]] = {
         ),
         503: Answer(STORE_DOWN),
     },
+    Endpoint.SHARE_TEXT: {
+        404: Answer("No advocate with this `employee_id`, or no content with this `content_id`."),
+        422: Answer("An unknown `network`, or one the content is not meant for (its `networks`)."),
+        503: Answer(STORE_DOWN),
+    },
     Endpoint.INFLUENCERS: {
         422: Answer("An unknown network or filter value, at its field."),
         503: Answer(f"{NO_SCORER} Or: {STORE_DOWN}"),

@@ -73,6 +73,7 @@ from serving.schemas import (
     SuggestedContentOut,
 )
 from serving.screening import ScreeningViews
+from serving.share_text import ShareTexts
 from serving.state import LiveState, StateHolder, engagements
 
 logger = logging.getLogger(__name__)
@@ -214,6 +215,7 @@ class Runtime:
         self.at_risk_views = AtRiskViews(deps.store, self.holder, deps.clock)
         self.recorder = EventRecorder(deps.store, deps.clock)
         self.program = ProgramViews(deps.store, deps.emv_config)
+        self.share_texts = ShareTexts(deps.store, self.catalogue.policy)
         self.health = StoreHealth(deps.store, deps.clock, interval=deps.store_check)
 
     # -- life cycle -------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The BentoML service: ``bentoml serve serving.service:AdvocacyService``.
 
 Endpoints (POST, JSON; bearer token with a role, see :mod:`serving.auth`): ``/feed``,
-``/feeds_batch``, ``/similar``, ``/events`` (front ends), ``/influencers``,
+``/feeds_batch``, ``/similar``, ``/events``, ``/share_text`` (front ends), ``/influencers``,
 ``/influencer_review``, ``/analytics``, ``/attribution``, ``/at_risk`` (program managers),
 ``/status``.
 BentoML's own ``/healthz``, ``/livez`` (process up), ``/readyz`` (a model is loaded, from
@@ -63,6 +63,7 @@ from serving.schemas import (
     ReviewOut,
     ScreeningItemOut,
     ScreeningQueueOut,
+    ShareTextOut,
     SimilarOut,
     StatusOut,
     Time,
@@ -215,6 +216,22 @@ class AdvocacyService:
             body = EventsRejectedOut.of(answer).model_dump(mode="json", exclude=_NO_URL)
             return JSONResponse(body, status_code=422)  # type: ignore[return-value]
         return answer
+
+    @bentoml.api(route="/share_text")
+    async def share_text(
+        self, employee_id: Id, content_id: Id, network: Code, ctx: bentoml.Context
+    ) -> ShareTextOut:
+        """A suggested post for the advocate, the item and the network: within the network's
+        length limit, the policy's disclosure, hashtags from the topics, a lead picked for
+        the advocate, other words than colleagues who shared it before, screened. When the
+        post would be held or blocked (or the item is not approved): ``text`` null and the
+        ``reason``."""
+        return await self._answer(
+            ctx,
+            Endpoint.SHARE_TEXT,
+            lambda: self.runtime.share_texts.answer(employee_id, content_id, network),
+            threaded=True,
+        )
 
     # -- program managers ---------------------------------------------------------------
     @bentoml.api(route="/influencers")

@@ -22,6 +22,8 @@ runner = CliRunner()
         ["data", "import"],
         ["data", "generate"],
         ["data", "summary"],
+        ["content"],
+        ["content", "share-text"],
         ["demo"],
         ["features"],
         ["features", "build"],
@@ -121,6 +123,14 @@ def test_demo_generates_and_imports_into_the_default_store(
     summary = runner.invoke(app, ["data", "summary", "--json"])
     rows = json.loads(summary.output)["rows"]
     assert rows["advocates"] == 40 and rows["interactions"] > 0
+
+
+def test_the_demo_config_ships_with_the_project() -> None:
+    from training.commands.demo import DEMO_CONFIG
+    from training.config import load_config
+
+    assert DEMO_CONFIG.is_file(), DEMO_CONFIG  # `make demo` trains with it by default
+    load_config(DEMO_CONFIG)
 
 
 def test_demo_trains_tracks_and_registers_champions(

@@ -8,13 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import typer
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from typer.testing import CliRunner
 
 from recsys.forecast import ContentForecast, forecast_metrics
-from training.commands.evaluate import evaluate
+from tests.evaluate_cli import cli
 from training.evaluation.uci_facebook import read_posts, uci_facebook
 
 FEATURES = ("type", "hour", "audience")
@@ -197,13 +195,6 @@ def test_benchmark_beats_mean_by_category_on_a_planted_type_effect(tmp_path: Pat
     json.dumps(result, allow_nan=False)
     again = uci_facebook(path, folds=3, repeats=2, seed=4)["models"]["content"]
     assert {**again, "seconds": 0} == {**models["content"], "seconds": 0}
-
-
-def cli(*args: str) -> object:
-    app = typer.Typer()
-    app.command("evaluate")(evaluate)
-    app.callback()(lambda: None)
-    return CliRunner().invoke(app, ["evaluate", *args])
 
 
 def test_cli_json_table_and_errors(tmp_path: Path) -> None:

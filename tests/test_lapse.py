@@ -10,11 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import typer
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
-from typer.testing import CliRunner
 
 from recsys.forecast import (
     ActivityLog,
@@ -29,7 +27,7 @@ from recsys.forecast import (
     reason_text,
 )
 from recsys.times import DAY
-from training.commands.evaluate import evaluate
+from tests.evaluate_cli import cli
 from training.evaluation.lapse import deskdrop_lapse
 
 KINDS = ("LIKE", "VIEW")
@@ -197,13 +195,6 @@ def test_benchmark_shape_and_no_leakage() -> None:
     assert again["models"] == result["models"]
     first = deskdrop_lapse(events, ["2016-01-01"])
     assert first["protocol"]["skipped_windows"] and not first["models"]["lapse"]["windows"]
-
-
-def cli(*args: str) -> object:
-    app = typer.Typer()
-    app.command("evaluate")(evaluate)
-    app.callback()(lambda: None)
-    return CliRunner().invoke(app, ["evaluate", *args])
 
 
 def test_cli_json_table_and_errors(tmp_path: Path) -> None:

@@ -9,13 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import typer
 from sklearn.exceptions import NotFittedError
-from typer.testing import CliRunner
 
 from recsys.forecast import SlotModel, fit_strength, hour_of_week, slot_name, spread_slots
 from recsys.times import DAY, HOUR
-from training.commands.evaluate import evaluate
+from tests.evaluate_cli import cli
 from training.evaluation.slots import (
     deskdrop_slots,
     next_hits,
@@ -231,13 +229,6 @@ def test_benchmark_shape_and_no_leakage() -> None:
     first = deskdrop_slots(events, ["2016-01-01"])
     assert first["protocol"]["skipped_windows"] and not first["models"]["pooled"]["windows"]
     assert first["models"]["pooled"]["versus"]["own"]["pooled_only"] == 0
-
-
-def cli(*args: str) -> object:
-    app = typer.Typer()
-    app.command("evaluate")(evaluate)
-    app.callback()(lambda: None)
-    return CliRunner().invoke(app, ["evaluate", *args])
 
 
 def test_cli_json_table_and_errors(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import typer
 from training.commands.advocates import advocates_app
 from training.commands.analytics import analytics
 from training.commands.attribution import attribution
+from training.commands.content import content_app
 from training.commands.data import data_app
 from training.commands.demo import demo
 from training.commands.evaluate import evaluate
@@ -27,6 +28,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(advocates_app, name="advocates")
 app.command("analytics")(analytics)
 app.command("attribution")(attribution)
+app.add_typer(content_app, name="content")
 app.add_typer(features_app, name="features")
 app.command("demo")(demo)
 app.command("evaluate")(evaluate)

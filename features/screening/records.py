@@ -175,6 +175,12 @@ def statuses(store: Store) -> dict[str, str]:
         }
 
 
+def screening_status(store: Store, content_id: str) -> str | None:
+    """The status in force of one item (None: not screened yet)."""
+    with store.engine.connect() as conn:
+        return _status(conn, content_id)
+
+
 def records(store: Store, status: str | None = None) -> list[ScreeningRecord]:
     """The decisions in force (of one ``status``) with each item's title, newest first."""
     content = schema.CONTRACT_TABLES["content"]

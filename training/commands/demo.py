@@ -24,7 +24,7 @@ from training.commands.data import import_and_refresh
 
 STEPS = 4
 HISTORY_EVERY_DAYS = 14
-DEMO_CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "demo.yaml"
+DEMO_CONFIG = Path(__file__).resolve().parents[2] / "experiments" / "configs" / "demo.yaml"
 
 
 def demo(

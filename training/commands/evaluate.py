@@ -16,6 +16,7 @@ ATTRIBUTION_BENCHMARK = "synthetic-attribution"
 LAPSE_BENCHMARK = "deskdrop-lapse"
 SLOTS_BENCHMARK = "deskdrop-slots"
 CONTENT_BENCHMARK = "uci-facebook"
+SYNTHETIC_CONTENT_BENCHMARK = "synthetic-content"
 SCREENING_BENCHMARK = "synthetic-screening"
 SYNTHETIC_SLOTS_BENCHMARK = "synthetic-slots"
 PEERINDEX_FILE = Path("peerindex") / "train_public.csv"
@@ -27,8 +28,9 @@ def evaluate(
         help="movielens-100k, movielens-100k-cold, deskdrop-replay (recommenders);"
         " synthetic-influencers, peerindex (micro-influencer scorer); synthetic-attribution"
         " (attribution models); deskdrop-lapse (lapse forecast); deskdrop-slots (best hours to"
-        " share); uci-facebook (content performance forecast); synthetic-screening (content"
-        " screening); synthetic-slots (best hours to share vs planted effects).",
+        " share); uci-facebook, synthetic-content (content performance forecast);"
+        " synthetic-screening (content screening); synthetic-slots (best hours to share vs"
+        " planted effects).",
     ),
     data: Path | None = typer.Option(
         None,
@@ -72,7 +74,8 @@ def evaluate(
     seed: int | None = typer.Option(
         None,
         "--seed",
-        help="peerindex split seed (42) / synthetic organisation seed (0) / uci-facebook (0).",
+        help="peerindex split seed (42) / synthetic organisation seed (0) / uci-facebook (0)"
+        " / synthetic-content organisation seed (0).",
     ),
     seeds: str = typer.Option(
         "0,1,2", "--seeds", help="synthetic-attribution: organisation seeds, comma-separated."
@@ -90,22 +93,28 @@ def evaluate(
         None,
         "--employees",
         min=50,
-        help="synthetic-influencers (2000), synthetic-screening (500), synthetic-slots (1000).",
+        help="synthetic-influencers (2000), synthetic-screening (500), synthetic-slots (1000),"
+        " synthetic-content (2000).",
     ),
     content: int | None = typer.Option(
         None,
         "--content",
         min=10,
-        help="synthetic-influencers (500), synthetic-screening (2000), synthetic-slots (500).",
+        help="synthetic-influencers (500), synthetic-screening (2000), synthetic-slots (500),"
+        " synthetic-content (1000).",
     ),
     days: int | None = typer.Option(
         None,
         "--days",
         min=30,
-        help="synthetic-influencers (180), synthetic-screening (60), synthetic-slots (180).",
+        help="synthetic-influencers (180), synthetic-screening (60), synthetic-slots (180),"
+        " synthetic-content (180).",
     ),
     interactions_per_employee: float = typer.Option(
-        200.0, "--interactions-per-employee", min=1, help="synthetic-influencers."
+        200.0,
+        "--interactions-per-employee",
+        min=1,
+        help="synthetic-influencers, synthetic-content.",
     ),
     horizon_days: float = typer.Option(
         30.0,
@@ -160,6 +169,16 @@ def evaluate(
     if benchmark == CONTENT_BENCHMARK:
         split = {"folds": folds or 5, "repeats": repeats, "seed": seed or 0}
         _evaluate_content(data, models, split, as_json)
+        return
+    if benchmark == SYNTHETIC_CONTENT_BENCHMARK:
+        org: dict[str, Any] = {
+            "employees": employees or 2000,
+            "content": content or 1000,
+            "days": days or 180,
+            "seed": seed or 0,
+            "interactions_per_employee": interactions_per_employee,
+        }
+        _evaluate_synthetic_content(org, models, as_json)
         return
     if benchmark in INFLUENCE_BENCHMARKS:
         options = {
@@ -468,6 +487,40 @@ def _evaluate_content(
     console.console.print(console.table(title, ["target", "model", *METRICS], rows))
     for column, count in protocol["dropped_rows"].items():
         console.console.print(f"dropped {count} post(s) missing {column}", soft_wrap=True)
+    console.console.print(f"{result['seconds']} s")
+
+
+def _evaluate_synthetic_content(org: dict[str, Any], models: str | None, as_json: bool) -> None:
+    """Run ``synthetic-content`` (``training.evaluation.content_synthetic``) and print it."""
+    from training.evaluation.content_synthetic import (
+        DEFAULT_MODELS,
+        METRICS,
+        OUTCOMES,
+        synthetic_content,
+    )
+
+    try:
+        names = DEFAULT_MODELS if models is None else tuple(_parts(models))
+        result = synthetic_content(models=names, **org)
+    except ValueError as exc:
+        console.errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        console.print_json(result)
+        return
+    rows = [
+        [target, name, *(_fmt(entry[target][m]) for m in METRICS), entry[target]["n_zero"]]
+        for target in OUTCOMES
+        for name, entry in result["models"].items()
+    ]
+    protocol = result["protocol"]
+    title = (
+        f"{SYNTHETIC_CONTENT_BENCHMARK} ({protocol['train_items']} training / "
+        f"{protocol['test_items']} test items, cut-off {protocol['cut_off'][:10]},"
+        f" {protocol['level']:.0%} intervals)"
+    )
+    columns = ["target", "model", *METRICS, "zero"]
+    console.console.print(console.table(title, columns, rows))
     console.console.print(f"{result['seconds']} s")
 
 
