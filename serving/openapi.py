@@ -80,7 +80,10 @@ COMMON: Mapping[int, Answer] = {
 }
 SPECIFIC: Mapping[Endpoint, Mapping[int, Answer]] = {
     Endpoint.FEED: {
-        422: Answer("A filter the catalogue refuses (an unknown network), at its field."),
+        422: Answer(
+            "A filter the catalogue refuses (an unknown network), or an unknown"
+            " `share_text_network`, at its field."
+        ),
         503: Answer(NO_RECOMMENDER),
     },
     Endpoint.FEEDS_BATCH: {

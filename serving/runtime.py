@@ -295,6 +295,25 @@ class Runtime:
         metrics.feed_served(feed.cold_start)
         return feed_body(feed, state.model_version.label, _json_time(now))
 
+    def feed_with_share_texts(
+        self,
+        employee_id: str,
+        k: int,
+        filters: Filters | None,
+        profile: Profile | None,
+        network: str,
+    ) -> dict[str, object]:
+        """:meth:`feed` with each item's suggested post on ``network`` (store work: call it
+        from a worker thread)."""
+        body = self.feed(employee_id, k, filters, profile)
+        items: list[dict[str, object]] = body["items"]  # type: ignore[assignment]
+        texts = self.share_texts.for_items(
+            employee_id, [str(i["content_id"]) for i in items], network
+        )
+        for item, text in zip(items, texts, strict=True):
+            item["share_text"] = text
+        return body
+
     async def feeds(
         self, employee_ids: list[str], k: int, filters: Filters | None
     ) -> dict[str, object]:

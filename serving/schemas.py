@@ -111,12 +111,50 @@ class ReasonOut(BaseModel):
     text: str
 
 
+class FindingOut(BaseModel):
+    """One reason screening holds or blocks an item."""
+
+    detector: str = Field(
+        description="terms, patterns, links, sensitive_topic, personal_data, tone or language."
+    )
+    field: str = Field(description="The content field it was found in.")
+    start: int = Field(description="Start of the match in the field; -1: the whole field.")
+    end: int = Field(description="End of the match (exclusive); -1: the whole field.")
+    excerpt: str = Field(description="What matched (personal data masked).")
+    rule: str = Field(description="The policy rule it broke.")
+    action: str = Field(description="block or hold.")
+
+
+class ShareTextOut(BaseModel):
+    """A suggested post (``features.share_text``), or none: ``text`` null and ``reason``."""
+
+    employee_id: str
+    content_id: str
+    network: str
+    text: str | None = Field(description="The post; null when there is none (see reason).")
+    reason: str = Field(description="Why there is no post ('' when there is one).")
+    lead: str = Field(description="The body sentence picked for this advocate.")
+    hashtags: list[str]
+    disclosure: str = Field(description="The policy's disclosure for the network and type.")
+    length: int = Field(description="The post's length as the network counts it.")
+    limit: int | None = Field(description="The policy's length limit; null: none.")
+    truncated: bool = Field(description="The lead was cut at a word boundary (ellipsis).")
+    status: str = Field(description="The screen's decision on the post: passed, held, blocked.")
+    findings: list[FindingOut]
+
+
 class FeedItemOut(BaseModel):
     content_id: str
     title: str
     score: float
     rank: int
     reasons: list[ReasonOut]
+    share_text: ShareTextOut | None = Field(
+        default=None,
+        description="Only when the request names `share_text_network`: the suggested post for"
+        " this item (as `/share_text` answers); null for an employee the store does not hold"
+        " yet, or while the store does not answer.",
+    )
 
 
 class FeedOut(BaseModel):
@@ -153,38 +191,6 @@ class EventIn(_Model):
     network: str | None = Field(default=None, max_length=64)
     timestamp: str | None = Field(default=None, max_length=64)
     value: float | None = None
-
-
-class FindingOut(BaseModel):
-    """One reason screening holds or blocks an item."""
-
-    detector: str = Field(
-        description="terms, patterns, links, sensitive_topic, personal_data, tone or language."
-    )
-    field: str = Field(description="The content field it was found in.")
-    start: int = Field(description="Start of the match in the field; -1: the whole field.")
-    end: int = Field(description="End of the match (exclusive); -1: the whole field.")
-    excerpt: str = Field(description="What matched (personal data masked).")
-    rule: str = Field(description="The policy rule it broke.")
-    action: str = Field(description="block or hold.")
-
-
-class ShareTextOut(BaseModel):
-    """A suggested post (``features.share_text``), or none: ``text`` null and ``reason``."""
-
-    employee_id: str
-    content_id: str
-    network: str
-    text: str | None = Field(description="The post; null when there is none (see reason).")
-    reason: str = Field(description="Why there is no post ('' when there is one).")
-    lead: str = Field(description="The body sentence picked for this advocate.")
-    hashtags: list[str]
-    disclosure: str = Field(description="The policy's disclosure for the network and type.")
-    length: int = Field(description="The post's length as the network counts it.")
-    limit: int | None = Field(description="The policy's length limit; null: none.")
-    truncated: bool = Field(description="The lead was cut at a word boundary (ellipsis).")
-    status: str = Field(description="The screen's decision on the post: passed, held, blocked.")
-    findings: list[FindingOut]
 
 
 class EventRejectionOut(BaseModel):

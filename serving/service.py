@@ -157,12 +157,26 @@ class AdvocacyService:
         k: K = 20,
         filters: Filters | None = None,
         profile: Profile | None = None,
+        share_text_network: Code | None = None,
     ) -> FeedOut:
-        """The ranked feed of one employee (cold start from ``profile`` when unknown)."""
+        """The ranked feed of one employee (cold start from ``profile`` when unknown); with
+        ``share_text_network``, each item with its suggested post on that network (read from
+        the store: slower)."""
+        if share_text_network is None:
+            return await self._answer(
+                ctx,
+                Endpoint.FEED,
+                lambda: FeedResponse(self.runtime.feed(employee_id, k, filters, profile)),
+            )
         return await self._answer(
             ctx,
             Endpoint.FEED,
-            lambda: FeedResponse(self.runtime.feed(employee_id, k, filters, profile)),
+            lambda: FeedResponse(
+                self.runtime.feed_with_share_texts(
+                    employee_id, k, filters, profile, share_text_network
+                )
+            ),
+            threaded=True,
         )
 
     @bentoml.api(route="/feeds_batch")

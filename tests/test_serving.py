@@ -106,6 +106,30 @@ def ids(answer: dict) -> list[str]:
 
 
 # -- feed -----------------------------------------------------------------------------------
+def test_a_feed_can_carry_each_item_s_suggested_post(service, world) -> None:
+    from features.screening.policy import resolve_policy
+    from features.share_text_source import suggest
+
+    client, _, _ = service
+    plain = feed(client, "e5", k=5)
+    assert all("share_text" not in i for i in plain["items"])  # only when asked
+    answer = feed(client, "e5", k=5, share_text_network="LinkedIn")
+    assert ids(answer) == ids(plain)
+    store = world["store"]
+    for item in answer["items"]:
+        expected = suggest(store, resolve_policy(), "e5", item["content_id"], "linkedin")
+        assert item["share_text"]["text"] == expected.text
+        assert item["share_text"]["reason"] == expected.reason
+    assert any(i["share_text"]["text"] for i in answer["items"])
+    cold = feed(client, "new-hire", k=3, share_text_network="x")  # not in the store: none
+    assert all(i["share_text"] is None for i in cold["items"])
+    refused = client.post(
+        "/feed", json={"employee_id": "e5", "share_text_network": "myspace"}, headers=auth()
+    )
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"] == ["share_text_network"]
+
+
 def test_feed_ranks_eligible_items_with_reasons_and_the_model_version(service) -> None:
     client, _, _ = service
     answer = feed(client, "e5", k=5)
