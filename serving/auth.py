@@ -4,8 +4,8 @@ Tokens come from a file (one ``token:role`` per line, ``#`` comments) and/or the
 environment variable ``ADVOCACY_TOKENS`` (``token:role,token:role``). Roles:
 
 - ``frontend``: feeds, similar content, events, share texts (what advocacy front ends call);
-- ``manager``: influencer candidates, review decisions, program analytics and attribution
-  (program managers);
+- ``manager``: influencer candidates, review decisions, program analytics and attribution,
+  advocates at risk of lapsing (program managers);
 - ``admin``: everything.
 
 Only SHA-256 digests of the tokens are kept in memory; a presented token is compared
@@ -52,6 +52,7 @@ class Endpoint(StrEnum):
     STATUS = "status"
     SCREENING_QUEUE = "screening_queue"
     SCREENING_DECISION = "screening_decision"
+    AT_RISK = "at_risk"
 
 
 ALLOWED: Mapping[Endpoint, frozenset[Role]] = {
@@ -67,6 +68,7 @@ ALLOWED: Mapping[Endpoint, frozenset[Role]] = {
     Endpoint.STATUS: frozenset({Role.FRONTEND, Role.MANAGER, Role.ADMIN}),
     Endpoint.SCREENING_QUEUE: frozenset({Role.MANAGER, Role.ADMIN}),
     Endpoint.SCREENING_DECISION: frozenset({Role.MANAGER, Role.ADMIN}),
+    Endpoint.AT_RISK: frozenset({Role.MANAGER, Role.ADMIN}),
 }
 
 

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Generic, TypeVar
 
 from features.data.reviews import Review, review_history
 from features.data.score_history import ScorePoint, has_scores, record_scores, score_history
@@ -42,6 +43,7 @@ from training.influence_candidates import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_TTL = 600.0
+V = TypeVar("V")
 #: Seconds a request waits for a scoring in progress before a 503 (an HTTP timeout is 60).
 SCORING_WAIT = 20.0
 
@@ -50,8 +52,9 @@ class ScoringInProgress(NotReady):
     """The organisation is being scored and the answer did not come within the wait."""
 
 
-class ScoredCache:
-    """The scored organisation of one scorer version, kept ``ttl`` seconds (module docstring).
+class ScoredCache(Generic[V]):
+    """The scored organisation of one scorer version, kept ``ttl`` seconds (module docstring);
+    any one value computed per key (``serving.at_risk`` keeps a lapse forecast in one).
 
     Scoring runs on a background thread, one at a time: a request never scores inline (at
     100,000 advocates a scoring outlasts an HTTP timeout). Without an entry, a request waits
@@ -60,23 +63,30 @@ class ScoredCache:
     a failed scoring is raised to the requests waiting for it (the next request retries).
     """
 
-    def __init__(self, ttl: float = DEFAULT_TTL, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        ttl: float = DEFAULT_TTL,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        busy: str = "the organisation is being scored by the influencer model",
+    ):
         if not ttl > 0:
             raise ValueError(f"ttl must be > 0 seconds, got {ttl}")
         self.ttl = ttl
+        self.busy = busy  # the start of the ScoringInProgress message
         self._clock = clock
         self._changed = threading.Condition()  # guards the fields below
-        self._entry: tuple[str, float, ScoredOrganisation] | None = None
+        self._entry: tuple[str, float, V] | None = None
         self._scoring: str | None = None  # the version being scored
         self._failure: tuple[str, BaseException] | None = None
 
     def get(
         self,
         version: str,
-        compute: Callable[[], ScoredOrganisation],
+        compute: Callable[[], V],
         *,
         wait: float | None = None,
-    ) -> ScoredOrganisation:
+    ) -> V:
         """The entry of ``version``: kept, or scored by ``compute`` in the background."""
         deadline = None if wait is None else time.monotonic() + wait
         with self._changed:
@@ -94,20 +104,17 @@ class ScoredCache:
                     raise self._failure[1]
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
-                    raise ScoringInProgress(
-                        "the organisation is being scored by the influencer model; try again"
-                        " in a minute"
-                    )
+                    raise ScoringInProgress(f"{self.busy}; try again in a minute")
                 self._changed.wait(left)
 
-    def warm(self, version: str, compute: Callable[[], ScoredOrganisation]) -> None:
+    def warm(self, version: str, compute: Callable[[], V]) -> None:
         """Start scoring ``version`` in the background unless it is kept or being scored."""
         with self._changed:
             entry = self._current(version)
             if entry is None or not self._fresh(entry):
                 self._start(version, compute)
 
-    def _start(self, version: str, compute: Callable[[], ScoredOrganisation]) -> None:
+    def _start(self, version: str, compute: Callable[[], V]) -> None:
         """A background scoring of ``version`` unless one runs (call with the lock held)."""
         if self._scoring is not None:
             return
@@ -117,7 +124,7 @@ class ScoredCache:
             target=self._score, args=(version, compute), name="score-organisation", daemon=True
         ).start()
 
-    def _score(self, version: str, compute: Callable[[], ScoredOrganisation]) -> None:
+    def _score(self, version: str, compute: Callable[[], V]) -> None:
         try:
             scored = compute()
         except BaseException as exc:  # handed to the waiting requests
@@ -133,11 +140,11 @@ class ScoredCache:
             self._scoring = None
             self._changed.notify_all()
 
-    def _current(self, version: str) -> tuple[str, float, ScoredOrganisation] | None:
+    def _current(self, version: str) -> tuple[str, float, V] | None:
         entry = self._entry
         return entry if entry is not None and entry[0] == version else None
 
-    def _fresh(self, entry: tuple[str, float, ScoredOrganisation]) -> bool:
+    def _fresh(self, entry: tuple[str, float, V]) -> bool:
         return self._clock() - entry[1] < self.ttl
 
 
@@ -163,7 +170,7 @@ class InfluencerViews:
         self.store = store
         self.holder = holder
         self.clock = clock
-        self.cache = ScoredCache(ttl)
+        self.cache: ScoredCache[ScoredOrganisation] = ScoredCache(ttl)
         self._recorded: set[tuple[str, date]] = set()
         self._record_lock = threading.Lock()
 

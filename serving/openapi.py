@@ -145,6 +145,14 @@ SPECIFIC: Mapping[Endpoint, Mapping[int, Answer]] = {
         ),
         503: Answer(STORE_DOWN),
     },
+    Endpoint.AT_RISK: {
+        422: Answer("A `department` no advocate (who has not opted out) is in, at its field."),
+        503: Answer(
+            "No lapse model is loaded (`lapse_model_version` of `/status` is null: train one with"
+            " `advocacy train`, or serve a folder with `--lapse-dir`), or this hour's forecast is"
+            f" still being computed (after 20 s of waiting). Or: {STORE_DOWN}"
+        ),
+    },
 }
 HEADERS: Mapping[int, dict[str, Any]] = {
     401: {

@@ -25,7 +25,13 @@ from serving.catalogue_reader import CatalogueReader, StoreView
 from serving.event_follower import EventFollower, ModelCut
 from serving.health import describe, is_outage
 from serving.model_source import ModelSource, ModelVersion
-from serving.state import InfluencerState, LiveState, StateHolder, replay_audience
+from serving.state import (
+    InfluencerState,
+    LapseState,
+    LiveState,
+    StateHolder,
+    replay_audience,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +65,8 @@ class Refresher:
         score_cache_bytes: int = 0,
         freeze_heap: bool = False,
         on_influencer: Callable[[], None] | None = None,
+        lapse_source: ModelSource | None = None,
+        lapse_loader: Callable[[ModelVersion], object] | None = None,
     ) -> None:
         self.holder = holder
         self.on_influencer = on_influencer
@@ -68,6 +76,8 @@ class Refresher:
         self.clock = clock
         self.influencer_source = influencer_source
         self.influencer_loader = influencer_loader
+        self.lapse_source = lapse_source
+        self.lapse_loader = lapse_loader
         self.policy = policy
         self.model_refresh = model_refresh
         self.catalogue_refresh = catalogue_refresh
@@ -164,23 +174,31 @@ class Refresher:
 
     def refresh_influencer(self) -> bool:
         """Load the influencer scorer's current version if it is new; True if loaded."""
-        if self.influencer_source is None or self.influencer_loader is None:
-            return False
-        version = self.influencer_source.fetch()
-        if version is None:
-            return False
         current = self.holder.influencer
-        if current is not None and current.version.version == version.version:
-            self.influencer_source.release(version)
+        loaded = _load_new(
+            self.influencer_source, self.influencer_loader, current.version if current else None
+        )
+        if loaded is None:
             return False
-        try:
-            scorer = self.influencer_loader(version)
-        finally:
-            self.influencer_source.release(version)
+        scorer, version = loaded
         self.holder.set_influencer(InfluencerState(scorer, version, self.clock()))
         logger.info("influencer scorer %s loaded", version.label)
         if self.on_influencer is not None:
             self.on_influencer()
+        return True
+
+    def refresh_lapse(self) -> bool:
+        """Load the lapse model's current version if it is new; True if loaded. Requests
+        read ``holder.lapse`` once, so a new champion replaces the old between requests."""
+        current = self.holder.lapse
+        loaded = _load_new(
+            self.lapse_source, self.lapse_loader, current.version if current else None
+        )
+        if loaded is None:
+            return False
+        model, version = loaded
+        self.holder.set_lapse(LapseState(model, version, self.clock()))
+        logger.info("lapse model %s loaded", version.label)
         return True
 
     # -- pollers ----------------------------------------------------------------------
@@ -224,7 +242,8 @@ class Refresher:
 
     def _refresh_models(self) -> bool:
         swapped = self.refresh_model()
-        return self.refresh_influencer() or swapped
+        swapped = self.refresh_influencer() or swapped
+        return self.refresh_lapse() or swapped
 
     @property
     def errors(self) -> dict[str, str]:
@@ -337,6 +356,27 @@ class Refresher:
                 if probe is not None:
                     changes["catalogue_probe"] = probe
                 self.holder.swap(dataclasses.replace(state, **changes))
+
+
+def _load_new(
+    source: ModelSource | None,
+    loader: Callable[[ModelVersion], object] | None,
+    current: ModelVersion | None,
+) -> tuple[object, ModelVersion] | None:
+    """The source's current version loaded, unless there is no source or version or it is
+    ``current`` (then the fetched version is released untouched)."""
+    if source is None or loader is None:
+        return None
+    version = source.fetch()
+    if version is None:
+        return None
+    if current is not None and current.version == version.version:
+        source.release(version)
+        return None
+    try:
+        return loader(version), version
+    finally:
+        source.release(version)
 
 
 def settle_heap() -> None:

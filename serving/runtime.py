@@ -15,7 +15,7 @@ import asyncio
 import functools
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +36,7 @@ from recsys.ids import UnknownIdError
 from recsys.influence import Candidate
 from recsys.policy import PolicyConfig
 from serving import metrics
+from serving.at_risk import FEED_ITEMS, AtRiskViews
 from serving.auth import Tokens
 from serving.catalogue_reader import CatalogueReader
 from serving.config import DEFAULT_CANDIDATES_TTL, DEFAULT_SCORE_CACHE_MB, ServingConfig
@@ -54,6 +55,8 @@ from serving.model_source import (
 from serving.program import ProgramViews
 from serving.refresh import Refresher
 from serving.schemas import (
+    AtRiskAdvocateOut,
+    AtRiskOut,
     EventIn,
     EventRejectionOut,
     EventsOut,
@@ -61,11 +64,13 @@ from serving.schemas import (
     Filters,
     InfluencerOut,
     InfluencersOut,
+    LapseReasonOut,
     Profile,
     ReasonOut,
     ReviewOut,
     SimilarOut,
     StatusOut,
+    SuggestedContentOut,
 )
 from serving.screening import ScreeningViews
 from serving.share_text import ShareTexts
@@ -75,6 +80,7 @@ logger = logging.getLogger(__name__)
 
 RECOMMENDER = "advocacy-recommender"
 INFLUENCERS = "advocacy-influencers"
+LAPSE = "advocacy-lapse"
 #: Employees ranked per lock hold in a batch (the event loop serves others in between).
 BATCH_CHUNK = 32
 #: How long the service waits on its store: 3 s to connect, 30 s per statement (under the
@@ -111,6 +117,7 @@ class Dependencies:
     # after each model load, freeze the heap out of the garbage collector's scans
     # (:func:`serving.refresh.settle_heap`): for a process that serves and does little else
     freeze_heap: bool = False
+    lapse_source: ModelSource | None = None  # the lapse model of /at_risk
 
 
 def dependencies_from_config(config: ServingConfig) -> Dependencies:
@@ -132,6 +139,12 @@ def dependencies_from_config(config: ServingConfig) -> Dependencies:
         influencers = None  # a folder-served recommender: influencers only from a folder too
     else:
         influencers = RegistrySource(INFLUENCERS, tracking_uri=config.tracking_uri, cache_dir=cache)
+    if config.lapse_dir is not None:
+        lapse: ModelSource | None = FolderSource(config.lapse_dir, LAPSE)
+    elif config.model_dir is not None:
+        lapse = None  # as for influencers: a folder-served recommender, a lapse model folder
+    else:
+        lapse = RegistrySource(LAPSE, tracking_uri=config.tracking_uri, cache_dir=cache)
     return Dependencies(
         store=store,
         model_source=model_source,
@@ -147,6 +160,7 @@ def dependencies_from_config(config: ServingConfig) -> Dependencies:
         console_secret=None if config.console_secret is None else config.console_secret.encode(),
         console_session_hours=config.console_session_hours,
         freeze_heap=True,  # the service's own process
+        lapse_source=lapse,
     )
 
 
@@ -154,6 +168,12 @@ def load_influencer_scorer(version: ModelVersion) -> object:
     from recsys.influence import InfluenceScorer
 
     return InfluenceScorer.load(Path(version.path))
+
+
+def load_lapse_model(version: ModelVersion) -> object:
+    from recsys.forecast import LapseModel
+
+    return LapseModel.load(Path(version.path))
 
 
 class Runtime:
@@ -189,7 +209,10 @@ class Runtime:
             freeze_heap=deps.freeze_heap,
             # a polling service scores the organisation as soon as a scorer loads
             on_influencer=self.influencer_views.warm if deps.pollers else None,
+            lapse_source=deps.lapse_source,
+            lapse_loader=load_lapse_model,
         )
+        self.at_risk_views = AtRiskViews(deps.store, self.holder, deps.clock)
         self.recorder = EventRecorder(deps.store, deps.clock)
         self.program = ProgramViews(deps.store, deps.emv_config)
         self.share_texts = ShareTexts(deps.store, self.catalogue.policy)
@@ -202,7 +225,12 @@ class Runtime:
         if not self.tokens:
             logger.warning("no API tokens configured: every protected endpoint answers 401")
         self.health.check()
-        for step in (self.refresher.refresh_model, self.refresher.refresh_influencer):
+        refresher = self.refresher
+        for step in (
+            refresher.refresh_model,
+            refresher.refresh_influencer,
+            refresher.refresh_lapse,
+        ):
             try:
                 step()
             except Exception as exc:
@@ -241,6 +269,9 @@ class Runtime:
             model_version=None if state is None else state.model_version.label,
             model_loaded_at=None if state is None else state.model_loaded_at,
             influencer_model_version=None if influencer is None else influencer.version.label,
+            lapse_model_version=None
+            if self.holder.lapse is None
+            else self.holder.lapse.version.label,
             catalogue_items=0 if state is None else len(state.ranker.model.items_),
             live_items=0 if state is None else _live_items(state, self.clock()),
             catalogue_refreshed_at=None if state is None else state.catalogue_refreshed_at,
@@ -478,6 +509,52 @@ class Runtime:
         """Flag rates by department, region and seniority (``advocacy influencers
         fairness``)."""
         return self.influencer_views.fairness()
+
+    # -- advocates at risk (database work: call from a worker thread) ----------------
+    def at_risk(self, top: int | None, min_probability: float, department: str | None) -> AtRiskOut:
+        """``/at_risk``: the advocates likeliest to lapse (:mod:`serving.at_risk`), each with
+        the first items of their own live feed as the action when a recommender is loaded."""
+        listed = self.at_risk_views.listing(
+            top=top,
+            min_probability=min_probability,
+            department=department,
+            suggest=self._feed_suggestions,
+        )
+        forecast = listed.forecast
+        return AtRiskOut(
+            advocates=[
+                AtRiskAdvocateOut(
+                    employee_id=a.risk.employee_id,
+                    department=a.department,
+                    probability=round(a.risk.probability, 6),
+                    reasons=[LapseReasonOut.model_validate(r) for r in a.risk.reason_rows()],
+                    action=a.action,
+                    suggested_content=[
+                        SuggestedContentOut(content_id=c, title=t) for c, t in a.suggested_content
+                    ],
+                )
+                for a in listed.advocates
+            ],
+            eligible=listed.eligible,
+            horizon_days=forecast.horizon_days,
+            model_version=forecast.model_version,
+            as_of=forecast.as_of,
+        )
+
+    def _feed_suggestions(self, employee_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+        """The first :data:`~serving.at_risk.FEED_ITEMS` of each known advocate's live feed
+        (in memory, under the state lock); none without a recommender or for a cold start."""
+        state = self.holder.state
+        if state is None:
+            return {}
+        now = self._ranking_time()
+        with self.holder.lock:
+            feeds = state.ranker.feeds(list(employee_ids), FEED_ITEMS, as_of=now.timestamp())
+        return {
+            f.employee_id: [(i.content_id, i.title or "") for i in f.items]
+            for f in feeds
+            if not f.cold_start and f.items
+        }
 
     # -- internals --------------------------------------------------------------------
     def _ranking_time(self) -> datetime:

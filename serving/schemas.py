@@ -299,6 +299,42 @@ class InfluencersOut(BaseModel):
     as_of: UtcTime
 
 
+class LapseReasonOut(BaseModel):
+    feature: str
+    contribution: float = Field(description="Its part of the log-odds of lapsing.")
+    text: str
+
+
+class SuggestedContentOut(BaseModel):
+    content_id: str
+    title: str
+
+
+class AtRiskAdvocateOut(BaseModel):
+    employee_id: str
+    department: str | None
+    probability: float = Field(description="P(no activity in the next `horizon_days`).")
+    reasons: list[LapseReasonOut]
+    action: str = Field(
+        description="What a program manager could do: share items of their own feed, else an"
+        " action for their first reason."
+    )
+    suggested_content: list[SuggestedContentOut] = Field(
+        description="The first items of the advocate's own live feed (empty: none known)."
+    )
+
+
+class AtRiskOut(BaseModel):
+    advocates: list[AtRiskAdvocateOut]
+    eligible: int = Field(
+        description="Advocates forecast: active in the 60 days before `as_of`, not opted out"
+        " (in `department` when given)."
+    )
+    horizon_days: float
+    model_version: str
+    as_of: UtcTime = Field(description="The forecast's time: the current hour.")
+
+
 class ReviewOut(BaseModel):
     employee_id: str
     decision: str
@@ -340,6 +376,9 @@ class StatusOut(BaseModel):
     model_version: str | None
     model_loaded_at: UtcTime | None
     influencer_model_version: str | None
+    lapse_model_version: str | None = Field(
+        default=None, description="The lapse model `/at_risk` answers with (null: none loaded)."
+    )
     catalogue_items: int
     live_items: int
     catalogue_refreshed_at: UtcTime | None

@@ -2,7 +2,8 @@
 
 Endpoints (POST, JSON; bearer token with a role, see :mod:`serving.auth`): ``/feed``,
 ``/feeds_batch``, ``/similar``, ``/events``, ``/share_text`` (front ends), ``/influencers``,
-``/influencer_review``, ``/analytics``, ``/attribution`` (program managers), ``/status``.
+``/influencer_review``, ``/analytics``, ``/attribution``, ``/at_risk`` (program managers),
+``/status``.
 BentoML's own ``/healthz``, ``/livez`` (process up), ``/readyz`` (a model is loaded, from
 :meth:`AdvocacyService.__is_ready__`; the store is not asked, see
 :meth:`~serving.runtime.Runtime.ready`) and ``/metrics`` (Prometheus) need no token; the
@@ -45,6 +46,7 @@ from serving.schemas import (
     MAX_BATCH_EMPLOYEES,
     MAX_EVENTS,
     AnalyticsOut,
+    AtRiskOut,
     AttributionOut,
     Code,
     EventIn,
@@ -346,6 +348,24 @@ class AdvocacyService:
                 top=top,
                 min_group_size=min_group_size,
             ),
+            threaded=True,
+        )
+
+    @bentoml.api(route="/at_risk")
+    async def at_risk(
+        self,
+        ctx: bentoml.Context,
+        top: Annotated[int, Whole(1, 1000)] = 20,
+        min_probability: Annotated[StrictFloat, Field(ge=0.0, le=1.0)] = 0.0,
+        department: Annotated[str, Field(min_length=1, max_length=200)] | None = None,
+    ) -> AtRiskOut:
+        """Advocates likeliest to have no activity in the lapse model's horizon, as of the
+        current hour: probability, reasons and a suggested action (items of their own feed,
+        else one for their first reason). Opted-out advocates never appear."""
+        return await self._answer(
+            ctx,
+            Endpoint.AT_RISK,
+            lambda: self.runtime.at_risk(top, min_probability, department),
             threaded=True,
         )
 

@@ -68,6 +68,13 @@ class InfluencerState:
     loaded_at: datetime
 
 
+@dataclass(frozen=True)
+class LapseState:
+    model: object  # recsys.forecast LapseModel
+    version: ModelVersion
+    loaded_at: datetime
+
+
 class EventJournal:
     """Recently applied events, numbered by batch: replayed onto a state being built.
 
@@ -116,6 +123,7 @@ class StateHolder:
         self.journal = EventJournal()
         self._state: LiveState | None = None
         self._influencer: InfluencerState | None = None
+        self._lapse: LapseState | None = None
         self.last_error: str | None = None
         self.cursor = 0
         self.ahead: set[int] = set()
@@ -129,6 +137,10 @@ class StateHolder:
     def influencer(self) -> InfluencerState | None:
         return self._influencer
 
+    @property
+    def lapse(self) -> LapseState | None:
+        return self._lapse
+
     def swap(self, state: LiveState, *, replayed_through: int | None = None) -> None:
         """Make ``state`` current. With ``replayed_through`` (``state`` holds every stored
         event up to that number), first apply the journal's events above it."""
@@ -141,6 +153,9 @@ class StateHolder:
 
     def set_influencer(self, influencer: InfluencerState) -> None:
         self._influencer = influencer
+
+    def set_lapse(self, lapse: LapseState) -> None:
+        self._lapse = lapse
 
     def apply(self, events: NewEvents) -> int:
         """Apply stored events not applied yet; returns how many of them the model observed.

@@ -93,6 +93,7 @@ def build_org(folder: Path, *, employees: int = 150) -> Org:
     from training.influence_candidates import list_candidates
 
     candidates = list_candidates(store, scorer, as_of=now)
+    _fit_lapse(store, folder / "lapse", now)
     org = _choose(folder, store, now, candidates)
     _opt_out(store, folder / "org", org.opted_out, now)
     return org
@@ -166,6 +167,24 @@ def _fit_scorer(store: Store, folder: Path, now: datetime) -> object:
     return scorer
 
 
+def _fit_lapse(store: Store, folder: Path, now: datetime) -> None:
+    """The lapse model fitted as ``advocacy train`` fits it, saved in ``folder``: a 30-day
+    horizon, or 14 days when the 90 days hold a single monthly origin for 30."""
+    from training.config import LapseConfig
+    from training.lapse_job import InsufficientLapseHistory, fit_lapse, lapse_activity
+
+    snapshot = Snapshot.load(StoreReader(store), now)
+    for horizon in (30.0, 14.0):
+        settings = LapseConfig(horizon_days=horizon)
+        try:
+            model = fit_lapse(lapse_activity(snapshot, settings), settings)
+        except InsufficientLapseHistory:
+            continue
+        model.save(folder)
+        return
+    raise AssertionError("the generated organisation should hold two monthly origins")
+
+
 def _choose(folder: Path, store: Store, now: datetime, candidates: list) -> Org:
     org = folder / "org"
     events = pd.read_csv(org / "interactions.csv", dtype=str, keep_default_na=False)
@@ -221,6 +240,7 @@ def served(org: Org) -> Iterator[tuple[str, Path]]:
     """``advocacy serve`` over ``org`` in a subprocess: its URL and its log file."""
     options = ["--model-dir", str(org.folder / "model")]
     options += ["--influencer-dir", str(org.folder / "influencers"), "--catalogue-refresh", "2"]
+    options += ["--lapse-dir", str(org.folder / "lapse")]
     env = {"ADVOCACY_CONSOLE_SECRET": CONSOLE_SECRET}
     with serving(launch(org.folder, org.store.url, options, env=env)) as (server,):
         yield server.url, server.log

@@ -1,6 +1,7 @@
 """The program-manager console in a real headless chromium against a real ``advocacy serve``:
 sign-in, the candidate list and its filters, a review decision end to end (page, store,
-``/influencers``), analytics, fairness, the feed preview and its explanations, model status,
+``/influencers``), analytics, fairness, the screening queue, the advocates at risk of lapsing,
+the feed preview and its explanations, model status,
 CSRF, the opted-out advocate nowhere, and nothing personal in the server's log.
 
 Every page is also saved as a full-page screenshot (and the candidate list at phone width)
@@ -380,6 +381,38 @@ def test_release_held_content_from_the_screening_queue(browser, server, org, api
     assert eventually(in_feed, timeout=30)
     open_page(browser, server, "/screening?status=released")
     assert browser.find_elements(By.ID, f"item-{org.held_item}")
+
+
+# -- advocates at risk -----------------------------------------------------------------
+def test_advocates_at_risk_with_reasons_and_actions(browser, server, org, api, shots) -> None:
+    sign_in(browser, server)
+    open_page(browser, server, "/at_risk")
+    assert heading(browser) == "Advocates at risk"
+    rows = browser.find_elements(By.CSS_SELECTOR, "#at-risk-table tr[data-employee-id]")
+    answer = api.post("/at_risk", json={"top": 20}, headers={"Authorization": f"Bearer {MANAGER}"})
+    assert answer.status_code == 200, answer.text
+    listed = answer.json()["advocates"]
+    assert [r.get_attribute("data-employee-id") for r in rows] == [a["employee_id"] for a in listed]
+    assert rows and all(r.find_elements(By.CSS_SELECTOR, "ul.reasons li") for r in rows)
+    first = rows[0].text
+    assert f"{listed[0]['probability'] * 100:.0f}%" in first
+    assert listed[0]["reasons"][0]["text"] in first
+    suggested = [a for a in listed if a["suggested_content"]]
+    assert suggested, "the recommender suggests items from the advocates' own feeds"
+    look(browser, shots, "at-risk.png")
+    phone_screenshot(browser, shots, "at-risk-phone.png")
+
+    choose(browser, "department", org.department)
+    choose(browser, "top", "500")
+    submit(browser, browser.find_element(By.ID, "apply-filters"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#at-risk-table tr[data-employee-id]")
+    assert rows and all(org.department in r.text for r in rows)
+    open_page(browser, server, "/at_risk?top=500")
+    everyone = browser.find_element(By.ID, "at-risk-table").text
+    assert org.opted_out not in everyone
+    open_page(browser, server, "/at_risk?min_probability=200")
+    assert heading(browser) != "Advocates at risk"  # refused: the error page names the field
+    assert "min_probability" in browser.page_source
 
 
 # -- the feed preview ------------------------------------------------------------------

@@ -18,6 +18,7 @@ import pytest
 from features.data.store import Store
 from serving.service import AdvocacyService
 from tests.served import ADMIN, FRONTEND, MANAGER, ROOT, eventually, launch, serving
+from tests.test_serving_at_risk import save_lapse
 from tests.test_serving_data import (
     content,
     fit_model,
@@ -36,11 +37,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
     folder = tmp_path_factory.mktemp("served")
     store = Store.open(f"sqlite:///{folder / 'store.db'}")
     served_organisation(store, folder, employees=100)
+    save_lapse(store, folder / "lapse")
     options = [
         "--model-dir",
         str(folder / "model"),
         "--influencer-dir",
         str(folder / "influencers"),
+        "--lapse-dir",
+        str(folder / "lapse"),
     ]
     options += ["--catalogue-refresh", "1", "--model-refresh", "1"]
     try:

@@ -80,6 +80,20 @@ def group_choices(store: Store) -> dict[str, list[str]]:
     return found
 
 
+def departments(store: Store) -> dict[str, str | None]:
+    """The department of every advocate who did not opt out (None: not recorded)."""
+    query = sa.select(ADVOCATES.c.employee_id, ADVOCATES.c.department).where(_visible())
+    with store.engine.connect() as conn:
+        return {str(row.employee_id): row.department for row in conn.execute(query)}
+
+
+def opted_out(store: Store) -> set[str]:
+    """The ids of the advocates who opted out (read fresh: an opt-out counts at once)."""
+    query = sa.select(ADVOCATES.c.employee_id).where(ADVOCATES.c.opted_out.is_(True))
+    with store.engine.connect() as conn:
+        return {str(employee_id) for (employee_id,) in conn.execute(query)}
+
+
 def content_titles(store: Store, ids: Iterable[str | None]) -> dict[str, str]:
     """The titles of content items ``ids`` (those the store knows)."""
     wanted = sorted({i for i in ids if i})

@@ -64,6 +64,7 @@ NAV = (
     ("fairness", "Fairness"),
     ("feed", "Feed preview"),
     ("screening", "Screening"),
+    ("at_risk", "At risk"),
     ("status", "Model status"),
 )
 
@@ -246,7 +247,7 @@ def console_app(
 ) -> Starlette:
     """The console as an ASGI app to mount at :data:`MOUNT` (``secret``: the session key;
     None draws a random one, so sessions end when the process restarts)."""
-    from serving.console import analytics, candidates, previews, screening, status
+    from serving.console import analytics, at_risk, candidates, previews, screening, status
 
     signer = SessionSigner(
         secret or secrets.token_bytes(32),
@@ -265,6 +266,7 @@ def console_app(
         *previews.routes(page),
         *screening.routes(page),
         *status.routes(page),
+        *at_risk.routes(page),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     return Starlette(routes=routes)

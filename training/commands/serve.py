@@ -43,6 +43,9 @@ def serve(
     influencer_dir: Path | None = typer.Option(
         None, "--influencer-dir", help="Serve this saved influencer scorer folder."
     ),
+    lapse_dir: Path | None = typer.Option(
+        None, "--lapse-dir", help="Serve this saved lapse model folder (/at_risk)."
+    ),
     tokens_file: Path | None = typer.Option(
         None, "--tokens-file", help="File of 'token:role' lines (roles: frontend, manager, admin)."
     ),
@@ -84,6 +87,7 @@ def serve(
         "MLFLOW_TRACKING_URI": tracking_uri,
         "ADVOCACY_MODEL_DIR": _absolute(model_dir),
         "ADVOCACY_INFLUENCER_MODEL_DIR": _absolute(influencer_dir),
+        "ADVOCACY_LAPSE_MODEL_DIR": _absolute(lapse_dir),
         "ADVOCACY_TOKENS_FILE": _absolute(tokens_file),
         "ADVOCACY_CATALOGUE_REFRESH": None if catalogue_refresh is None else str(catalogue_refresh),
         "ADVOCACY_MODEL_REFRESH": None if model_refresh is None else str(model_refresh),
@@ -117,6 +121,9 @@ def serve(
             raise typer.Exit(2) from None
     if model_dir is not None and not (model_dir / "manifest.json").is_file():
         console.errors.print(f"[red]error:[/red] --model-dir {model_dir}: no saved model there")
+        raise typer.Exit(2)
+    if lapse_dir is not None and not (lapse_dir / "manifest.json").is_file():
+        console.errors.print(f"[red]error:[/red] --lapse-dir {lapse_dir}: no saved model there")
         raise typer.Exit(2)
     if not len(tokens):
         console.errors.print(
