@@ -6,7 +6,7 @@ environment variable ``ADVOCACY_TOKENS`` (``token:role,token:role``). Roles:
 - ``frontend``: feeds, similar content, events, share texts (what advocacy front ends call);
 - ``manager``: influencer candidates, review decisions, program analytics and attribution
   (program managers);
-- ``admin``: everything.
+- ``admin``: everything, and alone the data rights (``/data_export``, ``/data_erase``).
 
 Only SHA-256 digests of the tokens are kept in memory; a presented token is compared
 with every configured digest by :func:`hmac.compare_digest` (constant time, no early
@@ -52,6 +52,8 @@ class Endpoint(StrEnum):
     STATUS = "status"
     SCREENING_QUEUE = "screening_queue"
     SCREENING_DECISION = "screening_decision"
+    DATA_EXPORT = "data_export"
+    DATA_ERASE = "data_erase"
 
 
 ALLOWED: Mapping[Endpoint, frozenset[Role]] = {
@@ -67,6 +69,8 @@ ALLOWED: Mapping[Endpoint, frozenset[Role]] = {
     Endpoint.STATUS: frozenset({Role.FRONTEND, Role.MANAGER, Role.ADMIN}),
     Endpoint.SCREENING_QUEUE: frozenset({Role.MANAGER, Role.ADMIN}),
     Endpoint.SCREENING_DECISION: frozenset({Role.MANAGER, Role.ADMIN}),
+    Endpoint.DATA_EXPORT: frozenset({Role.ADMIN}),
+    Endpoint.DATA_ERASE: frozenset({Role.ADMIN}),
 }
 
 

@@ -51,6 +51,7 @@ from serving.model_source import (
     RegistrySource,
     bound_registry_waits,
 )
+from serving.privacy import DataRights
 from serving.program import ProgramViews
 from serving.refresh import Refresher
 from serving.schemas import (
@@ -191,6 +192,8 @@ class Runtime:
             on_influencer=self.influencer_views.warm if deps.pollers else None,
         )
         self.recorder = EventRecorder(deps.store, deps.clock)
+        refresh = self.refresher.refresh_catalogue
+        self.data_rights = DataRights(deps.store, deps.clock, self.holder, refresh)
         self.program = ProgramViews(deps.store, deps.emv_config)
         self.share_texts = ShareTexts(deps.store, self.catalogue.policy)
         self.health = StoreHealth(deps.store, deps.clock, interval=deps.store_check)
