@@ -2,9 +2,11 @@
 
 The store work is :mod:`features.data.privacy`. After an erasure this process refreshes its
 catalogue at once, so the erased employee is served as unknown to the model (cold start, no
-personalised feed: :meth:`~serving.catalogue_reader.CatalogueReader.forgotten`); other
-processes do so at their next catalogue refresh (the advocates are in its probe). Every
-method here is database work: call it from a worker thread.
+personalised feed: :meth:`~serving.catalogue_reader.CatalogueReader.forgotten`) and drops
+its kept influencer candidates (scored again without them); other processes do so at their
+next catalogue refresh (the advocates are in its probe) and when their candidates expire
+(``ADVOCACY_CANDIDATES_TTL``). Every method here is database work: call it from a worker
+thread.
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ class DataRights:
         clock: Callable[[], datetime],
         holder: StateHolder,
         refresh: Callable[[], object],
+        forget_scores: Callable[[], None],
     ) -> None:
         self.store = store
         self.clock = clock
         self.holder = holder
         self.refresh = refresh
+        self.forget_scores = forget_scores
 
     def export(self, employee_id: str) -> DataExportOut:
         return DataExportOut.model_validate(export_employee(self.store, employee_id))
@@ -48,6 +52,7 @@ class DataRights:
         if not erased_by.strip():
             raise Unprocessable("must name who erases", field="erased_by")
         erasure = erase_employee(self.store, employee_id, by=erased_by.strip(), now=self.clock())
+        self.forget_scores()  # the kept influencer candidates may list them
         try:
             self.refresh()
         except Exception:  # erased already: the poller's next refresh forgets them

@@ -193,7 +193,13 @@ class Runtime:
         )
         self.recorder = EventRecorder(deps.store, deps.clock)
         refresh = self.refresher.refresh_catalogue
-        self.data_rights = DataRights(deps.store, deps.clock, self.holder, refresh)
+        self.data_rights = DataRights(
+            deps.store,
+            deps.clock,
+            self.holder,
+            refresh,
+            lambda: self.influencer_views.cache.clear(),
+        )
         self.program = ProgramViews(deps.store, deps.emv_config)
         self.share_texts = ShareTexts(deps.store, self.catalogue.policy)
         self.health = StoreHealth(deps.store, deps.clock, interval=deps.store_check)

@@ -12,6 +12,7 @@ from features.data import privacy
 from features.data.store import Store
 from recsys.feed import FeedRanker
 from serving.auth import Tokens
+from serving.influencers import ScoredCache
 from serving.model_source import FolderSource
 from serving.runtime import Dependencies
 from serving.service import use_dependencies
@@ -94,3 +95,17 @@ def test_erasure_through_the_service(world: tuple[TestClient, Store]) -> None:
     assert GONE in ranker.forgotten
     plain = FeedRanker(ranker.model, ranker.catalogue, ranker.audience, ranker.policy)
     assert plain.feed(GONE, 5, as_of=NOW.timestamp()).cold_start is False
+
+
+def test_cleared_candidates_are_scored_again() -> None:
+    """An erasure drops the kept influencer candidates (they may list the employee)."""
+    cache, calls = ScoredCache(600), []
+
+    def compute() -> object:
+        calls.append(1)
+        return object()
+
+    first = cache.get("v1", compute, wait=10)  # type: ignore[arg-type]
+    assert cache.get("v1", compute, wait=10) is first and len(calls) == 1  # type: ignore[arg-type]
+    cache.clear()
+    assert cache.get("v1", compute, wait=10) is not first and len(calls) == 2  # type: ignore[arg-type]
