@@ -237,9 +237,10 @@ class Importer:
         erased = self._erased_in(frame[column].dropna())
         if not erased:
             return frame
-        logger.warning("%d %s row(s) name an erased %s: cleared", len(erased), spec.name, column)
+        hit = frame[column].isin(erased)
+        logger.warning("%d %s row(s) name an erased %s: cleared", hit.sum(), spec.name, column)
         frame = frame.copy()
-        frame.loc[frame[column].isin(erased), column] = None
+        frame.loc[hit, column] = None
         return frame
 
     def _key_set(self, target: str) -> set[str]:
