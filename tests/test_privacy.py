@@ -106,6 +106,8 @@ def test_every_table_is_classified() -> None:
         covered = set(privacy.PERSON_COLUMNS.get(table.name, ()))
         covered |= {privacy.CLEARED_COLUMNS.get(table.name, "")}
         assert people <= covered, f"{table.name}: employee columns {people - covered} not covered"
+    deleted = set(privacy._DELETE_ORDER)
+    assert deleted == set(privacy.PERSON_COLUMNS) | set(privacy.SHARE_COLUMNS)
 
 
 def test_export_holds_every_table_with_their_rows(
