@@ -222,6 +222,8 @@ class Importer:
     def _erased_in(self, values: pd.Series) -> set[str]:
         if self._erased is None:
             self._erased = privacy.erased_hashes(self.store)
+        if not self._erased:  # the usual case: no work per chunk
+            return set()
         return privacy.erased_among(values.unique(), self._erased)
 
     def _opted_out_in(self, values: pd.Series) -> set[str]:
@@ -252,7 +254,7 @@ class Importer:
         return self._keys[target]
 
     def _remember_keys(self, spec: TableSpec, frame: pd.DataFrame) -> None:
-        if spec.name == "advocates" and self._opted_out is not None:
+        if spec.name == "advocates" and self._opted_out is not None and "opted_out" in frame:
             flags = frame["opted_out"].fillna(False).astype(bool)
             self._opted_out.difference_update(frame.loc[~flags, "employee_id"])
             self._opted_out.update(frame.loc[flags, "employee_id"])
