@@ -24,7 +24,7 @@ import copy
 import dataclasses
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -158,6 +158,9 @@ class FeedRanker:
     ``"numpy"``) chooses how a feed's scores, best items and reasons are computed: the
     compiled kernels of :mod:`recsys.feed_kernel`, or the numpy code they are tested
     against (the reference). Both give the same feeds.
+
+    ``forgotten`` ids are ranked as employees the model does not know (cold start) even if
+    its ``users_`` holds them: employees erased from the store since the model was trained.
     """
 
     def __init__(
@@ -169,8 +172,10 @@ class FeedRanker:
         titles: Mapping[str, str] | None = None,
         *,
         kernel: str | None = None,
+        forgotten: Collection[str] = (),
     ) -> None:
         _check_aligned(model, catalogue)
+        self._forgotten = frozenset(map(str, forgotten))
         self._model = model
         self._catalogue = catalogue
         self._audience = audience
@@ -206,6 +211,11 @@ class FeedRanker:
         return self._policy
 
     @property
+    def forgotten(self) -> frozenset[str]:
+        """Ids served as unknown to the model (see the class docstring)."""
+        return self._forgotten
+
+    @property
     def kernel(self) -> str:
         """``"numba"`` or ``"numpy"``: how feeds are computed (the same feeds either way)."""
         return self._kernel
@@ -217,19 +227,37 @@ class FeedRanker:
         """The same model, audience and policy over a refreshed catalogue (and titles)."""
         titles = self._titles if titles is None else titles
         return FeedRanker(
-            self._model, catalogue, self._audience, self._policy, titles, kernel=self._kernel
+            self._model,
+            catalogue,
+            self._audience,
+            self._policy,
+            titles,
+            kernel=self._kernel,
+            forgotten=self._forgotten,
         )
 
     def with_model(self, model: Recommender) -> FeedRanker:
         """The same catalogue, audience and policy with another fitted model."""
         return FeedRanker(
-            model, self._catalogue, self._audience, self._policy, self._titles, kernel=self._kernel
+            model,
+            self._catalogue,
+            self._audience,
+            self._policy,
+            self._titles,
+            kernel=self._kernel,
+            forgotten=self._forgotten,
         )
 
     def with_kernel(self, kernel: str) -> FeedRanker:
         """The same ranker computing its feeds with another kernel (``"numba"``/``"numpy"``)."""
         return FeedRanker(
-            self._model, self._catalogue, self._audience, self._policy, self._titles, kernel=kernel
+            self._model,
+            self._catalogue,
+            self._audience,
+            self._policy,
+            self._titles,
+            kernel=kernel,
+            forgotten=self._forgotten,
         )
 
     def with_audience(self, audience: FeedAudience) -> FeedRanker:
@@ -360,7 +388,14 @@ class FeedRanker:
         )
 
     def _user_of(self, employee_id: str) -> int:
-        return int(self._model.users_.to_internal([employee_id], missing="ignore")[0])
+        return int(self._users([employee_id])[0])
+
+    def _users(self, employee_ids: Sequence[str]) -> np.ndarray:
+        """Model rows of ``employee_ids``; -1 for unknown and forgotten ids."""
+        users = self._model.users_.to_internal(employee_ids, missing="ignore")
+        if self._forgotten:
+            users[[e in self._forgotten for e in employee_ids]] = -1
+        return users
 
     def similar(
         self, content_id: str, k: int, *, as_of: float, employee_id: str | None = None
@@ -409,7 +444,7 @@ class FeedRanker:
         moment = _check_as_of(as_of)
         filters = _check_filters(filters)
         ids = [_check_employee_id(e) for e in employee_ids]
-        users = self._model.users_.to_internal(ids, missing="ignore")
+        users = self._users(ids)
         base = self._live_at(moment)
         if filters:
             base = base & self._filter_mask(filters)

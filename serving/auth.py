@@ -6,7 +6,7 @@ environment variable ``ADVOCACY_TOKENS`` (``token:role,token:role``). Roles:
 - ``frontend``: feeds, similar content, events, share texts (what advocacy front ends call);
 - ``manager``: influencer candidates, review decisions, program analytics and attribution,
   advocates at risk of lapsing (program managers);
-- ``admin``: everything.
+- ``admin``: everything, and alone the data rights (``/data_export``, ``/data_erase``).
 
 Only SHA-256 digests of the tokens are kept in memory; a presented token is compared
 with every configured digest by :func:`hmac.compare_digest` (constant time, no early
@@ -53,6 +53,8 @@ class Endpoint(StrEnum):
     SCREENING_QUEUE = "screening_queue"
     SCREENING_DECISION = "screening_decision"
     AT_RISK = "at_risk"
+    DATA_EXPORT = "data_export"
+    DATA_ERASE = "data_erase"
 
 
 ALLOWED: Mapping[Endpoint, frozenset[Role]] = {
@@ -69,6 +71,8 @@ ALLOWED: Mapping[Endpoint, frozenset[Role]] = {
     Endpoint.SCREENING_QUEUE: frozenset({Role.MANAGER, Role.ADMIN}),
     Endpoint.SCREENING_DECISION: frozenset({Role.MANAGER, Role.ADMIN}),
     Endpoint.AT_RISK: frozenset({Role.MANAGER, Role.ADMIN}),
+    Endpoint.DATA_EXPORT: frozenset({Role.ADMIN}),
+    Endpoint.DATA_ERASE: frozenset({Role.ADMIN}),
 }
 
 

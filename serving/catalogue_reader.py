@@ -164,6 +164,12 @@ class CatalogueReader:
     def audience(self, view: StoreView) -> FeedAudience:
         return build_audience(view.advocates, view.excluding)
 
+    def forgotten(self, view: StoreView, model: Recommender) -> frozenset[str]:
+        """Employees the model holds but the store no longer does (erased, see
+        :mod:`features.data.privacy`): served as unknown to the model, never personalised."""
+        held = set(view.advocates["employee_id"].astype(str))
+        return frozenset(e for e in map(str, model.users_.external) if e not in held)
+
     def warm(self) -> None:
         """Load the text encoder now (on a background thread of the refresher), so the first
         new content is embedded without the encoder's start-up time."""

@@ -114,6 +114,11 @@ class ScoredCache(Generic[V]):
             if entry is None or not self._fresh(entry):
                 self._start(version, compute)
 
+    def clear(self) -> None:
+        """Drop the kept entry (an employee was erased): the next request scores again."""
+        with self._changed:
+            self._entry = None
+
     def _start(self, version: str, compute: Callable[[], V]) -> None:
         """A background scoring of ``version`` unless one runs (call with the lock held)."""
         if self._scoring is not None:

@@ -153,6 +153,11 @@ SPECIFIC: Mapping[Endpoint, Mapping[int, Answer]] = {
             f" still being computed (after 20 s of waiting). Or: {STORE_DOWN}"
         ),
     },
+    Endpoint.DATA_EXPORT: {503: Answer(STORE_DOWN)},
+    Endpoint.DATA_ERASE: {
+        422: Answer("`confirm` is not true, or `erased_by` is blank, at its field."),
+        503: Answer(STORE_DOWN),
+    },
 }
 HEADERS: Mapping[int, dict[str, Any]] = {
     401: {

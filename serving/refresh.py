@@ -154,7 +154,10 @@ class Refresher:
                     times = self.catalogue.published(view, missing)
                     model.add_items(missing, features, times)
                 audience = replay_audience(audience, self.holder.journal.since(position))
-                ranker = FeedRanker(model, catalogue, audience, self._policy(current), titles)
+                forgotten = self.catalogue.forgotten(view, model)
+                ranker = FeedRanker(
+                    model, catalogue, audience, self._policy(current), titles, forgotten=forgotten
+                )
                 now = self.clock()
                 self.holder.swap(
                     dataclasses.replace(
@@ -306,7 +309,10 @@ class Refresher:
         catalogue, titles = self.catalogue.catalogue(view, [str(c) for c in model.items_.external])
         audience = self.catalogue.audience(view)
         current = self.holder.state
-        return FeedRanker(model, catalogue, audience, self._policy(current), titles)
+        forgotten = self.catalogue.forgotten(view, model)
+        return FeedRanker(
+            model, catalogue, audience, self._policy(current), titles, forgotten=forgotten
+        )
 
     def _warm(self, model: Recommender) -> None:
         """Keep per-employee score rows in a model that can (the hybrid) and fill them;

@@ -52,6 +52,7 @@ from serving.model_source import (
     RegistrySource,
     bound_registry_waits,
 )
+from serving.privacy import DataRights
 from serving.program import ProgramViews
 from serving.refresh import Refresher
 from serving.schemas import (
@@ -214,6 +215,14 @@ class Runtime:
         )
         self.at_risk_views = AtRiskViews(deps.store, self.holder, deps.clock)
         self.recorder = EventRecorder(deps.store, deps.clock)
+        refresh = self.refresher.refresh_catalogue
+        self.data_rights = DataRights(
+            deps.store,
+            deps.clock,
+            self.holder,
+            refresh,
+            self._forget_scores,
+        )
         self.program = ProgramViews(deps.store, deps.emv_config)
         self.share_texts = ShareTexts(deps.store, self.catalogue.policy)
         self.health = StoreHealth(deps.store, deps.clock, interval=deps.store_check)
@@ -557,6 +566,12 @@ class Runtime:
         }
 
     # -- internals --------------------------------------------------------------------
+    def _forget_scores(self) -> None:
+        """Drop the kept influencer candidates and lapse forecast (an employee was erased):
+        the next request computes them again without them."""
+        self.influencer_views.cache.clear()
+        self.at_risk_views.cache.clear()
+
     def _ranking_time(self) -> datetime:
         """Now, to the second: requests of the same second share the model's per-time
         caches (trends and freshness over the whole catalogue)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -360,6 +360,30 @@ class ScreeningQueueOut(BaseModel):
     status: str
     count: int = Field(description="Items with this status (the list holds at most `limit`).")
     items: list[ScreeningItemOut]
+
+
+class DataExportOut(BaseModel):
+    """Everything stored about one employee (see docs/compliance.md, "Privacy rights")."""
+
+    employee_id: str
+    erased: bool = Field(description="Whether the id is marked erased (refused on import).")
+    tables: dict[str, list[dict[str, Any]]] = Field(
+        description="Per table, the rows about the employee (times in ISO 8601, naive UTC)."
+    )
+
+
+class DataErasureOut(BaseModel):
+    """What an erasure removed and whether the served model still holds the employee."""
+
+    employee_id: str
+    erased_at: UtcTime
+    erased_by: str
+    deleted: dict[str, int] = Field(description="Rows deleted per table.")
+    cleared: dict[str, int] = Field(description="Rows whose column naming them was cleared.")
+    served_model_holds_id: bool = Field(
+        description="The served model's users hold the id until the next training; its feed"
+        " is served as for an unknown employee (cold start) from now on."
+    )
 
 
 class StatusOut(BaseModel):

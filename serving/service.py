@@ -49,6 +49,8 @@ from serving.schemas import (
     AtRiskOut,
     AttributionOut,
     Code,
+    DataErasureOut,
+    DataExportOut,
     EventIn,
     EventsOut,
     EventsRejectedOut,
@@ -401,6 +403,33 @@ class AdvocacyService:
             ctx,
             Endpoint.SCREENING_DECISION,
             lambda: self.runtime.screening.decide(content_id, decision, reviewer, reason),
+            threaded=True,
+        )
+
+    @bentoml.api(route="/data_export")
+    async def data_export(self, employee_id: Id, ctx: bentoml.Context) -> DataExportOut:
+        """Everything stored about one employee, per table (admin only)."""
+        return await self._answer(
+            ctx,
+            Endpoint.DATA_EXPORT,
+            lambda: self.runtime.data_rights.export(employee_id),
+            threaded=True,
+        )
+
+    @bentoml.api(route="/data_erase")
+    async def data_erase(
+        self,
+        employee_id: Id,
+        erased_by: Annotated[str, Field(min_length=1, max_length=200)],
+        confirm: bool,
+        ctx: bentoml.Context,
+    ) -> DataErasureOut:
+        """Erase one employee (admin only): their rows go, their id is refused on import until
+        re-enrolled, and their feed is no longer personalised."""
+        return await self._answer(
+            ctx,
+            Endpoint.DATA_ERASE,
+            lambda: self.runtime.data_rights.erase(employee_id, erased_by, confirm),
             threaded=True,
         )
 

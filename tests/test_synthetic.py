@@ -217,7 +217,12 @@ def test_network_only_on_shares_and_where_an_account_exists(org: SyntheticOrg) -
         zip(*org.tables["social_accounts"][["employee_id", "network"]].values.T, strict=True)
     )
     shared = zip(events.loc[is_share, "employee_id"], events.loc[is_share, "network"], strict=True)
-    assert set(shared) <= accounts
+    advocates = org.tables["advocates"]
+    opted = set(advocates.loc[advocates["opted_out"], "employee_id"])  # snapshots not stored
+    assert {(e, n) for e, n in shared if e not in opted} <= accounts
+    assert not opted & set(org.tables["social_accounts"]["employee_id"])
+    edges = org.tables["org_edges"]
+    assert not opted & (set(edges["employee_a"]) | set(edges["employee_b"]))
     assert set(events.loc[is_share, "network"]) <= set(NETWORKS)
 
 
@@ -246,10 +251,12 @@ def test_org_edges(org: SyntheticOrg) -> None:
     dept = org.tables["advocates"].set_index("employee_id")["department"]
     same = dept.loc[managers["employee_a"]].values == dept.loc[managers["employee_b"]].values
     assert same.all()
-    roots = set(dept.index) - set(managers["employee_b"])
-    assert len(roots) == dept.nunique()  # one tree per department
+    advocates = org.tables["advocates"]
+    stored = set(advocates.loc[~advocates["opted_out"], "employee_id"])  # opted out: no edges
+    roots = stored - set(managers["employee_b"])
+    assert len(roots) >= dept.nunique()  # a tree per department, split at opted-out managers
     parent = dict(zip(managers["employee_b"], managers["employee_a"], strict=True))
-    for node in dept.index:
+    for node in stored:
         for _ in range(len(dept)):
             if node not in parent:
                 break

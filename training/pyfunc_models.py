@@ -217,7 +217,10 @@ def store_ranker(model: Any, url: str | None) -> Any:
             features = reader.features(view, missing)
             model.add_items(missing, features, reader.published(view, missing))
         catalogue, titles = reader.catalogue(view, [str(c) for c in model.items_.external])
-        return FeedRanker(model, catalogue, reader.audience(view), None, titles)
+        forgotten = reader.forgotten(view, model)
+        return FeedRanker(
+            model, catalogue, reader.audience(view), None, titles, forgotten=forgotten
+        )
     finally:
         store.dispose()
 

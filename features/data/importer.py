@@ -18,8 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features.data import privacy
 from features.data.contract import TABLES, TableSpec
 from features.data.rows import unique_keys
+from features.data.schema import CONTRACT_TABLES
 from features.data.sources import (
     DEFAULT_CHUNK_ROWS,
     InputError,
@@ -40,6 +42,13 @@ from recsys.progress import Progress, resolve
 logger = logging.getLogger(__name__)
 
 _REFERENCED = {"advocates": "advocate", "content": "content item", "share_events": "share event"}
+
+#: Tables whose rows an opted-out advocate's data may not add (their audience and network).
+OPT_OUT_TABLES = ("social_accounts", "org_edges")
+_PERSON_MESSAGES = {
+    RejectionReason.ERASED: "this employee was erased; re-enrol them to import their data",
+    RejectionReason.OPTED_OUT: "this advocate opted out: their audience and ties are not stored",
+}
 
 EXIT_OK = 0
 EXIT_ROWS_REJECTED = 3
@@ -101,6 +110,8 @@ class Importer:
         self.context = context
         self.max_rejections = max_rejections
         self._keys: dict[str, set[str]] = {}
+        self._erased: set[str] | None = None  # hashes (features.data.privacy)
+        self._opted_out: set[str] | None = None
 
     def run(
         self, streams: Iterable[Iterator[TableChunk]], progress: Progress | None = None
@@ -163,8 +174,12 @@ class Importer:
     def _check_references(
         self, spec: TableSpec, frame: pd.DataFrame, file: str
     ) -> tuple[pd.DataFrame, list[Rejection]]:
-        rejections: list[Rejection] = []
+        """Rows naming an erased employee (reason ``erased``), audience snapshots and edges
+        of opted-out advocates (``opted_out``), then unknown references are rejected; an
+        erased content author is cleared (the item is the company's)."""
+        frame = self._clear_erased_authors(spec, frame)
         bad = np.zeros(len(frame), dtype=bool)
+        rejections = self._reject_people(spec, frame, file, bad)
         for fk in spec.foreign_keys:
             known = self._key_set(fk.target)
             unknown = ~frame[fk.field].isin(known).to_numpy(dtype=bool) & ~bad
@@ -183,6 +198,53 @@ class Importer:
                 bad |= unknown
         return frame.loc[~bad], rejections
 
+    def _reject_people(
+        self, spec: TableSpec, frame: pd.DataFrame, file: str, bad: np.ndarray
+    ) -> list[Rejection]:
+        """Mark (in ``bad``) and report rows of erased or (where it applies) opted-out people."""
+        rejections: list[Rejection] = []
+        checks = [(RejectionReason.ERASED, self._erased_in)]
+        if spec.name in OPT_OUT_TABLES:
+            checks.append((RejectionReason.OPTED_OUT, self._opted_out_in))
+        for reason, found_in in checks:
+            for column in privacy.IMPORT_COLUMNS.get(spec.name, ()):
+                found = found_in(frame[column])
+                if not found:
+                    continue
+                hit = frame[column].isin(found).to_numpy(dtype=bool) & ~bad
+                message = _PERSON_MESSAGES[reason]
+                rejections += rejections_for(
+                    spec, frame, hit, field=column, reason=reason, message=message, file=file
+                )
+                bad |= hit
+        return rejections
+
+    def _erased_in(self, values: pd.Series) -> set[str]:
+        if self._erased is None:
+            self._erased = privacy.erased_hashes(self.store)
+        if not self._erased:  # the usual case: no work per chunk
+            return set()
+        return privacy.erased_among(values.unique(), self._erased)
+
+    def _opted_out_in(self, values: pd.Series) -> set[str]:
+        if self._opted_out is None:
+            flag = CONTRACT_TABLES["advocates"].c.opted_out.is_(True)
+            self._opted_out = self.store.key_set("advocates", "employee_id", where=flag)
+        return self._opted_out.intersection(values.unique())
+
+    def _clear_erased_authors(self, spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
+        column = privacy.CLEARED_COLUMNS.get(spec.name)
+        if column is None or column not in frame:
+            return frame
+        erased = self._erased_in(frame[column].dropna())
+        if not erased:
+            return frame
+        hit = frame[column].isin(erased)
+        logger.warning("%d %s row(s) name an erased %s: cleared", hit.sum(), spec.name, column)
+        frame = frame.copy()
+        frame.loc[hit, column] = None
+        return frame
+
     def _key_set(self, target: str) -> set[str]:
         if target not in self._keys:
             if target == "share_events":
@@ -192,6 +254,10 @@ class Importer:
         return self._keys[target]
 
     def _remember_keys(self, spec: TableSpec, frame: pd.DataFrame) -> None:
+        if spec.name == "advocates" and self._opted_out is not None and "opted_out" in frame:
+            flags = frame["opted_out"].fillna(False).astype(bool)
+            self._opted_out.difference_update(frame.loc[~flags, "employee_id"])
+            self._opted_out.update(frame.loc[flags, "employee_id"])
         if spec.name in ("advocates", "content") and spec.name in self._keys:
             self._keys[spec.name].update(frame[spec.key[0]])
         if spec.name == "interactions" and "share_events" in self._keys:

@@ -249,6 +249,19 @@ screening_audit = sa.Table(
 )
 
 
+# Erased employees (features.data.privacy), schema step 10: the sha256 of each erased id (see
+# privacy.erasure_hash), when and by whom; an id marked here is refused on import until it is
+# re-enrolled. No plain employee id is stored.
+erasures = sa.Table(
+    "erasures",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("erased_at", sa.DateTime, nullable=False),  # naive, always UTC
+    sa.Column("erased_by", sa.Text, nullable=False),
+    comment="Erased employees by the sha256 of their id: refused on import until re-enrolled.",
+)
+
+
 def _create_contract_tables(conn: Connection) -> None:
     """The six tables of the first contract (later contract tables have their own steps)."""
     metadata.create_all(conn, tables=[CONTRACT_TABLES[name] for name in FEED_TABLES])
@@ -289,6 +302,10 @@ def _create_influencer_scores(conn: Connection) -> None:
 def _create_screening_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=[content_screening, screening_audit])
     _append_only(conn, screening_audit.name)
+
+
+def _create_erasures(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[erasures])
 
 
 def _append_only(conn: Connection, table: str) -> None:
@@ -403,6 +420,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "content screening: the decision per content item and its append-only audit log",
         _create_screening_tables,
     ),
+    (10, "erasures: hashed ids of erased employees, refused on import", _create_erasures),
 )
 HEAD = MIGRATIONS[-1][0]
 

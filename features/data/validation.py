@@ -36,6 +36,8 @@ class RejectionReason(StrEnum):
     FUTURE_TIMESTAMP = "future_timestamp"
     UNKNOWN_FOREIGN_KEY = "unknown_foreign_key"
     INCONSISTENT = "inconsistent"
+    ERASED = "erased"  # an employee erased (features.data.privacy) and not re-enrolled
+    OPTED_OUT = "opted_out"  # audience snapshots and edges of an opted-out advocate
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -146,3 +148,68 @@ def summary_command(
         console.print_json(summary)
     else:
         console.print_summary(summary)
+
+
+@data_app.command("export")
+def export_command(
+    employee: str = typer.Argument(..., help="The employee id."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    out: Path | None = typer.Option(None, "--out", help="Write the JSON here (default stdout)."),
+) -> None:
+    """Everything stored about one employee, as JSON (every table; see docs/compliance.md)."""
+    from features.data.privacy import export_employee
+
+    payload = export_employee(Store.open(db), employee)
+    if out is None:
+        console.print_json(payload)
+        return
+    out.write_text(json.dumps(payload, indent=2, default=str))
+    tables = payload["tables"]
+    rows = sum(len(r) for r in tables.values())  # type: ignore[attr-defined]
+    console.console.print(f"Wrote {out}: {rows} rows about {employee}")
+
+
+@data_app.command("erase")
+def erase_command(
+    employee: str = typer.Argument(..., help="The employee id."),
+    yes: bool = typer.Option(False, "--yes", help="Confirm: the rows cannot be restored."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    by: str = typer.Option(
+        os.environ.get("USER", "cli"), "--by", help="Who erases (recorded; default $USER)."
+    ),
+    model_dir: Path | None = typer.Option(
+        None, "--model-dir", help="The served model folder (default: the registry champion)."
+    ),
+    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking URI."),
+) -> None:
+    """Delete every row about one employee, refuse their id on import until re-enrolled, and
+    list the saved models still holding them (``advocacy retrain`` drops them).
+
+    Exit code 0: erased; 2: --yes missing.
+    """
+    from features.data.privacy import erase_employee
+    from training.privacy import models_holding
+
+    if not yes:
+        console.errors.print("[red]error:[/red] --yes: erasure cannot be undone; confirm it")
+        raise typer.Exit(2)
+    erasure = erase_employee(Store.open(db), employee, by=by).to_dict()
+    erasure["models"] = models_holding(employee, model_dir=model_dir, tracking_uri=tracking_uri)
+    console.print_json(erasure)
+
+
+@data_app.command("re-enrol")
+def re_enrol_command(
+    employee: str = typer.Argument(..., help="The employee id."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Remove an erased employee's mark: their rows may be imported again.
+
+    Exit code 0: re-enrolled; 1: the id was not marked erased.
+    """
+    from features.data.privacy import re_enrol
+
+    if not re_enrol(Store.open(db), employee):
+        console.errors.print(f"[red]error:[/red] {employee!r} is not marked erased")
+        raise typer.Exit(1)
+    console.console.print(f"{employee} re-enrolled: their rows may be imported again")

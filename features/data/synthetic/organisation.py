@@ -88,13 +88,17 @@ def _generate(config: OrgConfig, step: Stage) -> tuple[dict, dict, pd.DataFrame]
         }
     )
     step.advance()
+    opted = set(people.ids[people.opted_out])  # their audience and ties are not stored
+    edges = edges.loc[~(edges["employee_a"].isin(opted) | edges["employee_b"].isin(opted))]
+    accounts = social_accounts_table(config, people, acc, rngs[6])
+    accounts = accounts.loc[~accounts["employee_id"].isin(opted)].reset_index(drop=True)
     tables = {
         "advocates": advocates_table(people),
         "content": content_table(cat, people, author, texts),
         "interactions": interactions,
         "share_outcomes": outcomes,
-        "social_accounts": social_accounts_table(config, people, acc, rngs[6]),
-        "org_edges": edges,
+        "social_accounts": accounts,
+        "org_edges": edges.reset_index(drop=True),
     }
     step.advance()
     outcome_rows = (idx, at, values)
