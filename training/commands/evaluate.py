@@ -20,6 +20,38 @@ SYNTHETIC_CONTENT_BENCHMARK = "synthetic-content"
 SCREENING_BENCHMARK = "synthetic-screening"
 SYNTHETIC_SLOTS_BENCHMARK = "synthetic-slots"
 PEERINDEX_FILE = Path("peerindex") / "train_public.csv"
+#: The synthetic benchmarks' default organisation: employees, content items, days.
+ORG_DEFAULTS: dict[str, tuple[int, int, int]] = {
+    "synthetic-influencers": (2000, 500, 180),
+    SCREENING_BENCHMARK: (500, 2000, 60),
+    SYNTHETIC_SLOTS_BENCHMARK: (1000, 500, 180),
+    SYNTHETIC_CONTENT_BENCHMARK: (2000, 1000, 180),
+}
+#: Every benchmark this command runs besides the recommenders' (training.evaluation.runner).
+OTHER_BENCHMARKS = (
+    *INFLUENCE_BENCHMARKS,
+    ATTRIBUTION_BENCHMARK,
+    LAPSE_BENCHMARK,
+    SLOTS_BENCHMARK,
+    CONTENT_BENCHMARK,
+    SYNTHETIC_CONTENT_BENCHMARK,
+    SCREENING_BENCHMARK,
+    SYNTHETIC_SLOTS_BENCHMARK,
+)
+
+
+def org_sizes(
+    benchmark: str, employees: int | None, content: int | None, days: int | None, seed: int | None
+) -> dict[str, int]:
+    """The synthetic organisation's size and seed: the options given, else the benchmark's
+    defaults (:data:`ORG_DEFAULTS`; seed 0)."""
+    default_employees, default_content, default_days = ORG_DEFAULTS[benchmark]
+    return {
+        "employees": employees or default_employees,
+        "content": content or default_content,
+        "days": days or default_days,
+        "seed": seed or 0,
+    }
 
 
 def evaluate(
@@ -145,21 +177,11 @@ def evaluate(
         _evaluate_lapse(data, windows, horizon_days, as_json)
         return
     if benchmark == SCREENING_BENCHMARK:
-        sizes = {
-            "employees": employees or 500,
-            "content": content or 2000,
-            "days": days or 60,
-            "seed": seed or 0,
-        }
+        sizes = org_sizes(benchmark, employees, content, days, seed)
         _evaluate_screening(sizes, policy, violation_rate, as_json)
         return
     if benchmark == SYNTHETIC_SLOTS_BENCHMARK:
-        sizes = {
-            "employees": employees or 1000,
-            "content": content or 500,
-            "days": days or 180,
-            "seed": seed or 0,
-        }
+        sizes = org_sizes(benchmark, employees, content, days, seed)
         _evaluate_synthetic_slots(sizes, k or 3, as_json)
         return
     if benchmark == SLOTS_BENCHMARK:
@@ -172,10 +194,7 @@ def evaluate(
         return
     if benchmark == SYNTHETIC_CONTENT_BENCHMARK:
         org: dict[str, Any] = {
-            "employees": employees or 2000,
-            "content": content or 1000,
-            "days": days or 180,
-            "seed": seed or 0,
+            **org_sizes(benchmark, employees, content, days, seed),
             "interactions_per_employee": interactions_per_employee,
         }
         _evaluate_synthetic_content(org, models, as_json)
@@ -200,7 +219,7 @@ def evaluate(
     from training.evaluation.runner import BENCHMARKS as RECOMMENDER_BENCHMARKS
 
     if benchmark not in RECOMMENDER_BENCHMARKS:
-        known = ", ".join([*RECOMMENDER_BENCHMARKS, *INFLUENCE_BENCHMARKS])
+        known = ", ".join([*RECOMMENDER_BENCHMARKS, *OTHER_BENCHMARKS])
         console.errors.print(
             f"[red]error:[/red] unknown benchmark {benchmark!r}; known: {known}", soft_wrap=True
         )
@@ -299,10 +318,13 @@ def _evaluate_influence(benchmark: str, options: dict, as_json: bool) -> None:
                 k=options["k"],
             )
         else:
+            sizes = org_sizes(
+                benchmark, options["employees"], options["content"], options["days"], None
+            )
             result = run_synthetic_influencers(
-                employees=options["employees"] or 2000,
-                content=options["content"] or 500,
-                days=options["days"] or 180,
+                employees=sizes["employees"],
+                content=sizes["content"],
+                days=sizes["days"],
                 seed=0 if options["seed"] is None else options["seed"],
                 interactions_per_employee=options["interactions_per_employee"],
                 k=options["k"],
