@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from serving.errors import NotReady, Unprocessable
 from serving.model_source import FolderSource
 from serving.runtime import LAPSE, RECOMMENDER, Dependencies, Runtime, dependencies_from_config
 from serving.service import use_dependencies
+from tests.test_serving import auth
 from tests.test_serving_data import NOW, served_organisation, service_app
 from training.config import LapseConfig
 from training.lapse_job import fit_lapse, lapse_activity
@@ -213,13 +215,13 @@ def test_the_lapse_dir_setting(tmp_path: Path) -> None:
         on_registry.store.dispose()
 
 
-@pytest.fixture(scope="module")
-def client(world: dict[str, object]) -> Iterator[TestClient]:
-    folder = Path(str(world["folder"]))
+@contextmanager
+def _service(store: object, model: Path, lapse: Path) -> Iterator[TestClient]:
+    """The service through ``to_asgi()`` serving the recommender and lapse model folders."""
     deps = Dependencies(
-        store=world["store"],  # type: ignore[arg-type]
-        model_source=FolderSource(folder / "model", RECOMMENDER),
-        lapse_source=FolderSource(folder / "lapse", LAPSE),
+        store=store,  # type: ignore[arg-type]
+        model_source=FolderSource(model, RECOMMENDER),
+        lapse_source=FolderSource(lapse, LAPSE),
         tokens=Tokens.parse(TOKENS),
         clock=lambda: NOW,
         pollers=False,
@@ -232,8 +234,11 @@ def client(world: dict[str, object]) -> Iterator[TestClient]:
         use_dependencies(None)
 
 
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+@pytest.fixture(scope="module")
+def client(world: dict[str, object]) -> Iterator[TestClient]:
+    folder = Path(str(world["folder"]))
+    with _service(world["store"], folder / "model", folder / "lapse") as test_client:
+        yield test_client
 
 
 def test_at_risk_through_the_service(client: TestClient) -> None:
@@ -269,20 +274,8 @@ def test_the_spec_documents_at_risk(client: TestClient) -> None:
 
 
 def test_no_lapse_model_answers_503(world: dict[str, object], tmp_path: Path) -> None:
-    deps = Dependencies(
-        store=world["store"],  # type: ignore[arg-type]
-        model_source=FolderSource(tmp_path / "none", RECOMMENDER),
-        lapse_source=FolderSource(tmp_path / "none", LAPSE),
-        tokens=Tokens.parse(TOKENS),
-        clock=lambda: NOW,
-        pollers=False,
-    )
-    use_dependencies(lambda: deps)
-    try:
-        with TestClient(service_app()) as test_client:  # type: ignore[arg-type]
-            answer = test_client.post("/at_risk", json={}, headers=auth(MANAGER))
-    finally:
-        use_dependencies(None)
+    with _service(world["store"], tmp_path / "none", tmp_path / "none") as test_client:
+        answer = test_client.post("/at_risk", json={}, headers=auth(MANAGER))
     assert answer.status_code == 503
     assert "no lapse model" in answer.text
 
