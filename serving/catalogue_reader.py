@@ -51,9 +51,10 @@ logger = logging.getLogger(__name__)
 
 #: The content columns a refresh reads (the feed's fields, no bodies).
 CONTENT_READ = [*CONTENT_COLUMNS, "author_id"]
-#: The rows :meth:`CatalogueReader.probe` fingerprints: a change in any is a new catalogue.
+#: The rows :meth:`CatalogueReader.probe` fingerprints: a change in any is a new catalogue
+#: (the body and url too, which the feed does not read: a changed text is screened again).
 PROBED = (
-    ("content", CONTENT_READ),
+    ("content", [*CONTENT_READ, "body", "url"]),
     ("content_screening", ("content_id", "status")),
     ("advocates", ADVOCATE_COLUMNS),
 )

@@ -167,7 +167,14 @@ def test_the_catalogue_probe_changes_exactly_when_a_read_would(store: Store) -> 
     assert shared == added
     with store.engine.begin() as conn:
         conn.execute(sa.text("UPDATE advocates SET department = 'Legal' WHERE employee_id = 'e1'"))
-    assert reader.probe() != shared
+    moved = reader.probe()
+    assert moved != shared
+    with store.engine.begin() as conn:  # a text the feed does not read, but screening does
+        conn.execute(
+            sa.text("UPDATE content SET body = 'Call +44 20 7946 0958' WHERE content_id = 'c05'")
+        )
+    assert reader.probe() != moved
+    assert reader.read().content.set_index("content_id").loc["c05", "screening"] == "held"
 
 
 # -- the journal replayed onto a swapped-in model ---------------------------------------------
