@@ -18,9 +18,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -102,12 +103,16 @@ def _screen_pending(store: Store, policy: Policy, at: datetime) -> dict[str, int
         rows = conn.execute(
             sa.select(*(content.c[c] for c in ("content_id", *_TEXT_COLUMNS)))
         ).mappings()
-        texts = {str(r["content_id"]): ContentText.from_row(r) for r in rows}
+        texts = {str(r["content_id"]): ContentText.from_row(dict(r)) for r in rows}
         current = {
             r.content_id: r
             for r in conn.execute(
                 sa.select(
-                    TABLE.c.content_id, TABLE.c.content_hash, TABLE.c.policy, TABLE.c.decided_by
+                    TABLE.c.content_id,
+                    TABLE.c.status,
+                    TABLE.c.content_hash,
+                    TABLE.c.policy,
+                    TABLE.c.decided_by,
                 )
             )
         }
@@ -129,10 +134,9 @@ def _screen_pending(store: Store, policy: Policy, at: datetime) -> dict[str, int
                 "decided_at": at,
                 "reason": _summary(findings),
             }
-            before = _status(conn, content_id)
-            _upsert(conn, record)
-            _audit(conn, record, "screened", before)
-            counts[record["status"]] = counts.get(record["status"], 0) + 1
+            _write(conn, record, exists=found is not None)
+            _audit(conn, record, "screened", None if found is None else found.status)
+            counts[str(result.status)] = counts.get(str(result.status), 0) + 1
     return counts
 
 
@@ -161,7 +165,7 @@ def decide(
                 "decision", f"only held content can be released; this item is {found['status']}"
             )
         record = {**found, "status": status, "decided_by": by, "decided_at": at, "reason": reason}
-        _upsert(conn, record)
+        _write(conn, record, exists=True)
         _audit(conn, record, decision, str(found["status"]))
     logger.info("content screening decision recorded (%s)", decision)
     return _record(record)
@@ -192,7 +196,7 @@ def records(store: Store, status: str | None = None) -> list[ScreeningRecord]:
     if status is not None:
         query = query.where(TABLE.c.status == status)
     with store.engine.connect() as conn:
-        return [_record(r) for r in conn.execute(query).mappings()]
+        return [_record(dict(r)) for r in conn.execute(query).mappings()]
 
 
 def audit_log(store: Store, content_id: str | None = None) -> list[dict[str, object]]:
@@ -232,11 +236,13 @@ def _status(conn: Connection, content_id: str) -> str | None:
     ).scalar_one_or_none()
 
 
-def _upsert(conn: Connection, record: dict[str, object]) -> None:
-    updated = conn.execute(
-        TABLE.update().where(TABLE.c.content_id == record["content_id"]).values(**record)
-    )
-    if not updated.rowcount:
+def _write(conn: Connection, record: dict[str, object], *, exists: bool) -> None:
+    """Replace the item's decision in force (``exists``), or insert its first one (which
+    conflicts when another process inserted it meanwhile: see :func:`screen_pending`)."""
+    if exists:
+        key = TABLE.c.content_id == record["content_id"]
+        conn.execute(TABLE.update().where(key).values(**record))
+    else:
         conn.execute(TABLE.insert().values(**record))
 
 
@@ -262,7 +268,7 @@ def _summary(findings: Sequence[dict]) -> str:
     return "; ".join(rules) if rules else "no finding"
 
 
-def _record(row: dict) -> ScreeningRecord:
+def _record(row: Mapping[str, Any]) -> ScreeningRecord:
     findings = row["findings"]
     if isinstance(findings, str):
         findings = json.loads(findings)
