@@ -29,6 +29,7 @@ from serving.state import (
     InfluencerState,
     LapseState,
     LiveState,
+    SlotsState,
     StateHolder,
     replay_audience,
 )
@@ -67,6 +68,8 @@ class Refresher:
         on_influencer: Callable[[], None] | None = None,
         lapse_source: ModelSource | None = None,
         lapse_loader: Callable[[ModelVersion], object] | None = None,
+        slot_source: ModelSource | None = None,
+        slot_loader: Callable[[ModelVersion], object] | None = None,
     ) -> None:
         self.holder = holder
         self.on_influencer = on_influencer
@@ -78,6 +81,8 @@ class Refresher:
         self.influencer_loader = influencer_loader
         self.lapse_source = lapse_source
         self.lapse_loader = lapse_loader
+        self.slot_source = slot_source
+        self.slot_loader = slot_loader
         self.policy = policy
         self.model_refresh = model_refresh
         self.catalogue_refresh = catalogue_refresh
@@ -204,6 +209,18 @@ class Refresher:
         logger.info("lapse model %s loaded", version.label)
         return True
 
+    def refresh_slots(self) -> bool:
+        """Load the slot model's current version if it is new (``/share_plan``, the
+        ``/feed`` suggested times); True if loaded. Requests read ``holder.slots`` once."""
+        current = self.holder.slots
+        loaded = _load_new(self.slot_source, self.slot_loader, current.version if current else None)
+        if loaded is None:
+            return False
+        planner, version = loaded
+        self.holder.set_slots(SlotsState(planner, version, self.clock()))
+        logger.info("slot model %s loaded", version.label)
+        return True
+
     # -- pollers ----------------------------------------------------------------------
     def start(self) -> None:
         """Poll in three daemon threads (models, catalogue, event log) until :meth:`stop`,
@@ -246,7 +263,8 @@ class Refresher:
     def _refresh_models(self) -> bool:
         swapped = self.refresh_model()
         swapped = self.refresh_influencer() or swapped
-        return self.refresh_lapse() or swapped
+        swapped = self.refresh_lapse() or swapped
+        return self.refresh_slots() or swapped
 
     @property
     def errors(self) -> dict[str, str]:

@@ -74,6 +74,7 @@ from serving.schemas import (
     SuggestedContentOut,
 )
 from serving.screening import ScreeningViews
+from serving.share_plan import SharePlans
 from serving.share_text import ShareTexts
 from serving.state import LiveState, StateHolder, engagements
 
@@ -82,6 +83,7 @@ logger = logging.getLogger(__name__)
 RECOMMENDER = "advocacy-recommender"
 INFLUENCERS = "advocacy-influencers"
 LAPSE = "advocacy-lapse"
+SLOTS = "advocacy-slots"
 #: Employees ranked per lock hold in a batch (the event loop serves others in between).
 BATCH_CHUNK = 32
 #: How long the service waits on its store: 3 s to connect, 30 s per statement (under the
@@ -119,6 +121,7 @@ class Dependencies:
     # (:func:`serving.refresh.settle_heap`): for a process that serves and does little else
     freeze_heap: bool = False
     lapse_source: ModelSource | None = None  # the lapse model of /at_risk
+    slot_source: ModelSource | None = None  # the slot model of /share_plan
 
 
 def dependencies_from_config(config: ServingConfig) -> Dependencies:
@@ -146,6 +149,12 @@ def dependencies_from_config(config: ServingConfig) -> Dependencies:
         lapse = None  # as for influencers: a folder-served recommender, a lapse model folder
     else:
         lapse = RegistrySource(LAPSE, tracking_uri=config.tracking_uri, cache_dir=cache)
+    if config.slots_dir is not None:
+        slots: ModelSource | None = FolderSource(config.slots_dir, SLOTS)
+    elif config.model_dir is not None:
+        slots = None  # as for the lapse model
+    else:
+        slots = RegistrySource(SLOTS, tracking_uri=config.tracking_uri, cache_dir=cache)
     return Dependencies(
         store=store,
         model_source=model_source,
@@ -162,6 +171,7 @@ def dependencies_from_config(config: ServingConfig) -> Dependencies:
         console_session_hours=config.console_session_hours,
         freeze_heap=True,  # the service's own process
         lapse_source=lapse,
+        slot_source=slots,
     )
 
 
@@ -175,6 +185,12 @@ def load_lapse_model(version: ModelVersion) -> object:
     from recsys.forecast import LapseModel
 
     return LapseModel.load(Path(version.path))
+
+
+def load_slot_planner(version: ModelVersion) -> object:
+    from serving.share_plan import load_slot_planner as load
+
+    return load(version)
 
 
 class Runtime:
@@ -212,6 +228,8 @@ class Runtime:
             on_influencer=self.influencer_views.warm if deps.pollers else None,
             lapse_source=deps.lapse_source,
             lapse_loader=load_lapse_model,
+            slot_source=deps.slot_source,
+            slot_loader=load_slot_planner,
         )
         self.at_risk_views = AtRiskViews(deps.store, self.holder, deps.clock)
         self.recorder = EventRecorder(deps.store, deps.clock)
@@ -225,6 +243,7 @@ class Runtime:
         )
         self.program = ProgramViews(deps.store, deps.emv_config)
         self.share_texts = ShareTexts(deps.store, self.catalogue.policy)
+        self.share_plans = SharePlans(deps.store, self.holder, deps.clock)
         self.health = StoreHealth(deps.store, deps.clock, interval=deps.store_check)
 
     # -- life cycle -------------------------------------------------------------------
@@ -239,6 +258,7 @@ class Runtime:
             refresher.refresh_model,
             refresher.refresh_influencer,
             refresher.refresh_lapse,
+            refresher.refresh_slots,
         ):
             try:
                 step()
@@ -281,6 +301,9 @@ class Runtime:
             lapse_model_version=None
             if self.holder.lapse is None
             else self.holder.lapse.version.label,
+            slot_model_version=None
+            if self.holder.slots is None
+            else self.holder.slots.version.label,
             catalogue_items=0 if state is None else len(state.ranker.model.items_),
             live_items=0 if state is None else _live_items(state, self.clock()),
             catalogue_refreshed_at=None if state is None else state.catalogue_refreshed_at,
@@ -321,6 +344,20 @@ class Runtime:
         )
         for item, text in zip(items, texts, strict=True):
             item["share_text"] = text
+        return body
+
+    def add_suggested_times(self, employee_id: str, body: dict[str, object]) -> dict[str, object]:
+        """``body`` (a :meth:`feed` body) with each item's ``suggested_network`` and
+        ``suggested_times`` (:meth:`serving.share_plan.SharePlans.for_feed`, in memory)."""
+        items: list[dict[str, object]] = body["items"]  # type: ignore[assignment]
+        state = self.holder.state
+        ids = [str(i["content_id"]) for i in items]
+        networks = _item_networks(state, ids) if state is not None else [[] for _ in ids]
+        pairs = list(zip(ids, networks, strict=True))
+        plans = self.share_plans.for_feed(employee_id, pairs, self.clock())
+        for item, (network, times) in zip(items, plans, strict=True):
+            item["suggested_network"] = network
+            item["suggested_times"] = [_json_time(t) for t in times]
         return body
 
     async def feeds(
@@ -650,6 +687,19 @@ def _json_time(moment: datetime) -> str:
     """A time as the response schemas serialise it (pydantic's JSON form); remembered for
     the latest few times (feeds are ranked to the second, so most requests share one)."""
     return str(_time_adapter().dump_python(moment, mode="json"))
+
+
+def _item_networks(state: LiveState, content_ids: list[str]) -> list[list[str]]:
+    """The networks each item is meant for, from the live catalogue (empty: any)."""
+    ranker = state.ranker
+    catalogue = ranker.catalogue
+    internal = ranker.model.items_.to_internal(content_ids, missing="ignore")
+    sets = catalogue.networks
+    assert sets is not None  # filled by Catalogue
+    return [
+        [sets.vocabulary[c] for c in sets.row(int(i))] if 0 <= i < len(sets) else []
+        for i in internal
+    ]
 
 
 def _live_items(state: LiveState, now: datetime) -> int:

@@ -1,0 +1,334 @@
+"""``/share_plan`` and ``/feed``'s ``suggest_times`` (``serving.share_plan`` through ``Runtime``
+and ``to_asgi()``): slot models fitted on the served organisation's events and shares; the
+times are the next starts of the planned slots, the lift is over the advocate's habit, an
+item's slots are spread over colleagues; roles, 404 and 503; the default feed is unchanged;
+a slot model rewritten in its folder is picked up by the refresh."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import jsonschema_rs
+import numpy as np
+import pandas as pd
+import pytest
+from starlette.testclient import TestClient
+
+from features.data.contract import NETWORKS
+from features.data.reader import StoreReader
+from features.data.store import Store
+from features.data.times import column_seconds
+from features.snapshot import Snapshot
+from recsys.forecast.slot_rates import SlotRateModel
+from recsys.forecast.slots import SlotModel, hour_of_week
+from serving import share_plan
+from serving.auth import Tokens
+from serving.config import ServingConfig
+from serving.errors import NotFound, NotReady
+from serving.model_source import FolderSource, ModelVersion
+from serving.runtime import RECOMMENDER, SLOTS, Dependencies, Runtime, dependencies_from_config
+from serving.service import use_dependencies
+from serving.state import SlotsState
+from tests.test_serving import ADMIN, FRONTEND, MANAGER, TOKENS, auth
+from tests.test_serving_data import NOW, served_organisation, service_app
+from training.evaluation.slots_synthetic import share_rows
+
+
+def slot_tables(store: Store) -> tuple[Snapshot, np.ndarray]:
+    """The served organisation as of :data:`NOW` and each advocate's department position."""
+    snapshot = Snapshot.load(StoreReader(store), NOW)
+    departments = snapshot.advocates["department"].astype(str)
+    return snapshot, np.unique(departments, return_inverse=True)[1].astype(np.int64)
+
+
+def fit_activity(store: Store, *, half_life_days: float | None = None) -> SlotModel:
+    """Every event's hour, group = department (when each advocate is active)."""
+    snapshot, groups = slot_tables(store)
+    events = snapshot.interactions
+    person = pd.Index(snapshot.advocates["employee_id"]).get_indexer(events["employee_id"])
+    known = person >= 0
+    times = column_seconds(events["timestamp"])[known]
+    return SlotModel(half_life_days).fit(times, person[known], groups, now=NOW.timestamp())
+
+
+def fit_rates(store: Store) -> SlotRateModel:
+    """Engagement per share by slot and network (the synthetic benchmark's data)."""
+    snapshot, _ = slot_tables(store)
+    tables = {
+        "advocates": snapshot.advocates,
+        "interactions": snapshot.interactions,
+        "share_outcomes": snapshot.share_outcomes,
+    }
+    shares, groups = share_rows(tables, int(NOW.timestamp()))
+    names = np.array(NETWORKS, object)[shares["network"]]
+    fit = (shares["time"], shares["person"], groups, shares["value"], names)
+    return SlotRateModel().fit(*fit)
+
+
+def save_slots(store: Store, folder: Path, **params: float | None) -> SlotModel:
+    model = fit_activity(store, **params)  # type: ignore[arg-type]
+    model.save(folder)
+    ids = [str(e) for e in slot_tables(store)[0].advocates["employee_id"]]
+    (folder / share_plan.EMPLOYEE_IDS_FILE).write_text(json.dumps(ids))
+    return model
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    folder = tmp_path_factory.mktemp("share-plan")
+    store = Store.open(f"sqlite:///{folder / 'store.db'}")
+    served_organisation(store, folder, employees=120)
+    save_slots(store, folder / "slots")
+    yield {"store": store, "folder": folder}
+    store.dispose()
+
+
+def _deps(world: dict[str, object], slots: Path) -> Dependencies:
+    folder = Path(str(world["folder"]))
+    return Dependencies(
+        store=world["store"],  # type: ignore[arg-type]
+        model_source=FolderSource(folder / "model", RECOMMENDER),
+        slot_source=FolderSource(slots, SLOTS),
+        tokens=Tokens.parse(TOKENS),
+        clock=lambda: NOW,
+        pollers=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def client(world: dict[str, object]) -> Iterator[TestClient]:
+    deps = _deps(world, Path(str(world["folder"])) / "slots")
+    use_dependencies(lambda: deps)
+    try:
+        with TestClient(service_app()) as served:
+            yield served
+    finally:
+        use_dependencies(None)
+
+
+def _plan(client: TestClient, token: str | None = FRONTEND, **body: object):
+    return client.post("/share_plan", json=body, headers=auth(token) if token else {})
+
+
+def _active(store: Store) -> tuple[str, str, list[str]]:
+    """An advocate with events, an item they may share, and their department colleagues."""
+    snapshot, groups = slot_tables(store)
+    counts = snapshot.interactions["employee_id"].value_counts()
+    ids = snapshot.advocates["employee_id"].astype(str).tolist()
+    chosen = next(e for e in counts.index if e in ids and str(e).startswith("emp"))
+    group = groups[ids.index(chosen)]
+    colleagues = [e for e, g in zip(ids, groups, strict=True) if g == group]
+    content = str(snapshot.content["content_id"].iloc[0])
+    return str(chosen), content, colleagues
+
+
+def test_the_plan_gives_next_times_of_the_best_slots_with_the_lift_over_the_habit(
+    client: TestClient, world: dict[str, object]
+) -> None:
+    store: Store = world["store"]  # type: ignore[assignment]
+    employee, content, _ = _active(store)
+    answer = _plan(client, employee_id=employee, content_id=content)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["reason"] == "" and body["model_version"].startswith(f"{SLOTS}@dir-")
+    assert body["networks"] and body["suggested_network"] == body["networks"][0]["network"]
+    model = SlotModel.load(Path(str(world["folder"])) / "slots")
+    ids = [str(e) for e in slot_tables(store)[0].advocates["employee_id"]]
+    row = ids.index(employee)
+    scores = model.scores([row])[0]
+    habit = int(model.habit([row])[0])
+    for network in body["networks"]:
+        assert network["basis"] == "activity" and network["habit_source"] == "own"
+        assert network["habit_slot"] == habit and network["why"].startswith(network["network"])
+        assert network["habit_expected_engagement"] == pytest.approx(scores[habit], rel=1e-9)
+        assert len(network["slots"]) == share_plan.SLOTS
+        assert len({s["slot"] for s in network["slots"]}) == share_plan.SLOTS
+        for slot in network["slots"]:
+            at = pd.Timestamp(slot["at"]).to_pydatetime()
+            assert NOW < at <= NOW + timedelta(days=7) and at.minute == 0
+            assert int(hour_of_week([at.timestamp()])[0]) == slot["slot"]
+            assert slot["expected_engagement"] == pytest.approx(scores[slot["slot"]], rel=1e-9)
+            assert slot["lift"] == pytest.approx(
+                slot["expected_engagement"] / network["habit_expected_engagement"] - 1, rel=1e-9
+            )
+    again = _plan(client, employee_id=employee, content_id=content).json()
+    assert again == body  # deterministic
+
+
+def test_an_item_s_slots_are_spread_over_colleagues(
+    client: TestClient, world: dict[str, object]
+) -> None:
+    store: Store = world["store"]  # type: ignore[assignment]
+    _, content, colleagues = _active(store)
+    assert len(colleagues) > share_plan.COHORT
+    network = None
+    firsts: dict[int, int] = {}
+    by_slot: dict[int, int] = {}
+    for employee in colleagues:
+        body = _plan(client, employee_id=employee, content_id=content).json()
+        plan = body["networks"][0] if network is None else _on(body, network)
+        network = plan["network"]
+        firsts[plan["slots"][0]["slot"]] = firsts.get(plan["slots"][0]["slot"], 0) + 1
+        for slot in plan["slots"]:
+            by_slot[slot["slot"]] = by_slot.get(slot["slot"], 0) + 1
+    cohorts = math.ceil(len(colleagues) / share_plan.COHORT)
+    assert max(by_slot.values()) <= cohorts  # one colleague per cohort and hour at most
+    assert len(firsts) > 1  # colleagues do not all get the same first hour
+    # a cohort holds distinct hours only
+    planner = share_plan.load_slot_planner(
+        ModelVersion(SLOTS, "x", Path(str(world["folder"])) / "slots")
+    )
+    position = planner.position(colleagues[0])
+    assert position is not None
+    cohort, _ = planner.cohort(position, content)
+    hours = [
+        s.slot
+        for p in cohort
+        for s in planner.network_plan(int(p), content, str(network), NOW).slots
+    ]
+    assert len(hours) == len(set(hours)) == len(cohort) * share_plan.SLOTS
+    other, _ = planner.cohort(position, content + "-other")
+    assert len(other) <= share_plan.COHORT
+
+
+def _on(body: dict, network: str) -> dict:
+    return next(n for n in body["networks"] if n["network"] == network)
+
+
+def test_roles_and_unknown_ids(client: TestClient, world: dict[str, object]) -> None:
+    store: Store = world["store"]  # type: ignore[assignment]
+    employee, content, _ = _active(store)
+    for token in (FRONTEND, MANAGER, ADMIN):
+        assert _plan(client, token, employee_id=employee, content_id=content).status_code == 200
+    assert _plan(client, None, employee_id=employee, content_id=content).status_code == 401
+    for body, field in (
+        ({"employee_id": "nobody", "content_id": content}, "employee_id"),
+        ({"employee_id": employee, "content_id": "nothing"}, "content_id"),
+    ):
+        answer = _plan(client, **body)
+        assert answer.status_code == 404, answer.text
+        assert answer.json()["detail"][0]["loc"] == [field]
+    spec = client.get("/docs.json").json()
+    responses = spec["paths"]["/share_plan"]["post"]["responses"]
+    assert {"200", "404", "503"} <= set(responses) and "403" not in responses
+    answer = _plan(client, employee_id=employee, content_id=content).json()
+    assert _conforms(spec, "SharePlanOut", answer) == []
+
+
+def _conforms(spec: dict, component: str, body: object) -> list[str]:
+    schema = {"$ref": f"#/components/schemas/{component}", "components": spec["components"]}
+    validator = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+    return [error.message for error in validator.iter_errors(body)]
+
+
+def test_the_feed_suggests_times_only_when_asked(
+    client: TestClient, world: dict[str, object]
+) -> None:
+    store: Store = world["store"]  # type: ignore[assignment]
+    employee, _, _ = _active(store)
+    plain = client.post("/feed", json={"employee_id": employee, "k": 5}, headers=auth())
+    explicit = client.post(
+        "/feed", json={"employee_id": employee, "k": 5, "suggest_times": False}, headers=auth()
+    )
+    assert plain.status_code == 200 and plain.content == explicit.content  # byte-identical
+    assert b"suggested_" not in plain.content
+    asked = client.post(
+        "/feed", json={"employee_id": employee, "k": 5, "suggest_times": True}, headers=auth()
+    )
+    assert asked.status_code == 200, asked.text
+    body = asked.json()
+    assert [i["content_id"] for i in body["items"]] == [
+        i["content_id"] for i in plain.json()["items"]
+    ]
+    spec = client.get("/docs.json").json()
+    assert _conforms(spec, "FeedOut", body) == []
+    for item in body["items"]:
+        plan = _plan(client, employee_id=employee, content_id=item["content_id"]).json()
+        assert item["suggested_network"] == plan["suggested_network"] is not None
+        assert item["suggested_times"] == [s["at"] for s in plan["networks"][0]["slots"]]
+    cold = client.post(
+        "/feed", json={"employee_id": "new-hire", "k": 3, "suggest_times": True}, headers=auth()
+    ).json()
+    assert all(i["suggested_network"] is None for i in cold["items"])
+    assert all(i["suggested_times"] == [] for i in cold["items"])
+
+
+def test_engagement_rates_rank_the_slots_when_the_model_has_them(
+    world: dict[str, object],
+) -> None:
+    store: Store = world["store"]  # type: ignore[assignment]
+    runtime = Runtime(_deps(world, Path(str(world["folder"])) / "slots"))
+    employee, content, _ = _active(store)
+    ids = [str(e) for e in slot_tables(store)[0].advocates["employee_id"]]
+    rates = fit_rates(store)
+    planner = share_plan.SlotPlanner(fit_activity(store), ids, rates)
+    version = ModelVersion(SLOTS, "with-rates", Path("."))
+    runtime.holder.set_slots(SlotsState(planner, version, NOW))
+    answer = runtime.share_plans.answer(employee, content)
+    assert answer.networks and answer.model_version == f"{SLOTS}@with-rates"
+    row = ids.index(employee)
+    best = max(answer.networks, key=lambda n: max(rates.rates([row], n.network)[0]))
+    assert answer.suggested_network == best.network
+    for network in answer.networks:
+        expected = rates.rates([row], network.network)[0]
+        assert network.basis == "engagement"
+        for slot in network.slots:
+            assert slot.expected_engagement == pytest.approx(expected[slot.slot], rel=1e-9)
+            above = expected > expected[slot.slot]
+            tied = (expected == expected[slot.slot]) & (np.arange(len(expected)) < slot.slot)
+            assert slot.rank_alone == 1 + int(above.sum() + tied.sum())
+
+
+def test_no_slot_model_is_not_ready(world: dict[str, object], tmp_path: Path) -> None:
+    runtime = Runtime(_deps(world, tmp_path / "empty"))
+    assert not runtime.refresher.refresh_slots()
+    with pytest.raises(NotReady, match="no slot model"):
+        runtime.share_plans.answer("e1", "c01")
+    assert runtime.status().slot_model_version is None
+    assert runtime.share_plans.for_feed("e1", [("c01", [])], NOW) == [(None, [])]
+
+
+def test_a_slot_model_rewritten_in_the_folder_is_picked_up(
+    world: dict[str, object], tmp_path: Path
+) -> None:
+    store: Store = world["store"]  # type: ignore[assignment]
+    folder = tmp_path / "slots"
+    save_slots(store, folder)
+    runtime = Runtime(_deps(world, folder))
+    assert runtime.refresher.refresh_slots()
+    assert not runtime.refresher.refresh_slots()  # the same version: nothing loaded
+    employee, content, _ = _active(store)
+    before = runtime.share_plans.answer(employee, content)
+    assert runtime.status().slot_model_version == before.model_version
+    save_slots(store, folder, half_life_days=3.0)  # recent events weigh more
+    stamp = os.stat(folder / "manifest.json").st_mtime_ns + 1_000_000
+    os.utime(folder / "manifest.json", ns=(stamp, stamp))  # a rewrite within the same tick
+    assert runtime.refresher.refresh_slots()
+    after = runtime.share_plans.answer(employee, content)
+    assert after.model_version != before.model_version
+    assert runtime.status().slot_model_version == after.model_version
+    planner = runtime.holder.slots.planner  # type: ignore[union-attr]
+    assert planner.activity.half_life_days == 3.0  # type: ignore[attr-defined]
+    with pytest.raises(NotFound):
+        runtime.share_plans.answer("nobody", content)
+
+
+def test_the_slots_dir_setting(tmp_path: Path) -> None:
+    config = ServingConfig.from_env(
+        {
+            "ADVOCACY_SLOTS_MODEL_DIR": str(tmp_path / "slots"),
+            "ADVOCACY_DB_URL": f"sqlite:///{tmp_path / 's.db'}",
+        }
+    )
+    assert config.slots_dir == tmp_path / "slots"
+    deps = dependencies_from_config(config)
+    try:
+        assert isinstance(deps.slot_source, FolderSource)
+        assert deps.slot_source.folder == tmp_path / "slots" and deps.slot_source.name == SLOTS
+    finally:
+        deps.store.dispose()
