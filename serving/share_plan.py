@@ -1,12 +1,14 @@
 """``/share_plan`` and the opt-in ``suggested_times`` of ``/feed``: when and where to share.
 
-Models (:class:`SlotPlanner`, loaded by the refresher like the lapse model)
+Models (:class:`SlotPlanner`, from a saved :class:`recsys.forecast.share_plan.SharePlanModel`
+folder, the ``advocacy-slots`` model; loaded by the refresher like the lapse model)
     ``activity``: :class:`recsys.forecast.slots.SlotModel`, when the advocate is active (their
     habit: their own most frequent hour-of-week slot); ``rates`` (optional):
     :class:`recsys.forecast.slot_rates.SlotRateModel`, the expected engagement of a share by
-    slot, relative to the advocate's typical share on that network (1.0 = typical). Without
-    ``rates`` the activity scores rank the slots (where they are most active). Both are
-    indexed by advocate position; ``employee_ids`` names the positions.
+    slot, relative to the advocate's typical share on that network (1.0 = typical); the
+    slots are ranked by it. Without ``rates`` the activity scores rank the slots (where they
+    are most active). Both are indexed by advocate position; ``employee_ids`` names the
+    positions. An advocate the models do not know gets the organisation's level.
 Networks of a plan
     The item's networks (none listed: any) that the model knows (a model fitted without
     networks knows every network of the contract, with the same slots on each); of those,
@@ -28,9 +30,10 @@ Spreading colleagues (deterministic, cheap)
 Times and why
     Each slot is given as its next start strictly after the service's clock (UTC), with the
     expected engagement there, its lift over the habit slot's (``expected / habit - 1``) and
-    its rank among the advocate's own slots; ``why`` says it in words. An advocate without
-    events on the network has the pooled group's most likely slot as their habit
-    (``habit_source`` "group").
+    its rank among the advocate's own slots; ``why`` says it in words. The habit is their
+    most frequent slot on the network, else over all their events (``habit_source`` "own");
+    without events, their group's most likely slot ("group"), or the organisation's for an
+    advocate the models do not know ("organisation").
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from features.data.directory import advocate
 from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
 from recsys.feed_arrays import NETWORKS
+from recsys.forecast.share_plan import ALL, SharePlanModel
 from recsys.forecast.slot_rates import SlotRateModel
 from recsys.forecast.slots import N_SLOTS, SlotModel, hour_of_week, slot_name, spread_slots
 from serving.errors import NotFound, NotReady
@@ -61,9 +65,6 @@ from serving.state import SlotsState, StateHolder
 SLOTS = 3
 #: Colleagues who never get the same suggested hour for the same item.
 COHORT = 8
-#: Saved next to a slot model: the employee id of each advocate position.
-EMPLOYEE_IDS_FILE = "employee_ids.json"
-_NO_NETWORK = "all"
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,10 @@ class Plan:
 
 
 class SlotPlanner:
-    """The loaded slot models with what a plan needs precomputed (module docstring)."""
+    """The loaded slot models with what a plan needs precomputed (module docstring).
+
+    A position of ``None`` is an advocate the models do not know: the organisation's level
+    (its rates, its most likely hour as the habit), no spreading."""
 
     def __init__(
         self,
@@ -122,27 +126,25 @@ class SlotPlanner:
         self._members = [order[a:b] for a, b in pairwise(bounds)]
         self._groups = groups
         named = rates.networks_ if rates is not None else activity.networks_
-        self.networks = tuple(n for n in named if n != _NO_NETWORK) or NETWORKS
+        self.networks = tuple(n for n in named if n != ALL) or NETWORKS
         self._used = {n: self._users(n) for n in self.networks}
 
     def position(self, employee_id: str) -> int | None:
         return self._position.get(str(employee_id))
 
-    def networks_for(self, position: int, item_networks: Sequence[str]) -> list[str]:
+    def networks_for(self, position: int | None, item_networks: Sequence[str]) -> list[str]:
         """The networks of a plan (module docstring), in the model's order."""
         wanted = {n.strip().lower() for n in item_networks}
         candidates = [n for n in self.networks if not wanted or n in wanted]
-        used = [n for n in candidates if self._used[n][position]]
+        used = [n for n in candidates if position is not None and self._used[n][position]]
         return used or candidates
 
     def plan(
         self, employee_id: str, content_id: str, item_networks: Sequence[str], now: datetime
     ) -> Plan:
-        """Every network's plan, the suggested network first (empty for an advocate the
-        model does not know, or an item on no network it knows)."""
+        """Every network's plan, the suggested network first (none for an item on no
+        network the model knows)."""
         position = self.position(employee_id)
-        if position is None:
-            return Plan(employee_id, content_id, [], None)
         plans = [
             self.network_plan(position, content_id, n, now)
             for n in self.networks_for(position, item_networks)
@@ -151,22 +153,26 @@ class SlotPlanner:
         plans.sort(key=lambda p: p.network != best)
         return Plan(employee_id, content_id, plans, best)
 
-    def best_network(self, position: int, networks: Sequence[str]) -> str | None:
+    def best_network(self, position: int | None, networks: Sequence[str]) -> str | None:
         """The network whose best slot expects the most for the advocate (first on ties)."""
         if not networks:
             return None
-        best = [float(self.scores([position], n)[0].max()) for n in networks]
+        best = [float(self.scores(position, n).max()) for n in networks]
         return networks[int(np.argmax(best))]
 
     def network_plan(
-        self, position: int, content_id: str, network: str, now: datetime
+        self, position: int | None, content_id: str, network: str, now: datetime
     ) -> NetworkPlan:
         """The advocate's :data:`SLOTS` slots on ``network`` for the item, spread over their
         cohort, with the lift over their habit and why."""
-        cohort, mine = self.cohort(position, content_id)
-        scores = self.scores(cohort, network)
-        own = scores[mine]
-        slots = spread_slots(scores, SLOTS, capacity=1)[mine]
+        if position is None:
+            own = self.scores(None, network)
+            slots, size = np.argsort(-own, kind="stable")[:SLOTS], 1
+        else:
+            cohort, mine = self.cohort(position, content_id)
+            scores = self.rows(cohort, network)
+            own, size = scores[mine], len(cohort)
+            slots = spread_slots(scores, SLOTS, capacity=1)[mine]
         rank = np.empty(N_SLOTS, np.int64)
         rank[np.argsort(-own, kind="stable")] = np.arange(1, N_SLOTS + 1)
         habit, source = self.habit(position, network)
@@ -182,8 +188,8 @@ class SlotPlanner:
             for s in slots
         ]
         basis = "engagement" if self.rates is not None else "activity"
-        why = explain(network, suggestions, habit, source, len(cohort), basis)
-        return NetworkPlan(network, suggestions, habit, source, base, len(cohort), basis, why)
+        why = explain(network, suggestions, habit, source, size, basis)
+        return NetworkPlan(network, suggestions, habit, source, base, size, basis, why)
 
     def cohort(self, position: int, content_id: str) -> tuple[np.ndarray, int]:
         """The advocate's cohort for the item (positions) and their row in it."""
@@ -193,23 +199,46 @@ class SlotPlanner:
         start = at - at % COHORT
         return order[start : start + COHORT], at - start
 
-    def scores(self, positions: Sequence[int] | np.ndarray, network: str) -> np.ndarray:
+    def rows(self, positions: Sequence[int] | np.ndarray, network: str) -> np.ndarray:
         """``(n, 168)`` expected engagement per share (the activity share without rates)."""
         rows = np.asarray(positions, np.int64)
         if self.rates is not None:
             return self.rates.rates(rows, network)
         return self.activity.scores(rows, self._activity_network(network))
 
-    def habit(self, position: int, network: str) -> tuple[int, str]:
-        """The advocate's own most frequent slot, else their pooled most likely one."""
-        name = self._activity_network(network)
-        own = int(self.activity.habit([position], name)[0])
-        if own >= 0:
-            return own, "own"
-        return int(np.argmax(self.activity.scores([position], name)[0])), "group"
+    def scores(self, position: int | None, network: str) -> np.ndarray:
+        """``(168,)`` :meth:`rows` of one advocate (None: the organisation's)."""
+        if position is not None:
+            return self.rows([position], network)[0]
+        if self.rates is not None:
+            return np.asarray(self.rates.org_rates_[self.rates.networks_.index(network)])
+        return self._organisation(network)
+
+    def habit(self, position: int | None, network: str) -> tuple[int, str]:
+        """The advocate's own most frequent slot on ``network``, else over all their events
+        ("own"); else their group's most likely one ("group"; "organisation" for an advocate
+        the model does not know)."""
+        if position is None:
+            return int(np.argmax(self._organisation(ALL))), "organisation"
+        for name in dict.fromkeys((network, ALL)):
+            if name in self.activity.networks_:
+                own = int(self.activity.habit([position], name)[0])
+                if own >= 0:
+                    return own, "own"
+        pooled = self.activity.scores([position], self._activity_network(ALL))[0]
+        return int(np.argmax(pooled)), "group"
+
+    def _organisation(self, network: str) -> np.ndarray:
+        """The organisation's activity distribution on ``network`` (else over all events)."""
+        names = self.activity.networks_
+        name = self._activity_network(network) or self._activity_network(ALL)
+        return np.asarray(self.activity.org_[names.index(name) if name else 0])
 
     def _activity_network(self, network: str) -> str | None:
-        return network if network in self.activity.networks_ else None
+        """``network`` if the activity model has it, else ``"all"`` if it has that, else
+        None (its first)."""
+        names = self.activity.networks_
+        return network if network in names else ALL if ALL in names else None
 
     def _users(self, network: str) -> np.ndarray:
         """Whether each advocate has shared (or had events) on ``network`` per the model."""
@@ -243,9 +272,7 @@ class SharePlans:
         now = self.clock()
         plan = planner.plan(employee_id, content_id, networks, now)
         reason = ""
-        if planner.position(employee_id) is None:
-            reason = "the slot model does not know this advocate yet (trained before they came)"
-        elif not plan.networks:
+        if not plan.networks:
             reason = f"the item is meant for no network the slot model knows ({networks})"
         return SharePlanOut(
             employee_id=employee_id,
@@ -261,13 +288,13 @@ class SharePlans:
         self, employee_id: str, items: Sequence[tuple[str, Sequence[str]]], now: datetime
     ) -> list[tuple[str | None, list[datetime]]]:
         """Per feed item ``(content_id, its networks)``: the suggested network and its
-        times, best first (in memory); none without a slot model or for an advocate it
-        does not know."""
+        times, best first (in memory); none without a slot model (an employee the model
+        does not know: the organisation's)."""
         loaded = self.holder.slots
-        planner: SlotPlanner | None = None if loaded is None else loaded.planner  # type: ignore[assignment]
-        position = None if planner is None else planner.position(employee_id)
-        if planner is None or position is None:
+        if loaded is None:
             return [(None, []) for _ in items]
+        planner: SlotPlanner = loaded.planner  # type: ignore[assignment]
+        position = planner.position(employee_id)
         out: list[tuple[str | None, list[datetime]]] = []
         for content_id, networks in items:
             best = planner.best_network(position, planner.networks_for(position, networks))
@@ -339,7 +366,11 @@ def explain(
 ) -> str:
     """The plan in words: the first slot against the habit, and the spreading."""
     first = slots[0]
-    usual = "your most frequent hour" if source == "own" else "your colleagues' usual hour"
+    usual = {
+        "own": "your most frequent hour",
+        "group": "your colleagues' usual hour",
+        "organisation": "the organisation's usual hour",
+    }[source]
     measure = "engagement per share" if basis == "engagement" else "activity"
     if first.lift is None:
         versus = f"{usual} {slot_name(habit)} UTC expects none"
@@ -359,14 +390,10 @@ def explain(
 
 
 def load_slot_planner(version: ModelVersion) -> SlotPlanner:
-    """A :class:`SlotPlanner` of a saved slot model folder (``SlotModel.save`` output and
-    :data:`EMPLOYEE_IDS_FILE`)."""
-    folder = Path(version.path)
-    model = SlotModel.load(folder)
-    ids_path = folder / EMPLOYEE_IDS_FILE
-    if not ids_path.is_file():
-        raise FileNotFoundError(f"no {EMPLOYEE_IDS_FILE} next to the slot model at {folder}")
-    return SlotPlanner(model, json.loads(ids_path.read_text()))
+    """A :class:`SlotPlanner` of a saved :class:`~recsys.forecast.share_plan.SharePlanModel`
+    folder (the ``advocacy-slots`` model)."""
+    bundle = SharePlanModel.load(Path(version.path))
+    return SlotPlanner(bundle.activity, bundle.employee_ids.tolist(), bundle.rates)
 
 
 def _key(identifier: str) -> int:

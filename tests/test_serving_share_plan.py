@@ -6,7 +6,6 @@ a slot model rewritten in its folder is picked up by the refresh."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from features.data.reader import StoreReader
 from features.data.store import Store
 from features.data.times import column_seconds
 from features.snapshot import Snapshot
+from recsys.forecast.share_plan import SharePlanModel
 from recsys.forecast.slot_rates import SlotRateModel
 from recsys.forecast.slots import SlotModel, hour_of_week
 from serving import share_plan
@@ -33,7 +33,6 @@ from serving.errors import NotFound, NotReady
 from serving.model_source import FolderSource, ModelVersion
 from serving.runtime import RECOMMENDER, SLOTS, Dependencies, Runtime, dependencies_from_config
 from serving.service import use_dependencies
-from serving.state import SlotsState
 from tests.test_serving import ADMIN, FRONTEND, MANAGER, TOKENS, auth
 from tests.test_serving_data import NOW, served_organisation, service_app
 from training.evaluation.slots_synthetic import share_rows
@@ -47,13 +46,21 @@ def slot_tables(store: Store) -> tuple[Snapshot, np.ndarray]:
 
 
 def fit_activity(store: Store, *, half_life_days: float | None = None) -> SlotModel:
-    """Every event's hour, group = department (when each advocate is active)."""
+    """When each advocate is active, group = department: every event under ``"all"`` and
+    each share again under its network (the bundle's activity model)."""
     snapshot, groups = slot_tables(store)
     events = snapshot.interactions
     person = pd.Index(snapshot.advocates["employee_id"]).get_indexer(events["employee_id"])
-    known = person >= 0
+    known = (person >= 0) & (events["network"].notna() | (events["event_type"] != "share"))
     times = column_seconds(events["timestamp"])[known]
-    return SlotModel(half_life_days).fit(times, person[known], groups, now=NOW.timestamp())
+    shared = (events["event_type"] == "share").to_numpy() & known
+    networks = np.concatenate(
+        [np.full(int(known.sum()), "all", object), events["network"].to_numpy()[shared]]
+    )
+    all_times = np.concatenate([times, column_seconds(events["timestamp"])[shared]])
+    who = np.concatenate([person[known], person[shared]])
+    model = SlotModel(half_life_days)
+    return model.fit(all_times, who, groups, networks=networks, now=NOW.timestamp())
 
 
 def fit_rates(store: Store) -> SlotRateModel:
@@ -70,12 +77,17 @@ def fit_rates(store: Store) -> SlotRateModel:
     return SlotRateModel().fit(*fit)
 
 
-def save_slots(store: Store, folder: Path, **params: float | None) -> SlotModel:
-    model = fit_activity(store, **params)  # type: ignore[arg-type]
-    model.save(folder)
-    ids = [str(e) for e in slot_tables(store)[0].advocates["employee_id"]]
-    (folder / share_plan.EMPLOYEE_IDS_FILE).write_text(json.dumps(ids))
-    return model
+def save_slots(
+    store: Store, folder: Path, *, rates: bool = True, half_life_days: float | None = None
+) -> SharePlanModel:
+    """The ``advocacy-slots`` bundle of the store as of :data:`NOW`, saved in ``folder``."""
+    snapshot = slot_tables(store)[0]
+    ids = [str(e) for e in snapshot.advocates["employee_id"]]
+    names = sorted(set(snapshot.advocates["department"].astype(str)))
+    activity = fit_activity(store, half_life_days=half_life_days)
+    bundle = SharePlanModel(activity, fit_rates(store) if rates else None, ids, names)
+    bundle.save(folder)
+    return bundle
 
 
 @pytest.fixture(scope="module")
@@ -137,25 +149,32 @@ def test_the_plan_gives_next_times_of_the_best_slots_with_the_lift_over_the_habi
     body = answer.json()
     assert body["reason"] == "" and body["model_version"].startswith(f"{SLOTS}@dir-")
     assert body["networks"] and body["suggested_network"] == body["networks"][0]["network"]
-    model = SlotModel.load(Path(str(world["folder"])) / "slots")
-    ids = [str(e) for e in slot_tables(store)[0].advocates["employee_id"]]
-    row = ids.index(employee)
-    scores = model.scores([row])[0]
-    habit = int(model.habit([row])[0])
+    bundle = SharePlanModel.load(Path(str(world["folder"])) / "slots")
+    assert bundle.rates is not None
+    row = int(bundle.positions([employee])[0])
+    best = max(body["networks"], key=lambda n: bundle.rates.rates([row], n["network"]).max())
+    assert body["suggested_network"] == best["network"]
     for network in body["networks"]:
-        assert network["basis"] == "activity" and network["habit_source"] == "own"
+        rates = bundle.rates.rates([row], network["network"])[0]
+        on = network["network"] if network["network"] in bundle.networks else "all"
+        habit = int(bundle.activity.habit([row], on)[0])
+        habit = habit if habit >= 0 else int(bundle.activity.habit([row], "all")[0])
+        assert network["basis"] == "engagement" and network["habit_source"] == "own"
         assert network["habit_slot"] == habit and network["why"].startswith(network["network"])
-        assert network["habit_expected_engagement"] == pytest.approx(scores[habit], rel=1e-9)
+        assert network["habit_expected_engagement"] == pytest.approx(rates[habit], rel=1e-9)
         assert len(network["slots"]) == share_plan.SLOTS
         assert len({s["slot"] for s in network["slots"]}) == share_plan.SLOTS
         for slot in network["slots"]:
             at = pd.Timestamp(slot["at"]).to_pydatetime()
             assert NOW < at <= NOW + timedelta(days=7) and at.minute == 0
             assert int(hour_of_week([at.timestamp()])[0]) == slot["slot"]
-            assert slot["expected_engagement"] == pytest.approx(scores[slot["slot"]], rel=1e-9)
+            assert slot["expected_engagement"] == pytest.approx(rates[slot["slot"]], rel=1e-9)
             assert slot["lift"] == pytest.approx(
                 slot["expected_engagement"] / network["habit_expected_engagement"] - 1, rel=1e-9
             )
+            above = rates > rates[slot["slot"]]
+            tied = (rates == rates[slot["slot"]]) & (np.arange(len(rates)) < slot["slot"])
+            assert slot["rank_alone"] == 1 + int(above.sum() + tied.sum())
     again = _plan(client, employee_id=employee, content_id=content).json()
     assert again == body  # deterministic
 
@@ -183,6 +202,7 @@ def test_an_item_s_slots_are_spread_over_colleagues(
     planner = share_plan.load_slot_planner(
         ModelVersion(SLOTS, "x", Path(str(world["folder"])) / "slots")
     )
+    assert planner.rates is not None
     position = planner.position(colleagues[0])
     assert position is not None
     cohort, _ = planner.cohort(position, content)
@@ -253,35 +273,34 @@ def test_the_feed_suggests_times_only_when_asked(
         assert item["suggested_times"] == [s["at"] for s in plan["networks"][0]["slots"]]
     cold = client.post(
         "/feed", json={"employee_id": "new-hire", "k": 3, "suggest_times": True}, headers=auth()
-    ).json()
-    assert all(i["suggested_network"] is None for i in cold["items"])
-    assert all(i["suggested_times"] == [] for i in cold["items"])
+    ).json()  # unknown to the models: the organisation's slots
+    assert all(len(i["suggested_times"]) == share_plan.SLOTS for i in cold["items"])
 
 
-def test_engagement_rates_rank_the_slots_when_the_model_has_them(
-    world: dict[str, object],
+def test_without_rates_the_activity_ranks_and_unknown_advocates_get_the_organisation_s(
+    world: dict[str, object], tmp_path: Path
 ) -> None:
     store: Store = world["store"]  # type: ignore[assignment]
-    runtime = Runtime(_deps(world, Path(str(world["folder"])) / "slots"))
+    bundle = save_slots(store, tmp_path / "slots", rates=False)
+    runtime = Runtime(_deps(world, tmp_path / "slots"))
+    assert runtime.refresher.refresh_slots()
     employee, content, _ = _active(store)
-    ids = [str(e) for e in slot_tables(store)[0].advocates["employee_id"]]
-    rates = fit_rates(store)
-    planner = share_plan.SlotPlanner(fit_activity(store), ids, rates)
-    version = ModelVersion(SLOTS, "with-rates", Path("."))
-    runtime.holder.set_slots(SlotsState(planner, version, NOW))
     answer = runtime.share_plans.answer(employee, content)
-    assert answer.networks and answer.model_version == f"{SLOTS}@with-rates"
-    row = ids.index(employee)
-    best = max(answer.networks, key=lambda n: max(rates.rates([row], n.network)[0]))
-    assert answer.suggested_network == best.network
+    row = int(bundle.positions([employee])[0])
+    assert answer.networks
     for network in answer.networks:
-        expected = rates.rates([row], network.network)[0]
-        assert network.basis == "engagement"
+        on = network.network if network.network in bundle.networks else "all"
+        scores = bundle.activity.scores([row], on)[0]
+        assert network.basis == "activity"
         for slot in network.slots:
-            assert slot.expected_engagement == pytest.approx(expected[slot.slot], rel=1e-9)
-            above = expected > expected[slot.slot]
-            tied = (expected == expected[slot.slot]) & (np.arange(len(expected)) < slot.slot)
-            assert slot.rank_alone == 1 + int(above.sum() + tied.sum())
+            assert slot.expected_engagement == pytest.approx(scores[slot.slot], rel=1e-9)
+    # an advocate of the store the models do not know: the organisation's level, no spread
+    planner = runtime.holder.slots.planner  # type: ignore[union-attr]
+    plan = planner.plan("newcomer", content, [], NOW)  # type: ignore[attr-defined]
+    assert plan.suggested_network is not None
+    for network in plan.networks:
+        assert network.habit_source == "organisation" and network.cohort == 1
+        assert [s.rank_alone for s in network.slots] == [1, 2, 3]
 
 
 def test_no_slot_model_is_not_ready(world: dict[str, object], tmp_path: Path) -> None:
