@@ -38,6 +38,7 @@ Times and why
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -65,6 +66,8 @@ from serving.state import SlotsState, StateHolder
 SLOTS = 3
 #: Colleagues who never get the same suggested hour for the same item.
 COHORT = 8
+#: (advocate, network) pairs whose scores and habit a loaded planner keeps.
+MEMO = 4096
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,10 @@ class SlotPlanner:
         named = rates.networks_ if rates is not None else activity.networks_
         self.networks = tuple(n for n in named if n != ALL) or NETWORKS
         self._used = {n: self._users(n) for n in self.networks}
+        # one advocate's scores and habit per network, kept across the items of a feed and
+        # across requests (the models do not change once loaded)
+        self.scores = functools.lru_cache(maxsize=MEMO)(self._scores)  # type: ignore[method-assign]
+        self.habit = functools.lru_cache(maxsize=MEMO)(self._habit)  # type: ignore[method-assign]
 
     def position(self, employee_id: str) -> int | None:
         return self._position.get(str(employee_id))
@@ -192,12 +199,22 @@ class SlotPlanner:
         return NetworkPlan(network, suggestions, habit, source, base, size, basis, why)
 
     def cohort(self, position: int, content_id: str) -> tuple[np.ndarray, int]:
-        """The advocate's cohort for the item (positions) and their row in it."""
+        """The advocate's cohort for the item (positions, in the item's order) and their row
+        in it: the members whose rank in the item's order is in the advocate's block of
+        :data:`COHORT`, found by two partitions (linear in the group's size, no sort)."""
         members = self._members[self._groups[position]]
-        order = members[np.argsort(self._keys[members] ^ np.uint64(_key(content_id)))]
-        at = int(np.flatnonzero(order == position)[0])
+        salt = np.uint64(_key(content_id))
+        keys = self._keys[members] ^ salt
+        at = int(np.count_nonzero(keys < (self._keys[position] ^ salt)))
         start = at - at % COHORT
-        return order[start : start + COHORT], at - start
+        last = min(start + COHORT, len(members)) - 1
+        low, high = np.partition(keys, [start, last])[[start, last]]
+        chosen = np.flatnonzero((keys >= low) & (keys <= high))
+        if len(chosen) != last - start + 1:  # two ids with one key: the full order
+            chosen = np.argsort(keys, kind="stable")[start : last + 1]
+        chosen = chosen[np.argsort(keys[chosen], kind="stable")]
+        cohort = members[chosen]
+        return cohort, int(np.flatnonzero(cohort == position)[0])
 
     def rows(self, positions: Sequence[int] | np.ndarray, network: str) -> np.ndarray:
         """``(n, 168)`` expected engagement per share (the activity share without rates)."""
@@ -207,7 +224,11 @@ class SlotPlanner:
         return self.activity.scores(rows, self._activity_network(network))
 
     def scores(self, position: int | None, network: str) -> np.ndarray:
-        """``(168,)`` :meth:`rows` of one advocate (None: the organisation's)."""
+        """``(168,)`` :meth:`rows` of one advocate (None: the organisation's); remembered
+        for the latest :data:`MEMO` (advocate, network) pairs. Not to be modified."""
+        return self._scores(position, network)
+
+    def _scores(self, position: int | None, network: str) -> np.ndarray:
         if position is not None:
             return self.rows([position], network)[0]
         if self.rates is not None:
@@ -217,7 +238,10 @@ class SlotPlanner:
     def habit(self, position: int | None, network: str) -> tuple[int, str]:
         """The advocate's own most frequent slot on ``network``, else over all their events
         ("own"); else their group's most likely one ("group"; "organisation" for an advocate
-        the model does not know)."""
+        the model does not know). Remembered as :meth:`scores`."""
+        return self._habit(position, network)
+
+    def _habit(self, position: int | None, network: str) -> tuple[int, str]:
         if position is None:
             return int(np.argmax(self._organisation(ALL))), "organisation"
         for name in dict.fromkeys((network, ALL)):
