@@ -351,3 +351,14 @@ def test_the_slots_dir_setting(tmp_path: Path) -> None:
         assert deps.slot_source.folder == tmp_path / "slots" and deps.slot_source.name == SLOTS
     finally:
         deps.store.dispose()
+
+
+def test_serve_refuses_a_slots_dir_without_a_saved_model(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from training.cli import app
+
+    done = CliRunner().invoke(app, ["serve", "--slots-dir", str(tmp_path / "nothing")])
+    assert done.exit_code == 2
+    said = " ".join(done.output.split())  # the console wraps long lines
+    assert "--slots-dir" in said and "no saved model there" in said
