@@ -92,7 +92,7 @@ SPECIFIC: Mapping[Endpoint, Mapping[int, Answer]] = {
             " this `content_id`, at its field."
         ),
         503: Answer(
-            "No slot model is loaded (`slot_model_version` of `/status` is null: serve a folder"
+            "No slot model is loaded (`slots_model_version` of `/status` is null: serve a folder"
             f" with `--slots-dir`, or register `advocacy-slots`). Or: {STORE_DOWN}"
         ),
     },

@@ -469,8 +469,9 @@ class StatusOut(BaseModel):
     lapse_model_version: str | None = Field(
         default=None, description="The lapse model `/at_risk` answers with (null: none loaded)."
     )
-    slot_model_version: str | None = Field(
-        default=None, description="The slot model `/share_plan` answers with (null: none loaded)."
+    slots_model_version: str | None = Field(
+        default=None,
+        description="The slot model `/share_plan` and `suggest_times` answer with (null: none).",
     )
     catalogue_items: int
     live_items: int

@@ -1,7 +1,7 @@
 """``/share_plan`` and the opt-in ``suggested_times`` of ``/feed``: when and where to share.
 
 Models (:class:`SlotPlanner`, from a saved :class:`recsys.forecast.share_plan.SharePlanModel`
-folder, the ``advocacy-slots`` model; loaded by the refresher like the lapse model)
+folder, the ``advocacy-slots`` model: the ``slots`` entry of :mod:`serving.forecasts`)
     ``activity``: :class:`recsys.forecast.slots.SlotModel`, when the advocate is active (their
     habit: their own most frequent hour-of-week slot); ``rates`` (optional):
     :class:`recsys.forecast.slot_rates.SlotRateModel`, the expected engagement of a share by
@@ -58,10 +58,11 @@ from recsys.forecast.share_plan import ALL, SharePlanModel
 from recsys.forecast.slot_rates import SlotRateModel
 from recsys.forecast.slots import N_SLOTS, SlotModel, hour_of_week, slot_name, spread_slots
 from serving.errors import NotFound, NotReady
-from serving.model_source import ModelVersion
 from serving.schemas import NetworkPlanOut, SharePlanOut, SlotOut
-from serving.state import SlotsState, StateHolder
+from serving.state import ForecastState, StateHolder
 
+#: The slot model's key in :data:`serving.forecasts.SERVED_FORECASTS` and the holder.
+KEY = "slots"
 #: Slots suggested per network.
 SLOTS = 3
 #: Colleagues who never get the same suggested hour for the same item.
@@ -292,7 +293,7 @@ class SharePlans:
         networks = item_networks(self.store, content_id)
         if networks is None:
             raise NotFound(f"no content with id {content_id!r}", field="content_id")
-        planner: SlotPlanner = loaded.planner  # type: ignore[assignment]
+        planner: SlotPlanner = loaded.model  # type: ignore[assignment]
         now = self.clock()
         plan = planner.plan(employee_id, content_id, networks, now)
         reason = ""
@@ -314,10 +315,10 @@ class SharePlans:
         """Per feed item ``(content_id, its networks)``: the suggested network and its
         times, best first (in memory); none without a slot model (an employee the model
         does not know: the organisation's)."""
-        loaded = self.holder.slots
+        loaded = self.holder.forecast(KEY)
         if loaded is None:
             return [(None, []) for _ in items]
-        planner: SlotPlanner = loaded.planner  # type: ignore[assignment]
+        planner: SlotPlanner = loaded.model  # type: ignore[assignment]
         position = planner.position(employee_id)
         out: list[tuple[str | None, list[datetime]]] = []
         for content_id, networks in items:
@@ -329,8 +330,8 @@ class SharePlans:
             out.append((best, [s.at for s in plan.slots]))
         return out
 
-    def _loaded(self) -> SlotsState:
-        loaded = self.holder.slots
+    def _loaded(self) -> ForecastState:
+        loaded = self.holder.forecast(KEY)
         if loaded is None:
             raise NotReady("no slot model is loaded yet (see /status)")
         return loaded
@@ -413,10 +414,10 @@ def explain(
     return text
 
 
-def load_slot_planner(version: ModelVersion) -> SlotPlanner:
+def load_slot_planner(folder: Path) -> SlotPlanner:
     """A :class:`SlotPlanner` of a saved :class:`~recsys.forecast.share_plan.SharePlanModel`
-    folder (the ``advocacy-slots`` model)."""
-    bundle = SharePlanModel.load(Path(version.path))
+    folder (the ``advocacy-slots`` model, :data:`serving.forecasts.SLOTS`)."""
+    bundle = SharePlanModel.load(folder)
     return SlotPlanner(bundle.activity, bundle.employee_ids.tolist(), bundle.rates)
 
 

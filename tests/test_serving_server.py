@@ -80,7 +80,7 @@ def test_every_endpoint_answers(client: httpx.Client) -> None:
     assert events.status_code == 200 and events.json()["stored"] == 1
     status = post(client, "/status", {}, MANAGER)
     assert status.status_code == 200 and status.json()["ready"] is True
-    assert status.json()["slot_model_version"].startswith("advocacy-slots@dir-")
+    assert status.json()["slots_model_version"].startswith("advocacy-slots@dir-")
     plan = post(client, "/share_plan", {"employee_id": "e1", "content_id": "c01"}, MANAGER)
     assert plan.status_code == 200 and plan.json()["networks"], plan.text
     influencers = post(client, "/influencers", {"top": 3}, MANAGER)

@@ -30,12 +30,16 @@ from serving import share_plan
 from serving.auth import Tokens
 from serving.config import ServingConfig
 from serving.errors import NotFound, NotReady
-from serving.model_source import FolderSource, ModelVersion
-from serving.runtime import RECOMMENDER, SLOTS, Dependencies, Runtime, dependencies_from_config
+from serving.forecasts import SERVED_FORECASTS
+from serving.model_source import FolderSource
+from serving.runtime import RECOMMENDER, Dependencies, Runtime, dependencies_from_config
 from serving.service import use_dependencies
 from tests.test_serving import ADMIN, FRONTEND, MANAGER, TOKENS, auth
 from tests.test_serving_data import NOW, served_organisation, service_app
 from training.evaluation.slots_synthetic import share_rows
+
+KEY = "slots"
+SLOTS = SERVED_FORECASTS[KEY].registered_name
 
 
 def slot_tables(store: Store) -> tuple[Snapshot, np.ndarray]:
@@ -105,7 +109,7 @@ def _deps(world: dict[str, object], slots: Path) -> Dependencies:
     return Dependencies(
         store=world["store"],  # type: ignore[arg-type]
         model_source=FolderSource(folder / "model", RECOMMENDER),
-        slot_source=FolderSource(slots, SLOTS),
+        forecast_sources={KEY: FolderSource(slots, SLOTS)},
         tokens=Tokens.parse(TOKENS),
         clock=lambda: NOW,
         pollers=False,
@@ -199,9 +203,7 @@ def test_an_item_s_slots_are_spread_over_colleagues(
     assert max(by_slot.values()) <= cohorts  # one colleague per cohort and hour at most
     assert len(firsts) > 1  # colleagues do not all get the same first hour
     # a cohort holds distinct hours only
-    planner = share_plan.load_slot_planner(
-        ModelVersion(SLOTS, "x", Path(str(world["folder"])) / "slots")
-    )
+    planner = share_plan.load_slot_planner(Path(str(world["folder"])) / "slots")
     assert planner.rates is not None
     position = planner.position(colleagues[0])
     assert position is not None
@@ -283,7 +285,7 @@ def test_without_rates_the_activity_ranks_and_unknown_advocates_get_the_organisa
     store: Store = world["store"]  # type: ignore[assignment]
     bundle = save_slots(store, tmp_path / "slots", rates=False)
     runtime = Runtime(_deps(world, tmp_path / "slots"))
-    assert runtime.refresher.refresh_slots()
+    assert runtime.refresher.refresh_forecast(KEY)
     employee, content, _ = _active(store)
     answer = runtime.share_plans.answer(employee, content)
     row = int(bundle.positions([employee])[0])
@@ -295,7 +297,7 @@ def test_without_rates_the_activity_ranks_and_unknown_advocates_get_the_organisa
         for slot in network.slots:
             assert slot.expected_engagement == pytest.approx(scores[slot.slot], rel=1e-9)
     # an advocate of the store the models do not know: the organisation's level, no spread
-    planner = runtime.holder.slots.planner  # type: ignore[union-attr]
+    planner = runtime.holder.forecast(KEY).model  # type: ignore[union-attr]
     plan = planner.plan("newcomer", content, [], NOW)  # type: ignore[attr-defined]
     assert plan.suggested_network is not None
     for network in plan.networks:
@@ -305,10 +307,10 @@ def test_without_rates_the_activity_ranks_and_unknown_advocates_get_the_organisa
 
 def test_no_slot_model_is_not_ready(world: dict[str, object], tmp_path: Path) -> None:
     runtime = Runtime(_deps(world, tmp_path / "empty"))
-    assert not runtime.refresher.refresh_slots()
+    assert not runtime.refresher.refresh_forecast(KEY)
     with pytest.raises(NotReady, match="no slot model"):
         runtime.share_plans.answer("e1", "c01")
-    assert runtime.status().slot_model_version is None
+    assert runtime.status().slots_model_version is None
     assert runtime.share_plans.for_feed("e1", [("c01", [])], NOW) == [(None, [])]
 
 
@@ -319,19 +321,19 @@ def test_a_slot_model_rewritten_in_the_folder_is_picked_up(
     folder = tmp_path / "slots"
     save_slots(store, folder)
     runtime = Runtime(_deps(world, folder))
-    assert runtime.refresher.refresh_slots()
-    assert not runtime.refresher.refresh_slots()  # the same version: nothing loaded
+    assert runtime.refresher.refresh_forecast(KEY)
+    assert not runtime.refresher.refresh_forecast(KEY)  # the same version: nothing loaded
     employee, content, _ = _active(store)
     before = runtime.share_plans.answer(employee, content)
-    assert runtime.status().slot_model_version == before.model_version
+    assert runtime.status().slots_model_version == before.model_version
     save_slots(store, folder, half_life_days=3.0)  # recent events weigh more
     stamp = os.stat(folder / "manifest.json").st_mtime_ns + 1_000_000
     os.utime(folder / "manifest.json", ns=(stamp, stamp))  # a rewrite within the same tick
-    assert runtime.refresher.refresh_slots()
+    assert runtime.refresher.refresh_forecast(KEY)
     after = runtime.share_plans.answer(employee, content)
     assert after.model_version != before.model_version
-    assert runtime.status().slot_model_version == after.model_version
-    planner = runtime.holder.slots.planner  # type: ignore[union-attr]
+    assert runtime.status().slots_model_version == after.model_version
+    planner = runtime.holder.forecast(KEY).model  # type: ignore[union-attr]
     assert planner.activity.half_life_days == 3.0  # type: ignore[attr-defined]
     with pytest.raises(NotFound):
         runtime.share_plans.answer("nobody", content)
@@ -344,11 +346,12 @@ def test_the_slots_dir_setting(tmp_path: Path) -> None:
             "ADVOCACY_DB_URL": f"sqlite:///{tmp_path / 's.db'}",
         }
     )
-    assert config.slots_dir == tmp_path / "slots"
+    assert config.forecast_dirs[KEY] == tmp_path / "slots"
     deps = dependencies_from_config(config)
     try:
-        assert isinstance(deps.slot_source, FolderSource)
-        assert deps.slot_source.folder == tmp_path / "slots" and deps.slot_source.name == SLOTS
+        source = deps.forecast_sources[KEY]
+        assert isinstance(source, FolderSource)
+        assert source.folder == tmp_path / "slots" and source.name == SLOTS
     finally:
         deps.store.dispose()
 
