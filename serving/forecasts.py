@@ -75,7 +75,22 @@ LAPSE = ServedForecast(
     load_folder=_load_lapse,
 )
 
-SERVED_FORECASTS: Mapping[str, ServedForecast] = {f.key: f for f in (LAPSE,)}
+
+def _load_slots(folder: Path, encoder: EncoderRef) -> object:
+    from serving.share_plan import load_slot_planner
+
+    return load_slot_planner(folder)
+
+
+SLOTS = ServedForecast(
+    key="slots",
+    registered_name="advocacy-slots",
+    dir_env="ADVOCACY_SLOTS_MODEL_DIR",
+    serves="/share_plan and /feed's suggest_times",
+    load_folder=_load_slots,
+)
+
+SERVED_FORECASTS: Mapping[str, ServedForecast] = {f.key: f for f in (LAPSE, SLOTS)}
 
 
 def forecast_dirs(env: Mapping[str, str]) -> dict[str, Path]:
