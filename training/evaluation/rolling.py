@@ -25,6 +25,7 @@ import itertools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -100,21 +101,37 @@ def deskdrop_rolling(
     "ci": {metric: {"ci_low", "ci_high"}}}, "mean": {model: {metric: {"value", "ci_low",
     "ci_high"}}}, "pooled_slices": {model: {slice: metrics}}, "versus", "seconds"}``; ``T`` is
     the origin's date (its UTC time when not midnight). The mean covers the models evaluated at
-    every origin. Raises :class:`RollingError` for an origin without training events or test
-    pairs (before fitting anything for it)."""
+    every origin. Raises :class:`RollingError` for an origin without events before it or in
+    its window (every origin is checked before anything is fitted), or without test pairs."""
     started = time.perf_counter()
     windows = origin_windows(origins)
     times = events["timestamp"].to_numpy(np.int64)
-    runs: dict[str, ReplayRun] = {}
     for start, end in windows:
         key = utc_key(start)
         if not (times < start).any():
             raise RollingError("origins", f"origin {key}: no events before it to fit on")
         if not ((times >= start) & (times < end)).any():
             raise RollingError("origins", f"origin {key}: no events in [{key}, {utc_key(end)})")
+    runs: dict[str, ReplayRun] = {}
+    for start, end in windows:
+        key = utc_key(start)
         runs[key] = replay_run(events, models, split_at=start, until=end, tune=tune)
         if not len(runs[key].setup.replay.pairs):
             raise RollingError("origins", f"origin {key}: no test pairs in its window")
+    report = rolling_report(runs, resamples=resamples, seed=seed, level=level, reference=reference)
+    return report | {"seconds": round(time.perf_counter() - started, 3)}
+
+
+def rolling_report(
+    runs: Mapping[str, ReplayRun],
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    reference: str = "hybrid",
+) -> dict[str, object]:
+    """The result of :func:`deskdrop_rolling` from its replays (origin key -> run, in order);
+    ``seconds`` sums the replays' own."""
     boot = Bootstrap.draw(runs, resamples=resamples, seed=seed, level=level)
     for key, run in runs.items():
         entries: dict[str, dict[str, object]] = run.result["models"]  # type: ignore[assignment]
@@ -123,7 +140,10 @@ def deskdrop_rolling(
     protocol = {
         "kind": "rolling-origin",
         "origins": list(runs),
-        "windows": {utc_key(s): {"start": utc(s), "end": utc(e)} for s, e in windows},
+        "windows": {
+            k: {"start": utc(r.setup.replay.split_at), "end": utc(r.setup.replay.until or 0)}
+            for k, r in runs.items()
+        },
         "test_window": "[origin, min(next origin, origin + 1 calendar month))",
         "validation_days": VALIDATION_DAYS,
         "tuning": "per origin, on the validation days ending at the origin",
@@ -145,7 +165,7 @@ def deskdrop_rolling(
         "mean": {m: boot.mean(m) for m in complete_models(runs)},
         "pooled_slices": {m: pooled_slices(runs, m) for m in complete_models(runs)},
         "versus": boot.versus(reference),
-        "seconds": round(time.perf_counter() - started, 3),
+        "seconds": round(sum(cast(float, r.result["seconds"]) for r in runs.values()), 3),
     }
     return json_safe(report)  # type: ignore[return-value]
 
