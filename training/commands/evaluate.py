@@ -85,7 +85,9 @@ def evaluate(
         "--rolling",
         help="deskdrop-replay: origins every month start from --from to --to (value: monthly).",
     ),
-    start: str | None = typer.Option(None, "--from", help="deskdrop-replay --rolling: first."),
+    start: str | None = typer.Option(
+        None, "--from", help="deskdrop-replay --rolling: first origin."
+    ),
     end: str | None = typer.Option(None, "--to", help="deskdrop-replay --rolling: last origin."),
     windows: str | None = typer.Option(
         None,
