@@ -189,8 +189,24 @@ class TrainConfig(_Section):
         return params
 
 
+class RollingConfig(_Section):
+    """Origins at every month start from ``from`` to ``to`` (dates or unix seconds)."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_by_name=True, serialize_by_alias=True
+    )
+
+    every: Literal["monthly"] = "monthly"
+    start: str = Field(alias="from")
+    end: str = Field(alias="to")
+
+
 class BenchmarkConfig(_Section):
-    """``kind: benchmark``: an offline benchmark of :mod:`training.evaluation.runner`."""
+    """``kind: benchmark``: an offline benchmark of :mod:`training.evaluation.runner`.
+
+    ``origins`` (a list) or ``rolling`` (``{every: monthly, from: D, to: D}``) make
+    ``deskdrop-replay`` a rolling-origin benchmark (:mod:`training.evaluation.rolling`) instead
+    of one split (``split_at``, ``until``)."""
 
     kind: Literal["benchmark"]
     name: str = "benchmark"
@@ -200,14 +216,39 @@ class BenchmarkConfig(_Section):
     model_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
     split_at: str | None = None
     until: str | None = None
+    origins: list[str] | None = None
+    rolling: RollingConfig | None = None
+
+    def origin_list(self) -> list[str | int] | None:
+        """The rolling benchmark's origins, or None for a single split."""
+        from training.evaluation.rolling import rolling_origins
+
+        if self.rolling is not None:
+            return list(rolling_origins(self.rolling.start, self.rolling.end, self.rolling.every))
+        return None if self.origins is None else list(self.origins)
 
     @model_validator(mode="after")
     def _known(self) -> BenchmarkConfig:
         from recsys.models import MODELS
         from training.evaluation.registry import BENCHMARKS
+        from training.evaluation.rolling import origin_windows
 
         if self.benchmark not in BENCHMARKS:
             raise ValueError(f"benchmark: unknown {self.benchmark!r}; known: {list(BENCHMARKS)}")
+        if self.origins is not None or self.rolling is not None:
+            where = "rolling" if self.rolling is not None else "origins"
+            if self.benchmark != "deskdrop-replay":
+                raise ValueError(f"{where}: only deskdrop-replay has rolling origins")
+            if self.origins is not None and self.rolling is not None:
+                raise ValueError("origins: give either origins or rolling, not both")
+            if self.split_at is not None or self.until is not None:
+                raise ValueError(f"{where}: split_at and until are for a single split")
+            try:
+                origin_windows(self.origin_list() or [])
+            except ValueError as exc:
+                option = getattr(exc, "option", "origins")
+                key = where if option == "origins" else f"rolling.{option}"
+                raise ValueError(f"{key}: {exc}") from None
 
         for name in [*(self.models or []), *self.model_params]:
             if name not in MODELS:

@@ -7,7 +7,12 @@ child run of one parent run (experiment ``advocacy-experiments``):
 - ``kind: train`` points are trainings (:func:`training.pipeline.train`) on the store,
   logged as by ``advocacy train`` (models are not registered unless asked);
 - ``kind: benchmark`` points run :func:`training.evaluation.runner.run_benchmark` (MovieLens,
-  DeskDrop) and log its metrics (``bench.<model>.<metric>``), the result JSON and a plot.
+  DeskDrop) and log its metrics (``bench.<model>.<metric>``), the result JSON and a plot;
+  with ``origins`` or ``rolling`` the DeskDrop rolling-origin benchmark
+  (:func:`training.evaluation.rolling.deskdrop_rolling`): the point's run logs the means over
+  origins (``bench.<model>.<metric>`` with ``.ci_low`` / ``.ci_high``, and
+  ``bench.versus.<origin|mean>.ratio``), and each origin is a child run of it with that
+  origin's metrics, tagged ``origin``.
 
 Rows (:class:`Row`) come back best first by each point's primary metric; the parent run gets
 the comparison as ``comparison.json`` and the best child's id and value as tags/metrics.
@@ -40,7 +45,7 @@ from training.config import (
     load_config,
 )
 from training.pipeline import Stages, load_snapshot, make_encoder, train
-from training.tracking import Tracker, evaluation_metrics, log_training
+from training.tracking import Tracker, evaluation_metrics, log_training, metric_key
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +205,6 @@ def _benchmark_point(
     point: dict[str, Any],
     config: BenchmarkConfig,
 ) -> Row:
-    from training import plots
     from training.evaluation.registry import BENCHMARKS, model_factories, resolve_data
     from training.evaluation.runner import run_benchmark
 
@@ -212,6 +216,9 @@ def _benchmark_point(
             n: _factory(f, config.model_params.get(n, {}))
             for n, f in model_factories(names).items()
         }
+    origins = config.origin_list()
+    if origins is not None:
+        return _rolling_point(tracker, parent, label, path, point, config, data, factories)
     with tracker.run(label, parent_run_id=parent, experiment=EXPERIMENT) as run_id:
         tracker.log_params(run_id, flatten(config))
         result = run_benchmark(
@@ -226,14 +233,7 @@ def _benchmark_point(
         metric = BENCHMARKS[config.benchmark]
         best_model, best = _best(result, metric)
         tracker.set_tags(run_id, {"benchmark": config.benchmark, "best_model": best_model})
-        with tempfile.TemporaryDirectory() as scratch:
-            folder = Path(scratch)
-            (folder / "result.json").write_text(json.dumps(result, indent=2, default=str))
-            (folder / "config.yaml").write_text(config_yaml(config))
-            plots.benchmark_plot(
-                result, metric, folder / f"benchmark_{metric.replace('@', '_at_')}.png"
-            )
-            tracker.log_artifacts(run_id, folder)
+        _log_result(tracker, run_id, result, config, result)
     return Row(
         run_id=run_id,
         config=str(path),
@@ -244,6 +244,107 @@ def _benchmark_point(
         metrics={k: v for k, v in metrics.items() if k.startswith(f"bench.{best_model}.")},
         seconds=float(result.get("seconds") or 0.0),
     )
+
+
+def _rolling_point(
+    tracker: Tracker,
+    parent: str,
+    label: str,
+    path: Path,
+    point: dict[str, Any],
+    config: BenchmarkConfig,
+    data: Path,
+    factories: dict[str, Callable[[], Any]] | None,
+) -> Row:
+    """The rolling-origin benchmark as one run with a child run per origin."""
+    from training.evaluation.protocols import read_deskdrop_events
+    from training.evaluation.registry import BENCHMARKS, resolve_data
+    from training.evaluation.rolling import deskdrop_rolling
+
+    metric = BENCHMARKS[config.benchmark]
+    events = read_deskdrop_events(resolve_data(config.benchmark, data))
+    with tracker.run(label, parent_run_id=parent, experiment=EXPERIMENT) as run_id:
+        tracker.log_params(run_id, flatten(config))
+        result: dict[str, Any] = deskdrop_rolling(events, config.origin_list() or [], factories)
+        metrics = rolling_metrics(result, "bench")
+        tracker.log_metrics(run_id, metrics)
+        means = {m: {metric: e[metric]["value"]} for m, e in result["mean"].items()}
+        best_model, best = _best({"models": means}, metric)
+        tracker.set_tags(run_id, {"benchmark": config.benchmark, "best_model": best_model})
+        for origin, single in result["origins"].items():
+            _origin_run(tracker, run_id, f"{label} {origin}", origin, single, metric)
+        _log_result(tracker, run_id, result, config, {"benchmark": "rolling mean", "models": means})
+    return Row(
+        run_id=run_id,
+        config=str(path),
+        overrides=point,
+        metric=metric,
+        value=best,
+        model=best_model,
+        metrics={k: v for k, v in metrics.items() if k.startswith(f"bench.{best_model}.")},
+        seconds=float(result.get("seconds") or 0.0),
+    )
+
+
+def _origin_run(
+    tracker: Tracker, parent: str, label: str, origin: str, result: dict[str, Any], metric: str
+) -> None:
+    """One origin of a rolling benchmark as a child run of ``parent``."""
+    with tracker.run(label, parent_run_id=parent, experiment=EXPERIMENT) as run_id:
+        protocol = result["protocol"]
+        params = {"origin": origin, "until": protocol["until_utc"] or ""}
+        tracker.log_params(run_id, params | {"test_pairs": str(protocol["test_pairs"])})
+        metrics = evaluation_metrics(result, "bench")
+        for model, entry in result["models"].items():
+            for name, bounds in entry["ci"].items():
+                for side, value in bounds.items():
+                    metrics[metric_key("bench", model, f"{name}_{side}")] = float(value)
+        tracker.log_metrics(run_id, metrics)
+        best_model, _ = _best(result, metric)
+        tags = {"benchmark": result["benchmark"], "origin": origin, "best_model": best_model}
+        tracker.set_tags(run_id, tags)
+        with tempfile.TemporaryDirectory() as scratch:
+            (Path(scratch) / "result.json").write_text(json.dumps(result, indent=2, default=str))
+            tracker.log_artifacts(run_id, Path(scratch))
+
+
+def rolling_metrics(result: dict[str, Any], prefix: str) -> dict[str, float]:
+    """The means over origins (``<prefix>.<model>.<metric>``, ``..._ci_low``, ``..._ci_high``)
+    and the reference's ratios (``<prefix>.versus.<origin or mean>.ratio`` and bounds)."""
+    metrics: dict[str, float] = {}
+    for model, entry in result["mean"].items():
+        for name, values in entry.items():
+            metrics[metric_key(prefix, model, name)] = float(values["value"])
+            for side in ("ci_low", "ci_high"):
+                metrics[metric_key(prefix, model, f"{name}_{side}")] = float(values[side])
+    versus = result["versus"]
+    for origin, ratio in [*versus["origins"].items(), ("mean", versus["mean"])]:
+        for side in ("ratio", "ci_low", "ci_high"):
+            if ratio and ratio[side] is not None:
+                metrics[metric_key(prefix, "versus", origin, side)] = float(ratio[side])
+    return metrics
+
+
+def _log_result(
+    tracker: Tracker,
+    run_id: str,
+    result: dict[str, Any],
+    config: BenchmarkConfig,
+    plotted: dict[str, Any],
+) -> None:
+    """``result.json``, ``config.yaml`` and a bar plot of ``plotted`` (runner-shaped)."""
+    from training import plots
+    from training.evaluation.registry import BENCHMARKS
+
+    metric = BENCHMARKS[config.benchmark]
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        (folder / "result.json").write_text(json.dumps(result, indent=2, default=str))
+        (folder / "config.yaml").write_text(config_yaml(config))
+        plots.benchmark_plot(
+            plotted, metric, folder / f"benchmark_{metric.replace('@', '_at_')}.png"
+        )
+        tracker.log_artifacts(run_id, folder)
 
 
 def _factory(cls: Any, params: dict[str, Any]) -> Callable[[], Any]:

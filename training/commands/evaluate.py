@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from training import console
+from training.commands.evaluate_rolling import evaluate_rolling, wants_rolling
 
 MODELS_HELP = "Comma-separated model names (default: every registered model that can fit)."
 INFLUENCE_BENCHMARKS = ("synthetic-influencers", "peerindex")
@@ -73,11 +74,21 @@ def evaluate(
     split_at: str | None = typer.Option(
         None,
         "--split-at",
-        help="deskdrop-replay: test window start, date or unix s (default 2016-11-01).",
+        help="deskdrop-replay: test window start, date or unix s (default 2016-11-01); several"
+        " comma-separated: one replay per origin (rolling origins).",
     ),
     until: str | None = typer.Option(
         None, "--until", help="deskdrop-replay: end of the test window (default: the log's end)."
     ),
+    rolling: str | None = typer.Option(
+        None,
+        "--rolling",
+        help="deskdrop-replay: origins every month start from --from to --to (value: monthly).",
+    ),
+    start: str | None = typer.Option(
+        None, "--from", help="deskdrop-replay --rolling: first origin."
+    ),
+    end: str | None = typer.Option(None, "--to", help="deskdrop-replay --rolling: last origin."),
     windows: str | None = typer.Option(
         None,
         "--windows",
@@ -107,7 +118,7 @@ def evaluate(
         None,
         "--seed",
         help="peerindex split seed (42) / synthetic organisation seed (0) / uci-facebook (0)"
-        " / synthetic-content organisation seed (0).",
+        " / synthetic-content organisation seed (0) / deskdrop-replay origins' bootstrap (0).",
     ),
     seeds: str = typer.Option(
         "0,1,2", "--seeds", help="synthetic-attribution: organisation seeds, comma-separated."
@@ -244,6 +255,10 @@ def evaluate(
     except (UnknownNameError, FileNotFoundError) as exc:
         console.errors.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(2) from None
+    if benchmark == "deskdrop-replay" and wants_rolling(split_at, rolling, start):
+        window_options = {"split_at": split_at, "rolling": rolling, "from": start, "to": end}
+        evaluate_rolling(path, window_options | {"until": until}, factories, seed or 0, as_json)
+        return
     try:
         window = {"split_at": _time(split_at), "until": _time(until)}
         result = run_benchmark(benchmark, path, factories, **window)

@@ -8,7 +8,8 @@ features) and every log event with time ``< t`` is observed (never refit). Each 
 ``t``) is ranked once with ``as_of=t`` over its candidates (available at ``t``, not touched
 by the person before ``t``); ``hr@10``, ``ndcg@10`` and ``mrr`` of the single target (uncut
 MRR over the whole candidate ranking). Ties follow the model's ranking (equal scores:
-catalogue order). Slices ``all``, ``new_content``, ``new_person``.
+catalogue order). Slices ``all``, ``new_content``, ``new_person``, the person's earlier events
+and the content's age at the pair's time (:mod:`training.evaluation.replay_slices`).
 
 Tuning (never on test): a registered model in :data:`TUNED` passed as its bare class (the
 default model list) has its parameter chosen from a grid by ``ndcg@10`` of the same replay on
@@ -45,6 +46,7 @@ from training.evaluation.registry import (
     factories,
     is_registered_default,
 )
+from training.evaluation.replay_slices import slice_masks
 from training.evaluation.report import K, fit_model, models_in_progress, result, rounded, utc
 
 logger = logging.getLogger(__name__)
@@ -91,14 +93,21 @@ class ReplaySetup:
         dataset = deskdrop_dataset(train, replay.index, content_str, replay.split_at)
         return cls(replay, log, content_str, dataset)
 
+    @functools.cached_property
+    def masks(self) -> dict[str, np.ndarray]:
+        """The slices' masks over the test pairs (:func:`replay_slices.slice_masks`)."""
+        return slice_masks(self.replay.pairs, self.log, self.replay.index.first_seen)
+
     def evaluate(self, model: Recommender) -> tuple[dict[str, dict], dict[str, float]]:
         """Slices of metrics and seconds of the replay of a fitted ``model``."""
         ranks, seconds = replay_ranks(model, self.replay, self.log, self.content_str)
-        slices = {"all": pair_metrics(ranks)}
-        for column in ("new_content", "new_person"):
-            mask = self.replay.pairs[column].to_numpy(bool)
-            slices[column] = pair_metrics(ranks[mask])
-        return slices, seconds
+        return self.slices(ranks), seconds
+
+    def slices(self, ranks: np.ndarray) -> dict[str, dict]:
+        """Metrics of ``ranks`` (one per test pair) over all pairs and each slice."""
+        return {"all": pair_metrics(ranks)} | {
+            name: pair_metrics(ranks[mask]) for name, mask in self.masks.items()
+        }
 
 
 def deskdrop_validation_window(split_at: TimeLike, days: float = 14) -> tuple[int, int]:
@@ -122,10 +131,32 @@ def deskdrop_benchmark(
 ) -> dict[str, object]:
     """Time-ordered DeskDrop replay (see the module docstring); ``events`` as read by
     :func:`~training.evaluation.protocols.read_deskdrop_events`."""
+    return replay_run(events, models, split_at=split_at, until=until, tune=tune).result
+
+
+@dataclass(frozen=True)
+class ReplayRun:
+    """A benchmark's result dict, its setup and each evaluated model's rank per test pair."""
+
+    result: dict[str, object]
+    setup: ReplaySetup
+    ranks: dict[str, np.ndarray]
+
+
+def replay_run(
+    events: pd.DataFrame,
+    models: Mapping[str, ModelFactory] | None = None,
+    *,
+    split_at: TimeLike = DEFAULT_SPLIT_AT,
+    until: TimeLike | None = None,
+    tune: bool = True,
+) -> ReplayRun:
+    """:func:`deskdrop_benchmark` keeping the per-pair ranks (rolling origins resample them)."""
     started = time.perf_counter()
     log = weighted_log(events)
     setup = ReplaySetup.build(events, split_at, until, log)
     results: dict[str, dict[str, object]] = {}
+    ranks: dict[str, np.ndarray] = {}
     skipped: dict[str, str] = {}
     tuning: dict[str, dict[str, object]] = {}
     for name, factory in models_in_progress(factories(models)):
@@ -135,11 +166,13 @@ def deskdrop_benchmark(
         model, fit_seconds = fit_model(name, factory, setup.dataset, skipped, strict=strict)
         if model is None:
             continue
-        slices, seconds = setup.evaluate(model)
+        ranks[name], seconds = replay_ranks(model, setup.replay, setup.log, setup.content_str)
+        slices = setup.slices(ranks[name])
         overall = {k: v for k, v in slices["all"].items() if k != "n"}
         timing = rounded({"fit": fit_seconds, **seconds})
         results[name] = {**overall, "slices": slices, "seconds": timing}
-    return result("deskdrop-replay", _protocol(setup, skipped, tuning), results, started)
+    report = result("deskdrop-replay", _protocol(setup, skipped, tuning), results, started)
+    return ReplayRun(report, setup, ranks)
 
 
 def tune_on_validation(
@@ -187,6 +220,7 @@ def _protocol(
         "test_pairs": len(pairs),
         "new_content_pairs": int(pairs["new_content"].sum()),
         "new_person_pairs": int(pairs["new_person"].sum()),
+        "slice_pairs": {name: int(mask.sum()) for name, mask in setup.masks.items()},
         "mean_candidates": float(pairs["n_candidates"].mean()) if len(pairs) else None,
         "event_weights": EVENT_WEIGHTS,
         "k": K,
@@ -295,14 +329,20 @@ def replay_ranks(
     return ranks, seconds
 
 
-def pair_metrics(ranks: np.ndarray) -> dict[str, object]:
-    """HR@10, NDCG@10 and MRR of single-target rankings (ranks 1-based)."""
-    if not ranks.size:
-        return {"hr@10": None, "ndcg@10": None, "mrr": None, "n": 0}
+def pair_values(ranks: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-pair ``hr@10``, ``ndcg@10`` and reciprocal rank of single-target ranks (1-based)."""
     inside = ranks <= K
     return {
-        "hr@10": float(inside.mean()),
-        "ndcg@10": float(np.where(inside, 1.0 / np.log2(ranks + 1.0), 0.0).mean()),
-        "mrr": float((1.0 / ranks).mean()),
-        "n": int(ranks.size),
+        "hr@10": inside.astype(np.float64),
+        "ndcg@10": np.where(inside, 1.0 / np.log2(ranks + 1.0), 0.0),
+        "mrr": 1.0 / ranks,
     }
+
+
+def pair_metrics(ranks: np.ndarray) -> dict[str, object]:
+    """HR@10, NDCG@10 and MRR of single-target rankings (ranks 1-based): means of
+    :func:`pair_values`."""
+    if not ranks.size:
+        return {"hr@10": None, "ndcg@10": None, "mrr": None, "n": 0}
+    means: dict[str, object] = {m: float(v.mean()) for m, v in pair_values(ranks).items()}
+    return means | {"n": int(ranks.size)}
