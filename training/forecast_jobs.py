@@ -97,9 +97,9 @@ class Forecast:
 def jobs() -> tuple[ForecastJob, ...]:
     """Every forecast job, in training order (imported on first use: the jobs import this
     module for :class:`ForecastJob`)."""
-    from training import lapse_job
+    from training import lapse_job, slots_job
 
-    return (lapse_job.JOB,)
+    return (lapse_job.JOB, slots_job.JOB)
 
 
 def job_by_name(name: str) -> ForecastJob | None:

@@ -23,6 +23,8 @@ Too little history
     Fewer than ``lapse.min_origins`` origins, no earlier origin to train the held-out window's
     models on, or a single class: :class:`InsufficientLapseHistory` (``advocacy train`` then says
     so and trains the other models).
+Registered
+    :data:`JOB`, the ``advocacy-lapse`` job of :mod:`training.forecast_jobs`.
 """
 
 from __future__ import annotations

@@ -30,7 +30,13 @@ from mlflow.types.schema import AnyType
 
 from training.config import flatten
 from training.forecast_jobs import jobs
-from training.pyfunc_models import CANDIDATE_COLUMNS, FEED_COLUMNS, LAPSE_COLUMNS, SCORER_EXTRAS
+from training.pyfunc_models import (
+    CANDIDATE_COLUMNS,
+    FEED_COLUMNS,
+    LAPSE_COLUMNS,
+    SCORER_EXTRAS,
+    SLOT_COLUMNS,
+)
 from training.registry import FOLDER_ARTIFACT, INFLUENCERS, RECOMMENDER
 from training.tracking import evaluation_metrics
 
@@ -137,6 +143,20 @@ def lapse_signature(model: Any) -> ModelSignature:
     types = ("string", "double", "string")
     outputs = Schema([ColSpec(t, c) for t, c in zip(types, LAPSE_COLUMNS, strict=True)])
     return ModelSignature(Schema(columns), outputs)
+
+
+def slots_signature(model: Any) -> ModelSignature:
+    """``employee_id`` (+ optional ``network``, ``k``) in, one row per suggested slot out."""
+    inputs = Schema(
+        [
+            ColSpec("string", "employee_id"),
+            ColSpec("string", "network", required=False),
+            ColSpec("long", "k", required=False),
+        ]
+    )
+    types = ("string", "string", "long", "long", "string", "double", "double", "boolean")
+    outputs = Schema([ColSpec(t, c) for t, c in zip(types, SLOT_COLUMNS, strict=True)])
+    return ModelSignature(inputs, outputs)
 
 
 def pip_requirements() -> list[str]:

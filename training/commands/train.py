@@ -62,8 +62,9 @@ def train(
     on the most recent holdout window, fits the shipped models on all the data, logs one
     MLflow run (open for the whole training) and registers versions of advocacy-recommender,
     advocacy-influencers and each forecast (advocacy-lapse: held out on the last monthly
-    origin; a forecast with too little history is skipped, and said so). When a model has no
-    champion yet, a version that passes the sanity checks becomes it.
+    origin; advocacy-slots, the best time to share: held out on the last weeks; a forecast with
+    too little history is skipped, and said so). When a model has no champion yet, a version
+    that passes the sanity checks becomes it.
     """
     from features.data.store import Store
     from training.datasets import DataValidationError
