@@ -27,7 +27,8 @@ store. Output per row: ``employee_id``, ``score``, ``flagged``, ``tier``, ``conf
 
 :class:`SharePlanForecastModel` plans the best time to share: ``employee_id`` (string) and
 optional ``network`` (string; missing: every event's hours) and ``k`` (integer, default 3) in,
-one row per suggested slot out: ``employee_id``, ``network``, ``rank`` (1 = best), ``slot``
+one row per suggested slot out: ``employee_id``, ``network`` (the activity network the slots
+come from: the one asked for when the model has it, else ``all``), ``rank`` (1 = best), ``slot``
 (hour of the week, UTC, 0 = Monday 00:00), ``slot_name``, ``lift`` (over the advocate's habit
 slot), ``rate`` (expected engagement per share relative to their typical share; NaN without
 share outcomes on that network) and ``known`` (false: an employee the model has not seen, who
@@ -240,7 +241,7 @@ class SharePlanForecastModel(PythonModel):
             for rank in range(k):
                 slot = int(plan.slots[0, rank])
                 lift, rate = float(plan.lift[0, rank]), float(plan.rate[0, rank])
-                shown = (employee, network or "all", rank + 1, slot, slot_name(slot))
+                shown = (employee, plan.network, rank + 1, slot, slot_name(slot))
                 rows.append((*shown, lift, rate, bool(plan.known[0])))
         return pd.DataFrame(rows, columns=list(SLOT_COLUMNS))
 
