@@ -24,6 +24,7 @@ from tests.test_training_pipeline import quick_config
 from tests.test_training_support import encoder  # noqa: F401 (fixture)
 from training.cli import app
 from training.config import SlotsConfig
+from training.forecast_jobs import jobs
 from training.pipeline import train
 from training.registry import LAPSE, RECOMMENDER, SLOTS, champion
 from training.retrain import first_champions, retrain
@@ -71,6 +72,10 @@ def slots_org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 
 def snapshot(store: Store) -> Snapshot:
     return Snapshot.load(StoreReader(store), END)
+
+
+def test_the_jobs_are_named_as_the_registry_names_them() -> None:
+    assert [(job.short, job.name) for job in jobs()] == [("lapse", LAPSE), ("slots", SLOTS)]
 
 
 def test_the_last_weeks_are_held_out_and_the_bundle_sees_everything(

@@ -47,7 +47,6 @@ from training.config import LapseConfig
 from training.evaluation.lapse import lapse_models, month_starts, origin_rows, window_metrics
 from training.evaluation.report import utc
 from training.forecast_jobs import ForecastJob, InsufficientHistory
-from training.registry_reader import LAPSE
 
 BENCHMARK = "store-lapse"
 
@@ -190,7 +189,7 @@ def _caption(evaluation: Mapping[str, Any]) -> str:
 
 
 JOB = ForecastJob(
-    name=LAPSE,
+    name="advocacy-lapse",  # training.registry_reader.LAPSE (no MLflow import here)
     short="lapse",
     title="lapse forecast",
     model_key="lapse",

@@ -59,7 +59,6 @@ from training.evaluation.report import json_safe, utc
 from training.evaluation.slots import baseline_tops, fit_rows, window_metrics
 from training.evaluation.slots_synthetic import share_rows
 from training.forecast_jobs import ForecastJob, InsufficientHistory
-from training.registry_reader import SLOTS
 
 BENCHMARK = "store-slots"
 UNKNOWN = "?"
@@ -313,7 +312,7 @@ def _caption(evaluation: Mapping[str, Any]) -> str:
 
 
 JOB = ForecastJob(
-    name=SLOTS,
+    name="advocacy-slots",  # training.registry_reader.SLOTS (no MLflow import here)
     short="slots",
     title="best time to share",
     model_key="slots",
