@@ -16,7 +16,7 @@ import functools
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,6 +43,7 @@ from serving.config import DEFAULT_CANDIDATES_TTL, DEFAULT_SCORE_CACHE_MB, Servi
 from serving.errors import NotFound, NotReady, StoreUnavailable, Unprocessable, refused
 from serving.event_follower import EventFollower
 from serving.events import EventRecorder, EventsResult
+from serving.forecasts import SERVED_FORECASTS
 from serving.health import CHECK_INTERVAL, StoreHealth
 from serving.influencers import InfluencerViews
 from serving.model_source import (
@@ -74,6 +75,7 @@ from serving.schemas import (
     SuggestedContentOut,
 )
 from serving.screening import ScreeningViews
+from serving.share_plan import SharePlans
 from serving.share_text import ShareTexts
 from serving.state import LiveState, StateHolder, engagements
 
@@ -81,7 +83,6 @@ logger = logging.getLogger(__name__)
 
 RECOMMENDER = "advocacy-recommender"
 INFLUENCERS = "advocacy-influencers"
-LAPSE = "advocacy-lapse"
 #: Employees ranked per lock hold in a batch (the event loop serves others in between).
 BATCH_CHUNK = 32
 #: How long the service waits on its store: 3 s to connect, 30 s per statement (under the
@@ -118,7 +119,8 @@ class Dependencies:
     # after each model load, freeze the heap out of the garbage collector's scans
     # (:func:`serving.refresh.settle_heap`): for a process that serves and does little else
     freeze_heap: bool = False
-    lapse_source: ModelSource | None = None  # the lapse model of /at_risk
+    # the forecast models' sources by key (serving.forecasts), e.g. "lapse" for /at_risk
+    forecast_sources: dict[str, ModelSource] = field(default_factory=dict)
 
 
 def dependencies_from_config(config: ServingConfig) -> Dependencies:
@@ -140,12 +142,15 @@ def dependencies_from_config(config: ServingConfig) -> Dependencies:
         influencers = None  # a folder-served recommender: influencers only from a folder too
     else:
         influencers = RegistrySource(INFLUENCERS, tracking_uri=config.tracking_uri, cache_dir=cache)
-    if config.lapse_dir is not None:
-        lapse: ModelSource | None = FolderSource(config.lapse_dir, LAPSE)
-    elif config.model_dir is not None:
-        lapse = None  # as for influencers: a folder-served recommender, a lapse model folder
-    else:
-        lapse = RegistrySource(LAPSE, tracking_uri=config.tracking_uri, cache_dir=cache)
+    forecasts = {
+        key: forecast.source(
+            config.forecast_dirs.get(key),
+            recommender_from_folder=config.model_dir is not None,
+            tracking_uri=config.tracking_uri,
+            cache_dir=cache,
+        )
+        for key, forecast in SERVED_FORECASTS.items()
+    }
     return Dependencies(
         store=store,
         model_source=model_source,
@@ -161,7 +166,7 @@ def dependencies_from_config(config: ServingConfig) -> Dependencies:
         console_secret=None if config.console_secret is None else config.console_secret.encode(),
         console_session_hours=config.console_session_hours,
         freeze_heap=True,  # the service's own process
-        lapse_source=lapse,
+        forecast_sources={k: source for k, source in forecasts.items() if source is not None},
     )
 
 
@@ -169,12 +174,6 @@ def load_influencer_scorer(version: ModelVersion) -> object:
     from recsys.influence import InfluenceScorer
 
     return InfluenceScorer.load(Path(version.path))
-
-
-def load_lapse_model(version: ModelVersion) -> object:
-    from recsys.forecast import LapseModel
-
-    return LapseModel.load(Path(version.path))
 
 
 class Runtime:
@@ -210,8 +209,10 @@ class Runtime:
             freeze_heap=deps.freeze_heap,
             # a polling service scores the organisation as soon as a scorer loads
             on_influencer=self.influencer_views.warm if deps.pollers else None,
-            lapse_source=deps.lapse_source,
-            lapse_loader=load_lapse_model,
+            forecast_sources={
+                key: (source, SERVED_FORECASTS[key].loader(deps.encoder))
+                for key, source in deps.forecast_sources.items()
+            },
         )
         self.at_risk_views = AtRiskViews(deps.store, self.holder, deps.clock)
         self.recorder = EventRecorder(deps.store, deps.clock)
@@ -225,6 +226,7 @@ class Runtime:
         )
         self.program = ProgramViews(deps.store, deps.emv_config)
         self.share_texts = ShareTexts(deps.store, self.catalogue.policy)
+        self.share_plans = SharePlans(deps.store, self.holder, deps.clock)
         self.health = StoreHealth(deps.store, deps.clock, interval=deps.store_check)
 
     # -- life cycle -------------------------------------------------------------------
@@ -238,7 +240,7 @@ class Runtime:
         for step in (
             refresher.refresh_model,
             refresher.refresh_influencer,
-            refresher.refresh_lapse,
+            refresher.refresh_forecasts,
         ):
             try:
                 step()
@@ -278,9 +280,7 @@ class Runtime:
             model_version=None if state is None else state.model_version.label,
             model_loaded_at=None if state is None else state.model_loaded_at,
             influencer_model_version=None if influencer is None else influencer.version.label,
-            lapse_model_version=None
-            if self.holder.lapse is None
-            else self.holder.lapse.version.label,
+            **{f"{key}_model_version": self._forecast_version(key) for key in SERVED_FORECASTS},
             catalogue_items=0 if state is None else len(state.ranker.model.items_),
             live_items=0 if state is None else _live_items(state, self.clock()),
             catalogue_refreshed_at=None if state is None else state.catalogue_refreshed_at,
@@ -288,6 +288,10 @@ class Runtime:
             events_applied_through=self.holder.cursor,
             process_id=os.getpid(),
         )
+
+    def _forecast_version(self, key: str) -> str | None:
+        forecast = self.holder.forecast(key)
+        return None if forecast is None else forecast.version.label
 
     # -- feeds (in memory, under the state lock) --------------------------------------
     def feed(
@@ -321,6 +325,20 @@ class Runtime:
         )
         for item, text in zip(items, texts, strict=True):
             item["share_text"] = text
+        return body
+
+    def add_suggested_times(self, employee_id: str, body: dict[str, object]) -> dict[str, object]:
+        """``body`` (a :meth:`feed` body) with each item's ``suggested_network`` and
+        ``suggested_times`` (:meth:`serving.share_plan.SharePlans.for_feed`, in memory)."""
+        items: list[dict[str, object]] = body["items"]  # type: ignore[assignment]
+        state = self.holder.state
+        ids = [str(i["content_id"]) for i in items]
+        networks = _item_networks(state, ids) if state is not None else [[] for _ in ids]
+        pairs = list(zip(ids, networks, strict=True))
+        plans = self.share_plans.for_feed(employee_id, pairs, self.clock())
+        for item, (network, times) in zip(items, plans, strict=True):
+            item["suggested_network"] = network
+            item["suggested_times"] = [_json_time(t) for t in times]
         return body
 
     async def feeds(
@@ -650,6 +668,18 @@ def _json_time(moment: datetime) -> str:
     """A time as the response schemas serialise it (pydantic's JSON form); remembered for
     the latest few times (feeds are ranked to the second, so most requests share one)."""
     return str(_time_adapter().dump_python(moment, mode="json"))
+
+
+def _item_networks(state: LiveState, content_ids: list[str]) -> list[list[str]]:
+    """The networks each item is meant for, from the live catalogue (empty: any)."""
+    ranker = state.ranker
+    internal = ranker.model.items_.to_internal(content_ids, missing="ignore")
+    sets = ranker.catalogue.networks
+    assert sets is not None  # filled by Catalogue
+    return [
+        [sets.vocabulary[c] for c in sets.row(int(i))] if 0 <= i < len(sets) else []
+        for i in internal
+    ]
 
 
 def _live_items(state: LiveState, now: datetime) -> int:
