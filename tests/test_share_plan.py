@@ -100,9 +100,11 @@ def test_share_plan_bundle_round_trip(tmp_path: Path) -> None:
     np.testing.assert_array_equal(loaded.positions(ids), [0, 6, -1, 4])
     for network in (None, "linkedin", "x", "facebook"):
         mine, theirs = loaded.plan(ids, 3, network), model.plan(ids, 3, network)
-        for field in ("slots", "lift", "habit", "rate", "known"):
+        for field in ("network", "slots", "lift", "habit", "rate", "known"):
             np.testing.assert_array_equal(getattr(mine, field), getattr(theirs, field))
+    assert loaded.plan(ids, 3, "facebook").network == "all"  # no facebook events: all
     plan = loaded.plan(ids, 3, "linkedin")
+    assert plan.network == "linkedin"
     np.testing.assert_array_equal(plan.known, [True, True, False, True])
     assert plan.slots[0, 0] == 68 and plan.habit[0] == 68  # person 0's long record
     assert plan.habit[2] == -1 and np.isnan(plan.lift[2]).all()  # unknown: organisation level

@@ -29,6 +29,7 @@ QUICK = {
     "recommender.params.taste__no_components": 16,
     "recommender.baselines": ["popular", "recent_popular"],
     "influencer.enabled": False,
+    "slots.enabled": False,  # the best time to share: tests/test_slots_training.py
 }
 
 

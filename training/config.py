@@ -5,7 +5,8 @@ Two kinds of config (the ``kind`` key):
 - ``train`` (default): what ``advocacy train``, ``retrain`` and ``experiment run`` do on the
   store: features as of ``data.as_of``, the recommender (``recommender.model`` with
   ``recommender.params``) and its baselines evaluated on the most recent holdout window, the
-  influencer scorer, the lapse forecast, and the retrain gate.
+  influencer scorer, the lapse forecast, the best time to share (``slots``), and the retrain
+  gate.
 - ``benchmark``: one of the offline benchmarks of :mod:`training.evaluation.runner` on a
   public dataset (MovieLens-100K, DeskDrop), logged the same way.
 
@@ -147,6 +148,20 @@ class LapseConfig(_Section):
     min_origins: int = Field(2, ge=2)
 
 
+class SlotsConfig(_Section):
+    """The best time to share (``training.slots_job``): hour-of-week slots per advocate and
+    network (``SlotModel``) and engagement per share by slot (``SlotRateModel``)."""
+
+    enabled: bool = True
+    holdout_days: PositiveFloat = 28.0
+    k: int = Field(3, ge=1, le=168)
+    group_by: Literal["department", "region", "country", "none"] = "department"
+    min_scored: int = Field(20, ge=1)
+    half_life_days: PositiveFloat | None = None
+    rate_strength: PositiveFloat = 30.0
+    rate_smooth_hours: int = Field(5, ge=0, le=83)
+
+
 class GateConfig(_Section):
     """When a challenger may replace the champion (``advocacy retrain``)."""
 
@@ -156,6 +171,8 @@ class GateConfig(_Section):
     influencer_tolerance: float = Field(0.01, ge=0)
     lapse_metric: Literal["auc", "precision@10%"] = "auc"  # higher is better
     lapse_tolerance: float = Field(0.01, ge=0)
+    slots_metric: Literal["hours@k", "next@k"] = "hours@k"  # higher is better
+    slots_tolerance: float = Field(0.005, ge=0)
     min_coverage: float = Field(0.05, ge=0, le=1)
     latency_budget_ms: PositiveFloat = 250.0
     sample_employees: int = Field(200, ge=1)
@@ -173,6 +190,7 @@ class TrainConfig(_Section):
     recommender: RecommenderConfig = Field(default_factory=RecommenderConfig)
     influencer: InfluencerConfig = Field(default_factory=InfluencerConfig)
     lapse: LapseConfig = Field(default_factory=LapseConfig)
+    slots: SlotsConfig = Field(default_factory=SlotsConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
 
     def model_params(self, name: str) -> dict[str, Any]:

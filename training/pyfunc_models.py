@@ -25,6 +25,15 @@ columns (its signature lists them); :meth:`InfluencerModel.feature_rows` builds 
 store. Output per row: ``employee_id``, ``score``, ``flagged``, ``tier``, ``confidence``,
 ``in_band`` and ``reasons`` (the reasons' texts joined by ``"; "``).
 
+:class:`SharePlanForecastModel` plans the best time to share: ``employee_id`` (string) and
+optional ``network`` (string; missing: every event's hours) and ``k`` (integer, default 3) in,
+one row per suggested slot out: ``employee_id``, ``network`` (the activity network the slots
+come from: the one asked for when the model has it, else ``all``), ``rank`` (1 = best), ``slot``
+(hour of the week, UTC, 0 = Monday 00:00), ``slot_name``, ``lift`` (over the advocate's habit
+slot), ``rate`` (expected engagement per share relative to their typical share; NaN without
+share outcomes on that network) and ``known`` (false: an employee the model has not seen, who
+gets the organisation's slots).
+
 :class:`LapseForecastModel` scores feature rows of the lapse forecast: ``employee_id`` and the
 model's feature columns (:func:`recsys.forecast.feature_names`, built from a store by
 :func:`features.advocate_activity.read_activity`). Output per row: ``employee_id``,
@@ -61,6 +70,8 @@ CANDIDATE_COLUMNS = (
 #: Columns the influencer scorer reads when present (flags, tiers, reasons), besides its
 #: features.
 LAPSE_COLUMNS = ("employee_id", "probability", "reasons")
+SLOT_COLUMNS = ("employee_id", "network", "rank", "slot", "slot_name", "lift", "rate", "known")
+DEFAULT_SLOTS = 3
 SCORER_EXTRAS = (
     "followers_max",
     "shares_measured",
@@ -198,6 +209,41 @@ class LapseForecastModel(PythonModel):
                 "reasons": texts,
             }
         )
+
+
+class SharePlanForecastModel(PythonModel):
+    """The best time to share over a saved :class:`recsys.forecast.SharePlanModel` (module
+    docstring)."""
+
+    def load_context(self, context: PythonModelContext) -> None:
+        from recsys.forecast import SharePlanModel
+
+        self.model = SharePlanModel.load(Path(context.artifacts[FOLDER_ARTIFACT]))
+
+    def predict(
+        self,
+        context: PythonModelContext,
+        model_input: pd.DataFrame,
+        params: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
+        """The ``k`` best slots of each input row, in input order."""
+        from recsys.forecast import slot_name
+
+        frame = model_input.reset_index(drop=True)
+        n = len(frame)
+        networks = frame["network"] if "network" in frame else pd.Series([None] * n)
+        ks = frame["k"] if "k" in frame else pd.Series([DEFAULT_SLOTS] * n)
+        rows = []
+        for i, employee in enumerate(frame["employee_id"].astype(str)):
+            network = None if pd.isna(networks[i]) else str(networks[i])
+            k = DEFAULT_SLOTS if pd.isna(ks[i]) else int(ks[i])
+            plan = self.model.plan([employee], k, network)
+            for rank in range(k):
+                slot = int(plan.slots[0, rank])
+                lift, rate = float(plan.lift[0, rank]), float(plan.rate[0, rank])
+                shown = (employee, plan.network, rank + 1, slot, slot_name(slot))
+                rows.append((*shown, lift, rate, bool(plan.known[0])))
+        return pd.DataFrame(rows, columns=list(SLOT_COLUMNS))
 
 
 # -- helpers ------------------------------------------------------------------------------

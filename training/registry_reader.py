@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 RECOMMENDER = "advocacy-recommender"
 INFLUENCERS = "advocacy-influencers"
 LAPSE = "advocacy-lapse"
+SLOTS = "advocacy-slots"
 CHAMPION = "champion"
 HISTORY_TAG = "alias_history."
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
@@ -86,6 +87,7 @@ HEADLINES = {
     RECOMMENDER: Headline("rec", checks=("sanity.coverage", "sanity.latency_p95_ms")),
     INFLUENCERS: Headline("inf", model="influence", primary="auc"),
     LAPSE: Headline("lapse", model="lapse", primary="auc"),
+    SLOTS: Headline("slots", model="slots", primary="hours@k"),
 }
 RUN_TAGS = ("config.name", "git.commit", "sanity.passed")  # shown with every ``data.*`` tag
 UNAVAILABLE = ("INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE")

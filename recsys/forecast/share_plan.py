@@ -44,8 +44,10 @@ class SharePlan:
     """Per employee (rows in request order): the ``k`` best slots by activity (best first),
     their lift over the habit slot (NaN without a habit), the habit (-1 without events on that
     network), the expected engagement per share of each slot relative to the advocate's typical
-    share (NaN without a rate model for the network) and whether the models know the employee."""
+    share (NaN without a rate model for the network) and whether the models know the employee;
+    ``network``: the activity network the slots come from (the one asked for, or ``"all"``)."""
 
+    network: str
     slots: np.ndarray
     lift: np.ndarray
     habit: np.ndarray
@@ -110,7 +112,7 @@ class SharePlanModel:
         rate = np.full((len(rows), k), np.nan)
         if rates is not None:
             rate = np.take_along_axis(rates, slots, axis=1)
-        return SharePlan(slots, lift, habit, rate, known)
+        return SharePlan(on, slots, lift, habit, rate, known)
 
     def slot_rates(self, employee_ids: Sequence[str], network: str | None) -> np.ndarray | None:
         """``(n, 168)`` expected engagement per share by slot on ``network`` (unknown employees:

@@ -119,7 +119,8 @@ def share_rows(
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The shares before ``cut`` with an outcome measured by then (arrays ``time``, ``person``
     = advocate position in the advocates table, ``network`` position in the contract's
-    ``NETWORKS``, normalised ``value``) and the department position of every advocate."""
+    ``NETWORKS``, normalised ``value``, raw ``engagement``) and the department position of
+    every advocate."""
     advocates = tables["advocates"]
     people = pd.Index(advocates["employee_id"])
     _, groups = np.unique(advocates["department"].astype(str), return_inverse=True)
@@ -142,7 +143,7 @@ def share_rows(
     mean = np.bincount(inverse, weights=value) / count
     normalised = np.where(mean[inverse] > 0, value / np.maximum(mean[inverse], 1e-300), 1.0)
     rows = {"time": column_seconds(joined["timestamp"]), "person": person, "network": network}
-    return rows | {"value": normalised}, groups.astype(np.int64)
+    return rows | {"value": normalised, "engagement": value}, groups.astype(np.int64)
 
 
 def truth_cube(truth: pd.DataFrame, employee_ids: pd.Series) -> dict[tuple[int, int], np.ndarray]:
