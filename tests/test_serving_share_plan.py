@@ -6,6 +6,7 @@ a slot model rewritten in its folder is picked up by the refresh."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Iterator
@@ -365,3 +366,35 @@ def test_serve_refuses_a_slots_dir_without_a_saved_model(tmp_path: Path) -> None
     assert done.exit_code == 2
     said = " ".join(done.output.split())  # the console wraps long lines
     assert "--slots-dir" in said and "no saved model there" in said
+
+
+def test_the_slots_job_champion_is_served_from_the_registry(
+    world: dict[str, object], tmp_path: Path
+) -> None:
+    """What ``advocacy train`` registers as ``advocacy-slots`` (the job's bundle) is loaded
+    from the registry's champion and replaced by a newer champion between requests."""
+    from serving.model_source import RegistrySource
+    from tests.test_serving_registry import Models
+    from training.config import SlotsConfig
+    from training.slots_job import train_slots
+
+    store: Store = world["store"]  # type: ignore[assignment]
+    snapshot = Snapshot.load(StoreReader(store), NOW)
+    trained, _ = train_slots(snapshot, SlotsConfig(holdout_days=14.0, min_scored=1))
+    trained.save(tmp_path / "job")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    models = Models(uri, tmp_path / "artifacts")
+    assert models.publish(SLOTS, tmp_path / "job") == "1"
+    deps = dataclasses.replace(
+        _deps(world, tmp_path / "none"),
+        forecast_sources={KEY: RegistrySource(SLOTS, tracking_uri=uri, cache_dir=tmp_path / "c")},
+    )
+    runtime = Runtime(deps)
+    assert runtime.refresher.refresh_forecast(KEY)
+    employee, content, _ = _active(store)
+    first = runtime.share_plans.answer(employee, content)
+    assert first.model_version == f"{SLOTS}@1" and first.networks
+    assert runtime.status().slots_model_version == f"{SLOTS}@1"
+    assert models.publish(SLOTS, Path(str(world["folder"])) / "slots") == "2"
+    assert runtime.refresher.refresh_forecast(KEY)
+    assert runtime.share_plans.answer(employee, content).model_version == f"{SLOTS}@2"
