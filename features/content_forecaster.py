@@ -111,11 +111,18 @@ class ContentForecaster:
         return self._forecast(store, rows, as_of, everything)
 
     def forecast_frame(
-        self, store: Store, content: pd.DataFrame, *, as_of: datetime | pd.Timestamp
+        self,
+        store: Store,
+        content: pd.DataFrame,
+        *,
+        as_of: datetime | pd.Timestamp,
+        everything: pd.DataFrame | None = None,
     ) -> list[ContentOutlook]:
         """The forecast of content rows that need not be in the store (the ``content``
-        table's columns; see :func:`draft_row`)."""
-        return self._forecast(store, content.reset_index(drop=True), as_of, content_table(store))
+        table's columns; see :func:`draft_row`); ``everything``: the store's content table
+        when already read."""
+        everything = content_table(store) if everything is None else everything
+        return self._forecast(store, content.reset_index(drop=True), as_of, everything)
 
     def _forecast(
         self,

@@ -7,6 +7,7 @@
 | ``ADVOCACY_MODEL_DIR`` | serve this saved recommender folder instead of the registry | |
 | ``ADVOCACY_INFLUENCER_MODEL_DIR`` | serve this saved influencer scorer folder | |
 | ``ADVOCACY_LAPSE_MODEL_DIR`` | serve this saved lapse model folder (``/at_risk``) | |
+| ``ADVOCACY_CONTENT_FORECAST_DIR`` | serve this saved content forecast (``/content_forecast``) | |
 | ``ADVOCACY_CATALOGUE_REFRESH`` | seconds between catalogue refreshes | 30 |
 | ``ADVOCACY_MODEL_REFRESH`` | seconds between polls of the champion alias | 60 |
 | ``ADVOCACY_EVENT_FOLLOW`` | seconds between reads of the store's new events | 1 |
@@ -38,6 +39,7 @@ TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 MODEL_DIR_ENV = "ADVOCACY_MODEL_DIR"
 INFLUENCER_DIR_ENV = "ADVOCACY_INFLUENCER_MODEL_DIR"
 LAPSE_DIR_ENV = "ADVOCACY_LAPSE_MODEL_DIR"
+CONTENT_FORECAST_DIR_ENV = "ADVOCACY_CONTENT_FORECAST_DIR"
 CATALOGUE_REFRESH_ENV = "ADVOCACY_CATALOGUE_REFRESH"
 MODEL_REFRESH_ENV = "ADVOCACY_MODEL_REFRESH"
 EVENT_FOLLOW_ENV = "ADVOCACY_EVENT_FOLLOW"
@@ -105,6 +107,7 @@ class ServingConfig:
     console_session_hours: float = DEFAULT_SESSION_HOURS
     feed_kernel: str | None = None  # checked here; rankers read ADVOCACY_FEED_KERNEL themselves
     lapse_dir: Path | None = None
+    content_forecast_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.console_secret is not None and len(self.console_secret) < MIN_CONSOLE_SECRET:
@@ -156,6 +159,7 @@ class ServingConfig:
             console_session_hours=_hours(env, CONSOLE_SESSION_ENV, DEFAULT_SESSION_HOURS),
             feed_kernel=env.get(KERNEL_ENV) or None,
             lapse_dir=_path(env.get(LAPSE_DIR_ENV)),
+            content_forecast_dir=_path(env.get(CONTENT_FORECAST_DIR_ENV)),
         )
 
     def tokens(self) -> Tokens:

@@ -26,6 +26,7 @@ from serving.event_follower import EventFollower, ModelCut
 from serving.health import describe, is_outage
 from serving.model_source import ModelSource, ModelVersion
 from serving.state import (
+    ContentForecastState,
     InfluencerState,
     LapseState,
     LiveState,
@@ -67,6 +68,8 @@ class Refresher:
         on_influencer: Callable[[], None] | None = None,
         lapse_source: ModelSource | None = None,
         lapse_loader: Callable[[ModelVersion], object] | None = None,
+        content_forecast_source: ModelSource | None = None,
+        content_forecast_loader: Callable[[ModelVersion], object] | None = None,
     ) -> None:
         self.holder = holder
         self.on_influencer = on_influencer
@@ -78,6 +81,8 @@ class Refresher:
         self.influencer_loader = influencer_loader
         self.lapse_source = lapse_source
         self.lapse_loader = lapse_loader
+        self.content_forecast_source = content_forecast_source
+        self.content_forecast_loader = content_forecast_loader
         self.policy = policy
         self.model_refresh = model_refresh
         self.catalogue_refresh = catalogue_refresh
@@ -204,6 +209,22 @@ class Refresher:
         logger.info("lapse model %s loaded", version.label)
         return True
 
+    def refresh_content_forecast(self) -> bool:
+        """Load the content forecast's current version if it is new; True if loaded (swapped
+        between requests, as the lapse model)."""
+        current = self.holder.content_forecast
+        loaded = _load_new(
+            self.content_forecast_source,
+            self.content_forecast_loader,
+            current.version if current else None,
+        )
+        if loaded is None:
+            return False
+        model, version = loaded
+        self.holder.set_content_forecast(ContentForecastState(model, version, self.clock()))
+        logger.info("content forecast %s loaded", version.label)
+        return True
+
     # -- pollers ----------------------------------------------------------------------
     def start(self) -> None:
         """Poll in three daemon threads (models, catalogue, event log) until :meth:`stop`,
@@ -246,7 +267,8 @@ class Refresher:
     def _refresh_models(self) -> bool:
         swapped = self.refresh_model()
         swapped = self.refresh_influencer() or swapped
-        return self.refresh_lapse() or swapped
+        swapped = self.refresh_lapse() or swapped
+        return self.refresh_content_forecast() or swapped
 
     @property
     def errors(self) -> dict[str, str]:

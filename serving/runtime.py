@@ -22,6 +22,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
+from features.content_forecaster import ContentOutlook
 from features.data.event_log import EventLog
 from features.data.reviews import Review
 from features.data.score_history import ScorePoint
@@ -40,6 +41,7 @@ from serving.at_risk import FEED_ITEMS, AtRiskViews
 from serving.auth import Tokens
 from serving.catalogue_reader import CatalogueReader
 from serving.config import DEFAULT_CANDIDATES_TTL, DEFAULT_SCORE_CACHE_MB, ServingConfig
+from serving.content_forecast import ContentForecastViews, Draft, ForecastList
 from serving.errors import NotFound, NotReady, StoreUnavailable, Unprocessable, refused
 from serving.event_follower import EventFollower
 from serving.events import EventRecorder, EventsResult
@@ -58,6 +60,9 @@ from serving.refresh import Refresher
 from serving.schemas import (
     AtRiskAdvocateOut,
     AtRiskOut,
+    ContentForecastItemOut,
+    ContentForecastOut,
+    DraftIn,
     EventIn,
     EventRejectionOut,
     EventsOut,
@@ -66,6 +71,7 @@ from serving.schemas import (
     InfluencerOut,
     InfluencersOut,
     LapseReasonOut,
+    OutcomeForecastOut,
     Profile,
     ReasonOut,
     ReviewOut,
@@ -82,6 +88,7 @@ logger = logging.getLogger(__name__)
 RECOMMENDER = "advocacy-recommender"
 INFLUENCERS = "advocacy-influencers"
 LAPSE = "advocacy-lapse"
+CONTENT_FORECAST = "advocacy-content-forecast"
 #: Employees ranked per lock hold in a batch (the event loop serves others in between).
 BATCH_CHUNK = 32
 #: How long the service waits on its store: 3 s to connect, 30 s per statement (under the
@@ -119,6 +126,7 @@ class Dependencies:
     # (:func:`serving.refresh.settle_heap`): for a process that serves and does little else
     freeze_heap: bool = False
     lapse_source: ModelSource | None = None  # the lapse model of /at_risk
+    content_forecast_source: ModelSource | None = None  # the model of /content_forecast
 
 
 def dependencies_from_config(config: ServingConfig) -> Dependencies:
@@ -146,6 +154,14 @@ def dependencies_from_config(config: ServingConfig) -> Dependencies:
         lapse = None  # as for influencers: a folder-served recommender, a lapse model folder
     else:
         lapse = RegistrySource(LAPSE, tracking_uri=config.tracking_uri, cache_dir=cache)
+    if config.content_forecast_dir is not None:
+        forecast: ModelSource | None = FolderSource(config.content_forecast_dir, CONTENT_FORECAST)
+    elif config.model_dir is not None:
+        forecast = None  # as for the lapse model: a folder-served recommender, a folder
+    else:
+        forecast = RegistrySource(
+            CONTENT_FORECAST, tracking_uri=config.tracking_uri, cache_dir=cache
+        )
     return Dependencies(
         store=store,
         model_source=model_source,
@@ -162,6 +178,7 @@ def dependencies_from_config(config: ServingConfig) -> Dependencies:
         console_session_hours=config.console_session_hours,
         freeze_heap=True,  # the service's own process
         lapse_source=lapse,
+        content_forecast_source=forecast,
     )
 
 
@@ -175,6 +192,21 @@ def load_lapse_model(version: ModelVersion) -> object:
     from recsys.forecast import LapseModel
 
     return LapseModel.load(Path(version.path))
+
+
+def content_forecast_loader(
+    encoder: TextEncoder | Callable[[], TextEncoder] | None,
+) -> Callable[[ModelVersion], object]:
+    """Loads a saved :class:`~features.content_forecaster.ContentForecaster` with the
+    service's text encoder (a factory is called at the load, on the refresher's thread)."""
+
+    def load(version: ModelVersion) -> object:
+        from features.content_forecaster import ContentForecaster
+
+        resolved = encoder() if callable(encoder) else encoder
+        return ContentForecaster.load(Path(version.path), encoder=resolved)
+
+    return load
 
 
 class Runtime:
@@ -212,7 +244,10 @@ class Runtime:
             on_influencer=self.influencer_views.warm if deps.pollers else None,
             lapse_source=deps.lapse_source,
             lapse_loader=load_lapse_model,
+            content_forecast_source=deps.content_forecast_source,
+            content_forecast_loader=content_forecast_loader(deps.encoder),
         )
+        self.content_forecast_views = ContentForecastViews(deps.store, self.holder, deps.clock)
         self.at_risk_views = AtRiskViews(deps.store, self.holder, deps.clock)
         self.recorder = EventRecorder(deps.store, deps.clock)
         refresh = self.refresher.refresh_catalogue
@@ -239,6 +274,7 @@ class Runtime:
             refresher.refresh_model,
             refresher.refresh_influencer,
             refresher.refresh_lapse,
+            refresher.refresh_content_forecast,
         ):
             try:
                 step()
@@ -281,6 +317,9 @@ class Runtime:
             lapse_model_version=None
             if self.holder.lapse is None
             else self.holder.lapse.version.label,
+            content_forecast_model_version=None
+            if self.holder.content_forecast is None
+            else self.holder.content_forecast.version.label,
             catalogue_items=0 if state is None else len(state.ranker.model.items_),
             live_items=0 if state is None else _live_items(state, self.clock()),
             catalogue_refreshed_at=None if state is None else state.catalogue_refreshed_at,
@@ -550,6 +589,20 @@ class Runtime:
             as_of=forecast.as_of,
         )
 
+    # -- content forecasts (database work: call from a worker thread) -----------------
+    def content_forecast(
+        self, content_ids: Sequence[str] | None, days: float, limit: int
+    ) -> ContentForecastOut:
+        """``/content_forecast``: the forecast of ``content_ids``, or of the drafts and the
+        items published in the last ``days`` (:mod:`serving.content_forecast`)."""
+        listed = self.content_forecast_views.items(content_ids, days=days, limit=limit)
+        return _forecast_out(listed)
+
+    def content_forecast_draft(self, draft: DraftIn) -> ContentForecastOut:
+        """``/content_forecast_draft``: the forecast of one draft that is not in the store."""
+        typed = Draft(**draft.model_dump())
+        return _forecast_out(self.content_forecast_views.draft(typed))
+
     def _feed_suggestions(self, employee_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
         """The first :data:`~serving.at_risk.FEED_ITEMS` of each known advocate's live feed
         (in memory, under the state lock); none without a recommender or for a cold start."""
@@ -582,6 +635,35 @@ class Runtime:
         if state is None:
             raise NotReady("no recommender model is loaded yet (see /readyz)")
         return state
+
+
+def _forecast_out(listed: ForecastList) -> ContentForecastOut:
+    def outcome(outlook: ContentOutlook, target: str) -> OutcomeForecastOut:
+        return OutcomeForecastOut(
+            expected=round(outlook.expected[target], 4),
+            lower=round(outlook.lower[target], 4),
+            upper=round(outlook.upper[target], 4),
+        )
+
+    return ContentForecastOut(
+        items=[
+            ContentForecastItemOut(
+                content_id=item.content_id,
+                title=item.title,
+                content_type=item.content_type,
+                approval_status=item.approval_status,
+                published_at=item.published_at,
+                forecast_from=item.outlook.moment,
+                shares=outcome(item.outlook, "shares"),
+                reach=outcome(item.outlook, "reach"),
+                clicks=outcome(item.outlook, "clicks"),
+            )
+            for item in listed.items
+        ],
+        level=listed.level,
+        model_version=listed.model_version,
+        as_of=listed.as_of,
+    )
 
 
 def _filters(filters: Filters | None) -> FeedFilters | None:

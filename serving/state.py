@@ -75,6 +75,13 @@ class LapseState:
     loaded_at: datetime
 
 
+@dataclass(frozen=True)
+class ContentForecastState:
+    model: object  # features.content_forecaster ContentForecaster
+    version: ModelVersion
+    loaded_at: datetime
+
+
 class EventJournal:
     """Recently applied events, numbered by batch: replayed onto a state being built.
 
@@ -124,6 +131,7 @@ class StateHolder:
         self._state: LiveState | None = None
         self._influencer: InfluencerState | None = None
         self._lapse: LapseState | None = None
+        self._content_forecast: ContentForecastState | None = None
         self.last_error: str | None = None
         self.cursor = 0
         self.ahead: set[int] = set()
@@ -141,6 +149,10 @@ class StateHolder:
     def lapse(self) -> LapseState | None:
         return self._lapse
 
+    @property
+    def content_forecast(self) -> ContentForecastState | None:
+        return self._content_forecast
+
     def swap(self, state: LiveState, *, replayed_through: int | None = None) -> None:
         """Make ``state`` current. With ``replayed_through`` (``state`` holds every stored
         event up to that number), first apply the journal's events above it."""
@@ -156,6 +168,9 @@ class StateHolder:
 
     def set_lapse(self, lapse: LapseState) -> None:
         self._lapse = lapse
+
+    def set_content_forecast(self, forecast: ContentForecastState) -> None:
+        self._content_forecast = forecast
 
     def apply(self, events: NewEvents) -> int:
         """Apply stored events not applied yet; returns how many of them the model observed.
