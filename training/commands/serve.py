@@ -46,6 +46,11 @@ def serve(
     lapse_dir: Path | None = typer.Option(
         None, "--lapse-dir", help="Serve this saved lapse model folder (/at_risk)."
     ),
+    content_forecast_dir: Path | None = typer.Option(
+        None,
+        "--content-forecast-dir",
+        help="Serve this saved content forecast folder (/content_forecast).",
+    ),
     tokens_file: Path | None = typer.Option(
         None, "--tokens-file", help="File of 'token:role' lines (roles: frontend, manager, admin)."
     ),
@@ -88,6 +93,7 @@ def serve(
         "ADVOCACY_MODEL_DIR": _absolute(model_dir),
         "ADVOCACY_INFLUENCER_MODEL_DIR": _absolute(influencer_dir),
         "ADVOCACY_LAPSE_MODEL_DIR": _absolute(lapse_dir),
+        "ADVOCACY_CONTENT_FORECAST_DIR": _absolute(content_forecast_dir),
         "ADVOCACY_TOKENS_FILE": _absolute(tokens_file),
         "ADVOCACY_CATALOGUE_REFRESH": None if catalogue_refresh is None else str(catalogue_refresh),
         "ADVOCACY_MODEL_REFRESH": None if model_refresh is None else str(model_refresh),
@@ -124,6 +130,11 @@ def serve(
         raise typer.Exit(2)
     if lapse_dir is not None and not (lapse_dir / "manifest.json").is_file():
         console.errors.print(f"[red]error:[/red] --lapse-dir {lapse_dir}: no saved model there")
+        raise typer.Exit(2)
+    if content_forecast_dir is not None and not (content_forecast_dir / "manifest.json").is_file():
+        console.errors.print(
+            f"[red]error:[/red] --content-forecast-dir {content_forecast_dir}: no saved model there"
+        )
         raise typer.Exit(2)
     if not len(tokens):
         console.errors.print(
