@@ -26,7 +26,7 @@ from features.data.store import Store
 from recsys.forecast import LapseModel, feed_action, reason_action
 from serving.errors import NotReady, Unprocessable
 from serving.influencers import SCORING_WAIT, ScoredCache
-from serving.state import LapseState, StateHolder
+from serving.state import ForecastState, StateHolder
 
 #: Seconds a forecast is kept: it is computed once per model version and hour anyway.
 FORECAST_TTL = 3600.0
@@ -81,7 +81,7 @@ class AtRiskViews:
         """The loaded model's forecast as of the current hour (cached); NotReady without a
         lapse model, :class:`~serving.influencers.ScoringInProgress` when not computed in
         time."""
-        lapse = self.holder.lapse
+        lapse = self.holder.forecast("lapse")
         if lapse is None:
             raise NotReady("no lapse model is loaded yet (see /status)")
         as_of = self.clock().replace(minute=0, second=0, microsecond=0)
@@ -124,7 +124,7 @@ class AtRiskViews:
         ]
         return AtRiskList(listed, len(risks), forecast)
 
-    def _compute(self, lapse: LapseState, as_of: datetime) -> LapseForecast:
+    def _compute(self, lapse: ForecastState, as_of: datetime) -> LapseForecast:
         model: LapseModel = lapse.model  # type: ignore[assignment]
         activity = read_activity(self.store, as_of)
         try:

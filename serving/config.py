@@ -27,19 +27,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from features.screening.policy import POLICY_ENV, PolicyError, load_policy
 from recsys.feed_kernel import KERNEL_ENV, resolve_kernel
 from serving.auth import TOKENS_ENV, TOKENS_FILE_ENV, Tokens
+from serving.forecasts import forecast_dirs
 
 DB_URL_ENV = "ADVOCACY_DB_URL"
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 MODEL_DIR_ENV = "ADVOCACY_MODEL_DIR"
 INFLUENCER_DIR_ENV = "ADVOCACY_INFLUENCER_MODEL_DIR"
-LAPSE_DIR_ENV = "ADVOCACY_LAPSE_MODEL_DIR"
-CONTENT_FORECAST_DIR_ENV = "ADVOCACY_CONTENT_FORECAST_DIR"
 CATALOGUE_REFRESH_ENV = "ADVOCACY_CATALOGUE_REFRESH"
 MODEL_REFRESH_ENV = "ADVOCACY_MODEL_REFRESH"
 EVENT_FOLLOW_ENV = "ADVOCACY_EVENT_FOLLOW"
@@ -106,8 +105,8 @@ class ServingConfig:
     console_secret: str | None = None
     console_session_hours: float = DEFAULT_SESSION_HOURS
     feed_kernel: str | None = None  # checked here; rankers read ADVOCACY_FEED_KERNEL themselves
-    lapse_dir: Path | None = None
-    content_forecast_dir: Path | None = None
+    # saved folders of forecast models by key (serving.forecasts: each one's variable)
+    forecast_dirs: dict[str, Path] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.console_secret is not None and len(self.console_secret) < MIN_CONSOLE_SECRET:
@@ -158,8 +157,7 @@ class ServingConfig:
             console_secret=env.get(CONSOLE_SECRET_ENV) or None,
             console_session_hours=_hours(env, CONSOLE_SESSION_ENV, DEFAULT_SESSION_HOURS),
             feed_kernel=env.get(KERNEL_ENV) or None,
-            lapse_dir=_path(env.get(LAPSE_DIR_ENV)),
-            content_forecast_dir=_path(env.get(CONTENT_FORECAST_DIR_ENV)),
+            forecast_dirs=forecast_dirs(env),
         )
 
     def tokens(self) -> Tokens:

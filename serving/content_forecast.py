@@ -1,8 +1,9 @@
 """Content performance forecasts for program managers (``/content_forecast``,
 ``/content_forecast_draft`` and the console's Forecast page).
 
-The loaded :class:`~features.content_forecaster.ContentForecaster` (``holder.content_forecast``,
-hot-swapped by the refresher like the lapse model) forecasts, as of the request's time (to the
+The loaded :class:`~features.content_forecaster.ContentForecaster` (``holder.forecast(
+"content_forecast")``: :data:`serving.forecasts.CONTENT_FORECAST`, hot-swapped by the model
+poller like the lapse model) forecasts, as of the request's time (to the
 second), the first-week shares, reach and clicks of each item with the model's interval:
 
 - :meth:`ContentForecastViews.items`: the store's items ``content_ids`` (in that order; an
@@ -28,6 +29,7 @@ from features.content_forecaster import ContentForecaster, ContentOutlook, draft
 from features.content_performance import content_table
 from features.data.store import Store
 from serving.errors import NotFound, NotReady, Unprocessable
+from serving.forecasts import CONTENT_FORECAST
 from serving.state import StateHolder
 
 #: Items the newest listing holds at most.
@@ -109,7 +111,7 @@ class ContentForecastViews:
         return self._listed(forecaster, version, row, content_table(self.store), now)
 
     def _loaded(self) -> tuple[ContentForecaster, str]:
-        loaded = self.holder.content_forecast
+        loaded = self.holder.forecast(CONTENT_FORECAST.key)
         if loaded is None:
             raise NotReady("no content forecast is loaded yet (see /status)")
         return loaded.model, loaded.version.label  # type: ignore[return-value]

@@ -13,8 +13,9 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 
 from recsys.base import Recommender
 from recsys.feed import FeedRanker
@@ -26,9 +27,8 @@ from serving.event_follower import EventFollower, ModelCut
 from serving.health import describe, is_outage
 from serving.model_source import ModelSource, ModelVersion
 from serving.state import (
-    ContentForecastState,
+    ForecastState,
     InfluencerState,
-    LapseState,
     LiveState,
     StateHolder,
     replay_audience,
@@ -66,10 +66,9 @@ class Refresher:
         score_cache_bytes: int = 0,
         freeze_heap: bool = False,
         on_influencer: Callable[[], None] | None = None,
-        lapse_source: ModelSource | None = None,
-        lapse_loader: Callable[[ModelVersion], object] | None = None,
-        content_forecast_source: ModelSource | None = None,
-        content_forecast_loader: Callable[[ModelVersion], object] | None = None,
+        forecast_sources: Mapping[
+            str, tuple[ModelSource, Callable[[ModelVersion], object]]
+        ] = MappingProxyType({}),
     ) -> None:
         self.holder = holder
         self.on_influencer = on_influencer
@@ -79,10 +78,7 @@ class Refresher:
         self.clock = clock
         self.influencer_source = influencer_source
         self.influencer_loader = influencer_loader
-        self.lapse_source = lapse_source
-        self.lapse_loader = lapse_loader
-        self.content_forecast_source = content_forecast_source
-        self.content_forecast_loader = content_forecast_loader
+        self.forecast_sources = dict(forecast_sources)
         self.policy = policy
         self.model_refresh = model_refresh
         self.catalogue_refresh = catalogue_refresh
@@ -195,35 +191,24 @@ class Refresher:
             self.on_influencer()
         return True
 
-    def refresh_lapse(self) -> bool:
-        """Load the lapse model's current version if it is new; True if loaded. Requests
-        read ``holder.lapse`` once, so a new champion replaces the old between requests."""
-        current = self.holder.lapse
-        loaded = _load_new(
-            self.lapse_source, self.lapse_loader, current.version if current else None
-        )
+    def refresh_forecast(self, key: str) -> bool:
+        """Load the current version of the forecast model ``key`` (:mod:`serving.forecasts`)
+        if it is new; True if loaded. Requests read ``holder.forecast(key)`` once, so a new
+        champion replaces the old between requests."""
+        source, loader = self.forecast_sources.get(key, (None, None))
+        current = self.holder.forecast(key)
+        loaded = _load_new(source, loader, current.version if current else None)
         if loaded is None:
             return False
         model, version = loaded
-        self.holder.set_lapse(LapseState(model, version, self.clock()))
-        logger.info("lapse model %s loaded", version.label)
+        self.holder.set_forecast(key, ForecastState(model, version, self.clock()))
+        logger.info("%s model %s loaded", key, version.label)
         return True
 
-    def refresh_content_forecast(self) -> bool:
-        """Load the content forecast's current version if it is new; True if loaded (swapped
-        between requests, as the lapse model)."""
-        current = self.holder.content_forecast
-        loaded = _load_new(
-            self.content_forecast_source,
-            self.content_forecast_loader,
-            current.version if current else None,
-        )
-        if loaded is None:
-            return False
-        model, version = loaded
-        self.holder.set_content_forecast(ContentForecastState(model, version, self.clock()))
-        logger.info("content forecast %s loaded", version.label)
-        return True
+    def refresh_forecasts(self) -> bool:
+        """:meth:`refresh_forecast` of every configured forecast; True if any was loaded."""
+        loaded = [self.refresh_forecast(key) for key in self.forecast_sources]
+        return any(loaded)
 
     # -- pollers ----------------------------------------------------------------------
     def start(self) -> None:
@@ -267,8 +252,7 @@ class Refresher:
     def _refresh_models(self) -> bool:
         swapped = self.refresh_model()
         swapped = self.refresh_influencer() or swapped
-        swapped = self.refresh_lapse() or swapped
-        return self.refresh_content_forecast() or swapped
+        return self.refresh_forecasts() or swapped
 
     @property
     def errors(self) -> dict[str, str]:

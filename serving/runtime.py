@@ -16,7 +16,7 @@ import functools
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,6 +45,7 @@ from serving.content_forecast import ContentForecastViews, Draft, ForecastList
 from serving.errors import NotFound, NotReady, StoreUnavailable, Unprocessable, refused
 from serving.event_follower import EventFollower
 from serving.events import EventRecorder, EventsResult
+from serving.forecasts import SERVED_FORECASTS
 from serving.health import CHECK_INTERVAL, StoreHealth
 from serving.influencers import InfluencerViews
 from serving.model_source import (
@@ -87,8 +88,6 @@ logger = logging.getLogger(__name__)
 
 RECOMMENDER = "advocacy-recommender"
 INFLUENCERS = "advocacy-influencers"
-LAPSE = "advocacy-lapse"
-CONTENT_FORECAST = "advocacy-content-forecast"
 #: Employees ranked per lock hold in a batch (the event loop serves others in between).
 BATCH_CHUNK = 32
 #: How long the service waits on its store: 3 s to connect, 30 s per statement (under the
@@ -125,8 +124,8 @@ class Dependencies:
     # after each model load, freeze the heap out of the garbage collector's scans
     # (:func:`serving.refresh.settle_heap`): for a process that serves and does little else
     freeze_heap: bool = False
-    lapse_source: ModelSource | None = None  # the lapse model of /at_risk
-    content_forecast_source: ModelSource | None = None  # the model of /content_forecast
+    # the forecast models' sources by key (serving.forecasts), e.g. "lapse" for /at_risk
+    forecast_sources: dict[str, ModelSource] = field(default_factory=dict)
 
 
 def dependencies_from_config(config: ServingConfig) -> Dependencies:
@@ -148,20 +147,15 @@ def dependencies_from_config(config: ServingConfig) -> Dependencies:
         influencers = None  # a folder-served recommender: influencers only from a folder too
     else:
         influencers = RegistrySource(INFLUENCERS, tracking_uri=config.tracking_uri, cache_dir=cache)
-    if config.lapse_dir is not None:
-        lapse: ModelSource | None = FolderSource(config.lapse_dir, LAPSE)
-    elif config.model_dir is not None:
-        lapse = None  # as for influencers: a folder-served recommender, a lapse model folder
-    else:
-        lapse = RegistrySource(LAPSE, tracking_uri=config.tracking_uri, cache_dir=cache)
-    if config.content_forecast_dir is not None:
-        forecast: ModelSource | None = FolderSource(config.content_forecast_dir, CONTENT_FORECAST)
-    elif config.model_dir is not None:
-        forecast = None  # as for the lapse model: a folder-served recommender, a folder
-    else:
-        forecast = RegistrySource(
-            CONTENT_FORECAST, tracking_uri=config.tracking_uri, cache_dir=cache
+    forecasts = {
+        key: forecast.source(
+            config.forecast_dirs.get(key),
+            recommender_from_folder=config.model_dir is not None,
+            tracking_uri=config.tracking_uri,
+            cache_dir=cache,
         )
+        for key, forecast in SERVED_FORECASTS.items()
+    }
     return Dependencies(
         store=store,
         model_source=model_source,
@@ -177,8 +171,7 @@ def dependencies_from_config(config: ServingConfig) -> Dependencies:
         console_secret=None if config.console_secret is None else config.console_secret.encode(),
         console_session_hours=config.console_session_hours,
         freeze_heap=True,  # the service's own process
-        lapse_source=lapse,
-        content_forecast_source=forecast,
+        forecast_sources={k: source for k, source in forecasts.items() if source is not None},
     )
 
 
@@ -186,27 +179,6 @@ def load_influencer_scorer(version: ModelVersion) -> object:
     from recsys.influence import InfluenceScorer
 
     return InfluenceScorer.load(Path(version.path))
-
-
-def load_lapse_model(version: ModelVersion) -> object:
-    from recsys.forecast import LapseModel
-
-    return LapseModel.load(Path(version.path))
-
-
-def content_forecast_loader(
-    encoder: TextEncoder | Callable[[], TextEncoder] | None,
-) -> Callable[[ModelVersion], object]:
-    """Loads a saved :class:`~features.content_forecaster.ContentForecaster` with the
-    service's text encoder (a factory is called at the load, on the refresher's thread)."""
-
-    def load(version: ModelVersion) -> object:
-        from features.content_forecaster import ContentForecaster
-
-        resolved = encoder() if callable(encoder) else encoder
-        return ContentForecaster.load(Path(version.path), encoder=resolved)
-
-    return load
 
 
 class Runtime:
@@ -242,13 +214,13 @@ class Runtime:
             freeze_heap=deps.freeze_heap,
             # a polling service scores the organisation as soon as a scorer loads
             on_influencer=self.influencer_views.warm if deps.pollers else None,
-            lapse_source=deps.lapse_source,
-            lapse_loader=load_lapse_model,
-            content_forecast_source=deps.content_forecast_source,
-            content_forecast_loader=content_forecast_loader(deps.encoder),
+            forecast_sources={
+                key: (source, SERVED_FORECASTS[key].loader(deps.encoder))
+                for key, source in deps.forecast_sources.items()
+            },
         )
-        self.content_forecast_views = ContentForecastViews(deps.store, self.holder, deps.clock)
         self.at_risk_views = AtRiskViews(deps.store, self.holder, deps.clock)
+        self.content_forecast_views = ContentForecastViews(deps.store, self.holder, deps.clock)
         self.recorder = EventRecorder(deps.store, deps.clock)
         refresh = self.refresher.refresh_catalogue
         self.data_rights = DataRights(
@@ -273,8 +245,7 @@ class Runtime:
         for step in (
             refresher.refresh_model,
             refresher.refresh_influencer,
-            refresher.refresh_lapse,
-            refresher.refresh_content_forecast,
+            refresher.refresh_forecasts,
         ):
             try:
                 step()
@@ -314,12 +285,7 @@ class Runtime:
             model_version=None if state is None else state.model_version.label,
             model_loaded_at=None if state is None else state.model_loaded_at,
             influencer_model_version=None if influencer is None else influencer.version.label,
-            lapse_model_version=None
-            if self.holder.lapse is None
-            else self.holder.lapse.version.label,
-            content_forecast_model_version=None
-            if self.holder.content_forecast is None
-            else self.holder.content_forecast.version.label,
+            **{f"{key}_model_version": self._forecast_version(key) for key in SERVED_FORECASTS},
             catalogue_items=0 if state is None else len(state.ranker.model.items_),
             live_items=0 if state is None else _live_items(state, self.clock()),
             catalogue_refreshed_at=None if state is None else state.catalogue_refreshed_at,
@@ -327,6 +293,10 @@ class Runtime:
             events_applied_through=self.holder.cursor,
             process_id=os.getpid(),
         )
+
+    def _forecast_version(self, key: str) -> str | None:
+        forecast = self.holder.forecast(key)
+        return None if forecast is None else forecast.version.label
 
     # -- feeds (in memory, under the state lock) --------------------------------------
     def feed(

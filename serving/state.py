@@ -69,15 +69,10 @@ class InfluencerState:
 
 
 @dataclass(frozen=True)
-class LapseState:
-    model: object  # recsys.forecast LapseModel
-    version: ModelVersion
-    loaded_at: datetime
+class ForecastState:
+    """A loaded forecast model (:mod:`serving.forecasts`)."""
 
-
-@dataclass(frozen=True)
-class ContentForecastState:
-    model: object  # features.content_forecaster ContentForecaster
+    model: object
     version: ModelVersion
     loaded_at: datetime
 
@@ -130,8 +125,7 @@ class StateHolder:
         self.journal = EventJournal()
         self._state: LiveState | None = None
         self._influencer: InfluencerState | None = None
-        self._lapse: LapseState | None = None
-        self._content_forecast: ContentForecastState | None = None
+        self._forecasts: dict[str, ForecastState] = {}
         self.last_error: str | None = None
         self.cursor = 0
         self.ahead: set[int] = set()
@@ -145,13 +139,9 @@ class StateHolder:
     def influencer(self) -> InfluencerState | None:
         return self._influencer
 
-    @property
-    def lapse(self) -> LapseState | None:
-        return self._lapse
-
-    @property
-    def content_forecast(self) -> ContentForecastState | None:
-        return self._content_forecast
+    def forecast(self, key: str) -> ForecastState | None:
+        """The loaded forecast model ``key`` of :data:`serving.forecasts.SERVED_FORECASTS`."""
+        return self._forecasts.get(key)
 
     def swap(self, state: LiveState, *, replayed_through: int | None = None) -> None:
         """Make ``state`` current. With ``replayed_through`` (``state`` holds every stored
@@ -166,11 +156,8 @@ class StateHolder:
     def set_influencer(self, influencer: InfluencerState) -> None:
         self._influencer = influencer
 
-    def set_lapse(self, lapse: LapseState) -> None:
-        self._lapse = lapse
-
-    def set_content_forecast(self, forecast: ContentForecastState) -> None:
-        self._content_forecast = forecast
+    def set_forecast(self, key: str, forecast: ForecastState) -> None:
+        self._forecasts = {**self._forecasts, key: forecast}  # readers see one dict or the next
 
     def apply(self, events: NewEvents) -> int:
         """Apply stored events not applied yet; returns how many of them the model observed.

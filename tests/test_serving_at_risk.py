@@ -23,8 +23,9 @@ from serving import at_risk as module
 from serving.auth import Tokens
 from serving.config import ServingConfig
 from serving.errors import NotReady, Unprocessable
+from serving.forecasts import SERVED_FORECASTS
 from serving.model_source import FolderSource
-from serving.runtime import LAPSE, RECOMMENDER, Dependencies, Runtime, dependencies_from_config
+from serving.runtime import RECOMMENDER, Dependencies, Runtime, dependencies_from_config
 from serving.service import use_dependencies
 from tests.test_serving import auth
 from tests.test_serving_data import NOW, served_organisation, service_app
@@ -34,6 +35,7 @@ from training.lapse_job import fit_lapse, lapse_activity
 MANAGER = "manager-token-0123456789"
 FRONTEND = "frontend-token-0123456789"
 TOKENS = f"{MANAGER}:manager,{FRONTEND}:frontend"
+LAPSE = SERVED_FORECASTS["lapse"].registered_name
 
 
 def save_lapse(store: Store, folder: Path, *, C: float = 0.3) -> LapseModel:
@@ -62,7 +64,7 @@ def _runtime(
     deps = Dependencies(
         store=world["store"],  # type: ignore[arg-type]
         model_source=FolderSource(folder / ("model" if ranker else "none"), RECOMMENDER),
-        lapse_source=FolderSource(lapse or folder / "lapse", LAPSE),
+        forecast_sources={"lapse": FolderSource(lapse or folder / "lapse", LAPSE)},
         tokens=Tokens.parse(TOKENS),
         clock=lambda: NOW,
         pollers=False,
@@ -70,7 +72,7 @@ def _runtime(
     runtime = Runtime(deps)
     if ranker:
         assert runtime.refresher.refresh_model()
-    assert runtime.refresher.refresh_lapse() == (
+    assert runtime.refresher.refresh_forecast("lapse") == (
         lapse is None or (lapse / "manifest.json").exists()
     )
     return runtime
@@ -178,11 +180,11 @@ def test_a_new_lapse_model_in_the_folder_is_picked_up(
     save_lapse(store, folder)
     runtime = _runtime(world, lapse=folder, ranker=False)
     before = runtime.at_risk(None, 0.0, None)
-    assert not runtime.refresher.refresh_lapse()  # the same version: nothing loaded
+    assert not runtime.refresher.refresh_forecast("lapse")  # the same version: nothing loaded
     newer = save_lapse(store, folder, C=0.001)  # a strongly regularised champion
     stamp = os.stat(folder / "manifest.json").st_mtime_ns + 1_000_000
     os.utime(folder / "manifest.json", ns=(stamp, stamp))  # a rewrite within the same tick
-    assert runtime.refresher.refresh_lapse()
+    assert runtime.refresher.refresh_forecast("lapse")
     after = runtime.at_risk(None, 0.0, None)
     assert after.model_version != before.model_version
     expected = forecast_lapse(newer, read_activity(store, NOW))
@@ -200,17 +202,17 @@ def test_the_lapse_dir_setting(tmp_path: Path) -> None:
             "ADVOCACY_DB_URL": f"sqlite:///{tmp_path / 's.db'}",
         }
     )
-    assert config.lapse_dir == tmp_path / "lapse"
+    assert config.forecast_dirs == {"lapse": tmp_path / "lapse"}
     deps = dependencies_from_config(config)
     try:
-        source = deps.lapse_source
+        source = deps.forecast_sources["lapse"]
         assert isinstance(source, FolderSource) and source.folder == tmp_path / "lapse"
         assert source.name == LAPSE
     finally:
         deps.store.dispose()
     on_registry = dependencies_from_config(ServingConfig(db_url=f"sqlite:///{tmp_path / 's.db'}"))
     try:
-        assert type(on_registry.lapse_source).__name__ == "RegistrySource"
+        assert type(on_registry.forecast_sources["lapse"]).__name__ == "RegistrySource"
     finally:
         on_registry.store.dispose()
 
@@ -221,7 +223,7 @@ def _service(store: object, model: Path, lapse: Path) -> Iterator[TestClient]:
     deps = Dependencies(
         store=store,  # type: ignore[arg-type]
         model_source=FolderSource(model, RECOMMENDER),
-        lapse_source=FolderSource(lapse, LAPSE),
+        forecast_sources={"lapse": FolderSource(lapse, LAPSE)},
         tokens=Tokens.parse(TOKENS),
         clock=lambda: NOW,
         pollers=False,
@@ -293,20 +295,22 @@ def test_a_new_lapse_champion_in_the_registry_is_picked_up(
     deps = Dependencies(
         store=store,
         model_source=FolderSource(tmp_path / "none", RECOMMENDER),
-        lapse_source=RegistrySource(LAPSE, tracking_uri=uri, cache_dir=tmp_path / "cache"),
+        forecast_sources={
+            "lapse": RegistrySource(LAPSE, tracking_uri=uri, cache_dir=tmp_path / "cache")
+        },
         tokens=Tokens.parse(TOKENS),
         clock=lambda: NOW,
         pollers=False,
     )
     runtime = Runtime(deps)
-    assert runtime.refresher.refresh_lapse()
+    assert runtime.refresher.refresh_forecast("lapse")
     first = runtime.at_risk(None, 0.0, None)
     assert first.model_version == f"{LAPSE}@1"
     newer = save_lapse(store, tmp_path / "lapse-2", C=0.001)
     assert models.publish(LAPSE, tmp_path / "lapse-2", promote=False) == "2"
-    assert not runtime.refresher.refresh_lapse()  # registered, not champion
+    assert not runtime.refresher.refresh_forecast("lapse")  # registered, not champion
     models.registry.promote(LAPSE, "2", reason="better")
-    assert runtime.refresher.refresh_lapse()
+    assert runtime.refresher.refresh_forecast("lapse")
     second = runtime.at_risk(None, 0.0, None)
     assert second.model_version == f"{LAPSE}@2"
     expected = forecast_lapse(newer, read_activity(store, NOW))
@@ -314,7 +318,7 @@ def test_a_new_lapse_champion_in_the_registry_is_picked_up(
         pytest.approx(r.probability, abs=1e-6) for r in expected
     ]
     models.registry.rollback(LAPSE, reason="serving test")
-    assert runtime.refresher.refresh_lapse()
+    assert runtime.refresher.refresh_forecast("lapse")
     assert runtime.at_risk(None, 0.0, None) == first
 
 

@@ -22,14 +22,9 @@ from serving.auth import Tokens
 from serving.config import ServingConfig
 from serving.content_forecast import Draft
 from serving.errors import NotFound, NotReady
+from serving.forecasts import SERVED_FORECASTS
 from serving.model_source import FolderSource
-from serving.runtime import (
-    CONTENT_FORECAST,
-    RECOMMENDER,
-    Dependencies,
-    Runtime,
-    dependencies_from_config,
-)
+from serving.runtime import RECOMMENDER, Dependencies, Runtime, dependencies_from_config
 from serving.service import use_dependencies
 from tests.test_serving import auth
 from tests.test_serving_data import NOW, served_organisation, service_app
@@ -39,6 +34,8 @@ from training.content_forecast_job import fit_content_forecast
 MANAGER = "manager-token-0123456789"
 FRONTEND = "frontend-token-0123456789"
 TOKENS = f"{MANAGER}:manager,{FRONTEND}:frontend"
+KEY = "content_forecast"
+CONTENT_FORECAST = SERVED_FORECASTS[KEY].registered_name
 #: The served organisation is small (60 generated items over 90 days): a shorter warm-up.
 SETTINGS = ContentForecastConfig(min_items=20, warmup_days=14.0)
 
@@ -68,13 +65,13 @@ def _runtime(world: dict[str, object], forecast: Path | None = None) -> Runtime:
     deps = Dependencies(
         store=world["store"],  # type: ignore[arg-type]
         model_source=FolderSource(folder / "none", RECOMMENDER),
-        content_forecast_source=FolderSource(forecast or folder / "forecast", CONTENT_FORECAST),
+        forecast_sources={KEY: FolderSource(forecast or folder / "forecast", CONTENT_FORECAST)},
         tokens=Tokens.parse(TOKENS),
         clock=lambda: NOW,
         pollers=False,
     )
     runtime = Runtime(deps)
-    runtime.refresher.refresh_content_forecast()
+    runtime.refresher.refresh_forecast(KEY)
     return runtime
 
 
@@ -142,11 +139,11 @@ def test_a_new_content_forecast_in_the_folder_is_picked_up(
     save_forecast(store, folder)
     runtime = _runtime(world, forecast=folder)
     before = runtime.content_forecast(["c05"], 7.0, 10)
-    assert not runtime.refresher.refresh_content_forecast()  # the same version
+    assert not runtime.refresher.refresh_forecast(KEY)  # the same version
     save_forecast(store, folder, alpha=1000.0)  # a strongly regularised champion
     stamp = os.stat(folder / "manifest.json").st_mtime_ns + 1_000_000
     os.utime(folder / "manifest.json", ns=(stamp, stamp))  # a rewrite within the same tick
-    assert runtime.refresher.refresh_content_forecast()
+    assert runtime.refresher.refresh_forecast(KEY)
     after = runtime.content_forecast(["c05"], 7.0, 10)
     assert after.model_version != before.model_version
     assert after.items[0].shares.expected != before.items[0].shares.expected
@@ -159,14 +156,14 @@ def test_the_content_forecast_dir_setting(tmp_path: Path) -> None:
     )
     deps = dependencies_from_config(config)
     try:
-        source = deps.content_forecast_source
+        source = deps.forecast_sources[KEY]
         assert isinstance(source, FolderSource) and source.folder == tmp_path / "cf"
         assert source.name == CONTENT_FORECAST
     finally:
         deps.store.dispose()
     on_registry = dependencies_from_config(ServingConfig(db_url=db))
     try:
-        assert type(on_registry.content_forecast_source).__name__ == "RegistrySource"
+        assert type(on_registry.forecast_sources[KEY]).__name__ == "RegistrySource"
     finally:
         on_registry.store.dispose()
 
@@ -176,7 +173,7 @@ def _service(store: object, forecast: Path) -> Iterator[TestClient]:
     deps = Dependencies(
         store=store,  # type: ignore[arg-type]
         model_source=FolderSource(forecast.parent / "none", RECOMMENDER),
-        content_forecast_source=FolderSource(forecast, CONTENT_FORECAST),
+        forecast_sources={KEY: FolderSource(forecast, CONTENT_FORECAST)},
         tokens=Tokens.parse(TOKENS),
         clock=lambda: NOW,
         pollers=False,

@@ -128,14 +128,11 @@ def serve(
     if model_dir is not None and not (model_dir / "manifest.json").is_file():
         console.errors.print(f"[red]error:[/red] --model-dir {model_dir}: no saved model there")
         raise typer.Exit(2)
-    if lapse_dir is not None and not (lapse_dir / "manifest.json").is_file():
-        console.errors.print(f"[red]error:[/red] --lapse-dir {lapse_dir}: no saved model there")
-        raise typer.Exit(2)
-    if content_forecast_dir is not None and not (content_forecast_dir / "manifest.json").is_file():
-        console.errors.print(
-            f"[red]error:[/red] --content-forecast-dir {content_forecast_dir}: no saved model there"
-        )
-        raise typer.Exit(2)
+    forecast_dirs = {"--lapse-dir": lapse_dir, "--content-forecast-dir": content_forecast_dir}
+    for option, folder in forecast_dirs.items():
+        if folder is not None and not (folder / "manifest.json").is_file():
+            console.errors.print(f"[red]error:[/red] {option} {folder}: no saved model there")
+            raise typer.Exit(2)
     if not len(tokens):
         console.errors.print(
             "[yellow]warning:[/yellow] no tokens configured (--tokens-file or $ADVOCACY_TOKENS):"
