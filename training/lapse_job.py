@@ -28,6 +28,8 @@ Too little history
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,11 +44,13 @@ from recsys.times import DAY
 from training.config import LapseConfig
 from training.evaluation.lapse import lapse_models, month_starts, origin_rows, window_metrics
 from training.evaluation.report import utc
+from training.forecast_jobs import ForecastJob, InsufficientHistory
+from training.registry_reader import LAPSE
 
 BENCHMARK = "store-lapse"
 
 
-class InsufficientLapseHistory(ValueError):
+class InsufficientLapseHistory(InsufficientHistory):
     """Too few monthly origins (or a single class) in the store to fit and hold out."""
 
 
@@ -165,3 +169,37 @@ def fit_lapse(
         "origins": [utc(int(t)) for t in rows],
     }
     return model
+
+
+def champion_evaluation(snapshot: Snapshot, settings: LapseConfig) -> dict[str, Any]:
+    """A (champion's) configuration refitted and held out on ``snapshot``: the same cut-off,
+    origins and held-out origin as the challenger's (the retrain gate)."""
+    return evaluate_lapse(lapse_activity(snapshot, settings), settings)
+
+
+def _signature(model: LapseModel) -> Any:
+    from training.mlflow_models import lapse_signature
+
+    return lapse_signature(model)
+
+
+def _caption(evaluation: Mapping[str, Any]) -> str:
+    return f"Lapse forecast, held-out origin {evaluation['protocol']['held_out'][:10]}"
+
+
+JOB = ForecastJob(
+    name=LAPSE,
+    short="lapse",
+    title="lapse forecast",
+    model_key="lapse",
+    train=train_lapse,
+    evaluate=champion_evaluation,
+    code=Path(__file__).with_name("pyfunc_lapse.py"),
+    signature=_signature,
+    model_type="lapse-forecast",
+    description="Lapse forecast: an MLflow pyfunc (feature rows in, P(no activity in the"
+    " horizon) and reasons out) over the LapseModel's folder (manifest.json + arrays.npz, no"
+    " pickle).",
+    columns=("auc", "brier", "precision@10%", "n", "positives"),
+    caption=_caption,
+)

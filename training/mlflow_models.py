@@ -1,5 +1,5 @@
-"""Logging the recommender, the influencer scorer and the lapse forecast as MLflow ``pyfunc``
-models.
+"""Logging the recommender, the influencer scorer and the forecasts
+(:func:`training.forecast_jobs.jobs`) as MLflow ``pyfunc`` models.
 
 :func:`log_models` logs a training's saved folders as logged models of its run (the
 wrappers of :mod:`training.pyfunc_models`, given as code: nothing is pickled), with an
@@ -29,14 +29,14 @@ from mlflow.types import ColSpec, Schema
 from mlflow.types.schema import AnyType
 
 from training.config import flatten
+from training.forecast_jobs import jobs
 from training.pyfunc_models import CANDIDATE_COLUMNS, FEED_COLUMNS, LAPSE_COLUMNS, SCORER_EXTRAS
-from training.registry import FOLDER_ARTIFACT, INFLUENCERS, LAPSE, RECOMMENDER
+from training.registry import FOLDER_ARTIFACT, INFLUENCERS, RECOMMENDER
 from training.tracking import evaluation_metrics
 
 PROJECT = "advocacy-recsys"
 RECOMMENDER_CODE = Path(__file__).with_name("pyfunc_recommender.py")
 INFLUENCERS_CODE = Path(__file__).with_name("pyfunc_influencers.py")
-LAPSE_CODE = Path(__file__).with_name("pyfunc_lapse.py")
 _NAME = re.compile(r"^([A-Za-z0-9_.\-]+)(\[[^\]]*\])?")
 _BATCH = 500
 
@@ -48,10 +48,10 @@ def log_models(
     saved: Mapping[str, Path],
     measured: tuple[Dataset, int],
 ) -> dict[str, LoggedModel]:
-    """The saved recommender (and influencer scorer and lapse forecast) of ``result`` (folders
-    ``saved`` by ``TrainResult.save``) logged as pyfunc models of run ``run_id``, by registry
-    name; each with its overall holdout metrics as the run logged them at ``measured``'s
-    timestamp, measured on ``measured``'s dataset."""
+    """The saved recommender (and influencer scorer and trained forecasts) of ``result``
+    (folders ``saved`` by ``TrainResult.save``) logged as pyfunc models of run ``run_id``, by
+    registry name; each with its overall holdout metrics as the run logged them at
+    ``measured``'s timestamp, measured on ``measured``'s dataset."""
     config = result.config
     common: dict[str, Any] = {
         "params": flatten(config),
@@ -85,18 +85,21 @@ def log_models(
             **common,
         )
         headline[INFLUENCERS] = _overall(result.influence_evaluation or {}, "influence", "inf")
-    if result.lapse is not None:
-        models[LAPSE] = log_pyfunc(
+    for job in jobs():
+        forecast = result.forecast(job.short)
+        if forecast.model is None:
+            continue
+        models[job.name] = log_pyfunc(
             client,
             run_id,
-            name="lapse",
-            code=LAPSE_CODE,
-            folder=saved["lapse"],
-            signature=lapse_signature(result.lapse),
-            model_type="lapse-forecast",
+            name=job.short,
+            code=job.code,
+            folder=saved[job.short],
+            signature=job.signature(forecast.model),
+            model_type=job.model_type,
             **common,
         )
-        headline[LAPSE] = _overall(result.lapse_evaluation or {}, "lapse", "lapse")
+        headline[job.name] = _overall(forecast.evaluation or {}, job.model_key, job.short)
     for name, model in models.items():
         _link_metrics(client, run_id, model.model_id, headline[name], measured)
     return models

@@ -15,9 +15,10 @@
    sanity checks on it (:func:`sanity_checks`: finite scores, catalogue coverage, latency);
 4. the influencer scorer (:mod:`training.influence_job`) backtested, fitted and scored
    (``influencer.enabled``);
-5. the lapse forecast (:mod:`training.lapse_job`) evaluated on its held-out last monthly origin
-   and fitted on every origin (``lapse.enabled``); with too little history it is skipped
-   (``lapse_skipped`` says why) and the other models are trained as usual.
+5. the forecasts of :func:`training.forecast_jobs.jobs` (the lapse forecast,
+   :mod:`training.lapse_job`, ...), each evaluated on its held-out data and fitted when its
+   config section is ``enabled``; one with too little history is skipped
+   (``forecasts[short].skipped`` says why) and the other models are trained as usual.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from training.datasets import (
 from training.evaluation.deskdrop import pair_metrics, replay_ranks
 from training.evaluation.protocols import DeskDropReplay, deskdrop_replay
 from training.evaluation.report import fit_model
-from training.lapse_job import InsufficientLapseHistory, train_lapse
+from training.forecast_jobs import Forecast, ForecastJob, InsufficientHistory, jobs
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +77,7 @@ class TrainResult:
     influencer: Any = None
     influence_evaluation: dict[str, Any] | None = None
     influencer_candidates: list[Any] | None = None
-    lapse: Any = None
-    lapse_evaluation: dict[str, Any] | None = None
-    lapse_skipped: str | None = None
+    forecasts: dict[str, Forecast] = field(default_factory=dict)  # by the job's short name
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -88,16 +87,35 @@ class TrainResult:
         value = entry.get(self.config.gate.primary_metric)
         return None if value is None else float(value)
 
+    def forecast(self, short: str) -> Forecast:
+        """What training did with forecast job ``short`` (empty when it was disabled)."""
+        return self.forecasts.get(short) or Forecast()
+
+    def forecast_summaries(self) -> dict[str, dict[str, Any] | None]:
+        """Per forecast job: its held-out evaluation, ``{"skipped": why}``, or None
+        (disabled)."""
+        return {job.short: self.forecast(job.short).summary for job in jobs()}
+
+    # the lapse forecast's parts under their earlier names
+    @property
+    def lapse(self) -> Any:
+        return self.forecast("lapse").model
+
+    @property
+    def lapse_evaluation(self) -> dict[str, Any] | None:
+        return self.forecast("lapse").evaluation
+
+    @property
+    def lapse_skipped(self) -> str | None:
+        return self.forecast("lapse").skipped
+
     @property
     def lapse_summary(self) -> dict[str, Any] | None:
-        """The lapse forecast's held-out evaluation, ``{"skipped": why}``, or None (disabled)."""
-        if self.lapse_skipped:
-            return {"skipped": self.lapse_skipped}
-        return self.lapse_evaluation
+        return self.forecast("lapse").summary
 
     def save(self, folder: Path) -> dict[str, Path]:
-        """``recommender/`` (model + feature_spec.json), ``influencers/``, ``lapse/``, JSON and
-        YAML."""
+        """``recommender/`` (model + feature_spec.json), ``influencers/``, one folder per
+        trained forecast (``lapse/``, ...), JSON and YAML."""
         folder.mkdir(parents=True, exist_ok=True)
         paths = {"recommender": self.recommender.save(folder / "recommender")}
         (paths["recommender"] / "feature_spec.json").write_text(
@@ -106,12 +124,13 @@ class TrainResult:
         if self.influencer is not None:
             self.influencer.save(folder / "influencers")
             paths["influencers"] = folder / "influencers"
-        if self.lapse is not None:
-            paths["lapse"] = self.lapse.save(folder / "lapse")
+        for short, forecast in self.forecasts.items():
+            if forecast.model is not None:
+                paths[short] = Path(forecast.model.save(folder / short))
         evaluation = {
             "recommender": self.evaluation,
             "influencers": self.influence_evaluation,
-            "lapse": self.lapse_summary,
+            **self.forecast_summaries(),
             "sanity": {k: v for k, v in self.sanity.items() if k != "scores"},
             "data": self.profile,
             "seconds": self.seconds,
@@ -206,8 +225,9 @@ def train(
     )
     if config.influencer.enabled:
         _train_influencer(result, snapshot, config, stages)
-    if config.lapse.enabled:
-        _train_lapse(result, snapshot, config, stages)
+    for job in jobs():
+        if job.settings(config).enabled:
+            result.forecasts[job.short] = train_forecast(job, snapshot, config, stages)
     result.seconds = dict(stages.seconds)
     return result
 
@@ -441,18 +461,19 @@ def evaluate_influencer(job: Any, snapshot: Snapshot, config: TrainConfig) -> di
     )
 
 
-# -- the lapse forecast -------------------------------------------------------------------
-def _train_lapse(
-    result: TrainResult, snapshot: Snapshot, config: TrainConfig, stages: Stages
-) -> None:
-    """Evaluate and fit the lapse forecast; too little history is logged and recorded in
-    ``result.lapse_skipped`` (the other models are unaffected)."""
+# -- the forecasts -----------------------------------------------------------------------
+def train_forecast(
+    job: ForecastJob, snapshot: Snapshot, config: TrainConfig, stages: Stages
+) -> Forecast:
+    """Evaluate and fit one forecast (stage ``job.short``); too little history is logged and
+    recorded as the forecast's ``skipped`` (the other models are unaffected)."""
     try:
-        with stages("lapse"):
-            result.lapse, result.lapse_evaluation = train_lapse(snapshot, config.lapse)
-    except InsufficientLapseHistory as exc:
-        result.lapse_skipped = str(exc)
-        logger.warning("lapse forecast not trained: %s", exc)
+        with stages(job.short):
+            model, evaluation = job.train(snapshot, job.settings(config))
+    except InsufficientHistory as exc:
+        logger.warning("%s not trained: %s", job.title, exc)
+        return Forecast(skipped=str(exc))
+    return Forecast(model, evaluation)
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -486,4 +507,5 @@ __all__ = [
     "load_snapshot",
     "sanity_checks",
     "train",
+    "train_forecast",
 ]

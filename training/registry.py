@@ -2,7 +2,8 @@
 
 Registered models: :data:`RECOMMENDER` (a folder written by ``Recommender.save`` plus
 ``feature_spec.json``), :data:`INFLUENCERS` (a folder written by the influencer scorer's
-``save``) and :data:`LAPSE` (a folder written by ``LapseModel.save``). A version made by a
+``save``) and one per forecast job (:mod:`training.forecast_jobs`: :data:`LAPSE`, a folder
+written by ``LapseModel.save``, ...; its description is the job's). A version made by a
 training is an MLflow logged model of its run: a ``pyfunc`` model
 (:mod:`training.pyfunc_models`) whose artifact :data:`FOLDER_ARTIFACT` is that folder, so
 ``mlflow.pyfunc.load_model("models:/advocacy-recommender@champion")`` works in a notebook
@@ -90,8 +91,6 @@ DESCRIPTIONS = {
     " over a recsys Recommender folder (manifest.json, arrays.npz, feature_spec.json).",
     INFLUENCERS: "Micro-influencer scorer: an MLflow pyfunc (feature rows in, scores out) over"
     " the scorer's folder (manifest + arrays, no pickle).",
-    LAPSE: "Lapse forecast: an MLflow pyfunc (feature rows in, P(no activity in the horizon) and"
-    " reasons out) over the LapseModel's folder (manifest.json + arrays.npz, no pickle).",
 }
 
 
@@ -125,16 +124,23 @@ class Registry(RegistryReader):
         return str(version.version)
 
     def register_logged_model(
-        self, name: str, model: LoggedModel, tags: dict[str, str] | None = None
+        self,
+        name: str,
+        model: LoggedModel,
+        tags: dict[str, str] | None = None,
+        *,
+        description: str | None = None,
     ) -> str:
-        """A new version of ``name`` from an MLflow logged model; its version number.
+        """A new version of ``name`` from an MLflow logged model; its version number
+        (``description``: of the registered model when it is created, default
+        :data:`DESCRIPTIONS`).
 
         The source is the model's artifact location (a ``models:/<id>`` source would make
         the SQL registry look the model up through the process-wide tracking URI, not this
         client's); the model's ``mlflow.modelVersions`` tag lists the version, as
         ``log_model(registered_model_name=...)`` does, so the UI links the two.
         """
-        self._ensure(name)
+        self._ensure(name, description)
         version = self.client.create_model_version(
             name,
             source=model.artifact_location,
@@ -224,14 +230,16 @@ class Registry(RegistryReader):
         logger.info("%s %s: %s version %s (%s)", name, CHAMPION, action, version, reason)
         return event
 
-    def _ensure(self, name: str) -> None:
+    def _ensure(self, name: str, description: str | None = None) -> None:
         try:
             self.client.get_registered_model(name)
         except MlflowException as exc:
             if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
                 raise
             try:
-                self.client.create_registered_model(name, description=DESCRIPTIONS.get(name))
+                self.client.create_registered_model(
+                    name, description=description or DESCRIPTIONS.get(name)
+                )
             except MlflowException as race:
                 if race.error_code != "RESOURCE_ALREADY_EXISTS":
                     raise

@@ -10,10 +10,10 @@ snapshot to the last gate decision:
 3. :func:`training.registry.decide` per registered model: ``champion`` moves to the
    challenger only if its primary metric is not worse beyond ``gate.tolerance`` and its
    sanity checks passed; otherwise the refusal and its reason are recorded. The influencer
-   scorer and the lapse forecast are gated the same way on their own held-out metric
-   (``gate.influencer_metric``, ``gate.lapse_metric``: the champion's configuration evaluated
-   on the same snapshot). Every outcome is
-   in the registered model's alias history and on the run (tags ``gate.*``).
+   scorer and each trained forecast (:mod:`training.forecast_jobs`) are gated the same way on
+   their own held-out metric (``gate.influencer_metric``, ``gate.<short>_metric`` such as
+   ``gate.lapse_metric``: the champion's configuration evaluated on the same snapshot). Every
+   outcome is in the registered model's alias history and on the run (tags ``gate.*``).
 
 Invalid data (:class:`training.datasets.DataValidationError`) or any failure before step 3
 ends the run as FAILED (tag ``error``) and moves no alias; a failure before anything is
@@ -36,7 +36,7 @@ from features.encoder import TextEncoder
 from features.snapshot import Snapshot
 from training.config import ConfigError, TrainConfig, load_config
 from training.datasets import engagement_log
-from training.lapse_job import InsufficientLapseHistory, evaluate_lapse, lapse_activity
+from training.forecast_jobs import ForecastJob, InsufficientHistory, job_by_name, jobs
 from training.pipeline import (
     Stages,
     TrainResult,
@@ -48,7 +48,7 @@ from training.pipeline import (
     make_encoder,
     train,
 )
-from training.registry import INFLUENCERS, LAPSE, RECOMMENDER, GateDecision, decide
+from training.registry import INFLUENCERS, RECOMMENDER, GateDecision, decide
 from training.tracking import TrackedRun, Tracker, log_training
 
 logger = logging.getLogger(__name__)
@@ -157,13 +157,13 @@ def first_champions(
                 tolerance=gate.tolerance,
                 failures=result.sanity["failures"],
             )
-        elif name == LAPSE:
-            metric = gate.lapse_metric
+        elif (job := job_by_name(name)) is not None:
+            metric = job.gate_metric(gate)
             decision = decide(
-                _model_value(result.lapse_evaluation or {}, "lapse", metric),
+                job.value(result.forecast(job.short).evaluation, metric),
                 None,
                 metric=metric,
-                tolerance=gate.lapse_tolerance,
+                tolerance=job.gate_tolerance(gate),
             )
         else:
             metric = _influencer_metric(result)
@@ -201,8 +201,9 @@ def _gate(
         }
         if INFLUENCERS in tracked.versions:
             decisions[INFLUENCERS] = _influencer_gate(tracker, result, snapshot)
-        if LAPSE in tracked.versions:
-            decisions[LAPSE] = _lapse_gate(tracker, result, snapshot)
+        for job in jobs():
+            if job.name in tracked.versions:
+                decisions[job.name] = _forecast_gate(tracker, result, snapshot, job)
     events = []
     for name, decision in decisions.items():
         move = registry.promote if decision.promote else registry.refuse
@@ -288,24 +289,26 @@ def _influencer_gate(tracker: Tracker, result: TrainResult, snapshot: Snapshot) 
     return decide(challenger, champion, metric=metric, tolerance=config.gate.influencer_tolerance)
 
 
-def _lapse_gate(tracker: Tracker, result: TrainResult, snapshot: Snapshot) -> GateDecision:
-    """The lapse forecast's held-out metric against the champion configuration's, refitted
-    on the same snapshot (same cut-off, origins and held-out origin); a champion configuration
-    that cannot be evaluated there has no value to beat."""
+def _forecast_gate(
+    tracker: Tracker, result: TrainResult, snapshot: Snapshot, job: ForecastJob
+) -> GateDecision:
+    """A forecast's held-out metric against the champion configuration's, evaluated by the
+    job on the same snapshot (for the lapse forecast: the same cut-off, origins and held-out
+    origin); a champion configuration that cannot be evaluated there has no value to beat."""
     config = result.config
-    metric = config.gate.lapse_metric
-    challenger = _model_value(result.lapse_evaluation or {}, "lapse", metric)
-    current = tracker.registry.champion_version(LAPSE)
+    metric = job.gate_metric(config.gate)
+    challenger = job.value(result.forecast(job.short).evaluation, metric)
+    current = tracker.registry.champion_version(job.name)
     champion = None
     if current is not None:
-        settings = _champion_config(tracker, current.run_id, config).lapse
+        settings = job.settings(_champion_config(tracker, current.run_id, config))
         try:
-            evaluation = evaluate_lapse(lapse_activity(snapshot, settings), settings)
-        except InsufficientLapseHistory as exc:
-            logger.warning("lapse champion configuration not evaluated: %s", exc)
+            evaluation = job.evaluate(snapshot, settings)
+        except InsufficientHistory as exc:
+            logger.warning("%s champion configuration not evaluated: %s", job.title, exc)
         else:
-            champion = _model_value(evaluation, "lapse", metric)
-    return decide(challenger, champion, metric=metric, tolerance=config.gate.lapse_tolerance)
+            champion = job.value(evaluation, metric)
+    return decide(challenger, champion, metric=metric, tolerance=job.gate_tolerance(config.gate))
 
 
 def _model_value(evaluation: dict[str, Any], model: str, metric: str) -> float | None:

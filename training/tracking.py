@@ -10,15 +10,18 @@ raises), holding:
 - params: the flattened config (:func:`training.config.flatten`);
 - metrics: every model's holdout metrics and their slices, ``rec.<model>.<metric>`` and
   ``rec.<model>.<slice>.<metric>`` (``@`` is written ``_at_``: ``rec.hybrid.ndcg_at_10``),
-  the influencer scorer's as ``inf.<model>...``, the lapse forecast's (held-out origin) as
-  ``lapse.<model>.<metric>`` (``lapse``, ``recency``, ``frequency``), the sanity checks as
+  the influencer scorer's as ``inf.<model>...``, each forecast's (its held-out evaluation,
+  :mod:`training.forecast_jobs`) as ``<short>.<model>.<metric>`` (the lapse forecast:
+  ``lapse.lapse.auc``, ``lapse.recency...``, ``lapse.frequency...``), the sanity checks as
   ``sanity.*`` and the seconds of each stage as ``seconds.<stage>``;
 - tags: git commit, package versions, data time range, row counts, data fingerprint,
-  ``lapse.skipped`` (why, when the store has too little history for the lapse forecast);
+  ``<short>.skipped`` (why, when the store has too little history for a forecast, e.g.
+  ``lapse.skipped``);
 - dataset inputs (:func:`data_inputs`): ``advocacy-store`` (context ``training``: digest the
   data fingerprint) and ``advocacy-store-holdout`` (context ``evaluation``: the holdout
   window), so runs can be searched by data (``dataset.digest = '<fingerprint>'``);
-- logged models (run outputs): ``recommender``, ``influencers`` and ``lapse``, MLflow
+- logged models (run outputs): ``recommender``, ``influencers`` and each trained forecast's
+  (``lapse``, ...), MLflow
   ``pyfunc`` models over the saved folders (:mod:`training.mlflow_models`), which the
   registry's versions are;
 - artifacts: ``evaluation.json``, ``config.yaml`` and ``plots/*.png``.
@@ -49,6 +52,7 @@ from mlflow.types import ColSpec, Schema
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 from training.config import flatten
+from training.forecast_jobs import jobs
 from training.registry import (
     ARTIFACT_ROOT_ENV,
     Registry,
@@ -221,8 +225,9 @@ def training_metrics(result: Any) -> dict[str, float]:
     metrics = evaluation_metrics(result.evaluation, "rec")
     if result.influence_evaluation:
         metrics |= evaluation_metrics(result.influence_evaluation, "inf")
-    if result.lapse_evaluation:
-        metrics |= evaluation_metrics(result.lapse_evaluation, "lapse")
+    for short, forecast in result.forecasts.items():
+        if forecast.evaluation:
+            metrics |= evaluation_metrics(forecast.evaluation, short)
     for key, value in result.sanity.items():
         if key not in ("scores", "failures"):
             _put(metrics, metric_key("sanity", key), value)
@@ -246,8 +251,9 @@ def training_tags(result: Any) -> dict[str, str]:
         "primary_metric": result.config.gate.primary_metric,
         "sanity.passed": str(result.sanity["passed"]),
     }
-    if result.lapse_skipped:
-        tags["lapse.skipped"] = str(result.lapse_skipped)
+    for short, forecast in result.forecasts.items():
+        if forecast.skipped:
+            tags[f"{short}.skipped"] = str(forecast.skipped)
     tags |= {f"data.rows.{k}": str(v) for k, v in profile["rows"].items()}
     tags |= {f"version.{k}": v for k, v in package_versions().items()}
     return tags
@@ -355,15 +361,18 @@ def log_training(
 def register_models(
     registry: Registry, result: Any, models: Mapping[str, LoggedModel]
 ) -> dict[str, str]:
-    """New versions of the logged recommender (and influencer scorer) of one training."""
+    """New versions of the logged recommender (and influencer scorer and forecasts) of one
+    training; a forecast's registered model is created with its job's description."""
     tags = {
         "data.fingerprint": str(result.profile["fingerprint"]),
         "config.name": result.config.name,
         "primary_metric": result.config.gate.primary_metric,
         "holdout_value": str(result.primary_metric),
     }
+    described = {job.name: job.description for job in jobs()}
     return {
-        name: registry.register_logged_model(name, model, tags) for name, model in models.items()
+        name: registry.register_logged_model(name, model, tags, description=described.get(name))
+        for name, model in models.items()
     }
 
 

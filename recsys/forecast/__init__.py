@@ -4,7 +4,8 @@ will perform.
 See :mod:`recsys.forecast.lapse` for the lapse features, model and reasons (their texts and
 suggested actions: :mod:`recsys.forecast.reasons`),
 :mod:`recsys.forecast.slots` for the hour-of-week slots to share in,
-:mod:`recsys.forecast.slot_rates` for the engagement per share by slot, and
+:mod:`recsys.forecast.slot_rates` for the engagement per share by slot,
+:mod:`recsys.forecast.share_plan` for both saved and loaded together, and
 :mod:`recsys.forecast.content` for the content performance forecast and its interval.
 """
 
@@ -19,6 +20,7 @@ from recsys.forecast.lapse import (
     lapse_labels,
 )
 from recsys.forecast.reasons import feed_action, reason_action, reason_text
+from recsys.forecast.share_plan import SharePlan, SharePlanModel, load_slot_models
 from recsys.forecast.slot_rates import SlotRateModel
 from recsys.forecast.slots import (
     N_SLOTS,
@@ -36,6 +38,8 @@ __all__ = [
     "ContentForecast",
     "LapseModel",
     "ScoreBaseline",
+    "SharePlan",
+    "SharePlanModel",
     "SlotModel",
     "SlotRateModel",
     "baseline",
@@ -47,6 +51,7 @@ __all__ = [
     "hour_of_week",
     "lapse_features",
     "lapse_labels",
+    "load_slot_models",
     "reason_action",
     "reason_text",
     "slot_name",

@@ -17,11 +17,17 @@ says something about 08:00 and 10:00. Then, with a strength ``b`` (pseudo-shares
 Unlike the slot distribution's prior (proportional to how often the group shares at ``s``),
 the weight of the prior here is the same in every slot, so a rare slot with one lucky share
 does not win. ``b`` is a fixed hyperparameter (not fitted).
+
+:meth:`SlotRateModel.save` / :meth:`SlotRateModel.load`: ``manifest.json`` + ``arrays.npz``
+(plain arrays, no pickle), identical rates after loading.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,6 +35,11 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from recsys.forecast.slots import N_SLOTS, _check, hour_of_week
+
+MODEL_KIND = "slot_rate_model"
+#: Version of the saved model's layout (``manifest.json`` + ``arrays.npz``).
+FORMAT_VERSION = 1
+_CSR_PARTS = ("data", "indices", "indptr")
 
 
 class SlotRateModel(BaseEstimator):
@@ -71,13 +82,16 @@ class SlotRateModel(BaseEstimator):
         self.person_groups_ = groups
         self.kernel_ = _kernel(self.smooth_hours)
         slot = hour_of_week(t)
-        self.person_counts_, self.person_values_, self.group_rates_ = [], [], []
+        self.person_counts_, self.person_values_ = [], []
+        self.group_rates_, self.org_rates_ = [], []
         for j in range(len(self.networks_)):
             on = net == j
             counts, sums = _cells(who[on], slot[on], value[on], len(groups), self.kernel_)
             self.person_counts_.append(counts)
             self.person_values_.append(sums)
-            self.group_rates_.append(self._group_rates(counts, sums, groups))
+            org, by_group = self._group_rates(counts, sums, groups)
+            self.org_rates_.append(org)
+            self.group_rates_.append(by_group)
         return self
 
     def rates(
@@ -94,9 +108,77 @@ class SlotRateModel(BaseEstimator):
         sums = self.person_values_[j][rows].toarray()
         return (sums + b * prior) / (counts + b)
 
+    def save(self, folder: str | Path) -> Path:
+        """Write ``manifest.json`` and ``arrays.npz`` (plain arrays, no pickle) to ``folder``."""
+        if not hasattr(self, "networks_"):
+            raise NotFittedError("SlotRateModel is not fitted: call fit first")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        manifest = {
+            "kind": MODEL_KIND,
+            "format_version": FORMAT_VERSION,
+            "params": {"strength": self.strength, "smooth_hours": self.smooth_hours},
+            "networks": list(self.networks_),
+        }
+        arrays: dict[str, Any] = {
+            "person_groups": self.person_groups_,
+            "group_rates": np.stack(self.group_rates_),
+            "org_rates": np.stack(self.org_rates_),
+        }
+        for j in range(len(self.networks_)):
+            for name, matrix in (
+                ("counts", self.person_counts_[j]),
+                ("values", self.person_values_[j]),
+            ):
+                arrays |= {f"{name}_{part}_{j}": getattr(matrix, part) for part in _CSR_PARTS}
+        np.savez(folder / "arrays.npz", **arrays)
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> SlotRateModel:
+        """The model :meth:`save` wrote to ``folder`` (identical :meth:`rates`).
+
+        Raises ``FileNotFoundError`` without ``manifest.json`` or ``arrays.npz``, ``ValueError``
+        for another kind of model, another format version or arrays that do not fit."""
+        folder = Path(folder)
+        path = folder / "manifest.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"no slot rate model at {folder}: {path.name} is missing")
+        manifest = json.loads(path.read_text())
+        if manifest.get("kind") != MODEL_KIND:
+            raise ValueError(f"{path}: kind {manifest.get('kind')!r} is not a slot rate model")
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{path}: unsupported format_version {manifest.get('format_version')}")
+        if not (folder / "arrays.npz").is_file():
+            raise FileNotFoundError(f"no slot rate model at {folder}: arrays.npz is missing")
+        model = cls(**manifest["params"])
+        with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
+            arrays = {k: stored[k] for k in stored.files}
+        model.networks_ = tuple(str(n) for n in manifest["networks"])
+        model.person_groups_ = arrays["person_groups"]
+        model.kernel_ = _kernel(model.smooth_hours)
+        n = len(model.networks_)
+        n_groups = int(model.person_groups_.max()) + 1 if len(model.person_groups_) else 0
+        if arrays["group_rates"].shape != (n, n_groups, N_SLOTS):
+            raise ValueError(
+                f"{folder}: group_rates of shape {arrays['group_rates'].shape}, expected"
+                f" {(n, n_groups, N_SLOTS)} ({n} networks, {n_groups} groups)"
+            )
+        model.group_rates_ = list(arrays["group_rates"])
+        model.org_rates_ = list(arrays["org_rates"])
+        shape = (len(model.person_groups_), N_SLOTS)
+        model.person_counts_, model.person_values_ = [], []
+        for j in range(n):
+            for name, into in (("counts", model.person_counts_), ("values", model.person_values_)):
+                parts = tuple(arrays[f"{name}_{part}_{j}"] for part in _CSR_PARTS)
+                into.append(sp.csr_matrix(parts, shape))
+        return model
+
     def _group_rates(
         self, counts: sp.csr_matrix, sums: sp.csr_matrix, groups: np.ndarray
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The organisation's ``(168,)`` rates and the groups' ``(n_groups, 168)``."""
         b, n_groups = self.strength, int(groups.max()) + 1
         member = sp.csr_matrix(
             (np.ones(len(groups)), (groups, np.arange(len(groups)))), (n_groups, len(groups))
@@ -105,7 +187,7 @@ class SlotRateModel(BaseEstimator):
         total = n_g.sum()
         mean = v_g.sum() / total if total > 0 else 1.0
         org = (v_g.sum(axis=0) + b * mean) / (n_g.sum(axis=0) + b)
-        return (v_g + b * org) / (n_g + b)
+        return org, (v_g + b * org) / (n_g + b)
 
     def _network(self, network: str) -> int:
         if network not in self.networks_:

@@ -55,14 +55,14 @@ def train(
     out: Path | None = typer.Option(None, "--out", help="Also save the models and JSON here."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Train the recommender, the influencer scorer and the lapse forecast on the store; log
-    and register them.
+    """Train the recommender, the influencer scorer and the forecasts on the store; log and
+    register them.
 
     Builds features as of data.as_of (default now), evaluates the model and every baseline
     on the most recent holdout window, fits the shipped models on all the data, logs one
     MLflow run (open for the whole training) and registers versions of advocacy-recommender,
-    advocacy-influencers and advocacy-lapse (the lapse forecast is held out on the last
-    monthly origin; with too little history it is skipped, and said so). When a model has no
+    advocacy-influencers and each forecast (advocacy-lapse: held out on the last monthly
+    origin; a forecast with too little history is skipped, and said so). When a model has no
     champion yet, a version that passes the sanity checks becomes it.
     """
     from features.data.store import Store
@@ -91,7 +91,7 @@ def train(
     summary: dict[str, Any] = {
         "evaluation": result.evaluation,
         "influencers": result.influence_evaluation,
-        "lapse": result.lapse_summary,
+        **result.forecast_summaries(),
         "sanity": {k: v for k, v in result.sanity.items() if k != "scores"},
         "data": result.profile,
         "seconds": result.seconds,
@@ -180,7 +180,8 @@ def rollback(
     model: str = typer.Option(
         "recommender",
         "--model",
-        help="recommender, influencers, lapse or all (recommender and influencers).",
+        help="recommender, influencers, a forecast (lapse, ...) or all (recommender and"
+        " influencers).",
     ),
     to: str | None = typer.Option(None, "--to", help="A version (default: the one replaced)."),
     reason: str = typer.Option("", "--reason", help="Why (recorded in the alias history)."),
@@ -188,19 +189,15 @@ def rollback(
     as_json: bool = typer.Option(False, "--json", help="Print the events as JSON."),
 ) -> None:
     """Restore the previous champion (the version the current one replaced)."""
-    from training.registry import (
-        INFLUENCERS,
-        LAPSE,
-        RECOMMENDER,
-        NoChampionError,
-        Registry,
-        make_client,
-    )
+    from training.forecast_jobs import jobs
+    from training.registry import INFLUENCERS, RECOMMENDER, NoChampionError, Registry, make_client
 
-    names = {"recommender": [RECOMMENDER], "influencers": [INFLUENCERS], "lapse": [LAPSE]}
-    names["all"] = [RECOMMENDER, INFLUENCERS]  # as before the lapse model; lapse on its own
+    names = {"recommender": [RECOMMENDER], "influencers": [INFLUENCERS]}
+    names |= {job.short: [job.name] for job in jobs()}
+    names["all"] = [RECOMMENDER, INFLUENCERS]  # as before the forecasts; each on its own
     if model not in names:
-        raise _fail(2, f"--model: expected recommender, influencers, lapse or all, got {model!r}")
+        expected = ", ".join(list(names)[:-1])
+        raise _fail(2, f"--model: expected {expected} or all, got {model!r}")
     if to is not None and model == "all":
         raise _fail(2, "--to needs one --model")
     registry = Registry(make_client(tracking_uri))
@@ -295,7 +292,10 @@ def _print_training(summary: dict[str, Any], shipped: str) -> None:
         keys = [k for k, v in next(iter(entries.values())).items() if _is_number(v)]
         rows = [[name, *(_fmt(entry.get(k)) for k in keys)] for name, entry in entries.items()]
         console.console.print(console.table("Influencer backtest", ["model", *keys], rows))
-    _print_lapse(summary.get("lapse") or {})
+    from training.forecast_jobs import jobs
+
+    for job in jobs():
+        _print_forecast(job, summary.get(job.short) or {})
     sanity = summary["sanity"]
     console.console.print(
         f"sanity: {'passed' if sanity['passed'] else 'FAILED ' + '; '.join(sanity['failures'])}"
@@ -312,16 +312,18 @@ def _print_training(summary: dict[str, Any], shipped: str) -> None:
     _print_seconds(summary["seconds"])
 
 
-def _print_lapse(lapse: dict[str, Any]) -> None:
-    if lapse.get("skipped"):
-        console.console.print(f"lapse forecast not trained: {lapse['skipped']}")
+def _print_forecast(job: Any, evaluation: dict[str, Any]) -> None:
+    """A forecast job's held-out table (its ``columns`` per model), or why it was skipped."""
+    if evaluation.get("skipped"):
+        console.console.print(f"{job.title} not trained: {evaluation['skipped']}")
         return
-    if not lapse.get("models"):
+    if not evaluation.get("models"):
         return
-    keys = ("auc", "brier", "precision@10%", "n", "positives")
-    rows = [[name, *(_fmt(entry.get(k)) for k in keys)] for name, entry in lapse["models"].items()]
-    title = f"Lapse forecast, held-out origin {lapse['protocol']['held_out'][:10]}"
-    console.console.print(console.table(title, ["model", *keys], rows))
+    rows = [
+        [name, *(_fmt(entry.get(k)) for k in job.columns)]
+        for name, entry in evaluation["models"].items()
+    ]
+    console.console.print(console.table(job.caption(evaluation), ["model", *job.columns], rows))
 
 
 def _print_seconds(seconds: dict[str, float]) -> None:
