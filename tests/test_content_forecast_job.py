@@ -150,3 +150,68 @@ def test_saved_forecaster_and_the_cli(stores: dict[str, Store], tmp_path: Path) 
     assert unknown.exit_code == 2 and "nope" in unknown.output
     missing = CliRunner().invoke(app, ["content", "forecast", "--model-dir", str(tmp_path / "x")])
     assert missing.exit_code == 2
+
+
+#: A quick ``advocacy train`` on the organisation: popularity, no baselines, no influencers,
+#: no lapse forecast; the content forecast with a two-week warm-up.
+QUICK = {
+    "data.as_of": T.isoformat(),
+    "recommender.model": "popular",
+    "recommender.params": {},
+    "recommender.baselines": [],
+    "data.min_test_pairs": 5,
+    "influencer.enabled": False,
+    "lapse.enabled": False,
+    "content_forecast.min_items": 20,
+    "content_forecast.warmup_days": 14.0,
+}
+
+
+def test_train_logs_registers_gates_and_serves_it_as_a_pyfunc(
+    stores: dict[str, Store], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow
+
+    from tests.test_training_pipeline import quick_config
+    from training.pipeline import train
+    from training.registry import RECOMMENDER, champion
+    from training.registry_reader import CONTENT_FORECAST
+    from training.retrain import first_champions, retrain
+    from training.tracking import Tracker, log_training
+
+    store = stores["full"]
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracker = Tracker(uri, artifact_root=(tmp_path / "artifacts").as_uri())
+    config = quick_config(**QUICK)
+    result = train(Snapshot.load(StoreReader(store), T), config, cache=store)
+    forecast = result.forecast("content_forecast")
+    assert forecast.model is not None and forecast.skipped is None
+    tracked = log_training(tracker, result, source=store.url)
+    assert set(tracked.versions) == {RECOMMENDER, CONTENT_FORECAST}
+    metrics = tracker.client.get_run(tracked.run_id).data.metrics
+    models = forecast.evaluation["models"]  # type: ignore[index]
+    for name in ("content", "mean_by_type", "mean_by_topic"):
+        assert metrics[f"content_forecast.{name}.spearman"] == pytest.approx(
+            models[name]["spearman"]
+        )
+    events = first_champions(tracker, result, tracked.versions)
+    assert {e["model"]: e["action"] for e in events}[CONTENT_FORECAST] == "promote"
+    ref = champion(CONTENT_FORECAST, tracking_uri=uri, dst=tmp_path / "models")
+    assert ref is not None and ref.version == tracked.versions[CONTENT_FORECAST]
+    ids = newest_items(store, as_of=T, days=14, limit=4)
+    expected = forecast.model.forecast(store, ids, as_of=T)
+    assert ContentForecaster.load(ref.path).forecast(store, ids, as_of=T) == expected
+    monkeypatch.setenv("ADVOCACY_DB_URL", store.url)  # the store the pyfunc reads
+    mlflow.set_tracking_uri(uri)
+    try:
+        pyfunc = mlflow.pyfunc.load_model(f"models:/{CONTENT_FORECAST}@champion")
+    finally:
+        mlflow.set_tracking_uri(None)
+    out = pyfunc.predict(pd.DataFrame({"content_id": ids, "as_of": [T.isoformat()] * len(ids)}))
+    assert list(out["content_id"]) == ids
+    assert out["shares"].tolist() == pytest.approx([o.expected["shares"] for o in expected])
+    assert out["clicks_upper"].tolist() == pytest.approx([o.upper["clicks"] for o in expected])
+    # the retrain gate: the same configuration re-evaluated on the same snapshot is not worse
+    again = retrain(store, config, tracker, lock_path=tmp_path / "lock", now=T)
+    decision = again.decisions[CONTENT_FORECAST]
+    assert decision.promote and decision.champion == pytest.approx(decision.challenger)

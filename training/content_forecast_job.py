@@ -31,6 +31,8 @@ Too little history
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,6 +49,8 @@ from recsys.forecast import ContentForecast, forecast_metrics
 from training.config import ContentForecastConfig
 from training.evaluation.content_synthetic import model_specs, split_items
 from training.evaluation.report import utc
+from training.forecast_jobs import ForecastJob, InsufficientHistory
+from training.registry_reader import CONTENT_FORECAST
 
 BENCHMARK = "store-content-forecast"
 MODEL = "content"
@@ -57,7 +61,7 @@ MODEL_PARAMS = ("alpha", "level", "cv", "model", "random_state")
 MIN_SIDE = 10
 
 
-class InsufficientContentHistory(ValueError):
+class InsufficientContentHistory(InsufficientHistory):
     """Too few items with a complete first week in the store to fit and hold out."""
 
 
@@ -225,3 +229,48 @@ def _scored(
     }
     seconds = {"fit": round(fitted, 3), "score": round(time.perf_counter() - clock - fitted, 3)}
     return means | {"n": len(y), "slices": slices, "seconds": seconds}
+
+
+def _signature(model: ContentForecaster) -> Any:
+    """``content_id`` (and optional ``as_of``) in; per target the forecast and bounds out."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+    from mlflow.types.schema import AnyType
+
+    from training.pyfunc_content import CONTENT_FORECAST_COLUMNS
+
+    inputs = Schema([ColSpec("string", "content_id"), ColSpec(AnyType(), "as_of", required=False)])
+    outputs = Schema(
+        [
+            ColSpec("string", "content_id"),
+            *(ColSpec("double", c) for c in CONTENT_FORECAST_COLUMNS[1:]),
+        ]
+    )
+    return ModelSignature(inputs, outputs)
+
+
+def _caption(evaluation: Mapping[str, Any]) -> str:
+    protocol = evaluation["protocol"]
+    return (
+        f"Content forecast, held out: the {protocol['held_out_items']} items published from"
+        f" {protocol['cut_off'][:10]} (means over shares, reach, clicks)"
+    )
+
+
+JOB = ForecastJob(
+    name=CONTENT_FORECAST,
+    short="content_forecast",
+    title="content forecast",
+    model_key=MODEL,
+    train=train_content_forecast,
+    evaluate=evaluate_content_forecast,
+    code=Path(__file__).with_name("pyfunc_content_forecast.py"),
+    signature=_signature,
+    model_type="content-forecast",
+    description="Content performance forecast: an MLflow pyfunc (content ids in, expected"
+    " first-week shares, reach and clicks with their 80% interval out, read from the store)"
+    " over the ContentForecaster's folder (manifest.json, builder.npz, forecast/; no pickle).",
+    columns=("spearman", "mape", "coverage", "n"),
+    caption=_caption,
+    reads_store=True,
+)

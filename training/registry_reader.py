@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 RECOMMENDER = "advocacy-recommender"
 INFLUENCERS = "advocacy-influencers"
 LAPSE = "advocacy-lapse"
+CONTENT_FORECAST = "advocacy-content-forecast"
 CHAMPION = "champion"
 HISTORY_TAG = "alias_history."
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
@@ -86,6 +87,7 @@ HEADLINES = {
     RECOMMENDER: Headline("rec", checks=("sanity.coverage", "sanity.latency_p95_ms")),
     INFLUENCERS: Headline("inf", model="influence", primary="auc"),
     LAPSE: Headline("lapse", model="lapse", primary="auc"),
+    CONTENT_FORECAST: Headline("content_forecast", model="content", primary="spearman"),
 }
 RUN_TAGS = ("config.name", "git.commit", "sanity.passed")  # shown with every ``data.*`` tag
 UNAVAILABLE = ("INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE")

@@ -15,8 +15,6 @@ from training.commands.data import DB_HELP
 content_app = typer.Typer(
     help="Content items: suggested share texts, performance forecasts.", no_args_is_help=True
 )
-#: The registered content forecast (``advocacy train``).
-CONTENT_FORECAST = "advocacy-content-forecast"
 TRACKING_HELP = "MLflow tracking URI of the registry (default $MLFLOW_TRACKING_URI or embedded)."
 
 
@@ -145,7 +143,7 @@ def _forecaster(model_dir: Path | None, tracking_uri: str | None) -> tuple[Any, 
             return ContentForecaster.load(model_dir), {"folder": str(model_dir)}
         except (FileNotFoundError, ValueError) as exc:
             raise console.fail(f"--model-dir: {exc}") from None
-    from training.registry_reader import RegistryUnavailableError, champion
+    from training.registry_reader import CONTENT_FORECAST, RegistryUnavailableError, champion
 
     try:
         ref = champion(CONTENT_FORECAST, tracking_uri=tracking_uri)
