@@ -32,8 +32,8 @@ from serving.errors import NotFound, NotReady, Unprocessable
 from serving.forecasts import CONTENT_FORECAST
 from serving.state import StateHolder
 
-#: Items the newest listing holds at most.
-MAX_NEWEST = 500
+#: The years a draft's planned publication may fall in.
+FIRST_YEAR, LAST_YEAR = 1970, 2200
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,10 @@ class ContentForecastViews:
         now = self.clock().replace(microsecond=0)
         if not draft.content_type.strip():
             raise Unprocessable("a content type is needed", field="content_type")
+        if not FIRST_YEAR <= draft.published_at.year <= LAST_YEAR:
+            raise Unprocessable(
+                f"a publication time from {FIRST_YEAR} to {LAST_YEAR}", field="published_at"
+            )
         row = draft_row(
             title=draft.title,
             content_type=draft.content_type,

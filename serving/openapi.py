@@ -162,7 +162,10 @@ SPECIFIC: Mapping[Endpoint, Mapping[int, Answer]] = {
         503: Answer(f"{NO_CONTENT_FORECAST} Or: {STORE_DOWN}"),
     },
     Endpoint.CONTENT_FORECAST_DRAFT: {
-        422: Answer("A draft the forecast refuses (a blank `content_type`), at its field."),
+        422: Answer(
+            "A draft the forecast refuses, at its field: a blank `content_type`, a"
+            " `published_at` outside 1970-2200."
+        ),
         503: Answer(f"{NO_CONTENT_FORECAST} Or: {STORE_DOWN}"),
     },
     Endpoint.DATA_EXPORT: {503: Answer(STORE_DOWN)},

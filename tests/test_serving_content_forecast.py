@@ -220,6 +220,10 @@ def test_the_endpoints_through_the_service(world: dict[str, object], tmp_path: P
             client.post("/content_forecast_draft", json=no_time, headers=auth(MANAGER)).status_code
             == 400
         )
+        far = {"draft": draft | {"published_at": "0001-01-01T00:00:00Z"}}
+        refused = client.post("/content_forecast_draft", json=far, headers=auth(MANAGER))
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["loc"] == ["published_at"]
         status = client.post("/status", json={}, headers=auth(MANAGER)).json()
         assert status["content_forecast_model_version"] == body["model_version"]
         spec = client.get("/docs.json").json()
