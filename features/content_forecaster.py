@@ -161,10 +161,10 @@ class ContentForecaster:
             encoder = getattr(embeddings, "encoder_", None) or embeddings.encoder
             bound = ContentEmbeddings(encoder, store).fit(_empty_snapshot())
             recorded = self.training.get("encoder_model_id")
-            if recorded and getattr(encoder, "model_id", recorded) != recorded:
+            if recorded and bound.model_id_ != recorded:
                 raise ValueError(
                     f"ContentForecaster: fitted with text model {recorded}, given"
-                    f" {encoder.model_id}"  # type: ignore[union-attr]
+                    f" {bound.model_id_}"
                 )
             self.builder.embeddings_ = bound
 
