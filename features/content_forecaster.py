@@ -163,8 +163,7 @@ class ContentForecaster:
             recorded = self.training.get("encoder_model_id")
             if recorded and bound.model_id_ != recorded:
                 raise ValueError(
-                    f"ContentForecaster: fitted with text model {recorded}, given"
-                    f" {bound.model_id_}"
+                    f"ContentForecaster: fitted with text model {recorded}, given {bound.model_id_}"
                 )
             self.builder.embeddings_ = bound
 
