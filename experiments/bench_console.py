@@ -50,6 +50,7 @@ import numpy as np
 import psutil
 from bench_generate_import import _import
 from bench_serving import free_port, server_cpu_seconds, settle, wait_ready
+from organisation import LARGE, add_organisation_options, generate_arguments, organisation_settings
 from stages import run_stage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,11 +61,7 @@ STEPS = ("generate", "import", "attribution", "recommender", "influencers", "his
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--employees", type=int, default=100_000)
-    parser.add_argument("--content", type=int, default=20_000)
-    parser.add_argument("--interactions-per-employee", type=float, default=50.0)
-    parser.add_argument("--days", type=int, default=180)
-    parser.add_argument("--seed", type=int, default=0)
+    add_organisation_options(parser, LARGE, seed=0)
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench_console"))
     parser.add_argument("--repeat", type=int, default=10, help="Warm answers per page.")
     parser.add_argument("--settle", type=float, default=10.0, help="Least seconds after ready.")
@@ -77,13 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 # -- 1. preparation -----------------------------------------------------------------------
 def settings_of(args: argparse.Namespace) -> dict[str, object]:
-    return {
-        "employees": args.employees,
-        "content": args.content,
-        "interactions_per_employee": args.interactions_per_employee,
-        "days": args.days,
-        "seed": args.seed,
-    }
+    return organisation_settings(args)
 
 
 def prepare(args: argparse.Namespace) -> dict:
@@ -113,15 +104,8 @@ def _generate(args: argparse.Namespace, state: dict) -> dict:
     """bench_generate_import's organisation, ending at this hour (the console's default
     period is the 90 days to today, and feeds rank as of now)."""
     org = args.work / "org"
-    options = {
-        "--employees": args.employees,
-        "--content": args.content,
-        "--days": args.days,
-        "--seed": args.seed,
-        "--interactions-per-employee": args.interactions_per_employee,
-        "--end": datetime.fromisoformat(state["end"]).strftime("%Y-%m-%dT%H:%M:%S"),
-    }
-    flat = [str(item) for pair in options.items() for item in pair]
+    end = datetime.fromisoformat(state["end"]).strftime("%Y-%m-%dT%H:%M:%S")
+    flat = [*generate_arguments(args), "--end", end]
     stage = run_stage(["data", "generate", "--out", str(org), *flat])
     stage.pop("stdout")
     return stage

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
+from organisation import LARGE, add_organisation_options, generate_arguments
 from stages import run_stage
 
 from features.data.store import create_engine
@@ -62,11 +63,7 @@ def main() -> None:
 
 def _options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--employees", type=int, default=100_000)
-    parser.add_argument("--content", type=int, default=20_000)
-    parser.add_argument("--interactions-per-employee", type=float, default=50.0)
-    parser.add_argument("--days", type=int, default=180)
-    parser.add_argument("--seed", type=int, default=0)
+    add_organisation_options(parser, LARGE, seed=0)
     parser.add_argument("--file-format", choices=["csv", "parquet"], default="csv")
     parser.add_argument(
         "--pg-url",
@@ -85,15 +82,7 @@ def _options() -> argparse.Namespace:
 def _generate(org: Path, options: argparse.Namespace) -> dict[str, object]:
     """Write the organisation to ``org``: the generate stage's time, memory and bytes."""
     shutil.rmtree(org, ignore_errors=True)
-    settings = {
-        "--employees": options.employees,
-        "--content": options.content,
-        "--days": options.days,
-        "--seed": options.seed,
-        "--interactions-per-employee": options.interactions_per_employee,
-        "--file-format": options.file_format,
-    }
-    args = [item for pair in settings.items() for item in map(str, pair)]
+    args = [*generate_arguments(options), "--file-format", options.file_format]
     stage = run_stage(["data", "generate", "--out", str(org), *args])
     stage.pop("stdout")
     stage["bytes_written"] = sum(p.stat().st_size for p in org.iterdir())

@@ -29,7 +29,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from features.data.synthetic import OrgConfig, generate  # noqa: E402
+from organisation import LARGE, add_organisation_options, organisation_config  # noqa: E402
+
+from features.data.synthetic import generate  # noqa: E402
 from recsys.forecast import (  # noqa: E402
     ActivityLog,
     LapseModel,
@@ -43,23 +45,13 @@ from training.evaluation.lapse import month_starts, origin_rows  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--employees", type=int, default=100_000)
-    parser.add_argument("--content", type=int, default=20_000)
-    parser.add_argument("--interactions-per-employee", type=float, default=50.0)
-    parser.add_argument("--days", type=int, default=180)
+    add_organisation_options(parser, LARGE)
     parser.add_argument("--horizon-days", type=float, default=30.0)
     args = parser.parse_args()
     report: dict[str, object] = {"benchmark": "lapse", "settings": vars(args)}
 
     started = time.perf_counter()
-    org = generate(
-        OrgConfig(
-            employees=args.employees,
-            content=args.content,
-            days=args.days,
-            interactions_per_employee=args.interactions_per_employee,
-        )
-    )
+    org = generate(organisation_config(args))
     events = org.tables["interactions"]
     report["generate_seconds"] = round(time.perf_counter() - started, 1)
     report["events"] = len(events)

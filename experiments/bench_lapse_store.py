@@ -33,13 +33,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from organisation import LARGE, add_organisation_options, organisation_config  # noqa: E402
 from stages import run_stage  # noqa: E402
 
 from features.advocate_activity import forecast_lapse, read_activity  # noqa: E402
 from features.data.importer import import_path  # noqa: E402
 from features.data.reader import StoreReader  # noqa: E402
 from features.data.store import Store  # noqa: E402
-from features.data.synthetic import OrgConfig, generate, write  # noqa: E402
+from features.data.synthetic import generate, write  # noqa: E402
 from features.data.validation import ValidationContext  # noqa: E402
 from features.snapshot import Snapshot  # noqa: E402
 from training.config import LapseConfig  # noqa: E402
@@ -51,10 +52,7 @@ END = datetime(2026, 11, 1, tzinfo=UTC)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, required=True)
-    parser.add_argument("--employees", type=int, default=100_000)
-    parser.add_argument("--content", type=int, default=20_000)
-    parser.add_argument("--interactions-per-employee", type=float, default=50.0)
-    parser.add_argument("--days", type=int, default=180)
+    add_organisation_options(parser, LARGE)
     args = parser.parse_args()
     report: dict[str, object] = {"benchmark": "lapse-store", "settings": vars(args)}
     seconds: dict[str, float] = {}
@@ -103,13 +101,7 @@ def prepare(args: argparse.Namespace, seconds: dict[str, float]) -> str:
     if path.is_file():
         return url
     clock = time.perf_counter()
-    config = OrgConfig(
-        employees=args.employees,
-        content=args.content,
-        days=args.days,
-        end=END,
-        interactions_per_employee=args.interactions_per_employee,
-    )
+    config = organisation_config(args, end=END)
     write(generate(config), args.workdir / "org")
     seconds["generate"] = time.perf_counter() - clock
     clock = time.perf_counter()

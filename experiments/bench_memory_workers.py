@@ -41,6 +41,8 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from organisation import SERVING, add_organisation_options, organisation_settings  # noqa: E402
+
 from experiments.bench_serving import (  # noqa: E402
     ADMIN,
     TOKEN,
@@ -60,10 +62,7 @@ MB = 1 << 20
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--employees", type=int, default=10_000)
-    parser.add_argument("--content", type=int, default=5_000)
-    parser.add_argument("--days", type=int, default=60)
-    parser.add_argument("--interactions-per-employee", type=float, default=30.0)
+    add_organisation_options(parser, SERVING)
     parser.add_argument("--workers", default="1,2", help="Worker counts, comma-separated.")
     parser.add_argument("--seconds", type=float, default=20.0, help="Feeds at 4 clients.")
     parser.add_argument("--settle", type=float, default=20.0)
@@ -80,12 +79,7 @@ def prepare(args: argparse.Namespace) -> dict[str, object]:
     """The store, one saved model registered as champion; reused for the same settings."""
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
-    settings = {
-        "employees": args.employees,
-        "content": args.content,
-        "days": args.days,
-        "interactions_per_employee": args.interactions_per_employee,
-    }
+    settings = organisation_settings(args)
     marker = work / "prepared.json"
     previous = json.loads(marker.read_text()) if marker.exists() else {}
     if previous.get("settings") == settings:

@@ -54,16 +54,20 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from organisation import (  # noqa: E402
+    SERVING,
+    add_organisation_options,
+    organisation_config,
+    organisation_settings,
+)
+
 TOKEN = "bench-frontend-token-0123456789"
 ADMIN = "bench-admin-token-0123456789"
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--employees", type=int, default=10_000)
-    parser.add_argument("--content", type=int, default=5_000)
-    parser.add_argument("--days", type=int, default=60)
-    parser.add_argument("--interactions-per-employee", type=float, default=30.0)
+    add_organisation_options(parser, SERVING)
     parser.add_argument("--levels", default="1,4,16", help="Concurrent clients, comma-separated.")
     parser.add_argument(
         "--kernels",
@@ -143,12 +147,7 @@ def prepare(args: argparse.Namespace) -> dict[str, object]:
     """The store, two saved models and the registry; reused if built with the same settings."""
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
-    settings = {
-        "employees": args.employees,
-        "content": args.content,
-        "days": args.days,
-        "interactions_per_employee": args.interactions_per_employee,
-    }
+    settings = organisation_settings(args)
     marker = work / "prepared.json"
     params = model_params(args)
     previous = json.loads(marker.read_text()) if marker.exists() else {}
@@ -191,18 +190,11 @@ def prepare(args: argparse.Namespace) -> dict[str, object]:
 def _organisation(work: Path, args: argparse.Namespace):
     from features.data.importer import import_path
     from features.data.store import Store
-    from features.data.synthetic import OrgConfig, generate, write
+    from features.data.synthetic import generate, write
     from features.data.validation import ValidationContext
 
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    config = OrgConfig(
-        employees=args.employees,
-        content=args.content,
-        days=args.days,
-        interactions_per_employee=args.interactions_per_employee,
-        seed=0,
-        end=end,
-    )
+    config = organisation_config(args, seed=0, end=end)
     write(generate(config), work / "org")
     store = Store.open(f"sqlite:///{work / 'store.db'}")
     report = import_path(store, work / "org", context=ValidationContext(datetime.now(UTC)))

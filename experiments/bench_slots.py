@@ -29,28 +29,20 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from features.data.synthetic import OrgConfig, generate  # noqa: E402
+from organisation import LARGE, add_organisation_options, organisation_config  # noqa: E402
+
+from features.data.synthetic import generate  # noqa: E402
 from recsys.forecast import SlotModel, spread_slots  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--employees", type=int, default=100_000)
-    parser.add_argument("--content", type=int, default=20_000)
-    parser.add_argument("--interactions-per-employee", type=float, default=50.0)
-    parser.add_argument("--days", type=int, default=180)
+    add_organisation_options(parser, LARGE)
     args = parser.parse_args()
     report: dict[str, object] = {"benchmark": "slots", "settings": vars(args)}
 
     started = time.perf_counter()
-    org = generate(
-        OrgConfig(
-            employees=args.employees,
-            content=args.content,
-            days=args.days,
-            interactions_per_employee=args.interactions_per_employee,
-        )
-    )
+    org = generate(organisation_config(args))
     events, people = org.tables["interactions"], org.tables["advocates"]
     report["generate_seconds"] = round(time.perf_counter() - started, 1)
     report["events"] = len(events)

@@ -3,9 +3,11 @@
 Tokens come from a file (one ``token:role`` per line, ``#`` comments) and/or the
 environment variable ``ADVOCACY_TOKENS`` (``token:role,token:role``). Roles:
 
-- ``frontend``: feeds, similar content, events, share texts (what advocacy front ends call);
+- ``frontend``: feeds, similar content, events, share texts, share plans (what advocacy
+  front ends call);
 - ``manager``: influencer candidates, review decisions, program analytics and attribution,
-  advocates at risk of lapsing, content performance forecasts (program managers);
+  advocates at risk of lapsing, content performance forecasts, share plans (program
+  managers);
 - ``admin``: everything, and alone the data rights (``/data_export``, ``/data_erase``).
 
 Only SHA-256 digests of the tokens are kept in memory; a presented token is compared
@@ -45,6 +47,7 @@ class Endpoint(StrEnum):
     SIMILAR = "similar"
     EVENTS = "events"
     SHARE_TEXT = "share_text"
+    SHARE_PLAN = "share_plan"
     INFLUENCERS = "influencers"
     INFLUENCER_REVIEW = "influencer_review"
     ANALYTICS = "analytics"
@@ -65,6 +68,7 @@ ALLOWED: Mapping[Endpoint, frozenset[Role]] = {
     Endpoint.SIMILAR: frozenset({Role.FRONTEND, Role.ADMIN}),
     Endpoint.EVENTS: frozenset({Role.FRONTEND, Role.ADMIN}),
     Endpoint.SHARE_TEXT: frozenset({Role.FRONTEND, Role.ADMIN}),
+    Endpoint.SHARE_PLAN: frozenset({Role.FRONTEND, Role.MANAGER, Role.ADMIN}),
     Endpoint.INFLUENCERS: frozenset({Role.MANAGER, Role.ADMIN}),
     Endpoint.INFLUENCER_REVIEW: frozenset({Role.MANAGER, Role.ADMIN}),
     Endpoint.ANALYTICS: frozenset({Role.MANAGER, Role.ADMIN}),

@@ -8,6 +8,7 @@
 | ``ADVOCACY_INFLUENCER_MODEL_DIR`` | serve this saved influencer scorer folder | |
 | ``ADVOCACY_LAPSE_MODEL_DIR`` | serve this saved lapse model folder (``/at_risk``) | |
 | ``ADVOCACY_CONTENT_FORECAST_DIR`` | serve this saved content forecast (``/content_forecast``) | |
+| ``ADVOCACY_SLOTS_MODEL_DIR`` | serve this saved slot model folder (``/share_plan``) | |
 | ``ADVOCACY_CATALOGUE_REFRESH`` | seconds between catalogue refreshes | 30 |
 | ``ADVOCACY_MODEL_REFRESH`` | seconds between polls of the champion alias | 60 |
 | ``ADVOCACY_EVENT_FOLLOW`` | seconds between reads of the store's new events | 1 |

@@ -90,7 +90,24 @@ CONTENT_FORECAST = ServedForecast(
     load_folder=_load_content_forecast,
 )
 
-SERVED_FORECASTS: Mapping[str, ServedForecast] = {f.key: f for f in (LAPSE, CONTENT_FORECAST)}
+
+def _load_slots(folder: Path, encoder: EncoderRef) -> object:
+    from serving.share_plan import load_slot_planner
+
+    return load_slot_planner(folder)
+
+
+SLOTS = ServedForecast(
+    key="slots",
+    registered_name="advocacy-slots",
+    dir_env="ADVOCACY_SLOTS_MODEL_DIR",
+    serves="/share_plan and /feed's suggest_times",
+    load_folder=_load_slots,
+)
+
+SERVED_FORECASTS: Mapping[str, ServedForecast] = {
+    f.key: f for f in (LAPSE, SLOTS, CONTENT_FORECAST)
+}
 
 
 def forecast_dirs(env: Mapping[str, str]) -> dict[str, Path]:

@@ -90,6 +90,16 @@ SPECIFIC: Mapping[Endpoint, Mapping[int, Answer]] = {
         ),
         503: Answer(NO_RECOMMENDER),
     },
+    Endpoint.SHARE_PLAN: {
+        404: Answer(
+            "No advocate with this `employee_id` (or one who opted out), or no content with"
+            " this `content_id`, at its field."
+        ),
+        503: Answer(
+            "No slot model is loaded (`slots_model_version` of `/status` is null: serve a folder"
+            f" with `--slots-dir`, or register `advocacy-slots`). Or: {STORE_DOWN}"
+        ),
+    },
     Endpoint.FEEDS_BATCH: {
         422: Answer("A filter the catalogue refuses (an unknown network), at its field."),
         503: Answer(NO_RECOMMENDER),

@@ -81,6 +81,7 @@ from serving.schemas import (
     SuggestedContentOut,
 )
 from serving.screening import ScreeningViews
+from serving.share_plan import SharePlans
 from serving.share_text import ShareTexts
 from serving.state import LiveState, StateHolder, engagements
 
@@ -232,6 +233,7 @@ class Runtime:
         )
         self.program = ProgramViews(deps.store, deps.emv_config)
         self.share_texts = ShareTexts(deps.store, self.catalogue.policy)
+        self.share_plans = SharePlans(deps.store, self.holder, deps.clock)
         self.health = StoreHealth(deps.store, deps.clock, interval=deps.store_check)
 
     # -- life cycle -------------------------------------------------------------------
@@ -330,6 +332,20 @@ class Runtime:
         )
         for item, text in zip(items, texts, strict=True):
             item["share_text"] = text
+        return body
+
+    def add_suggested_times(self, employee_id: str, body: dict[str, object]) -> dict[str, object]:
+        """``body`` (a :meth:`feed` body) with each item's ``suggested_network`` and
+        ``suggested_times`` (:meth:`serving.share_plan.SharePlans.for_feed`, in memory)."""
+        items: list[dict[str, object]] = body["items"]  # type: ignore[assignment]
+        state = self.holder.state
+        ids = [str(i["content_id"]) for i in items]
+        networks = _item_networks(state, ids) if state is not None else [[] for _ in ids]
+        pairs = list(zip(ids, networks, strict=True))
+        plans = self.share_plans.for_feed(employee_id, pairs, self.clock())
+        for item, (network, times) in zip(items, plans, strict=True):
+            item["suggested_network"] = network
+            item["suggested_times"] = [_json_time(t) for t in times]
         return body
 
     async def feeds(
@@ -702,6 +718,18 @@ def _json_time(moment: datetime) -> str:
     """A time as the response schemas serialise it (pydantic's JSON form); remembered for
     the latest few times (feeds are ranked to the second, so most requests share one)."""
     return str(_time_adapter().dump_python(moment, mode="json"))
+
+
+def _item_networks(state: LiveState, content_ids: list[str]) -> list[list[str]]:
+    """The networks each item is meant for, from the live catalogue (empty: any)."""
+    ranker = state.ranker
+    internal = ranker.model.items_.to_internal(content_ids, missing="ignore")
+    sets = ranker.catalogue.networks
+    assert sets is not None  # filled by Catalogue
+    return [
+        [sets.vocabulary[c] for c in sets.row(int(i))] if 0 <= i < len(sets) else []
+        for i in internal
+    ]
 
 
 def _live_items(state: LiveState, now: datetime) -> int:

@@ -155,6 +155,18 @@ class FeedItemOut(BaseModel):
         " this item (as `/share_text` answers); null for an employee the store does not hold"
         " yet, or while the store does not answer.",
     )
+    suggested_network: str | None = Field(
+        default=None,
+        description="Only when the request sets `suggest_times`: the network where a share of"
+        " this item is expected to gain the most from its timing (as `/share_plan` answers);"
+        " null when no slot model is loaded or it does not know the employee.",
+    )
+    suggested_times: list[UtcTime] | None = Field(
+        default=None,
+        description="Only when the request sets `suggest_times`: the next starts (UTC) of the"
+        " employee's suggested hours on `suggested_network`, best first, spread over"
+        " colleagues (as `/share_plan` answers); empty when there is no suggested network.",
+    )
 
 
 class FeedOut(BaseModel):
@@ -174,6 +186,60 @@ class FeedsBatchOut(BaseModel):
 class SimilarOut(BaseModel):
     content_id: str
     items: list[FeedItemOut]
+    model_version: str
+    as_of: UtcTime
+
+
+class SlotOut(BaseModel):
+    """One suggested time to share."""
+
+    at: UtcTime = Field(description="The slot's next start after now (UTC).")
+    slot: int = Field(description="Hour of the week, 0 = Monday 00:00 UTC ... 167.")
+    slot_name: str = Field(description="The slot in words, e.g. `Wed 09:00` (UTC).")
+    expected_engagement: float = Field(
+        description="Expected engagement of a share there, relative to the advocate's typical"
+        " share on the network (1.0 = typical); the share of their activity when the slot"
+        " model has no engagement rates (`basis` activity)."
+    )
+    lift: float | None = Field(
+        description="Over the habit slot: expected_engagement / habit's - 1 (0.25 = +25%);"
+        " null when the habit slot expects nothing."
+    )
+    rank_alone: int = Field(
+        description="Its rank among the advocate's own 168 slots (1 = their best): above 1"
+        " when a better one went to a colleague for this item."
+    )
+
+
+class NetworkPlanOut(BaseModel):
+    network: str
+    slots: list[SlotOut] = Field(description="The suggested times, best first.")
+    habit_slot: int = Field(description="The advocate's usual hour of the week on the network.")
+    habit_slot_name: str
+    habit_source: str = Field(
+        description="`own`: their most frequent hour; `group`: they have no events there, the"
+        " pooled most likely hour of their group."
+    )
+    habit_expected_engagement: float
+    cohort: int = Field(
+        description="Colleagues of the advocate's group the item's slots are spread over (the"
+        " advocate included): none of them gets the same hour for this item."
+    )
+    basis: str = Field(description="`engagement` (per-share rates) or `activity`.")
+    why: str = Field(description="The plan in words: lift over the habit, spreading.")
+
+
+class SharePlanOut(BaseModel):
+    """When and where one advocate should share one content item."""
+
+    employee_id: str
+    content_id: str
+    suggested_network: str | None = Field(
+        description="The network where timing gains the most (first in `networks`); null when"
+        " there is no plan (see `reason`)."
+    )
+    networks: list[NetworkPlanOut]
+    reason: str = Field(description="Why there is no plan ('' when there is one).")
     model_version: str
     as_of: UtcTime
 
@@ -452,6 +518,10 @@ class StatusOut(BaseModel):
     content_forecast_model_version: str | None = Field(
         default=None,
         description="The content forecast `/content_forecast` answers with (null: none loaded).",
+    )
+    slots_model_version: str | None = Field(
+        default=None,
+        description="The slot model `/share_plan` and `suggest_times` answer with (null: none).",
     )
     catalogue_items: int
     live_items: int

@@ -1,10 +1,10 @@
 """The BentoML service: ``bentoml serve serving.service:AdvocacyService``.
 
 Endpoints (POST, JSON; bearer token with a role, see :mod:`serving.auth`): ``/feed``,
-``/feeds_batch``, ``/similar``, ``/events``, ``/share_text`` (front ends), ``/influencers``,
-``/influencer_review``, ``/analytics``, ``/attribution``, ``/at_risk``, ``/content_forecast``,
-``/content_forecast_draft`` (program managers),
-``/status``.
+``/feeds_batch``, ``/similar``, ``/events``, ``/share_text`` (front ends), ``/share_plan``
+(front ends and program managers), ``/influencers``, ``/influencer_review``, ``/analytics``,
+``/attribution``, ``/at_risk``, ``/content_forecast``, ``/content_forecast_draft`` (program
+managers), ``/status``.
 BentoML's own ``/healthz``, ``/livez`` (process up), ``/readyz`` (a model is loaded, from
 :meth:`AdvocacyService.__is_ready__`; the store is not asked, see
 :meth:`~serving.runtime.Runtime.ready`) and ``/metrics`` (Prometheus) need no token; the
@@ -69,6 +69,7 @@ from serving.schemas import (
     ReviewOut,
     ScreeningItemOut,
     ScreeningQueueOut,
+    SharePlanOut,
     ShareTextOut,
     SimilarOut,
     StatusOut,
@@ -164,26 +165,33 @@ class AdvocacyService:
         filters: Filters | None = None,
         profile: Profile | None = None,
         share_text_network: Code | None = None,
+        suggest_times: Flag = False,
     ) -> FeedOut:
         """The ranked feed of one employee (cold start from ``profile`` when unknown); with
         ``share_text_network``, each item with its suggested post on that network (read from
-        the store: slower)."""
-        if share_text_network is None:
+        the store: slower); with ``suggest_times``, each item with its suggested network and
+        times to share (as ``/share_plan``; in memory, ~3 ms an item, on a worker thread)."""
+        if share_text_network is None and not suggest_times:
             return await self._answer(
                 ctx,
                 Endpoint.FEED,
                 lambda: FeedResponse(self.runtime.feed(employee_id, k, filters, profile)),
             )
-        return await self._answer(
-            ctx,
-            Endpoint.FEED,
-            lambda: FeedResponse(
-                self.runtime.feed_with_share_texts(
+
+        def work() -> FeedResponse:
+            runtime = self.runtime
+            if share_text_network is None:
+                body = runtime.feed(employee_id, k, filters, profile)
+            else:
+                body = runtime.feed_with_share_texts(
                     employee_id, k, filters, profile, share_text_network
                 )
-            ),
-            threaded=True,
-        )
+            if suggest_times:
+                body = runtime.add_suggested_times(employee_id, body)
+            return FeedResponse(body)
+
+        # a worker thread's: store reads, or ~3 ms of planning per item (not on the loop)
+        return await self._answer(ctx, Endpoint.FEED, work, threaded=True)
 
     @bentoml.api(route="/feeds_batch")
     async def feeds_batch(
@@ -250,6 +258,21 @@ class AdvocacyService:
             ctx,
             Endpoint.SHARE_TEXT,
             lambda: self.runtime.share_texts.answer(employee_id, content_id, network),
+            threaded=True,
+        )
+
+    @bentoml.api(route="/share_plan")
+    async def share_plan(
+        self, employee_id: Id, content_id: Id, ctx: bentoml.Context
+    ) -> SharePlanOut:
+        """When and where the advocate should share the item: per network, the next UTC
+        times of their 3 best hour-of-week slots (expected engagement per share, spread so
+        that colleagues of their department do not all get the same hour for the item), the
+        lift over their habit and why; ``suggested_network`` first."""
+        return await self._answer(
+            ctx,
+            Endpoint.SHARE_PLAN,
+            lambda: self.runtime.share_plans.answer(employee_id, content_id),
             threaded=True,
         )
 

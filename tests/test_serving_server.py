@@ -27,6 +27,7 @@ from tests.test_serving_data import (
     served_organisation,
     write_table,
 )
+from tests.test_serving_share_plan import save_slots
 
 #: Cases per operation and phase: 12 make ~1,070 in all, a margin above the 1,000 asserted (10
 #: made 1,043; 30, the former value, 1,347: the coverage phase makes most whatever the number)
@@ -40,6 +41,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
     served_organisation(store, folder, employees=100)
     save_lapse(store, folder / "lapse")
     save_forecast(store, folder / "content_forecast")
+    save_slots(store, folder / "slots")
     options = [
         "--model-dir",
         str(folder / "model"),
@@ -49,6 +51,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
         str(folder / "lapse"),
         "--content-forecast-dir",
         str(folder / "content_forecast"),
+        "--slots-dir",
+        str(folder / "slots"),
     ]
     options += ["--catalogue-refresh", "1", "--model-refresh", "1"]
     try:
@@ -80,6 +84,9 @@ def test_every_endpoint_answers(client: httpx.Client) -> None:
     assert events.status_code == 200 and events.json()["stored"] == 1
     status = post(client, "/status", {}, MANAGER)
     assert status.status_code == 200 and status.json()["ready"] is True
+    assert status.json()["slots_model_version"].startswith("advocacy-slots@dir-")
+    plan = post(client, "/share_plan", {"employee_id": "e1", "content_id": "c01"}, MANAGER)
+    assert plan.status_code == 200 and plan.json()["networks"], plan.text
     influencers = post(client, "/influencers", {"top": 3}, MANAGER)
     assert influencers.status_code == 200 and influencers.json()["candidates"]
     employee = influencers.json()["candidates"][0]["employee_id"]

@@ -1,0 +1,54 @@
+"""The synthetic organisation a benchmark builds: its options, settings and generator config.
+
+Two sizes are in use: :data:`LARGE` (the issues' 100k organisation: 100k employees, 20k
+content, ~5M events over 180 days) and :data:`SERVING` (the serving benchmarks' 10k x 5k over
+60 days). A benchmark declares the options with :func:`add_organisation_options`, keys its
+reusable preparation by :func:`organisation_settings`, and builds the organisation from
+:func:`organisation_config` (in process) or :func:`generate_arguments` (``advocacy data
+generate`` as its own process).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from features.data.synthetic import OrgConfig
+
+LARGE = {"employees": 100_000, "content": 20_000, "days": 180, "interactions_per_employee": 50.0}
+SERVING = {"employees": 10_000, "content": 5_000, "days": 60, "interactions_per_employee": 30.0}
+
+
+def add_organisation_options(
+    parser: argparse.ArgumentParser, size: dict[str, Any], *, seed: int | None = None
+) -> None:
+    """``--employees``, ``--content``, ``--days`` and ``--interactions-per-employee`` with
+    ``size``'s defaults, and ``--seed`` when a default seed is given."""
+    parser.add_argument("--employees", type=int, default=size["employees"])
+    parser.add_argument("--content", type=int, default=size["content"])
+    parser.add_argument("--days", type=int, default=size["days"])
+    parser.add_argument(
+        "--interactions-per-employee", type=float, default=size["interactions_per_employee"]
+    )
+    if seed is not None:
+        parser.add_argument("--seed", type=int, default=seed)
+
+
+def organisation_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The organisation options given (what a reusable preparation is keyed by)."""
+    names = ("employees", "content", "days", "interactions_per_employee", "seed")
+    return {name: getattr(args, name) for name in names if hasattr(args, name)}
+
+
+def organisation_config(args: argparse.Namespace, **overrides: Any) -> OrgConfig:
+    """The generator's config of the options given, with ``overrides`` (e.g. ``end``)."""
+    return OrgConfig(**(organisation_settings(args) | overrides))
+
+
+def generate_arguments(args: argparse.Namespace) -> list[str]:
+    """The options given as ``advocacy data generate`` arguments."""
+    return [
+        item
+        for name, value in organisation_settings(args).items()
+        for item in (f"--{name.replace('_', '-')}", str(value))
+    ]
