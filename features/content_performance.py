@@ -119,7 +119,7 @@ class ContentPerformanceFeatures:
         """Vocabularies and the embedding projection of the items ``ids``."""
         if self.components < 0 or self.max_topics < 1 or self.audience_days <= 0:
             raise ValueError("components >= 0, max_topics >= 1 and audience_days > 0 needed")
-        content = select_rows(_content(store), "content_id", list(ids))
+        content = select_rows(content_table(store), "content_id", list(ids))
         self.types_ = vocabulary(content["content_type"])
         topics = [t for items in content["topics"] for t in (items or ())]
         self.topics_ = vocabulary(topics, limit=self.max_topics)
@@ -143,9 +143,24 @@ class ContentPerformanceFeatures:
         self, store: Store, ids: Sequence[str], *, as_of: datetime | pd.Timestamp
     ) -> FeatureMatrix:
         """One row per item of ``ids`` as of ``min(published_at, as_of)``."""
-        check_fitted(self, "topics_")
-        everything = _content(store)
+        everything = content_table(store)
         content = select_rows(everything, "content_id", list(ids))
+        return self.transform_frame(store, content, as_of=as_of, everything=everything)
+
+    def transform_frame(
+        self,
+        store: Store,
+        content: pd.DataFrame,
+        *,
+        as_of: datetime | pd.Timestamp,
+        everything: pd.DataFrame | None = None,
+    ) -> FeatureMatrix:
+        """:meth:`transform` of content rows given as a frame of the store's ``content``
+        columns (e.g. a draft not in the store); ``everything``: the store's content table
+        (read when None), the other items' competition and history."""
+        check_fitted(self, "topics_")
+        everything = content_table(store) if everything is None else everything
+        content = content.reset_index(drop=True)
         moment = np.minimum(_seconds(content["published_at"]), _seconds([as_of])[0])
         columns = self._item_columns(content, moment)
         columns |= _eligibility(_advocates(store), content, moment)
@@ -163,7 +178,7 @@ class ContentPerformanceFeatures:
     ) -> tuple[np.ndarray, np.ndarray]:
         """First-week :data:`~features.content_outcomes.OUTCOMES` ``(n, 3)`` of ``ids`` as
         known at ``min(published_at + 7 days, as_of)`` and whether that week is complete."""
-        return _outcomes(select_rows(_content(store), "content_id", list(ids)), store, as_of)
+        return _outcomes(select_rows(content_table(store), "content_id", list(ids)), store, as_of)
 
     # -- column groups ------------------------------------------------------------------------
 
@@ -344,7 +359,8 @@ def _competition(
     return {"log_items_7d": np.log1p(items), "log_topic_items_7d": np.log1p(topical)}
 
 
-def _content(store: Store) -> pd.DataFrame:
+def content_table(store: Store) -> pd.DataFrame:
+    """The store's ``content`` table (every column of the contract)."""
     return StoreReader(store).table("content")
 
 
@@ -368,4 +384,11 @@ def _naive(seconds: float) -> datetime:
     return pd.Timestamp(seconds, unit="s").to_pydatetime()
 
 
-__all__ = ["CATEGORICAL", "OUTCOMES", "PERIODS", "ContentPerformanceFeatures"]
+__all__ = [
+    "CATEGORICAL",
+    "OUTCOMES",
+    "PERIODS",
+    "WEEK",
+    "ContentPerformanceFeatures",
+    "content_table",
+]

@@ -6,7 +6,8 @@ environment variable ``ADVOCACY_TOKENS`` (``token:role,token:role``). Roles:
 - ``frontend``: feeds, similar content, events, share texts, share plans (what advocacy
   front ends call);
 - ``manager``: influencer candidates, review decisions, program analytics and attribution,
-  advocates at risk of lapsing, share plans (program managers);
+  advocates at risk of lapsing, content performance forecasts, share plans (program
+  managers);
 - ``admin``: everything, and alone the data rights (``/data_export``, ``/data_erase``).
 
 Only SHA-256 digests of the tokens are kept in memory; a presented token is compared
@@ -55,6 +56,8 @@ class Endpoint(StrEnum):
     SCREENING_QUEUE = "screening_queue"
     SCREENING_DECISION = "screening_decision"
     AT_RISK = "at_risk"
+    CONTENT_FORECAST = "content_forecast"
+    CONTENT_FORECAST_DRAFT = "content_forecast_draft"
     DATA_EXPORT = "data_export"
     DATA_ERASE = "data_erase"
 
@@ -74,6 +77,8 @@ ALLOWED: Mapping[Endpoint, frozenset[Role]] = {
     Endpoint.SCREENING_QUEUE: frozenset({Role.MANAGER, Role.ADMIN}),
     Endpoint.SCREENING_DECISION: frozenset({Role.MANAGER, Role.ADMIN}),
     Endpoint.AT_RISK: frozenset({Role.MANAGER, Role.ADMIN}),
+    Endpoint.CONTENT_FORECAST: frozenset({Role.MANAGER, Role.ADMIN}),
+    Endpoint.CONTENT_FORECAST_DRAFT: frozenset({Role.MANAGER, Role.ADMIN}),
     Endpoint.DATA_EXPORT: frozenset({Role.ADMIN}),
     Endpoint.DATA_ERASE: frozenset({Role.ADMIN}),
 }

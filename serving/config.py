@@ -7,6 +7,7 @@
 | ``ADVOCACY_MODEL_DIR`` | serve this saved recommender folder instead of the registry | |
 | ``ADVOCACY_INFLUENCER_MODEL_DIR`` | serve this saved influencer scorer folder | |
 | ``ADVOCACY_LAPSE_MODEL_DIR`` | serve this saved lapse model folder (``/at_risk``) | |
+| ``ADVOCACY_CONTENT_FORECAST_DIR`` | serve this saved content forecast (``/content_forecast``) | |
 | ``ADVOCACY_SLOTS_MODEL_DIR`` | serve this saved slot model folder (``/share_plan``) | |
 | ``ADVOCACY_CATALOGUE_REFRESH`` | seconds between catalogue refreshes | 30 |
 | ``ADVOCACY_MODEL_REFRESH`` | seconds between polls of the champion alias | 60 |

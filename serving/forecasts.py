@@ -76,6 +76,21 @@ LAPSE = ServedForecast(
 )
 
 
+def _load_content_forecast(folder: Path, encoder: EncoderRef) -> object:
+    from features.content_forecaster import ContentForecaster
+
+    return ContentForecaster.load(folder, encoder=encoder)  # type: ignore[arg-type]
+
+
+CONTENT_FORECAST = ServedForecast(
+    key="content_forecast",
+    registered_name="advocacy-content-forecast",
+    dir_env="ADVOCACY_CONTENT_FORECAST_DIR",
+    serves="/content_forecast, /content_forecast_draft",
+    load_folder=_load_content_forecast,
+)
+
+
 def _load_slots(folder: Path, encoder: EncoderRef) -> object:
     from serving.share_plan import load_slot_planner
 
@@ -90,7 +105,9 @@ SLOTS = ServedForecast(
     load_folder=_load_slots,
 )
 
-SERVED_FORECASTS: Mapping[str, ServedForecast] = {f.key: f for f in (LAPSE, SLOTS)}
+SERVED_FORECASTS: Mapping[str, ServedForecast] = {
+    f.key: f for f in (LAPSE, SLOTS, CONTENT_FORECAST)
+}
 
 
 def forecast_dirs(env: Mapping[str, str]) -> dict[str, Path]:

@@ -66,6 +66,10 @@ STORE_DOWN = (
     "The store does not answer (`store_unavailable`): nothing of the request was stored; "
     "retry after `Retry-After` seconds."
 )
+NO_CONTENT_FORECAST = (
+    "No content forecast is loaded (`content_forecast_model_version` of `/status` is null:"
+    " train one with `advocacy train`, or serve a folder with `--content-forecast-dir`)."
+)
 COMMON: Mapping[int, Answer] = {
     400: Answer(
         "The body is not JSON, or does not match the request schema (a missing or mistyped "
@@ -162,6 +166,17 @@ SPECIFIC: Mapping[Endpoint, Mapping[int, Answer]] = {
             " `advocacy train`, or serve a folder with `--lapse-dir`), or this hour's forecast is"
             f" still being computed (after 20 s of waiting). Or: {STORE_DOWN}"
         ),
+    },
+    Endpoint.CONTENT_FORECAST: {
+        404: Answer("No content with one of these `content_ids`."),
+        503: Answer(f"{NO_CONTENT_FORECAST} Or: {STORE_DOWN}"),
+    },
+    Endpoint.CONTENT_FORECAST_DRAFT: {
+        422: Answer(
+            "A draft the forecast refuses, at its field: a blank `content_type`, a"
+            " `published_at` outside 1970-2200."
+        ),
+        503: Answer(f"{NO_CONTENT_FORECAST} Or: {STORE_DOWN}"),
     },
     Endpoint.DATA_EXPORT: {503: Answer(STORE_DOWN)},
     Endpoint.DATA_ERASE: {

@@ -401,6 +401,52 @@ class AtRiskOut(BaseModel):
     as_of: UtcTime = Field(description="The forecast's time: the current hour.")
 
 
+MAX_FORECAST_IDS = 200
+
+
+class DraftIn(_Model):
+    """A content draft not in the store, in the contract's ``content`` fields: forecast as if
+    published at ``published_at`` to every advocate (no eligibility restrictions)."""
+
+    title: str = Field(min_length=1, max_length=500)
+    content_type: Code
+    published_at: Time = Field(
+        strict=False, description="The planned publication time (ISO 8601; no offset: UTC)."
+    )
+    body: str | None = Field(default=None, max_length=20_000)
+    topics: list[Code] = Field(default_factory=list, max_length=30)
+    author_id: Id | None = None
+    language: Code | None = None
+
+
+class OutcomeForecastOut(BaseModel):
+    expected: float = Field(description="The forecast (the model's median estimate), >= 0.")
+    lower: float = Field(description="The interval's lower bound (`level`).")
+    upper: float = Field(description="The interval's upper bound (`level`).")
+
+
+class ContentForecastItemOut(BaseModel):
+    content_id: str
+    title: str
+    content_type: str
+    approval_status: str = Field(description="draft, approved, rejected or retired.")
+    published_at: UtcTime = Field(description="Publication time (planned, for a draft).")
+    forecast_from: UtcTime = Field(
+        description="The inputs' time: the publication, or `as_of` for a draft or a scheduled"
+        " item (what is known then)."
+    )
+    shares: OutcomeForecastOut = Field(description="Share events in the first 7 days.")
+    reach: OutcomeForecastOut = Field(description="Impressions of those shares.")
+    clicks: OutcomeForecastOut = Field(description="Clicks on those shares.")
+
+
+class ContentForecastOut(BaseModel):
+    items: list[ContentForecastItemOut]
+    level: float = Field(description="The intervals' coverage, e.g. 0.8 for 80%.")
+    model_version: str
+    as_of: UtcTime = Field(description="The forecast's time.")
+
+
 class ReviewOut(BaseModel):
     employee_id: str
     decision: str
@@ -468,6 +514,10 @@ class StatusOut(BaseModel):
     influencer_model_version: str | None
     lapse_model_version: str | None = Field(
         default=None, description="The lapse model `/at_risk` answers with (null: none loaded)."
+    )
+    content_forecast_model_version: str | None = Field(
+        default=None,
+        description="The content forecast `/content_forecast` answers with (null: none loaded).",
     )
     slots_model_version: str | None = Field(
         default=None,

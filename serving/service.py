@@ -3,7 +3,8 @@
 Endpoints (POST, JSON; bearer token with a role, see :mod:`serving.auth`): ``/feed``,
 ``/feeds_batch``, ``/similar``, ``/events``, ``/share_text`` (front ends), ``/share_plan``
 (front ends and program managers), ``/influencers``, ``/influencer_review``, ``/analytics``,
-``/attribution``, ``/at_risk`` (program managers), ``/status``.
+``/attribution``, ``/at_risk``, ``/content_forecast``, ``/content_forecast_draft`` (program
+managers), ``/status``.
 BentoML's own ``/healthz``, ``/livez`` (process up), ``/readyz`` (a model is loaded, from
 :meth:`AdvocacyService.__is_ready__`; the store is not asked, see
 :meth:`~serving.runtime.Runtime.ready`) and ``/metrics`` (Prometheus) need no token; the
@@ -45,12 +46,15 @@ from serving.runtime import Dependencies, Runtime, dependencies_from_config
 from serving.schemas import (
     MAX_BATCH_EMPLOYEES,
     MAX_EVENTS,
+    MAX_FORECAST_IDS,
     AnalyticsOut,
     AtRiskOut,
     AttributionOut,
     Code,
+    ContentForecastOut,
     DataErasureOut,
     DataExportOut,
+    DraftIn,
     EventIn,
     EventsOut,
     EventsRejectedOut,
@@ -391,6 +395,40 @@ class AdvocacyService:
             ctx,
             Endpoint.AT_RISK,
             lambda: self.runtime.at_risk(top, min_probability, department),
+            threaded=True,
+        )
+
+    @bentoml.api(route="/content_forecast")
+    async def content_forecast(
+        self,
+        ctx: bentoml.Context,
+        content_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_FORECAST_IDS)]
+        | None = None,
+        days: Annotated[StrictFloat, Field(gt=0.0, le=90.0)] = 7.0,
+        limit: Annotated[int, Whole(1, 500)] = 100,
+    ) -> ContentForecastOut:
+        """Expected first-week shares, reach and clicks of content items with an interval
+        (`level`, 80%), from what is known at publication (a draft or a scheduled item: now).
+        ``content_ids`` in that order; without them, every draft and every approved item
+        published in the last ``days``, newest first (at most ``limit``)."""
+        ids = None if content_ids is None else list(content_ids)
+        return await self._answer(
+            ctx,
+            Endpoint.CONTENT_FORECAST,
+            lambda: self.runtime.content_forecast(ids, days, limit),
+            threaded=True,
+        )
+
+    @bentoml.api(route="/content_forecast_draft")
+    async def content_forecast_draft(
+        self, draft: DraftIn, ctx: bentoml.Context
+    ) -> ContentForecastOut:
+        """The forecast of a draft that is not in the store (title, body, type, topics,
+        author, planned publication time), as if published then to every advocate."""
+        return await self._answer(
+            ctx,
+            Endpoint.CONTENT_FORECAST_DRAFT,
+            lambda: self.runtime.content_forecast_draft(draft),
             threaded=True,
         )
 

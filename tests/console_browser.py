@@ -94,6 +94,7 @@ def build_org(folder: Path, *, employees: int = 150) -> Org:
 
     candidates = list_candidates(store, scorer, as_of=now)
     _fit_lapse(store, folder / "lapse", now)
+    _fit_content_forecast(store, folder / "content_forecast", now)
     org = _choose(folder, store, now, candidates)
     _opt_out(store, folder / "org", org.opted_out, now)
     return org
@@ -185,6 +186,17 @@ def _fit_lapse(store: Store, folder: Path, now: datetime) -> None:
     raise AssertionError("the generated organisation should hold two monthly origins")
 
 
+def _fit_content_forecast(store: Store, folder: Path, now: datetime) -> None:
+    """The content forecast fitted as ``advocacy train`` fits it, saved in ``folder``: two
+    weeks of warm-up and 20 items at least (the generated organisation has 60 over 90 days)."""
+    from training.config import ContentForecastConfig
+    from training.content_forecast_job import fit_content_forecast
+
+    settings = ContentForecastConfig(min_items=20, warmup_days=14.0)
+    snapshot = Snapshot.load(StoreReader(store), now)
+    fit_content_forecast(snapshot, settings, store=store).save(folder)
+
+
 def _choose(folder: Path, store: Store, now: datetime, candidates: list) -> Org:
     org = folder / "org"
     events = pd.read_csv(org / "interactions.csv", dtype=str, keep_default_na=False)
@@ -241,6 +253,7 @@ def served(org: Org) -> Iterator[tuple[str, Path]]:
     options = ["--model-dir", str(org.folder / "model")]
     options += ["--influencer-dir", str(org.folder / "influencers"), "--catalogue-refresh", "2"]
     options += ["--lapse-dir", str(org.folder / "lapse")]
+    options += ["--content-forecast-dir", str(org.folder / "content_forecast")]
     env = {"ADVOCACY_CONSOLE_SECRET": CONSOLE_SECRET}
     with serving(launch(org.folder, org.store.url, options, env=env)) as (server,):
         yield server.url, server.log

@@ -24,6 +24,7 @@ runner = CliRunner()
         ["data", "summary"],
         ["content"],
         ["content", "share-text"],
+        ["content", "forecast"],
         ["demo"],
         ["features"],
         ["features", "build"],

@@ -1,8 +1,9 @@
 """The program-manager console in a real headless chromium against a real ``advocacy serve``:
 sign-in, the candidate list and its filters, a review decision end to end (page, store,
 ``/influencers``), analytics, fairness, the screening queue, the advocates at risk of lapsing,
-the feed preview and its explanations, model status,
-CSRF, the opted-out advocate nowhere, and nothing personal in the server's log.
+the content forecast of drafts and new items (and of a typed draft), the feed preview and its
+explanations, model status, CSRF, the opted-out advocate nowhere, and nothing personal in the
+server's log.
 
 Every page is also saved as a full-page screenshot (and the candidate list at phone width)
 in ``$ADVOCACY_SCREENSHOTS`` when set (e.g. ``docs/console``), else in a temporary folder.
@@ -413,6 +414,48 @@ def test_advocates_at_risk_with_reasons_and_actions(browser, server, org, api, s
     open_page(browser, server, "/at_risk?min_probability=200")
     assert heading(browser) != "Advocates at risk"  # refused: the error page names the field
     assert "min_probability" in browser.page_source
+
+
+# -- the content forecast --------------------------------------------------------------
+def test_content_forecast_of_drafts_new_items_and_a_typed_draft(
+    browser, server, api, shots
+) -> None:
+    sign_in(browser, server)
+    open_page(browser, server, "/forecast")
+    assert heading(browser) == "Content forecast"
+    rows = browser.find_elements(By.CSS_SELECTOR, "#forecast-table tr[data-content-id]")
+    manager = {"Authorization": f"Bearer {MANAGER}"}
+    answer = api.post("/content_forecast", json={"days": 7, "limit": 200}, headers=manager)
+    assert answer.status_code == 200, answer.text
+    listed = answer.json()["items"]
+    assert [r.get_attribute("data-content-id") for r in rows] == [i["content_id"] for i in listed]
+    assert listed and any(i["approval_status"] == "draft" for i in listed)
+    first = rows[0].find_element(By.CSS_SELECTOR, "td.shares").text
+    assert f"{listed[0]['shares']['expected']:.1f}" in first
+    assert f"{listed[0]['shares']['upper']:.1f}" in first
+    look(browser, shots, "forecast.png")
+    phone_screenshot(browser, shots, "forecast-phone.png")
+
+    choose(browser, "days", "30")
+    submit(browser, browser.find_element(By.ID, "apply-filters"))
+    assert len(
+        browser.find_elements(By.CSS_SELECTOR, "#forecast-table tr[data-content-id]")
+    ) >= len(rows)
+    fill(browser, "title", "We are hiring data engineers in Lisbon")
+    fill(browser, "content_type", "job")
+    fill(browser, "topics", "careers, data")
+    browser.execute_script("document.getElementById('published_at').value = '2030-01-07T09:00'")
+    submit(browser, browser.find_element(By.ID, "forecast-draft"))
+    draft = browser.find_element(By.ID, "draft-forecast").text
+    assert "We are hiring data engineers in Lisbon" in draft and "2030-01-07 09:00" in draft
+    typed = {"title": "We are hiring data engineers in Lisbon", "content_type": "job"}
+    typed |= {"topics": ["careers", "data"], "published_at": "2030-01-07T09:00:00Z"}
+    expected = api.post("/content_forecast_draft", json={"draft": typed}, headers=manager)
+    assert f"{expected.json()['items'][0]['shares']['expected']:.1f}" in draft
+    look(browser, shots, "forecast-draft.png")
+    open_page(browser, server, "/forecast?days=2")
+    assert heading(browser) != "Content forecast"  # refused: the error page names the field
+    assert "days" in browser.page_source
 
 
 # -- the feed preview ------------------------------------------------------------------

@@ -19,6 +19,7 @@ from features.data.store import Store
 from serving.service import AdvocacyService
 from tests.served import ADMIN, FRONTEND, MANAGER, ROOT, eventually, launch, serving
 from tests.test_serving_at_risk import save_lapse
+from tests.test_serving_content_forecast import save_forecast
 from tests.test_serving_data import (
     content,
     fit_model,
@@ -39,6 +40,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
     store = Store.open(f"sqlite:///{folder / 'store.db'}")
     served_organisation(store, folder, employees=100)
     save_lapse(store, folder / "lapse")
+    save_forecast(store, folder / "content_forecast")
     save_slots(store, folder / "slots")
     options = [
         "--model-dir",
@@ -47,6 +49,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
         str(folder / "influencers"),
         "--lapse-dir",
         str(folder / "lapse"),
+        "--content-forecast-dir",
+        str(folder / "content_forecast"),
         "--slots-dir",
         str(folder / "slots"),
     ]
@@ -88,6 +92,8 @@ def test_every_endpoint_answers(client: httpx.Client) -> None:
     employee = influencers.json()["candidates"][0]["employee_id"]
     review = {"employee_id": employee, "decision": "approve", "reviewer": "pm"}
     assert post(client, "/influencer_review", review, MANAGER).status_code == 200
+    forecast = post(client, "/content_forecast", {"content_ids": ["c01"]}, MANAGER)
+    assert forecast.status_code == 200 and forecast.json()["items"][0]["content_id"] == "c01"
     for path in ("/healthz", "/livez", "/readyz"):
         assert client.get(path).status_code == 200
 

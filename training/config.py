@@ -7,6 +7,8 @@ Two kinds of config (the ``kind`` key):
   ``recommender.params``) and its baselines evaluated on the most recent holdout window, the
   influencer scorer, the lapse forecast, the best time to share (``slots``), and the retrain
   gate.
+  influencer scorer, the lapse forecast, the content performance forecast, and the
+  retrain gate.
 - ``benchmark``: one of the offline benchmarks of :mod:`training.evaluation.runner` on a
   public dataset (MovieLens-100K, DeskDrop), logged the same way.
 
@@ -52,6 +54,11 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
 }
 _INNER_KEY = re.compile(r"^([\w.\-]+): (.*)$", re.DOTALL)
 PositiveFloat = Annotated[float, Field(gt=0)]
+#: What ``content_forecast.params`` may set: the model's and the input builder's parameters.
+CONTENT_FORECAST_PARAMS = (
+    *("alpha", "level", "cv", "model", "random_state"),
+    *("components", "max_topics", "audience_days", "topic_days", "author_prior"),
+)
 
 
 class ConfigError(ValueError):
@@ -162,6 +169,30 @@ class SlotsConfig(_Section):
     rate_smooth_hours: int = Field(5, ge=0, le=83)
 
 
+class ContentForecastConfig(_Section):
+    """The content performance forecast (``training.content_forecast_job``): first-week
+    shares, reach and clicks of an item with an interval. ``params``: the model's
+    (:class:`recsys.forecast.ContentForecast`: ``alpha``, ``level``, ``cv``, ``model``
+    ridge or group_mean) and the input builder's (``components``, ``max_topics``,
+    ``audience_days``, ``topic_days``, ``author_prior``)."""
+
+    enabled: bool = True
+    params: dict[str, Any] = Field(default_factory=lambda: {"alpha": 30.0})
+    min_items: int = Field(40, ge=10)
+    held_out_fraction: float = Field(0.3, gt=0, lt=1)
+    warmup_days: float = Field(30.0, ge=0)
+
+    @field_validator("params")
+    @classmethod
+    def _known_params(cls, params: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(params) - set(CONTENT_FORECAST_PARAMS))
+        if unknown:
+            raise ValueError(f"unknown {unknown}; known: {sorted(CONTENT_FORECAST_PARAMS)}")
+        if params.get("model", "ridge") not in ("ridge", "group_mean"):
+            raise ValueError("model: 'ridge' or 'group_mean' (saved as plain arrays)")
+        return params
+
+
 class GateConfig(_Section):
     """When a challenger may replace the champion (``advocacy retrain``)."""
 
@@ -173,6 +204,8 @@ class GateConfig(_Section):
     lapse_tolerance: float = Field(0.01, ge=0)
     slots_metric: Literal["hours@k", "next@k"] = "hours@k"  # higher is better
     slots_tolerance: float = Field(0.005, ge=0)
+    content_forecast_metric: Literal["spearman"] = "spearman"  # mean over the targets
+    content_forecast_tolerance: float = Field(0.02, ge=0)
     min_coverage: float = Field(0.05, ge=0, le=1)
     latency_budget_ms: PositiveFloat = 250.0
     sample_employees: int = Field(200, ge=1)
@@ -191,6 +224,7 @@ class TrainConfig(_Section):
     influencer: InfluencerConfig = Field(default_factory=InfluencerConfig)
     lapse: LapseConfig = Field(default_factory=LapseConfig)
     slots: SlotsConfig = Field(default_factory=SlotsConfig)
+    content_forecast: ContentForecastConfig = Field(default_factory=ContentForecastConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
 
     def model_params(self, name: str) -> dict[str, Any]:

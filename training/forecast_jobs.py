@@ -51,14 +51,17 @@ class ForecastJob:
     short: str
     title: str
     model_key: str
-    train: Callable[[Snapshot, Any], tuple[Any, dict[str, Any]]]
-    evaluate: Callable[[Snapshot, Any], dict[str, Any]]
+    train: Callable[..., tuple[Any, dict[str, Any]]]  # (snapshot, settings[, store=, encoder=])
+    evaluate: Callable[..., dict[str, Any]]
     code: Path
     signature: Callable[[Any], Any]
     model_type: str
     description: str
     columns: tuple[str, ...]
     caption: Callable[[Mapping[str, Any]], str]
+    # ``train`` and ``evaluate`` also take ``store=`` (the store the snapshot was read from:
+    # SQL over windows, the embedding cache) and ``encoder=`` (the text encoder)
+    reads_store: bool = False
 
     def settings(self, config: Any) -> Any:
         """The job's config section of a :class:`training.config.TrainConfig`."""
@@ -69,6 +72,27 @@ class ForecastJob:
 
     def gate_tolerance(self, gate: Any) -> float:
         return float(getattr(gate, f"{self.short}_tolerance"))
+
+    def fit(
+        self, snapshot: Snapshot, settings: Any, *, store: Any = None, encoder: Any = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """``train``, given the store and the encoder when the job reads them; such a job
+        without a store: :class:`InsufficientHistory`."""
+        if not self.reads_store:
+            return self.train(snapshot, settings)
+        if store is None:
+            raise InsufficientHistory(f"the {self.title} reads the store, and none was given")
+        return self.train(snapshot, settings, store=store, encoder=encoder)
+
+    def reevaluate(
+        self, snapshot: Snapshot, settings: Any, *, store: Any = None, encoder: Any = None
+    ) -> dict[str, Any]:
+        """``evaluate`` (the retrain gate's champion configuration), as :meth:`fit`."""
+        if not self.reads_store:
+            return self.evaluate(snapshot, settings)
+        if store is None:
+            raise InsufficientHistory(f"the {self.title} reads the store, and none was given")
+        return self.evaluate(snapshot, settings, store=store, encoder=encoder)
 
     def value(self, evaluation: Mapping[str, Any] | None, metric: str) -> float | None:
         """``metric`` of the job's model in ``evaluation`` (None when undefined)."""
@@ -97,9 +121,9 @@ class Forecast:
 def jobs() -> tuple[ForecastJob, ...]:
     """Every forecast job, in training order (imported on first use: the jobs import this
     module for :class:`ForecastJob`)."""
-    from training import lapse_job, slots_job
+    from training import content_forecast_job, lapse_job, slots_job
 
-    return (lapse_job.JOB, slots_job.JOB)
+    return (lapse_job.JOB, slots_job.JOB, content_forecast_job.JOB)
 
 
 def job_by_name(name: str) -> ForecastJob | None:

@@ -227,7 +227,9 @@ def train(
         _train_influencer(result, snapshot, config, stages)
     for job in jobs():
         if job.settings(config).enabled:
-            result.forecasts[job.short] = train_forecast(job, snapshot, config, stages)
+            result.forecasts[job.short] = train_forecast(
+                job, snapshot, config, stages, store=cache, encoder=encoder
+            )
     result.seconds = dict(stages.seconds)
     return result
 
@@ -463,13 +465,22 @@ def evaluate_influencer(job: Any, snapshot: Snapshot, config: TrainConfig) -> di
 
 # -- the forecasts -----------------------------------------------------------------------
 def train_forecast(
-    job: ForecastJob, snapshot: Snapshot, config: TrainConfig, stages: Stages
+    job: ForecastJob,
+    snapshot: Snapshot,
+    config: TrainConfig,
+    stages: Stages,
+    *,
+    store: Store | None = None,
+    encoder: TextEncoder | None = None,
 ) -> Forecast:
-    """Evaluate and fit one forecast (stage ``job.short``); too little history is logged and
-    recorded as the forecast's ``skipped`` (the other models are unaffected)."""
+    """Evaluate and fit one forecast (stage ``job.short``; ``store`` and ``encoder`` for a
+    job that reads them); too little history is logged and recorded as the forecast's
+    ``skipped`` (the other models are unaffected)."""
     try:
         with stages(job.short):
-            model, evaluation = job.train(snapshot, job.settings(config))
+            model, evaluation = job.fit(
+                snapshot, job.settings(config), store=store, encoder=encoder
+            )
     except InsufficientHistory as exc:
         logger.warning("%s not trained: %s", job.title, exc)
         return Forecast(skipped=str(exc))

@@ -50,6 +50,7 @@ RECOMMENDER = "advocacy-recommender"
 INFLUENCERS = "advocacy-influencers"
 LAPSE = "advocacy-lapse"
 SLOTS = "advocacy-slots"
+CONTENT_FORECAST = "advocacy-content-forecast"
 CHAMPION = "champion"
 HISTORY_TAG = "alias_history."
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
@@ -88,6 +89,7 @@ HEADLINES = {
     INFLUENCERS: Headline("inf", model="influence", primary="auc"),
     LAPSE: Headline("lapse", model="lapse", primary="auc"),
     SLOTS: Headline("slots", model="slots", primary="hours@k"),
+    CONTENT_FORECAST: Headline("content_forecast", model="content", primary="spearman"),
 }
 RUN_TAGS = ("config.name", "git.commit", "sanity.passed")  # shown with every ``data.*`` tag
 UNAVAILABLE = ("INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE")

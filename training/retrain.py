@@ -203,7 +203,9 @@ def _gate(
             decisions[INFLUENCERS] = _influencer_gate(tracker, result, snapshot)
         for job in jobs():
             if job.name in tracked.versions:
-                decisions[job.name] = _forecast_gate(tracker, result, snapshot, job)
+                decisions[job.name] = _forecast_gate(
+                    tracker, result, snapshot, job, store=store, encoder=encoder
+                )
     events = []
     for name, decision in decisions.items():
         move = registry.promote if decision.promote else registry.refuse
@@ -290,7 +292,13 @@ def _influencer_gate(tracker: Tracker, result: TrainResult, snapshot: Snapshot) 
 
 
 def _forecast_gate(
-    tracker: Tracker, result: TrainResult, snapshot: Snapshot, job: ForecastJob
+    tracker: Tracker,
+    result: TrainResult,
+    snapshot: Snapshot,
+    job: ForecastJob,
+    *,
+    store: Store | None = None,
+    encoder: TextEncoder | None = None,
 ) -> GateDecision:
     """A forecast's held-out metric against the champion configuration's, evaluated by the
     job on the same snapshot (for the lapse forecast: the same cut-off, origins and held-out
@@ -303,7 +311,7 @@ def _forecast_gate(
     if current is not None:
         settings = job.settings(_champion_config(tracker, current.run_id, config))
         try:
-            evaluation = job.evaluate(snapshot, settings)
+            evaluation = job.reevaluate(snapshot, settings, store=store, encoder=encoder)
         except InsufficientHistory as exc:
             logger.warning("%s champion configuration not evaluated: %s", job.title, exc)
         else:

@@ -65,6 +65,7 @@ NAV = (
     ("feed", "Feed preview"),
     ("screening", "Screening"),
     ("at_risk", "At risk"),
+    ("forecast", "Forecast"),
     ("status", "Model status"),
 )
 
@@ -247,7 +248,15 @@ def console_app(
 ) -> Starlette:
     """The console as an ASGI app to mount at :data:`MOUNT` (``secret``: the session key;
     None draws a random one, so sessions end when the process restarts)."""
-    from serving.console import analytics, at_risk, candidates, previews, screening, status
+    from serving.console import (
+        analytics,
+        at_risk,
+        candidates,
+        forecast,
+        previews,
+        screening,
+        status,
+    )
 
     signer = SessionSigner(
         secret or secrets.token_bytes(32),
@@ -267,6 +276,7 @@ def console_app(
         *screening.routes(page),
         *status.routes(page),
         *at_risk.routes(page),
+        *forecast.routes(page),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     return Starlette(routes=routes)

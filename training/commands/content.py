@@ -1,15 +1,21 @@
-"""``advocacy content ...``: what advocates are given to share with a content item."""
+"""``advocacy content ...``: what advocates are given to share with a content item, and how
+an item is expected to perform in its first week (``forecast``)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from training import console
 from training.commands.data import DB_HELP
 
-content_app = typer.Typer(help="Content items: suggested share texts.", no_args_is_help=True)
+content_app = typer.Typer(
+    help="Content items: suggested share texts, performance forecasts.", no_args_is_help=True
+)
+TRACKING_HELP = "MLflow tracking URI of the registry (default $MLFLOW_TRACKING_URI or embedded)."
 
 
 @content_app.command("share-text")
@@ -61,3 +67,93 @@ def share_text_command(
         console.errors.print(f"no suggestion: {found.reason}", soft_wrap=True, markup=False)
     if found.text is None:
         raise typer.Exit(1)
+
+
+@content_app.command("forecast")
+def forecast_command(
+    content_ids: list[str] | None = typer.Argument(
+        None, help="Content ids (default: the drafts and the items of the last --days)."
+    ),
+    days: float = typer.Option(7.0, "--days", min=0.01, help="Without ids: days back."),
+    limit: int = typer.Option(50, "--limit", min=1, help="Without ids: items listed at most."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Forecast as of this time (now)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    model_dir: Path | None = typer.Option(
+        None, "--model-dir", help="A saved content forecast folder (default: the champion)."
+    ),
+    tracking_uri: str | None = typer.Option(None, "--tracking-uri", help=TRACKING_HELP),
+) -> None:
+    """Expected first-week shares, reach and clicks of content items with the model's 80%
+    interval, from what is known at their publication (a draft or a scheduled item: now).
+
+    Exit codes: 2 usage error (an unknown content id); 4 no content forecast (train one with
+    `advocacy train`, or pass --model-dir).
+    """
+    from features.content_forecaster import newest_items
+    from features.data.store import Store
+
+    moment = console.parse_time("--as-of", as_of) or datetime.now(UTC)
+    forecaster, source = _forecaster(model_dir, tracking_uri)
+    store = Store.open(db)
+    try:
+        ids = list(content_ids or ()) or newest_items(store, as_of=moment, days=days, limit=limit)
+        try:
+            outlooks = forecaster.forecast(store, ids, as_of=moment)
+        except KeyError as exc:
+            raise console.fail(str(exc).strip("'\"")) from None
+    finally:
+        store.dispose()
+    if as_json:
+        console.print_json(
+            {
+                "as_of": moment.isoformat(),
+                "level": forecaster.level,
+                "model": source,
+                "items": [o.to_dict() for o in outlooks],
+            }
+        )
+        return
+    rows = [
+        [o.content_id, o.moment.strftime("%Y-%m-%d %H:%M"), *map(_figure, _outcomes(o))]
+        for o in outlooks
+    ]
+    title = f"First-week forecast as of {moment.isoformat()} ({forecaster.level:.0%} intervals)"
+    columns = ["content", "inputs as of", "shares", "reach", "clicks"]
+    console.console.print(console.table(title, columns, rows))
+
+
+def _outcomes(outlook: Any) -> list[tuple[float, float, float]]:
+    """(expected, lower, upper) of shares, reach and clicks."""
+    targets = ("shares", "reach", "clicks")
+    return [(outlook.expected[t], outlook.lower[t], outlook.upper[t]) for t in targets]
+
+
+def _figure(values: tuple[float, float, float]) -> str:
+    expected, lower, upper = values
+    return f"{expected:.1f} ({lower:.1f}-{upper:.1f})"
+
+
+def _forecaster(model_dir: Path | None, tracking_uri: str | None) -> tuple[Any, dict]:
+    """The saved forecaster at ``model_dir`` or the registry's champion, and where from."""
+    from features.content_forecaster import ContentForecaster
+
+    if model_dir is not None:
+        try:
+            return ContentForecaster.load(model_dir), {"folder": str(model_dir)}
+        except (FileNotFoundError, ValueError) as exc:
+            raise console.fail(f"--model-dir: {exc}") from None
+    from training.registry_reader import CONTENT_FORECAST, RegistryUnavailableError, champion
+
+    try:
+        ref = champion(CONTENT_FORECAST, tracking_uri=tracking_uri)
+    except RegistryUnavailableError as exc:
+        raise console.fail(str(exc), 4) from None
+    if ref is None:
+        raise console.fail(
+            f"no {CONTENT_FORECAST} champion: run `advocacy train` on a store with a few"
+            " months of content, or pass --model-dir",
+            4,
+        )
+    source = {"name": ref.name, "version": ref.version, "run_id": ref.run_id}
+    return ContentForecaster.load(ref.path), source

@@ -46,6 +46,11 @@ def serve(
     lapse_dir: Path | None = typer.Option(
         None, "--lapse-dir", help="Serve this saved lapse model folder (/at_risk)."
     ),
+    content_forecast_dir: Path | None = typer.Option(
+        None,
+        "--content-forecast-dir",
+        help="Serve this saved content forecast folder (/content_forecast).",
+    ),
     slots_dir: Path | None = typer.Option(
         None, "--slots-dir", help="Serve this saved slot model folder (/share_plan)."
     ),
@@ -91,6 +96,7 @@ def serve(
         "ADVOCACY_MODEL_DIR": _absolute(model_dir),
         "ADVOCACY_INFLUENCER_MODEL_DIR": _absolute(influencer_dir),
         "ADVOCACY_LAPSE_MODEL_DIR": _absolute(lapse_dir),
+        "ADVOCACY_CONTENT_FORECAST_DIR": _absolute(content_forecast_dir),
         "ADVOCACY_SLOTS_MODEL_DIR": _absolute(slots_dir),
         "ADVOCACY_TOKENS_FILE": _absolute(tokens_file),
         "ADVOCACY_CATALOGUE_REFRESH": None if catalogue_refresh is None else str(catalogue_refresh),
@@ -126,7 +132,11 @@ def serve(
     if model_dir is not None and not (model_dir / "manifest.json").is_file():
         console.errors.print(f"[red]error:[/red] --model-dir {model_dir}: no saved model there")
         raise typer.Exit(2)
-    forecast_dirs = {"--lapse-dir": lapse_dir, "--slots-dir": slots_dir}
+    forecast_dirs = {
+        "--lapse-dir": lapse_dir,
+        "--slots-dir": slots_dir,
+        "--content-forecast-dir": content_forecast_dir,
+    }
     for option, folder in forecast_dirs.items():
         if folder is not None and not (folder / "manifest.json").is_file():
             console.errors.print(f"[red]error:[/red] {option} {folder}: no saved model there")

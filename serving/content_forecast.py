@@ -1,0 +1,147 @@
+"""Content performance forecasts for program managers (``/content_forecast``,
+``/content_forecast_draft`` and the console's Forecast page).
+
+The loaded :class:`~features.content_forecaster.ContentForecaster` (``holder.forecast(
+"content_forecast")``: :data:`serving.forecasts.CONTENT_FORECAST`, hot-swapped by the model
+poller like the lapse model) forecasts, as of the request's time (to the
+second), the first-week shares, reach and clicks of each item with the model's interval:
+
+- :meth:`ContentForecastViews.items`: the store's items ``content_ids`` (in that order; an
+  unknown id is a 404 on ``content_ids``), or, without ids, the newest: every draft and every
+  approved item published in the ``days`` before (scheduled ones included), newest first
+  (:func:`features.content_forecaster.newest_items`);
+- :meth:`ContentForecastViews.draft`: one draft that is not in the store (typed into a form).
+
+Each item's inputs are read as of its publication (a draft or a scheduled item: as of now), so
+an item's forecast does not change after it is published. Every method here is database work
+(and may embed a new text with the sentence-transformers model): call it from a worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+
+from features.content_forecaster import ContentForecaster, ContentOutlook, draft_row, newest_items
+from features.content_performance import content_table
+from features.data.store import Store
+from serving.errors import NotFound, NotReady, Unprocessable
+from serving.forecasts import CONTENT_FORECAST
+from serving.state import StateHolder
+
+#: The years a draft's planned publication may fall in.
+FIRST_YEAR, LAST_YEAR = 1970, 2200
+
+
+@dataclass(frozen=True)
+class ForecastItem:
+    """One forecast item: what the store (or the draft) says of it, and its forecast."""
+
+    content_id: str
+    title: str
+    content_type: str
+    approval_status: str
+    published_at: datetime
+    outlook: ContentOutlook
+
+
+@dataclass(frozen=True)
+class ForecastList:
+    items: list[ForecastItem]
+    level: float
+    model_version: str  # name@version
+    as_of: datetime
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A draft typed in (the contract's ``content`` fields)."""
+
+    title: str
+    content_type: str
+    published_at: datetime
+    body: str | None = None
+    topics: Sequence[str] = ()
+    author_id: str | None = None
+    language: str | None = None
+
+
+class ContentForecastViews:
+    """The loaded content forecast over the store (module docstring)."""
+
+    def __init__(self, store: Store, holder: StateHolder, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.holder = holder
+        self.clock = clock
+
+    def items(
+        self, content_ids: Sequence[str] | None = None, *, days: float = 7.0, limit: int = 100
+    ) -> ForecastList:
+        """The forecast of ``content_ids``, or of the newest items (module docstring)."""
+        forecaster, version = self._loaded()
+        now = self.clock().replace(microsecond=0)
+        content = content_table(self.store)
+        if content_ids is None:
+            content_ids = newest_items(self.store, as_of=now, days=days, limit=limit)
+        indexed = content.set_index("content_id", drop=False)
+        unknown = [i for i in content_ids if i not in indexed.index]
+        if unknown:
+            raise NotFound(f"no content with id {unknown[0]!r}", field="content_ids")
+        rows = indexed.loc[list(content_ids)].reset_index(drop=True)
+        return self._listed(forecaster, version, rows, content, now)
+
+    def draft(self, draft: Draft) -> ForecastList:
+        """The forecast of one draft that is not in the store."""
+        forecaster, version = self._loaded()
+        now = self.clock().replace(microsecond=0)
+        if not draft.content_type.strip():
+            raise Unprocessable("a content type is needed", field="content_type")
+        if not FIRST_YEAR <= draft.published_at.year <= LAST_YEAR:
+            raise Unprocessable(
+                f"a publication time from {FIRST_YEAR} to {LAST_YEAR}", field="published_at"
+            )
+        row = draft_row(
+            title=draft.title,
+            content_type=draft.content_type,
+            published_at=draft.published_at,
+            body=draft.body,
+            topics=draft.topics,
+            author_id=draft.author_id,
+            language=draft.language,
+        )
+        return self._listed(forecaster, version, row, content_table(self.store), now)
+
+    def _loaded(self) -> tuple[ContentForecaster, str]:
+        loaded = self.holder.forecast(CONTENT_FORECAST.key)
+        if loaded is None:
+            raise NotReady("no content forecast is loaded yet (see /status)")
+        return loaded.model, loaded.version.label  # type: ignore[return-value]
+
+    def _listed(
+        self,
+        forecaster: ContentForecaster,
+        version: str,
+        rows: pd.DataFrame,
+        everything: pd.DataFrame,
+        now: datetime,
+    ) -> ForecastList:
+        try:
+            outlooks = forecaster.forecast_frame(self.store, rows, as_of=now, everything=everything)
+        except ValueError as exc:  # the model's inputs are not the store's: not the request
+            raise NotReady(f"the content forecast {version} cannot be used: {exc}") from None
+        published = pd.to_datetime(rows["published_at"], utc=True)
+        items = [
+            ForecastItem(
+                content_id=outlook.content_id,
+                title=str(rows["title"].iloc[i] or ""),
+                content_type=str(rows["content_type"].iloc[i]),
+                approval_status=str(rows["approval_status"].iloc[i]),
+                published_at=published.iloc[i].to_pydatetime(),
+                outlook=outlook,
+            )
+            for i, outlook in enumerate(outlooks)
+        ]
+        return ForecastList(items, forecaster.level, version, now)
