@@ -34,7 +34,13 @@ MAX_K = 100
 MAX_BATCH_EMPLOYEES = 1000
 MAX_EVENTS = 1000
 
-Id = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+#: Unicode's White_Space characters, spelled out: ``\S`` means a different set in the
+#: validator (Rust's regex: these), in Python's ``re`` (also U+001C-U+001F) and in the
+#: JSON Schema tools that generate requests from the spec (U+0085 is not whitespace to
+#: some), so an id the spec allows could be refused.
+WHITESPACE = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+#: An id: 1-200 characters, at least one of them not whitespace.
+Id = Annotated[str, Field(min_length=1, max_length=200, pattern=f"[^{WHITESPACE}]")]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
 Flag = StrictBool
 

@@ -5,6 +5,8 @@ against a real server in ``tests/test_serving_server.py``."""
 
 from __future__ import annotations
 
+import re
+
 import jsonschema_rs
 import pytest
 
@@ -148,3 +150,27 @@ def test_request_values_are_taken_as_published(service) -> None:
     assert client.post("/analytics", json=period, headers=auth(MANAGER)).status_code == 400
     profile = {"employee_id": "new-1", "profile": {"languages": "en"}}
     assert client.post("/feed", json=profile, headers=auth()).status_code == 400
+
+
+def test_an_id_the_spec_allows_is_an_id_the_service_accepts() -> None:
+    """The published pattern of an id and the validator agree on every character up to
+    U+3000 (with ``\\S`` they did not: Python's ``re`` allowed U+001C-U+001F differently,
+    and schemathesis generated U+0085, which the validator refuses)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from serving.schemas import Id
+
+    adapter = TypeAdapter(Id)
+    pattern = re.compile(adapter.json_schema()["pattern"])
+    disagree = []
+    for code in range(1, 0x3001):
+        text = chr(code)
+        try:
+            adapter.validate_python(text)
+            accepted = True
+        except ValidationError:
+            accepted = False
+        if accepted != bool(pattern.search(text)):
+            disagree.append(hex(code))
+    assert not disagree
+    assert not pattern.search("\u0085 \u3000") and pattern.search(" x ")
