@@ -100,3 +100,10 @@ def test_overrides_grid_and_flatten() -> None:
     }
     with pytest.raises(ConfigError, match="expected key=value"):
         parse_sets(["novalue"])
+
+
+def test_the_default_config_file_holds_the_defaults() -> None:
+    """experiments/configs/default.yaml lists every section at its default value."""
+    loaded = load_config(CONFIGS / "default.yaml")
+    defaults = TrainConfig(name=loaded.name)
+    assert loaded.model_dump() == defaults.model_dump()
