@@ -27,21 +27,18 @@ import json
 import resource
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from organisation import LARGE, add_organisation_options, organisation_config  # noqa: E402
+from organisation import LARGE, add_organisation_options, imported_store  # noqa: E402
 from stages import run_stage  # noqa: E402
 
 from features.advocate_activity import forecast_lapse, read_activity  # noqa: E402
-from features.data.importer import import_path  # noqa: E402
 from features.data.reader import StoreReader  # noqa: E402
 from features.data.store import Store  # noqa: E402
-from features.data.synthetic import generate, write  # noqa: E402
-from features.data.validation import ValidationContext  # noqa: E402
 from features.snapshot import Snapshot  # noqa: E402
 from training.config import LapseConfig  # noqa: E402
 from training.lapse_job import train_lapse  # noqa: E402
@@ -56,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     report: dict[str, object] = {"benchmark": "lapse-store", "settings": vars(args)}
     seconds: dict[str, float] = {}
-    url = prepare(args, seconds)
+    url = imported_store(args, args.workdir, END, seconds)
 
     store = Store.open(url)
     clock = time.perf_counter()
@@ -91,28 +88,6 @@ def main() -> None:
         "at_risk_cli_seconds": cli["seconds"],
     }
     print(json.dumps(report, indent=2, default=str))
-
-
-def prepare(args: argparse.Namespace, seconds: dict[str, float]) -> str:
-    """The organisation generated and imported into ``<workdir>/store.db`` (reused if there)."""
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    path = args.workdir / "store.db"
-    url = f"sqlite:///{path}"
-    if path.is_file():
-        return url
-    clock = time.perf_counter()
-    config = organisation_config(args, end=END)
-    write(generate(config), args.workdir / "org")
-    seconds["generate"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    store = Store.open(url)
-    context = ValidationContext(END + timedelta(days=1), timedelta(hours=1))
-    report = import_path(store, args.workdir / "org", context=context)
-    store.dispose()
-    if report.exit_code != 0:
-        raise SystemExit(f"import failed: exit code {report.exit_code}")
-    seconds["import"] = time.perf_counter() - clock
-    return url
 
 
 if __name__ == "__main__":

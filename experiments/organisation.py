@@ -5,12 +5,15 @@ content, ~5M events over 180 days) and :data:`SERVING` (the serving benchmarks' 
 60 days). A benchmark declares the options with :func:`add_organisation_options`, keys its
 reusable preparation by :func:`organisation_settings`, and builds the organisation from
 :func:`organisation_config` (in process) or :func:`generate_arguments` (``advocacy data
-generate`` as its own process).
+generate`` as its own process); :func:`imported_store` writes it into a reusable SQLite store.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from features.data.synthetic import OrgConfig
@@ -52,3 +55,33 @@ def generate_arguments(args: argparse.Namespace) -> list[str]:
         for name, value in organisation_settings(args).items()
         for item in (f"--{name.replace('_', '-')}", str(value))
     ]
+
+
+def imported_store(
+    args: argparse.Namespace, workdir: Path, end: datetime, seconds: dict[str, float]
+) -> str:
+    """The organisation of ``args`` ending at ``end``, generated and imported into
+    ``<workdir>/store.db`` (``advocacy data import``'s code), or the store already there;
+    its URL. The stages run are timed into ``seconds`` (``generate``, ``import``)."""
+    from features.data.importer import import_path
+    from features.data.store import Store
+    from features.data.synthetic import generate, write
+    from features.data.validation import ValidationContext
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "store.db"
+    url = f"sqlite:///{path}"
+    if path.is_file():
+        return url
+    clock = time.perf_counter()
+    write(generate(organisation_config(args, end=end)), workdir / "org")
+    seconds["generate"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    store = Store.open(url)
+    context = ValidationContext(end + timedelta(days=1), timedelta(hours=1))
+    report = import_path(store, workdir / "org", context=context)
+    store.dispose()
+    if report.exit_code != 0:
+        raise SystemExit(f"import failed: exit code {report.exit_code}")
+    seconds["import"] = time.perf_counter() - clock
+    return url

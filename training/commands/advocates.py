@@ -100,26 +100,12 @@ def at_risk_command(
 def _lapse_model(model_dir: Path | None, tracking_uri: str | None) -> tuple[LapseModel, dict]:
     """The saved model at ``model_dir`` or the registry's champion, and where it came from."""
     from recsys.forecast import LapseModel
+    from training.commands.saved_models import folder_or_champion
+    from training.registry_reader import LAPSE
 
-    if model_dir is not None:
-        try:
-            return LapseModel.load(model_dir), {"folder": str(model_dir)}
-        except (FileNotFoundError, ValueError) as exc:
-            raise console.fail(f"--model-dir: {exc}") from None
-    from training.registry_reader import LAPSE, RegistryUnavailableError, champion
-
-    try:
-        ref = champion(LAPSE, tracking_uri=tracking_uri)
-    except RegistryUnavailableError as exc:
-        raise console.fail(str(exc), 4) from None
-    if ref is None:
-        raise console.fail(
-            f"no {LAPSE} champion: run `advocacy train` on a store with a few months of"
-            " history, or pass --model-dir",
-            4,
-        )
-    source = {"name": ref.name, "version": ref.version, "run_id": ref.run_id}
-    return LapseModel.load(ref.path), source
+    return folder_or_champion(
+        LapseModel.load, LAPSE, model_dir, tracking_uri, needs="a few months of history"
+    )
 
 
 def _actions(

@@ -137,23 +137,13 @@ def _figure(values: tuple[float, float, float]) -> str:
 def _forecaster(model_dir: Path | None, tracking_uri: str | None) -> tuple[Any, dict]:
     """The saved forecaster at ``model_dir`` or the registry's champion, and where from."""
     from features.content_forecaster import ContentForecaster
+    from training.commands.saved_models import folder_or_champion
+    from training.registry_reader import CONTENT_FORECAST
 
-    if model_dir is not None:
-        try:
-            return ContentForecaster.load(model_dir), {"folder": str(model_dir)}
-        except (FileNotFoundError, ValueError) as exc:
-            raise console.fail(f"--model-dir: {exc}") from None
-    from training.registry_reader import CONTENT_FORECAST, RegistryUnavailableError, champion
-
-    try:
-        ref = champion(CONTENT_FORECAST, tracking_uri=tracking_uri)
-    except RegistryUnavailableError as exc:
-        raise console.fail(str(exc), 4) from None
-    if ref is None:
-        raise console.fail(
-            f"no {CONTENT_FORECAST} champion: run `advocacy train` on a store with a few"
-            " months of content, or pass --model-dir",
-            4,
-        )
-    source = {"name": ref.name, "version": ref.version, "run_id": ref.run_id}
-    return ContentForecaster.load(ref.path), source
+    return folder_or_champion(
+        ContentForecaster.load,
+        CONTENT_FORECAST,
+        model_dir,
+        tracking_uri,
+        needs="a few months of content",
+    )
