@@ -295,11 +295,12 @@ def test_cli_comma_origins_and_rolling_give_the_same_json(tmp_path: Path) -> Non
         "--data",
         data,
         "--models",
-        "popular",
+        "popular,recent_popular",
         "--split-at",
         "1970-02-01,1970-03-01",
     )
     assert table.exit_code == 0 and "mean" in table.stdout and "content_age_0-1d" in table.stdout
+    assert "1970-03-01: recent_popular tuned before it: {'half_life_days':" in table.stdout
 
 
 @pytest.mark.parametrize(
