@@ -13,7 +13,9 @@ and without the component, is fitted before the origin's validation days and rep
 (nothing at or after the origin is read); prints nDCG@10 overall and per weak slice. With
 ``--test`` (only after the validation verdict): the candidate is also replayed on the
 origin's month and the origin's checkpoint with its hybrid ranks replaced is written to
-``--out``, for :func:`~training.evaluation.rolling.rolling_report`::
+``--out``, for :func:`~training.evaluation.rolling.rolling_report`. ``--min-age-days D``:
+the indicator form (the trend times ``age >= D``); ``--skip-base``: the candidate only.
+Neither form was kept (docs/recommenders.md)::
 
     OPENBLAS_NUM_THREADS=1 nice -n 10 python experiments/rolling_aged_trend.py \\
         --runs /tmp/rolling [--test|--test-only --out /tmp/rolling-aged]
@@ -52,9 +54,16 @@ SLICES = ("all", "content_age_0-1d", "content_age_7-30d", "content_age_30d_plus"
 
 
 class AgedTrend(GlobalTrend):
-    """``log1p`` of the decayed count times ``log1p`` of the item's age in days."""
+    """``log1p`` of the decayed count times ``log1p`` of the item's age in days, or times
+    ``age >= min_age_days`` when that is set (the trend of old content only)."""
 
     name = "aged_trend"
+
+    def __init__(
+        self, *, half_life_days: float = 1.0, weighted: bool = False, min_age_days: float = 0.0
+    ) -> None:
+        super().__init__(half_life_days=half_life_days, weighted=weighted)
+        self.min_age_days = min_age_days
 
     def fit_component(self, dataset, context):
         super().fit_component(dataset, context)
@@ -66,7 +75,10 @@ class AgedTrend(GlobalTrend):
         self.item_times_ = np.concatenate([self.item_times_, np.asarray(times, np.float64)])
 
     def _age(self, item_times: np.ndarray, times) -> np.ndarray:
-        return np.log1p(np.maximum(np.asarray(times, np.float64) - item_times, 0.0) / DAY)
+        days = np.maximum(np.asarray(times, np.float64) - item_times, 0.0) / DAY
+        return (
+            (days >= self.min_age_days).astype(np.float64) if self.min_age_days else np.log1p(days)
+        )
 
     def pairs(self, users, items, times):
         return super().pairs(users, items, times) * self._age(self.item_times_[items], times)
@@ -83,11 +95,12 @@ class AgedTrend(GlobalTrend):
         return self
 
 
-def hybrid(chosen: dict | None, aged: bool) -> Hybrid:
+def hybrid(chosen: dict | None, aged: bool, min_age_days: float = 0.0) -> Hybrid:
     model = Hybrid().set_params(**(chosen or {}))
     if aged:
         short = model.global_trend_short.half_life_days
-        model.set_params(extra_components=(AgedTrend(half_life_days=short),))
+        aged_trend = AgedTrend(half_life_days=short, min_age_days=min_age_days)
+        model.set_params(extra_components=(aged_trend,))
     return model
 
 
@@ -102,6 +115,8 @@ def main() -> None:
     parser.add_argument("--test", action="store_true")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--test-only", action="store_true", help="skip the validation replays")
+    parser.add_argument("--skip-base", action="store_true", help="validate the candidate only")
+    parser.add_argument("--min-age-days", type=float, default=0.0, help="indicator form")
     args = parser.parse_args()
     events = read_deskdrop_events(SHARED / "deskdrop")
     log = weighted_log(events)
@@ -112,12 +127,13 @@ def main() -> None:
         start, end = deskdrop_validation_window(protocol["split_at"], VALIDATION_DAYS)
         setup = ReplaySetup.build(events[events["timestamp"] < end], start, end, log)
         line: dict[str, object] = {"origin": path.stem, "chosen": chosen}
-        for aged in () if args.test_only else (False, True):
-            line["aged" if aged else "base"] = slices(setup, hybrid(chosen, aged))
+        for aged in () if args.test_only else (False, True)[args.skip_base :]:
+            model = hybrid(chosen, aged, args.min_age_days)
+            line["aged" if aged else "base"] = slices(setup, model)
         if (args.test or args.test_only) and args.out:
             args.out.mkdir(parents=True, exist_ok=True)
             test = run.setup
-            model = hybrid(chosen, True).fit(test.dataset)
+            model = hybrid(chosen, True, args.min_age_days).fit(test.dataset)
             ranks, _ = replay_ranks(model, test.replay, test.log, test.content_str)
             values = test.slices(ranks)
             line["test"] = {s: values[s]["ndcg@10"] for s in SLICES}
