@@ -118,9 +118,9 @@ def test_recent_popular_half_life_is_tuned_on_the_validation_window_only() -> No
     log = random_log(n=1200)
     result = deskdrop_benchmark(log, CHEAP, split_at=2 * SPLIT - 40 * 86_400)
     tuning = result["protocol"]["tuning"]["recent_popular"]
-    assert tuning["parameter"] == "half_life_days"
-    assert tuning["chosen"] in TUNED["recent_popular"][1]
-    assert len(tuning["grid"]) == len(TUNED["recent_popular"][1])
+    assert tuning["parameters"] == ["half_life_days"]
+    assert tuning["chosen"]["half_life_days"] in TUNED["recent_popular"]["half_life_days"]
+    assert len(tuning["grid"]) == len(TUNED["recent_popular"]["half_life_days"])
     assert tuning["validation_end_utc"] == result["protocol"]["split_at_utc"]
     # changing the events after the split does not change the choice
     later = log["timestamp"] >= 2 * SPLIT - 40 * 86_400

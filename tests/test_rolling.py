@@ -11,11 +11,17 @@ import pandas as pd
 import pytest
 import yaml
 
-from recsys.models import Popular, RecentPopular
+from recsys.models import MODELS, Hybrid, Popular, RecentPopular
 from tests.evaluate_cli import cli
 from tests.test_evaluation import events
 from training.config import ConfigError, parse_config
-from training.evaluation.deskdrop import deskdrop_benchmark, weighted_log
+from training.evaluation.deskdrop import (
+    TUNED,
+    VALIDATION_DAYS,
+    deskdrop_benchmark,
+    tuning_grid,
+    weighted_log,
+)
 from training.evaluation.protocols import deskdrop_replay
 from training.evaluation.replay_slices import earlier_events, slice_masks, slice_names
 from training.evaluation.rolling import (
@@ -29,6 +35,7 @@ from training.evaluation.rolling import (
 DAY = 86_400
 #: Month starts of 1970: the synthetic logs start at the epoch.
 FEB, MAR, APR = 31 * DAY, 59 * DAY, 90 * DAY
+ORIGINS = ("1970-02-01", "1970-03-01")
 UNTUNED = {"popular": Popular, "recent_popular": lambda: RecentPopular()}
 
 
@@ -176,6 +183,46 @@ def test_baselines_are_tuned_on_the_validation_days_before_each_origin() -> None
             assert tuning["chosen"] is None and tuning["validation_end_utc"] == end
 
 
+def test_tuning_before_an_origin_reads_nothing_at_or_after_it(monkeypatch) -> None:
+    """A tuned registered model (here a spy with a 2-point grid): its validation fits end
+    before the validation days, its validation scoring stays before the origin, and the
+    test replay uses the chosen point."""
+    monkeypatch.setitem(MODELS, "spy", Spy)
+    monkeypatch.setitem(TUNED, "spy", {"weighted": (0.0, 1.0)})
+    Spy.log = []
+    result = deskdrop_rolling(monthly_log(n=1500), [MAR], {"spy": Spy}, resamples=50)
+    tuning = result["origins"]["1970-03-01"]["protocol"]["tuning"]["spy"]
+    assert tuning["chosen"] in ({"weighted": 0.0}, {"weighted": 1.0}) and len(tuning["grid"]) == 2
+    seen = np.asarray(Spy.log)
+    validation = seen[:, 2] < MAR
+    assert validation.sum() > 5 and (~validation).sum() > 5
+    assert (seen[validation, 0] < MAR - VALIDATION_DAYS * DAY).all()
+    assert (seen[validation, 2] >= MAR - VALIDATION_DAYS * DAY).all()
+    assert (seen[:, 1] < seen[:, 2]).all() and (seen[:, 2] < APR).all()
+    assert result["protocol"]["tuned"] == {"1970-03-01": {"spy": tuning["chosen"]}}
+
+
+def test_the_hybrid_is_tuned_per_origin_on_its_validation_days_only() -> None:
+    """The registered hybrid gets its grid's choice before each origin; changing every event
+    at or after the origin changes nothing of the choice nor of its validation figures."""
+    log = monthly_log(n=1500)
+    result = deskdrop_rolling(log, [FEB, MAR], {"hybrid": Hybrid}, resamples=50)
+    first, second = (result["origins"][k]["protocol"]["tuning"]["hybrid"] for k in ORIGINS)
+    assert first["chosen"] is None  # no event before February's validation days: defaults
+    assert second["parameters"] == list(TUNED["hybrid"])
+    assert second["validation_end_utc"] == "1970-03-01T00:00:00+00:00"
+    assert len(second["grid"]) == 4 and second["chosen"] in tuning_grid(TUNED["hybrid"])
+    assert result["protocol"]["tuned"] == {
+        k: {"hybrid": t["chosen"]} for k, t in zip(ORIGINS, (first, second), strict=True)
+    }
+    later = log["timestamp"] >= MAR
+    changed = log.copy()
+    changed.loc[later, "contentId"] = changed.loc[later, "contentId"].to_numpy()[::-1]
+    changed.loc[later, "personId"] = changed.loc[later, "personId"].to_numpy()[::-1]
+    again = deskdrop_rolling(changed, [MAR], {"hybrid": Hybrid}, resamples=50)
+    assert again["origins"]["1970-03-01"]["protocol"]["tuning"]["hybrid"] == second
+
+
 def test_slices_count_earlier_events_and_content_age() -> None:
     """Person 1: 0, 1, 2, 6 earlier events at their four test pairs; content ages are the
     times since each content's first event (content 7 first appears at its pair)."""
@@ -248,11 +295,12 @@ def test_cli_comma_origins_and_rolling_give_the_same_json(tmp_path: Path) -> Non
         "--data",
         data,
         "--models",
-        "popular",
+        "popular,recent_popular",
         "--split-at",
         "1970-02-01,1970-03-01",
     )
     assert table.exit_code == 0 and "mean" in table.stdout and "content_age_0-1d" in table.stdout
+    assert "1970-03-01: recent_popular tuned before it: {'half_life_days':" in table.stdout
 
 
 @pytest.mark.parametrize(

@@ -75,7 +75,8 @@ def evaluate_rolling(
 
 def print_rolling(result: dict) -> None:
     """Per origin and model: the metrics with the primary one's interval; the means; the
-    reference model's ratio to the best baseline; the pooled slices."""
+    reference model's ratio to the best baseline; the pooled slices; each origin's tuned
+    choices."""
     protocol = result["protocol"]
     primary = protocol["primary_metric"]
     level = f"{protocol['bootstrap']['level']:.0%}"
@@ -104,6 +105,9 @@ def print_rolling(result: dict) -> None:
         columns = ["origin", "best baseline", "ratio", f"{level} interval"]
         console.console.print(console.table(title, columns, ratios))
     _print_slices(result["pooled_slices"], primary)
+    for origin, chosen in (protocol.get("tuned") or {}).items():
+        for name, params in chosen.items():
+            console.console.print(f"{origin}: {name} tuned before it: {params}", soft_wrap=True)
     for origin, run in result["origins"].items():
         for name, reason in (run["protocol"].get("skipped_models") or {}).items():
             console.console.print(f"{origin}: skipped {name}: {reason}", soft_wrap=True)

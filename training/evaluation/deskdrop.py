@@ -12,16 +12,18 @@ catalogue order). Slices ``all``, ``new_content``, ``new_person``, the person's 
 and the content's age at the pair's time (:mod:`training.evaluation.replay_slices`).
 
 Tuning (never on test): a registered model in :data:`TUNED` passed as its bare class (the
-default model list) has its parameter chosen from a grid by ``ndcg@10`` of the same replay on
-the validation window :func:`deskdrop_validation_window` (the :data:`VALIDATION_DAYS` before
-``split_at``: fit on the events before the window, score the pairs inside it, nothing at or
-after ``split_at`` is read). The grid, the validation figures and the choice are reported in
-``protocol["tuning"]``; the test run uses the chosen value.
+default model list) has its parameters chosen from a grid (every combination of the listed
+values, set with ``set_params``) by ``ndcg@10`` of the same replay on the validation window
+:func:`deskdrop_validation_window` (the :data:`VALIDATION_DAYS` before ``split_at``: fit on
+the events before the window, score the pairs inside it, nothing at or after ``split_at`` is
+read; ties go to the earlier grid point). The grid, the validation figures and the choice are
+reported in ``protocol["tuning"]``; the test run uses the chosen values.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import time
 from collections.abc import Mapping
@@ -65,12 +67,22 @@ EVENT_WEIGHTS: dict[str, float] = {
     "COMMENT CREATED": 4.0,
 }
 
-#: Model name -> (parameter, grid) tuned on the validation window (see the module docstring).
-TUNED: dict[str, tuple[str, tuple[float, ...]]] = {
-    "recent_popular": (
-        "half_life_days",
-        (0.25 / 24, 0.5 / 24, 1 / 24, 2 / 24, 4 / 24, 8 / 24, 0.5, 1.0, 2.0, 4.0, 8.0),
-    ),
+#: Model name -> {parameter: values} tuned on the validation window (module docstring); the
+#: grid is every combination, in order. The hybrid's: its two most influential DeskDrop
+#: settings in ``experiments/tune_deskdrop.py`` and ``experiments/rolling_tuned_hybrid.py``,
+#: the short global trend's half-life (30 min, 1 h) and the colleague trend's (6 h, 1 day),
+#: its defaults (1 h, 6 h) among them: 4 validation replays per split.
+TUNED: dict[str, dict[str, tuple[float, ...]]] = {
+    "recent_popular": {
+        "half_life_days": (
+            *(0.25 / 24, 0.5 / 24, 1 / 24, 2 / 24, 4 / 24, 8 / 24),
+            *(0.5, 1.0, 2.0, 4.0, 8.0),
+        ),
+    },
+    "hybrid": {
+        "global_trend_short__half_life_days": (0.5 / 24, 1 / 24),
+        "colleague_trend__half_life_days": (0.25, 1.0),
+    },
 }
 
 
@@ -178,11 +190,13 @@ def replay_run(
 def tune_on_validation(
     events: pd.DataFrame, log: pd.DataFrame, name: str, factory: ModelFactory, split_at: TimeLike
 ) -> tuple[ModelFactory, dict[str, object]]:
-    """``factory`` with its :data:`TUNED` parameter chosen on the validation window."""
-    parameter, grid = TUNED[name]
+    """``factory`` with its :data:`TUNED` parameters chosen on the validation window; the
+    report names the parameters, the window, the validation ``ndcg@10`` of each grid point
+    (labelled ``parameter=value, ...``) and the chosen values (None: defaults kept)."""
+    grid = tuning_grid(TUNED[name])
     start, end = deskdrop_validation_window(split_at, VALIDATION_DAYS)
     report: dict[str, object] = {
-        "parameter": parameter,
+        "parameters": list(TUNED[name]),
         "validation_start_utc": utc(start),
         "validation_end_utc": utc(end),
         "metric": "ndcg@10",
@@ -196,15 +210,29 @@ def tune_on_validation(
         report |= {"chosen": None, "note": "no validation pairs: defaults kept"}
         return factory, report
     scores: dict[str, float] = {}
-    for value in grid:
-        model = factory(**{parameter: value}).fit(setup.dataset)
+    for point in grid:
+        model = factory().set_params(**point).fit(setup.dataset)
         slices, _ = setup.evaluate(model)
-        scores[repr(round(value, 6))] = float(slices["all"]["ndcg@10"])
-    best = max(range(len(grid)), key=lambda j: (list(scores.values())[j], -j))
-    chosen = grid[best]
-    logger.info("deskdrop tuning %s: %s = %s (%s)", name, parameter, chosen, scores)
+        scores[grid_label(point)] = float(slices["all"]["ndcg@10"])
+    values = list(scores.values())
+    chosen = grid[max(range(len(grid)), key=lambda j: (values[j], -j))]
+    logger.info("deskdrop tuning %s: %s (%s)", name, chosen, scores)
     report |= {"validation_pairs": len(setup.replay.pairs), "grid": scores, "chosen": chosen}
-    return functools.partial(factory, **{parameter: chosen}), report
+    return functools.partial(_configured, factory, chosen), report
+
+
+def tuning_grid(values: Mapping[str, tuple[float, ...]]) -> list[dict[str, float]]:
+    """Every combination of ``values`` (parameter -> values), the last parameter fastest."""
+    return [dict(zip(values, point, strict=True)) for point in itertools.product(*values.values())]
+
+
+def grid_label(point: Mapping[str, float]) -> str:
+    """``parameter=value, ...`` of a grid point (values rounded to 6 decimals)."""
+    return ", ".join(f"{k}={round(v, 6)!r}" for k, v in point.items())
+
+
+def _configured(factory: ModelFactory, params: Mapping[str, float]) -> Recommender:
+    return factory().set_params(**params)
 
 
 def _protocol(

@@ -3,9 +3,11 @@
 For each origin ``T`` (:func:`rolling_origins` gives month starts) the single-split replay of
 :mod:`training.evaluation.deskdrop` runs with ``split_at=T``: every model is fitted on the
 events before ``T`` only, then the test window is replayed as today (every earlier event
-observed, contents added as they appear, never refit). Tuned baselines (``TUNED``) choose their
-parameter on the validation window before ``T`` (the ``VALIDATION_DAYS`` ending at ``T``),
-never on the test window. The test window of ``T`` is ``[T, end)`` with ``end`` the earlier of
+observed, contents added as they appear, never refit). Tuned models (``TUNED``: the
+``recent_popular`` baseline and the hybrid) choose their parameters on the validation window
+before ``T`` (the ``VALIDATION_DAYS`` ending at ``T``), never on the test window; each
+origin's choices are in ``protocol["tuned"]``, their validation grids in the origin's
+``protocol["tuning"]``. The test window of ``T`` is ``[T, end)`` with ``end`` the earlier of
 the next origin and one calendar month after ``T`` (:func:`origin_windows`), so windows never
 overlap and each is at most a month.
 
@@ -147,6 +149,7 @@ def rolling_report(
         "test_window": "[origin, min(next origin, origin + 1 calendar month))",
         "validation_days": VALIDATION_DAYS,
         "tuning": "per origin, on the validation days ending at the origin",
+        "tuned": {k: tuned_choices(r) for k, r in runs.items()},
         "test_pairs": {k: len(r.setup.replay.pairs) for k, r in runs.items()},
         "bootstrap": {
             "resamples": resamples,
@@ -168,6 +171,12 @@ def rolling_report(
         "seconds": round(sum(cast(float, r.result["seconds"]) for r in runs.values()), 3),
     }
     return json_safe(report)  # type: ignore[return-value]
+
+
+def tuned_choices(run: ReplayRun) -> dict[str, object]:
+    """Model -> the parameters chosen on its validation days (None: defaults kept)."""
+    protocol: dict[str, dict] = run.result["protocol"]  # type: ignore[assignment]
+    return {name: entry["chosen"] for name, entry in protocol["tuning"].items()}
 
 
 def complete_models(runs: Mapping[str, ReplayRun]) -> list[str]:

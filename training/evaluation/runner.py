@@ -17,7 +17,7 @@ averaged over).
 
 The benchmarks (:data:`BENCHMARKS`) live in their own modules:
 :mod:`training.evaluation.movielens` (``movielens-100k``, ``movielens-100k-cold``) and
-:mod:`training.evaluation.deskdrop` (``deskdrop-replay``, with baseline tuning on a
+:mod:`training.evaluation.deskdrop` (``deskdrop-replay``, with baseline and hybrid tuning on a
 validation window before the split). Names and data folders: :mod:`.registry`; the result
 dict: :mod:`.report`.
 
