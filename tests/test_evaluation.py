@@ -208,7 +208,6 @@ def test_deskdrop_replay_real(shared_data: Path) -> None:
     recent = result["models"]["recent_popular"]
     assert list(recent["slices"]) == ["all", *slice_names()]
     assert recent["hr@10"] > 0.5 > result["models"]["popular"]["hr@10"]
-    assert recent["seconds"]["recommend"] < 30
 
 
 def test_benchmark_names() -> None:
