@@ -27,6 +27,7 @@ from training.config import SlotsConfig
 from training.forecast_jobs import jobs
 from training.pipeline import train
 from training.registry import LAPSE, RECOMMENDER, SLOTS, champion
+from training.registry_reader import CONTENT_FORECAST
 from training.retrain import first_champions, retrain
 from training.slots_job import InsufficientSlotHistory, train_slots
 from training.tracking import Tracker, log_training
@@ -42,6 +43,7 @@ QUICK = {
     "data.min_test_pairs": 5,
     "lapse.enabled": False,
     "slots.enabled": True,
+    "content_forecast.enabled": False,
 }
 
 
@@ -75,7 +77,11 @@ def snapshot(store: Store) -> Snapshot:
 
 
 def test_the_jobs_are_named_as_the_registry_names_them() -> None:
-    assert [(job.short, job.name) for job in jobs()] == [("lapse", LAPSE), ("slots", SLOTS)]
+    assert [(job.short, job.name) for job in jobs()] == [
+        ("lapse", LAPSE),
+        ("slots", SLOTS),
+        ("content_forecast", CONTENT_FORECAST),
+    ]
 
 
 def test_the_last_weeks_are_held_out_and_the_bundle_sees_everything(
@@ -135,7 +141,7 @@ def test_too_little_history_skips_the_slots_and_trains_the_rest(
         encoder=encoder,
         cache=slots_org,
     )
-    assert disabled.forecast_summaries() == {"lapse": None, "slots": None}
+    assert disabled.forecast_summaries() == {"lapse": None, "slots": None, "content_forecast": None}
 
 
 def test_train_logs_registers_and_first_promotes_the_slots_model(
