@@ -30,6 +30,12 @@ from features.content_performance import content_table
 from features.data.store import Store
 from serving.errors import NotFound, NotReady, Unprocessable
 from serving.forecasts import CONTENT_FORECAST
+from serving.schemas import (
+    ContentForecastItemOut,
+    ContentForecastOut,
+    DraftIn,
+    OutcomeForecastOut,
+)
 from serving.state import StateHolder
 
 #: The years a draft's planned publication may fall in.
@@ -114,6 +120,16 @@ class ContentForecastViews:
         )
         return self._listed(forecaster, version, row, content_table(self.store), now)
 
+    def answer(
+        self, content_ids: Sequence[str] | None, days: float, limit: int
+    ) -> ContentForecastOut:
+        """``/content_forecast``: :meth:`items` as the answer (store work: a worker thread's)."""
+        return forecast_out(self.items(content_ids, days=days, limit=limit))
+
+    def answer_draft(self, draft: DraftIn) -> ContentForecastOut:
+        """``/content_forecast_draft``: :meth:`draft` of the request's draft as the answer."""
+        return forecast_out(self.draft(Draft(**draft.model_dump())))
+
     def _loaded(self) -> tuple[ContentForecaster, str]:
         loaded = self.holder.forecast(CONTENT_FORECAST.key)
         if loaded is None:
@@ -145,3 +161,34 @@ class ContentForecastViews:
             for i, outlook in enumerate(outlooks)
         ]
         return ForecastList(items, forecaster.level, version, now)
+
+
+def forecast_out(listed: ForecastList) -> ContentForecastOut:
+    """The ``/content_forecast`` answer of a forecast list."""
+
+    def outcome(outlook: ContentOutlook, target: str) -> OutcomeForecastOut:
+        return OutcomeForecastOut(
+            expected=round(outlook.expected[target], 4),
+            lower=round(outlook.lower[target], 4),
+            upper=round(outlook.upper[target], 4),
+        )
+
+    return ContentForecastOut(
+        items=[
+            ContentForecastItemOut(
+                content_id=item.content_id,
+                title=item.title,
+                content_type=item.content_type,
+                approval_status=item.approval_status,
+                published_at=item.published_at,
+                forecast_from=item.outlook.moment,
+                shares=outcome(item.outlook, "shares"),
+                reach=outcome(item.outlook, "reach"),
+                clicks=outcome(item.outlook, "clicks"),
+            )
+            for item in listed.items
+        ],
+        level=listed.level,
+        model_version=listed.model_version,
+        as_of=listed.as_of,
+    )

@@ -22,7 +22,6 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
-from features.content_forecaster import ContentOutlook
 from features.data.event_log import EventLog
 from features.data.reviews import Review
 from features.data.score_history import ScorePoint
@@ -41,7 +40,7 @@ from serving.at_risk import FEED_ITEMS, AtRiskViews
 from serving.auth import Tokens
 from serving.catalogue_reader import CatalogueReader
 from serving.config import DEFAULT_CANDIDATES_TTL, DEFAULT_SCORE_CACHE_MB, ServingConfig
-from serving.content_forecast import ContentForecastViews, Draft, ForecastList
+from serving.content_forecast import ContentForecastViews
 from serving.errors import NotFound, NotReady, StoreUnavailable, Unprocessable, refused
 from serving.event_follower import EventFollower
 from serving.events import EventRecorder, EventsResult
@@ -61,9 +60,6 @@ from serving.refresh import Refresher
 from serving.schemas import (
     AtRiskAdvocateOut,
     AtRiskOut,
-    ContentForecastItemOut,
-    ContentForecastOut,
-    DraftIn,
     EventIn,
     EventRejectionOut,
     EventsOut,
@@ -72,7 +68,6 @@ from serving.schemas import (
     InfluencerOut,
     InfluencersOut,
     LapseReasonOut,
-    OutcomeForecastOut,
     Profile,
     ReasonOut,
     ReviewOut,
@@ -575,20 +570,6 @@ class Runtime:
             as_of=forecast.as_of,
         )
 
-    # -- content forecasts (database work: call from a worker thread) -----------------
-    def content_forecast(
-        self, content_ids: Sequence[str] | None, days: float, limit: int
-    ) -> ContentForecastOut:
-        """``/content_forecast``: the forecast of ``content_ids``, or of the drafts and the
-        items published in the last ``days`` (:mod:`serving.content_forecast`)."""
-        listed = self.content_forecast_views.items(content_ids, days=days, limit=limit)
-        return _forecast_out(listed)
-
-    def content_forecast_draft(self, draft: DraftIn) -> ContentForecastOut:
-        """``/content_forecast_draft``: the forecast of one draft that is not in the store."""
-        typed = Draft(**draft.model_dump())
-        return _forecast_out(self.content_forecast_views.draft(typed))
-
     def _feed_suggestions(self, employee_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
         """The first :data:`~serving.at_risk.FEED_ITEMS` of each known advocate's live feed
         (in memory, under the state lock); none without a recommender or for a cold start."""
@@ -621,35 +602,6 @@ class Runtime:
         if state is None:
             raise NotReady("no recommender model is loaded yet (see /readyz)")
         return state
-
-
-def _forecast_out(listed: ForecastList) -> ContentForecastOut:
-    def outcome(outlook: ContentOutlook, target: str) -> OutcomeForecastOut:
-        return OutcomeForecastOut(
-            expected=round(outlook.expected[target], 4),
-            lower=round(outlook.lower[target], 4),
-            upper=round(outlook.upper[target], 4),
-        )
-
-    return ContentForecastOut(
-        items=[
-            ContentForecastItemOut(
-                content_id=item.content_id,
-                title=item.title,
-                content_type=item.content_type,
-                approval_status=item.approval_status,
-                published_at=item.published_at,
-                forecast_from=item.outlook.moment,
-                shares=outcome(item.outlook, "shares"),
-                reach=outcome(item.outlook, "reach"),
-                clicks=outcome(item.outlook, "clicks"),
-            )
-            for item in listed.items
-        ],
-        level=listed.level,
-        model_version=listed.model_version,
-        as_of=listed.as_of,
-    )
 
 
 def _filters(filters: Filters | None) -> FeedFilters | None:

@@ -415,7 +415,7 @@ class AdvocacyService:
         return await self._answer(
             ctx,
             Endpoint.CONTENT_FORECAST,
-            lambda: self.runtime.content_forecast(ids, days, limit),
+            lambda: self.runtime.content_forecast_views.answer(ids, days, limit),
             threaded=True,
         )
 
@@ -428,7 +428,7 @@ class AdvocacyService:
         return await self._answer(
             ctx,
             Endpoint.CONTENT_FORECAST_DRAFT,
-            lambda: self.runtime.content_forecast_draft(draft),
+            lambda: self.runtime.content_forecast_views.answer_draft(draft),
             threaded=True,
         )
 

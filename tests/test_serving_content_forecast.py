@@ -79,7 +79,7 @@ def test_the_forecast_of_given_items_is_the_librarys(world: dict[str, object]) -
     store: Store = world["store"]  # type: ignore[assignment]
     runtime = _runtime(world)
     ids = ["c05", "c12", "c01"]
-    answer = runtime.content_forecast(ids, 7.0, 100)
+    answer = runtime.content_forecast_views.answer(ids, 7.0, 100)
     library = ContentForecaster.load(Path(str(world["folder"])) / "forecast")
     expected = library.forecast(store, ids, as_of=NOW)
     assert [i.content_id for i in answer.items] == ids
@@ -94,19 +94,19 @@ def test_the_forecast_of_given_items_is_the_librarys(world: dict[str, object]) -
     assert draft.approval_status == "draft" and draft.title
     assert runtime.status().content_forecast_model_version == answer.model_version
     with pytest.raises(NotFound) as unknown:
-        runtime.content_forecast(["c01", "nope"], 7.0, 100)
+        runtime.content_forecast_views.answer(["c01", "nope"], 7.0, 100)
     assert unknown.value.field == "content_ids"
 
 
 def test_the_newest_items_are_the_drafts_and_the_last_days(world: dict[str, object]) -> None:
-    answer = _runtime(world).content_forecast(None, 7.0, 100)
+    answer = _runtime(world).content_forecast_views.answer(None, 7.0, 100)
     assert answer.items, "the served organisation publishes every week"
     assert "c12" in {i.content_id for i in answer.items}  # the store's draft
     published = [i.published_at for i in answer.items]
     assert published == sorted(published, reverse=True)
     week_ago = NOW - timedelta(days=7)
     assert all(i.approval_status == "draft" or i.published_at >= week_ago for i in answer.items)
-    assert len(_runtime(world).content_forecast(None, 7.0, 2).items) == 2
+    assert len(_runtime(world).content_forecast_views.answer(None, 7.0, 2).items) == 2
 
 
 def test_a_typed_draft_is_forecast_as_the_library_does(world: dict[str, object]) -> None:
@@ -127,7 +127,7 @@ def test_a_typed_draft_is_forecast_as_the_library_does(world: dict[str, object])
 def test_no_content_forecast_is_not_ready(world: dict[str, object], tmp_path: Path) -> None:
     runtime = _runtime(world, forecast=tmp_path / "empty")
     with pytest.raises(NotReady, match="no content forecast"):
-        runtime.content_forecast(None, 7.0, 10)
+        runtime.content_forecast_views.answer(None, 7.0, 10)
     assert runtime.status().content_forecast_model_version is None
 
 
@@ -138,13 +138,13 @@ def test_a_new_content_forecast_in_the_folder_is_picked_up(
     folder = tmp_path / "forecast"
     save_forecast(store, folder)
     runtime = _runtime(world, forecast=folder)
-    before = runtime.content_forecast(["c05"], 7.0, 10)
+    before = runtime.content_forecast_views.answer(["c05"], 7.0, 10)
     assert not runtime.refresher.refresh_forecast(KEY)  # the same version
     save_forecast(store, folder, alpha=1000.0)  # a strongly regularised champion
     stamp = os.stat(folder / "manifest.json").st_mtime_ns + 1_000_000
     os.utime(folder / "manifest.json", ns=(stamp, stamp))  # a rewrite within the same tick
     assert runtime.refresher.refresh_forecast(KEY)
-    after = runtime.content_forecast(["c05"], 7.0, 10)
+    after = runtime.content_forecast_views.answer(["c05"], 7.0, 10)
     assert after.model_version != before.model_version
     assert after.items[0].shares.expected != before.items[0].shares.expected
 
