@@ -234,16 +234,7 @@ def _benchmark_point(
         best_model, best = _best(result, metric)
         tracker.set_tags(run_id, {"benchmark": config.benchmark, "best_model": best_model})
         _log_result(tracker, run_id, result, config, result)
-    return Row(
-        run_id=run_id,
-        config=str(path),
-        overrides=point,
-        metric=metric,
-        value=best,
-        model=best_model,
-        metrics={k: v for k, v in metrics.items() if k.startswith(f"bench.{best_model}.")},
-        seconds=float(result.get("seconds") or 0.0),
-    )
+    return _benchmark_row(run_id, path, point, metric, (best_model, best), metrics, result)
 
 
 def _rolling_point(
@@ -274,14 +265,29 @@ def _rolling_point(
         for origin, single in result["origins"].items():
             _origin_run(tracker, run_id, f"{label} {origin}", origin, single, metric)
         _log_result(tracker, run_id, result, config, {"benchmark": "rolling mean", "models": means})
+    return _benchmark_row(run_id, path, point, metric, (best_model, best), metrics, result)
+
+
+def _benchmark_row(
+    run_id: str,
+    path: Path,
+    point: dict[str, Any],
+    metric: str,
+    best: tuple[str, float | None],
+    metrics: dict[str, float],
+    result: dict[str, Any],
+) -> Row:
+    """The table row of a benchmark run: its best model's value and ``bench.<model>.*``
+    metrics."""
+    model, value = best
     return Row(
         run_id=run_id,
         config=str(path),
         overrides=point,
         metric=metric,
-        value=best,
-        model=best_model,
-        metrics={k: v for k, v in metrics.items() if k.startswith(f"bench.{best_model}.")},
+        value=value,
+        model=model,
+        metrics={k: v for k, v in metrics.items() if k.startswith(f"bench.{model}.")},
         seconds=float(result.get("seconds") or 0.0),
     )
 
