@@ -343,3 +343,30 @@ def test_affinity_centred_for_cold_content_only(tmp_path: Path) -> None:
     np.testing.assert_allclose(total, model._score(users, items, 2.0), rtol=1e-5, atol=1e-5)
     loaded = Hybrid.load(model.save(tmp_path / "m"))
     np.testing.assert_allclose(loaded._score(users, items, 2.0), model._score(users, items, 2.0))
+
+
+def _no_subnormal(model: Hybrid) -> bool:
+    states = [c.live_ for n, c in model.components_.items() if n == "colleague_trend"]
+    states += [c.decayed_ for n, c in model.components_.items() if hasattr(c, "decayed_")]
+    assert states
+    return not any(_subnormal(values) for values in states)
+
+
+def _subnormal(values: np.ndarray) -> int:
+    magnitude = np.abs(values)
+    return int(((magnitude > 0) & (magnitude < np.finfo(values.dtype).tiny)).sum())
+
+
+def test_live_trends_hold_no_subnormal_floats() -> None:
+    """Decayed sums below 1e-30 are stored as 0 (subnormal floats slow every product):
+    with a 72-minute half-life, ten days of events span ~200 half-lives."""
+    model = Hybrid().set_params(**SMALL, colleague_trend__half_life_days=0.05)
+    model.fit(trend_dataset())
+    assert _no_subnormal(model)
+    later = 16.6 * DAY  # ~130 half-lives after the last event
+    model.observe(["u1"], ["i3"], [later])
+    assert _no_subnormal(model)
+    colleague = model.components_["colleague_trend"]
+    assert np.count_nonzero(colleague.live_.any(axis=1)) == 1  # only i3's fresh event
+    _, scores = model.recommend(["u2"], 3, as_of=later + 0.01 * DAY)
+    assert np.isfinite(scores).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from recsys.models import Popular, RecentPopular
+from recsys.models.decayed import drop_negligible
 from tests.recsys_contract import DAY, RecommenderContract, tiny_dataset
 
 
@@ -40,3 +41,25 @@ class TestRecentPopular(RecommenderContract):
 
 def test_tiny_dataset_shape() -> None:
     assert tiny_dataset().shape == (3, 5)
+
+
+def _subnormal(values: np.ndarray) -> int:
+    magnitude = np.abs(values)
+    return int(((magnitude > 0) & (magnitude < np.finfo(values.dtype).tiny)).sum())
+
+
+def test_drop_negligible_zeroes_only_what_no_score_can_see() -> None:
+    for dtype in (np.float32, np.float64):
+        values = np.asarray([1.0, -2e-30, 5e-31, -4e-31, 0.0, 1e-45, 3e-29], dtype)
+        assert drop_negligible(values) is values  # in place
+        np.testing.assert_array_equal(values, np.asarray([1, -2e-30, 0, 0, 0, 0, 3e-29], dtype))
+
+
+def test_decayed_sums_fall_to_zero_not_to_subnormal_floats() -> None:
+    model = RecentPopular(half_life_days=0.01).fit(tiny_dataset())
+    model.observe(["u1"], ["e"], [30 * DAY])  # 3,000 half-lives after the fitted events
+    assert _subnormal(model.decayed_) == 0
+    assert (
+        np.count_nonzero(model.decayed_) == 1
+        and model.decayed_[model.items_.to_internal(["e"])[0]] == 1
+    )

@@ -11,6 +11,20 @@ import numpy as np
 
 from recsys.times import decay
 
+#: Decayed values smaller than this are stored as 0. They lie more than 30 orders of
+#: magnitude below one event's weight, so no score can tell them from 0; kept, they decay
+#: on into subnormal floats, whose arithmetic x86 processors run several times slower (a
+#: feed's product over the colleague trend's float32 rows took 78 us instead of 14 us with
+#: 6% of them subnormal, after two months of events at a 6-hour half-life).
+NEGLIGIBLE = 1e-30
+
+
+def drop_negligible(values: np.ndarray) -> np.ndarray:
+    """``values`` with every entry of magnitude below :data:`NEGLIGIBLE` set to 0 (in
+    place)."""
+    np.putmask(values, np.abs(values) < NEGLIGIBLE, 0)
+    return values
+
 
 class Decayed:
     """The clock of decayed sums: ``half_life_days``, ``reference_`` and the decay factor."""

@@ -8,7 +8,7 @@ from recsys.base import Recommender
 from recsys.dataset import Dataset
 from recsys.matrix import FeatureMatrix
 from recsys.models.component import RecommenderComponent, register
-from recsys.models.decayed import Decayed, log_trend
+from recsys.models.decayed import Decayed, drop_negligible, log_trend
 
 
 class Popular(Recommender):
@@ -72,6 +72,7 @@ class RecentPopular(Decayed, Recommender):
             self.decayed_ *= shift
         values = np.asarray(weights, np.float64) if self.weighted else np.ones(len(items))
         np.add.at(self.decayed_, items, values * self.decay(self.reference_ - np.asarray(times)))
+        drop_negligible(self.decayed_)
 
     def _score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
         return np.broadcast_to(self.decayed_[items] * self.factor(as_of), (len(users), len(items)))

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from recsys.dataset import Dataset
 from recsys.matrix import rows_by_name, unit_rows
 from recsys.models.component import DotRow, FitContext, Fold, ScoreComponent, register
-from recsys.models.decayed import Decayed, log_trend
+from recsys.models.decayed import Decayed, drop_negligible, log_trend
 
 
 @register
@@ -106,6 +106,7 @@ class DepartmentTrend(Decayed, ScoreComponent):
         values = np.asarray(weights, np.float64) if self.weighted else np.ones(len(times))
         values = values * self.decay(self.reference_ - times)
         np.add.at(self.decayed_, (departments[keep], np.asarray(items)[keep]), values[keep])
+        drop_negligible(self.decayed_)
 
     def departments(self, users: np.ndarray) -> np.ndarray:
         """Department row per user (-1: unknown user or no department)."""
@@ -192,7 +193,9 @@ class ColleagueTrend(Decayed, ScoreComponent):
         scale = np.float32(self.factor(as_of))
         if columns is None:  # whole rows: the weighted live rows of this time, cached
             block = fold.live(
-                "block", lambda: self.live_ * fold.float_weights[:, None] * scale, as_of
+                "block",
+                lambda: drop_negligible(self.live_ * fold.float_weights[:, None] * scale),
+                as_of,
             )
             return self.user_rows(users).astype(np.float32) @ block.T
         # a few items: the live rows used in place, the product weighted per item
@@ -228,6 +231,7 @@ class ColleagueTrend(Decayed, ScoreComponent):
             shape=(len(self.live_), len(self.user_vectors_)),
         )
         self.live_ += np.asarray(spread @ self.user_vectors_, np.float32)
+        drop_negligible(self.live_)
 
     def set_profiles(self, internal, employee_ids, features, fitted) -> None:
         """Employees added after fit with a usable profile get their taste vector."""
