@@ -69,9 +69,15 @@ def _inc(name: str, amount: float = 1.0, **labels: str) -> None:
     if amount <= 0:
         return
     try:
-        _counters()[name].labels(**labels).inc(amount)
+        _child(name, *labels.items()).inc(amount)
     except Exception as exc:  # metrics are best effort
         logger.debug("metric %s not updated: %s", name, exc)
+
+
+@functools.cache
+def _child(name: str, *labels: tuple[str, str]) -> Any:
+    """The counter ``name`` with these label values (found once: a feed increments one)."""
+    return _counters()[name].labels(**dict(labels))
 
 
 def feed_served(cold_start: bool) -> None:

@@ -25,6 +25,7 @@ thread.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Annotated, TypeVar
@@ -521,6 +522,17 @@ class AdvocacyService:
 
 
 AdvocacyService.add_asgi_middleware(AsPublished, service=AdvocacyService)
+
+
+def _fix_signatures(service: type) -> None:
+    """Give each API function its signature once (``__signature__``): BentoML asks
+    ``inspect.signature`` of the function on every request, which then returns the stored
+    one instead of building it again from the parameters (~17 us a request for ``/feed``)."""
+    for api in service.apis.values():  # type: ignore[attr-defined]
+        api.func.__signature__ = inspect.signature(api.func)
+
+
+_fix_signatures(AdvocacyService)
 
 
 def _authorization(ctx: bentoml.Context) -> str | None:

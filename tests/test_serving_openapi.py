@@ -5,6 +5,7 @@ against a real server in ``tests/test_serving_server.py``."""
 
 from __future__ import annotations
 
+import inspect
 import re
 
 import jsonschema_rs
@@ -174,3 +175,18 @@ def test_an_id_the_spec_allows_is_an_id_the_service_accepts() -> None:
             disagree.append(hex(code))
     assert not disagree
     assert not pattern.search("\u0085 \u3000") and pattern.search(" x ")
+
+
+def test_each_api_function_keeps_its_signature_once() -> None:
+    """BentoML asks ``inspect.signature`` of an API function on every request: the stored
+    one is returned, equal to the one the parameters give."""
+    for api in AdvocacyService.apis.values():
+        stored = inspect.signature(api.func)
+        assert stored is inspect.signature(api.func)
+        code = api.func.__code__
+        names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+        assert tuple(stored.parameters) == names
+        defaults = [p.default for p in stored.parameters.values() if p.default is not p.empty]
+        assert tuple(defaults) == (api.func.__defaults__ or ()) + tuple(
+            (api.func.__kwdefaults__ or {}).values()
+        )
