@@ -205,3 +205,15 @@ def test_sparse_features_and_save_load_after_live_updates(tmp_path: Path) -> Non
     for a, b in zip(before[1], after[1], strict=True):
         np.testing.assert_array_equal(a, b)
     assert before[0][0][0] == "x9"
+
+
+def test_tiebreaks_follow_popularity_as_events_and_content_arrive() -> None:
+    """The largest popularity is remembered between events, never past one."""
+    model = ContentBased(tiebreak=0.5).fit(clusters())
+
+    def fresh() -> np.ndarray:
+        return model.tiebreak * model.popularity_ / model.popularity_.max()
+
+    np.testing.assert_array_equal(model.tiebreak_values(), fresh())
+    model.observe(["dan"] * 5, ["y1"] * 5, [2 * DAY] * 5)  # y1 becomes the most popular
+    np.testing.assert_array_equal(model.tiebreak_values(), fresh())

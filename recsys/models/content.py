@@ -87,6 +87,7 @@ class ContentBased(Recommender):
         self.affinity_ = np.zeros((n_users, self.item_vectors_.shape[1]))
         self.user_time_ = np.full(n_users, -np.inf)
         self.popularity_ = np.zeros(len(dataset.items))
+        self.__dict__.pop("_top", None)
         self.cold_sum_ = np.zeros(self.item_vectors_.shape[1])
         events = dataset.interactions
         self._accumulate(
@@ -107,6 +108,7 @@ class ContentBased(Recommender):
             return
         weights = np.asarray(weights, np.float64)
         np.add.at(self.popularity_, items, weights)
+        self.__dict__.pop("_top", None)
         latest = np.full(len(self.user_time_), -np.inf)
         np.maximum.at(latest, users, times)
         moved = np.flatnonzero(latest > self.user_time_)
@@ -172,10 +174,18 @@ class ContentBased(Recommender):
 
     def tiebreak_values(self) -> np.ndarray:
         """``tiebreak * popularity / max popularity`` of every item."""
-        top = self.popularity_.max(initial=0.0)
+        top = self._top_popularity()
         if top <= 0:
             return np.zeros(len(self.popularity_))
         return self.tiebreak * self.popularity_ / top
+
+    def _top_popularity(self) -> float:
+        """The largest popularity (0 for none), remembered until popularity changes
+        (:meth:`_accumulate`, :meth:`_add_items`, :meth:`_set_state` forget it)."""
+        top = self.__dict__.get("_top")
+        if top is None:
+            top = self.__dict__["_top"] = float(self.popularity_.max(initial=0.0))
+        return top
 
     def _score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
         cosine = self.profiles(users) @ self.item_vectors_[items].T
@@ -201,6 +211,7 @@ class ContentBased(Recommender):
             vectors = self._unit_centred(rows)
         self.item_vectors_ = np.vstack([self.item_vectors_, vectors])
         self.popularity_ = np.concatenate([self.popularity_, np.zeros(len(internal))])
+        self.__dict__.pop("_top", None)
 
     # -- persistence ------------------------------------------------------------------
     def _state(self) -> dict[str, np.ndarray]:
@@ -224,6 +235,7 @@ class ContentBased(Recommender):
         self.affinity_ = arrays["affinity"]
         self.user_time_ = arrays["user_time"]
         self.popularity_ = arrays["popularity"]
+        self.__dict__.pop("_top", None)
         self.cold_sum_ = arrays["cold_sum"]
         # models saved before centring existed: no centre
         self.centre_ = arrays.get("centre", np.zeros(len(self.feature_names_)))
@@ -275,7 +287,7 @@ class Affinity(ContentBased, RecommenderComponent):
 
     def _tiebreak_of(self, items: np.ndarray) -> np.ndarray:
         """:meth:`tiebreak_values` of ``items`` only (the same values)."""
-        top = self.popularity_.max(initial=0.0)
+        top = self._top_popularity()
         if top <= 0:
             return np.zeros(len(items))
         return self.tiebreak * self.popularity_[items] / top
