@@ -357,7 +357,7 @@ def _subnormal(values: np.ndarray) -> int:
     return int(((magnitude > 0) & (magnitude < np.finfo(values.dtype).tiny)).sum())
 
 
-def test_live_trends_hold_no_subnormal_floats() -> None:
+def test_live_trends_hold_no_subnormal_floats(tmp_path: Path) -> None:
     """Decayed sums below 1e-30 are stored as 0 (subnormal floats slow every product):
     with a 72-minute half-life, ten days of events span ~200 half-lives."""
     model = Hybrid().set_params(**SMALL, colleague_trend__half_life_days=0.05)
@@ -370,3 +370,6 @@ def test_live_trends_hold_no_subnormal_floats() -> None:
     assert np.count_nonzero(colleague.live_.any(axis=1)) == 1  # only i3's fresh event
     _, scores = model.recommend(["u2"], 3, as_of=later + 0.01 * DAY)
     assert np.isfinite(scores).all()
+    colleague.live_[0, 0] = np.float32(1e-40)  # as models saved before were
+    model.save(tmp_path / "m")
+    assert _no_subnormal(Hybrid.load(tmp_path / "m"))

@@ -261,7 +261,7 @@ class ColleagueTrend(Decayed, ScoreComponent):
     def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
         self.user_vectors_ = arrays["user_vectors"]
         self.cold_vector_ = arrays["cold_vector"]
-        self.live_ = arrays["live"]
+        self.live_ = drop_negligible(np.array(arrays["live"], np.float32))  # saved with them
         self.reference_ = float(arrays["reference"][0])
         return self
 
