@@ -91,7 +91,7 @@ TUNED: dict[str, dict[str, tuple[float, ...]]] = {
 #: Extra score components of the hybrid on DeskDrop (registered name -> parameters), given to
 #: its bare registered class (the default model list) before tuning; reported in
 #: ``protocol["configs"]``. ``covisit``: what people read next after the employee's latest
-#: items, kept because it lifted the validation days before 6 of the 7 rolling origins
+#: items, kept because it lifted the validation days before each of the 7 rolling origins
 #: (docs/recommenders.md).
 HYBRID_EXTRAS: dict[str, dict[str, object]] = {CoVisit.name: {}}
 
