@@ -12,7 +12,8 @@ u's own recent items::
 with ``h_k`` u's last distinct items (touched at ``t_k``), ``C_t`` the decayed transition
 counts at ``t`` and ``out_t[h]`` their row sums. Unknown employees and content with no
 transition score 0. The counts are an items x items matrix, so the component is left out
-above ``max_items`` items.
+above ``max_items`` items. The defaults (symmetric, 6-minute window and session half-life)
+were chosen on DeskDrop's validation days (``experiments/rolling_covisit.py``).
 
 Decay without rescanning the matrix on every event: counts are stored multiplied by
 ``2 ** ((t_event - base_) / half_life)``, so the conditional at ``t`` is
