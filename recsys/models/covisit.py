@@ -34,6 +34,8 @@ from recsys.times import DAY, HOUR
 
 #: Largest exponent of the stored counts' multiplier before ``base_`` moves forward.
 MAX_EXPONENT = 40.0
+#: Weights of an employee's items below this count as 0 (a session days old).
+NEGLIGIBLE = 1e-30
 
 
 @register
@@ -96,7 +98,8 @@ class CoVisit(ScoreComponent):
 
     def _coefficients(self, users: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each employee's last items (-1: none) and their weights at ``times``: the session
-        decay over the conditional's denominator (0 for empty slots and unknown employees)."""
+        decay over the conditional's denominator (0 for empty slots, unknown employees and
+        weights below :data:`NEGLIGIBLE`)."""
         users = np.asarray(users, np.int64)
         known = users >= 0
         history = np.full((len(users), self.history), -1, np.int64)
@@ -107,7 +110,9 @@ class CoVisit(ScoreComponent):
         age = np.maximum(times - touched, 0.0)
         session = np.exp2(-age / (self.session_half_life_hours * HOUR))
         denominator = self.out_[history.clip(0)] + self.alpha * self._multiplier(times)
-        return history, np.where(history >= 0, session / denominator, 0.0)
+        weights = np.where(history >= 0, session / denominator, 0.0)
+        weights[weights < NEGLIGIBLE] = 0.0  # no subnormal float32 in the folded product
+        return history, weights
 
     def pairs(self, users: np.ndarray, items: np.ndarray, times: np.ndarray) -> np.ndarray:
         history, weights = self._coefficients(users, times)
