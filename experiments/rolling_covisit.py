@@ -7,8 +7,9 @@ validation days before it; docs/recommenders.md) is fitted before the validation
 replayed on it (nothing at or after the origin is read), without the component and with each
 ``--variant`` (JSON parameters of ``CoVisit``; ``{}``: its defaults). With ``--test`` the
 same models are also fitted before the origin and replayed on its month (the window of
-``advocacy evaluate deskdrop-replay --rolling monthly``). Prints one JSON line per origin and
-model: nDCG@10 overall and on the weak slices, and seconds::
+``advocacy evaluate deskdrop-replay --rolling monthly``). ``--blocks N``: the second stage's
+replay in N blocks (default 200). Prints one JSON line per origin and model: nDCG@10 overall
+and on the weak slices, and seconds::
 
     OPENBLAS_NUM_THREADS=1 nice -n 19 python experiments/rolling_covisit.py \\
         --origins 2016-06-01,2016-07-01 --variant '{}' --variant '{"window_hours": 3}' [--test]
@@ -17,6 +18,7 @@ model: nDCG@10 overall and on the weak slices, and seconds::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -26,8 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import recsys.models.hybrid  # noqa: E402
 from recsys.models import Hybrid  # noqa: E402
 from recsys.models.covisit import CoVisit  # noqa: E402
+from recsys.models.second_stage import time_examples  # noqa: E402
 from training.evaluation.deskdrop import (  # noqa: E402
     VALIDATION_DAYS,
     ReplaySetup,
@@ -72,7 +76,10 @@ def main() -> None:
     parser.add_argument("--skip-base", action="store_true", help="no run without the component")
     parser.add_argument("--skip-validation", action="store_true")
     parser.add_argument("--hybrid", default="{}", help="more Hybrid params for every model, JSON")
+    parser.add_argument("--blocks", type=int, help="second-stage blocks (default: the hybrid's)")
     args = parser.parse_args()
+    if args.blocks:  # an experiment only: the hybrid has no parameter for it
+        recsys.models.hybrid.time_examples = functools.partial(time_examples, blocks=args.blocks)
     events = read_deskdrop_events(SHARED / "deskdrop")
     log = weighted_log(events)
     origins = args.origins.split(",")
