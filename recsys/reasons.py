@@ -396,6 +396,7 @@ COMPONENT_KINDS: dict[str, ReasonKind] = {
     "department_trend": ReasonKind.DEPARTMENT_TREND,
     "colleague_trend": ReasonKind.COLLEAGUES,
     "ease": ReasonKind.CO_ENGAGEMENT,
+    "covisit": ReasonKind.CO_ENGAGEMENT,
     "item_prior": ReasonKind.LIKELY_POPULAR,
     "cold_start": ReasonKind.NEW_CONTENT,
     "freshness": ReasonKind.FRESHNESS,

@@ -12,6 +12,7 @@ from recsys.dataset import Dataset
 from recsys.models import Hybrid
 from recsys.models.cache import BoundedCache, SourceCache, TimedCache
 from recsys.models.component import COMPONENTS, FitContext, Fold, ScoreComponent, register
+from recsys.models.covisit import CoVisit
 from recsys.models.hybrid import DEFAULT_COMPONENTS
 from tests.test_hybrid import SMALL, _with_features, trend_dataset
 
@@ -52,9 +53,18 @@ class ConstantPrior(ScoreComponent):
         return self
 
 
+#: The extra components every contract hybrid carries (the trend data's people touch one item a
+#: day: co-visitation needs a two-day window to count anything).
+EXTRA = ("constant_prior", "covisit")
+
+
+def extras(value: float = 1.0) -> tuple[ScoreComponent, ...]:
+    return ConstantPrior(value=value), CoVisit(window_hours=48.0, session_half_life_hours=24.0)
+
+
 @pytest.fixture(scope="module")
 def hybrid() -> Hybrid:
-    model = Hybrid(extra_components=(ConstantPrior(value=0.5),)).set_params(**SMALL)
+    model = Hybrid(extra_components=extras(0.5)).set_params(**SMALL)
     return model.fit(_with_features(trend_dataset()))
 
 
@@ -94,14 +104,14 @@ def _check_shapes(component: ScoreComponent, n_users: int, n_items: int) -> None
             np.testing.assert_allclose(component.item_values(AS_OF), pairs, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", [*DEFAULT_COMPONENTS, "constant_prior"])
+@pytest.mark.parametrize("name", [*DEFAULT_COMPONENTS, *EXTRA])
 def test_one_pair_equals_its_row_and_catalogue_entries(hybrid: Hybrid, name: str) -> None:
     _check_shapes(hybrid.components_[name], len(hybrid.users_), len(hybrid.items_))
 
 
-@pytest.mark.parametrize("name", [*DEFAULT_COMPONENTS, "constant_prior"])
+@pytest.mark.parametrize("name", [*DEFAULT_COMPONENTS, *EXTRA])
 def test_live_updates_keep_the_shapes_equal_and_state_round_trips(name: str) -> None:
-    model = Hybrid(extra_components=(ConstantPrior(),)).set_params(**SMALL)
+    model = Hybrid(extra_components=extras()).set_params(**SMALL)
     model.fit(_with_features(trend_dataset()))
     model.add_users(["newbie"])
     model.add_items(["fresh"], times=[AS_OF - 3600])

@@ -12,8 +12,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from recsys.models import Popular, RecentPopular
+from recsys.models import Hybrid, Popular, RecentPopular
 from training.commands.evaluate import evaluate
+from training.evaluation.deskdrop import HYBRID_EXTRAS, with_extras
 from training.evaluation.replay_slices import slice_names
 from training.evaluation.runner import (
     BENCHMARKS,
@@ -130,6 +131,13 @@ def test_recent_popular_half_life_is_tuned_on_the_validation_window_only() -> No
     assert again["protocol"]["tuning"]["recent_popular"] == tuning
     custom = deskdrop_benchmark(log, {"recent_popular": lambda: RecentPopular()}, split_at=SPLIT)
     assert custom["protocol"]["tuning"] == {}
+
+
+def test_only_the_bare_hybrid_gets_the_deskdrop_extra_components() -> None:
+    model = with_extras(Hybrid)
+    assert [c.name for c in model.extra_components] == list(HYBRID_EXTRAS)
+    result = deskdrop_benchmark(tiny_log(), {"popular": Popular}, split_at=SPLIT)
+    assert result["protocol"]["configs"] == {}
 
 
 def test_validation_window_is_the_days_before_the_split() -> None:

@@ -23,6 +23,9 @@ hybrid; None leaves one out), each a score per (employee, item) at the request t
 - ``freshness``: ``log1p`` of the hours since the item's time
   (:class:`~recsys.models.freshness.Freshness`), when the dataset has item times.
 
+Not in the defaults, added through ``extra_components``: ``covisit``, what people read next
+after the employee's latest items (:class:`~recsys.models.covisit.CoVisit`).
+
 Components a dataset cannot feed are left out and logged (taste is required).
 
 Two heads: content with no event in ``fit`` (``item_cold_``: unseen at fit or added later)
@@ -65,6 +68,7 @@ from recsys.dataset import Dataset
 from recsys.matrix import FeatureMatrix
 from recsys.models.component import COMPONENTS, FitContext, ScoreComponent
 from recsys.models.content import Affinity
+from recsys.models.covisit import CoVisit  # noqa: F401  (registered: saved hybrids load it)
 from recsys.models.ease import ItemItem, ItemPrior
 from recsys.models.freshness import Freshness
 from recsys.models.hybrid_scoring import FoldedScorer, Head, pair_values

@@ -17,7 +17,8 @@ values, set with ``set_params``) by ``ndcg@10`` of the same replay on the valida
 :func:`deskdrop_validation_window` (the :data:`VALIDATION_DAYS` before ``split_at``: fit on
 the events before the window, score the pairs inside it, nothing at or after ``split_at`` is
 read; ties go to the earlier grid point). The grid, the validation figures and the choice are
-reported in ``protocol["tuning"]``; the test run uses the chosen values.
+reported in ``protocol["tuning"]``; the test run uses the chosen values. The bare hybrid also
+gets the :data:`HYBRID_EXTRAS` components (``protocol["configs"]``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ import pandas as pd
 from recsys.base import Recommender
 from recsys.dataset import Dataset
 from recsys.ids import IdMap
+from recsys.models.component import COMPONENTS
+from recsys.models.covisit import CoVisit
 from recsys.times import DAY, TimeLike
 from training.evaluation.protocols import (
     CandidateIndex,
@@ -84,6 +87,13 @@ TUNED: dict[str, dict[str, tuple[float, ...]]] = {
         "colleague_trend__half_life_days": (0.25, 1.0),
     },
 }
+
+#: Extra score components of the hybrid on DeskDrop (registered name -> parameters), given to
+#: its bare registered class (the default model list) before tuning; reported in
+#: ``protocol["configs"]``. ``covisit``: what people read next after the employee's latest
+#: items, kept because it lifted the validation days before each of the 7 rolling origins
+#: (docs/recommenders.md).
+HYBRID_EXTRAS: dict[str, dict[str, object]] = {CoVisit.name: {}}
 
 
 @dataclass(frozen=True)
@@ -171,8 +181,13 @@ def replay_run(
     ranks: dict[str, np.ndarray] = {}
     skipped: dict[str, str] = {}
     tuning: dict[str, dict[str, object]] = {}
+    configs: dict[str, dict[str, object]] = {}
     for name, factory in models_in_progress(factories(models)):
-        if tune and name in TUNED and is_registered_default(name, factory):
+        default = is_registered_default(name, factory)
+        if default and name == "hybrid" and HYBRID_EXTRAS:
+            factory = functools.partial(with_extras, factory)
+            configs[name] = {"extra_components": HYBRID_EXTRAS}
+        if tune and name in TUNED and default:
             factory, tuning[name] = tune_on_validation(events, log, name, factory, split_at)
         strict = models is not None
         model, fit_seconds = fit_model(name, factory, setup.dataset, skipped, strict=strict)
@@ -183,7 +198,8 @@ def replay_run(
         overall = {k: v for k, v in slices["all"].items() if k != "n"}
         timing = rounded({"fit": fit_seconds, **seconds})
         results[name] = {**overall, "slices": slices, "seconds": timing}
-    report = result("deskdrop-replay", _protocol(setup, skipped, tuning), results, started)
+    protocol = _protocol(setup, skipped, tuning) | {"configs": configs}
+    report = result("deskdrop-replay", protocol, results, started)
     return ReplayRun(report, setup, ranks)
 
 
@@ -233,6 +249,12 @@ def grid_label(point: Mapping[str, float]) -> str:
 
 def _configured(factory: ModelFactory, params: Mapping[str, float]) -> Recommender:
     return factory().set_params(**params)
+
+
+def with_extras(factory: ModelFactory) -> Recommender:
+    """The hybrid of ``factory`` with the :data:`HYBRID_EXTRAS` components added."""
+    extras = tuple(COMPONENTS[n](**p) for n, p in HYBRID_EXTRAS.items())  # type: ignore[arg-type]
+    return factory().set_params(extra_components=extras)
 
 
 def _protocol(
