@@ -30,12 +30,11 @@ import scipy.sparse as sp
 
 from recsys.dataset import Dataset
 from recsys.models.component import FitContext, Fold, ScoreComponent, register
+from recsys.models.decayed import NEGLIGIBLE, drop_negligible
 from recsys.times import DAY, HOUR
 
 #: Largest exponent of the stored counts' multiplier before ``base_`` moves forward.
 MAX_EXPONENT = 40.0
-#: Weights of an employee's items below this count as 0 (a session days old).
-NEGLIGIBLE = 1e-30
 
 
 @register
@@ -99,7 +98,7 @@ class CoVisit(ScoreComponent):
     def _coefficients(self, users: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each employee's last items (-1: none) and their weights at ``times``: the session
         decay over the conditional's denominator (0 for empty slots, unknown employees and
-        weights below :data:`NEGLIGIBLE`)."""
+        weights below :data:`~recsys.models.decayed.NEGLIGIBLE`, a session days old)."""
         users = np.asarray(users, np.int64)
         known = users >= 0
         history = np.full((len(users), self.history), -1, np.int64)
@@ -178,8 +177,8 @@ class CoVisit(ScoreComponent):
         if (latest - self.base_) / (self.half_life_days * DAY) <= MAX_EXPONENT:
             return
         shift = float(np.exp2((self.base_ - latest) / (self.half_life_days * DAY)))
-        self.counts_ *= np.float32(shift)
-        self.out_ *= shift
+        drop_negligible(np.multiply(self.counts_, np.float32(shift), out=self.counts_))
+        drop_negligible(np.multiply(self.out_, shift, out=self.out_))
         self.base_ = latest
 
     def grow_users(self, count: int) -> None:
