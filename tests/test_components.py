@@ -12,7 +12,10 @@ from recsys.dataset import Dataset
 from recsys.models import Hybrid
 from recsys.models.cache import BoundedCache, SourceCache, TimedCache
 from recsys.models.component import COMPONENTS, FitContext, Fold, ScoreComponent, register
+from recsys.models.content import GenreAffinity
+from recsys.models.ease import ItemKNN, TreePrior
 from recsys.models.hybrid import DEFAULT_COMPONENTS
+from recsys.models.popular import ActivityPopularity
 from tests.test_hybrid import SMALL, _with_features, trend_dataset
 
 DAY = 86_400.0
@@ -52,9 +55,30 @@ class ConstantPrior(ScoreComponent):
         return self
 
 
+def _extras(value: float = 1.0) -> tuple[ScoreComponent, ...]:
+    """The test's component and the registered extra ones (the genre affinity reads the
+    test embeddings: the dataset has no genres)."""
+    return (
+        ConstantPrior(value=value),
+        ItemKNN(neighbours=3),
+        GenreAffinity(feature_prefix="emb_"),
+        ActivityPopularity(),
+        TreePrior(prefixes="emb_", trees=5),
+    )
+
+
+EXTRAS = [
+    "constant_prior",
+    "item_knn",
+    "genre_affinity",
+    "activity_popularity",
+    "tree_prior",
+]
+
+
 @pytest.fixture(scope="module")
 def hybrid() -> Hybrid:
-    model = Hybrid(extra_components=(ConstantPrior(value=0.5),)).set_params(**SMALL)
+    model = Hybrid(extra_components=_extras(0.5)).set_params(**SMALL)
     return model.fit(_with_features(trend_dataset()))
 
 
@@ -94,14 +118,14 @@ def _check_shapes(component: ScoreComponent, n_users: int, n_items: int) -> None
             np.testing.assert_allclose(component.item_values(AS_OF), pairs, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", [*DEFAULT_COMPONENTS, "constant_prior"])
+@pytest.mark.parametrize("name", [*DEFAULT_COMPONENTS, *EXTRAS])
 def test_one_pair_equals_its_row_and_catalogue_entries(hybrid: Hybrid, name: str) -> None:
     _check_shapes(hybrid.components_[name], len(hybrid.users_), len(hybrid.items_))
 
 
-@pytest.mark.parametrize("name", [*DEFAULT_COMPONENTS, "constant_prior"])
+@pytest.mark.parametrize("name", [*DEFAULT_COMPONENTS, *EXTRAS])
 def test_live_updates_keep_the_shapes_equal_and_state_round_trips(name: str) -> None:
-    model = Hybrid(extra_components=(ConstantPrior(),)).set_params(**SMALL)
+    model = Hybrid(extra_components=_extras()).set_params(**SMALL)
     model.fit(_with_features(trend_dataset()))
     model.add_users(["newbie"])
     model.add_items(["fresh"], times=[AS_OF - 3600])

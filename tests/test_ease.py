@@ -1,13 +1,28 @@
-"""EASE and the item prior: closed form, the eigen shortcut of the lambda search, live use."""
+"""EASE, item-item cosine neighbours and the item prior: closed form, the eigen shortcut of
+the lambda search, live use, the prior's bins."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from recsys.dataset import Dataset
+from recsys.ids import IdMap
+from recsys.matrix import FeatureMatrix
 from recsys.models.component import FitContext
-from recsys.models.ease import EASE_LAMBDAS, ItemItem, ease_weights, eigen_scores
+from recsys.models.ease import (
+    EASE_LAMBDAS,
+    ItemItem,
+    ItemKNN,
+    ItemPrior,
+    TreePrior,
+    cosine_neighbours,
+    ease_weights,
+    eigen_scores,
+    tree_arrays,
+    tree_predict,
+)
 
 
 def test_weights_reconstruct_columns_and_have_a_zero_diagonal() -> None:
@@ -104,3 +119,104 @@ def test_pair_scores_equal_the_grid() -> None:
     grid = model.scores(users, items)
     pairs = model.pair_scores(np.repeat(users, len(items)), np.tile(items, len(users)))
     np.testing.assert_allclose(pairs.reshape(grid.shape), grid, rtol=1e-5, atol=1e-6)
+
+
+def _year_dataset() -> Dataset:
+    """Items a-f with a 'year' feature; popularity peaks in the middle years (not linear)."""
+    years = {"a": 0.0, "b": 1.0, "c": 2.0, "d": 3.0, "e": 4.0, "f": 5.0}
+    counts = {"a": 1, "b": 4, "c": 8, "d": 8, "e": 4, "f": 1}
+    users = [f"u{j}" for item, n in counts.items() for j in range(n)]
+    items = [item for item, n in counts.items() for _ in range(n)]
+    ids = IdMap.from_ids(list(years), "content")
+    values = np.asarray([[y] for y in years.values()], np.float32)
+    return Dataset.from_events(users, items, item_features=FeatureMatrix(values, ("year",), ids))
+
+
+def test_item_prior_bins_fit_a_popularity_that_is_not_linear_in_the_feature() -> None:
+    dataset = _year_dataset()
+    target = np.log1p([1, 4, 8, 8, 4, 1])
+    plain = ItemPrior(alpha=0.01).fit_component(dataset, FitContext())
+    binned = ItemPrior(alpha=0.01, bin_feature="year", bins=6).fit_component(dataset, FitContext())
+    assert len(binned.edges_) == 5 and plain.bin_column_ == -1
+    assert np.abs(binned.values_ - target).max() < 0.05 < np.abs(plain.values_ - target).max()
+
+
+def test_item_prior_bins_score_new_content_and_round_trip() -> None:
+    model = ItemPrior(alpha=0.01, bin_feature="year", bins=6).fit_component(
+        _year_dataset(), FitContext()
+    )
+    new = FeatureMatrix(np.asarray([[2.0]], np.float32), ("year",), IdMap.from_ids(["g"], "c"))
+    model.grow_items(np.asarray([6]), ["g"], new, np.zeros(1))
+    assert model.values_[6] == pytest.approx(model.values_[2])  # the same bin as c
+    restored = ItemPrior(bin_feature="year", bins=6).load_state(model.state())
+    np.testing.assert_array_equal(restored.item_values(0.0), model.item_values(0.0))
+    old = {k: v for k, v in model.state().items() if k not in ("bin_column", "edges")}
+    assert ItemPrior().load_state(old).bin_column_ == -1  # saved before binning
+
+
+def test_item_prior_rejects_an_unknown_bin_feature() -> None:
+    with pytest.raises(ValueError, match="bin_feature 'age'"):
+        ItemPrior(bin_feature="age").fit_component(_year_dataset(), FitContext())
+
+
+def test_cosine_neighbours_keep_the_most_similar_items_per_column() -> None:
+    """Items 0 and 1 always co-occur (cosine 1); item 2 shares one employee with them."""
+    x = sp.csr_matrix(np.asarray([[1, 1, 0], [1, 1, 1], [0, 0, 1]], np.float32))
+    full = cosine_neighbours(x, 2)
+    assert np.allclose(np.diag(full), 0.0)
+    assert full[0, 1] == pytest.approx(1.0) and full[2, 0] == pytest.approx(0.5)
+    one = cosine_neighbours(x, 1)
+    assert one[1, 0] == pytest.approx(1.0) and one[2, 0] == 0.0  # only the nearest kept
+    assert np.count_nonzero(one, axis=0).tolist() == [1, 1, 1]
+
+
+def test_item_knn_scores_the_history_sum_live() -> None:
+    dataset = Dataset.from_events(["a", "a", "b", "b", "c"], ["x", "y", "x", "y", "x"])
+    model = ItemKNN(neighbours=5).fit_component(dataset, FitContext())
+    np.testing.assert_allclose(
+        model.scores(np.asarray([2]), np.asarray([0, 1]))[0], [0.0, 2 / np.sqrt(6)], rtol=1e-6
+    )
+    assert model.refit_settings().get_params() == model.get_params()
+    assert model.chosen() == {}
+
+
+def test_tree_arrays_predict_as_the_fitted_trees_do() -> None:
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    y = np.sin(x[:, 0]) + x[:, 1] ** 2
+    model = GradientBoostingRegressor(n_estimators=5, max_depth=2, random_state=0).fit(x, y)
+    mine = y.mean() + 0.1 * tree_predict(tree_arrays(model), x)
+    np.testing.assert_allclose(mine, model.predict(x), atol=1e-12)
+
+
+def test_tree_prior_fits_a_peak_scores_new_content_and_round_trips() -> None:
+    dataset = _year_dataset()
+    model = TreePrior(prefixes="year", trees=50, depth=2).fit_component(dataset, FitContext())
+    target = np.log1p([1, 4, 8, 8, 4, 1])
+    assert np.abs(model.values_ - target).max() < 0.05
+    new = FeatureMatrix(np.asarray([[2.0]], np.float32), ("year",), IdMap.from_ids(["g"], "c"))
+    model.grow_items(np.asarray([6]), ["g"], new, np.zeros(1))
+    assert model.values_[6] == pytest.approx(model.values_[2])
+    restored = TreePrior(prefixes="year").load_state(model.state())
+    restored.grow_items(np.asarray([7]), ["g"], new, np.zeros(1))
+    assert restored.values_[7] == pytest.approx(model.values_[6])
+    assert TreePrior(prefixes="genre=").left_out(dataset) is not None
+
+
+def test_a_cold_only_prior_is_flat_on_items_with_events() -> None:
+    features = FeatureMatrix(
+        np.asarray([[0.0], [1.0], [2.0], [3.0]], np.float32),
+        ("year",),
+        IdMap.from_ids(["a", "b", "c", "d"], "content"),
+    )
+    dataset = Dataset.from_events(
+        ["u", "v", "u", "w"],
+        ["a", "a", "b", "c"],
+        items=IdMap.from_ids(["a", "b", "c", "d"], "content"),
+        item_features=features,
+    )
+    for prior in (ItemPrior(cold_only=True), TreePrior(prefixes="year", cold_only=True)):
+        values = prior.fit_component(dataset, FitContext()).values_
+        assert values[0] == values[1] == values[2] != values[3]  # d has no event

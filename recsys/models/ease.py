@@ -21,6 +21,7 @@ with no engagement yet, e.g. a cold item added with :meth:`add_items`, gets an i
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from itertools import chain, pairwise
 from typing import Self
 
@@ -177,6 +178,51 @@ class ItemItem(ScoreComponent):
         return self
 
 
+@register
+class ItemKNN(ItemItem):
+    """Item-item cosine neighbours over each employee's live history: the value of (u, i) is
+    ``sum(W[h, i] for h in u's history)``, ``W[h, i]`` the cosine of items h and i's binary
+    engagement columns, kept for the ``neighbours`` most similar h of every i (zero
+    diagonal). Shapes, live history and ``max_items`` as :class:`ItemItem` (EASE), whose
+    weights it replaces; content added later scores 0."""
+
+    name = "item_knn"
+
+    def __init__(self, *, neighbours: int = 50, max_items: int = 5_000) -> None:
+        self.neighbours = neighbours
+        self.max_items = max_items
+
+    def fit_component(self, dataset: Dataset, context: FitContext) -> Self:
+        if self.neighbours < 1:
+            raise ValueError(f"neighbours must be at least 1, got {self.neighbours}")
+        matrix = dataset.matrix(binary=True)
+        self.lam_, self.validation_ = 0.0, {}
+        self.weights_ = cosine_neighbours(matrix, self.neighbours)
+        self.history_ = [set(map(int, row.indices)) for row in matrix]
+        return self
+
+    def refit_settings(self) -> Self:
+        return type(self)(neighbours=self.neighbours, max_items=self.max_items)
+
+    def chosen(self) -> dict[str, float]:
+        return {}
+
+
+def cosine_neighbours(matrix: sp.spmatrix, neighbours: int) -> np.ndarray:
+    """float32 (items, items) cosine of the binary columns of ``matrix``, each column keeping
+    its ``neighbours`` largest entries (ties: the lower item), zero diagonal."""
+    gram = np.asarray((matrix.T @ matrix).toarray(), np.float64)
+    norms = np.sqrt(np.diag(gram)).copy()
+    norms[norms == 0] = 1.0
+    cosine = gram / norms[:, None] / norms[None, :]
+    np.fill_diagonal(cosine, 0.0)
+    n = cosine.shape[0]
+    if neighbours < n:
+        order = np.argsort(-cosine, axis=0, kind="stable")[neighbours:]
+        np.put_along_axis(cosine, order, 0.0, axis=0)
+    return cosine.astype(np.float32)
+
+
 def ease_weights(matrix: sp.spmatrix, lam: float, dtype: type = np.float64) -> np.ndarray:
     """EASE's item-item matrix (float32, zero diagonal) of a binary user x item matrix."""
     gram: np.ndarray = np.asarray((matrix.T @ matrix).toarray(), dtype)
@@ -240,12 +286,30 @@ def eigen_scores(
 
 @register
 class ItemPrior(ScoreComponent):
-    """Ridge regression of ``log1p(interactions)`` per item on its feature row (item-only)."""
+    """Ridge regression of ``log1p(interactions)`` per item on its feature row (item-only).
+
+    ``bin_feature``: the name of one numeric feature column (e.g. MovieLens' ``year``) that
+    also enters as one-hot flags of ``bins`` quantile bins (edges from the engaged items,
+    saved as ``edges_``), so the ridge can fit a popularity that is not linear in it; None
+    (the default): the feature rows only. ``cold_only``: items with events in ``fit`` all get
+    the mean of their predictions, so only content with no event (held out, added later)
+    varies: the warm head cannot lean on the in-sample fit, the cold head still has it.
+    """
 
     name = "item_prior"
 
-    def __init__(self, *, alpha: float = 10.0) -> None:
+    def __init__(
+        self,
+        *,
+        alpha: float = 10.0,
+        bin_feature: str | None = None,
+        bins: int = 10,
+        cold_only: bool = False,
+    ) -> None:
         self.alpha = alpha
+        self.bin_feature = bin_feature
+        self.bins = bins
+        self.cold_only = cold_only
 
     def left_out(self, dataset: Dataset) -> str | None:
         if dataset.item_features is None or not dataset.item_features.names:
@@ -261,12 +325,42 @@ class ItemPrior(ScoreComponent):
         target = np.log1p(counts.astype(np.float64))
         # items without events may be new rather than unpopular: learn from engaged ones
         engaged = counts > 0 if (counts > 0).sum() >= 2 else np.ones(len(counts), bool)
-        ridge = Ridge(alpha=self.alpha).fit(features[engaged], target[engaged])
         self.feature_names_ = np.asarray(dataset.item_features.names, dtype=np.str_)
+        self.bin_column_, self.edges_ = self._bin_edges(features[engaged])
+        design = self._design(features)
+        ridge = Ridge(alpha=self.alpha).fit(design[engaged], target[engaged])
         self.coef_ = ridge.coef_.astype(np.float64)
         self.intercept_ = float(ridge.intercept_)
-        self.values_ = features @ self.coef_ + self.intercept_
+        self.values_ = self._flatten_warm(design @ self.coef_ + self.intercept_, counts)
         return self
+
+    def _flatten_warm(self, values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """With ``cold_only``, the items with events get their mean value."""
+        warm = counts > 0
+        if self.cold_only and warm.any():
+            values = values.copy()
+            values[warm] = values[warm].mean()
+        return values
+
+    def _bin_edges(self, engaged: np.ndarray) -> tuple[int, np.ndarray]:
+        """(column of ``bin_feature``, its inner quantile edges), (-1, empty) without one."""
+        if self.bin_feature is None:
+            return -1, np.zeros(0)
+        names = self.feature_names_.tolist()
+        if self.bin_feature not in names:
+            raise ValueError(f"bin_feature {self.bin_feature!r} is not an item feature column")
+        if self.bins < 2:
+            raise ValueError(f"bins must be at least 2, got {self.bins}")
+        column = names.index(self.bin_feature)
+        quantiles = np.linspace(0.0, 1.0, self.bins + 1)[1:-1]
+        return column, np.unique(np.quantile(engaged[:, column], quantiles))
+
+    def _design(self, features: np.ndarray) -> np.ndarray:
+        """The feature rows, then one-hot flags of ``bin_feature``'s bin when binned."""
+        if self.bin_column_ < 0:
+            return features
+        codes = np.searchsorted(self.edges_, features[:, self.bin_column_], side="right")
+        return np.hstack([features, np.eye(len(self.edges_) + 1)[codes]])
 
     def is_item_only(self) -> bool:
         return True
@@ -282,7 +376,7 @@ class ItemPrior(ScoreComponent):
         if features is not None:
             rows = rows_by_name(features, list(content_ids), self.feature_names_)
             known = features.ids.to_internal(list(content_ids), missing="ignore") >= 0
-            extra[known] = rows[known] @ self.coef_ + self.intercept_
+            extra[known] = self._design(rows[known]) @ self.coef_ + self.intercept_
         self.values_ = np.concatenate([self.values_, extra])
 
     def state(self) -> dict[str, np.ndarray]:
@@ -291,6 +385,8 @@ class ItemPrior(ScoreComponent):
             "coef": self.coef_,
             "intercept": np.asarray([self.intercept_]),
             "values": self.values_,
+            "bin_column": np.asarray([self.bin_column_], np.int64),
+            "edges": self.edges_,
         }
 
     def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
@@ -298,4 +394,134 @@ class ItemPrior(ScoreComponent):
         self.coef_ = arrays["coef"]
         self.intercept_ = float(arrays["intercept"][0])
         self.values_ = arrays["values"]
+        # priors saved before binning existed had none
+        self.bin_column_ = int(arrays.get("bin_column", np.asarray([-1]))[0])
+        self.edges_ = arrays.get("edges", np.zeros(0))
         return self
+
+
+@register
+class TreePrior(ItemPrior):
+    """:class:`ItemPrior` by gradient-boosted regression trees (scikit-learn's
+    ``GradientBoostingRegressor``, squared error) over the item feature columns whose names
+    start with one of the comma-separated ``prefixes`` (default MovieLens' genres and year),
+    so the prior can be non-linear in them. The fitted trees are kept as flat arrays
+    (:func:`tree_arrays`: children, split feature, threshold, leaf value) and evaluated with
+    numpy (:func:`tree_predict`), so they save in ``arrays.npz`` without pickle;
+    ``cold_only`` as :class:`ItemPrior`."""
+
+    name = "tree_prior"
+
+    def __init__(
+        self,
+        *,
+        prefixes: str = "genre=,year",
+        trees: int = 300,
+        depth: int = 5,
+        learning_rate: float = 0.05,
+        random_state: int = 42,
+        cold_only: bool = False,
+    ) -> None:
+        self.cold_only = cold_only
+        self.prefixes = prefixes
+        self.trees = trees
+        self.depth = depth
+        self.learning_rate = learning_rate
+        self.random_state = random_state
+
+    def left_out(self, dataset: Dataset) -> str | None:
+        features = dataset.item_features
+        if features is None or not any(map(self._selected, features.names)):
+            return f"no item feature column starts with one of {self.prefixes!r}"
+        return None
+
+    def _selected(self, name: str) -> bool:
+        return any(name.startswith(p) for p in self.prefixes.split(",") if p)
+
+    def fit_component(self, dataset: Dataset, context: FitContext) -> Self:
+        from sklearn.ensemble import GradientBoostingRegressor
+
+        rows = dataset.item_feature_rows()
+        if rows is None or dataset.item_features is None:
+            raise ValueError("TreePrior needs item features")
+        names = [n for n in dataset.item_features.names if self._selected(n)]
+        self.feature_names_ = np.asarray(names, dtype=np.str_)
+        columns = [dataset.item_features.names.index(n) for n in names]
+        features = dense(rows)[:, columns]
+        counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
+        target = np.log1p(counts.astype(np.float64))
+        engaged = counts > 0 if (counts > 0).sum() >= 2 else np.ones(len(counts), bool)
+        model = GradientBoostingRegressor(
+            n_estimators=self.trees,
+            max_depth=self.depth,
+            learning_rate=self.learning_rate,
+            random_state=self.random_state,
+        ).fit(features[engaged], target[engaged])
+        self.trees_ = tree_arrays(model)
+        self.intercept_ = float(target[engaged].mean())
+        self.values_ = self._flatten_warm(self._predict(features), counts)
+        return self
+
+    def _predict(self, features: np.ndarray) -> np.ndarray:
+        return self.intercept_ + self.learning_rate * tree_predict(self.trees_, features)
+
+    def grow_items(self, internal, content_ids, features, times) -> None:
+        extra = np.full(len(internal), self.intercept_)
+        if features is not None:
+            rows = rows_by_name(features, list(content_ids), self.feature_names_)
+            known = features.ids.to_internal(list(content_ids), missing="ignore") >= 0
+            extra[known] = self._predict(rows[known])
+        self.values_ = np.concatenate([self.values_, extra])
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {
+            "feature_names": self.feature_names_,
+            "intercept": np.asarray([self.intercept_]),
+            "values": self.values_,
+            **{f"tree_{k}": v for k, v in self.trees_.items()},
+        }
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
+        self.feature_names_ = arrays["feature_names"]
+        self.intercept_ = float(arrays["intercept"][0])
+        self.values_ = arrays["values"]
+        self.trees_ = {k[5:]: v for k, v in arrays.items() if k.startswith("tree_")}
+        return self
+
+
+def tree_arrays(model: object) -> dict[str, np.ndarray]:
+    """The regression trees of a fitted ``GradientBoostingRegressor`` as flat arrays: node
+    ``left``/``right`` children (global node numbers, -1 at leaves), split ``feature`` and
+    ``threshold``, leaf ``value``, and each tree's ``root``."""
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("left", "right", "feature", "threshold")}
+    values, roots, offset = [], [], 0
+    for estimator in np.ravel(model.estimators_):  # type: ignore[attr-defined]
+        tree = estimator.tree_
+        leaf = tree.children_left < 0
+        for key, children in (("left", tree.children_left), ("right", tree.children_right)):
+            parts[key].append(np.where(leaf, -1, children + offset))
+        parts["feature"].append(np.where(leaf, 0, tree.feature))
+        parts["threshold"].append(tree.threshold)
+        values.append(tree.value[:, 0, 0])
+        roots.append(offset)
+        offset += tree.node_count
+    out = {k: np.concatenate(v) for k, v in parts.items()}
+    out["value"] = np.concatenate(values).astype(np.float64)
+    out["root"] = np.asarray(roots, np.int64)
+    return out
+
+
+def tree_predict(trees: Mapping[str, np.ndarray], features: np.ndarray) -> np.ndarray:
+    """The sum over the trees of each row's leaf value (sklearn's rule: left when
+    ``x[feature] <= threshold``)."""
+    features = np.asarray(features, np.float64)
+    nodes = np.broadcast_to(trees["root"], (len(features), len(trees["root"]))).copy()
+    rows = np.arange(len(features))[:, None]
+    while True:
+        inner = trees["left"][nodes] >= 0
+        if not inner.any():
+            break
+        x = features[rows, trees["feature"][nodes]]
+        step = np.where(x <= trees["threshold"][nodes], trees["left"][nodes], trees["right"][nodes])
+        nodes = np.where(inner, step, nodes)
+    return trees["value"][nodes].sum(axis=1)
