@@ -13,9 +13,8 @@ from recsys.models import Hybrid
 from recsys.models.cache import BoundedCache, SourceCache, TimedCache
 from recsys.models.component import COMPONENTS, FitContext, Fold, ScoreComponent, register
 from recsys.models.content import GenreAffinity
-from recsys.models.ease import ItemKNN, TreePrior
+from recsys.models.ease import TreePrior
 from recsys.models.hybrid import DEFAULT_COMPONENTS
-from recsys.models.popular import ActivityPopularity
 from tests.test_hybrid import SMALL, _with_features, trend_dataset
 
 DAY = 86_400.0
@@ -60,18 +59,14 @@ def _extras(value: float = 1.0) -> tuple[ScoreComponent, ...]:
     test embeddings: the dataset has no genres)."""
     return (
         ConstantPrior(value=value),
-        ItemKNN(neighbours=3),
         GenreAffinity(feature_prefix="emb_"),
-        ActivityPopularity(),
         TreePrior(prefixes="emb_", trees=5),
     )
 
 
 EXTRAS = [
     "constant_prior",
-    "item_knn",
     "genre_affinity",
-    "activity_popularity",
     "tree_prior",
 ]
 

@@ -1,5 +1,5 @@
-"""EASE, item-item cosine neighbours and the item prior: closed form, the eigen shortcut of
-the lambda search, live use, the prior's bins."""
+"""EASE and the item priors: closed form, the eigen shortcut of the lambda search, live use,
+the gradient-boosted prior's arrays."""
 
 from __future__ import annotations
 
@@ -14,10 +14,7 @@ from recsys.models.component import FitContext
 from recsys.models.ease import (
     EASE_LAMBDAS,
     ItemItem,
-    ItemKNN,
-    ItemPrior,
     TreePrior,
-    cosine_neighbours,
     ease_weights,
     eigen_scores,
     tree_arrays,
@@ -132,54 +129,6 @@ def _year_dataset() -> Dataset:
     return Dataset.from_events(users, items, item_features=FeatureMatrix(values, ("year",), ids))
 
 
-def test_item_prior_bins_fit_a_popularity_that_is_not_linear_in_the_feature() -> None:
-    dataset = _year_dataset()
-    target = np.log1p([1, 4, 8, 8, 4, 1])
-    plain = ItemPrior(alpha=0.01).fit_component(dataset, FitContext())
-    binned = ItemPrior(alpha=0.01, bin_feature="year", bins=6).fit_component(dataset, FitContext())
-    assert len(binned.edges_) == 5 and plain.bin_column_ == -1
-    assert np.abs(binned.values_ - target).max() < 0.05 < np.abs(plain.values_ - target).max()
-
-
-def test_item_prior_bins_score_new_content_and_round_trip() -> None:
-    model = ItemPrior(alpha=0.01, bin_feature="year", bins=6).fit_component(
-        _year_dataset(), FitContext()
-    )
-    new = FeatureMatrix(np.asarray([[2.0]], np.float32), ("year",), IdMap.from_ids(["g"], "c"))
-    model.grow_items(np.asarray([6]), ["g"], new, np.zeros(1))
-    assert model.values_[6] == pytest.approx(model.values_[2])  # the same bin as c
-    restored = ItemPrior(bin_feature="year", bins=6).load_state(model.state())
-    np.testing.assert_array_equal(restored.item_values(0.0), model.item_values(0.0))
-    old = {k: v for k, v in model.state().items() if k not in ("bin_column", "edges")}
-    assert ItemPrior().load_state(old).bin_column_ == -1  # saved before binning
-
-
-def test_item_prior_rejects_an_unknown_bin_feature() -> None:
-    with pytest.raises(ValueError, match="bin_feature 'age'"):
-        ItemPrior(bin_feature="age").fit_component(_year_dataset(), FitContext())
-
-
-def test_cosine_neighbours_keep_the_most_similar_items_per_column() -> None:
-    """Items 0 and 1 always co-occur (cosine 1); item 2 shares one employee with them."""
-    x = sp.csr_matrix(np.asarray([[1, 1, 0], [1, 1, 1], [0, 0, 1]], np.float32))
-    full = cosine_neighbours(x, 2)
-    assert np.allclose(np.diag(full), 0.0)
-    assert full[0, 1] == pytest.approx(1.0) and full[2, 0] == pytest.approx(0.5)
-    one = cosine_neighbours(x, 1)
-    assert one[1, 0] == pytest.approx(1.0) and one[2, 0] == 0.0  # only the nearest kept
-    assert np.count_nonzero(one, axis=0).tolist() == [1, 1, 1]
-
-
-def test_item_knn_scores_the_history_sum_live() -> None:
-    dataset = Dataset.from_events(["a", "a", "b", "b", "c"], ["x", "y", "x", "y", "x"])
-    model = ItemKNN(neighbours=5).fit_component(dataset, FitContext())
-    np.testing.assert_allclose(
-        model.scores(np.asarray([2]), np.asarray([0, 1]))[0], [0.0, 2 / np.sqrt(6)], rtol=1e-6
-    )
-    assert model.refit_settings().get_params() == model.get_params()
-    assert model.chosen() == {}
-
-
 def test_tree_arrays_predict_as_the_fitted_trees_do() -> None:
     from sklearn.ensemble import GradientBoostingRegressor
 
@@ -193,7 +142,8 @@ def test_tree_arrays_predict_as_the_fitted_trees_do() -> None:
 
 def test_tree_prior_fits_a_peak_scores_new_content_and_round_trips() -> None:
     dataset = _year_dataset()
-    model = TreePrior(prefixes="year", trees=50, depth=2).fit_component(dataset, FitContext())
+    model = TreePrior(prefixes="year", trees=50, depth=2, learning_rate=0.1)
+    model = model.fit_component(dataset, FitContext())
     target = np.log1p([1, 4, 8, 8, 4, 1])
     assert np.abs(model.values_ - target).max() < 0.05
     new = FeatureMatrix(np.asarray([[2.0]], np.float32), ("year",), IdMap.from_ids(["g"], "c"))
@@ -203,20 +153,3 @@ def test_tree_prior_fits_a_peak_scores_new_content_and_round_trips() -> None:
     restored.grow_items(np.asarray([7]), ["g"], new, np.zeros(1))
     assert restored.values_[7] == pytest.approx(model.values_[6])
     assert TreePrior(prefixes="genre=").left_out(dataset) is not None
-
-
-def test_a_cold_only_prior_is_flat_on_items_with_events() -> None:
-    features = FeatureMatrix(
-        np.asarray([[0.0], [1.0], [2.0], [3.0]], np.float32),
-        ("year",),
-        IdMap.from_ids(["a", "b", "c", "d"], "content"),
-    )
-    dataset = Dataset.from_events(
-        ["u", "v", "u", "w"],
-        ["a", "a", "b", "c"],
-        items=IdMap.from_ids(["a", "b", "c", "d"], "content"),
-        item_features=features,
-    )
-    for prior in (ItemPrior(cold_only=True), TreePrior(prefixes="year", cold_only=True)):
-        values = prior.fit_component(dataset, FitContext()).values_
-        assert values[0] == values[1] == values[2] != values[3]  # d has no event

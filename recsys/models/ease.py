@@ -178,51 +178,6 @@ class ItemItem(ScoreComponent):
         return self
 
 
-@register
-class ItemKNN(ItemItem):
-    """Item-item cosine neighbours over each employee's live history: the value of (u, i) is
-    ``sum(W[h, i] for h in u's history)``, ``W[h, i]`` the cosine of items h and i's binary
-    engagement columns, kept for the ``neighbours`` most similar h of every i (zero
-    diagonal). Shapes, live history and ``max_items`` as :class:`ItemItem` (EASE), whose
-    weights it replaces; content added later scores 0."""
-
-    name = "item_knn"
-
-    def __init__(self, *, neighbours: int = 50, max_items: int = 5_000) -> None:
-        self.neighbours = neighbours
-        self.max_items = max_items
-
-    def fit_component(self, dataset: Dataset, context: FitContext) -> Self:
-        if self.neighbours < 1:
-            raise ValueError(f"neighbours must be at least 1, got {self.neighbours}")
-        matrix = dataset.matrix(binary=True)
-        self.lam_, self.validation_ = 0.0, {}
-        self.weights_ = cosine_neighbours(matrix, self.neighbours)
-        self.history_ = [set(map(int, row.indices)) for row in matrix]
-        return self
-
-    def refit_settings(self) -> Self:
-        return type(self)(neighbours=self.neighbours, max_items=self.max_items)
-
-    def chosen(self) -> dict[str, float]:
-        return {}
-
-
-def cosine_neighbours(matrix: sp.spmatrix, neighbours: int) -> np.ndarray:
-    """float32 (items, items) cosine of the binary columns of ``matrix``, each column keeping
-    its ``neighbours`` largest entries (ties: the lower item), zero diagonal."""
-    gram = np.asarray((matrix.T @ matrix).toarray(), np.float64)
-    norms = np.sqrt(np.diag(gram)).copy()
-    norms[norms == 0] = 1.0
-    cosine = gram / norms[:, None] / norms[None, :]
-    np.fill_diagonal(cosine, 0.0)
-    n = cosine.shape[0]
-    if neighbours < n:
-        order = np.argsort(-cosine, axis=0, kind="stable")[neighbours:]
-        np.put_along_axis(cosine, order, 0.0, axis=0)
-    return cosine.astype(np.float32)
-
-
 def ease_weights(matrix: sp.spmatrix, lam: float, dtype: type = np.float64) -> np.ndarray:
     """EASE's item-item matrix (float32, zero diagonal) of a binary user x item matrix."""
     gram: np.ndarray = np.asarray((matrix.T @ matrix).toarray(), dtype)
@@ -286,30 +241,12 @@ def eigen_scores(
 
 @register
 class ItemPrior(ScoreComponent):
-    """Ridge regression of ``log1p(interactions)`` per item on its feature row (item-only).
-
-    ``bin_feature``: the name of one numeric feature column (e.g. MovieLens' ``year``) that
-    also enters as one-hot flags of ``bins`` quantile bins (edges from the engaged items,
-    saved as ``edges_``), so the ridge can fit a popularity that is not linear in it; None
-    (the default): the feature rows only. ``cold_only``: items with events in ``fit`` all get
-    the mean of their predictions, so only content with no event (held out, added later)
-    varies: the warm head cannot lean on the in-sample fit, the cold head still has it.
-    """
+    """Ridge regression of ``log1p(interactions)`` per item on its feature row (item-only)."""
 
     name = "item_prior"
 
-    def __init__(
-        self,
-        *,
-        alpha: float = 10.0,
-        bin_feature: str | None = None,
-        bins: int = 10,
-        cold_only: bool = False,
-    ) -> None:
+    def __init__(self, *, alpha: float = 10.0) -> None:
         self.alpha = alpha
-        self.bin_feature = bin_feature
-        self.bins = bins
-        self.cold_only = cold_only
 
     def left_out(self, dataset: Dataset) -> str | None:
         if dataset.item_features is None or not dataset.item_features.names:
@@ -325,42 +262,12 @@ class ItemPrior(ScoreComponent):
         target = np.log1p(counts.astype(np.float64))
         # items without events may be new rather than unpopular: learn from engaged ones
         engaged = counts > 0 if (counts > 0).sum() >= 2 else np.ones(len(counts), bool)
+        ridge = Ridge(alpha=self.alpha).fit(features[engaged], target[engaged])
         self.feature_names_ = np.asarray(dataset.item_features.names, dtype=np.str_)
-        self.bin_column_, self.edges_ = self._bin_edges(features[engaged])
-        design = self._design(features)
-        ridge = Ridge(alpha=self.alpha).fit(design[engaged], target[engaged])
         self.coef_ = ridge.coef_.astype(np.float64)
         self.intercept_ = float(ridge.intercept_)
-        self.values_ = self._flatten_warm(design @ self.coef_ + self.intercept_, counts)
+        self.values_ = features @ self.coef_ + self.intercept_
         return self
-
-    def _flatten_warm(self, values: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        """With ``cold_only``, the items with events get their mean value."""
-        warm = counts > 0
-        if self.cold_only and warm.any():
-            values = values.copy()
-            values[warm] = values[warm].mean()
-        return values
-
-    def _bin_edges(self, engaged: np.ndarray) -> tuple[int, np.ndarray]:
-        """(column of ``bin_feature``, its inner quantile edges), (-1, empty) without one."""
-        if self.bin_feature is None:
-            return -1, np.zeros(0)
-        names = self.feature_names_.tolist()
-        if self.bin_feature not in names:
-            raise ValueError(f"bin_feature {self.bin_feature!r} is not an item feature column")
-        if self.bins < 2:
-            raise ValueError(f"bins must be at least 2, got {self.bins}")
-        column = names.index(self.bin_feature)
-        quantiles = np.linspace(0.0, 1.0, self.bins + 1)[1:-1]
-        return column, np.unique(np.quantile(engaged[:, column], quantiles))
-
-    def _design(self, features: np.ndarray) -> np.ndarray:
-        """The feature rows, then one-hot flags of ``bin_feature``'s bin when binned."""
-        if self.bin_column_ < 0:
-            return features
-        codes = np.searchsorted(self.edges_, features[:, self.bin_column_], side="right")
-        return np.hstack([features, np.eye(len(self.edges_) + 1)[codes]])
 
     def is_item_only(self) -> bool:
         return True
@@ -376,7 +283,7 @@ class ItemPrior(ScoreComponent):
         if features is not None:
             rows = rows_by_name(features, list(content_ids), self.feature_names_)
             known = features.ids.to_internal(list(content_ids), missing="ignore") >= 0
-            extra[known] = self._design(rows[known]) @ self.coef_ + self.intercept_
+            extra[known] = rows[known] @ self.coef_ + self.intercept_
         self.values_ = np.concatenate([self.values_, extra])
 
     def state(self) -> dict[str, np.ndarray]:
@@ -385,8 +292,6 @@ class ItemPrior(ScoreComponent):
             "coef": self.coef_,
             "intercept": np.asarray([self.intercept_]),
             "values": self.values_,
-            "bin_column": np.asarray([self.bin_column_], np.int64),
-            "edges": self.edges_,
         }
 
     def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
@@ -394,9 +299,6 @@ class ItemPrior(ScoreComponent):
         self.coef_ = arrays["coef"]
         self.intercept_ = float(arrays["intercept"][0])
         self.values_ = arrays["values"]
-        # priors saved before binning existed had none
-        self.bin_column_ = int(arrays.get("bin_column", np.asarray([-1]))[0])
-        self.edges_ = arrays.get("edges", np.zeros(0))
         return self
 
 
@@ -406,9 +308,9 @@ class TreePrior(ItemPrior):
     ``GradientBoostingRegressor``, squared error) over the item feature columns whose names
     start with one of the comma-separated ``prefixes`` (default MovieLens' genres and year),
     so the prior can be non-linear in them. The fitted trees are kept as flat arrays
-    (:func:`tree_arrays`: children, split feature, threshold, leaf value) and evaluated with
-    numpy (:func:`tree_predict`), so they save in ``arrays.npz`` without pickle;
-    ``cold_only`` as :class:`ItemPrior`."""
+    (:func:`tree_arrays`: children, split feature, threshold, leaf value times the learning
+    rate) and evaluated with numpy (:func:`tree_predict`), so they save in ``arrays.npz``
+    without pickle."""
 
     name = "tree_prior"
 
@@ -420,9 +322,7 @@ class TreePrior(ItemPrior):
         depth: int = 5,
         learning_rate: float = 0.05,
         random_state: int = 42,
-        cold_only: bool = False,
     ) -> None:
-        self.cold_only = cold_only
         self.prefixes = prefixes
         self.trees = trees
         self.depth = depth
@@ -458,12 +358,13 @@ class TreePrior(ItemPrior):
             random_state=self.random_state,
         ).fit(features[engaged], target[engaged])
         self.trees_ = tree_arrays(model)
+        self.trees_["value"] *= self.learning_rate  # the state alone predicts
         self.intercept_ = float(target[engaged].mean())
-        self.values_ = self._flatten_warm(self._predict(features), counts)
+        self.values_ = self._predict(features)
         return self
 
     def _predict(self, features: np.ndarray) -> np.ndarray:
-        return self.intercept_ + self.learning_rate * tree_predict(self.trees_, features)
+        return self.intercept_ + tree_predict(self.trees_, features)
 
     def grow_items(self, internal, content_ids, features, times) -> None:
         extra = np.full(len(internal), self.intercept_)

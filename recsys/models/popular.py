@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Self
-
 import numpy as np
 
 from recsys.base import Recommender
 from recsys.dataset import Dataset
 from recsys.matrix import FeatureMatrix
-from recsys.models.component import FitContext, Fold, RecommenderComponent, ScoreComponent, register
+from recsys.models.component import RecommenderComponent, register
 from recsys.models.decayed import Decayed, log_trend
 
 
@@ -106,54 +104,3 @@ class GlobalTrend(RecentPopular, RecommenderComponent):
 
     def item_values(self, as_of: float) -> np.ndarray | None:
         return log_trend(self.decayed_, self.factor(as_of))
-
-
-@register
-class ActivityPopularity(ScoreComponent):
-    """``log1p(employee's events) * log1p(item's events)`` (all time, live through events; 0
-    for unknown employees and content with no event). With the hybrid's linear head this
-    lets the weight of popularity depend on how active the employee is: light users' lists
-    lean on popular items more than heavy users' do."""
-
-    name = "activity_popularity"
-
-    def fit_component(self, dataset: Dataset, context: FitContext) -> Self:
-        events = dataset.interactions
-        self.user_counts_ = np.bincount(events.users, minlength=len(dataset.users)).astype(float)
-        self.item_counts_ = np.bincount(events.items, minlength=len(dataset.items)).astype(float)
-        return self
-
-    def _activity(self, users: np.ndarray) -> np.ndarray:
-        users = np.asarray(users, np.int64)
-        out = np.zeros(len(users))
-        known = users >= 0
-        out[known] = np.log1p(self.user_counts_[users[known]])
-        return out
-
-    def pairs(self, users: np.ndarray, items: np.ndarray, times: np.ndarray) -> np.ndarray:
-        return self._activity(users) * np.log1p(self.item_counts_[np.asarray(items, np.int64)])
-
-    def live_scores(
-        self, users: np.ndarray, columns: np.ndarray | None, as_of: float, fold: Fold
-    ) -> np.ndarray | None:
-        weighted = np.log1p(self.item_counts_) * fold.weights
-        weighted = weighted if columns is None else weighted[columns]
-        return (self._activity(users)[:, None] * weighted[None, :]).astype(np.float32)
-
-    def observe_events(self, users, items, times, weights) -> None:
-        np.add.at(self.user_counts_, np.asarray(users, np.int64), 1.0)
-        np.add.at(self.item_counts_, np.asarray(items, np.int64), 1.0)
-
-    def grow_users(self, count: int) -> None:
-        self.user_counts_ = np.concatenate([self.user_counts_, np.zeros(count)])
-
-    def grow_items(self, internal, content_ids, features, times) -> None:
-        self.item_counts_ = np.concatenate([self.item_counts_, np.zeros(len(internal))])
-
-    def state(self) -> dict[str, np.ndarray]:
-        return {"user_counts": self.user_counts_, "item_counts": self.item_counts_}
-
-    def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
-        self.user_counts_ = np.asarray(arrays["user_counts"], np.float64)
-        self.item_counts_ = np.asarray(arrays["item_counts"], np.float64)
-        return self
