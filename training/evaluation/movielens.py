@@ -51,7 +51,7 @@ logger = logging.getLogger(__name__)
 #: among colleagues (ratings are not a live stream) and centres the title embeddings for cold
 #: items (its affinity; centring warm items too lowered the warm top-10); the content
 #: baseline centres them for every item. Issue 18: no global trends (decayed counts at the
-#: end of the ratings are noise for the top 10), an undecayed affinity, 100 negatives per
+#: end of the ratings are noise for the top 10), an undecayed affinity, 200 negatives per
 #: second-stage positive, the item prior from gradient-boosted trees over genres and year
 #: (``tree_prior``, in place of the ridge prior) and a centred genre affinity
 #: (``genre_affinity``); the two are extra components so a saved model rebuilds them.
@@ -67,7 +67,7 @@ CONFIGS: dict[str, dict[str, object]] = {
         "affinity__half_life_days": None,
         "global_trend_short": None,
         "global_trend_long": None,
-        "negatives": 100,
+        "negatives": 200,
         "item_prior": None,
         "extra_components": (TreePrior(), GenreAffinity()),
     },
