@@ -12,9 +12,12 @@ AUC over those validation-cold items is measured, as the benchmark does.
 Each configuration overrides the MovieLens base config of the benchmark
 (:data:`training.evaluation.movielens.CONFIGS`) with the hybrid's nested parameters
 (``Hybrid().set_params(**params)``: ``<component>__<setting>``, a component to swap it in,
-None to leave it out). Prints one JSON document::
+None to leave it out). ``--variants`` takes a JSON list of them instead of
+:data:`VARIANTS` (a component as ``{"component": name, "params": {...}}``, extra components as
+``"extra_components": [[name, {...}], ...]``); ``--parts warm`` or ``cold`` runs one side.
+Prints one JSON document::
 
-    python experiments/tune_hybrid.py [--quick]
+    python experiments/tune_hybrid.py [--quick] [--variants JSON] [--parts warm,cold]
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ from recsys.ids import IdMap  # noqa: E402
 from recsys.matrix import FeatureMatrix  # noqa: E402
 from recsys.metrics import auc, mean_over_users, ranking_metrics_per_user  # noqa: E402
 from recsys.models import make_recommender  # noqa: E402
+from recsys.models.component import COMPONENTS  # noqa: E402
+from recsys.models.content import GenreAffinity  # noqa: E402
+from recsys.models.ease import ItemPrior, TreePrior  # noqa: E402
 from recsys.models.trends import ColleagueTrend  # noqa: E402
 from training.evaluation.movielens import (  # noqa: E402
     CONFIGS,
@@ -56,14 +62,13 @@ K = 10
 VARIANTS: list[dict[str, object]] = [
     {},
     {"affinity__centre": False},
-    {"affinity__centre": True},
+    {"negatives": 20},  # the default (issue 18 chose 100)
+    {"extra_components": (TreePrior(),)},  # without the genre affinity
+    {"item_prior": ItemPrior(), "extra_components": (GenreAffinity(),)},  # the ridge prior
     # the base config leaves the colleague trend out: put one back (half-life 6 h)
     {"colleague_trend": ColleagueTrend(), "colleague_trend__half_life_days": 0.25},
     {"ease": None},
-    {"item_prior": None},
     {"C": 0.01},
-    {"taste__no_components": 128, "taste__epochs": 60, "taste__learning_rate": 0.02},
-    {"affinity__feature_prefix": "genre="},
 ]
 
 
@@ -129,10 +134,29 @@ def evaluate_cold(model, fit_rows, valid, cold_ids, features) -> dict[str, float
     return {"auc": round(mean_over_users(auc(matrix, [truth.loc[int(u)] for u in users])), 4)}
 
 
+def parse_variant(variant: dict[str, object]) -> dict[str, object]:
+    """A JSON variant as hybrid parameters: ``"extra_components": [[name, {params}], ...]``
+    becomes registered components built from their parameters, and so does a value
+    ``{"component": name, "params": {...}}`` (a component swapped in)."""
+    out = {
+        k: COMPONENTS[v["component"]](**v.get("params", {}))
+        if isinstance(v, dict) and "component" in v
+        else v
+        for k, v in variant.items()
+    }
+    extra = out.pop("extra_components", None)
+    if extra is not None:
+        out["extra_components"] = tuple(COMPONENTS[n](**p) for n, p in extra)  # type: ignore[attr-defined]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the first two variants only")
+    parser.add_argument("--variants", help="a JSON list of variants instead of VARIANTS")
+    parser.add_argument("--parts", default="warm,cold", help="warm, cold or both")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     path = SHARED / "movielens-100k"
     train, _ = movielens_100k(path)  # the benchmark's train split; its test is not used
     fit_rows, valid = stratified_split(train, 0.8, 7, filter_by="user")
@@ -140,15 +164,17 @@ def main() -> None:
     cold_fit, cold_valid, cold_ids = cold_validation(path)
     features = movielens_item_features(path)
     results = []
-    for variant in VARIANTS[:2] if args.quick else VARIANTS:
-        params = CONFIGS["hybrid"] | variant
-        entry = {
-            "variant": variant,
-            **evaluate_warm(make_recommender("hybrid", params), fit_rows, valid, features),
-            **evaluate_cold(
-                make_recommender("hybrid", params), cold_fit, cold_valid, cold_ids, features
-            ),
-        }
+    variants = json.loads(args.variants) if args.variants else VARIANTS
+    for variant in variants[:2] if args.quick else variants:
+        params = CONFIGS["hybrid"] | parse_variant(variant)
+        entry: dict[str, object] = {"variant": variant}
+        if "warm" in parts:
+            model = make_recommender("hybrid", params)
+            entry |= evaluate_warm(model, fit_rows, valid, features)
+            entry["chosen"] = model.chosen_params()
+        if "cold" in parts:
+            model = make_recommender("hybrid", params)
+            entry |= evaluate_cold(model, cold_fit, cold_valid, cold_ids, features)
         results.append(entry)
         print(json.dumps(entry, default=repr), file=sys.stderr, flush=True)
     out = {

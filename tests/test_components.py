@@ -12,7 +12,9 @@ from recsys.dataset import Dataset
 from recsys.models import Hybrid
 from recsys.models.cache import BoundedCache, SourceCache, TimedCache
 from recsys.models.component import COMPONENTS, FitContext, Fold, ScoreComponent, register
+from recsys.models.content import GenreAffinity
 from recsys.models.covisit import CoVisit
+from recsys.models.ease import TreePrior
 from recsys.models.hybrid import DEFAULT_COMPONENTS
 from tests.test_hybrid import SMALL, _with_features, trend_dataset
 
@@ -53,13 +55,20 @@ class ConstantPrior(ScoreComponent):
         return self
 
 
-#: The extra components every contract hybrid carries (the trend data's people touch one item a
-#: day: co-visitation needs a two-day window to count anything).
-EXTRA = ("constant_prior", "covisit")
+#: The extra components every contract hybrid carries: the test's own, and the registered ones
+#: no default includes (the trend data's people touch one item a day: co-visitation needs a
+#: two-day window to count anything; the genre affinity and the tree prior read the test
+#: embeddings, the dataset has no genres).
+EXTRA = ("constant_prior", "covisit", "genre_affinity", "tree_prior")
 
 
 def extras(value: float = 1.0) -> tuple[ScoreComponent, ...]:
-    return ConstantPrior(value=value), CoVisit(window_hours=48.0, session_half_life_hours=24.0)
+    return (
+        ConstantPrior(value=value),
+        CoVisit(window_hours=48.0, session_half_life_hours=24.0),
+        GenreAffinity(feature_prefix="emb_"),
+        TreePrior(prefixes="emb_", trees=5),
+    )
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,25 @@
-"""EASE and the item prior: closed form, the eigen shortcut of the lambda search, live use."""
+"""EASE and the item priors: closed form, the eigen shortcut of the lambda search, live use,
+the gradient-boosted prior's arrays."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from recsys.dataset import Dataset
+from recsys.ids import IdMap
+from recsys.matrix import FeatureMatrix
 from recsys.models.component import FitContext
-from recsys.models.ease import EASE_LAMBDAS, ItemItem, ease_weights, eigen_scores
+from recsys.models.ease import (
+    EASE_LAMBDAS,
+    ItemItem,
+    TreePrior,
+    ease_weights,
+    eigen_scores,
+    tree_arrays,
+    tree_predict,
+)
 
 
 def test_weights_reconstruct_columns_and_have_a_zero_diagonal() -> None:
@@ -104,3 +116,40 @@ def test_pair_scores_equal_the_grid() -> None:
     grid = model.scores(users, items)
     pairs = model.pair_scores(np.repeat(users, len(items)), np.tile(items, len(users)))
     np.testing.assert_allclose(pairs.reshape(grid.shape), grid, rtol=1e-5, atol=1e-6)
+
+
+def _year_dataset() -> Dataset:
+    """Items a-f with a 'year' feature; popularity peaks in the middle years (not linear)."""
+    years = {"a": 0.0, "b": 1.0, "c": 2.0, "d": 3.0, "e": 4.0, "f": 5.0}
+    counts = {"a": 1, "b": 4, "c": 8, "d": 8, "e": 4, "f": 1}
+    users = [f"u{j}" for item, n in counts.items() for j in range(n)]
+    items = [item for item, n in counts.items() for _ in range(n)]
+    ids = IdMap.from_ids(list(years), "content")
+    values = np.asarray([[y] for y in years.values()], np.float32)
+    return Dataset.from_events(users, items, item_features=FeatureMatrix(values, ("year",), ids))
+
+
+def test_tree_arrays_predict_as_the_fitted_trees_do() -> None:
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    y = np.sin(x[:, 0]) + x[:, 1] ** 2
+    model = GradientBoostingRegressor(n_estimators=5, max_depth=2, random_state=0).fit(x, y)
+    mine = y.mean() + 0.1 * tree_predict(tree_arrays(model), x)
+    np.testing.assert_allclose(mine, model.predict(x), atol=1e-12)
+
+
+def test_tree_prior_fits_a_peak_scores_new_content_and_round_trips() -> None:
+    dataset = _year_dataset()
+    model = TreePrior(prefixes="year", trees=50, depth=2, learning_rate=0.1)
+    model = model.fit_component(dataset, FitContext())
+    target = np.log1p([1, 4, 8, 8, 4, 1])
+    assert np.abs(model.values_ - target).max() < 0.05
+    new = FeatureMatrix(np.asarray([[2.0]], np.float32), ("year",), IdMap.from_ids(["g"], "c"))
+    model.grow_items(np.asarray([6]), ["g"], new, np.zeros(1))
+    assert model.values_[6] == pytest.approx(model.values_[2])
+    restored = TreePrior(prefixes="year").load_state(model.state())
+    restored.grow_items(np.asarray([7]), ["g"], new, np.zeros(1))
+    assert restored.values_[7] == pytest.approx(model.values_[6])
+    assert TreePrior(prefixes="genre=").left_out(dataset) is not None

@@ -232,3 +232,33 @@ def test_movielens_configs_apply_to_bare_registered_classes_only() -> None:
     assert chosen["popular"] is Popular
     custom, used = configured({"hybrid": lambda: Hybrid().set_params(taste__epochs=1)})
     assert used == {} and custom["hybrid"]().taste.epochs == 1
+
+
+def test_the_movielens_hybrid_config_fits_saves_and_loads(tmp_path: Path) -> None:
+    """Its extra components (tree prior, genre affinity) come back from the saved arrays."""
+    from recsys.dataset import Dataset
+    from recsys.ids import IdMap
+    from recsys.matrix import FeatureMatrix
+    from recsys.models import Hybrid, make_recommender
+    from training.evaluation.movielens import CONFIGS
+
+    rng = np.random.default_rng(0)
+    items = [f"m{j}" for j in range(12)]
+    names = ("genre=a", "genre=b", "year", "emb_0", "emb_1")
+    values = np.hstack([np.eye(2)[np.arange(12) % 2], rng.normal(size=(12, 3))])
+    features = FeatureMatrix(values.astype(np.float32), names, IdMap.from_ids(items, "content"))
+    pairs = [(u, i) for u in range(20) for i in range(12) if rng.random() < 0.3 + 0.04 * i]
+    dataset = Dataset.from_events(
+        [f"u{u}" for u, _ in pairs],
+        [items[i] for _, i in pairs],
+        times=np.arange(len(pairs)),
+        items=IdMap.from_ids(items, "content"),
+        item_features=features,
+    )
+    params = CONFIGS["hybrid"] | {"taste__no_components": 4, "taste__epochs": 3, "negatives": 5}
+    model = make_recommender("hybrid", params).fit(dataset)
+    assert {"tree_prior", "genre_affinity"} <= set(model.components_)
+    model.save(tmp_path / "model")
+    loaded = Hybrid.load(tmp_path / "model")
+    users, codes = np.arange(3), np.arange(12)
+    np.testing.assert_allclose(loaded.score(users, codes, 100.0), model.score(users, codes, 100.0))

@@ -324,3 +324,28 @@ class Affinity(ContentBased, RecommenderComponent):
         return (self.item_vectors_,)
 
     # -- live state -------------------------------------------------------------------
+
+
+@register
+class GenreAffinity(Affinity):
+    """A second affinity over other item columns (default the ``genre=`` flags, centred on
+    the catalogue mean, no decay): the cosine of the employee's profile of those columns and
+    the item's row, so content with no event is scored by the employee's genre taste beside
+    the title-embedding affinity. Everything else as :class:`Affinity`."""
+
+    name = "genre_affinity"
+
+    def __init__(
+        self,
+        *,
+        feature_prefix: str = "genre=",
+        half_life_days: float | None = None,
+        tiebreak: float = 1e-6,
+        centre: bool | str = True,
+    ) -> None:
+        super().__init__(
+            feature_prefix=feature_prefix,
+            half_life_days=half_life_days,
+            tiebreak=tiebreak,
+            centre=centre,
+        )

@@ -21,6 +21,7 @@ with no engagement yet, e.g. a cold item added with :meth:`add_items`, gets an i
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from itertools import chain, pairwise
 from typing import Self
 
@@ -299,3 +300,129 @@ class ItemPrior(ScoreComponent):
         self.intercept_ = float(arrays["intercept"][0])
         self.values_ = arrays["values"]
         return self
+
+
+@register
+class TreePrior(ItemPrior):
+    """:class:`ItemPrior` by gradient-boosted regression trees (scikit-learn's
+    ``GradientBoostingRegressor``, squared error) over the item feature columns whose names
+    start with one of the comma-separated ``prefixes`` (default MovieLens' genres and year),
+    so the prior can be non-linear in them. The fitted trees are kept as flat arrays
+    (:func:`tree_arrays`: children, split feature, threshold, leaf value times the learning
+    rate) and evaluated with numpy (:func:`tree_predict`), so they save in ``arrays.npz``
+    without pickle."""
+
+    name = "tree_prior"
+
+    def __init__(
+        self,
+        *,
+        prefixes: str = "genre=,year",
+        trees: int = 300,
+        depth: int = 5,
+        learning_rate: float = 0.05,
+        random_state: int = 42,
+    ) -> None:
+        self.prefixes = prefixes
+        self.trees = trees
+        self.depth = depth
+        self.learning_rate = learning_rate
+        self.random_state = random_state
+
+    def left_out(self, dataset: Dataset) -> str | None:
+        features = dataset.item_features
+        if features is None or not any(map(self._selected, features.names)):
+            return f"no item feature column starts with one of {self.prefixes!r}"
+        return None
+
+    def _selected(self, name: str) -> bool:
+        return any(name.startswith(p) for p in self.prefixes.split(",") if p)
+
+    def fit_component(self, dataset: Dataset, context: FitContext) -> Self:
+        from sklearn.ensemble import GradientBoostingRegressor
+
+        rows = dataset.item_feature_rows()
+        if rows is None or dataset.item_features is None:
+            raise ValueError("TreePrior needs item features")
+        names = [n for n in dataset.item_features.names if self._selected(n)]
+        self.feature_names_ = np.asarray(names, dtype=np.str_)
+        columns = [dataset.item_features.names.index(n) for n in names]
+        features = dense(rows)[:, columns]
+        counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
+        target = np.log1p(counts.astype(np.float64))
+        engaged = counts > 0 if (counts > 0).sum() >= 2 else np.ones(len(counts), bool)
+        model = GradientBoostingRegressor(
+            n_estimators=self.trees,
+            max_depth=self.depth,
+            learning_rate=self.learning_rate,
+            random_state=self.random_state,
+        ).fit(features[engaged], target[engaged])
+        self.trees_ = tree_arrays(model)
+        self.trees_["value"] *= self.learning_rate  # the state alone predicts
+        self.intercept_ = float(target[engaged].mean())
+        self.values_ = self._predict(features)
+        return self
+
+    def _predict(self, features: np.ndarray) -> np.ndarray:
+        return self.intercept_ + tree_predict(self.trees_, features)
+
+    def grow_items(self, internal, content_ids, features, times) -> None:
+        extra = np.full(len(internal), self.intercept_)
+        if features is not None:
+            rows = rows_by_name(features, list(content_ids), self.feature_names_)
+            known = features.ids.to_internal(list(content_ids), missing="ignore") >= 0
+            extra[known] = self._predict(rows[known])
+        self.values_ = np.concatenate([self.values_, extra])
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {
+            "feature_names": self.feature_names_,
+            "intercept": np.asarray([self.intercept_]),
+            "values": self.values_,
+            **{f"tree_{k}": v for k, v in self.trees_.items()},
+        }
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
+        self.feature_names_ = arrays["feature_names"]
+        self.intercept_ = float(arrays["intercept"][0])
+        self.values_ = arrays["values"]
+        self.trees_ = {k[5:]: v for k, v in arrays.items() if k.startswith("tree_")}
+        return self
+
+
+def tree_arrays(model: object) -> dict[str, np.ndarray]:
+    """The regression trees of a fitted ``GradientBoostingRegressor`` as flat arrays: node
+    ``left``/``right`` children (global node numbers, -1 at leaves), split ``feature`` and
+    ``threshold``, leaf ``value``, and each tree's ``root``."""
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("left", "right", "feature", "threshold")}
+    values, roots, offset = [], [], 0
+    for estimator in np.ravel(model.estimators_):  # type: ignore[attr-defined]
+        tree = estimator.tree_
+        leaf = tree.children_left < 0
+        for key, children in (("left", tree.children_left), ("right", tree.children_right)):
+            parts[key].append(np.where(leaf, -1, children + offset))
+        parts["feature"].append(np.where(leaf, 0, tree.feature))
+        parts["threshold"].append(tree.threshold)
+        values.append(tree.value[:, 0, 0])
+        roots.append(offset)
+        offset += tree.node_count
+    out = {k: np.concatenate(v) for k, v in parts.items()}
+    out["value"] = np.concatenate(values).astype(np.float64)
+    out["root"] = np.asarray(roots, np.int64)
+    return out
+
+
+def tree_predict(trees: Mapping[str, np.ndarray], features: np.ndarray) -> np.ndarray:
+    """The sum over the trees of each row's leaf value (sklearn's rule: left when
+    ``x[feature] <= threshold``)."""
+    features = np.asarray(features, np.float64)
+    nodes = np.broadcast_to(trees["root"], (len(features), len(trees["root"]))).copy()
+    rows = np.arange(len(features))[:, None]
+    while True:
+        inner = trees["left"][nodes] >= 0
+        if not inner.any():
+            break
+        x = features[rows, trees["feature"][nodes]]
+        step = np.where(x <= trees["threshold"][nodes], trees["left"][nodes], trees["right"][nodes])
+        nodes = np.where(inner, step, nodes)
+    return trees["value"][nodes].sum(axis=1)

@@ -31,6 +31,8 @@ from recsys.ids import IdMap
 from recsys.matrix import FeatureMatrix
 from recsys.metrics import auc, mean_over_users, ranking_metrics_per_user
 from recsys.models import make_recommender
+from recsys.models.content import GenreAffinity
+from recsys.models.ease import TreePrior
 from training.evaluation.protocols import movielens_100k, movielens_cold_items
 from training.evaluation.registry import (
     BENCHMARKS,
@@ -48,8 +50,13 @@ logger = logging.getLogger(__name__)
 #: content model and the hybrid's affinity and item prior); the hybrid has no live trends
 #: among colleagues (ratings are not a live stream) and centres the title embeddings for cold
 #: items (its affinity; centring warm items too lowered the warm top-10); the content
-#: baseline centres them for every item. Chosen on validation splits carved out of the
-#: training data only (``experiments/tune_hybrid.py``).
+#: baseline centres them for every item. Issue 18: no global trends (decayed counts at the
+#: end of the ratings are noise for the top 10), an undecayed affinity, 200 negatives per
+#: second-stage positive, the item prior from gradient-boosted trees over genres and year
+#: (``tree_prior``, in place of the ridge prior) and a centred genre affinity
+#: (``genre_affinity``); the two are extra components so a saved model rebuilds them.
+#: Chosen on validation splits carved out of the training data only
+#: (``experiments/tune_hybrid.py``; figures in docs/recommenders.md).
 CONFIGS: dict[str, dict[str, object]] = {
     "lightfm_hybrid": {"item_feature_prefix": "genre="},
     "content": {"centre": True},
@@ -57,6 +64,12 @@ CONFIGS: dict[str, dict[str, object]] = {
         "taste__item_feature_prefix": "genre=",
         "colleague_trend": None,
         "affinity__centre": "cold",
+        "affinity__half_life_days": None,
+        "global_trend_short": None,
+        "global_trend_long": None,
+        "negatives": 200,
+        "item_prior": None,
+        "extra_components": (TreePrior(), GenreAffinity()),
     },
 }
 
