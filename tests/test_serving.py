@@ -22,7 +22,7 @@ from features.data.store import Store
 from recsys.models import Hybrid
 from serving.auth import Tokens
 from serving.model_source import FolderSource
-from serving.refresh import settle_heap
+from serving.refresh import YOUNG_THRESHOLD, settle_heap
 from serving.runtime import Dependencies
 from serving.schemas import EventIn
 from serving.service import AdvocacyService, use_dependencies
@@ -474,17 +474,20 @@ def test_a_model_swap_freezes_the_heap_when_the_process_asks(service, world) -> 
     refresher = instance.runtime.refresher
     assert refresher.freeze_heap is False  # an embedding process's heap is left alone
     refresher.freeze_heap = True
+    thresholds = gc.get_threshold()
     try:
         time.sleep(0.01)
         fit_model(world["store"], world["folder"] / "model", seed=12)
         assert refresher.refresh_model() is True
         frozen = gc.get_freeze_count()
         assert frozen > 1000
+        assert gc.get_threshold() == (YOUNG_THRESHOLD, *thresholds[1:])
         settle_heap()  # again: the same objects, not twice as many
         assert gc.get_freeze_count() < 1.5 * frozen
     finally:
         refresher.freeze_heap = False
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def test_blank_ids_are_refused_and_bodies_are_not_logged(service, caplog) -> None:
