@@ -398,6 +398,8 @@ COMPONENT_KINDS: dict[str, ReasonKind] = {
     "ease": ReasonKind.CO_ENGAGEMENT,
     "covisit": ReasonKind.CO_ENGAGEMENT,
     "item_prior": ReasonKind.LIKELY_POPULAR,
+    "tree_prior": ReasonKind.LIKELY_POPULAR,
+    "genre_affinity": ReasonKind.TASTE,
     "cold_start": ReasonKind.NEW_CONTENT,
     "freshness": ReasonKind.FRESHNESS,
 }

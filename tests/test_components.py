@@ -16,6 +16,7 @@ from recsys.models.content import GenreAffinity
 from recsys.models.covisit import CoVisit
 from recsys.models.ease import TreePrior
 from recsys.models.hybrid import DEFAULT_COMPONENTS
+from recsys.reasons import component_kind
 from tests.test_hybrid import SMALL, _with_features, trend_dataset
 
 DAY = 86_400.0
@@ -149,3 +150,11 @@ def test_loading_an_unregistered_component_names_it(hybrid: Hybrid, tmp_path, mo
     monkeypatch.delitem(COMPONENTS, "constant_prior")
     with pytest.raises(ValueError, match="unknown score component 'constant_prior'"):
         Hybrid.load(tmp_path / "model")
+
+
+def test_every_registered_component_gives_a_reason() -> None:
+    """Each component a feed can rank by can also be named as a reason."""
+    silent = [
+        name for name in COMPONENTS if name != "constant_prior" and component_kind(name) is None
+    ]
+    assert not silent, f"no reason kind for {silent}"
