@@ -261,7 +261,8 @@ class ColleagueTrend(Decayed, ScoreComponent):
     def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
         self.user_vectors_ = arrays["user_vectors"]
         self.cold_vector_ = arrays["cold_vector"]
-        self.live_ = drop_negligible(np.array(arrays["live"], np.float32))  # saved with them
+        # models saved before negligible sums were dropped still hold them
+        self.live_ = drop_negligible(np.array(arrays["live"], np.float32))
         self.reference_ = float(arrays["reference"][0])
         return self
 
