@@ -191,13 +191,16 @@ class ColleagueTrend(Decayed, ScoreComponent):
         self, users: np.ndarray, columns: np.ndarray | None, as_of: float, fold: Fold
     ) -> np.ndarray | None:
         scale = np.float32(self.factor(as_of))
-        if columns is None:  # whole rows: the weighted live rows of this time, cached
+        if columns is None:  # whole rows: the items with live rows, weighted, cached per time
+            rows = fold.live("rows", lambda: np.flatnonzero(self.live_.any(axis=1)), as_of)
             block = fold.live(
                 "block",
-                lambda: drop_negligible(self.live_ * fold.float_weights[:, None] * scale),
+                lambda: drop_negligible(self.live_[rows] * fold.float_weights[rows, None] * scale),
                 as_of,
             )
-            return self.user_rows(users).astype(np.float32) @ block.T
+            out = np.zeros((len(users), len(self.live_)), np.float32)
+            out[:, rows] = self.user_rows(users).astype(np.float32) @ block.T
+            return out
         # a few items: the live rows used in place, the product weighted per item
         user_block = (float(self.factor(as_of)) * self.user_rows(users)).astype(np.float32)
         product = user_block @ self.live_[columns].T
