@@ -140,3 +140,28 @@ def test_live_entries_of_older_request_times_are_dropped() -> None:
     for second in range(10):
         model.score(np.asarray([0, -1]), every, 10.5 * DAY + second)
     assert scorer.timed.times() == [10.5 * DAY + 8, 10.5 * DAY + 9][-LIVE_TIMES:]
+
+
+def test_score_parts_add_the_shared_department_row_to_the_item_vector_first() -> None:
+    """The compiled walk's parts: the department trend (shared per department) comes added
+    to the item vector, and the parts' float32 sum in order is the score row, bit for bit."""
+    model = Hybrid().set_params(**SMALL).fit(_with_features(trend_dataset()))
+    scorer, n, as_of = model.scorer_, len(model.items_), 10.5 * DAY
+    assert "department_trend" in model.components_ and "colleague_trend" in model.components_
+    folded = 0
+    for user in [*range(len(model.users_)), -1]:
+        found = scorer.score_parts(user, as_of, n)
+        assert found is not None
+        static, (first, *live) = found
+        total = first.copy()
+        for row in live:
+            total += row
+        np.testing.assert_array_equal(static + total, scorer.score_row(user, as_of, n))
+        given = [
+            c.live_scores(np.asarray([user]), None, as_of, scorer.folds[name])
+            for name, c in model.components_.items()
+        ]
+        count = sum(part is not None for part in given)
+        assert len(live) in (count, count - 1)
+        folded += len(live) < count
+    assert folded > len(model.users_) // 2  # most employees: their department's row added

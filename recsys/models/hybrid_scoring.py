@@ -15,8 +15,10 @@ iterates over them:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -298,19 +300,31 @@ class FoldedScorer:
         """:meth:`score_row` before its two sums: the static row (a kept row itself: read,
         never write) and the live rows (the item vector first) whose float32 sum, in order,
         is added to it. None when :meth:`score_row` would be None, or a live part is not one
-        float32 row over every item (then only :meth:`score_row` sums it as :meth:`score`)."""
+        float32 row over every item (then only :meth:`score_row` sums it as :meth:`score`).
+
+        Leading live parts that employees share (a ``row_key``, e.g. a department's trend)
+        come already added to the item vector, in the same order and float32 arithmetic,
+        one row kept per time and keys: the sum reads one row fewer per such part."""
         n = len(self.cold_items())
         if self.rows is None and candidates * 4 <= n:
             return None
         users = np.asarray([user], np.int64)
         parts = [self.item_vector(as_of)]
+        shared: tuple[tuple[str, Hashable], ...] = ()  # the parts added to parts[0] so far
         for name, component in self.components.items():
             part = component.live_scores(users, None, as_of, self.folds[name])
             if part is None:
                 continue
             if part.dtype != np.float32 or part.shape != (1, n):
                 return None
-            parts.append(part[0])
+            key = component.row_key(user) if len(parts) == 1 else None
+            if key is None:
+                parts.append(part[0])
+                continue
+            shared += ((name, key),)
+            added = functools.partial(np.add, parts[0], part[0])
+            kept = self.timed.at(as_of).get_or_build(("live prefix", shared), added)
+            parts[0] = cast(np.ndarray, kept)
         return self._static_row(user), parts
 
     def _static_row(self, user: int) -> np.ndarray:
