@@ -198,7 +198,7 @@ class FoldedScorer:
         keys = tuple(component.row_key(user) for component in self.components.values())
         shared, block = self._shared_block(keys, user, as_of)
         if len(shared):
-            out[shared] = block[:, items]
+            out[shared] = block[items].T
         for j, component in enumerate(self.components.values()):
             if keys[j] is not None:
                 continue
@@ -237,13 +237,14 @@ class FoldedScorer:
         self, keys: tuple[Hashable | None, ...], user: int, as_of: float
     ) -> tuple[np.ndarray, np.ndarray]:
         """The components whose rows are shared (a ``row_key``) and their standardised rows
-        stacked (kept per time and keys): one gather serves them all."""
+        as the columns of one (items, components) block (kept per time and keys): one gather
+        of a few rows serves them all, each item's values side by side in memory."""
 
         def build() -> tuple[np.ndarray, np.ndarray]:
             shared = [j for j, key in enumerate(keys) if key is not None]
             rows = [self._standardised_row(self.names[j], keys[j], j, user, as_of) for j in shared]
             n = len(self.cold_items())
-            block = np.vstack(rows) if rows else np.zeros((0, n))
+            block = np.column_stack(rows) if rows else np.zeros((n, 0))
             return np.asarray(shared, np.int64), block
 
         found = self.timed.at(as_of).get_or_build(("shared block", keys), build)
