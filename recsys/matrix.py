@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +91,9 @@ def unit_rows(matrix: np.ndarray) -> np.ndarray:
     The norms are ``np.linalg.norm(matrix, axis=1)``'s own arithmetic (the same values),
     without its argument handling: a feed normalises one row per request."""
     matrix = np.asarray(matrix, np.float64)
+    if matrix.shape[0] == 1:  # a feed's one profile: the same sum, without the broadcasting
+        norm = math.sqrt(float(np.add.reduce(matrix[0] * matrix[0])))
+        return matrix / norm if norm > 0 else np.zeros(matrix.shape)
     norms = np.sqrt(np.add.reduce(matrix * matrix, axis=1, keepdims=True))
     return np.divide(matrix, norms, out=np.zeros(matrix.shape), where=norms > 0)
 

@@ -217,3 +217,15 @@ def test_tiebreaks_follow_popularity_as_events_and_content_arrive() -> None:
     np.testing.assert_array_equal(model.tiebreak_values(), fresh())
     model.observe(["dan"] * 5, ["y1"] * 5, [2 * DAY] * 5)  # y1 becomes the most popular
     np.testing.assert_array_equal(model.tiebreak_values(), fresh())
+
+
+def test_one_row_is_scaled_as_the_same_row_among_others() -> None:
+    """``unit_rows`` of one row (a feed's profile) equals that row's entry of a batch, bit for
+    bit; a zero row stays zero."""
+    rows = (
+        np.random.default_rng(0).standard_normal((200, 384)) * np.geomspace(1e-3, 1e3, 200)[:, None]
+    )
+    rows[7] = 0.0
+    batch = _unit_rows(rows)
+    for j in range(len(rows)):
+        np.testing.assert_array_equal(_unit_rows(rows[j : j + 1]), batch[j : j + 1])
