@@ -35,6 +35,10 @@ Candidates
     ``bgnbd_feature_own_origin``: the BG/NBD fitted before each row's own origin.
     ``products``: pairwise products of the ``log1p`` of 5 core features (days since last,
     events and active days of 60 days, tenure, longest gap).
+    ``survival_*``: a piecewise-exponential hazard of the next event (intervals 0-1-2-4-7-14-30
+    days) after every 3rd day before the origin, censored at the origin: the last 30 days'
+    origins count with what is seen of them; P(lapse) = S(30 | x). ``_ph``: proportional
+    hazards; ``_late_apart``: the 7-30 day intervals also get their own coefficients.
     ``small_bgnbd``: the logistic model on 6 features plus the BG/NBD log-odds.
     ``--spread``: the paired bootstrap standard deviation of ``lapse``'s margin per window.
     ``ceiling``: a diagnostic, not a candidate: ``lapse`` fitted on every other month start
@@ -54,7 +58,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import betaln, expit, gammaln, logit
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, PoissonRegressor
 from sklearn.metrics import roc_auc_score
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -235,6 +239,75 @@ def rhythm(log: ActivityLog, origin: float) -> np.ndarray:
     per_day = np.bincount(who_events * 100 + day, minlength=n * 100).reshape(n, 100).max(axis=1)
     events = np.maximum(np.bincount(who_events, minlength=n), 1)
     return np.column_stack([share_busy, np.log(np.maximum(relative, 1e-3)), per_day / events])
+
+
+#: Interval bounds (days after a training origin) of the piecewise-exponential survival model.
+CUTS = np.array([0.0, 1.0, 2.0, 4.0, 7.0, 14.0, HORIZON])
+
+
+def days_to_next(log: ActivityLog, origin: float) -> np.ndarray:
+    """Per person, days from ``origin`` to their first event at or after it (inf: none)."""
+    start = int(np.searchsorted(log.times, origin, side="left"))
+    later, who = log.times[start:], log.persons[start:]
+    _, first = np.unique(who, return_index=True)
+    out = np.full(log.n_persons, np.inf)
+    out[who[first]] = (later[first] - origin) / DAY
+    return out
+
+
+def survival_scorer(
+    log: ActivityLog, names: tuple[str, ...], step: int = 3, late_from: int | None = None
+) -> Scorer:
+    """A piecewise-exponential hazard of the next event after every ``step``-th day before the
+    test origin T (the time to it censored at T, so the fresh origins of the last 30 days count
+    with what is seen of them), Poisson likelihood with the exposure as weight; P(lapse) =
+    S(30 | x). ``late_from``: the intervals from that index get their own coefficients too
+    (not proportional hazards)."""
+    transform = LapseModel(names)._transform
+    first = np.floor(log.times[0] / DAY) * DAY + DAY
+    days: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+
+    def rows(t: float) -> tuple[np.ndarray, np.ndarray]:
+        if t not in days:
+            mask = eligible(log, t)
+            days[t] = (transform(lapse_features(log, t)[mask]), days_to_next(log, t)[mask])
+        return days[t]
+
+    def design(z: np.ndarray, k: np.ndarray) -> np.ndarray:
+        parts = [z] if late_from is None else [z, z * (k >= late_from)[:, None]]
+        return np.column_stack([*parts, np.eye(len(CUTS) - 1)[k]])
+
+    def scorer(x_train, y_train, x, origin):
+        chosen = [float(t) for t in np.arange(origin - DAY, first - 1, -step * DAY)]
+        xs, ys, exposure, interval = [], [], [], []
+        for t in chosen:
+            z, until = rows(t)
+            if not len(until):
+                continue
+            censor = min((origin - t) / DAY, HORIZON)
+            seen = np.minimum(until, censor)
+            for k in range(len(CUTS) - 1):
+                inside = np.minimum(seen, CUTS[k + 1]) - CUTS[k]
+                at = inside > 0
+                xs.append(z[at])
+                hit = (until < censor) & (until >= CUTS[k]) & (until < CUTS[k + 1])
+                ys.append(hit[at].astype(float))
+                exposure.append(inside[at])
+                interval.append(np.full(int(at.sum()), k))
+        z_all, k_all = np.vstack(xs), np.concatenate(interval)
+        mean, scale = z_all.mean(axis=0), z_all.std(axis=0)
+        scale[scale == 0] = 1.0
+        e, y = np.concatenate(exposure), np.concatenate(ys)
+        fit = PoissonRegressor(alpha=1e-4, max_iter=2_000)
+        fit.fit(design((z_all - mean) / scale, k_all), y / e, sample_weight=e)
+        z = (transform(x) - mean) / scale
+        hazard = np.zeros(len(z))
+        for k in range(len(CUTS) - 1):
+            rate = fit.predict(design(z, np.full(len(z), k)))
+            hazard += rate * (CUTS[k + 1] - CUTS[k])
+        return np.exp(-hazard)
+
+    return scorer
 
 
 # --- the protocol --------------------------------------------------------------------------
@@ -419,6 +492,8 @@ def candidates(bench: Bench) -> dict[str, Callable[[], list[tuple]]]:
         "burstiness": lambda: bench.run(lambda t, o: once("rhythm", rhythm)(t, o)[:, 2:]),
         "daily_origins_w1/30.4": lambda: bench.run(scorer=daily(1 / 30.4)),
         "daily_origins_w1": lambda: bench.run(scorer=daily(1.0)),
+        "survival_ph": lambda: bench.run(scorer=survival_scorer(log, names)),
+        "survival_late_apart": lambda: bench.run(scorer=survival_scorer(log, names, late_from=3)),
         "ceiling (diagnostic)": lambda: bench.run(scorer=ceiling),
     }
 
