@@ -111,7 +111,7 @@ def typed_frame(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         elif spec.kind is Kind.DATE:
             frame[spec.name] = pd.to_datetime(column, format="ISO8601").dt.date
         elif spec.kind is Kind.LIST:
-            frame[spec.name] = [json.loads(v) if isinstance(v, str) else (v or []) for v in column]
+            frame[spec.name] = _lists(column)
         elif spec.kind is Kind.BOOL:
             frame[spec.name] = column.astype("boolean")
         elif spec.kind is Kind.INT:
@@ -119,3 +119,12 @@ def typed_frame(name: str, frame: pd.DataFrame) -> pd.DataFrame:
         elif spec.kind is Kind.FLOAT:
             frame[spec.name] = pd.to_numeric(column).astype("float64")
     return frame
+
+
+def _lists(column: pd.Series) -> list[object]:
+    """A list column's values: JSON text (SQLite) parsed in one call, or the driver's lists
+    (PostgreSQL; None is [])."""
+    values = column.tolist()
+    if values and all(isinstance(v, str) for v in values):
+        return list(json.loads("[" + ",".join(values) + "]"))
+    return [json.loads(v) if isinstance(v, str) else (v or []) for v in values]
