@@ -37,6 +37,7 @@ from sklearn.decomposition import PCA
 
 from features.content_embeddings import ContentEmbeddings
 from features.content_performance import ContentPerformanceFeatures, content_table
+from features.content_reads import ContentReads
 from features.data.store import Store
 from features.encoder import TextEncoder
 from features.snapshot import Snapshot
@@ -98,17 +99,23 @@ class ContentForecaster:
         return float(self.model.level)
 
     def forecast(
-        self, store: Store, ids: Sequence[str], *, as_of: datetime | pd.Timestamp
+        self,
+        store: Store,
+        ids: Sequence[str],
+        *,
+        as_of: datetime | pd.Timestamp,
+        reads: ContentReads | None = None,
     ) -> list[ContentOutlook]:
         """The forecast of the store's items ``ids`` (in that order) as of ``as_of``; an
-        unknown id raises ``KeyError``."""
+        unknown id raises ``KeyError``; ``reads``: the store reads of the past to use
+        (:class:`~features.content_reads.ContentReads`, e.g. one that keeps them)."""
         everything = content_table(store)
         indexed = everything.set_index("content_id", drop=False)
         missing = [i for i in ids if i not in indexed.index]
         if missing:
             raise KeyError(f"unknown content_id(s): {', '.join(missing[:5])}")
         rows = indexed.loc[list(ids)].reset_index(drop=True)
-        return self._forecast(store, rows, as_of, everything)
+        return self._forecast(store, rows, as_of, everything, reads)
 
     def forecast_frame(
         self,
@@ -117,12 +124,13 @@ class ContentForecaster:
         *,
         as_of: datetime | pd.Timestamp,
         everything: pd.DataFrame | None = None,
+        reads: ContentReads | None = None,
     ) -> list[ContentOutlook]:
         """The forecast of content rows that need not be in the store (the ``content``
         table's columns; see :func:`draft_row`); ``everything``: the store's content table
-        when already read."""
+        when already read; ``reads`` as in :meth:`forecast`."""
         everything = content_table(store) if everything is None else everything
-        return self._forecast(store, content.reset_index(drop=True), as_of, everything)
+        return self._forecast(store, content.reset_index(drop=True), as_of, everything, reads)
 
     def _forecast(
         self,
@@ -130,11 +138,14 @@ class ContentForecaster:
         rows: pd.DataFrame,
         as_of: datetime | pd.Timestamp,
         everything: pd.DataFrame,
+        reads: ContentReads | None,
     ) -> list[ContentOutlook]:
         if not len(rows):
             return []
         self._bind(store)
-        x = self.builder.transform_frame(store, rows, as_of=as_of, everything=everything).values
+        x = self.builder.transform_frame(
+            store, rows, as_of=as_of, everything=everything, reads=reads
+        ).values
         point = self.model.predict(x)
         lower, upper = self.model.predict_interval(x)
         published = pd.to_datetime(rows["published_at"], utc=True)
@@ -221,11 +232,17 @@ class ContentForecaster:
 
 
 def newest_items(
-    store: Store, *, as_of: datetime | pd.Timestamp, days: float = 7.0, limit: int = 100
+    store: Store,
+    *,
+    as_of: datetime | pd.Timestamp,
+    days: float = 7.0,
+    limit: int = 100,
+    content: pd.DataFrame | None = None,
 ) -> list[str]:
     """The ids of the drafts, the scheduled items and the approved items published in the
-    ``days`` before ``as_of``, newest publication first, at most ``limit``."""
-    content = content_table(store)
+    ``days`` before ``as_of``, newest publication first, at most ``limit``; ``content``: the
+    store's content table when already read."""
+    content = content_table(store) if content is None else content
     published = pd.to_datetime(content["published_at"], utc=True)
     moment = _utc(as_of)
     status = content["approval_status"].astype(str)

@@ -54,7 +54,8 @@ from sklearn.decomposition import PCA
 
 from features.builder import check_fitted, select_rows, vocabulary
 from features.content_embeddings import ContentEmbeddings
-from features.content_outcomes import OUTCOMES, audience_activity, first_week_outcomes
+from features.content_outcomes import OUTCOMES
+from features.content_reads import ContentReads
 from features.data.reader import StoreReader
 from features.data.store import Store
 from features.encoder import TextEncoder
@@ -140,12 +141,18 @@ class ContentPerformanceFeatures:
         return (*CATEGORICAL, "hour", *_NUMBERS, *topics, *(f"emb_pc{j}" for j in range(k)))
 
     def transform(
-        self, store: Store, ids: Sequence[str], *, as_of: datetime | pd.Timestamp
+        self,
+        store: Store,
+        ids: Sequence[str],
+        *,
+        as_of: datetime | pd.Timestamp,
+        reads: ContentReads | None = None,
     ) -> FeatureMatrix:
-        """One row per item of ``ids`` as of ``min(published_at, as_of)``."""
+        """One row per item of ``ids`` as of ``min(published_at, as_of)`` (``reads`` as in
+        :meth:`transform_frame`)."""
         everything = content_table(store)
         content = select_rows(everything, "content_id", list(ids))
-        return self.transform_frame(store, content, as_of=as_of, everything=everything)
+        return self.transform_frame(store, content, as_of=as_of, everything=everything, reads=reads)
 
     def transform_frame(
         self,
@@ -154,19 +161,23 @@ class ContentPerformanceFeatures:
         *,
         as_of: datetime | pd.Timestamp,
         everything: pd.DataFrame | None = None,
+        reads: ContentReads | None = None,
     ) -> FeatureMatrix:
         """:meth:`transform` of content rows given as a frame of the store's ``content``
         columns (e.g. a draft not in the store); ``everything``: the store's content table
-        (read when None), the other items' competition and history."""
+        (read when None), the other items' competition and history; ``reads``: the store
+        reads of the past to use (:class:`~features.content_reads.ContentReads`; default:
+        read every time)."""
         check_fitted(self, "topics_")
         everything = content_table(store) if everything is None else everything
+        reads = ContentReads() if reads is None else reads
         content = content.reset_index(drop=True)
         moment = np.minimum(_seconds(content["published_at"]), _seconds([as_of])[0])
         columns = self._item_columns(content, moment)
-        columns |= _eligibility(_advocates(store), content, moment)
-        columns |= self._audience(store, moment, columns["eligible_fraction"])
+        columns |= _eligibility(reads.advocates(store), content, moment)
+        columns |= self._audience(store, reads, moment, columns["eligible_fraction"])
         columns |= _competition(everything, content, moment)
-        columns |= self._history(store, everything, content, moment)
+        columns |= self._history(store, reads, everything, content, moment)
         values = np.column_stack([columns[name] for name in self.names[: len(columns)]])
         if self.pca_ is not None:
             values = np.hstack([values, self.pca_.transform(self._vectors(content))])
@@ -178,7 +189,8 @@ class ContentPerformanceFeatures:
     ) -> tuple[np.ndarray, np.ndarray]:
         """First-week :data:`~features.content_outcomes.OUTCOMES` ``(n, 3)`` of ``ids`` as
         known at ``min(published_at + 7 days, as_of)`` and whether that week is complete."""
-        return _outcomes(select_rows(content_table(store), "content_id", list(ids)), store, as_of)
+        rows = select_rows(content_table(store), "content_id", list(ids))
+        return _outcomes(rows, store, ContentReads(), as_of)
 
     # -- column groups ------------------------------------------------------------------------
 
@@ -204,13 +216,13 @@ class ContentPerformanceFeatures:
         return out | {f"topic={t}": hot[:, j] for j, t in enumerate(self.topics_)}
 
     def _audience(
-        self, store: Store, moment: np.ndarray, eligible: np.ndarray
+        self, store: Store, reads: ContentReads, moment: np.ndarray, eligible: np.ndarray
     ) -> dict[str, np.ndarray]:
         day = np.floor(moment / DAY) * DAY
         days, inverse = np.unique(day, return_inverse=True)
         stops = [_naive(s) for s in days]
         starts = [_naive(s - self.audience_days * DAY) for s in days]
-        figures = audience_activity(store, starts, stops)[inverse.reshape(-1)]
+        figures = reads.audience(store, starts, stops)[inverse.reshape(-1)]
         active, shares, reach, clicks = figures.T
         return {
             "log_active_advocates": np.log1p(active),
@@ -221,7 +233,12 @@ class ContentPerformanceFeatures:
         }
 
     def _history(
-        self, store: Store, everything: pd.DataFrame, content: pd.DataFrame, moment: np.ndarray
+        self,
+        store: Store,
+        reads: ContentReads,
+        everything: pd.DataFrame,
+        content: pd.DataFrame,
+        moment: np.ndarray,
     ) -> dict[str, np.ndarray]:
         """Outcomes of the items whose first week ended by each moment: the organisation's
         recent level, the record of the item's topics and of its author."""
@@ -230,7 +247,7 @@ class ContentPerformanceFeatures:
         earlier = everything.loc[
             (published + WEEK <= done_by) & (everything["approval_status"] == "approved")
         ].reset_index(drop=True)
-        logs = np.log1p(_outcomes(earlier, store, _naive(done_by))[0][:, :2])
+        logs = np.log1p(_outcomes(earlier, store, reads, _naive(done_by))[0][:, :2])
         ended = _seconds(earlier["published_at"]) + WEEK
         authors = earlier["author_id"].astype(str).to_numpy()
         own = content["author_id"].astype(str).to_numpy()
@@ -265,16 +282,16 @@ class ContentPerformanceFeatures:
 
 
 def _outcomes(
-    content: pd.DataFrame, store: Store, as_of: datetime | pd.Timestamp
+    content: pd.DataFrame, store: Store, reads: ContentReads, as_of: datetime | pd.Timestamp
 ) -> tuple[np.ndarray, np.ndarray]:
     published = _seconds(content["published_at"])
     until = _seconds([as_of])[0]
     stops = np.minimum(published + WEEK, until)
-    figures = first_week_outcomes(
+    figures = reads.outcomes(
         store,
         content["content_id"].astype(str).tolist(),
-        [_naive(s) for s in published],
-        [_naive(s) for s in stops],
+        _naives(published),
+        _naives(stops),
     )
     return figures, published + WEEK <= until
 
@@ -306,11 +323,9 @@ def _eligibility(
     """``eligible_fraction`` per item: among the advocates hired by its moment."""
     hired = _seconds(pd.to_datetime(advocates["hire_date"]).dt.tz_localize("UTC"))
     hired = np.where(np.isnan(hired), -np.inf, hired)
-    order = np.argsort(hired)
+    order = np.argsort(hired, kind="stable")
     hired = hired[order]
-    regions = advocates["region"].astype(str).to_numpy()[order]
-    departments = advocates["department"].astype(str).to_numpy()[order]
-    languages = [set(v or ()) for v in advocates["languages"].iloc[order]]
+    audience = _Audience(advocates.iloc[order])
     fraction = np.zeros(len(content))
     signatures: dict[tuple, np.ndarray] = {}
     for i, row in enumerate(content.itertuples(index=False)):
@@ -321,26 +336,48 @@ def _eligibility(
             row.language if isinstance(row.language, str) else "",
         )
         if key not in signatures:
-            signatures[key] = _eligible(key, regions, departments, languages)
+            signatures[key] = audience.eligible(*key)
         total = np.searchsorted(hired, moment[i], "right")
         fraction[i] = signatures[key][:total].sum() / total if total else 0.0
     return {"eligible_fraction": fraction}
 
 
-def _eligible(
-    key: tuple, regions: np.ndarray, departments: np.ndarray, languages: list[set[str]]
-) -> np.ndarray:
-    allowed_regions, allowed_departments, allowed_languages, language = key
-    ok = np.ones(len(regions), bool)
-    if allowed_regions:
-        ok &= np.isin(regions, allowed_regions)
-    if allowed_departments:
-        ok &= np.isin(departments, allowed_departments)
-    if allowed_languages:
-        ok &= np.array([bool(spoken & set(allowed_languages)) for spoken in languages])
-    if language:
-        ok &= np.array([not spoken or language in spoken for spoken in languages])
-    return ok
+class _Audience:
+    """The advocates' regions, departments and languages as codes, for eligibility masks."""
+
+    def __init__(self, advocates: pd.DataFrame) -> None:
+        self.regions = advocates["region"].astype(str).to_numpy()
+        self.departments = advocates["department"].astype(str).to_numpy()
+        spoken = advocates["languages"].reset_index(drop=True).explode().dropna().astype(str)
+        codes, names = pd.factorize(spoken)
+        self.languages = {str(name): j for j, name in enumerate(names)}
+        self.speaks = np.zeros((len(advocates), max(len(names), 1)), bool)
+        self.speaks[spoken.index.to_numpy(), codes] = True
+        self.speaks_none = ~self.speaks.any(axis=1)
+
+    def eligible(
+        self,
+        allowed_regions: tuple[str, ...],
+        allowed_departments: tuple[str, ...],
+        allowed_languages: tuple[str, ...],
+        language: str,
+    ) -> np.ndarray:
+        """Per advocate: in an allowed region and department (empty: all), speaking an
+        allowed language (empty: any), and reading ``language`` (or listing no language)."""
+        ok = np.ones(len(self.regions), bool)
+        if allowed_regions:
+            ok &= np.isin(self.regions, allowed_regions)
+        if allowed_departments:
+            ok &= np.isin(self.departments, allowed_departments)
+        if allowed_languages:
+            ok &= self._speak(allowed_languages)
+        if language:
+            ok &= self.speaks_none | self._speak((language,))
+        return ok
+
+    def _speak(self, names: tuple[str, ...]) -> np.ndarray:
+        columns = [self.languages[n] for n in names if n in self.languages]
+        return self.speaks[:, columns].any(axis=1)
 
 
 def _competition(
@@ -364,20 +401,23 @@ def content_table(store: Store) -> pd.DataFrame:
     return StoreReader(store).table("content")
 
 
-def _advocates(store: Store) -> pd.DataFrame:
-    columns = ["employee_id", "region", "department", "languages", "hire_date"]
-    return StoreReader(store).table("advocates", columns=columns)
-
-
 def _snapshot(content: pd.DataFrame) -> Snapshot:
     return Snapshot.from_frames(pd.Timestamp.now(tz="UTC"), content=content)
 
 
 def _seconds(values: Iterable[object]) -> np.ndarray:
     """Unix seconds (float, NaN where missing) of a column or list of times (naive = UTC)."""
-    stamps = pd.to_datetime(pd.Series(list(values), dtype=object), utc=True, format="mixed")
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.DatetimeTZDtype):
+        stamps = values.dt.tz_convert("UTC")  # a typed column (the store reader's)
+    else:
+        stamps = pd.to_datetime(pd.Series(list(values), dtype=object), utc=True, format="mixed")
     delta = stamps - pd.Timestamp(0, tz="UTC")
     return np.asarray(delta.dt.total_seconds(), np.float64)
+
+
+def _naives(seconds: np.ndarray) -> list[datetime]:
+    """:func:`_naive` of many times at once."""
+    return list(pd.to_datetime(seconds, unit="s").to_pydatetime())
 
 
 def _naive(seconds: float) -> datetime:

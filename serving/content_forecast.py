@@ -13,8 +13,12 @@ second), the first-week shares, reach and clicks of each item with the model's i
 - :meth:`ContentForecastViews.draft`: one draft that is not in the store (typed into a form).
 
 Each item's inputs are read as of its publication (a draft or a scheduled item: as of now), so
-an item's forecast does not change after it is published. Every method here is database work
-(and may embed a new text with the sentence-transformers model): call it from a worker thread.
+an item's forecast does not change after it is published. The store reads of the past that
+every forecast shares (the advocates, the audience's daily windows, the first weeks of earlier
+items) are kept for :data:`READS_TTL` seconds (:class:`~features.content_reads.ContentReads`):
+a late or erased event shows within that time; the content table is read on every request, so
+a new item or an edit shows at once. Every method here is database work (and may embed a new
+text with the sentence-transformers model): call it from a worker thread.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import pandas as pd
 
 from features.content_forecaster import ContentForecaster, ContentOutlook, draft_row, newest_items
 from features.content_performance import content_table
+from features.content_reads import ContentReads
 from features.data.store import Store
 from serving.errors import NotFound, NotReady, Unprocessable
 from serving.forecasts import CONTENT_FORECAST
@@ -40,6 +45,8 @@ from serving.state import StateHolder
 
 #: The years a draft's planned publication may fall in.
 FIRST_YEAR, LAST_YEAR = 1970, 2200
+#: Seconds the store reads of the past are kept (module docstring).
+READS_TTL = 3600.0
 
 
 @dataclass(frozen=True)
@@ -78,10 +85,17 @@ class Draft:
 class ContentForecastViews:
     """The loaded content forecast over the store (module docstring)."""
 
-    def __init__(self, store: Store, holder: StateHolder, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        holder: StateHolder,
+        clock: Callable[[], datetime],
+        reads: ContentReads | None = None,
+    ) -> None:
         self.store = store
         self.holder = holder
         self.clock = clock
+        self.reads = ContentReads(READS_TTL) if reads is None else reads
 
     def items(
         self, content_ids: Sequence[str] | None = None, *, days: float = 7.0, limit: int = 100
@@ -91,7 +105,9 @@ class ContentForecastViews:
         now = self.clock().replace(microsecond=0)
         content = content_table(self.store)
         if content_ids is None:
-            content_ids = newest_items(self.store, as_of=now, days=days, limit=limit)
+            content_ids = newest_items(
+                self.store, as_of=now, days=days, limit=limit, content=content
+            )
         indexed = content.set_index("content_id", drop=False)
         unknown = [i for i in content_ids if i not in indexed.index]
         if unknown:
@@ -145,7 +161,9 @@ class ContentForecastViews:
         now: datetime,
     ) -> ForecastList:
         try:
-            outlooks = forecaster.forecast_frame(self.store, rows, as_of=now, everything=everything)
+            outlooks = forecaster.forecast_frame(
+                self.store, rows, as_of=now, everything=everything, reads=self.reads
+            )
         except ValueError as exc:  # the model's inputs are not the store's: not the request
             raise NotReady(f"the content forecast {version} cannot be used: {exc}") from None
         published = pd.to_datetime(rows["published_at"], utc=True)
