@@ -53,6 +53,12 @@ class ContentReads:
     def keeps(self) -> bool:
         return self.ttl > 0
 
+    @property
+    def windows_kept(self) -> int:
+        """How many audience and first-week windows are kept now."""
+        with self._lock:
+            return len(self._outcomes) + len(self._audience)
+
     def advocates(self, store: Store) -> pd.DataFrame:
         """The advocates' :data:`ADVOCATE_COLUMNS` (kept: the frame read first in the span)."""
         with self._lock:

@@ -23,6 +23,8 @@ text with the sentence-transformers model): call it from a worker thread.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,6 +44,8 @@ from serving.schemas import (
     OutcomeForecastOut,
 )
 from serving.state import StateHolder
+
+logger = logging.getLogger(__name__)
 
 #: The years a draft's planned publication may fall in.
 FIRST_YEAR, LAST_YEAR = 1970, 2200
@@ -114,6 +118,21 @@ class ContentForecastViews:
             raise NotFound(f"no content with id {unknown[0]!r}", field="content_ids")
         rows = indexed.loc[list(content_ids)].reset_index(drop=True)
         return self._listed(forecaster, version, rows, content, now)
+
+    def warm(self) -> threading.Thread:
+        """Forecast the newest items once in a background thread (returned, started),
+        keeping the store reads of the past for the requests that follow (a failure is
+        logged, not raised)."""
+
+        def run() -> None:
+            try:
+                self.items(None)
+            except Exception:  # the requests will meet (and answer) the same failure
+                logger.warning("warming the content forecast failed", exc_info=True)
+
+        thread = threading.Thread(target=run, name="content-forecast-warm", daemon=True)
+        thread.start()
+        return thread
 
     def draft(self, draft: Draft) -> ForecastList:
         """The forecast of one draft that is not in the store."""

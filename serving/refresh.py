@@ -66,12 +66,14 @@ class Refresher:
         score_cache_bytes: int = 0,
         freeze_heap: bool = False,
         on_influencer: Callable[[], None] | None = None,
+        on_forecast: Callable[[str], None] | None = None,
         forecast_sources: Mapping[
             str, tuple[ModelSource, Callable[[ModelVersion], object]]
         ] = MappingProxyType({}),
     ) -> None:
         self.holder = holder
         self.on_influencer = on_influencer
+        self.on_forecast = on_forecast  # called with the key of a forecast just loaded
         self.model_source = model_source
         self.catalogue = catalogue
         self.follower = follower
@@ -203,6 +205,8 @@ class Refresher:
         model, version = loaded
         self.holder.set_forecast(key, ForecastState(model, version, self.clock()))
         logger.info("%s model %s loaded", key, version.label)
+        if self.on_forecast is not None:
+            self.on_forecast(key)
         return True
 
     def refresh_forecasts(self) -> bool:

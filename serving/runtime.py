@@ -44,7 +44,7 @@ from serving.content_forecast import ContentForecastViews
 from serving.errors import NotFound, NotReady, StoreUnavailable, Unprocessable, refused
 from serving.event_follower import EventFollower
 from serving.events import EventRecorder, EventsResult
-from serving.forecasts import SERVED_FORECASTS
+from serving.forecasts import CONTENT_FORECAST, SERVED_FORECASTS
 from serving.health import CHECK_INTERVAL, StoreHealth
 from serving.influencers import InfluencerViews
 from serving.model_source import (
@@ -210,6 +210,7 @@ class Runtime:
             freeze_heap=deps.freeze_heap,
             # a polling service scores the organisation as soon as a scorer loads
             on_influencer=self.influencer_views.warm if deps.pollers else None,
+            on_forecast=self._forecast_loaded if deps.pollers else None,
             forecast_sources={
                 key: (source, SERVED_FORECASTS[key].loader(deps.encoder))
                 for key, source in deps.forecast_sources.items()
@@ -230,6 +231,12 @@ class Runtime:
         self.share_texts = ShareTexts(deps.store, self.catalogue.policy)
         self.share_plans = SharePlans(deps.store, self.holder, deps.clock)
         self.health = StoreHealth(deps.store, deps.clock, interval=deps.store_check)
+
+    def _forecast_loaded(self, key: str) -> None:
+        """A polling service reads the content forecast's store history as soon as one
+        loads, so the first Forecast page does not wait for it."""
+        if key == CONTENT_FORECAST.key:
+            self.content_forecast_views.warm()
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:

@@ -6,6 +6,7 @@ published spec, the folder setting and a new model in the folder picked up by th
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -234,3 +235,31 @@ def test_the_endpoints_through_the_service(world: dict[str, object], tmp_path: P
     with _service(world["store"], tmp_path / "none") as client:
         answer = client.post("/content_forecast", json={}, headers=auth(MANAGER))
         assert answer.status_code == 503 and "no content forecast" in answer.text
+
+
+def test_a_loaded_content_forecast_warms_its_store_reads(world: dict[str, object]) -> None:
+    views = _runtime(world).content_forecast_views
+    assert views.reads.windows_kept == 0
+    views.warm().join(120)
+    kept = views.reads.windows_kept
+    assert kept > 0
+    views.answer(None, 7.0, 100)
+    assert views.reads.windows_kept == kept  # the newest items' windows were all kept
+
+    folder = Path(str(world["folder"]))
+    polling = Runtime(
+        Dependencies(
+            store=world["store"],  # type: ignore[arg-type]
+            model_source=FolderSource(folder / "none", RECOMMENDER),
+            forecast_sources={KEY: FolderSource(folder / "forecast", CONTENT_FORECAST)},
+            tokens=Tokens.parse(TOKENS),
+            clock=lambda: NOW,
+            pollers=True,
+        )
+    )
+    assert polling.refresher.refresh_forecast(KEY)  # a polling service warms on load
+    for _ in range(600):
+        if polling.content_forecast_views.reads.windows_kept >= kept:
+            break
+        time.sleep(0.1)
+    assert polling.content_forecast_views.reads.windows_kept == kept
