@@ -338,7 +338,7 @@ class Runtime:
 
     def add_suggested_times(self, employee_id: str, body: dict[str, object]) -> dict[str, object]:
         """``body`` (a :meth:`feed` body) with each item's ``suggested_network`` and
-        ``suggested_times`` (:meth:`serving.share_plan.SharePlans.for_feed`, in memory)."""
+        ``suggested_times`` (:meth:`serving.share_plan.SharePlans.for_feed`)."""
         items: list[dict[str, object]] = body["items"]  # type: ignore[assignment]
         state = self.holder.state
         ids = [str(i["content_id"]) for i in items]

@@ -313,13 +313,16 @@ class SharePlans:
         self, employee_id: str, items: Sequence[tuple[str, Sequence[str]]], now: datetime
     ) -> list[tuple[str | None, list[datetime]]]:
         """Per feed item ``(content_id, its networks)``: the suggested network and its
-        times, best first (in memory); none without a slot model (an employee the model
-        does not know: the organisation's)."""
+        times, best first (one store read: whether the advocate is there and has not opted
+        out); none without a slot model. An employee the model does not know, or the store
+        no longer holds as an advocate who has not opted out (opted out or erased after the
+        model was trained), gets the organisation's: no personal profile is used."""
         loaded = self.holder.forecast(KEY)
         if loaded is None:
             return [(None, []) for _ in items]
         planner: SlotPlanner = loaded.model  # type: ignore[assignment]
-        position = planner.position(employee_id)
+        known = advocate(self.store, employee_id) is not None
+        position = planner.position(employee_id) if known else None
         out: list[tuple[str | None, list[datetime]]] = []
         for content_id, networks in items:
             best = planner.best_network(position, planner.networks_for(position, networks))

@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 
 from features.data.contract import NETWORKS
 from features.data.reader import StoreReader
+from features.data.schema import CONTRACT_TABLES
 from features.data.store import Store
 from features.data.times import column_seconds
 from features.snapshot import Snapshot
@@ -398,3 +399,31 @@ def test_the_slots_job_champion_is_served_from_the_registry(
     assert models.publish(SLOTS, Path(str(world["folder"])) / "slots") == "2"
     assert runtime.refresher.refresh_forecast(KEY)
     assert runtime.share_plans.answer(employee, content).model_version == f"{SLOTS}@2"
+
+
+def test_an_advocate_who_opts_out_after_training_gets_the_organisation_s_times(
+    world: dict[str, object], tmp_path: Path
+) -> None:
+    store: Store = world["store"]  # type: ignore[assignment]
+    _, content, _ = _active(store)
+    runtime = Runtime(_deps(world, Path(str(world["folder"])) / "slots"))
+    assert runtime.refresher.refresh_forecast(KEY)
+    items = [(content, []), (content, ["linkedin"])]
+    organisation = runtime.share_plans.for_feed("not-an-advocate", items, NOW)
+    ids = slot_tables(store)[0].advocates["employee_id"].astype(str)
+    employee = next(  # an advocate whose own hours are not the organisation's
+        e for e in ids if runtime.share_plans.for_feed(e, items, NOW) != organisation
+    )
+    advocates = CONTRACT_TABLES["advocates"]
+
+    def opt_out(value: bool) -> None:
+        with store.engine.begin() as conn:
+            row = advocates.c.employee_id == employee
+            conn.execute(advocates.update().where(row).values(opted_out=value))
+
+    opt_out(True)
+    try:
+        assert runtime.share_plans.for_feed(employee, items, NOW) == organisation
+    finally:
+        opt_out(False)
+    assert runtime.share_plans.for_feed(employee, items, NOW) != organisation
