@@ -17,7 +17,9 @@ an item's forecast does not change after it is published. The store reads of the
 every forecast shares (the advocates, the audience's daily windows, the first weeks of earlier
 items) are kept for :data:`READS_TTL` seconds (:class:`~features.content_reads.ContentReads`):
 a late or erased event shows within that time; the content table is read on every request, so
-a new item or an edit shows at once. Every method here is database work (and may embed a new
+a new item or an edit shows at once. A polling service reads them in the background when a
+content forecast loads and renews them every :data:`READS_RENEW` seconds
+(:meth:`ContentForecastViews.warm`). Every method here is database work (and may embed a new
 text with the sentence-transformers model): call it from a worker thread.
 """
 
@@ -51,6 +53,8 @@ logger = logging.getLogger(__name__)
 FIRST_YEAR, LAST_YEAR = 1970, 2200
 #: Seconds the store reads of the past are kept (module docstring).
 READS_TTL = 3600.0
+#: Seconds between two background renewals of the kept reads (before they expire).
+READS_RENEW = 3000.0
 
 
 @dataclass(frozen=True)
@@ -95,16 +99,25 @@ class ContentForecastViews:
         holder: StateHolder,
         clock: Callable[[], datetime],
         reads: ContentReads | None = None,
+        renew: float = READS_RENEW,
     ) -> None:
         self.store = store
         self.holder = holder
         self.clock = clock
         self.reads = ContentReads(READS_TTL) if reads is None else reads
+        self.renew = renew
+        self._warming = threading.Lock()  # guards _schedule
+        self._schedule = 0  # the current background renewal; an older one stops
 
     def items(
         self, content_ids: Sequence[str] | None = None, *, days: float = 7.0, limit: int = 100
     ) -> ForecastList:
         """The forecast of ``content_ids``, or of the newest items (module docstring)."""
+        return self._items(content_ids, days, limit, self.reads)
+
+    def _items(
+        self, content_ids: Sequence[str] | None, days: float, limit: int, reads: ContentReads
+    ) -> ForecastList:
         forecaster, version = self._loaded()
         now = self.clock().replace(microsecond=0)
         content = content_table(self.store)
@@ -117,22 +130,39 @@ class ContentForecastViews:
         if unknown:
             raise NotFound(f"no content with id {unknown[0]!r}", field="content_ids")
         rows = indexed.loc[list(content_ids)].reset_index(drop=True)
-        return self._listed(forecaster, version, rows, content, now)
+        return self._listed(forecaster, version, rows, content, now, reads)
 
     def warm(self) -> threading.Thread:
-        """Forecast the newest items once in a background thread (returned, started),
-        keeping the store reads of the past for the requests that follow (a failure is
-        logged, not raised)."""
+        """Read the store's past afresh in a background thread (returned, started): the
+        newest items are forecast with new kept reads, which then replace the kept ones; and
+        again every :attr:`renew` seconds, before the kept reads expire, so that no request
+        waits for them. A later call replaces the earlier schedule. A failure is logged and
+        leaves the kept reads as they were."""
+        with self._warming:
+            self._schedule += 1
+            ticket = self._schedule
 
         def run() -> None:
+            fresh = ContentReads(READS_TTL)
             try:
-                self.items(None)
+                self._items(None, 7.0, 100, fresh)
             except Exception:  # the requests will meet (and answer) the same failure
-                logger.warning("warming the content forecast failed", exc_info=True)
+                logger.warning("reading the content forecast's store history failed", exc_info=True)
+            else:
+                self.reads = fresh
+            timer = threading.Timer(self.renew, self._renewal, args=(ticket,))
+            timer.daemon = True
+            timer.start()
 
         thread = threading.Thread(target=run, name="content-forecast-warm", daemon=True)
         thread.start()
         return thread
+
+    def _renewal(self, ticket: int) -> None:
+        with self._warming:
+            current = ticket == self._schedule
+        if current:
+            self.warm()
 
     def draft(self, draft: Draft) -> ForecastList:
         """The forecast of one draft that is not in the store."""
@@ -153,7 +183,8 @@ class ContentForecastViews:
             author_id=draft.author_id,
             language=draft.language,
         )
-        return self._listed(forecaster, version, row, content_table(self.store), now)
+        everything = content_table(self.store)
+        return self._listed(forecaster, version, row, everything, now, self.reads)
 
     def answer(
         self, content_ids: Sequence[str] | None, days: float, limit: int
@@ -178,10 +209,11 @@ class ContentForecastViews:
         rows: pd.DataFrame,
         everything: pd.DataFrame,
         now: datetime,
+        reads: ContentReads,
     ) -> ForecastList:
         try:
             outlooks = forecaster.forecast_frame(
-                self.store, rows, as_of=now, everything=everything, reads=self.reads
+                self.store, rows, as_of=now, everything=everything, reads=reads
             )
         except ValueError as exc:  # the model's inputs are not the store's: not the request
             raise NotReady(f"the content forecast {version} cannot be used: {exc}") from None

@@ -21,7 +21,7 @@ from features.data.store import Store
 from features.snapshot import Snapshot
 from serving.auth import Tokens
 from serving.config import ServingConfig
-from serving.content_forecast import Draft
+from serving.content_forecast import ContentForecastViews, Draft
 from serving.errors import NotFound, NotReady
 from serving.forecasts import SERVED_FORECASTS
 from serving.model_source import FolderSource
@@ -263,3 +263,20 @@ def test_a_loaded_content_forecast_warms_its_store_reads(world: dict[str, object
             break
         time.sleep(0.1)
     assert polling.content_forecast_views.reads.windows_kept == kept
+
+
+def test_the_kept_reads_are_renewed_in_the_background(world: dict[str, object]) -> None:
+    runtime = _runtime(world)
+    views = ContentForecastViews(
+        runtime.content_forecast_views.store, runtime.holder, lambda: NOW, renew=0.2
+    )
+    views.warm().join(120)
+    first = views.reads
+    assert first.windows_kept > 0
+    for _ in range(600):  # the renewal replaces them with reads made afresh
+        if views.reads is not first:
+            break
+        time.sleep(0.1)
+    assert views.reads is not first and views.reads.windows_kept == first.windows_kept
+    views.renew = 3600.0
+    views.warm().join(120)  # a new schedule: the short one stops
