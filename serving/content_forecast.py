@@ -158,6 +158,11 @@ class ContentForecastViews:
         thread.start()
         return thread
 
+    def stop(self) -> None:
+        """End the background renewals (a running one finishes, and schedules no other)."""
+        with self._warming:
+            self._schedule += 1
+
     def _renewal(self, ticket: int) -> None:
         with self._warming:
             current = ticket == self._schedule

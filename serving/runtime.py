@@ -263,6 +263,7 @@ class Runtime:
     def close(self) -> None:
         self.health.stop()
         self.refresher.stop()
+        self.content_forecast_views.stop()
 
     # -- readiness --------------------------------------------------------------------
     def ready(self) -> bool:

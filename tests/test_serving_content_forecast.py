@@ -278,5 +278,7 @@ def test_the_kept_reads_are_renewed_in_the_background(world: dict[str, object]) 
             break
         time.sleep(0.1)
     assert views.reads is not first and views.reads.windows_kept == first.windows_kept
-    views.renew = 3600.0
-    views.warm().join(120)  # a new schedule: the short one stops
+    views.stop()
+    stopped = views.reads
+    time.sleep(1.0)
+    assert views.reads is stopped  # no renewal after stop
