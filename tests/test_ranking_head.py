@@ -55,8 +55,9 @@ def test_pairwise_loss_is_ranknet_over_the_pairs() -> None:
 
 @pytest.mark.parametrize("loss", [listwise_loss, pairwise_loss])
 @pytest.mark.parametrize("w", [[0.7, -0.4], [0.0, 0.0], [30.0, -25.0]])
-def test_gradient_matches_finite_differences(loss, w) -> None:
-    rows = GroupedRows.build(Z, Y, G)
+@pytest.mark.parametrize("offset", [None, [0.1, -2.0, 0.5, 1.0, 0.0, 3.0, 0.2]])
+def test_gradient_matches_finite_differences(loss, w, offset) -> None:
+    rows = GroupedRows.build(Z, Y, G, offset)
     w = np.asarray(w)
     _, grad = loss(w, rows, 1.5)
     numeric = approx_fprime(w, lambda v: loss(v, rows, 1.5)[0], 1e-6)
@@ -72,6 +73,25 @@ def test_fit_ignores_what_is_constant_within_a_group(loss: str) -> None:
     np.testing.assert_allclose(
         fit_ranking(Z, Y, G, 1.0, loss), fit_ranking(shifted, Y, G, 1.0, loss), atol=1e-6
     )
+
+
+def test_log_q_is_subtracted_from_every_candidate() -> None:
+    """The sampled-softmax correction: scores ``z . w - log_q``; a per-group constant in
+    ``log_q`` changes nothing."""
+    log_q = np.asarray([0.1, -2.0, 0.5, 1.0, 0.0, 3.0, 0.2])
+    s = Z @ W - log_q
+    expected = -np.log(np.exp(s[2]) / (np.exp(s[2]) + np.exp(s[1]))) - np.log(
+        np.exp(s[4]) / (np.exp(s[4]) + np.exp(s[1]))
+    )
+    expected -= np.log(np.exp(s[0]) / (np.exp(s[0]) + np.exp(s[3]) + np.exp(s[5])))
+    value, _ = listwise_loss(W, GroupedRows.build(Z, Y, G, log_q), 1.0)
+    assert value == pytest.approx(0.5 * W @ W + expected, rel=1e-12)
+    for loss in ("listwise", "pairwise"):
+        np.testing.assert_allclose(
+            fit_ranking(Z, Y, G, 1.0, loss, log_q),
+            fit_ranking(Z, Y, G, 1.0, loss, log_q + np.asarray([4.0, -1.0, 0.0])[G]),
+            atol=1e-6,
+        )
 
 
 def test_fit_finds_the_ranking_direction_and_errors_name_the_loss() -> None:

@@ -329,7 +329,7 @@ class Hybrid(Recommender):
             staged.update(self._fit_components(part, settings, reset_unseen=True))
             return staged
 
-        x, y, cold, groups = build(
+        x, y, cold, groups, log_q = build(
             dataset,
             names,
             fit_part,
@@ -340,13 +340,15 @@ class Hybrid(Recommender):
         )
         self.component_names_ = np.asarray(names, dtype=np.str_)
         warm_groups = None if self.head == "logistic" else groups[~cold]
-        warm = self._learn_head(x[~cold], y[~cold], warm_groups, MIN_WARM_POSITIVES, self.head)
+        warm = self._learn_head(
+            x[~cold], y[~cold], warm_groups, MIN_WARM_POSITIVES, self.head, log_q[~cold]
+        )
         cold_head = self._learn_head(
-            x[cold], y[cold], groups[cold], MIN_COLD_POSITIVES, self.cold_head
+            x[cold], y[cold], groups[cold], MIN_COLD_POSITIVES, self.cold_head, log_q[cold]
         )
         if warm is None:
             all_groups = None if self.head == "logistic" else groups
-            warm = self._learn_head(x, y, all_groups, MIN_WARM_POSITIVES, self.head)
+            warm = self._learn_head(x, y, all_groups, MIN_WARM_POSITIVES, self.head, log_q)
             warm = warm or self._prior_head(names)
         self._set_heads(warm, cold_head or warm, cold_head is not None, len(y))
         counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
@@ -407,6 +409,7 @@ class Hybrid(Recommender):
         groups: np.ndarray | None,
         min_positives: int,
         loss: str = "logistic",
+        log_q: np.ndarray | None = None,
     ) -> Head | None:
         """A linear head on standardised values, or None without enough examples.
 
@@ -416,7 +419,9 @@ class Hybrid(Recommender):
         differs between employees (a heavy user's larger taste scores) does not leak into
         them. ``loss="logistic"`` (the cold head's default): a logistic regression on values
         centred within each group; ``"listwise"`` / ``"pairwise"``: the ranking losses of
-        :mod:`recsys.models.ranking_head` (no intercept: it cancels within a group). The
+        :mod:`recsys.models.ranking_head` (no intercept: it cancels within a group; ``log_q``,
+        the log sampling weight of each row's item, corrects for negatives drawn by
+        popularity). The
         values are scaled by their within-group standard deviation, then a 1-d logistic fit
         of the decision values on the labels scales the weights and sets the intercept
         (Platt), so the head's scores stay comparable with the other head's. Why the warm
@@ -444,7 +449,7 @@ class Hybrid(Recommender):
             coef = model.coef_[0].astype(np.float64)
             intercept = float(model.intercept_[0])
         else:
-            fitted = fit_ranking(centred / scales, y, codes, self.C, loss)
+            fitted = fit_ranking(centred / scales, y, codes, self.C, loss, log_q)
             if fitted is None:
                 return None
             coef, intercept = fitted, 0.0

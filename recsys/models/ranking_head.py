@@ -43,17 +43,23 @@ class GroupedRows:
 
     pos: np.ndarray
     neg: np.ndarray
+    pos_offset: np.ndarray
+    neg_offset: np.ndarray
     pos_group: np.ndarray
     neg_group: np.ndarray
     neg_starts: np.ndarray
     partner: np.ndarray
 
     @classmethod
-    def build(cls, z: np.ndarray, y: np.ndarray, groups: np.ndarray) -> GroupedRows:
-        """Rows ``z`` with labels ``y`` (0/1) and group ids ``groups`` (any integers); groups
-        without a positive or without a negative are dropped (they rank nothing)."""
+    def build(
+        cls, z: np.ndarray, y: np.ndarray, groups: np.ndarray, offset: np.ndarray | None = None
+    ) -> GroupedRows:
+        """Rows ``z`` with labels ``y`` (0/1), group ids ``groups`` (any integers) and
+        ``offset`` (subtracted from each row's score in the loss, default 0); groups without
+        a positive or without a negative are dropped (they rank nothing)."""
         z = np.asarray(z, np.float64)
         y = np.asarray(y)
+        offset = np.zeros(len(y)) if offset is None else np.asarray(offset, np.float64)
         if z.ndim != 2 or len(z) != len(y) or len(y) != len(groups):
             raise ValueError("z, y and groups must describe the same rows (z 2-d)")
         _, codes = np.unique(groups, return_inverse=True)
@@ -65,9 +71,9 @@ class GroupedRows:
         compact = np.cumsum(usable) - 1
         keep = usable[codes]
         codes = compact[codes[keep]]
-        z, positive = z[keep], positive[keep]
+        z, positive, offset = z[keep], positive[keep], offset[keep]
         order = np.argsort(codes, kind="stable")
-        z, positive, codes = z[order], positive[order], codes[order]
+        z, positive, codes, offset = z[order], positive[order], codes[order], offset[order]
         pos_group, neg_group = codes[positive], codes[~positive]
         counts = np.bincount(neg_group, minlength=int(usable.sum()))
         neg_starts = np.r_[0, np.cumsum(counts)[:-1]].astype(np.int64)
@@ -75,13 +81,22 @@ class GroupedRows:
         pos_starts = np.r_[0, np.cumsum(pos_counts)[:-1]].astype(np.int64)
         rank = np.arange(len(neg_group)) - neg_starts[neg_group]
         partner = pos_starts[neg_group] + rank % pos_counts[neg_group]
-        return cls(z[positive], z[~positive], pos_group, neg_group, neg_starts, partner)
+        return cls(
+            z[positive],
+            z[~positive],
+            offset[positive],
+            offset[~positive],
+            pos_group,
+            neg_group,
+            neg_starts,
+            partner,
+        )
 
 
 def listwise_loss(w: np.ndarray, rows: GroupedRows, C: float) -> tuple[float, np.ndarray]:
     """``0.5 |w|^2 + C * sum_p -log softmax(p vs its group's negatives)`` and its gradient."""
-    s_pos = rows.pos @ w
-    s_neg = rows.neg @ w
+    s_pos = rows.pos @ w - rows.pos_offset
+    s_neg = rows.neg @ w - rows.neg_offset
     top = np.maximum.reduceat(s_neg, rows.neg_starts)  # per group: the largest negative
     shifted = np.exp(s_neg - top[rows.neg_group])
     log_neg = np.log(np.bincount(rows.neg_group, shifted, minlength=len(top)))  # >= 0
@@ -99,7 +114,8 @@ def listwise_loss(w: np.ndarray, rows: GroupedRows, C: float) -> tuple[float, np
 def pairwise_loss(w: np.ndarray, rows: GroupedRows, C: float) -> tuple[float, np.ndarray]:
     """``0.5 |w|^2 + C * sum log(1 + exp(-(s_p - s_n)))`` over (partner, negative) pairs and
     its gradient."""
-    margin = rows.pos[rows.partner] @ w - rows.neg @ w
+    s_pos = rows.pos @ w - rows.pos_offset
+    margin = s_pos[rows.partner] - (rows.neg @ w - rows.neg_offset)
     loss = float(np.sum(np.logaddexp(0.0, -margin)))
     g = -np.exp(-np.logaddexp(0.0, margin))  # d loss / d margin = -sigmoid(-margin)
     diff_grad = rows.neg.T @ g
@@ -112,13 +128,25 @@ LOSSES = {"listwise": listwise_loss, "pairwise": pairwise_loss}
 
 
 def fit_ranking(
-    z: np.ndarray, y: np.ndarray, groups: np.ndarray, C: float, loss: str
+    z: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    C: float,
+    loss: str,
+    log_q: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """Weights ``w`` minimising the ``loss`` (:data:`LOSSES`) over the groups of ``z``, or
-    None when no group has both a positive and a negative."""
+    None when no group has both a positive and a negative.
+
+    ``log_q``: the log of each row's weight in its group's negative sampling (a constant
+    per group is irrelevant). The loss scores a row ``z . w - log_q`` (the sampled-softmax
+    correction, Bengio and Senecal 2008), so ``z . w`` estimates the preference among all
+    items and not among the sampled ones: with negatives drawn by popularity, an
+    uncorrected fit learns to discount popularity.
+    """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
-    rows = GroupedRows.build(z, y, groups)
+    rows = GroupedRows.build(z, y, groups, log_q)
     if not len(rows.pos):
         return None
     objective = LOSSES[loss]
