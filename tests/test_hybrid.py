@@ -377,7 +377,11 @@ def test_live_trends_hold_no_subnormal_floats(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("head", "cold_head", "stage"),
-    [("listwise", "logistic", "time"), ("pairwise", "listwise", "random")],
+    [
+        ("listwise", "logistic", "time"),
+        ("pairwise", "listwise", "random"),
+        ("joint", "logistic", "time"),
+    ],
 )
 def test_ranking_heads_save_load_and_reasons_add_up(
     head: str, cold_head: str, stage: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -392,6 +396,7 @@ def test_ranking_heads_save_load_and_reasons_add_up(
     total = sum(model.contributions(users, items, 10.5 * DAY).values()) + model.intercept_
     scores = model._score(users, items, 10.5 * DAY)
     np.testing.assert_allclose(total, scores, rtol=1e-5, atol=1e-5)
+    assert model.has_cold_head_ == (stage == "random" or head == "joint")
     loaded = Hybrid.load(model.save(tmp_path / "m"))
     assert (loaded.head, loaded.cold_head) == (head, cold_head)
     np.testing.assert_allclose(loaded._score(users, items, 10.5 * DAY), scores)

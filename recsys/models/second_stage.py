@@ -251,7 +251,7 @@ def random_examples(
     y = np.concatenate([warm[1], cold[1]])
     flags = np.r_[np.zeros(len(warm[1]), bool), np.ones(len(cold[1]), bool)]
     groups = np.r_[warm[2], cold[2] + len(dataset.users)]
-    log_q = np.r_[np.log(popularity[warm[3]]), np.zeros(len(cold[1]))]  # cold: uniform
+    log_q = np.r_[warm[3], cold[3]]
     return x, y, flags, groups, log_q
 
 
@@ -270,11 +270,13 @@ def _holdout_rows(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per employee of ``positives`` (pair keys): their items and sampled untouched items of
     ``pool_items`` (weighted by ``popularity``), as rows of raw component values, labels,
-    groups (the employee) and items."""
+    groups (the employee) and the log of each row's item's chance to be drawn,
+    ``1 - (1 - p)^count`` for ``count`` draws at probability ``p`` (0 when the whole pool
+    is drawn)."""
     rows: list[np.ndarray] = [np.zeros((0, len(names)))]
     labels: list[np.ndarray] = [np.zeros(0, np.int64)]
     groups: list[np.ndarray] = [np.zeros(0, np.int64)]
-    row_items: list[np.ndarray] = [np.zeros(0, np.int64)]
+    log_q: list[np.ndarray] = [np.zeros(0)]
     pos_users = positives // n_items
     for user in np.unique(pos_users):
         mine = positives[pos_users == user] % n_items
@@ -291,12 +293,16 @@ def _holdout_rows(
         rows.append(np.column_stack([values[name] for name in names]))
         labels.append(np.r_[np.ones(len(mine), np.int64), np.zeros(count, np.int64)])
         groups.append(np.full(len(candidates), user, np.int64))
-        row_items.append(candidates)
+        if count == len(pool):
+            log_q.append(np.zeros(len(candidates)))
+        else:
+            p = np.minimum(popularity[candidates] / popularity[pool].sum(), 1.0 - 1e-12)
+            log_q.append(np.log(-np.expm1(count * np.log1p(-p))))
     return (
         np.vstack(rows),
         np.concatenate(labels),
         np.concatenate(groups),
-        np.concatenate(row_items),
+        np.concatenate(log_q),
     )
 
 
