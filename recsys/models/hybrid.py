@@ -316,9 +316,9 @@ class Hybrid(Recommender):
             raise ValueError(
                 f"validation_fraction must be in (0, 1), got {self.validation_fraction}"
             )
-        for key, accepted in (("head", (*HEAD_LOSSES, "joint")), ("cold_head", HEAD_LOSSES)):
-            if getattr(self, key) not in accepted:
-                raise ValueError(f"{key} must be one of {accepted}, got {getattr(self, key)!r}")
+        for key in ("head", "cold_head"):
+            if getattr(self, key) not in HEAD_LOSSES:
+                raise ValueError(f"{key} must be one of {HEAD_LOSSES}, got {getattr(self, key)!r}")
         settings = self._usable(dataset)
         names = list(settings)
         self.second_stage_ = self.resolve_second_stage(dataset)
@@ -339,69 +339,35 @@ class Hybrid(Recommender):
             item_times=np.asarray(self.item_times_, np.float64),
         )
         self.component_names_ = np.asarray(names, dtype=np.str_)
-        joint = self._learn_joint_heads(x, y, cold, groups, log_q) if self.head == "joint" else None
-        if joint is not None:
-            self._set_heads(*joint, True, len(y))
-        else:
-            self._learn_heads(x, y, cold, groups, log_q, names)
+        self._learn_heads(x, y, cold, groups, log_q, names)
         counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
         self.item_cold_ = counts == 0
         final = {n: (staged[n].refit_settings() if n in staged else c) for n, c in settings.items()}
         self.components_ = self._fit_components(dataset, final)
         self._new_scorer()
 
-    def _learn_heads(self, x, y, cold, groups, log_q, names: list[str]) -> None:
+    def _learn_heads(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        cold: np.ndarray,
+        groups: np.ndarray,
+        log_q: np.ndarray,
+        names: list[str],
+    ) -> None:
         """The warm and cold heads, each fitted on its own rows (:meth:`_learn_head`)."""
-        head = "listwise" if self.head == "joint" else self.head
-        warm_groups = None if head == "logistic" else groups[~cold]
+        warm_groups = None if self.head == "logistic" else groups[~cold]
         warm = self._learn_head(
-            x[~cold], y[~cold], warm_groups, MIN_WARM_POSITIVES, head, log_q[~cold]
+            x[~cold], y[~cold], warm_groups, MIN_WARM_POSITIVES, self.head, log_q[~cold]
         )
         cold_head = self._learn_head(
             x[cold], y[cold], groups[cold], MIN_COLD_POSITIVES, self.cold_head, log_q[cold]
         )
         if warm is None:
-            all_groups = None if head == "logistic" else groups
-            warm = self._learn_head(x, y, all_groups, MIN_WARM_POSITIVES, head, log_q)
+            all_groups = None if self.head == "logistic" else groups
+            warm = self._learn_head(x, y, all_groups, MIN_WARM_POSITIVES, self.head, log_q)
             warm = warm or self._prior_head(names)
         self._set_heads(warm, cold_head or warm, cold_head is not None, len(y))
-
-    def _learn_joint_heads(self, x, y, cold, groups, log_q) -> tuple[Head, Head] | None:
-        """``head="joint"``: both heads from one listwise fit over each group's warm and cold
-        rows together (warm rows score ``z . w_warm``, cold rows ``z . w_cold + b``: the
-        offset ``b`` between the heads is learned where warm and cold candidates compete in
-        one ranking), then one Platt step; None without enough cold positives (then the heads
-        are fitted apart, listwise)."""
-        if int((y[cold] == 1).sum()) < MIN_COLD_POSITIVES:
-            return None
-        if not (y[~cold] == 1).any() or not (y[~cold] == 0).any():
-            return None
-        stats = []
-        for rows in (~cold, cold):
-            means = x[rows].mean(axis=0)
-            scales = x[rows].std(axis=0)
-            scales[~(scales > 1e-12)] = 1.0
-            stats.append((means, scales))
-        (w_means, w_scales), (c_means, c_scales) = stats
-        flag = cold[:, None]
-        z = np.hstack(
-            [
-                np.where(flag, 0.0, (x - w_means) / w_scales),
-                np.where(flag, (x - c_means) / c_scales, 0.0),
-                cold[:, None].astype(np.float64),
-            ]
-        )
-        fitted = fit_ranking(z, y, groups, self.C, "listwise", log_q)
-        if fitted is None:
-            return None
-        k = x.shape[1]
-        calibration = platt(z @ fitted, y) or (1.0, 0.0)
-        slope, intercept = calibration
-        warm = Head(fitted[:k] * slope, w_means, w_scales, intercept)
-        cold_head = Head(
-            fitted[k : 2 * k] * slope, c_means, c_scales, intercept + slope * fitted[-1]
-        )
-        return warm, cold_head
 
     def _usable(self, dataset: Dataset) -> dict[str, ScoreComponent]:
         """Copies of the configured components ``dataset`` can feed (the others logged),
