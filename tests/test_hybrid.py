@@ -373,36 +373,3 @@ def test_live_trends_hold_no_subnormal_floats(tmp_path: Path) -> None:
     colleague.live_[0, 0] = np.float32(1e-40)  # as models saved before were
     model.save(tmp_path / "m")
     assert _no_subnormal(Hybrid.load(tmp_path / "m"))
-
-
-@pytest.mark.parametrize(
-    ("head", "cold_head", "stage"),
-    [
-        ("listwise", "logistic", "time"),
-        ("pairwise", "listwise", "random"),
-    ],
-)
-def test_ranking_heads_save_load_and_reasons_add_up(
-    head: str, cold_head: str, stage: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """Ranking losses for the heads: the option is saved with the model, the head is linear
-    (reasons still sum to score - intercept) and Platt-scaled to probabilities."""
-    monkeypatch.setattr("recsys.models.hybrid.MIN_COLD_POSITIVES", 1)
-    params = {**SMALL, "head": head, "cold_head": cold_head, "second_stage": stage}
-    model = Hybrid().set_params(**params).fit(_with_features(trend_dataset()))
-    model.add_items(["fresh"], times=[10.2 * DAY])
-    users, items = np.asarray([0, 5, -1]), np.arange(len(model.items_))
-    total = sum(model.contributions(users, items, 10.5 * DAY).values()) + model.intercept_
-    scores = model._score(users, items, 10.5 * DAY)
-    np.testing.assert_allclose(total, scores, rtol=1e-5, atol=1e-5)
-    assert model.has_cold_head_ == (stage == "random")
-    loaded = Hybrid.load(model.save(tmp_path / "m"))
-    assert (loaded.head, loaded.cold_head) == (head, cold_head)
-    np.testing.assert_allclose(loaded._score(users, items, 10.5 * DAY), scores)
-    plain = Hybrid().set_params(**SMALL, second_stage=stage).fit(_with_features(trend_dataset()))
-    assert not np.allclose(plain.coef_, model.coef_)
-
-
-def test_unknown_head_is_named() -> None:
-    with pytest.raises(ValueError, match="cold_head must be one of"):
-        Hybrid().set_params(**SMALL, cold_head="softmax").fit(trend_dataset())

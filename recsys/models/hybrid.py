@@ -33,11 +33,8 @@ is scored by a cold head learned on items held out whole (see :meth:`Hybrid._lea
 the rest by the warm head; :meth:`contributions` then adds ``cold_start``, the difference of
 the heads' intercepts, so the parts still sum to score - ``intercept_``.
 
-The second stage is a linear model over standardised components (a logistic regression by
-default; ``head`` / ``cold_head`` = ``"listwise"`` or ``"pairwise"`` learn that head's
-weights with a ranking loss within each group of candidates instead, then Platt-scale them:
-:mod:`recsys.models.ranking_head`), learned on examples built from the training events
-(:mod:`recsys.models.second_stage`) in one of two ways
+The second stage is a logistic regression over standardised components, learned on examples
+built from the training events (:mod:`recsys.models.second_stage`) in one of two ways
 (``second_stage``): ``"time"``, a time split of the training events (components fitted on
 the events before the ``1 - validation_fraction`` quantile of event times, the first events
 of (employee, item) pairs after it replayed in time order as positives, each with
@@ -77,7 +74,6 @@ from recsys.models.freshness import Freshness
 from recsys.models.hybrid_scoring import FoldedScorer, Head, pair_values
 from recsys.models.lightfm_hybrid import Taste
 from recsys.models.popular import GlobalTrend
-from recsys.models.ranking_head import HEAD_LOSSES, fit_ranking, platt
 from recsys.models.second_stage import observe_all, random_examples, time_examples
 from recsys.models.trends import ColleagueTrend, DepartmentTrend
 
@@ -155,13 +151,6 @@ class Hybrid(Recommender):
     affinity, no department); :meth:`add_users` with profile features serves new employees
     from their profile with no refit; new content (:meth:`add_items`) goes to every
     component, and :meth:`observe` feeds every one of them (live trends, affinity).
-
-    ``head`` (warm) and ``cold_head``: the loss that learns each head's weights,
-    ``"logistic"`` (the default: a plain logistic regression for the warm head, one on values
-    centred within each ranking for the cold head), ``"listwise"`` (each positive against
-    the sampled negatives of its ranking, a softmax) or ``"pairwise"`` (RankNet over positive
-    and negative pairs); the ranking losses are then Platt-scaled (:meth:`_learn_head`). Both
-    are saved with the model's parameters.
     """
 
     name = "hybrid"
@@ -184,8 +173,6 @@ class Hybrid(Recommender):
         C: float = 1.0,
         second_stage: str = "auto",
         random_state: int = 42,
-        head: str = "logistic",
-        cold_head: str = "logistic",
     ) -> None:
         # a fresh default per hybrid: nested set_params never changes another one's
         self.taste = _default("taste", taste)
@@ -203,8 +190,6 @@ class Hybrid(Recommender):
         self.C = C
         self.second_stage = second_stage
         self.random_state = random_state
-        self.head = head
-        self.cold_head = cold_head
 
     # -- parameters -------------------------------------------------------------------
     def settings(self) -> dict[str, ScoreComponent]:
@@ -316,9 +301,6 @@ class Hybrid(Recommender):
             raise ValueError(
                 f"validation_fraction must be in (0, 1), got {self.validation_fraction}"
             )
-        for key in ("head", "cold_head"):
-            if getattr(self, key) not in HEAD_LOSSES:
-                raise ValueError(f"{key} must be one of {HEAD_LOSSES}, got {getattr(self, key)!r}")
         settings = self._usable(dataset)
         names = list(settings)
         self.second_stage_ = self.resolve_second_stage(dataset)
@@ -329,7 +311,7 @@ class Hybrid(Recommender):
             staged.update(self._fit_components(part, settings, reset_unseen=True))
             return staged
 
-        x, y, cold, groups, log_q = build(
+        x, y, cold, groups = build(
             dataset,
             names,
             fit_part,
@@ -339,35 +321,16 @@ class Hybrid(Recommender):
             item_times=np.asarray(self.item_times_, np.float64),
         )
         self.component_names_ = np.asarray(names, dtype=np.str_)
-        self._learn_heads(x, y, cold, groups, log_q, names)
+        warm = self._learn_head(x[~cold], y[~cold], None, MIN_WARM_POSITIVES)
+        cold_head = self._learn_head(x[cold], y[cold], groups[cold], MIN_COLD_POSITIVES)
+        if warm is None:
+            warm = self._learn_head(x, y, None, MIN_WARM_POSITIVES) or self._prior_head(names)
+        self._set_heads(warm, cold_head or warm, cold_head is not None, len(y))
         counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
         self.item_cold_ = counts == 0
         final = {n: (staged[n].refit_settings() if n in staged else c) for n, c in settings.items()}
         self.components_ = self._fit_components(dataset, final)
         self._new_scorer()
-
-    def _learn_heads(
-        self,
-        x: np.ndarray,
-        y: np.ndarray,
-        cold: np.ndarray,
-        groups: np.ndarray,
-        log_q: np.ndarray,
-        names: list[str],
-    ) -> None:
-        """The warm and cold heads, each fitted on its own rows (:meth:`_learn_head`)."""
-        warm_groups = None if self.head == "logistic" else groups[~cold]
-        warm = self._learn_head(
-            x[~cold], y[~cold], warm_groups, MIN_WARM_POSITIVES, self.head, log_q[~cold]
-        )
-        cold_head = self._learn_head(
-            x[cold], y[cold], groups[cold], MIN_COLD_POSITIVES, self.cold_head, log_q[cold]
-        )
-        if warm is None:
-            all_groups = None if self.head == "logistic" else groups
-            warm = self._learn_head(x, y, all_groups, MIN_WARM_POSITIVES, self.head, log_q)
-            warm = warm or self._prior_head(names)
-        self._set_heads(warm, cold_head or warm, cold_head is not None, len(y))
 
     def _usable(self, dataset: Dataset) -> dict[str, ScoreComponent]:
         """Copies of the configured components ``dataset`` can feed (the others logged),
@@ -415,34 +378,21 @@ class Hybrid(Recommender):
         return fitted
 
     def _learn_head(
-        self,
-        x: np.ndarray,
-        y: np.ndarray,
-        groups: np.ndarray | None,
-        min_positives: int,
-        loss: str = "logistic",
-        log_q: np.ndarray | None = None,
+        self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None, min_positives: int
     ) -> Head | None:
-        """A linear head on standardised values, or None without enough examples.
+        """A logistic head on standardised values, or None without enough examples.
 
-        Without ``groups`` (the warm head with ``head="logistic"``): a plain logistic
-        regression. With ``groups`` the weights are learned within each ranking (the
-        candidates of one employee, or of one event), which is what ranking compares: what
-        differs between employees (a heavy user's larger taste scores) does not leak into
-        them. ``loss="logistic"`` (the cold head's default): a logistic regression on values
-        centred within each group; ``"listwise"`` / ``"pairwise"``: the ranking losses of
-        :mod:`recsys.models.ranking_head` (no intercept: it cancels within a group; ``log_q``,
-        the log sampling weight of each row's item, corrects for negatives drawn by
-        popularity). The
-        values are scaled by their within-group standard deviation, then a 1-d logistic fit
-        of the decision values on the labels scales the weights and sets the intercept
-        (Platt), so the head's scores stay comparable with the other head's. Why the warm
-        head defaults to the plain fit: docs/recommenders.md.
+        With ``groups`` (the cold head) the weights are learned on values centred within
+        each ranking (the candidates of one employee, or of one event), which is what ranking
+        compares: what differs between employees (a heavy user's larger taste scores) does
+        not leak into them. A 1-d logistic fit on the uncentred decision values then scales
+        them and sets the intercept (Platt), so the cold head stays comparable with the warm
+        one. The warm head is a plain logistic regression (why: docs/recommenders.md).
         """
         if int((y == 1).sum()) < min_positives or int((y == 0).sum()) < min_positives:
             return None
-        means = x.mean(axis=0)
         if groups is None:
+            means = x.mean(axis=0)
             scales = x.std(axis=0)
             scales[~(scales > 1e-12)] = 1.0
             model = LogisticRegression(C=self.C, max_iter=1000).fit((x - means) / scales, y)
@@ -450,26 +400,24 @@ class Hybrid(Recommender):
             return Head(coef, means, scales, float(model.intercept_[0]))
         _, codes = np.unique(groups, return_inverse=True)
         sizes = np.bincount(codes).astype(np.float64)
-        group_means = np.stack(
-            [np.bincount(codes, x[:, j]) / sizes for j in range(x.shape[1])], axis=1
+        centred = (
+            x
+            - np.stack([np.bincount(codes, x[:, j]) / sizes for j in range(x.shape[1])], axis=1)[
+                codes
+            ]
         )
-        centred = x - group_means[codes]
+        means = x.mean(axis=0)
         scales = centred.std(axis=0)
         scales[~(scales > 1e-12)] = 1.0
-        if loss == "logistic":
-            model = LogisticRegression(C=self.C, max_iter=1000).fit(centred / scales, y)
-            coef = model.coef_[0].astype(np.float64)
-            intercept = float(model.intercept_[0])
-        else:
-            fitted = fit_ranking(centred / scales, y, codes, self.C, loss, log_q)
-            if fitted is None:
-                return None
-            coef, intercept = fitted, 0.0
-        calibration = platt(((x - means) / scales) @ coef, y)
-        if calibration is None:
-            return Head(coef, means, scales, intercept)
-        slope, intercept = calibration
-        return Head(coef * slope, means, scales, intercept)
+        model = LogisticRegression(C=self.C, max_iter=1000)
+        model.fit(centred / scales, y)
+        coef = model.coef_[0].astype(np.float64)
+        decision = ((x - means) / scales) @ coef
+        if not np.ptp(decision) > 0:
+            return Head(coef, means, scales, float(model.intercept_[0]))
+        platt = LogisticRegression(C=1e6, max_iter=1000).fit(decision[:, None], y)
+        slope = float(platt.coef_[0, 0])
+        return Head(coef * slope, means, scales, float(platt.intercept_[0]))
 
     @staticmethod
     def _prior_head(names: list[str]) -> Head:

@@ -27,11 +27,9 @@ from recsys.models.hybrid_scoring import pair_values
 
 logger = logging.getLogger(__name__)
 
-#: (X, y, cold, group, log_q): raw values, labels, rows on items scored as new content, the
-#: ranking each row belongs to (rows of one group are candidates of one ranking) and the log
-#: of the weight the row's item had in its group's negative sampling, up to a constant per
-#: group (0 where the draw was uniform): the correction a sampled-softmax head subtracts.
-Examples = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+#: (X, y, cold, group): raw values, labels, rows on items scored as new content, and the
+#: ranking each row belongs to (rows of one group are candidates of one ranking).
+Examples = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 FitParts = Callable[[Dataset], dict[str, ScoreComponent]]
 
 
@@ -41,7 +39,6 @@ def _empty(names: list[str]) -> Examples:
         np.zeros(0, np.int64),
         np.zeros(0, bool),
         np.zeros(0, np.int64),
-        np.zeros(0),
     )
 
 
@@ -57,9 +54,8 @@ def time_examples(
     blocks: int = 200,
     max_positives: int = 100_000,
 ) -> Examples:
-    """:data:`Examples` of the first events of (employee, item) pairs after the time split;
-    ``cold`` marks rows whose item had no event before the split (scored as new content),
-    each positive and its negatives are one group."""
+    """(X, y, cold) of the first events of (employee, item) pairs after the time split;
+    ``cold`` marks rows whose item had no event before the split (scored as new content)."""
     events = dataset.interactions
     if len(events) < 4:
         return _empty(names)
@@ -127,7 +123,6 @@ def time_examples(
         np.concatenate(labels),
         np.concatenate(colds),
         np.concatenate(groups),
-        np.zeros(sum(len(g) for g in groups)),  # uniform among the available items
     )
 
 
@@ -189,8 +184,7 @@ def random_examples(
     rng: np.random.Generator,
     item_times: np.ndarray,
 ) -> Examples:
-    """:data:`Examples` of a seeded random holdout (a group per employee and side); empty
-    when there is none.
+    """(X, y, cold) of a seeded random holdout; empty when there is none.
 
     ``validation_fraction`` of the events is held out, and as many items entirely (with all
     their events: they enter the fitted parts as new content does, from features). Warm rows:
@@ -251,8 +245,7 @@ def random_examples(
     y = np.concatenate([warm[1], cold[1]])
     flags = np.r_[np.zeros(len(warm[1]), bool), np.ones(len(cold[1]), bool)]
     groups = np.r_[warm[2], cold[2] + len(dataset.users)]
-    log_q = np.r_[warm[3], cold[3]]
-    return x, y, flags, groups, log_q
+    return x, y, flags, groups
 
 
 def _holdout_rows(
@@ -267,16 +260,12 @@ def _holdout_rows(
     rng,
     as_of,
     n_items,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per employee of ``positives`` (pair keys): their items and sampled untouched items of
-    ``pool_items`` (weighted by ``popularity``), as rows of raw component values, labels,
-    groups (the employee) and the log of each row's item's chance to be drawn,
-    ``1 - (1 - p)^count`` for ``count`` draws at probability ``p`` (0 when the whole pool
-    is drawn)."""
+    ``pool_items`` (weighted by ``popularity``), as rows of raw component values."""
     rows: list[np.ndarray] = [np.zeros((0, len(names)))]
     labels: list[np.ndarray] = [np.zeros(0, np.int64)]
     groups: list[np.ndarray] = [np.zeros(0, np.int64)]
-    log_q: list[np.ndarray] = [np.zeros(0)]
     pos_users = positives // n_items
     for user in np.unique(pos_users):
         mine = positives[pos_users == user] % n_items
@@ -293,17 +282,7 @@ def _holdout_rows(
         rows.append(np.column_stack([values[name] for name in names]))
         labels.append(np.r_[np.ones(len(mine), np.int64), np.zeros(count, np.int64)])
         groups.append(np.full(len(candidates), user, np.int64))
-        if count == len(pool):
-            log_q.append(np.zeros(len(candidates)))
-        else:
-            p = np.minimum(popularity[candidates] / popularity[pool].sum(), 1.0 - 1e-12)
-            log_q.append(np.log(-np.expm1(count * np.log1p(-p))))
-    return (
-        np.vstack(rows),
-        np.concatenate(labels),
-        np.concatenate(groups),
-        np.concatenate(log_q),
-    )
+    return np.vstack(rows), np.concatenate(labels), np.concatenate(groups)
 
 
 def observe_all(components: Mapping[str, ScoreComponent], users, items, times, weights) -> None:
