@@ -185,12 +185,18 @@ class ContentPerformanceFeatures:
         return FeatureMatrix(values.astype(np.float64), self.names, index)
 
     def outcomes(
-        self, store: Store, ids: Sequence[str], *, as_of: datetime | pd.Timestamp
+        self,
+        store: Store,
+        ids: Sequence[str],
+        *,
+        as_of: datetime | pd.Timestamp,
+        reads: ContentReads | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """First-week :data:`~features.content_outcomes.OUTCOMES` ``(n, 3)`` of ``ids`` as
-        known at ``min(published_at + 7 days, as_of)`` and whether that week is complete."""
+        known at ``min(published_at + 7 days, as_of)`` and whether that week is complete
+        (``reads`` as in :meth:`transform_frame`)."""
         rows = select_rows(content_table(store), "content_id", list(ids))
-        return _outcomes(rows, store, ContentReads(), as_of)
+        return _outcomes(rows, store, ContentReads() if reads is None else reads, as_of)
 
     # -- column groups ------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from features.content_forecaster import ContentForecaster, newest_items
+from features.content_reads import ContentReads
 from features.data.importer import import_path
 from features.data.reader import StoreReader
 from features.data.store import Store
@@ -26,6 +28,7 @@ from training.cli import app
 from training.config import ConfigError, ContentForecastConfig, load_config
 from training.content_forecast_job import (
     InsufficientContentHistory,
+    evaluate_content_forecast,
     fit_content_forecast,
     train_content_forecast,
 )
@@ -215,3 +218,22 @@ def test_train_logs_registers_gates_and_serves_it_as_a_pyfunc(
     again = retrain(store, config, tracker, lock_path=tmp_path / "lock", now=T)
     decision = again.decisions[CONTENT_FORECAST]
     assert decision.promote and decision.champion == pytest.approx(decision.challenger)
+
+
+def test_a_training_run_reads_each_window_of_the_past_once(stores: dict[str, Store]) -> None:
+    store = stores["full"]
+    snapshot = Snapshot.load(StoreReader(store), T)
+    shared = ContentReads(ttl=math.inf)
+    evaluation = evaluate_content_forecast(snapshot, SETTINGS, store=store, reads=shared)
+    after_evaluation = shared.windows_kept
+    forecaster = fit_content_forecast(snapshot, SETTINGS, store=store, reads=shared)
+    alone = ContentReads(ttl=math.inf)
+    fitted = fit_content_forecast(snapshot, SETTINGS, store=store, reads=alone)
+    # the fit alone reads its windows; after the evaluation it reads only the new ones
+    assert shared.windows_kept - after_evaluation < alone.windows_kept
+    fresh = evaluate_content_forecast(snapshot, SETTINGS, store=store)
+    for name, entry in evaluation["models"].items():
+        del entry["seconds"], fresh["models"][name]["seconds"]
+    assert evaluation["models"] == fresh["models"]
+    ids = newest_items(store, as_of=T, days=30)
+    assert forecaster.forecast(store, ids, as_of=T) == fitted.forecast(store, ids, as_of=T)

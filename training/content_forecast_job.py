@@ -30,6 +30,7 @@ Too little history
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,6 +41,7 @@ import pandas as pd
 
 from features.content_forecaster import ContentForecaster
 from features.content_performance import OUTCOMES, ContentPerformanceFeatures
+from features.content_reads import ContentReads
 from features.data.store import Store
 from features.data.times import column_seconds
 from features.data.times import utc as utc_time
@@ -73,9 +75,14 @@ def train_content_forecast(
     encoder: TextEncoder | None = None,
 ) -> tuple[ContentForecaster, dict[str, Any]]:
     """The held-out evaluation and the shipped forecaster of ``snapshot`` read from ``store``
-    (module docstring); raises :class:`InsufficientContentHistory`."""
-    evaluation = evaluate_content_forecast(snapshot, settings, store=store, encoder=encoder)
-    forecaster = fit_content_forecast(snapshot, settings, store=store, encoder=encoder)
+    (module docstring); raises :class:`InsufficientContentHistory`. Both read each window
+    of the store's past once (one :class:`~features.content_reads.ContentReads` kept for
+    the run)."""
+    reads = ContentReads(ttl=math.inf)
+    evaluation = evaluate_content_forecast(
+        snapshot, settings, store=store, encoder=encoder, reads=reads
+    )
+    forecaster = fit_content_forecast(snapshot, settings, store=store, encoder=encoder, reads=reads)
     forecaster.training |= {"held_out_from": evaluation["protocol"]["cut_off"]}
     return forecaster, evaluation
 
@@ -120,8 +127,10 @@ def evaluate_content_forecast(
     *,
     store: Store,
     encoder: TextEncoder | None = None,
+    reads: ContentReads | None = None,
 ) -> dict[str, Any]:
-    """The model and the baselines on the held-out latest items (runner-shaped result)."""
+    """The model and the baselines on the held-out latest items (runner-shaped result);
+    ``reads``: the store reads of the past to use (default: read every time)."""
     started = time.perf_counter()
     start, end = data_window(snapshot, settings)
     usable = usable_items(snapshot, settings)
@@ -137,10 +146,10 @@ def evaluate_content_forecast(
             f" {len(test)} held-out item(s) around {cut.isoformat()}; need {MIN_SIDE} each"
         )
     builder = _builder(settings, encoder).fit(store, train)
-    x_train = builder.transform(store, train, as_of=cut).values
-    y_train, _ = builder.outcomes(store, train, as_of=cut)
-    x_test = builder.transform(store, test, as_of=end).values
-    y_test, _ = builder.outcomes(store, test, as_of=end)
+    x_train = builder.transform(store, train, as_of=cut, reads=reads).values
+    y_train, _ = builder.outcomes(store, train, as_of=cut, reads=reads)
+    x_test = builder.transform(store, test, as_of=end, reads=reads).values
+    y_test, _ = builder.outcomes(store, test, as_of=end, reads=reads)
     names = builder.names
     specs = model_specs(names)
     specs[MODEL] = _model(settings, names)
@@ -174,13 +183,15 @@ def fit_content_forecast(
     *,
     store: Store,
     encoder: TextEncoder | None = None,
+    reads: ContentReads | None = None,
 ) -> ContentForecaster:
-    """The shipped forecaster: fitted on every usable item as of E (module docstring)."""
+    """The shipped forecaster: fitted on every usable item as of E (module docstring);
+    ``reads`` as in :func:`evaluate_content_forecast`."""
     _, end = data_window(snapshot, settings)
     usable = usable_items(snapshot, settings)
     builder = _builder(settings, encoder).fit(store, usable)
-    x = builder.transform(store, usable, as_of=end).values
-    y, _ = builder.outcomes(store, usable, as_of=end)
+    x = builder.transform(store, usable, as_of=end, reads=reads).values
+    y, _ = builder.outcomes(store, usable, as_of=end, reads=reads)
     model = _model(settings, builder.names).fit(x, y)
     training = {
         "cut_off": end.isoformat(),
