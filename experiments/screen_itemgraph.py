@@ -3,6 +3,16 @@
 Each matrix W scores ``x_u . W`` (seen items removed, every fit item a candidate); prints
 nDCG@10 per setting. Validation only: the benchmark's train split, per-user 80/20 (seed 7).
 
+The matrices: EASE (``recsys.models.ease.ease_weights``); RP3beta (Paudel et al. 2017): with
+``X`` the binary user x item matrix, ``P_ui = (X / rowsum(X))^alpha`` and ``P_iu = (X^T /
+rowsum(X^T))^alpha`` element-wise, ``W = P_iu @ P_ui`` with column ``j`` divided by
+``deg(j)^beta``, a zero diagonal and the ``top_k`` largest entries of each row kept; DLAE
+(Steck 2020): ``G = X^T X``, ``L = diag(p / (1 - p) * diag(G)) + lam I``, ``W = (G + L)^-1 G``,
+or EDLAE (``zero_diagonal``): ``P = (G + L)^-1``, ``W = I - P / diag(P)``, zero diagonal.
+The hybrid components built on them (``rp3beta``, ``dlae``) were written for issue 18's
+trials (commit 80878e9, ``recsys/models/itemgraph.py``) and removed after them: none helped
+on validation (figures in docs/recommenders.md).
+
     python experiments/screen_itemgraph.py [--wide]   # --wide: the second, wider grid
 """
 
@@ -23,10 +33,47 @@ sys.path.insert(0, str(ROOT))
 
 from recsys.metrics import mean_over_users, ranking_metrics_per_user  # noqa: E402
 from recsys.models.ease import ease_weights  # noqa: E402
-from recsys.models.itemgraph import dlae_weights, rp3beta_weights  # noqa: E402
 from training.evaluation.protocols import movielens_100k, stratified_split  # noqa: E402
 
 SHARED = Path(os.environ.get("ADVOCACY_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def rp3beta_weights(matrix: sp.spmatrix, alpha: float, beta: float, top_k: int) -> np.ndarray:
+    """RP3beta's float32 items x items matrix of a binary user x item matrix."""
+    x = sp.csr_matrix(matrix, dtype=np.float64)
+    x.data[:] = 1.0
+    user_degree = np.asarray(x.sum(axis=1)).ravel()
+    item_degree = np.asarray(x.sum(axis=0)).ravel()
+    p_ui = sp.diags(1.0 / np.maximum(user_degree, 1.0)) @ x
+    p_iu = sp.diags(1.0 / np.maximum(item_degree, 1.0)) @ sp.csr_matrix(x.T)
+    p_ui.data **= alpha
+    p_iu.data **= alpha
+    weights = np.asarray((p_iu @ p_ui).toarray())
+    weights /= np.maximum(item_degree, 1.0)[None, :] ** beta
+    weights[np.diag_indices_from(weights)] = 0.0
+    if 0 < top_k < weights.shape[1]:
+        drop = np.argpartition(-weights, top_k, axis=1)[:, top_k:]
+        np.put_along_axis(weights, drop, 0.0, axis=1)
+    return weights.astype(np.float32)
+
+
+def dlae_weights(matrix: sp.spmatrix, p: float, lam: float, zero_diagonal: bool) -> np.ndarray:
+    """DLAE's (or EDLAE's) float32 items x items matrix of a binary user x item matrix."""
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"p: the dropout rate must be in [0, 1), got {p}")
+    x = sp.csr_matrix(matrix, dtype=np.float64)
+    x.data[:] = 1.0
+    gram = np.asarray((x.T @ x).toarray())
+    penalty = p / (1.0 - p) * np.diag(gram) + lam
+    regularised = gram.copy()
+    regularised[np.diag_indices_from(regularised)] += penalty
+    if zero_diagonal:
+        inverse = np.linalg.inv(regularised)
+        weights = -inverse / np.diag(inverse)[None, :]
+        weights[np.diag_indices_from(weights)] = 0.0
+    else:
+        weights = np.linalg.solve(regularised, gram)
+    return weights.astype(np.float32)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -37,7 +37,6 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import recsys.models.itemgraph  # noqa: E402,F401  (registers rp3beta, dlae)
 from recsys.ids import IdMap  # noqa: E402
 from recsys.matrix import FeatureMatrix  # noqa: E402
 from recsys.metrics import auc, mean_over_users, ranking_metrics_per_user  # noqa: E402
