@@ -11,8 +11,8 @@ is stored late (with an earlier timestamp) or erased.
 and answers the same window again from memory, reading only the windows it has not seen;
 everything kept is dropped together once it is ``ttl`` old, so an event stored late (or an
 erasure) shows within ``ttl``. A served forecast keeps reads for an hour
-(``serving.content_forecast``); training keeps none (``ttl`` 0, the default: every call reads
-the store).
+(``serving.content_forecast``), ``advocacy train`` for the run (its evaluation and its fit
+read each window once); ``ttl`` 0, the default, keeps nothing (every call reads the store).
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ Each item's inputs are read as of its publication (a draft or a scheduled item: 
 an item's forecast does not change after it is published. The store reads of the past that
 every forecast shares (the advocates, the audience's daily windows, the first weeks of earlier
 items) are kept for :data:`READS_TTL` seconds (:class:`~features.content_reads.ContentReads`):
-a late or erased event shows within that time; the content table is read on every request, so
-a new item or an edit shows at once. A polling service reads them in the background when a
-content forecast loads and renews them every :data:`READS_RENEW` seconds
+a late event shows within that time, an erasure in this process at once; the content table is
+read on every request, so a new item or an edit shows at once. A polling service reads them in
+the background when a content forecast loads and renews them every :data:`READS_RENEW` seconds
 (:meth:`ContentForecastViews.warm`). Every method here is database work (and may embed a new
 text with the sentence-transformers model): call it from a worker thread.
 """
@@ -157,6 +157,10 @@ class ContentForecastViews:
         thread = threading.Thread(target=run, name="content-forecast-warm", daemon=True)
         thread.start()
         return thread
+
+    def forget(self) -> None:
+        """Drop the kept reads (an employee was erased): the next request reads afresh."""
+        self.reads = ContentReads(self.reads.ttl, self.reads.clock)
 
     def stop(self) -> None:
         """End the background renewals (a running one finishes, and schedules no other)."""

@@ -595,10 +595,11 @@ class Runtime:
 
     # -- internals --------------------------------------------------------------------
     def _forget_scores(self) -> None:
-        """Drop the kept influencer candidates and lapse forecast (an employee was erased):
-        the next request computes them again without them."""
+        """Drop the kept influencer candidates, lapse forecast and content forecast reads
+        (an employee was erased): the next request computes them again without them."""
         self.influencer_views.cache.clear()
         self.at_risk_views.cache.clear()
+        self.content_forecast_views.forget()
 
     def _ranking_time(self) -> datetime:
         """Now, to the second: requests of the same second share the model's per-time

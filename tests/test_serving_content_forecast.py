@@ -245,6 +245,8 @@ def test_a_loaded_content_forecast_warms_its_store_reads(world: dict[str, object
     assert kept > 0
     views.answer(None, 7.0, 100)
     assert views.reads.windows_kept == kept  # the newest items' windows were all kept
+    views.forget()  # an employee was erased: nothing read before is kept
+    assert views.reads.windows_kept == 0
 
     folder = Path(str(world["folder"]))
     polling = Runtime(
