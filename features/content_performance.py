@@ -226,8 +226,8 @@ class ContentPerformanceFeatures:
     ) -> dict[str, np.ndarray]:
         day = np.floor(moment / DAY) * DAY
         days, inverse = np.unique(day, return_inverse=True)
-        stops = [_naive(s) for s in days]
-        starts = [_naive(s - self.audience_days * DAY) for s in days]
+        stops = _naives(days)
+        starts = _naives(days - self.audience_days * DAY)
         figures = reads.audience(store, starts, stops)[inverse.reshape(-1)]
         active, shares, reach, clicks = figures.T
         return {

@@ -143,7 +143,7 @@ class ContentForecastViews:
             ticket = self._schedule
 
         def run() -> None:
-            fresh = ContentReads(READS_TTL)
+            fresh = self._fresh_reads()
             try:
                 self._items(None, 7.0, 100, fresh)
             except Exception:  # the requests will meet (and answer) the same failure
@@ -160,7 +160,11 @@ class ContentForecastViews:
 
     def forget(self) -> None:
         """Drop the kept reads (an employee was erased): the next request reads afresh."""
-        self.reads = ContentReads(self.reads.ttl, self.reads.clock)
+        self.reads = self._fresh_reads()
+
+    def _fresh_reads(self) -> ContentReads:
+        """Empty reads kept as the current ones are (the same ``ttl`` and clock)."""
+        return ContentReads(self.reads.ttl, self.reads.clock)
 
     def stop(self) -> None:
         """End the background renewals (a running one finishes, and schedules no other)."""
