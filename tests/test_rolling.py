@@ -263,6 +263,8 @@ def test_slices_count_earlier_events_and_content_age() -> None:
     ]
     assert masks["new_content"].tolist() == [True, False, True, False, False]
     assert masks["new_person"].tolist() == [False, True, False, True, True]
+    assert masks["first_read"].tolist() == [True, False, False, False, False]
+    assert masks["read_before"].tolist() == [False, True, True, True, True]
 
 
 def test_earlier_events_counts_strictly_before() -> None:
