@@ -74,24 +74,28 @@ CONFIGS: dict[str, dict[str, object]] = {
 }
 
 
-FEATURES_NOTE = "genres (19 flags), year, title embedding (all-MiniLM-L6-v2, 384)"
-NO_TITLES_NOTE = "genres (19 flags), year"
+FEATURES_NOTE = "genres (19 flags), year, release date, title embedding (all-MiniLM-L6-v2, 384)"
+NO_TITLES_NOTE = "genres (19 flags), year, release date"
 
 
 def movielens_item_features(path: Path | str, *, titles: bool = True) -> FeatureMatrix:
     """Item features of every movie of ``u.item``, ids as strings.
 
     ``genre=*``: the 19 genre flags; ``year``: release year, centred on 1990 and divided by
-    10 (0 when unknown); with ``titles``, ``emb_*``: the all-MiniLM-L6-v2 embedding of the
-    title (sentence-transformers through :mod:`features.encoder`, computed once per process
-    and folder, see :func:`title_embeddings`).
+    10 (0 when unknown); ``released``: the release date in days since the Unix epoch (0 when
+    unknown; :class:`~recsys.models.timing.ReleaseWindow` reads it); with ``titles``,
+    ``emb_*``: the all-MiniLM-L6-v2 embedding of the title (sentence-transformers through
+    :mod:`features.encoder`, computed once per process and folder, see
+    :func:`title_embeddings`).
     """
     items, genres = _read_items(path)
     flags = items[genres].to_numpy(np.float32)
     released = pd.to_datetime(items["release"], format="%d-%b-%Y", errors="coerce")
     year = ((released.dt.year - 1990) / 10).fillna(0.0).to_numpy(np.float32)[:, None]
-    names = [*(f"genre={g}" for g in genres), "year"]
-    values = np.hstack([flags, year])
+    days = (released - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+    release_days = days.fillna(0.0).to_numpy(np.float32)[:, None]
+    names = [*(f"genre={g}" for g in genres), "year", "released"]
+    values = np.hstack([flags, year, release_days])
     if titles:
         vectors = title_embeddings(path)
         names += [f"emb_{j}" for j in range(vectors.shape[1])]
