@@ -402,6 +402,7 @@ COMPONENT_KINDS: dict[str, ReasonKind] = {
     "genre_affinity": ReasonKind.TASTE,
     "time_popularity": ReasonKind.GLOBAL_TREND,
     "release_window": ReasonKind.FRESHNESS,
+    "session_cooc": ReasonKind.CO_ENGAGEMENT,
     "cold_start": ReasonKind.NEW_CONTENT,
     "freshness": ReasonKind.FRESHNESS,
 }

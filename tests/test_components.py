@@ -16,7 +16,7 @@ from recsys.models.content import GenreAffinity
 from recsys.models.covisit import CoVisit
 from recsys.models.ease import TreePrior
 from recsys.models.hybrid import DEFAULT_COMPONENTS
-from recsys.models.timing import ReleaseWindow, TimePopularity
+from recsys.models.timing import ReleaseWindow, SessionCooc, TimePopularity
 from recsys.reasons import component_kind
 from tests.test_hybrid import SMALL, _with_features, trend_dataset
 
@@ -68,6 +68,7 @@ EXTRA = (
     "tree_prior",
     "time_popularity",
     "release_window",
+    "session_cooc",
 )
 
 
@@ -79,6 +80,7 @@ def extras(value: float = 1.0) -> tuple[ScoreComponent, ...]:
         TreePrior(prefixes="emb_", trees=5),
         TimePopularity(bin_days=1.0),
         ReleaseWindow(release_column="emb_0"),
+        SessionCooc(window_minutes=2880.0),
     )
 
 

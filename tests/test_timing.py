@@ -8,7 +8,7 @@ from recsys.dataset import Dataset
 from recsys.ids import IdMap
 from recsys.matrix import FeatureMatrix
 from recsys.models.component import FitContext
-from recsys.models.timing import ReleaseWindow, TimePopularity
+from recsys.models.timing import ReleaseWindow, SessionCooc, TimePopularity
 
 DAY = 86_400.0
 
@@ -57,3 +57,23 @@ def test_release_window_is_the_share_of_activity_after_the_release() -> None:
     np.testing.assert_allclose(model.row(0, np.asarray([1, 2]), 0.0), [0.5, 0.5])
     restored = ReleaseWindow(bin_days=1.0).load_state(model.state())
     np.testing.assert_array_equal(restored.row(0, np.asarray([1, 2]), 0.0), [0.5, 0.5])
+
+
+def test_session_cooc_counts_items_touched_within_the_window() -> None:
+    """u1 rates a then b a minute later (and c hours later), u2 rates a and b 20 minutes
+    apart, u3 rates a: only u1's a-b pair is within 6 minutes, so W[a, b] = 1 / sqrt(2 * 2)."""
+    dataset = Dataset.from_events(
+        ["u1", "u1", "u1", "u2", "u2", "u3"],
+        ["a", "b", "c", "a", "b", "a"],
+        times=np.asarray([0.0, 60.0, 3 * 3600.0, 0.0, 1200.0, 0.0]),
+    )
+    model = SessionCooc(window_minutes=6.0).fit_component(dataset, FitContext())
+    np.testing.assert_allclose(model.weights_[:2, :2], [[0.0, 0.5], [0.5, 0.0]])
+    assert not model.weights_[2].any() and not model.weights_[:, 2].any()
+    np.testing.assert_allclose(model.row(2, np.asarray([1, 2]), 0.0), [0.5, 0.0])
+    model.observe_events(np.asarray([2]), np.asarray([1]), np.asarray([10.0]), np.ones(1))
+    np.testing.assert_allclose(model.row(2, np.asarray([0]), 0.0), [0.5])  # b's row now
+    restored = SessionCooc().load_state(model.state())
+    np.testing.assert_array_equal(
+        restored.pairs(np.asarray([2]), np.asarray([0]), np.zeros(1)), [0.5]
+    )

@@ -28,6 +28,7 @@ import numpy as np
 from recsys.dataset import Dataset
 from recsys.matrix import dense, rows_by_name
 from recsys.models.component import DotRow, FitContext, Fold, ScoreComponent, register
+from recsys.models.ease import ItemItem
 from recsys.times import DAY
 
 
@@ -172,7 +173,9 @@ class TimePopularity(_ActiveTimes):
 class ReleaseWindow(_ActiveTimes):
     """The share of the employee's activity after the item's release (see the module
     docstring); ``release_column``: the item feature with the release time in days since
-    the Unix epoch (0 or missing: released before everything)."""
+    the Unix epoch (0 or missing: released before everything); ``cold_only``: content with
+    an event in ``fit`` counts as released before everything (so only the cold head, which
+    scores content without events, can weigh the component)."""
 
     name = "release_window"
 
@@ -182,10 +185,12 @@ class ReleaseWindow(_ActiveTimes):
         bin_days: float = 1.0,
         bandwidth_bins: float = 0.0,
         release_column: str = "released",
+        cold_only: bool = False,
     ) -> None:
         self.bin_days = bin_days
         self.bandwidth_bins = bandwidth_bins
         self.release_column = release_column
+        self.cold_only = cold_only
 
     def left_out(self, dataset: Dataset) -> str | None:
         features = dataset.item_features
@@ -200,6 +205,9 @@ class ReleaseWindow(_ActiveTimes):
         self._fit_users(dataset)
         column = dataset.item_features.names.index(self.release_column)
         self.item_rows_ = self._release_rows(dense(rows[:, [column]])[:, 0])
+        if self.cold_only:  # content with events in fit: 1 for everyone (nothing to weigh)
+            engaged = np.bincount(dataset.interactions.items, minlength=len(dataset.items)) > 0
+            self.item_rows_[engaged] = 1.0
         return self
 
     def _release_rows(self, released_days: np.ndarray) -> np.ndarray:
@@ -223,3 +231,49 @@ class ReleaseWindow(_ActiveTimes):
     def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
         self._load_user_state(arrays)
         return self
+
+
+@register
+class SessionCooc(ItemItem):
+    """Item-item weights from ratings close in time: ``W[h, i] = C[h, i] / sqrt((d_h + 1)
+    (d_i + 1))`` with ``C[h, i]`` the number of times one person touched ``h`` and ``i``
+    (h != i) at most ``window_minutes`` apart and ``d`` its row sums; the value of
+    (employee u, item i) is ``x_u . W[:, i]`` over u's whole live history (EASE's shapes,
+    :class:`~recsys.models.ease.ItemItem`, with its matrix replaced; no lambda). Left out
+    above ``max_items`` items (the matrix is items x items)."""
+
+    name = "session_cooc"
+
+    def __init__(self, *, window_minutes: float = 6.0, max_items: int = 5_000) -> None:
+        self.window_minutes = window_minutes
+        self.max_items = max_items
+
+    def fit_component(self, dataset: Dataset, context: FitContext) -> Self:
+        events = dataset.interactions
+        n_items = len(dataset.items)
+        order = np.lexsort((events.times, events.users))
+        users = np.asarray(events.users, np.int64)[order]
+        items = np.asarray(events.items, np.int64)[order]
+        times = np.asarray(events.times, np.float64)[order]
+        counts = np.zeros((n_items, n_items))
+        for lag in range(1, len(items)):
+            near = (users[lag:] == users[:-lag]) & (
+                times[lag:] - times[:-lag] <= self.window_minutes * 60
+            )
+            if not near.any():
+                break
+            np.add.at(counts, (items[:-lag][near], items[lag:][near]), 1.0)
+        counts += counts.T
+        counts[np.diag_indices_from(counts)] = 0.0
+        degree = counts.sum(axis=1) + 1.0
+        self.weights_ = (counts / np.sqrt(np.outer(degree, degree))).astype(np.float32)
+        self.lam_, self.validation_ = 0.0, {}
+        matrix = dataset.matrix(binary=True)
+        self.history_ = [set(map(int, row.indices)) for row in matrix]
+        return self
+
+    def refit_settings(self) -> Self:
+        return type(self)(**self.get_params(deep=False))
+
+    def chosen(self) -> dict[str, float]:
+        return {}
