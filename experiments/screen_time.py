@@ -3,10 +3,11 @@
 Warm: each setting of :class:`~recsys.models.timing.TimePopularity` (and ``ReleaseWindow``)
 alone as the score (seen items removed, every fit item a candidate), nDCG@10 / MAP@10 on the
 per-user 80/20 re-split of the benchmark's train split; all-time popularity for reference.
-Cold: per-user AUC of ``ReleaseWindow`` alone over the validation-cold items. Prints JSON
-lines::
+Combined (``--parts combined``): log1p popularity plus the time lift, EASE (lambda 500) plus
+``SessionCooc`` (z-scores), and ``SessionCooc`` alone. Cold: per-user AUC of
+``ReleaseWindow`` alone over the validation-cold items. Prints JSON lines::
 
-    python experiments/screen_time.py [--parts warm,cold]
+    python experiments/screen_time.py [--parts warm,combined,cold]
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from recsys.ids import IdMap  # noqa: E402
 from recsys.matrix import FeatureMatrix  # noqa: E402
 from recsys.metrics import auc, mean_over_users, ranking_metrics_per_user  # noqa: E402
 from recsys.models.component import FitContext  # noqa: E402
-from recsys.models.timing import ReleaseWindow, TimePopularity  # noqa: E402
+from recsys.models.ease import ease_weights  # noqa: E402
+from recsys.models.timing import ReleaseWindow, SessionCooc, TimePopularity  # noqa: E402
 from training.evaluation.movielens import movielens_item_features, ratings_dataset  # noqa: E402
 from training.evaluation.protocols import movielens_100k, stratified_split  # noqa: E402
 
@@ -89,6 +91,43 @@ def warm(features) -> None:
         print(json.dumps({"screen": "release_window+pop tiebreak", **params, **metrics}))
 
 
+def combined(features) -> None:
+    """Popularity plus the time lift, and EASE plus the session co-occurrence (z-scores)."""
+    train, _ = movielens_100k(SHARED / "movielens-100k")
+    fit_rows, valid = stratified_split(train, 0.8, 7, filter_by="user")
+    valid = valid[valid["item_id"].isin(set(fit_rows["item_id"]))]
+    dataset = ratings_dataset(fit_rows, features)
+    n_users = len(dataset.users)
+    counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
+    log_pop = np.log1p(counts.astype(np.float64))[None, :]
+    for prior in (30.0, 100.0, 300.0):
+        params = {"bandwidth_bins": 2.0, "item_scale": "lift", "prior_events": prior}
+        lift = component_scores(
+            TimePopularity(**params).fit_component(dataset, FitContext()), n_users
+        )
+        for w in (0.5, 1.0, 2.0):
+            metrics = warm_metrics(log_pop + w * lift, dataset, valid)
+            print(
+                json.dumps({"screen": "log1p popularity + w * lift", **params, "w": w, **metrics})
+            )
+    history = dataset.matrix(binary=True)
+    ease = np.asarray(history @ ease_weights(history, 500.0), np.float64)
+    print(json.dumps({"screen": "ease (lambda 500)", **warm_metrics(ease, dataset, valid)}))
+    for minutes in (1.0, 6.0, 60.0, 360.0):
+        model = SessionCooc(window_minutes=minutes).fit_component(dataset, FitContext())
+        cooc = np.asarray(history @ model.weights_, np.float64)
+        metrics = warm_metrics(cooc, dataset, valid)
+        print(json.dumps({"screen": "session_cooc", "window_minutes": minutes, **metrics}))
+        if minutes == 6.0:
+            for w in (0.1, 0.25, 0.5, 1.0):
+                metrics = warm_metrics(_z(ease) + w * _z(cooc), dataset, valid)
+                print(json.dumps({"screen": "z(ease) + w * z(session_cooc 6)", "w": w, **metrics}))
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    return (values - values.mean()) / values.std()
+
+
 def cold(features) -> None:
     fit_rows, valid, cold_ids = cold_validation(SHARED / "movielens-100k")
     dataset = ratings_dataset(fit_rows, features)
@@ -120,6 +159,8 @@ def main() -> None:
     features = movielens_item_features(SHARED / "movielens-100k", titles=False)
     if "warm" in args.parts:
         warm(features)
+    if "combined" in args.parts:
+        combined(features)
     if "cold" in args.parts:
         cold(features)
 
