@@ -1,15 +1,18 @@
 """Time components of the hybrid: when the employee was active against when the item was.
 
-Both are bilinear over fixed time bins of ``bin_days`` from the first training event: the
+Written for issue 18's MovieLens trials (figures in docs/recommenders.md); the MovieLens
+config uses :class:`ReleaseWindow` (``cold_only``), the other two were not kept.
+
+The first two are bilinear over fixed time bins of ``bin_days`` from the first training event: the
 employee's row is the histogram of their own events over the bins, smoothed with a Gaussian
 kernel of ``bandwidth_bins`` bins and normalised to sum 1 (employees without events: the
 histogram of every training event), so the value is the mean of the item's row over the
 employee's active times.
 
 - :class:`TimePopularity`: the item's row is its training events per bin, as ``log1p`` of
-  the counts or as its share of each bin's events (``item_scale``): how popular the item was
-  when the employee was active. Content with no event in ``fit`` (added later) has a zero
-  row.
+  the counts, its share of each bin's events or the log lift of that share over its overall
+  share (``item_scale``): how popular the item was when the employee was active. Content
+  with no event in ``fit`` (added later) has a zero row.
 - :class:`ReleaseWindow`: the item's row is 1 on the bins that end after its release (the
   item feature column ``release_column``, days since the Unix epoch; missing: released
   before everything), so the value is the share of the employee's activity after the
@@ -17,6 +20,9 @@ employee's active times.
 
 Bins are fixed at ``fit``: events after the last bin count in the last one. Live events add
 to their employee's histogram only (the item rows are the training ones).
+
+- :class:`SessionCooc`: EASE's shapes with its matrix replaced by the normalised counts of
+  items one person touched within ``window_minutes`` of each other.
 """
 
 from __future__ import annotations
