@@ -403,6 +403,7 @@ COMPONENT_KINDS: dict[str, ReasonKind] = {
     "time_popularity": ReasonKind.GLOBAL_TREND,
     "release_window": ReasonKind.FRESHNESS,
     "session_cooc": ReasonKind.CO_ENGAGEMENT,
+    "cold_time_popularity": ReasonKind.LIKELY_POPULAR,
     "cold_start": ReasonKind.NEW_CONTENT,
     "freshness": ReasonKind.FRESHNESS,
 }

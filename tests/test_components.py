@@ -16,7 +16,12 @@ from recsys.models.content import GenreAffinity
 from recsys.models.covisit import CoVisit
 from recsys.models.ease import TreePrior
 from recsys.models.hybrid import DEFAULT_COMPONENTS
-from recsys.models.timing import ReleaseWindow, SessionCooc, TimePopularity
+from recsys.models.timing import (
+    ColdTimePopularity,
+    ReleaseWindow,
+    SessionCooc,
+    TimePopularity,
+)
 from recsys.reasons import component_kind
 from tests.test_hybrid import SMALL, _with_features, trend_dataset
 
@@ -69,6 +74,7 @@ EXTRA = (
     "time_popularity",
     "release_window",
     "session_cooc",
+    "cold_time_popularity",
 )
 
 
@@ -81,6 +87,7 @@ def extras(value: float = 1.0) -> tuple[ScoreComponent, ...]:
         TimePopularity(bin_days=1.0),
         ReleaseWindow(release_column="emb_0"),
         SessionCooc(window_minutes=2880.0),
+        ColdTimePopularity(bin_days=1.0, prefixes="emb_", release_column="emb_0"),
     )
 
 

@@ -8,7 +8,7 @@ from recsys.dataset import Dataset
 from recsys.ids import IdMap
 from recsys.matrix import FeatureMatrix
 from recsys.models.component import FitContext
-from recsys.models.timing import ReleaseWindow, SessionCooc, TimePopularity
+from recsys.models.timing import ColdTimePopularity, ReleaseWindow, SessionCooc, TimePopularity
 
 DAY = 86_400.0
 
@@ -76,4 +76,32 @@ def test_session_cooc_counts_items_touched_within_the_window() -> None:
     restored = SessionCooc().load_state(model.state())
     np.testing.assert_array_equal(
         restored.pairs(np.asarray([2]), np.asarray([0]), np.zeros(1)), [0.5]
+    )
+
+
+def test_cold_time_popularity_predicts_a_new_items_row_from_its_features() -> None:
+    """a (genre x) was rated on day 0, b (genre y) on day 2: new content of genre x gets
+    a's row (a near-exact ridge), content with events gets zeros."""
+    ids = IdMap.from_ids(["a", "b"], "content")
+    genres = FeatureMatrix(np.eye(2, dtype=np.float32), ("genre=x", "genre=y"), ids)
+    dataset = Dataset.from_events(
+        ["u1", "u2", "u3"],
+        ["a", "a", "b"],
+        times=np.asarray([0.0, 0.5, 2.2]) * DAY,
+        items=ids,
+        item_features=genres,
+    )
+    model = ColdTimePopularity(bin_days=1.0, bandwidth_bins=0.0, prefixes="genre=", alpha=1e-9)
+    model.fit_component(dataset, FitContext())
+    new = FeatureMatrix(
+        np.asarray([[1.0, 0.0]], np.float32), ("genre=x", "genre=y"), IdMap.from_ids(["c"], "c")
+    )
+    model.grow_items(np.asarray([2]), ["c"], new, np.zeros(1))
+    np.testing.assert_allclose(
+        model.row(0, np.asarray([0, 1, 2]), 0.0), [0, 0, np.log(3)], atol=1e-5
+    )
+    np.testing.assert_allclose(model.row(2, np.asarray([2]), 0.0), [0.0], atol=1e-5)
+    restored = ColdTimePopularity(**model.get_params()).load_state(model.state())
+    np.testing.assert_array_equal(
+        restored.row(0, np.asarray([2]), 0.0), model.row(0, np.asarray([2]), 0.0)
     )

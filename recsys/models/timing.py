@@ -160,8 +160,7 @@ class TimePopularity(_ActiveTimes):
 
     def fit_component(self, dataset: Dataset, context: FitContext) -> Self:
         bins = self._fit_users(dataset)
-        counts = np.zeros((len(dataset.items), self.user_counts_.shape[1]))
-        np.add.at(counts, (np.asarray(dataset.interactions.items, np.int64), bins), 1.0)
+        counts = _item_counts(dataset, bins, self.user_counts_.shape[1])
         if self.item_scale == "share":
             values = counts / np.maximum(counts.sum(axis=0, keepdims=True), 1.0)
         elif self.item_scale == "log1p":
@@ -183,6 +182,13 @@ class TimePopularity(_ActiveTimes):
     def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
         self._load_user_state(arrays)
         return self
+
+
+def _item_counts(dataset: Dataset, bins: np.ndarray, n_bins: int) -> np.ndarray:
+    """Each item's events per bin (``bins``: each event's)."""
+    counts = np.zeros((len(dataset.items), n_bins))
+    np.add.at(counts, (np.asarray(dataset.interactions.items, np.int64), bins), 1.0)
+    return counts
 
 
 def _log_lift(counts: np.ndarray, prior_events: float) -> np.ndarray:
@@ -321,3 +327,92 @@ class SessionCooc(ItemItem):
 
     def chosen(self) -> dict[str, float]:
         return {}
+
+
+@register
+class ColdTimePopularity(TimePopularity):
+    """:class:`TimePopularity` for content without events only: its row is predicted from
+    its features (a ridge regression, ``alpha``, of the engaged items' ``log1p`` rows on the
+    columns starting with one of the comma-separated ``prefixes`` and the item's release
+    rows as :class:`ReleaseWindow` builds them from ``release_column``, when present); content
+    with events in ``fit`` gets a zero row (nothing for the warm head to weigh)."""
+
+    name = "cold_time_popularity"
+
+    def __init__(
+        self,
+        *,
+        bin_days: float = 7.0,
+        bandwidth_bins: float = 2.0,
+        prefixes: str = "genre=,year",
+        release_column: str = "released",
+        alpha: float = 1.0,
+    ) -> None:
+        self.bin_days = bin_days
+        self.bandwidth_bins = bandwidth_bins
+        self.prefixes = prefixes
+        self.release_column = release_column
+        self.alpha = alpha
+
+    def left_out(self, dataset: Dataset) -> str | None:
+        if dataset.item_features is None:
+            return "no item features"
+        return super().left_out(dataset)
+
+    def fit_component(self, dataset: Dataset, context: FitContext) -> Self:
+        from sklearn.linear_model import Ridge
+
+        features = dataset.item_features
+        if features is None:
+            raise ValueError("ColdTimePopularity needs item features")
+        bins = self._fit_users(dataset)
+        self.item_rows_ = np.log1p(_item_counts(dataset, bins, self.user_counts_.shape[1]))
+        wanted = [p for p in self.prefixes.split(",") if p]
+        names = [n for n in features.names if any(n.startswith(p) for p in wanted)]
+        self.feature_names_ = np.asarray(names, dtype=np.str_)
+        ids = [str(i) for i in dataset.items.to_external(np.arange(len(dataset.items)))]
+        inputs = self._inputs(features, ids)
+        engaged = np.bincount(dataset.interactions.items, minlength=len(dataset.items)) > 0
+        ridge = Ridge(alpha=self.alpha).fit(inputs[engaged], self.item_rows_[engaged])
+        self.coef_, self.intercept_ = ridge.coef_.astype(np.float64), ridge.intercept_
+        rows = np.where(engaged[:, None], 0.0, self._predict(inputs))
+        self.item_rows_ = np.ascontiguousarray(rows, np.float32)
+        return self
+
+    def _inputs(self, features, content_ids: list[str]) -> np.ndarray:
+        columns = rows_by_name(features, content_ids, self.feature_names_)
+        if self.release_column not in features.names:
+            return columns
+        names = np.asarray([self.release_column], dtype=np.str_)
+        released = rows_by_name(features, content_ids, names)[:, 0]
+        n_bins = self.user_counts_.shape[1]
+        ends = self.start_ + self.width_ * np.arange(1, n_bins + 1)
+        after = (ends[None, :] > np.nan_to_num(released)[:, None] * DAY).astype(np.float64)
+        return np.hstack([columns, after])
+
+    def _predict(self, inputs: np.ndarray) -> np.ndarray:
+        return np.maximum(inputs @ self.coef_.T + self.intercept_, 0.0)
+
+    def grow_items(self, internal, content_ids, features, times) -> None:
+        extra = np.zeros((len(internal), self.item_rows_.shape[1]))
+        if features is not None:
+            inputs = self._inputs(features, list(content_ids))
+            if inputs.shape[1] == self.coef_.shape[1]:
+                extra = self._predict(inputs)
+        rows = np.vstack([self.item_rows_, extra.astype(np.float32)])
+        self.item_rows_ = np.ascontiguousarray(rows)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {
+            **self._user_state(),
+            "feature_names": self.feature_names_,
+            "coef": self.coef_,
+            "intercept": np.asarray(self.intercept_, np.float64),
+        }
+
+    def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
+        self._load_user_state(arrays)
+        self.feature_names_ = arrays["feature_names"]
+        self.coef_ = np.asarray(arrays["coef"], np.float64)
+        self.intercept_ = np.asarray(arrays["intercept"], np.float64)
+        return self
