@@ -5,7 +5,8 @@ alone as the score (seen items removed, every fit item a candidate), nDCG@10 / M
 per-user 80/20 re-split of the benchmark's train split; all-time popularity for reference.
 Combined (``--parts combined``): log1p popularity plus the time lift, EASE (lambda 500) plus
 ``SessionCooc`` (z-scores), and ``SessionCooc`` alone. Cold: per-user AUC of
-``ReleaseWindow`` alone over the validation-cold items. Prints JSON lines::
+``ReleaseWindow``, ``TreePrior`` and ``ColdTimePopularity`` alone over the validation-cold
+items. Prints JSON lines::
 
     python experiments/screen_time.py [--parts warm,combined,cold]
 """
@@ -30,8 +31,13 @@ from recsys.ids import IdMap  # noqa: E402
 from recsys.matrix import FeatureMatrix  # noqa: E402
 from recsys.metrics import auc, mean_over_users, ranking_metrics_per_user  # noqa: E402
 from recsys.models.component import FitContext  # noqa: E402
-from recsys.models.ease import ease_weights  # noqa: E402
-from recsys.models.timing import ReleaseWindow, SessionCooc, TimePopularity  # noqa: E402
+from recsys.models.ease import TreePrior, ease_weights  # noqa: E402
+from recsys.models.timing import (  # noqa: E402
+    ColdTimePopularity,
+    ReleaseWindow,
+    SessionCooc,
+    TimePopularity,
+)
 from training.evaluation.movielens import movielens_item_features, ratings_dataset  # noqa: E402
 from training.evaluation.protocols import movielens_100k, stratified_split  # noqa: E402
 
@@ -150,6 +156,34 @@ def cold(features) -> None:
         scores = rows @ component.item_rows_[n_items:].T.astype(np.float64)
         value = mean_over_users(auc(scores, relevant))
         print(json.dumps({"screen": "release_window cold", **params, "auc": round(value, 4)}))
+    n_items, rows = len(dataset.items), dataset.users.to_internal(list(users))
+    new = np.arange(n_items, n_items + len(cold_ids))
+    prior = TreePrior().fit_component(dataset, FitContext())
+    prior.grow_items(new, cold_ids, cold_features, None)
+    flat = np.broadcast_to(prior.values_[n_items:], (len(users), len(cold_ids))).copy()
+    print(
+        json.dumps(
+            {"screen": "tree_prior cold", "auc": round(mean_over_users(auc(flat, relevant)), 4)}
+        )
+    )
+    for alpha in (1.0, 10.0):
+        component = ColdTimePopularity(alpha=alpha).fit_component(dataset, FitContext())
+        component.grow_items(new, cold_ids, cold_features, None)
+        predicted = component.item_rows_[n_items:].astype(np.float64)
+        scores = component.user_rows(rows) @ predicted.T
+        static = np.broadcast_to(predicted.mean(axis=1), scores.shape).copy()
+        print(
+            json.dumps(
+                {
+                    "screen": "cold_time_popularity cold",
+                    "alpha": alpha,
+                    "auc": round(mean_over_users(auc(scores, relevant)), 4),
+                    "auc of the row means (no time)": round(
+                        mean_over_users(auc(static, relevant)), 4
+                    ),
+                }
+            )
+        )
 
 
 def main() -> None:
