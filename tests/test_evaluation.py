@@ -235,8 +235,9 @@ def test_movielens_configs_apply_to_bare_registered_classes_only() -> None:
 
 
 def test_the_movielens_hybrid_config_fits_saves_and_loads(tmp_path: Path) -> None:
-    """Its extra components (tree prior, genre affinity, release window) come back from the
-    saved arrays, and score content added after the load as before."""
+    """Its extra components (tree prior, genre affinity, release window, cold time
+    popularity) come back from the saved arrays, and score content added after the load as
+    before."""
     from recsys.dataset import Dataset
     from recsys.ids import IdMap
     from recsys.matrix import FeatureMatrix
@@ -259,7 +260,8 @@ def test_the_movielens_hybrid_config_fits_saves_and_loads(tmp_path: Path) -> Non
     )
     params = CONFIGS["hybrid"] | {"taste__no_components": 4, "taste__epochs": 3, "negatives": 5}
     model = make_recommender("hybrid", params).fit(dataset)
-    assert {"tree_prior", "genre_affinity", "release_window"} <= set(model.components_)
+    extras = {"tree_prior", "genre_affinity", "release_window", "cold_time_popularity"}
+    assert extras <= set(model.components_)
     model.save(tmp_path / "model")
     loaded = Hybrid.load(tmp_path / "model")
     late = FeatureMatrix(

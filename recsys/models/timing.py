@@ -374,7 +374,9 @@ class ColdTimePopularity(TimePopularity):
         inputs = self._inputs(features, ids)
         engaged = np.bincount(dataset.interactions.items, minlength=len(dataset.items)) > 0
         ridge = Ridge(alpha=self.alpha).fit(inputs[engaged], self.item_rows_[engaged])
-        self.coef_, self.intercept_ = ridge.coef_.astype(np.float64), ridge.intercept_
+        n_bins = self.item_rows_.shape[1]  # one bin: scikit-learn's coef_ is 1-d
+        self.coef_ = np.asarray(ridge.coef_, np.float64).reshape(n_bins, inputs.shape[1])
+        self.intercept_ = np.asarray(ridge.intercept_, np.float64).reshape(n_bins)
         rows = np.where(engaged[:, None], 0.0, self._predict(inputs))
         self.item_rows_ = np.ascontiguousarray(rows, np.float32)
         return self

@@ -33,7 +33,7 @@ from recsys.metrics import auc, mean_over_users, ranking_metrics_per_user
 from recsys.models import make_recommender
 from recsys.models.content import GenreAffinity
 from recsys.models.ease import TreePrior
-from recsys.models.timing import ReleaseWindow
+from recsys.models.timing import ColdTimePopularity, ReleaseWindow
 from training.evaluation.protocols import movielens_100k, movielens_cold_items
 from training.evaluation.registry import (
     BENCHMARKS,
@@ -56,8 +56,10 @@ logger = logging.getLogger(__name__)
 #: second-stage positive, the item prior from gradient-boosted trees over genres and year
 #: (``tree_prior``, in place of the ridge prior) and a centred genre affinity
 #: (``genre_affinity``); the two are extra components so a saved model rebuilds them. Issue
-#: 18's time signals: the share of the employee's activity after a cold item's release
-#: (``release_window``, flat on warm items: ``cold_only``).
+#: 18's time signals, both for content without events only: the share of the employee's
+#: activity after its release (``release_window``, ``cold_only``) and its popularity when the
+#: employee was active, predicted from genres, year and release date
+#: (``cold_time_popularity``).
 #: Chosen on validation splits carved out of the training data only
 #: (``experiments/tune_hybrid.py``; figures in docs/recommenders.md).
 CONFIGS: dict[str, dict[str, object]] = {
@@ -72,7 +74,12 @@ CONFIGS: dict[str, dict[str, object]] = {
         "global_trend_long": None,
         "negatives": 200,
         "item_prior": None,
-        "extra_components": (TreePrior(), GenreAffinity(), ReleaseWindow(cold_only=True)),
+        "extra_components": (
+            TreePrior(),
+            GenreAffinity(),
+            ReleaseWindow(cold_only=True),
+            ColdTimePopularity(),
+        ),
     },
 }
 
