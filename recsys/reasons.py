@@ -400,6 +400,10 @@ COMPONENT_KINDS: dict[str, ReasonKind] = {
     "item_prior": ReasonKind.LIKELY_POPULAR,
     "tree_prior": ReasonKind.LIKELY_POPULAR,
     "genre_affinity": ReasonKind.TASTE,
+    "time_popularity": ReasonKind.GLOBAL_TREND,
+    "release_window": ReasonKind.FRESHNESS,
+    "session_cooc": ReasonKind.CO_ENGAGEMENT,
+    "cold_time_popularity": ReasonKind.LIKELY_POPULAR,
     "cold_start": ReasonKind.NEW_CONTENT,
     "freshness": ReasonKind.FRESHNESS,
 }

@@ -16,6 +16,12 @@ from recsys.models.content import GenreAffinity
 from recsys.models.covisit import CoVisit
 from recsys.models.ease import TreePrior
 from recsys.models.hybrid import DEFAULT_COMPONENTS
+from recsys.models.timing import (
+    ColdTimePopularity,
+    ReleaseWindow,
+    SessionCooc,
+    TimePopularity,
+)
 from recsys.reasons import component_kind
 from tests.test_hybrid import SMALL, _with_features, trend_dataset
 
@@ -58,9 +64,18 @@ class ConstantPrior(ScoreComponent):
 
 #: The extra components every contract hybrid carries: the test's own, and the registered ones
 #: no default includes (the trend data's people touch one item a day: co-visitation needs a
-#: two-day window to count anything; the genre affinity and the tree prior read the test
-#: embeddings, the dataset has no genres).
-EXTRA = ("constant_prior", "covisit", "genre_affinity", "tree_prior")
+#: two-day window to count anything; the genre affinity, the tree prior and the release
+#: window read the test embeddings, the dataset has no genres or release dates).
+EXTRA = (
+    "constant_prior",
+    "covisit",
+    "genre_affinity",
+    "tree_prior",
+    "time_popularity",
+    "release_window",
+    "session_cooc",
+    "cold_time_popularity",
+)
 
 
 def extras(value: float = 1.0) -> tuple[ScoreComponent, ...]:
@@ -69,6 +84,10 @@ def extras(value: float = 1.0) -> tuple[ScoreComponent, ...]:
         CoVisit(window_hours=48.0, session_half_life_hours=24.0),
         GenreAffinity(feature_prefix="emb_"),
         TreePrior(prefixes="emb_", trees=5),
+        TimePopularity(bin_days=1.0),
+        ReleaseWindow(release_column="emb_0"),
+        SessionCooc(window_minutes=2880.0),
+        ColdTimePopularity(bin_days=1.0, prefixes="emb_", release_column="emb_0"),
     )
 
 

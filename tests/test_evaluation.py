@@ -235,7 +235,9 @@ def test_movielens_configs_apply_to_bare_registered_classes_only() -> None:
 
 
 def test_the_movielens_hybrid_config_fits_saves_and_loads(tmp_path: Path) -> None:
-    """Its extra components (tree prior, genre affinity) come back from the saved arrays."""
+    """Its extra components (tree prior, genre affinity, release window, cold time
+    popularity) come back from the saved arrays, and score content added after the load as
+    before."""
     from recsys.dataset import Dataset
     from recsys.ids import IdMap
     from recsys.matrix import FeatureMatrix
@@ -244,21 +246,31 @@ def test_the_movielens_hybrid_config_fits_saves_and_loads(tmp_path: Path) -> Non
 
     rng = np.random.default_rng(0)
     items = [f"m{j}" for j in range(12)]
-    names = ("genre=a", "genre=b", "year", "emb_0", "emb_1")
-    values = np.hstack([np.eye(2)[np.arange(12) % 2], rng.normal(size=(12, 3))])
+    names = ("genre=a", "genre=b", "year", "emb_0", "emb_1", "released")
+    released = np.where(np.arange(12) < 6, 0.0, 2.0)[:, None]  # days since the epoch
+    values = np.hstack([np.eye(2)[np.arange(12) % 2], rng.normal(size=(12, 3)), released])
     features = FeatureMatrix(values.astype(np.float32), names, IdMap.from_ids(items, "content"))
     pairs = [(u, i) for u in range(20) for i in range(12) if rng.random() < 0.3 + 0.04 * i]
     dataset = Dataset.from_events(
         [f"u{u}" for u, _ in pairs],
         [items[i] for _, i in pairs],
-        times=np.arange(len(pairs)),
+        times=np.arange(len(pairs)) * 3600.0,
         items=IdMap.from_ids(items, "content"),
         item_features=features,
     )
     params = CONFIGS["hybrid"] | {"taste__no_components": 4, "taste__epochs": 3, "negatives": 5}
     model = make_recommender("hybrid", params).fit(dataset)
-    assert {"tree_prior", "genre_affinity"} <= set(model.components_)
+    extras = {"tree_prior", "genre_affinity", "release_window", "cold_time_popularity"}
+    assert extras <= set(model.components_)
     model.save(tmp_path / "model")
     loaded = Hybrid.load(tmp_path / "model")
-    users, codes = np.arange(3), np.arange(12)
-    np.testing.assert_allclose(loaded.score(users, codes, 100.0), model.score(users, codes, 100.0))
+    late = FeatureMatrix(
+        np.asarray([[1, 0, 0.5, 0.1, 0.2, 3.0]], np.float32), names, IdMap.from_ids(["new"], "c")
+    )
+    for fitted in (model, loaded):
+        fitted.add_items(["new"], late)
+    users, codes = np.arange(3), np.arange(13)
+    as_of = float(len(pairs) * 3600)
+    np.testing.assert_allclose(loaded.score(users, codes, as_of), model.score(users, codes, as_of))
+    window = model.components_["release_window"]
+    assert window.row(0, np.asarray([12]), as_of)[0] < 1.0  # out after most of u0's events

@@ -33,6 +33,7 @@ from recsys.metrics import auc, mean_over_users, ranking_metrics_per_user
 from recsys.models import make_recommender
 from recsys.models.content import GenreAffinity
 from recsys.models.ease import TreePrior
+from recsys.models.timing import ColdTimePopularity, ReleaseWindow
 from training.evaluation.protocols import movielens_100k, movielens_cold_items
 from training.evaluation.registry import (
     BENCHMARKS,
@@ -54,7 +55,11 @@ logger = logging.getLogger(__name__)
 #: end of the ratings are noise for the top 10), an undecayed affinity, 200 negatives per
 #: second-stage positive, the item prior from gradient-boosted trees over genres and year
 #: (``tree_prior``, in place of the ridge prior) and a centred genre affinity
-#: (``genre_affinity``); the two are extra components so a saved model rebuilds them.
+#: (``genre_affinity``); the two are extra components so a saved model rebuilds them. Issue
+#: 18's time signals, both for content without events only: the share of the employee's
+#: activity after its release (``release_window``, ``cold_only``) and its popularity when the
+#: employee was active, predicted from genres, year and release date
+#: (``cold_time_popularity``).
 #: Chosen on validation splits carved out of the training data only
 #: (``experiments/tune_hybrid.py``; figures in docs/recommenders.md).
 CONFIGS: dict[str, dict[str, object]] = {
@@ -69,29 +74,38 @@ CONFIGS: dict[str, dict[str, object]] = {
         "global_trend_long": None,
         "negatives": 200,
         "item_prior": None,
-        "extra_components": (TreePrior(), GenreAffinity()),
+        "extra_components": (
+            TreePrior(),
+            GenreAffinity(),
+            ReleaseWindow(cold_only=True),
+            ColdTimePopularity(),
+        ),
     },
 }
 
 
-FEATURES_NOTE = "genres (19 flags), year, title embedding (all-MiniLM-L6-v2, 384)"
-NO_TITLES_NOTE = "genres (19 flags), year"
+FEATURES_NOTE = "genres (19 flags), year, release date, title embedding (all-MiniLM-L6-v2, 384)"
+NO_TITLES_NOTE = "genres (19 flags), year, release date"
 
 
 def movielens_item_features(path: Path | str, *, titles: bool = True) -> FeatureMatrix:
     """Item features of every movie of ``u.item``, ids as strings.
 
     ``genre=*``: the 19 genre flags; ``year``: release year, centred on 1990 and divided by
-    10 (0 when unknown); with ``titles``, ``emb_*``: the all-MiniLM-L6-v2 embedding of the
-    title (sentence-transformers through :mod:`features.encoder`, computed once per process
-    and folder, see :func:`title_embeddings`).
+    10 (0 when unknown); ``released``: the release date in days since the Unix epoch (0 when
+    unknown; :class:`~recsys.models.timing.ReleaseWindow` reads it); with ``titles``,
+    ``emb_*``: the all-MiniLM-L6-v2 embedding of the title (sentence-transformers through
+    :mod:`features.encoder`, computed once per process and folder, see
+    :func:`title_embeddings`).
     """
     items, genres = _read_items(path)
     flags = items[genres].to_numpy(np.float32)
     released = pd.to_datetime(items["release"], format="%d-%b-%Y", errors="coerce")
     year = ((released.dt.year - 1990) / 10).fillna(0.0).to_numpy(np.float32)[:, None]
-    names = [*(f"genre={g}" for g in genres), "year"]
-    values = np.hstack([flags, year])
+    days = (released - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+    release_days = days.fillna(0.0).to_numpy(np.float32)[:, None]
+    names = [*(f"genre={g}" for g in genres), "year", "released"]
+    values = np.hstack([flags, year, release_days])
     if titles:
         vectors = title_embeddings(path)
         names += [f"emb_{j}" for j in range(vectors.shape[1])]
@@ -143,15 +157,46 @@ def configured(
     return chosen, used
 
 
-def ratings_dataset(train: pd.DataFrame, features: FeatureMatrix) -> Dataset:
-    """Ratings as a :class:`Dataset`: weight = rating, time = timestamp, item features."""
+def ratings_dataset(
+    train: pd.DataFrame, features: FeatureMatrix, user_features: FeatureMatrix | None = None
+) -> Dataset:
+    """Ratings as a :class:`Dataset`: weight = rating, time = timestamp, item features (and
+    user features when given)."""
     return Dataset.from_events(
         train["user_id"].astype(str).tolist(),
         train["item_id"].astype(str).tolist(),
         weights=train["rating"].to_numpy(np.float32),
         times=train["timestamp"].to_numpy(np.int64),
         item_features=features,
+        user_features=user_features,
     )
+
+
+#: MovieLens-1M's age groups (lower bounds), used as one-hot user features.
+AGE_GROUPS = (0, 18, 25, 35, 45, 50, 56)
+
+
+def movielens_user_features(path: Path | str) -> FeatureMatrix:
+    """One-hot demographics of every user of ``u.user``, ids as strings: ``user=age>=A``
+    (the group of ``AGE_GROUPS`` the age falls in), ``user=gender=*``,
+    ``user=occupation=*`` (not in the benchmarks' datasets: issue 18 tried them)."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    users = pd.read_csv(
+        folder / "u.user", sep="|", names=["user_id", "age", "gender", "occupation", "zip"]
+    )
+    group = np.searchsorted(np.asarray(AGE_GROUPS), users["age"].to_numpy(), side="right") - 1
+    ages = pd.Series([f"user=age>={AGE_GROUPS[g]}" for g in group])
+    columns = pd.concat(
+        [
+            pd.get_dummies(ages),
+            pd.get_dummies("user=gender=" + users["gender"].astype(str)),
+            pd.get_dummies("user=occupation=" + users["occupation"].astype(str)),
+        ],
+        axis=1,
+    )
+    ids = IdMap.from_ids(users["user_id"].astype(str), "employee")
+    return FeatureMatrix(columns.to_numpy(np.float32), tuple(map(str, columns.columns)), ids)
 
 
 def users_and_relevant(
