@@ -1,14 +1,15 @@
-"""Screen the time components alone on the MovieLens validation splits of tune_hybrid.py.
+"""Screen the kept time components alone on the MovieLens validation splits of tune_hybrid.py.
 
-Warm: each setting of :class:`~recsys.models.timing.TimePopularity` (and ``ReleaseWindow``)
-alone as the score (seen items removed, every fit item a candidate), nDCG@10 / MAP@10 on the
-per-user 80/20 re-split of the benchmark's train split; all-time popularity for reference.
-Combined (``--parts combined``): log1p popularity plus the time lift, EASE (lambda 500) plus
-``SessionCooc`` (z-scores), and ``SessionCooc`` alone. Cold: per-user AUC of
-``ReleaseWindow``, ``TreePrior`` and ``ColdTimePopularity`` alone over the validation-cold
-items. Prints JSON lines::
+Warm: ``ReleaseWindow`` alone as the score (popularity breaking the ties; seen items removed,
+every fit item a candidate), nDCG@10 / MAP@10 on the per-user 80/20 re-split of the
+benchmark's train split; all-time popularity for reference. Cold: per-user AUC of
+:class:`~recsys.models.timing.ReleaseWindow`, ``TreePrior`` and ``ColdTimePopularity`` alone
+over the validation-cold items. The screens of the components tried and not kept
+(``time_popularity``, its lift over popularity, ``session_cooc`` beside EASE) were removed
+with their code: their figures are in docs/recommenders.md ("Time signals"), the code in git
+history (commits ``9e80ae9..d1c5162``). Prints JSON lines::
 
-    python experiments/screen_time.py [--parts warm,combined,cold]
+    python experiments/screen_time.py [--parts warm,cold]
 """
 
 from __future__ import annotations
@@ -31,27 +32,12 @@ from recsys.ids import IdMap  # noqa: E402
 from recsys.matrix import FeatureMatrix  # noqa: E402
 from recsys.metrics import auc, mean_over_users, ranking_metrics_per_user  # noqa: E402
 from recsys.models.component import FitContext  # noqa: E402
-from recsys.models.ease import TreePrior, ease_weights  # noqa: E402
-from recsys.models.timing import (  # noqa: E402
-    ColdTimePopularity,
-    ReleaseWindow,
-    SessionCooc,
-    TimePopularity,
-)
+from recsys.models.ease import TreePrior  # noqa: E402
+from recsys.models.timing import ColdTimePopularity, ReleaseWindow  # noqa: E402
 from training.evaluation.movielens import movielens_item_features, ratings_dataset  # noqa: E402
 from training.evaluation.protocols import movielens_100k, stratified_split  # noqa: E402
 
 K = 10
-WARM = [
-    {"bin_days": 7.0, "bandwidth_bins": 1.0, "item_scale": "log1p"},
-    {"bin_days": 7.0, "bandwidth_bins": 1.0, "item_scale": "share"},
-    {"bin_days": 7.0, "bandwidth_bins": 0.0, "item_scale": "log1p"},
-    {"bin_days": 7.0, "bandwidth_bins": 2.0, "item_scale": "log1p"},
-    {"bin_days": 1.0, "bandwidth_bins": 7.0, "item_scale": "log1p"},
-    {"bin_days": 1.0, "bandwidth_bins": 3.0, "item_scale": "log1p"},
-    {"bin_days": 14.0, "bandwidth_bins": 1.0, "item_scale": "log1p"},
-    {"bin_days": 30.0, "bandwidth_bins": 0.0, "item_scale": "log1p"},
-]
 
 
 def warm_metrics(scores: np.ndarray, dataset, valid) -> dict[str, float]:
@@ -86,52 +72,11 @@ def warm(features) -> None:
     counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
     popular = np.broadcast_to(counts.astype(np.float64), (n_users, len(counts)))
     print(json.dumps({"screen": "popular", **warm_metrics(popular, dataset, valid)}), flush=True)
-    for params in WARM:
-        component = TimePopularity(**params).fit_component(dataset, FitContext())
-        metrics = warm_metrics(component_scores(component, n_users), dataset, valid)
-        print(json.dumps({"screen": "time_popularity", **params, **metrics}), flush=True)
     for params in ({"bin_days": 1.0}, {"bin_days": 7.0}):
         component = ReleaseWindow(**params).fit_component(dataset, FitContext())
         scores = component_scores(component, n_users) + 1e-6 * popular / counts.max()
         metrics = warm_metrics(scores, dataset, valid)
         print(json.dumps({"screen": "release_window+pop tiebreak", **params, **metrics}))
-
-
-def combined(features) -> None:
-    """Popularity plus the time lift, and EASE plus the session co-occurrence (z-scores)."""
-    train, _ = movielens_100k(SHARED / "movielens-100k")
-    fit_rows, valid = stratified_split(train, 0.8, 7, filter_by="user")
-    valid = valid[valid["item_id"].isin(set(fit_rows["item_id"]))]
-    dataset = ratings_dataset(fit_rows, features)
-    n_users = len(dataset.users)
-    counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
-    log_pop = np.log1p(counts.astype(np.float64))[None, :]
-    for prior in (30.0, 100.0, 300.0):
-        params = {"bandwidth_bins": 2.0, "item_scale": "lift", "prior_events": prior}
-        lift = component_scores(
-            TimePopularity(**params).fit_component(dataset, FitContext()), n_users
-        )
-        for w in (0.5, 1.0, 2.0):
-            metrics = warm_metrics(log_pop + w * lift, dataset, valid)
-            print(
-                json.dumps({"screen": "log1p popularity + w * lift", **params, "w": w, **metrics})
-            )
-    history = dataset.matrix(binary=True)
-    ease = np.asarray(history @ ease_weights(history, 500.0), np.float64)
-    print(json.dumps({"screen": "ease (lambda 500)", **warm_metrics(ease, dataset, valid)}))
-    for minutes in (1.0, 6.0, 60.0, 360.0):
-        model = SessionCooc(window_minutes=minutes).fit_component(dataset, FitContext())
-        cooc = np.asarray(history @ model.weights_, np.float64)
-        metrics = warm_metrics(cooc, dataset, valid)
-        print(json.dumps({"screen": "session_cooc", "window_minutes": minutes, **metrics}))
-        if minutes == 6.0:
-            for w in (0.1, 0.25, 0.5, 1.0):
-                metrics = warm_metrics(_z(ease) + w * _z(cooc), dataset, valid)
-                print(json.dumps({"screen": "z(ease) + w * z(session_cooc 6)", "w": w, **metrics}))
-
-
-def _z(values: np.ndarray) -> np.ndarray:
-    return (values - values.mean()) / values.std()
 
 
 def cold(features) -> None:
@@ -193,8 +138,6 @@ def main() -> None:
     features = movielens_item_features(SHARED / "movielens-100k", titles=False)
     if "warm" in args.parts:
         warm(features)
-    if "combined" in args.parts:
-        combined(features)
     if "cold" in args.parts:
         cold(features)
 

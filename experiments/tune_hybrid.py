@@ -14,8 +14,7 @@ Each configuration overrides the MovieLens base config of the benchmark
 (``Hybrid().set_params(**params)``: ``<component>__<setting>``, a component to swap it in,
 None to leave it out). ``--variants`` takes a JSON list of them instead of
 :data:`VARIANTS` (a component as ``{"component": name, "params": {...}}``, extra components as
-``"extra_components": [[name, {...}], ...]``); ``--parts warm`` or ``cold`` runs one side;
-``--user-features`` gives both datasets u.user's demographics as user features.
+``"extra_components": [[name, {...}], ...]``); ``--parts warm`` or ``cold`` runs one side.
 Prints one JSON document::
 
     python experiments/tune_hybrid.py [--quick] [--variants JSON] [--parts warm,cold]
@@ -49,7 +48,6 @@ from recsys.models.trends import ColleagueTrend  # noqa: E402
 from training.evaluation.movielens import (  # noqa: E402
     CONFIGS,
     movielens_item_features,
-    movielens_user_features,
     ratings_dataset,
 )
 from training.evaluation.protocols import (  # noqa: E402
@@ -74,8 +72,8 @@ VARIANTS: list[dict[str, object]] = [
 ]
 
 
-def evaluate_warm(model, fit_rows, valid, features, user_features=None) -> dict[str, float]:
-    dataset = ratings_dataset(fit_rows, features, user_features)
+def evaluate_warm(model, fit_rows, valid, features) -> dict[str, float]:
+    dataset = ratings_dataset(fit_rows, features)
     clock = time.perf_counter()
     model.fit(dataset)
     fit_seconds = time.perf_counter() - clock
@@ -112,10 +110,8 @@ def cold_validation(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     return fit_rows, valid, [str(i) for i in cold]
 
 
-def evaluate_cold(
-    model, fit_rows, valid, cold_ids, features, user_features=None
-) -> dict[str, float]:
-    model.fit(ratings_dataset(fit_rows, features, user_features))
+def evaluate_cold(model, fit_rows, valid, cold_ids, features) -> dict[str, float]:
+    model.fit(ratings_dataset(fit_rows, features))
     cold_features = FeatureMatrix(
         features.rows(cold_ids), features.names, IdMap.from_ids(cold_ids, "content")
     )
@@ -159,9 +155,6 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="the first two variants only")
     parser.add_argument("--variants", help="a JSON list of variants instead of VARIANTS")
     parser.add_argument("--parts", default="warm,cold", help="warm, cold or both")
-    parser.add_argument(
-        "--user-features", action="store_true", help="u.user demographics as user features"
-    )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     path = SHARED / "movielens-100k"
@@ -170,7 +163,6 @@ def main() -> None:
     valid = valid[valid["item_id"].isin(set(fit_rows["item_id"]))]
     cold_fit, cold_valid, cold_ids = cold_validation(path)
     features = movielens_item_features(path)
-    users = movielens_user_features(path) if args.user_features else None
     results = []
     variants = json.loads(args.variants) if args.variants else VARIANTS
     for variant in variants[:2] if args.quick else variants:
@@ -178,11 +170,11 @@ def main() -> None:
         entry: dict[str, object] = {"variant": variant}
         if "warm" in parts:
             model = make_recommender("hybrid", params)
-            entry |= evaluate_warm(model, fit_rows, valid, features, users)
+            entry |= evaluate_warm(model, fit_rows, valid, features)
             entry["chosen"] = model.chosen_params()
         if "cold" in parts:
             model = make_recommender("hybrid", params)
-            entry |= evaluate_cold(model, cold_fit, cold_valid, cold_ids, features, users)
+            entry |= evaluate_cold(model, cold_fit, cold_valid, cold_ids, features)
         results.append(entry)
         print(json.dumps(entry, default=repr), file=sys.stderr, flush=True)
     out = {

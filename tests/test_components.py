@@ -16,12 +16,7 @@ from recsys.models.content import GenreAffinity
 from recsys.models.covisit import CoVisit
 from recsys.models.ease import TreePrior
 from recsys.models.hybrid import DEFAULT_COMPONENTS
-from recsys.models.timing import (
-    ColdTimePopularity,
-    ReleaseWindow,
-    SessionCooc,
-    TimePopularity,
-)
+from recsys.models.timing import ColdTimePopularity, ReleaseWindow
 from recsys.reasons import component_kind
 from tests.test_hybrid import SMALL, _with_features, trend_dataset
 
@@ -71,9 +66,7 @@ EXTRA = (
     "covisit",
     "genre_affinity",
     "tree_prior",
-    "time_popularity",
     "release_window",
-    "session_cooc",
     "cold_time_popularity",
 )
 
@@ -84,9 +77,7 @@ def extras(value: float = 1.0) -> tuple[ScoreComponent, ...]:
         CoVisit(window_hours=48.0, session_half_life_hours=24.0),
         GenreAffinity(feature_prefix="emb_"),
         TreePrior(prefixes="emb_", trees=5),
-        TimePopularity(bin_days=1.0),
         ReleaseWindow(release_column="emb_0"),
-        SessionCooc(window_minutes=2880.0),
         ColdTimePopularity(bin_days=1.0, prefixes="emb_", release_column="emb_0"),
     )
 

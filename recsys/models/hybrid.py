@@ -75,7 +75,7 @@ from recsys.models.hybrid_scoring import FoldedScorer, Head, pair_values
 from recsys.models.lightfm_hybrid import Taste
 from recsys.models.popular import GlobalTrend
 from recsys.models.second_stage import observe_all, random_examples, time_examples
-from recsys.models.timing import ReleaseWindow, TimePopularity  # noqa: F401  (registered)
+from recsys.models.timing import ColdTimePopularity, ReleaseWindow  # noqa: F401  (registered)
 from recsys.models.trends import ColleagueTrend, DepartmentTrend
 
 logger = logging.getLogger(__name__)

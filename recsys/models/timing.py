@@ -1,28 +1,26 @@
 """Time components of the hybrid: when the employee was active against when the item was.
 
-Written for issue 18's MovieLens trials (figures in docs/recommenders.md); the MovieLens
-config uses :class:`ReleaseWindow` (``cold_only``), the other two were not kept.
-
-The first two are bilinear over fixed time bins of ``bin_days`` from the first training event: the
+Both are bilinear over fixed time bins of ``bin_days`` from the first training event: the
 employee's row is the histogram of their own events over the bins, smoothed with a Gaussian
 kernel of ``bandwidth_bins`` bins and normalised to sum 1 (employees without events: the
 histogram of every training event), so the value is the mean of the item's row over the
 employee's active times.
 
-- :class:`TimePopularity`: the item's row is its training events per bin, as ``log1p`` of
-  the counts, its share of each bin's events or the log lift of that share over its overall
-  share (``item_scale``): how popular the item was when the employee was active. Content
-  with no event in ``fit`` (added later) has a zero row.
 - :class:`ReleaseWindow`: the item's row is 1 on the bins that end after its release (the
   item feature column ``release_column``, days since the Unix epoch; missing: released
   before everything), so the value is the share of the employee's activity after the
-  release; new content gets its row from its features.
+  release; new content gets its row from its features. With ``cold_only``, content with
+  events in ``fit`` is 1 on every bin.
+- :class:`ColdTimePopularity`: for content without events, the item's row is its
+  popularity per bin (``log1p`` of its events) predicted from its features and its release
+  bins; content with events has a zero row.
 
 Bins are fixed at ``fit``: events after the last bin count in the last one. Live events add
 to their employee's histogram only (the item rows are the training ones).
 
-- :class:`SessionCooc`: EASE's shapes with its matrix replaced by the normalised counts of
-  items one person touched within ``window_minutes`` of each other.
+Both come from issue 18's MovieLens trials and are in the MovieLens hybrid config; the
+components tried there and not kept are described, with their figures, in
+docs/recommenders.md ("Time signals").
 """
 
 from __future__ import annotations
@@ -34,7 +32,6 @@ import numpy as np
 from recsys.dataset import Dataset
 from recsys.matrix import dense, rows_by_name
 from recsys.models.component import DotRow, FitContext, Fold, ScoreComponent, register
-from recsys.models.ease import ItemItem
 from recsys.times import DAY
 
 
@@ -76,6 +73,13 @@ class _ActiveTimes(ScoreComponent):
         smooth = counts @ self._kernel() if self.bandwidth_bins > 0 else counts
         total = smooth.sum(axis=1, keepdims=True)
         return np.divide(smooth, total, out=np.zeros_like(smooth), where=total > 0)
+
+    def _after_release(self, released_days: np.ndarray) -> np.ndarray:
+        """bool (len(released_days), bins): True on the bins that end after the release
+        (days since the Unix epoch; NaN: released before everything)."""
+        n_bins = self.user_counts_.shape[1]
+        ends = self.start_ + self.width_ * np.arange(1, n_bins + 1)
+        return ends[None, :] > np.nan_to_num(released_days)[:, None] * DAY
 
     def user_rows(self, users: np.ndarray) -> np.ndarray:
         """float64 (len(users), bins): the employees' normalised smoothed histograms (no
@@ -136,72 +140,11 @@ class _ActiveTimes(ScoreComponent):
         self.item_rows_ = np.ascontiguousarray(arrays["item_rows"], np.float32)
 
 
-@register
-class TimePopularity(_ActiveTimes):
-    """How popular the item was when the employee was active (see the module docstring):
-    ``item_scale`` ``"log1p"`` (of the item's events per bin), ``"share"`` (its events
-    over all events of the bin) or ``"lift"`` (:func:`_log_lift`: how much more popular
-    than overall, shrunk by ``prior_events``)."""
-
-    name = "time_popularity"
-
-    def __init__(
-        self,
-        *,
-        bin_days: float = 7.0,
-        bandwidth_bins: float = 1.0,
-        item_scale: str = "log1p",
-        prior_events: float = 100.0,
-    ) -> None:
-        self.bin_days = bin_days
-        self.bandwidth_bins = bandwidth_bins
-        self.item_scale = item_scale
-        self.prior_events = prior_events
-
-    def fit_component(self, dataset: Dataset, context: FitContext) -> Self:
-        bins = self._fit_users(dataset)
-        counts = _item_counts(dataset, bins, self.user_counts_.shape[1])
-        if self.item_scale == "share":
-            values = counts / np.maximum(counts.sum(axis=0, keepdims=True), 1.0)
-        elif self.item_scale == "log1p":
-            values = np.log1p(counts)
-        elif self.item_scale == "lift":
-            values = _log_lift(counts, self.prior_events)
-        else:
-            raise ValueError(f"item_scale must be log1p, share or lift, not {self.item_scale!r}")
-        self.item_rows_ = np.ascontiguousarray(values, np.float32)
-        return self
-
-    def grow_items(self, internal, content_ids, features, times) -> None:
-        extra = np.zeros((len(internal), self.item_rows_.shape[1]), np.float32)
-        self.item_rows_ = np.ascontiguousarray(np.vstack([self.item_rows_, extra]))
-
-    def state(self) -> dict[str, np.ndarray]:
-        return self._user_state()
-
-    def load_state(self, arrays: dict[str, np.ndarray]) -> Self:
-        self._load_user_state(arrays)
-        return self
-
-
 def _item_counts(dataset: Dataset, bins: np.ndarray, n_bins: int) -> np.ndarray:
     """Each item's events per bin (``bins``: each event's)."""
     counts = np.zeros((len(dataset.items), n_bins))
     np.add.at(counts, (np.asarray(dataset.interactions.items, np.int64), bins), 1.0)
     return counts
-
-
-def _log_lift(counts: np.ndarray, prior_events: float) -> np.ndarray:
-    """``log(share_ib / share_i)``: the item's share of each bin's events, shrunk towards
-    its overall share ``share_i`` by ``prior_events`` pseudo-events, over that overall share
-    (0 for items without events)."""
-    overall = counts.sum(axis=1) / max(counts.sum(), 1.0)
-    per_bin = counts.sum(axis=0)
-    shrunk = (counts + prior_events * overall[:, None]) / (per_bin[None, :] + prior_events)
-    ratio = np.divide(
-        shrunk, overall[:, None], out=np.ones_like(shrunk), where=overall[:, None] > 0
-    )
-    return np.log(ratio)
 
 
 @register
@@ -210,11 +153,7 @@ class ReleaseWindow(_ActiveTimes):
     docstring); ``release_column``: the item feature with the release time in days since
     the Unix epoch (0 or missing: released before everything); ``cold_only``: content with
     an event in ``fit`` counts as released before everything (so only the cold head, which
-    scores content without events, can weigh the component); ``lag_days``: the content
-    counts as out that many days after its release date (on MovieLens' training data the
-    first rating of a recent film came a median 23 days after it); ``buzz``: the bins
-    after the release weigh ``1 + buzz * 2 ** (-age / buzz_half_life_days)`` (age at the
-    bin's middle) instead of 1, for an audience right after the release."""
+    scores content without events, can weigh the component)."""
 
     name = "release_window"
 
@@ -225,17 +164,11 @@ class ReleaseWindow(_ActiveTimes):
         bandwidth_bins: float = 0.0,
         release_column: str = "released",
         cold_only: bool = False,
-        lag_days: float = 0.0,
-        buzz: float = 0.0,
-        buzz_half_life_days: float = 30.0,
     ) -> None:
         self.bin_days = bin_days
         self.bandwidth_bins = bandwidth_bins
         self.release_column = release_column
         self.cold_only = cold_only
-        self.lag_days = lag_days
-        self.buzz = buzz
-        self.buzz_half_life_days = buzz_half_life_days
 
     def left_out(self, dataset: Dataset) -> str | None:
         features = dataset.item_features
@@ -256,16 +189,8 @@ class ReleaseWindow(_ActiveTimes):
         return self
 
     def _release_rows(self, released_days: np.ndarray) -> np.ndarray:
-        """1 on the bins that end after the release plus ``lag_days``."""
-        n_bins = self.user_counts_.shape[1]
-        ends = self.start_ + self.width_ * np.arange(1, n_bins + 1)
-        available = (np.nan_to_num(released_days) + self.lag_days) * DAY
-        after = ends[None, :] > available[:, None]
-        if not self.buzz:
-            return np.ascontiguousarray(after, np.float32)
-        age = np.maximum(ends[None, :] - 0.5 * self.width_ - available[:, None], 0.0)
-        fresh = np.exp2(-age / (self.buzz_half_life_days * DAY))
-        return np.ascontiguousarray(after * (1.0 + self.buzz * fresh), np.float32)
+        """float32: 1 on the bins that end after the release, else 0."""
+        return np.ascontiguousarray(self._after_release(released_days), np.float32)
 
     def grow_items(self, internal, content_ids, features, times) -> None:
         released = np.zeros(len(internal))
@@ -284,58 +209,13 @@ class ReleaseWindow(_ActiveTimes):
 
 
 @register
-class SessionCooc(ItemItem):
-    """Item-item weights from ratings close in time: ``W[h, i] = C[h, i] / sqrt((d_h + 1)
-    (d_i + 1))`` with ``C[h, i]`` the number of times one person touched ``h`` and ``i``
-    (h != i) at most ``window_minutes`` apart and ``d`` its row sums; the value of
-    (employee u, item i) is ``x_u . W[:, i]`` over u's whole live history (EASE's shapes,
-    :class:`~recsys.models.ease.ItemItem`, with its matrix replaced; no lambda). Left out
-    above ``max_items`` items (the matrix is items x items)."""
-
-    name = "session_cooc"
-
-    def __init__(self, *, window_minutes: float = 6.0, max_items: int = 5_000) -> None:
-        self.window_minutes = window_minutes
-        self.max_items = max_items
-
-    def fit_component(self, dataset: Dataset, context: FitContext) -> Self:
-        events = dataset.interactions
-        n_items = len(dataset.items)
-        order = np.lexsort((events.times, events.users))
-        users = np.asarray(events.users, np.int64)[order]
-        items = np.asarray(events.items, np.int64)[order]
-        times = np.asarray(events.times, np.float64)[order]
-        counts = np.zeros((n_items, n_items))
-        for lag in range(1, len(items)):
-            near = (users[lag:] == users[:-lag]) & (
-                times[lag:] - times[:-lag] <= self.window_minutes * 60
-            )
-            if not near.any():
-                break
-            np.add.at(counts, (items[:-lag][near], items[lag:][near]), 1.0)
-        counts += counts.T
-        counts[np.diag_indices_from(counts)] = 0.0
-        degree = counts.sum(axis=1) + 1.0
-        self.weights_ = (counts / np.sqrt(np.outer(degree, degree))).astype(np.float32)
-        self.lam_, self.validation_ = 0.0, {}
-        matrix = dataset.matrix(binary=True)
-        self.history_ = [set(map(int, row.indices)) for row in matrix]
-        return self
-
-    def refit_settings(self) -> Self:
-        return type(self)(**self.get_params(deep=False))
-
-    def chosen(self) -> dict[str, float]:
-        return {}
-
-
-@register
-class ColdTimePopularity(TimePopularity):
-    """:class:`TimePopularity` for content without events only: its row is predicted from
-    its features (a ridge regression, ``alpha``, of the engaged items' ``log1p`` rows on the
-    columns starting with one of the comma-separated ``prefixes`` and the item's release
-    rows as :class:`ReleaseWindow` builds them from ``release_column``, when present); content
-    with events in ``fit`` gets a zero row (nothing for the warm head to weigh)."""
+class ColdTimePopularity(_ActiveTimes):
+    """How popular the item was when the employee was active, for content without events
+    only (see the module docstring): its row is predicted from its features (a ridge
+    regression, ``alpha``, of the engaged items' ``log1p`` events per bin on the columns
+    starting with one of the comma-separated ``prefixes`` and the item's release bins as
+    :class:`ReleaseWindow` builds them from ``release_column``, when present); content with
+    events in ``fit`` gets a zero row (nothing for the warm head to weigh)."""
 
     name = "cold_time_popularity"
 
@@ -387,10 +267,7 @@ class ColdTimePopularity(TimePopularity):
             return columns
         names = np.asarray([self.release_column], dtype=np.str_)
         released = rows_by_name(features, content_ids, names)[:, 0]
-        n_bins = self.user_counts_.shape[1]
-        ends = self.start_ + self.width_ * np.arange(1, n_bins + 1)
-        after = (ends[None, :] > np.nan_to_num(released)[:, None] * DAY).astype(np.float64)
-        return np.hstack([columns, after])
+        return np.hstack([columns, self._after_release(released).astype(np.float64)])
 
     def _predict(self, inputs: np.ndarray) -> np.ndarray:
         return np.maximum(inputs @ self.coef_.T + self.intercept_, 0.0)

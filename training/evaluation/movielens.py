@@ -157,46 +157,15 @@ def configured(
     return chosen, used
 
 
-def ratings_dataset(
-    train: pd.DataFrame, features: FeatureMatrix, user_features: FeatureMatrix | None = None
-) -> Dataset:
-    """Ratings as a :class:`Dataset`: weight = rating, time = timestamp, item features (and
-    user features when given)."""
+def ratings_dataset(train: pd.DataFrame, features: FeatureMatrix) -> Dataset:
+    """Ratings as a :class:`Dataset`: weight = rating, time = timestamp, item features."""
     return Dataset.from_events(
         train["user_id"].astype(str).tolist(),
         train["item_id"].astype(str).tolist(),
         weights=train["rating"].to_numpy(np.float32),
         times=train["timestamp"].to_numpy(np.int64),
         item_features=features,
-        user_features=user_features,
     )
-
-
-#: MovieLens-1M's age groups (lower bounds), used as one-hot user features.
-AGE_GROUPS = (0, 18, 25, 35, 45, 50, 56)
-
-
-def movielens_user_features(path: Path | str) -> FeatureMatrix:
-    """One-hot demographics of every user of ``u.user``, ids as strings: ``user=age>=A``
-    (the group of ``AGE_GROUPS`` the age falls in), ``user=gender=*``,
-    ``user=occupation=*`` (not in the benchmarks' datasets: issue 18 tried them)."""
-    path = Path(path)
-    folder = path if path.is_dir() else path.parent
-    users = pd.read_csv(
-        folder / "u.user", sep="|", names=["user_id", "age", "gender", "occupation", "zip"]
-    )
-    group = np.searchsorted(np.asarray(AGE_GROUPS), users["age"].to_numpy(), side="right") - 1
-    ages = pd.Series([f"user=age>={AGE_GROUPS[g]}" for g in group])
-    columns = pd.concat(
-        [
-            pd.get_dummies(ages),
-            pd.get_dummies("user=gender=" + users["gender"].astype(str)),
-            pd.get_dummies("user=occupation=" + users["occupation"].astype(str)),
-        ],
-        axis=1,
-    )
-    ids = IdMap.from_ids(users["user_id"].astype(str), "employee")
-    return FeatureMatrix(columns.to_numpy(np.float32), tuple(map(str, columns.columns)), ids)
 
 
 def users_and_relevant(
