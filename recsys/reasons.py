@@ -397,6 +397,8 @@ COMPONENT_KINDS: dict[str, ReasonKind] = {
     "colleague_trend": ReasonKind.COLLEAGUES,
     "ease": ReasonKind.CO_ENGAGEMENT,
     "covisit": ReasonKind.CO_ENGAGEMENT,
+    "neighbour_trend": ReasonKind.COLLEAGUES,
+    "velocity": ReasonKind.GLOBAL_TREND,
     "item_prior": ReasonKind.LIKELY_POPULAR,
     "tree_prior": ReasonKind.LIKELY_POPULAR,
     "genre_affinity": ReasonKind.TASTE,

@@ -15,7 +15,9 @@ from recsys.models.component import COMPONENTS, FitContext, Fold, ScoreComponent
 from recsys.models.content import GenreAffinity
 from recsys.models.covisit import CoVisit
 from recsys.models.ease import TreePrior
+from recsys.models.freshness import FreshBoost, Velocity
 from recsys.models.hybrid import DEFAULT_COMPONENTS
+from recsys.models.neighbours import NeighbourTrend
 from recsys.reasons import component_kind
 from tests.test_hybrid import SMALL, _with_features, trend_dataset
 
@@ -60,7 +62,15 @@ class ConstantPrior(ScoreComponent):
 #: no default includes (the trend data's people touch one item a day: co-visitation needs a
 #: two-day window to count anything; the genre affinity and the tree prior read the test
 #: embeddings, the dataset has no genres).
-EXTRA = ("constant_prior", "covisit", "genre_affinity", "tree_prior")
+EXTRA = (
+    "constant_prior",
+    "covisit",
+    "genre_affinity",
+    "tree_prior",
+    "neighbour_trend",
+    "fresh_boost",
+    "velocity",
+)
 
 
 def extras(value: float = 1.0) -> tuple[ScoreComponent, ...]:
@@ -69,6 +79,9 @@ def extras(value: float = 1.0) -> tuple[ScoreComponent, ...]:
         CoVisit(window_hours=48.0, session_half_life_hours=24.0),
         GenreAffinity(feature_prefix="emb_"),
         TreePrior(prefixes="emb_", trees=5),
+        NeighbourTrend(neighbours=2, half_life_days=2.0),
+        FreshBoost(),
+        Velocity(max_age_hours=1_000.0),
     )
 
 
