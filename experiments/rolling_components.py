@@ -7,7 +7,12 @@ tuning chose before that origin, :data:`~experiments.rolling_covisit.CHOSEN`, an
 validation days before the origin and replayed on them (nothing at or after the origin is
 read), without more components (unless ``--skip-base``) and with each ``--variant``: a JSON
 object of registered component name -> parameters added to the extras (``{}`` adds nothing).
-``--test``: the same models fitted before the origin and replayed on its month. Prints one
+``--test``: the same models fitted before the origin and replayed on its month.
+``--user-features region|country``: every employee seen in the fit gets a ``department=``
+profile, the most frequent ``userRegion`` (or ``userCountry``) of their events before the fit
+(none when unknown), so the ``department_trend`` component runs (employees first seen during
+the replay have none; the taste keeps no user features when ``--hybrid`` sets
+``taste__user_feature_prefix`` to a prefix nothing has). Prints one
 JSON line per origin, part and variant: nDCG@10 overall and on the weak slices, seconds::
 
     OPENBLAS_NUM_THREADS=1 nice -n 19 python experiments/rolling_components.py \\
@@ -17,16 +22,21 @@ JSON line per origin, part and variant: nDCG@10 overall and on the weak slices, 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import recsys.models.neighbours  # noqa: E402, F401  (registers its components)
 from experiments.rolling_covisit import CHOSEN, measure  # noqa: E402
+from recsys.matrix import FeatureMatrix  # noqa: E402
 from recsys.models import Hybrid  # noqa: E402
 from recsys.models.component import COMPONENTS  # noqa: E402
 from training.evaluation.deskdrop import (  # noqa: E402
@@ -61,6 +71,25 @@ def setups(events, log, origin: str, validation: bool, test: bool) -> dict[str, 
     return out
 
 
+def with_profiles(setup: ReplaySetup, places: pd.DataFrame, column: str) -> ReplaySetup:
+    """``setup`` with ``department=`` user features: each fitted employee's most frequent
+    ``column`` value among their events before the fit (a one-hot row; none if unknown)."""
+    users = setup.dataset.users
+    before = places[places["timestamp"] < setup.replay.split_at]
+    known = before[before[column].notna() & (before[column].astype(str) != "?")]
+    mode = known.groupby(known["personId"].astype(str))[column].agg(lambda s: s.mode().iloc[0])
+    values = [str(mode.get(str(u), "")) for u in users.external]
+    names = sorted({v for v in values if v})
+    rows = np.zeros((len(users), len(names)), np.float32)
+    for i, value in enumerate(values):
+        if value:
+            rows[i, names.index(value)] = 1.0
+    features = FeatureMatrix(rows, tuple(f"department={n}" for n in names), users)
+    return dataclasses.replace(
+        setup, dataset=dataclasses.replace(setup.dataset, user_features=features)
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--origins", default="2016-06-01,2016-07-01,2016-10-01")
@@ -69,15 +98,25 @@ def main() -> None:
     parser.add_argument("--skip-base", action="store_true", help="no run without more components")
     parser.add_argument("--skip-validation", action="store_true")
     parser.add_argument("--hybrid", default="{}", help="more Hybrid params for every model, JSON")
+    parser.add_argument("--user-features", choices=("region", "country"))
     args = parser.parse_args()
     events = read_deskdrop_events(SHARED / "deskdrop")
     log = weighted_log(events)
+    places = pd.read_csv(
+        SHARED / "deskdrop" / "users_interactions.csv.gz",
+        usecols=["timestamp", "personId", "userRegion", "userCountry"],
+        dtype={"timestamp": "int64", "personId": "int64"},
+    )
     params = json.loads(args.hybrid)
     variants = ([] if args.skip_base else [{}]) + [json.loads(v) for v in args.variant]
     for origin in args.origins.split(","):
         for part, setup in setups(events, log, origin, not args.skip_validation, args.test).items():
+            if args.user_features:
+                column = {"region": "userRegion", "country": "userCountry"}[args.user_features]
+                setup = with_profiles(setup, places, column)
             for variant in variants:
                 line = {"origin": origin, "part": part, "variant": variant, "hybrid": params}
+                line["user_features"] = args.user_features
                 model = hybrid(origin, variant, params)
                 print(json.dumps(line | measure(setup, model)), flush=True)
 

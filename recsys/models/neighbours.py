@@ -2,8 +2,8 @@
 
 Two live employees x items arrays, both kept by every event: ``history`` (decayed with
 ``history_half_life_days``), from which the similarity of two employees is the cosine of
-their rows, and ``recent`` (decayed with ``half_life_days``, hours). The value of (employee
-u, item i) at time t is::
+their rows, and ``recent`` (decayed with ``half_life_days``, 1 hour by default). The value
+of (employee u, item i) at time t is::
 
     sum over v in N_k(u) of cos(h_u, h_v) * recent_t[v, i]
 
@@ -12,6 +12,8 @@ Unlike ``colleague_trend`` (LightFM taste vectors fixed at fit), the neighbours 
 direct co-reads and follow the events, so fresh content read first by the employee's usual
 co-readers scores at once. Unknown employees, and employees with no history, score 0. The
 arrays are employees x items, so the component is left out above ``max_cells`` of them.
+The defaults (30 neighbours, 1-hour recent half-life, 30-day history half-life) were chosen
+on DeskDrop's validation days (``experiments/rolling_components.py``).
 
 Both arrays are stored multiplied by ``2 ** ((t_event - base) / half_life)`` (their own
 ``base``), so an event costs no pass over the arrays; the cosine does not depend on the
@@ -46,7 +48,7 @@ class NeighbourTrend(ScoreComponent):
         self,
         *,
         neighbours: int = 30,
-        half_life_days: float = 0.25,
+        half_life_days: float = 1 / 24,
         history_half_life_days: float = 30.0,
         weighted: bool = False,
         max_cells: int = 20_000_000,
