@@ -399,6 +399,7 @@ COMPONENT_KINDS: dict[str, ReasonKind] = {
     "covisit": ReasonKind.CO_ENGAGEMENT,
     "neighbour_trend": ReasonKind.COLLEAGUES,
     "velocity": ReasonKind.GLOBAL_TREND,
+    "age_habit": ReasonKind.FRESHNESS,
     "item_prior": ReasonKind.LIKELY_POPULAR,
     "tree_prior": ReasonKind.LIKELY_POPULAR,
     "genre_affinity": ReasonKind.TASTE,

@@ -15,7 +15,7 @@ from recsys.models.component import COMPONENTS, FitContext, Fold, ScoreComponent
 from recsys.models.content import GenreAffinity
 from recsys.models.covisit import CoVisit
 from recsys.models.ease import TreePrior
-from recsys.models.freshness import FreshBoost, Velocity
+from recsys.models.freshness import AgeHabit, FreshBoost, Velocity
 from recsys.models.hybrid import DEFAULT_COMPONENTS
 from recsys.models.neighbours import NeighbourTrend
 from recsys.reasons import component_kind
@@ -70,6 +70,7 @@ EXTRA = (
     "neighbour_trend",
     "fresh_boost",
     "velocity",
+    "age_habit",
 )
 
 
@@ -82,6 +83,7 @@ def extras(value: float = 1.0) -> tuple[ScoreComponent, ...]:
         NeighbourTrend(neighbours=2, half_life_days=2.0),
         FreshBoost(),
         Velocity(max_age_hours=1_000.0),
+        AgeHabit(fresh_hours=72.0),
     )
 
 
