@@ -398,6 +398,7 @@ COMPONENT_KINDS: dict[str, ReasonKind] = {
     "ease": ReasonKind.CO_ENGAGEMENT,
     "covisit": ReasonKind.CO_ENGAGEMENT,
     "neighbour_trend": ReasonKind.COLLEAGUES,
+    "neighbour_history": ReasonKind.COLLEAGUES,
     "velocity": ReasonKind.GLOBAL_TREND,
     "age_habit": ReasonKind.FRESHNESS,
     "item_prior": ReasonKind.LIKELY_POPULAR,

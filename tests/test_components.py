@@ -17,7 +17,7 @@ from recsys.models.covisit import CoVisit
 from recsys.models.ease import TreePrior
 from recsys.models.freshness import AgeHabit, FreshBoost, Velocity
 from recsys.models.hybrid import DEFAULT_COMPONENTS
-from recsys.models.neighbours import NeighbourTrend
+from recsys.models.neighbours import NeighbourHistory, NeighbourTrend
 from recsys.reasons import component_kind
 from tests.test_hybrid import SMALL, _with_features, trend_dataset
 
@@ -71,6 +71,7 @@ EXTRA = (
     "fresh_boost",
     "velocity",
     "age_habit",
+    "neighbour_history",
 )
 
 
@@ -84,6 +85,7 @@ def extras(value: float = 1.0) -> tuple[ScoreComponent, ...]:
         FreshBoost(),
         Velocity(max_age_hours=1_000.0),
         AgeHabit(fresh_hours=72.0),
+        NeighbourHistory(neighbours=3),
     )
 
 
