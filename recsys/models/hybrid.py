@@ -24,7 +24,9 @@ hybrid; None leaves one out), each a score per (employee, item) at the request t
   (:class:`~recsys.models.freshness.Freshness`), when the dataset has item times.
 
 Not in the defaults, added through ``extra_components``: ``covisit``, what people read next
-after the employee's latest items (:class:`~recsys.models.covisit.CoVisit`).
+after the employee's latest items (:class:`~recsys.models.covisit.CoVisit`), and
+``neighbour_trend``, what the employee's nearest co-readers engage with now
+(:class:`~recsys.models.neighbours.NeighbourTrend`).
 
 Components a dataset cannot feed are left out and logged (taste is required).
 
@@ -73,6 +75,7 @@ from recsys.models.ease import ItemItem, ItemPrior
 from recsys.models.freshness import Freshness
 from recsys.models.hybrid_scoring import FoldedScorer, Head, pair_values
 from recsys.models.lightfm_hybrid import Taste
+from recsys.models.neighbours import NeighbourTrend  # noqa: F401  (registered: saved hybrids load it)
 from recsys.models.popular import GlobalTrend
 from recsys.models.second_stage import observe_all, random_examples, time_examples
 from recsys.models.timing import ColdTimePopularity, ReleaseWindow  # noqa: F401  (registered)

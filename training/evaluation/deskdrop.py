@@ -38,6 +38,7 @@ from recsys.dataset import Dataset
 from recsys.ids import IdMap
 from recsys.models.component import COMPONENTS
 from recsys.models.covisit import CoVisit
+from recsys.models.neighbours import NeighbourTrend
 from recsys.times import DAY, TimeLike
 from training.evaluation.protocols import (
     CandidateIndex,
@@ -91,9 +92,10 @@ TUNED: dict[str, dict[str, tuple[float, ...]]] = {
 #: Extra score components of the hybrid on DeskDrop (registered name -> parameters), given to
 #: its bare registered class (the default model list) before tuning; reported in
 #: ``protocol["configs"]``. ``covisit``: what people read next after the employee's latest
-#: items, kept because it lifted the validation days before each of the 7 rolling origins
-#: (docs/recommenders.md).
-HYBRID_EXTRAS: dict[str, dict[str, object]] = {CoVisit.name: {}}
+#: items, kept because it lifted the validation days before each of the 7 rolling origins;
+#: ``neighbour_trend``: what the employee's nearest co-readers engage with now, kept for the
+#: same reason beside it (docs/recommenders.md).
+HYBRID_EXTRAS: dict[str, dict[str, object]] = {CoVisit.name: {}, NeighbourTrend.name: {}}
 
 
 @dataclass(frozen=True)
