@@ -15,9 +15,8 @@ from recsys.models.component import COMPONENTS, FitContext, Fold, ScoreComponent
 from recsys.models.content import GenreAffinity
 from recsys.models.covisit import CoVisit
 from recsys.models.ease import TreePrior
-from recsys.models.freshness import AgeHabit, FreshBoost, Velocity
 from recsys.models.hybrid import DEFAULT_COMPONENTS
-from recsys.models.neighbours import NeighbourHistory, NeighbourTrend
+from recsys.models.neighbours import NeighbourTrend
 from recsys.models.timing import ColdTimePopularity, ReleaseWindow
 from recsys.reasons import component_kind
 from tests.test_hybrid import SMALL, _with_features, trend_dataset
@@ -71,10 +70,6 @@ EXTRA = (
     "release_window",
     "cold_time_popularity",
     "neighbour_trend",
-    "fresh_boost",
-    "velocity",
-    "age_habit",
-    "neighbour_history",
 )
 
 
@@ -87,10 +82,6 @@ def extras(value: float = 1.0) -> tuple[ScoreComponent, ...]:
         ReleaseWindow(release_column="emb_0"),
         ColdTimePopularity(bin_days=1.0, prefixes="emb_", release_column="emb_0"),
         NeighbourTrend(neighbours=2, half_life_days=2.0),
-        FreshBoost(),
-        Velocity(max_age_hours=1_000.0),
-        AgeHabit(fresh_hours=72.0),
-        NeighbourHistory(neighbours=3),
     )
 
 

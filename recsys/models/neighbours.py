@@ -189,28 +189,3 @@ class NeighbourTrend(ScoreComponent):
         self.norms_ = np.asarray(arrays["norms"], np.float64)
         self.bases_ = np.asarray(arrays["bases"], np.float64).copy()
         return self
-
-
-@register
-class NeighbourHistory(NeighbourTrend):
-    """:class:`NeighbourTrend` with a long recent half-life (30 days by default): user-kNN
-    over the co-readers' whole decayed histories, a second instance beside the live one."""
-
-    name = "neighbour_history"
-
-    def __init__(
-        self,
-        *,
-        neighbours: int = 30,
-        half_life_days: float = 30.0,
-        history_half_life_days: float = 30.0,
-        weighted: bool = False,
-        max_cells: int = 20_000_000,
-    ) -> None:
-        super().__init__(
-            neighbours=neighbours,
-            half_life_days=half_life_days,
-            history_half_life_days=history_half_life_days,
-            weighted=weighted,
-            max_cells=max_cells,
-        )
