@@ -212,7 +212,8 @@ def test_deskdrop_replay_real(shared_data: Path) -> None:
     result = run_benchmark("deskdrop-replay", shared_data, models, split_at="2016-11-01")
     check_shape(result, REPLAY_METRICS, set(CHEAP))
     assert result["protocol"]["tuning"] == {}
-    assert result["protocol"]["test_pairs"] == 3206
+    assert result["protocol"]["test_pairs"] == 2976
+    assert result["protocol"]["first_reads_left_out"] == 230
     recent = result["models"]["recent_popular"]
     assert list(recent["slices"]) == ["all", *slice_names()]
     assert recent["hr@10"] > 0.5 > result["models"]["popular"]["hr@10"]

@@ -95,7 +95,7 @@ def test_movielens_cold_items_are_absent_from_train(movielens: Path) -> None:
     assert np.array_equal(cold, again)
 
 
-# person A=1 B=2 C=3 D=4; content x=10 y=20 z=30 w=40; split at t=100
+# person A=1 B=2 C=3 D=4 E=5; content x=10 y=20 z=30 w=40; split at t=100
 TOY_EVENTS = [
     (10, "VIEW", 10, 1),
     (20, "VIEW", 20, 2),
@@ -107,6 +107,7 @@ TOY_EVENTS = [
     (130, "BOOKMARK", 30, 1),
     (130, "VIEW", 40, 1),  # w first seen at the same second A bookmarks z
     (140, "VIEW", 30, 1),  # repeat of (A, z)
+    (150, "VIEW", 30, 5),  # E is a new person
     (200, "VIEW", 40, 2),
 ]
 
@@ -120,18 +121,21 @@ def test_deskdrop_replay_on_a_literal_log() -> None:
     replay = toy_replay()
     pairs = replay.pairs
     got = list(zip(pairs.person_id, pairs.content_id, pairs.timestamp, strict=True))
-    assert got == [(3, 30, 115), (2, 10, 120), (1, 30, 130), (1, 40, 130), (2, 40, 200)]
-    assert pairs.event_type.tolist() == ["VIEW", "VIEW", "BOOKMARK", "VIEW", "VIEW"]
-    assert pairs.new_content.tolist() == [True, False, True, True, True]
-    assert pairs.new_person.tolist() == [True, False, False, False, False]
+    # (C, z) at 115 and (A, w) at 130 are z's and w's first reads: not test pairs
+    assert got == [(2, 10, 120), (1, 30, 130), (5, 30, 150), (2, 40, 200)]
+    assert replay.first_reads == 2
+    assert pairs.event_type.tolist() == ["VIEW", "BOOKMARK", "VIEW", "VIEW"]
+    assert pairs.new_content.tolist() == [False, True, True, True]
+    assert pairs.new_person.tolist() == [False, False, True, False]
     ids = replay.index.content_ids
     candidates = [sorted(ids[replay.candidates(i)].tolist()) for i in range(len(pairs))]
-    assert candidates == [[10, 20, 30], [10, 30], [30, 40], [30, 40], [30, 40]]
-    assert pairs.n_candidates.tolist() == [3, 2, 2, 2, 2]
+    # w (first seen at 130) is not yet a candidate at 130
+    assert candidates == [[10, 30], [30], [10, 20, 30, 40], [30, 40]]
+    assert pairs.n_candidates.tolist() == [2, 1, 4, 2]
     mask = replay.candidate_mask()
     assert [sorted(ids[row].tolist()) for row in mask] == candidates
     assert replay.split_at == 100 and len(replay.train) == 4
-    assert len(toy_replay(until=200).pairs) == 4
+    assert len(toy_replay(until=200).pairs) == 3
 
 
 def test_slice_metrics_means_per_slice_and_overall() -> None:
@@ -153,8 +157,9 @@ def test_deskdrop_replay_on_the_real_log(shared_data: Path) -> None:
     events = read_deskdrop_events(shared_data / "deskdrop")
     replay = deskdrop_replay(events, "2016-11-01")
     pairs = replay.pairs
-    assert len(pairs) == 3206 and len(replay.train) == 61425
-    assert (pairs.new_content.sum(), pairs.new_person.sum()) == (2695, 115)
+    assert len(pairs) == 2976 and len(replay.train) == 61425
+    assert replay.first_reads == 230  # 3206 pairs with the contents' first reads
+    assert (pairs.new_content.sum(), pairs.new_person.sum()) == (2465, 114)
     assert not pairs.duplicated(["person_id", "content_id"]).any()
     assert (pairs.timestamp >= replay.split_at).all() and pairs.timestamp.is_monotonic_increasing
     earlier = events.merge(
@@ -169,6 +174,6 @@ def test_deskdrop_replay_on_the_real_log(shared_data: Path) -> None:
     for row, pair in sample.iterrows():
         t = pair.timestamp
         seen = events[(events.personId == pair.person_id) & (events.timestamp < t)].contentId
-        expected = set(first_seen.index[first_seen <= t]) - set(seen)
+        expected = set(first_seen.index[first_seen < t]) - set(seen)
         assert set(replay.index.content_ids[replay.candidates(row)]) == expected
-    assert len(deskdrop_replay(events, "2016-11-01", until="2016-12-01").pairs) == 1701
+    assert len(deskdrop_replay(events, "2016-11-01", until="2016-12-01").pairs) == 1589

@@ -328,6 +328,7 @@ def _protocol(
         "holdout_days": config.data.holdout_days,
         "train_events": train_events,
         "test_pairs": len(pairs),
+        "first_reads_left_out": replay.first_reads,
         "new_content_pairs": int(pairs["new_content"].sum()),
         "new_person_pairs": int(pairs["new_person"].sum()),
         "mean_candidates": float(pairs["n_candidates"].mean()) if len(pairs) else None,

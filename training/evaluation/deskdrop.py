@@ -270,6 +270,7 @@ def _protocol(
         "until_utc": None if replay.until is None else utc(replay.until),
         "train_events": len(setup.dataset.interactions),
         "test_pairs": len(pairs),
+        "first_reads_left_out": replay.first_reads,
         "new_content_pairs": int(pairs["new_content"].sum()),
         "new_person_pairs": int(pairs["new_person"].sum()),
         "slice_pairs": {name: int(mask.sum()) for name, mask in setup.masks.items()},
@@ -309,7 +310,7 @@ def deskdrop_dataset(
     train: pd.DataFrame, index: CandidateIndex, content_str: np.ndarray, split_at: int
 ) -> Dataset:
     """Train events; items (first seen before the split) in first-seen order, with times."""
-    n_items = int(index.n_available(split_at - 1))
+    n_items = int(index.n_available(split_at))
     items = IdMap(content_str[:n_items], "content")
     return Dataset.from_events(
         train["person"].tolist(),

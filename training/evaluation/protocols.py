@@ -161,7 +161,7 @@ class CandidateIndex:
     """What existed when: contents by first-seen time and each person's first touches.
 
     Content positions (``0..n_contents-1``) follow ``(first_seen, content id)`` order, so the
-    contents first seen at or before ``t`` are the positions ``< n_available(t)``. A person's
+    contents first seen strictly before ``t`` are the positions ``< n_available(t)``. A person's
     first touch of each content (``touch_*``, ascending time per person, CSR by
     ``touch_indptr``) gives the contents touched strictly before ``t`` by a searchsorted.
     """
@@ -209,8 +209,8 @@ class CandidateIndex:
         return int(self.content_ids.size)
 
     def n_available(self, times: np.ndarray | int) -> np.ndarray:
-        """How many contents were first seen at or before each time."""
-        return np.searchsorted(self.first_seen, times, side="right")
+        """How many contents were first seen strictly before each time."""
+        return np.searchsorted(self.first_seen, times, side="left")
 
     def _touch_ranges(self, persons: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, ...]:
         """Slices ``[start, end)`` of touches strictly before each time, per (person, time)."""
@@ -252,7 +252,8 @@ class DeskDropReplay:
 
     ``pairs`` columns: ``person_id``, ``content_id``, ``timestamp`` (first event of the pair),
     ``event_type`` (of that event), ``person_pos`` / ``content_pos`` (positions in ``index``),
-    ``new_content``, ``new_person``, ``n_candidates``; ordered by time.
+    ``new_content``, ``new_person``, ``n_candidates``; ordered by time. ``first_reads``: how
+    many pairs of the window were left out as their content's first read.
     """
 
     pairs: pd.DataFrame
@@ -260,6 +261,7 @@ class DeskDropReplay:
     index: CandidateIndex
     split_at: int
     until: int | None
+    first_reads: int
 
     def candidates(self, row: int) -> np.ndarray:
         """Candidate content positions of test pair ``row`` (ids: ``index.content_ids[...]``)."""
@@ -298,9 +300,13 @@ def deskdrop_replay(
 
     Test pairs: each (person, content) whose first event ever falls in ``[split_at, until)``,
     once, at that first event's time ``t`` (a pair with an earlier event is not a test pair).
-    Candidates of a pair: every content whose first event in the whole log is at or before
+    Candidates of a pair: every content whose first event in the whole log is strictly before
     ``t`` (publication proxy), minus the contents the person touched strictly before ``t``
-    (events at the same second stay candidates). The target is always a candidate.
+    (events at the same second stay candidates). A content's first read (``t`` equal to its
+    first event) is left out of the test pairs, counted in ``first_reads``: the log does not
+    say when the content was published, and taking its first read as the publication would
+    make the target the only candidate of age 0, which any freshness signal singles out
+    (docs/recommenders.md). The target is always a candidate.
     ``new_content``: the content's first event is at or after ``split_at``; ``new_person``: the
     person has no event before ``split_at``. Only times ``<= t`` of the log are used per pair.
     """
@@ -312,8 +318,14 @@ def deskdrop_replay(
     if stop is not None:
         in_window &= first["time"] < stop
     test = first[in_window].sort_values(["time", "person", "content"], kind="stable")
-    person_pos = np.searchsorted(index.person_ids, test["person"].to_numpy())
     content_pos = pd.Series(np.arange(index.n_contents), index=index.content_ids)
+    read_before = (
+        test["time"].to_numpy(np.int64)
+        > index.first_seen[content_pos.loc[test["content"].to_numpy()].to_numpy()]
+    )
+    first_reads = int((~read_before).sum())
+    test = test[read_before]
+    person_pos = np.searchsorted(index.person_ids, test["person"].to_numpy())
     times = test["time"].to_numpy(dtype=np.int64)
     known_people = first.loc[first["time"] < start, "person"].unique()
     pairs = pd.DataFrame(
@@ -330,8 +342,11 @@ def deskdrop_replay(
     pairs["new_person"] = ~pairs["person_id"].isin(known_people).to_numpy()
     pairs["n_candidates"] = index.n_candidates(person_pos, times)
     train = events[events[time_col].to_numpy() < start]
-    logger.info("deskdrop replay: %d test pairs, %d train events", len(pairs), len(train))
-    return DeskDropReplay(pairs, train, index, start, stop)
+    logger.info(
+        "deskdrop replay: %d test pairs (%d first reads left out), %d train events",
+        *(len(pairs), first_reads, len(train)),
+    )
+    return DeskDropReplay(pairs, train, index, start, stop, first_reads)
 
 
 def slice_metrics(

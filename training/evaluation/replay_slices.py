@@ -9,13 +9,9 @@ Every slice is a boolean mask over ``replay.pairs`` (the rows of one replay, in 
   strictly before the pair's time ``t``, bucketed by :data:`ACTIVITY_BUCKETS`: ``0`` (no
   earlier event at all: new at ``t``), ``1``, ``2-5``, ``6_plus`` (6 or more);
 - ``content_age_<bucket>``: ``t`` minus the content's first event in the whole log
-  (publication proxy; 0 when the pair's event is the content's first), bucketed by
-  :data:`AGE_BUCKETS` in days: ``0-1d`` (under a day), ``1-7d``, ``7-30d``, ``30d_plus``
-  (lower bounds inclusive);
-- ``first_read``: the pair's event is the content's first in the whole log (age exactly 0),
-  ``read_before``: every other pair. The publication proxy makes a first read's target the
-  only candidate of age 0 at ``t``, so a model that peaks at age 0 singles it out: a
-  figure on ``read_before`` is free of that artefact (docs/recommenders.md).
+  (publication proxy; a content's first read is not a test pair, so it is above 0), bucketed
+  by :data:`AGE_BUCKETS` in days: ``0-1d`` (under a day), ``1-7d``, ``7-30d``, ``30d_plus``
+  (lower bounds inclusive).
 """
 
 from __future__ import annotations
@@ -49,8 +45,6 @@ def slice_names() -> list[str]:
         "new_person",
         *(f"person_events_{b}" for b in ACTIVITY_BUCKETS),
         *(f"content_age_{b}" for b in AGE_BUCKETS),
-        "first_read",
-        "read_before",
     ]
 
 
@@ -88,6 +82,4 @@ def slice_masks(
     age_days = (times - first_seen[pairs["content_pos"].to_numpy(np.int64)]) / DAY
     for name, (low_days, high_days) in AGE_BUCKETS.items():
         masks[f"content_age_{name}"] = (age_days >= low_days) & (age_days < high_days)
-    masks["first_read"] = age_days == 0
-    masks["read_before"] = age_days > 0
     return masks
