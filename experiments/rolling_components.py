@@ -56,7 +56,7 @@ def hybrid(origin: str, variant: dict[str, dict], params: dict) -> Hybrid:
     """The benchmark's hybrid of ``origin`` with the variant's components added."""
     extras = {**HYBRID_EXTRAS, **variant}
     components = tuple(COMPONENTS[name](**p) for name, p in extras.items())
-    return Hybrid().set_params(**CHOSEN[origin], **params, extra_components=components)
+    return Hybrid().set_params(**{**CHOSEN[origin], **params}, extra_components=components)
 
 
 def setups(events, log, origin: str, validation: bool, test: bool) -> dict[str, ReplaySetup]:

@@ -211,7 +211,7 @@ def test_the_hybrid_is_tuned_per_origin_on_its_validation_days_only() -> None:
     assert first["chosen"] is None  # no event before February's validation days: defaults
     assert second["parameters"] == list(TUNED["hybrid"])
     assert second["validation_end_utc"] == "1970-03-01T00:00:00+00:00"
-    assert len(second["grid"]) == 4 and second["chosen"] in tuning_grid(TUNED["hybrid"])
+    assert len(second["grid"]) == 6 and second["chosen"] in tuning_grid(TUNED["hybrid"])
     assert result["protocol"]["tuned"] == {
         k: {"hybrid": t["chosen"]} for k, t in zip(ORIGINS, (first, second), strict=True)
     }

@@ -74,8 +74,8 @@ EVENT_WEIGHTS: dict[str, float] = {
 #: Model name -> {parameter: values} tuned on the validation window (module docstring); the
 #: grid is every combination, in order. The hybrid's: its two most influential DeskDrop
 #: settings in ``experiments/tune_deskdrop.py`` and ``experiments/rolling_tuned_hybrid.py``,
-#: the short global trend's half-life (30 min, 1 h) and the colleague trend's (6 h, 1 day),
-#: its defaults (1 h, 6 h) among them: 4 validation replays per split.
+#: the short global trend's half-life (15 min, 30 min, 1 h) and the colleague trend's (6 h,
+#: 1 day), its defaults (1 h, 6 h) among them: 6 validation replays per split.
 TUNED: dict[str, dict[str, tuple[float, ...]]] = {
     "recent_popular": {
         "half_life_days": (
@@ -84,7 +84,7 @@ TUNED: dict[str, dict[str, tuple[float, ...]]] = {
         ),
     },
     "hybrid": {
-        "global_trend_short__half_life_days": (0.5 / 24, 1 / 24),
+        "global_trend_short__half_life_days": (0.25 / 24, 0.5 / 24, 1 / 24),
         "colleague_trend__half_life_days": (0.25, 1.0),
     },
 }
