@@ -391,63 +391,38 @@ class TreePrior(ItemPrior):
 
 
 def tree_arrays(model: object) -> dict[str, np.ndarray]:
-    """The regression trees of a fitted ``GradientBoostingRegressor`` (or of a one-output
-    ``HistGradientBoosting*`` model) as flat arrays: node ``left``/``right`` children
-    (global node numbers, -1 at leaves), split ``feature`` and ``threshold``, leaf ``value``
-    (as the model keeps it: without the learning rate for ``GradientBoostingRegressor``,
-    with it for the histogram models, whose baseline is not included), and each tree's
-    ``root``."""
-    if hasattr(model, "_predictors"):  # histogram gradient boosting
-        nodes = [predictor.nodes for (predictor,) in model._predictors]
-        trees = [
-            (n["left"], n["right"], n["feature_idx"], n["num_threshold"], n["value"], n["is_leaf"])
-            for n in nodes
-        ]
-        if any(n["is_categorical"].any() for n in nodes):
-            raise ValueError("tree_arrays: categorical splits are not supported")
-    else:
-        trees = [
-            (t.children_left, t.children_right, t.feature, t.threshold, t.value[:, 0, 0], None)
-            for t in (e.tree_ for e in np.ravel(model.estimators_))  # type: ignore[attr-defined]
-        ]
+    """The regression trees of a fitted ``GradientBoostingRegressor`` as flat arrays: node
+    ``left``/``right`` children (global node numbers, -1 at leaves), split ``feature`` and
+    ``threshold``, leaf ``value``, and each tree's ``root``."""
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("left", "right", "feature", "threshold")}
     values, roots, offset = [], [], 0
-    for left, right, feature, threshold, value, is_leaf in trees:
-        leaf = np.asarray(left < 0 if is_leaf is None else is_leaf.astype(bool))
-        for key, children in (("left", left), ("right", right)):
-            parts[key].append(np.where(leaf, -1, children.astype(np.int64) + offset))
-        parts["feature"].append(np.where(leaf, 0, feature).astype(np.int64))
-        parts["threshold"].append(np.asarray(threshold, np.float64))
-        values.append(value)
+    for estimator in np.ravel(model.estimators_):  # type: ignore[attr-defined]
+        tree = estimator.tree_
+        leaf = tree.children_left < 0
+        for key, children in (("left", tree.children_left), ("right", tree.children_right)):
+            parts[key].append(np.where(leaf, -1, children + offset))
+        parts["feature"].append(np.where(leaf, 0, tree.feature))
+        parts["threshold"].append(tree.threshold)
+        values.append(tree.value[:, 0, 0])
         roots.append(offset)
-        offset += len(left)
+        offset += tree.node_count
     out = {k: np.concatenate(v) for k, v in parts.items()}
     out["value"] = np.concatenate(values).astype(np.float64)
     out["root"] = np.asarray(roots, np.int64)
     return out
 
 
-def tree_predict(
-    trees: Mapping[str, np.ndarray], features: np.ndarray, chunk: int = 1 << 22
-) -> np.ndarray:
+def tree_predict(trees: Mapping[str, np.ndarray], features: np.ndarray) -> np.ndarray:
     """The sum over the trees of each row's leaf value (sklearn's rule: left when
-    ``x[feature] <= threshold``), computed in blocks of about ``chunk`` (row, tree) pairs."""
+    ``x[feature] <= threshold``)."""
     features = np.asarray(features, np.float64)
-    n_trees = len(trees["root"])
-    step_rows = max(1, chunk // max(n_trees, 1))
-    out = np.empty(len(features))
-    for start in range(0, len(features), step_rows):
-        block = features[start : start + step_rows]
-        nodes = np.broadcast_to(trees["root"], (len(block), n_trees)).copy()
-        rows = np.arange(len(block))[:, None]
-        while True:
-            inner = trees["left"][nodes] >= 0
-            if not inner.any():
-                break
-            x = block[rows, trees["feature"][nodes]]
-            step = np.where(
-                x <= trees["threshold"][nodes], trees["left"][nodes], trees["right"][nodes]
-            )
-            nodes = np.where(inner, step, nodes)
-        out[start : start + len(block)] = trees["value"][nodes].sum(axis=1)
-    return out
+    nodes = np.broadcast_to(trees["root"], (len(features), len(trees["root"]))).copy()
+    rows = np.arange(len(features))[:, None]
+    while True:
+        inner = trees["left"][nodes] >= 0
+        if not inner.any():
+            break
+        x = features[rows, trees["feature"][nodes]]
+        step = np.where(x <= trees["threshold"][nodes], trees["left"][nodes], trees["right"][nodes])
+        nodes = np.where(inner, step, nodes)
+    return trees["value"][nodes].sum(axis=1)

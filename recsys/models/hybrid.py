@@ -85,18 +85,6 @@ logger = logging.getLogger(__name__)
 
 #: Accepted values of ``Hybrid(second_stage=...)``.
 SECOND_STAGES = ("auto", "time", "random")
-#: Accepted values of ``Hybrid(head=...)``.
-HEADS = ("logistic", "trees")
-#: Settings of the tree heads (``head="trees"``), overridden by ``head_params``: scikit-learn's
-#: ``HistGradientBoostingClassifier`` parameters.
-TREE_PARAMS: dict[str, Any] = {
-    "max_iter": 100,
-    "max_leaf_nodes": 15,
-    "max_depth": None,
-    "learning_rate": 0.1,
-    "l2_regularization": 0.0,
-    "min_samples_leaf": 100,
-}
 
 #: Fewest positive (and negative) examples a head of the second stage is learned from.
 MIN_WARM_POSITIVES = 1
@@ -188,8 +176,6 @@ class Hybrid(Recommender):
         negatives: int = 20,
         C: float = 1.0,
         second_stage: str = "auto",
-        head: str = "logistic",
-        head_params: dict[str, Any] | None = None,
         random_state: int = 42,
     ) -> None:
         # a fresh default per hybrid: nested set_params never changes another one's
@@ -207,8 +193,6 @@ class Hybrid(Recommender):
         self.negatives = negatives
         self.C = C
         self.second_stage = second_stage
-        self.head = head
-        self.head_params = head_params
         self.random_state = random_state
 
     # -- parameters -------------------------------------------------------------------
@@ -317,8 +301,6 @@ class Hybrid(Recommender):
 
     # -- learning ---------------------------------------------------------------------
     def _fit(self, dataset: Dataset) -> None:
-        if self.head not in HEADS:
-            raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
         if not 0.0 < self.validation_fraction < 1.0:
             raise ValueError(
                 f"validation_fraction must be in (0, 1), got {self.validation_fraction}"
@@ -348,14 +330,6 @@ class Hybrid(Recommender):
         if warm is None:
             warm = self._learn_head(x, y, None, MIN_WARM_POSITIVES) or self._prior_head(names)
         self._set_heads(warm, cold_head or warm, cold_head is not None, len(y))
-        self.warm_trees_: Any = None
-        self.cold_trees_: Any = None
-        if self.head == "trees":
-            self.warm_trees_ = self._learn_trees(x[~cold], y[~cold], MIN_WARM_POSITIVES, warm)
-            cold_trees = None
-            if cold_head is not None:
-                cold_trees = self._learn_trees(x[cold], y[cold], MIN_COLD_POSITIVES, cold_head)
-            self.cold_trees_ = self.warm_trees_ if cold_trees is None else cold_trees
         counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
         self.item_cold_ = counts == 0
         final = {n: (staged[n].refit_settings() if n in staged else c) for n, c in settings.items()}
@@ -449,46 +423,6 @@ class Hybrid(Recommender):
         slope = float(platt.coef_[0, 0])
         return Head(coef * slope, means, scales, float(platt.intercept_[0]))
 
-    def _learn_trees(self, x: np.ndarray, y: np.ndarray, min_positives: int, head: Head) -> Any:
-        """Gradient-boosted trees (log-loss) over the raw component values, or None without
-        enough examples. Their decision value is the log-odds of the head's examples, so the
-        warm and cold trees are calibrated as the logistic heads are (Platt).
-
-        ``head_params`` besides scikit-learn's: ``monotone`` (each component's effect keeps
-        the sign of ``head``'s weight), ``stack`` (``head``'s decision value is one more
-        feature)."""
-        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-
-        if int((y == 1).sum()) < min_positives or int((y == 0).sum()) < min_positives:
-            return None
-        params = TREE_PARAMS | (self.head_params or {})
-        monotone, stack = params.pop("monotone", False), params.pop("stack", False)
-        residual = params.pop("residual", False)
-        features = self._tree_features(x, head, stack)
-        if monotone:
-            signs = np.sign(head.coef).astype(int).tolist() + ([1] if stack else [])
-            params["monotonic_cst"] = signs
-        if residual:  # one Newton step of the log-loss from the head's decision value
-            margin = ((x - head.means) / head.scales) @ head.coef + head.intercept
-            p = 1.0 / (1.0 + np.exp(-margin))
-            w = np.clip(p * (1.0 - p), 1e-6, None)
-            regressor = HistGradientBoostingRegressor(
-                early_stopping=False, random_state=self.random_state, **params
-            )
-            regressor.fit(features, (y - p) / w, sample_weight=w)
-            return _Residual(regressor, head), head, stack
-        model = HistGradientBoostingClassifier(
-            early_stopping=False, random_state=self.random_state, **params
-        )
-        model.fit(features, y)
-        return model, head, stack
-
-    @staticmethod
-    def _tree_features(x: np.ndarray, head: Head, stack: bool) -> np.ndarray:
-        if not stack:
-            return x
-        return np.column_stack([x, ((x - head.means) / head.scales) @ head.coef])
-
     @staticmethod
     def _prior_head(names: list[str]) -> Head:
         n = len(names)
@@ -542,17 +476,7 @@ class Hybrid(Recommender):
         return self.scorer_.warm(users)
 
     def _score(self, users: np.ndarray, items: np.ndarray, as_of: float) -> np.ndarray:
-        if getattr(self, "warm_trees_", None) is None:
-            return self.scorer_.score(users, items, as_of)
-        items = np.asarray(items, np.int64)
-        raw = self.components(users, items, as_of)
-        x = np.stack([raw[name].ravel() for name in self.components_], axis=1)
-        cold = np.broadcast_to(self.item_cold_[items][None, :], (len(users), len(items))).ravel()
-        out = np.empty(len(x))
-        for (trees, head, stack), rows in ((self.warm_trees_, ~cold), (self.cold_trees_, cold)):
-            if rows.any():
-                out[rows] = trees.decision_function(self._tree_features(x[rows], head, stack))
-        return out.reshape(len(users), len(items)).astype(np.float32)
+        return self.scorer_.score(users, items, as_of)
 
     def score_row(self, user: int, as_of: float, candidates: int) -> np.ndarray | None:
         """One employee's float32 scores over every item (internal id ``user``, -1 = cold),
@@ -674,18 +598,6 @@ class Hybrid(Recommender):
 
 
 # -- helpers ------------------------------------------------------------------------------
-class _Residual:
-    """Trial: a head's decision value plus a tree correction (``decision_function``)."""
-
-    def __init__(self, trees: Any, head: Head) -> None:
-        self.trees, self.head = trees, head
-
-    def decision_function(self, features: np.ndarray) -> np.ndarray:
-        x = features[:, : len(self.head.coef)]
-        margin = ((x - self.head.means) / self.head.scales) @ self.head.coef + self.head.intercept
-        return margin + self.trees.predict(features)
-
-
 def _default(name: str, value: object) -> object:
     """The parameter's value, or a fresh default component for ``"default"``."""
     return DEFAULT_COMPONENTS[name]() if isinstance(value, str) and value == DEFAULT else value
