@@ -5,55 +5,38 @@ Its methods take validated request values and return response models or raise
 :class:`~serving.errors.ServingError`; ranking methods run on the caller's thread under the
 state lock (cheap, in memory), store methods are meant for a worker thread.
 
-:class:`Dependencies` is everything a runtime needs and can be injected whole (tests, other
-hosts); :func:`dependencies_from_config` builds it from :class:`~serving.config.ServingConfig`.
+It is built from :class:`~serving.dependencies.Dependencies`; request values become ranking
+inputs and feeds become response bodies in :mod:`serving.feed_body`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-
-from pydantic import TypeAdapter
+from collections.abc import Sequence
+from datetime import datetime
 
 from features.data.event_log import EventLog
 from features.data.reviews import Review
 from features.data.score_history import ScorePoint
-from features.data.store import Store, Timeouts, data_dir
-from features.encoder import TextEncoder
-from features.screening.policy import Policy as ScreeningPolicy
-from features.screening.policy import resolve_policy
 from recsys.errors import OptedOutError
-from recsys.feed import Feed, FeedFilters, FeedItem, Standing
-from recsys.feed_arrays import NETWORKS, Employee
+from recsys.feed import Feed, Standing
+from recsys.feed_arrays import NETWORKS
 from recsys.ids import UnknownIdError
 from recsys.influence import Candidate
-from recsys.policy import PolicyConfig
 from serving import metrics
 from serving.at_risk import FEED_ITEMS, AtRiskViews
-from serving.auth import Tokens
 from serving.catalogue_reader import CatalogueReader
-from serving.config import DEFAULT_CANDIDATES_TTL, DEFAULT_SCORE_CACHE_MB, ServingConfig
 from serving.content_forecast import ContentForecastViews
+from serving.dependencies import Dependencies, load_influencer_scorer
 from serving.errors import NotFound, NotReady, StoreUnavailable, Unprocessable, refused
 from serving.event_follower import EventFollower
 from serving.events import EventRecorder, EventsResult
+from serving.feed_body import employee_of, feed_body, feed_filters, item_out, json_time
 from serving.forecasts import CONTENT_FORECAST, SERVED_FORECASTS
-from serving.health import CHECK_INTERVAL, StoreHealth
+from serving.health import StoreHealth
 from serving.influencers import InfluencerViews
-from serving.model_source import (
-    FolderSource,
-    ModelSource,
-    ModelVersion,
-    RegistrySource,
-    bound_registry_waits,
-)
 from serving.privacy import DataRights
 from serving.program import ProgramViews
 from serving.refresh import Refresher
@@ -63,13 +46,11 @@ from serving.schemas import (
     EventIn,
     EventRejectionOut,
     EventsOut,
-    FeedItemOut,
     Filters,
     InfluencerOut,
     InfluencersOut,
     LapseReasonOut,
     Profile,
-    ReasonOut,
     ReviewOut,
     SimilarOut,
     StatusOut,
@@ -82,99 +63,8 @@ from serving.state import LiveState, StateHolder, engagements
 
 logger = logging.getLogger(__name__)
 
-RECOMMENDER = "advocacy-recommender"
-INFLUENCERS = "advocacy-influencers"
 #: Employees ranked per lock hold in a batch (the event loop serves others in between).
 BATCH_CHUNK = 32
-#: How long the service waits on its store: 3 s to connect, 30 s per statement (under the
-#: 60 s request timeout), 10 s for a free pooled connection (:class:`Timeouts`).
-STORE_TIMEOUTS = Timeouts(connect=3.0, statement=30.0, pool=10.0)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class Dependencies:
-    """What a :class:`Runtime` is built from."""
-
-    store: Store
-    model_source: ModelSource
-    tokens: Tokens
-    clock: Callable[[], datetime] = utc_now
-    influencer_source: ModelSource | None = None
-    encoder: TextEncoder | Callable[[], TextEncoder] | None = None
-    policy: PolicyConfig | None = None
-    catalogue_refresh: float = 30.0
-    model_refresh: float = 60.0
-    event_follow: float = 1.0
-    pollers: bool = True
-    score_cache_bytes: int = int(DEFAULT_SCORE_CACHE_MB) << 20
-    emv_config: Path | None = None  # None: the shipped example rates
-    screening_policy: ScreeningPolicy | None = None  # None: features.screening's resolution
-    candidates_ttl: float = DEFAULT_CANDIDATES_TTL
-    console_secret: bytes | None = None  # None: a random key per process
-    console_session_hours: float = 8.0
-    store_check: float = CHECK_INTERVAL  # seconds between probes of the store
-    # after each model load, freeze the heap out of the garbage collector's scans
-    # (:func:`serving.refresh.settle_heap`): for a process that serves and does little else
-    freeze_heap: bool = False
-    # the forecast models' sources by key (serving.forecasts), e.g. "lapse" for /at_risk
-    forecast_sources: dict[str, ModelSource] = field(default_factory=dict)
-
-
-def dependencies_from_config(config: ServingConfig) -> Dependencies:
-    """The store (with :data:`STORE_TIMEOUTS`), the model sources (a folder if configured,
-    else the registry, with bounded waits: :func:`bound_registry_waits`) and tokens."""
-    store = Store.open(config.db_url, timeouts=STORE_TIMEOUTS)
-    cache = data_dir() / "models"
-    if config.model_dir is None or config.influencer_dir is None:
-        bound_registry_waits()
-    if config.model_dir is not None:
-        model_source: ModelSource = FolderSource(config.model_dir, RECOMMENDER)
-    else:
-        model_source = RegistrySource(
-            RECOMMENDER, tracking_uri=config.tracking_uri, cache_dir=cache
-        )
-    if config.influencer_dir is not None:
-        influencers: ModelSource | None = FolderSource(config.influencer_dir, INFLUENCERS)
-    elif config.model_dir is not None:
-        influencers = None  # a folder-served recommender: influencers only from a folder too
-    else:
-        influencers = RegistrySource(INFLUENCERS, tracking_uri=config.tracking_uri, cache_dir=cache)
-    forecasts = {
-        key: forecast.source(
-            config.forecast_dirs.get(key),
-            recommender_from_folder=config.model_dir is not None,
-            tracking_uri=config.tracking_uri,
-            cache_dir=cache,
-        )
-        for key, forecast in SERVED_FORECASTS.items()
-    }
-    return Dependencies(
-        store=store,
-        model_source=model_source,
-        tokens=config.tokens(),
-        influencer_source=influencers,
-        catalogue_refresh=config.catalogue_refresh,
-        model_refresh=config.model_refresh,
-        event_follow=config.event_follow,
-        score_cache_bytes=config.score_cache_bytes,
-        emv_config=config.emv_config,
-        screening_policy=resolve_policy(config.screening_policy),
-        candidates_ttl=config.candidates_ttl,
-        console_secret=None if config.console_secret is None else config.console_secret.encode(),
-        console_session_hours=config.console_session_hours,
-        freeze_heap=True,  # the service's own process
-        forecast_sources={k: source for k, source in forecasts.items() if source is not None},
-    )
-
-
-def load_influencer_scorer(version: ModelVersion) -> object:
-    from recsys.influence import InfluenceScorer
-
-    return InfluenceScorer.load(Path(version.path))
 
 
 class Runtime:
@@ -308,15 +198,15 @@ class Runtime:
         self, employee_id: str, k: int, filters: Filters | None, profile: Profile | None
     ) -> dict[str, object]:
         """One employee's :class:`~serving.schemas.FeedOut` as its JSON body (:func:`feed_body`)."""
-        wanted = _filters(filters)
+        wanted = feed_filters(filters)
         now = self._ranking_time()
         with self.holder.lock, refused():
             state = self._state()
             feed = state.ranker.feed(
-                employee_id, k, as_of=now.timestamp(), filters=wanted, profile=_employee(profile)
+                employee_id, k, as_of=now.timestamp(), filters=wanted, profile=employee_of(profile)
             )
         metrics.feed_served(feed.cold_start)
-        return feed_body(feed, state.model_version.label, _json_time(now))
+        return feed_body(feed, state.model_version.label, json_time(now))
 
     def feed_with_share_texts(
         self,
@@ -348,7 +238,7 @@ class Runtime:
         plans = self.share_plans.for_feed(employee_id, pairs, self.clock())
         for item, (network, times) in zip(items, plans, strict=True):
             item["suggested_network"] = network
-            item["suggested_times"] = [_json_time(t) for t in times]
+            item["suggested_times"] = [json_time(t) for t in times]
         return body
 
     async def feeds(
@@ -356,7 +246,7 @@ class Runtime:
     ) -> dict[str, object]:
         """Feeds of many employees from one state, ``BATCH_CHUNK`` at a time under the lock;
         other requests are served between the chunks (the event loop is yielded)."""
-        wanted = _filters(filters)
+        wanted = feed_filters(filters)
         now = self._ranking_time()
         state = self._state()
         feeds: list[Feed] = []
@@ -367,7 +257,7 @@ class Runtime:
             await asyncio.sleep(0)
         for feed in feeds:
             metrics.feed_served(feed.cold_start)
-        version, as_of = state.model_version.label, _json_time(now)
+        version, as_of = state.model_version.label, json_time(now)
         return {
             "feeds": [feed_body(f, version, as_of) for f in feeds],
             "model_version": version,
@@ -386,7 +276,7 @@ class Runtime:
                 raise NotFound(f"no content with id {content_id!r}", field="content_id") from None
         return SimilarOut(
             content_id=content_id,
-            items=[_item_out(i) for i in items],
+            items=[item_out(i) for i in items],
             model_version=state.model_version.label,
             as_of=now,
         )
@@ -401,7 +291,7 @@ class Runtime:
             state = self._state()
             try:
                 return state.ranker.standing(
-                    employee_id, content_id, k, as_of=now.timestamp(), profile=_employee(profile)
+                    employee_id, content_id, k, as_of=now.timestamp(), profile=employee_of(profile)
                 )
             except UnknownIdError:
                 raise NotFound(f"no content with id {content_id!r}", field="content_id") from None
@@ -611,74 +501,6 @@ class Runtime:
         if state is None:
             raise NotReady("no recommender model is loaded yet (see /readyz)")
         return state
-
-
-def _filters(filters: Filters | None) -> FeedFilters | None:
-    """The request's filters; a refused one is a 422 on its field (``filters.networks``)."""
-    if filters is None:
-        return None
-    with refused():
-        return FeedFilters(
-            networks=tuple(filters.networks),
-            content_types=tuple(filters.content_types),
-            languages=tuple(filters.languages),
-            exclude_ids=tuple(filters.exclude_ids),
-        )
-
-
-def _employee(profile: Profile | None) -> Employee | None:
-    if profile is None:
-        return None
-    return Employee(
-        region=profile.region,
-        department=profile.department,
-        languages=tuple(profile.languages),
-        role=profile.role,
-    )
-
-
-def _item_out(item: FeedItem) -> FeedItemOut:
-    return FeedItemOut(
-        content_id=item.content_id,
-        title=item.title,
-        score=item.score,
-        rank=item.rank,
-        reasons=[ReasonOut(kind=str(r.kind), text=r.text) for r in item.reasons],
-    )
-
-
-def feed_body(feed: Feed, model_version: str, as_of: str) -> dict[str, object]:
-    """The JSON body of :class:`~serving.schemas.FeedOut` (and of each feed in a batch),
-    built directly: a feed is the hot path, and a model object per item and reason cost
-    more than ranking them. ``as_of`` as :func:`_json_time` writes it."""
-    return {
-        "employee_id": feed.employee_id,
-        "items": [
-            {
-                "content_id": item.content_id,
-                "title": item.title,
-                "score": item.score,
-                "rank": item.rank,
-                "reasons": [{"kind": str(r.kind), "text": r.text} for r in item.reasons],
-            }
-            for item in feed.items
-        ],
-        "cold_start": feed.cold_start,
-        "model_version": model_version,
-        "as_of": as_of,
-    }
-
-
-@functools.cache
-def _time_adapter() -> TypeAdapter[datetime]:
-    return TypeAdapter(datetime)
-
-
-@functools.lru_cache(maxsize=8)
-def _json_time(moment: datetime) -> str:
-    """A time as the response schemas serialise it (pydantic's JSON form); remembered for
-    the latest few times (feeds are ranked to the second, so most requests share one)."""
-    return str(_time_adapter().dump_python(moment, mode="json"))
 
 
 def _item_networks(state: LiveState, content_ids: list[str]) -> list[list[str]]:

@@ -17,7 +17,7 @@ that need the store answer 503 ``store_unavailable`` with ``Retry-After``
 (:class:`~serving.errors.StoreUnavailable`), never a 500.
 
 Configuration comes from the environment (:class:`~serving.config.ServingConfig`); a host
-or a test injects its own :class:`~serving.runtime.Dependencies` with
+or a test injects its own :class:`~serving.dependencies.Dependencies` with
 :func:`use_dependencies` before the service is instantiated. The model work of a request
 runs on the event loop (in memory, a few milliseconds); database work runs on a worker
 thread.
@@ -41,9 +41,10 @@ from serving.auth import Endpoint
 from serving.config import ServingConfig, workers_from_env
 from serving.console import MOUNT as CONSOLE_MOUNT
 from serving.console import MountedConsole
+from serving.dependencies import Dependencies, dependencies_from_config
 from serving.errors import ServingError
 from serving.openapi import AsPublished
-from serving.runtime import Dependencies, Runtime, dependencies_from_config
+from serving.runtime import Runtime
 from serving.schemas import (
     MAX_BATCH_EMPLOYEES,
     MAX_EVENTS,
@@ -87,7 +88,7 @@ _NO_URL = {"detail": {"__all__": {"url"}}}
 
 
 class FeedResponse(JSONResponse):
-    """A feed body (plain dicts, lists, str, int, finite float: :func:`serving.runtime.feed_body`)
+    """A feed body (plain dicts, lists, str, int, finite float: :func:`serving.feed_body.feed_body`)
     as compact UTF-8 JSON written by orjson: the values of Starlette's ``JSONResponse`` (some
     exponents are spelled differently: ``0.000015`` for ``1.5e-05``), in a fifteenth of
     the time."""

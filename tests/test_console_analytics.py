@@ -25,8 +25,8 @@ from features.data.validation import ValidationContext
 from features.program import refresh_rollups
 from serving.auth import Tokens
 from serving.console.exports import cell, csv_text
+from serving.dependencies import Dependencies
 from serving.model_source import FolderSource
-from serving.runtime import Dependencies
 from serving.service import use_dependencies
 from tests.conftest import NOW
 from tests.test_program_metrics import _outcome

@@ -20,8 +20,8 @@ from features.data.reviews import review_history
 from features.data.store import Store
 from serving.auth import Tokens
 from serving.console.app import fact_label, fact_time
+from serving.dependencies import Dependencies
 from serving.model_source import FolderSource
-from serving.runtime import Dependencies
 from serving.service import use_dependencies
 from tests.test_serving import ADMIN, TOKENS, Clock
 from tests.test_serving_data import (

@@ -22,8 +22,9 @@ from features.data.reader import StoreReader
 from features.data.store import Store
 from features.snapshot import Snapshot
 from serving.auth import Tokens
+from serving.dependencies import Dependencies
 from serving.model_source import RegistrySource
-from serving.runtime import Dependencies, Runtime
+from serving.runtime import Runtime
 from tests.test_training_pipeline import quick_config
 from tests.test_training_support import AS_OF, encoder, tiny_org  # noqa: F401 (fixtures)
 from training.commands.train import train as train_command

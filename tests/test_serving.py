@@ -21,9 +21,9 @@ from starlette.testclient import TestClient
 from features.data.store import Store
 from recsys.models import Hybrid
 from serving.auth import Tokens
+from serving.dependencies import Dependencies
 from serving.model_source import FolderSource
 from serving.refresh import YOUNG_THRESHOLD, settle_heap
-from serving.runtime import Dependencies
 from serving.schemas import EventIn
 from serving.service import AdvocacyService, use_dependencies
 from tests.test_serving_data import (

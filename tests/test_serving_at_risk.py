@@ -22,10 +22,11 @@ from recsys.forecast import LapseModel, feed_action, reason_action
 from serving import at_risk as module
 from serving.auth import Tokens
 from serving.config import ServingConfig
+from serving.dependencies import RECOMMENDER, Dependencies, dependencies_from_config
 from serving.errors import NotReady, Unprocessable
 from serving.forecasts import SERVED_FORECASTS
 from serving.model_source import FolderSource
-from serving.runtime import RECOMMENDER, Dependencies, Runtime, dependencies_from_config
+from serving.runtime import Runtime
 from serving.service import use_dependencies
 from tests.test_serving import auth
 from tests.test_serving_data import NOW, served_organisation, service_app

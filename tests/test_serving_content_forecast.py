@@ -22,10 +22,11 @@ from features.snapshot import Snapshot
 from serving.auth import Tokens
 from serving.config import ServingConfig
 from serving.content_forecast import ContentForecastViews, Draft
+from serving.dependencies import RECOMMENDER, Dependencies, dependencies_from_config
 from serving.errors import NotFound, NotReady
 from serving.forecasts import SERVED_FORECASTS
 from serving.model_source import FolderSource
-from serving.runtime import RECOMMENDER, Dependencies, Runtime, dependencies_from_config
+from serving.runtime import Runtime
 from serving.service import use_dependencies
 from tests.test_serving import auth
 from tests.test_serving_data import NOW, served_organisation, service_app

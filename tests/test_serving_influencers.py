@@ -21,10 +21,11 @@ from recsys.influence import TIERS
 from serving import influencers as module
 from serving.auth import Tokens
 from serving.config import ConfigError, ServingConfig
+from serving.dependencies import INFLUENCERS, Dependencies, dependencies_from_config
 from serving.errors import NotFound, NotReady, Unprocessable
 from serving.influencers import ScoredCache, ScoringInProgress
 from serving.model_source import FolderSource
-from serving.runtime import INFLUENCERS, Dependencies, Runtime, dependencies_from_config
+from serving.runtime import Runtime
 from tests.test_serving_data import NOW, add_synthetic_org, fit_influencers
 
 

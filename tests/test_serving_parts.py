@@ -22,10 +22,10 @@ from recsys.models import RecentPopular
 from serving.auth import Endpoint, Role, TokenConfigError, Tokens
 from serving.catalogue_reader import CatalogueReader
 from serving.config import ConfigError, ServingConfig
+from serving.dependencies import Dependencies
 from serving.errors import Forbidden, Unauthorized, Unprocessable, refused
 from serving.events import EventRecorder, NewEvents
 from serving.model_source import FolderSource, ModelVersion
-from serving.runtime import Dependencies
 from serving.schemas import EventIn
 from serving.service import AdvocacyService, use_dependencies
 from serving.state import LiveState, StateHolder
@@ -324,14 +324,14 @@ def test_the_feed_body_is_what_the_response_schema_serialises() -> None:
 
     from recsys.feed import Feed, FeedItem
     from recsys.reasons import FeedReason, ReasonKind
-    from serving.runtime import _json_time, feed_body
+    from serving.feed_body import feed_body, json_time
     from serving.schemas import FeedOut
 
     now = datetime(2026, 12, 2, 3, 4, 5, tzinfo=UTC)
     reasons = (FeedReason(ReasonKind.AFFINITY, 0.7, "Similar to “X” you shared"),)
     items = (FeedItem("c1", "Title", 1.25, 1, reasons), FeedItem("c2", "", -0.5, 2, ()))
     feed = Feed("e1", items, False, now.timestamp())
-    body = feed_body(feed, "advocacy-recommender@3", _json_time(now))
+    body = feed_body(feed, "advocacy-recommender@3", json_time(now))
     expected = FeedOut(
         employee_id="e1",
         items=[

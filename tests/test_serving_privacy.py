@@ -12,9 +12,9 @@ from features.data import privacy
 from features.data.store import Store
 from recsys.feed import FeedRanker
 from serving.auth import Tokens
+from serving.dependencies import Dependencies
 from serving.influencers import ScoredCache
 from serving.model_source import FolderSource
-from serving.runtime import Dependencies
 from serving.service import use_dependencies
 from tests.test_serving import ADMIN, FRONTEND, MANAGER, TOKENS, Clock, _instance, auth
 from tests.test_serving_data import NOW, fill_store, fit_model, service_app

@@ -21,8 +21,8 @@ from features.program import (
     refresh_rollups,
 )
 from serving.auth import Tokens
+from serving.dependencies import Dependencies
 from serving.model_source import FolderSource
-from serving.runtime import Dependencies
 from serving.service import use_dependencies
 from tests.conftest import NOW
 from tests.test_serving_data import service_app

@@ -19,8 +19,8 @@ from starlette.testclient import TestClient
 from features.data.store import Store
 from recsys.feed_arrays import NETWORKS
 from serving.auth import Tokens
+from serving.dependencies import Dependencies
 from serving.model_source import FolderSource, RegistrySource
-from serving.runtime import Dependencies
 from serving.service import AdvocacyService, use_dependencies
 from tests.test_serving_data import (
     NOW,

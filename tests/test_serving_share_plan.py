@@ -31,10 +31,11 @@ from recsys.forecast.slots import SlotModel, hour_of_week
 from serving import share_plan
 from serving.auth import Tokens
 from serving.config import ServingConfig
+from serving.dependencies import RECOMMENDER, Dependencies, dependencies_from_config
 from serving.errors import NotFound, NotReady
 from serving.forecasts import SERVED_FORECASTS
 from serving.model_source import FolderSource
-from serving.runtime import RECOMMENDER, Dependencies, Runtime, dependencies_from_config
+from serving.runtime import Runtime
 from serving.service import use_dependencies
 from tests.test_serving import ADMIN, FRONTEND, MANAGER, TOKENS, auth
 from tests.test_serving_data import NOW, served_organisation, service_app

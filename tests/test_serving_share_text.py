@@ -15,8 +15,8 @@ from features.screening.policy import load_policy
 from features.share_text_source import suggest
 from serving.auth import Tokens
 from serving.config import ServingConfig
+from serving.dependencies import Dependencies
 from serving.model_source import FolderSource
-from serving.runtime import Dependencies
 from serving.service import use_dependencies
 from tests.test_serving import FRONTEND, MANAGER, TOKENS, auth
 from tests.test_serving_data import service_app
