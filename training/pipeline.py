@@ -8,9 +8,10 @@
 2. evaluation (:func:`evaluate_recommenders`): features as of the window's start, every model
    (the configured one and its baselines) fitted on the events before it, then the replay
    protocol of :func:`training.evaluation.protocols.deskdrop_replay` on the store's events:
-   each (employee, content) pair first engaged with inside the window is ranked at its time
-   among the contents available then, after the models observed every earlier event (never
-   refit); slices ``all``, ``new_content``, ``new_person``;
+   each (employee, content) pair first engaged with inside the window, except a content's
+   first engagement, is ranked at its time among the contents first engaged with before
+   then, after the models observed every earlier event (never refit); slices ``all``,
+   ``new_content``, ``new_person``;
 3. the shipped recommender fitted on every event with features as of ``data.as_of``, and
    sanity checks on it (:func:`sanity_checks`: finite scores, catalogue coverage, latency);
 4. the influencer scorer (:mod:`training.influence_job`) backtested, fitted and scored

@@ -2,14 +2,15 @@
 
 :func:`~training.evaluation.protocols.deskdrop_replay` after ``split_at`` (default
 2016-11-01), optionally up to ``until``. Fit on the events before the split with
-:data:`EVENT_WEIGHTS`; then test pairs in time order. Before the pairs at time ``t``: contents
-first seen at or before ``t`` are added (``add_items`` with their first-seen time, no
-features) and every log event with time ``< t`` is observed (never refit). Each (person,
-``t``) is ranked once with ``as_of=t`` over its candidates (available at ``t``, not touched
-by the person before ``t``); ``hr@10``, ``ndcg@10`` and ``mrr`` of the single target (uncut
-MRR over the whole candidate ranking). Ties follow the model's ranking (equal scores:
-catalogue order). Slices ``all``, ``new_content``, ``new_person``, the person's earlier events
-and the content's age at the pair's time (:mod:`training.evaluation.replay_slices`).
+:data:`EVENT_WEIGHTS`; then test pairs in time order (a content's first read is not one).
+Before the pairs at time ``t``: contents first seen before ``t`` are added (``add_items`` with
+their first-seen time, no features) and every log event with time ``< t`` is observed (never
+refit). Each (person, ``t``) is ranked once with ``as_of=t`` over its candidates (first
+seen before ``t``, not touched by the person before ``t``); ``hr@10``, ``ndcg@10`` and
+``mrr`` of the single target (uncut MRR over the whole candidate ranking). Ties follow the
+model's ranking (equal scores: catalogue order). Slices ``all``, ``new_content``,
+``new_person``, the person's earlier events and the content's age at the pair's time
+(:mod:`training.evaluation.replay_slices`).
 
 Tuning (never on test): a registered model in :data:`TUNED` passed as its bare class (the
 default model list) has its parameters chosen from a grid (every combination of the listed
