@@ -108,6 +108,10 @@ class Dataset:
             matrix.data[:] = 1.0
         return matrix
 
+    def item_event_counts(self) -> np.ndarray:
+        """How many interactions each item has (int64, in ``items`` order; 0: no event)."""
+        return np.bincount(self.interactions.items, minlength=len(self.items))
+
     def user_feature_rows(self) -> np.ndarray | sp.csr_matrix | None:
         """User features in ``users`` order (zero rows for users the matrix lacks)."""
         return _aligned(self.user_features, self.users)

@@ -78,7 +78,7 @@ class ContentBased(Recommender):
             self.centre_ = raw[present].mean(axis=0)
         n_users = len(dataset.users)
         if self.centre == "cold":
-            counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
+            counts = dataset.item_event_counts()
             self.item_vectors_, self.history_vectors_ = self._split_rows(raw, counts == 0)
             self.sums_ = np.zeros((n_users, self.history_vectors_.shape[1]))
         else:

@@ -258,7 +258,7 @@ class ItemPrior(ScoreComponent):
         if rows is None or dataset.item_features is None:
             raise ValueError("ItemPrior needs item features")
         features = dense(rows)
-        counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
+        counts = dataset.item_event_counts()
         target = np.log1p(counts.astype(np.float64))
         # items without events may be new rather than unpopular: learn from engaged ones
         engaged = counts > 0 if (counts > 0).sum() >= 2 else np.ones(len(counts), bool)
@@ -348,7 +348,7 @@ class TreePrior(ItemPrior):
         self.feature_names_ = np.asarray(names, dtype=np.str_)
         columns = [dataset.item_features.names.index(n) for n in names]
         features = dense(rows)[:, columns]
-        counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
+        counts = dataset.item_event_counts()
         target = np.log1p(counts.astype(np.float64))
         engaged = counts > 0 if (counts > 0).sum() >= 2 else np.ones(len(counts), bool)
         model = GradientBoostingRegressor(

@@ -330,7 +330,7 @@ class Hybrid(Recommender):
         if warm is None:
             warm = self._learn_head(x, y, None, MIN_WARM_POSITIVES) or self._prior_head(names)
         self._set_heads(warm, cold_head or warm, cold_head is not None, len(y))
-        counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
+        counts = dataset.item_event_counts()
         self.item_cold_ = counts == 0
         final = {n: (staged[n].refit_settings() if n in staged else c) for n, c in settings.items()}
         self.components_ = self._fit_components(dataset, final)

@@ -265,7 +265,7 @@ class Taste(LightFMHybrid, RecommenderComponent):
 
     def _reset_unseen_items(self, dataset: Dataset) -> None:
         """Items with no event in ``dataset`` get the representation new content gets live."""
-        counts = np.bincount(dataset.interactions.items, minlength=len(dataset.items))
+        counts = dataset.item_event_counts()
         unseen = np.flatnonzero(counts == 0)
         if not len(unseen):
             return

@@ -30,7 +30,7 @@ from typing import Self
 import numpy as np
 
 from recsys.dataset import Dataset
-from recsys.matrix import dense, rows_by_name
+from recsys.matrix import FeatureMatrix, dense, rows_by_name
 from recsys.models.component import DotRow, FitContext, Fold, ScoreComponent, register
 from recsys.times import DAY
 
@@ -147,6 +147,11 @@ def _item_counts(dataset: Dataset, bins: np.ndarray, n_bins: int) -> np.ndarray:
     return counts
 
 
+def released_days(features: FeatureMatrix, content_ids: list[str], column: str) -> np.ndarray:
+    """The release-time column (days since the Unix epoch) of ``content_ids``' feature rows."""
+    return rows_by_name(features, content_ids, np.asarray([column], dtype=np.str_))[:, 0]
+
+
 @register
 class ReleaseWindow(_ActiveTimes):
     """The share of the employee's activity after the item's release (see the module
@@ -184,7 +189,7 @@ class ReleaseWindow(_ActiveTimes):
         column = dataset.item_features.names.index(self.release_column)
         self.item_rows_ = self._release_rows(dense(rows[:, [column]])[:, 0])
         if self.cold_only:  # content with events in fit: 1 for everyone (nothing to weigh)
-            engaged = np.bincount(dataset.interactions.items, minlength=len(dataset.items)) > 0
+            engaged = dataset.item_event_counts() > 0
             self.item_rows_[engaged] = 1.0
         return self
 
@@ -195,8 +200,7 @@ class ReleaseWindow(_ActiveTimes):
     def grow_items(self, internal, content_ids, features, times) -> None:
         released = np.zeros(len(internal))
         if features is not None:
-            names = np.asarray([self.release_column], dtype=np.str_)
-            released = rows_by_name(features, list(content_ids), names)[:, 0]
+            released = released_days(features, list(content_ids), self.release_column)
         extra = self._release_rows(released)
         self.item_rows_ = np.ascontiguousarray(np.vstack([self.item_rows_, extra]))
 
@@ -252,7 +256,7 @@ class ColdTimePopularity(_ActiveTimes):
         self.feature_names_ = np.asarray(names, dtype=np.str_)
         ids = [str(i) for i in dataset.items.to_external(np.arange(len(dataset.items)))]
         inputs = self._inputs(features, ids)
-        engaged = np.bincount(dataset.interactions.items, minlength=len(dataset.items)) > 0
+        engaged = dataset.item_event_counts() > 0
         ridge = Ridge(alpha=self.alpha).fit(inputs[engaged], self.item_rows_[engaged])
         n_bins = self.item_rows_.shape[1]  # one bin: scikit-learn's coef_ is 1-d
         self.coef_ = np.asarray(ridge.coef_, np.float64).reshape(n_bins, inputs.shape[1])
@@ -265,8 +269,7 @@ class ColdTimePopularity(_ActiveTimes):
         columns = rows_by_name(features, content_ids, self.feature_names_)
         if self.release_column not in features.names:
             return columns
-        names = np.asarray([self.release_column], dtype=np.str_)
-        released = rows_by_name(features, content_ids, names)[:, 0]
+        released = released_days(features, content_ids, self.release_column)
         return np.hstack([columns, self._after_release(released).astype(np.float64)])
 
     def _predict(self, inputs: np.ndarray) -> np.ndarray:
